@@ -1,0 +1,128 @@
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  DaosStatusError,
+  daosStatusString,
+  domainOfCode,
+  envelopeStatus,
+  Fault,
+  FaultCode,
+  faults,
+  hasFaultCode,
+  isFault,
+  makeFault,
+  rootCause,
+  sanitizeDomain,
+  wrapError,
+} from "./fault.ts";
+
+Deno.test("fault string form matches the spec", () => {
+  const f = faults.ClientConnectionRefused("wolf-1:10001");
+  assertEquals(
+    f.message,
+    'client: code = 506 description = "the server at wolf-1:10001 refused the connection"',
+  );
+  assertEquals(f.description, "the server at wolf-1:10001 refused the connection");
+  assertEquals(String(f), "Fault: " + f.message);
+});
+
+Deno.test("resolution line matches dmg.md §3.3 example", () => {
+  const f = faults.ClientFormatRunningSystem();
+  assertEquals(
+    f.message,
+    'client: code = 509 description = "storage format invoked on a running system"',
+  );
+  assertEquals(
+    f.resolutionLine(),
+    'client: code = 509 resolution = "stop and erase the system, then retry the format operation"',
+  );
+  assertEquals(makeFault(500, "x").resolutionLine(), undefined);
+});
+
+Deno.test("domain is sanitised: colons and whitespace runs become _", () => {
+  assertEquals(sanitizeDomain("a:b  c\td"), "a_b_c_d");
+  const f = new Fault({ domain: "my dom:x", code: 7, description: "d" });
+  assertEquals(f.message, 'my_dom_x: code = 7 description = "d"');
+});
+
+Deno.test("code ranges map to domains", () => {
+  assertEquals(domainOfCode(FaultCode.SocketFileInUse), "general");
+  assertEquals(domainOfCode(FaultCode.StorageAlreadyFormatted), "storage");
+  assertEquals(domainOfCode(FaultCode.ScmHugepagesNotSupported), "scm");
+  assertEquals(domainOfCode(FaultCode.BdevConfigRolesWalDataNoMeta), "bdev");
+  assertEquals(domainOfCode(FaultCode.SystemJoinMemberExists), "system");
+  assertEquals(domainOfCode(FaultCode.ClientRpcTimeout), "client");
+  assertEquals(domainOfCode(FaultCode.ServerRankAdminExcluded), "server");
+  assertEquals(domainOfCode(FaultCode.ServerBadConfig), "serverconfig");
+  assertEquals(domainOfCode(FaultCode.ServerConfigControlInterfaceMismatch), "serverconfig");
+  assertEquals(domainOfCode(FaultCode.SecurityInvalidCert), "security");
+  assertEquals(domainOfCode(FaultCode.CheckerUnknown), "checker");
+});
+
+Deno.test("catalogue numbers are unique and spot-checked", () => {
+  const values = Object.values(FaultCode);
+  assertEquals(new Set(values).size, values.length);
+  assertEquals(FaultCode.ServerTransparentHugepageEnabled, 624);
+  assertEquals(FaultCode.ServerConfigRamdiskUnderMinMem, 730);
+  assertEquals(FaultCode.BdevConfigRolesNoControlMetadata, 318);
+  assertEquals(FaultCode.ScmRamdiskLowMem, 214);
+  assertEquals(FaultCode.ClientConfigEmptyHostList, 503);
+});
+
+Deno.test("factories carry their codes and domains", () => {
+  const bad = faults.ServerBadConfig("engine 0: target count must be nonzero");
+  assertEquals(bad.code, 701);
+  assertEquals(bad.domain, "serverconfig");
+  assert(bad.description.includes("target count must be nonzero"));
+  assert(bad.resolution.length > 0);
+  assertEquals(faults.ClientConfigEmptyHostList().code, 503);
+  assertEquals(
+    faults.ClientRpcTimeout("SystemQuery", "5m0s").description,
+    "the SystemQuery request timed out after 5m0s",
+  );
+  assertEquals(
+    faults.ServerRankAdminExcluded("1,3", true).description,
+    "ranks [1,3] are administratively excluded and cannot be operated on by this command",
+  );
+  assertEquals(
+    faults.ServerRankAdminExcluded("2", false).description,
+    "rank [2] is administratively excluded and cannot be operated on by this command",
+  );
+});
+
+Deno.test("isFault / hasFaultCode", () => {
+  assert(isFault(faults.ClientConnectionClosed("h:1")));
+  assert(!isFault(new Error("x")));
+  assert(!isFault("x"));
+  assert(hasFaultCode(faults.ClientConnectionTimedOut("h:1"), 508));
+  assert(!hasFaultCode(faults.ClientConnectionTimedOut("h:1"), 506));
+});
+
+Deno.test("DAOS status strings", () => {
+  assertEquals(daosStatusString(-1005), "DER_NONEXIST(-1005): The specified entity does not exist");
+  assertEquals(new DaosStatusError(-1012).message, "DER_BUSY(-1012): Device or resource busy");
+  assertEquals(new DaosStatusError(1015).status, -1015);
+  assertEquals(daosStatusString(-4242), "DER_UNKNOWN(-4242): Unknown error code -4242");
+});
+
+Deno.test("envelope status: 0, negative DER of root cause, else -1025", () => {
+  assertEquals(envelopeStatus(undefined), 0);
+  assertEquals(envelopeStatus(null), 0);
+  assertEquals(envelopeStatus(new Error("boom")), -1025);
+  assertEquals(envelopeStatus(faults.ClientFormatRunningSystem()), -1025);
+  const wrapped = wrapError(new DaosStatusError(-1005), "pool query failed");
+  assertEquals(
+    wrapped.message,
+    "pool query failed: DER_NONEXIST(-1005): The specified entity does not exist",
+  );
+  assertEquals(envelopeStatus(wrapped), -1005);
+});
+
+Deno.test("rootCause follows wraps and stops at faults", () => {
+  const f = faults.ClientFormatRunningSystem();
+  assertEquals(rootCause(wrapError(wrapError(f, "a"), "b")), f);
+  const plain = new Error("x");
+  assertEquals(rootCause(plain), plain);
+  // re-wrapping without cause (MS connection failure) loses the fault as root cause
+  const rewrapped = new Error(`${f.message}: unable to contact the DAOS Management Service`);
+  assert(!isFault(rootCause(rewrapped)));
+});
