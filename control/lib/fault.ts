@@ -321,7 +321,7 @@ export const faults = {
       `${joinRanks("rank", ranks, plural)} ${
         plural ? "are" : "is"
       } administratively excluded and cannot be operated on by this command`,
-      "re-run the command after clearing the administrative exclusion (dmg system clear-exclude)",
+      "re-run the command without requesting the administratively excluded rank(s)",
     ),
   /** 603: request system name differs from the running system's (dmg.md §2.4). */
   ServerWrongSystem: (requested: string, actual: string) =>
