@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { isFault } from "../lib/fault.ts";
+import { checkServerConfigText, loadServerConfig } from "./load.ts";
+import { formatProblem } from "./problems.ts";
+
+const dir = new URL("./testdata/", import.meta.url).pathname;
+
+const MIN = `name: daos_server
+provider: ofi+tcp
+transport_config:
+  allow_insecure: true
+engines:
+  - targets: 4
+    fabric_iface: lo
+    fabric_iface_port: 31416
+    storage:
+      - class: ram
+        scm_mount: /mnt/daos0
+        scm_size: 4
+      - class: file
+        bdev_list: [/tmp/bdev0]
+        bdev_size: 1
+`;
+
+function problems(text: string): string[] {
+  return checkServerConfigText(text, "t.yml").problems.map(formatProblem);
+}
+
+Deno.test("reference-style configs (PMem, verbs, NVMe, MD-on-SSD) pass offline validation", async () => {
+  for await (const f of Deno.readDir(dir)) {
+    if (!f.name.startsWith("reference_")) continue;
+    const cfg = await loadServerConfig(dir + f.name);
+    assert(cfg.engines.length > 0, f.name);
+  }
+});
+
+Deno.test("defaults are applied and top-level fabric is inherited", () => {
+  const { config, problems } = checkServerConfigText(MIN, "t.yml");
+  assert.deepEqual(problems, []);
+  assert(config);
+  assert.deepEqual(config.port, 10001);
+  assert.deepEqual(config.socketDir, "/var/run/daos_server");
+  assert.deepEqual(config.mgmtSvcReplicas, ["localhost:10001"]);
+  assert.deepEqual(config.engines[0].fabric.provider, "ofi+tcp");
+  assert.deepEqual(config.engines[0].scm?.scmSize, 4);
+  assert.deepEqual(config.engines[0].bdevs[0].bdevSize, 1);
+  assert.deepEqual(config.engineAutoRestartMinDelay, 300);
+});
+
+Deno.test("unknown key is reported at its line and column", () => {
+  const p = problems(MIN.replace("  - targets: 4", "  - targets: 4\n    tragets: 5"));
+  assert.deepEqual(p.length, 1);
+  assert.match(p[0], /^t\.yml:7:5: unknown key "engines\[0\]\.tragets"/);
+});
+
+Deno.test("every problem is reported, not only the first", () => {
+  const bad = MIN.replace("targets: 4", "targets: four").replace("bdev_size: 1", "bdev_size: 0")
+    .replace("name: daos_server", "name: a_name_that_is_far_too_long");
+  const p = problems(bad);
+  assert(p.some((x) => /t\.yml:1:7: invalid system name/.test(x)), p.join("\n"));
+  assert(
+    p.some((x) => /t\.yml:6:14: engines\[0\]\.targets: expected an integer/.test(x)),
+    p.join("\n"),
+  );
+  assert(p.some((x) => /class file requires non-zero bdev_size/.test(x)), p.join("\n"));
+});
+
+Deno.test("malloc class is rejected with a pointer to class file", () => {
+  const { problems: p } = checkServerConfigText(
+    MIN.replace("class: file", "class: malloc"),
+    "t.yml",
+  );
+  assert.deepEqual(p.length, 1);
+  assert.match(p[0].message, /unsupported storage class "malloc"/);
+  assert.match(p[0].resolution, /class file/);
+});
+
+Deno.test("access_points together with mgmt_svc_replicas is an error", () => {
+  const p = problems(`mgmt_svc_replicas: [a]\naccess_points: [a]\n`);
+  assert.deepEqual(p, [
+    "t.yml:2:16: access_points is deprecated; please use mgmt_svc_replicas instead",
+  ]);
+});
+
+Deno.test("loadServerConfig throws a Fault naming file:line:col", async () => {
+  const tmp = await Deno.makeTempFile({ suffix: ".yml" });
+  try {
+    await Deno.writeTextFile(tmp, MIN + "bogus: 1\n");
+    const e = await loadServerConfig(tmp).then(() => null, (err: unknown) => err);
+    assert(isFault(e), `expected a Fault, got ${e}`);
+    assert.deepEqual(e.code, 701);
+    assert(e.description.includes(`${tmp}:16:1: unknown key "bogus"`), e.description);
+  } finally {
+    await Deno.remove(tmp);
+  }
+});

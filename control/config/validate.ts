@@ -1,0 +1,491 @@
+/**
+ * Cross-field and multi-engine rules of daos_server.yml (server.md §1.2–§1.9), run offline
+ * (no access to this host). Every violation is recorded, not only the first.
+ */
+import { Code } from "./problems.ts";
+import type { EngineLoc } from "./schema.ts";
+import type { MapReader } from "./yaml_reader.ts";
+import type { EngineConfig, ServerConfig } from "./types.ts";
+
+const LOG_MASK_LEVELS = [
+  "DEBUG",
+  "DBUG",
+  "INFO",
+  "NOTE",
+  "WARN",
+  "ERROR",
+  "ERR",
+  "CRIT",
+  "ALRT",
+  "FATAL",
+  "EMRG",
+  "EMIT",
+];
+
+/** Splits `host[:port]` into parts; port "" when absent. IPv6 in brackets is accepted. */
+function splitHostPort(s: string): { host: string; port: string } {
+  const m = /^\[([^\]]+)\](?::(.*))?$/.exec(s);
+  if (m) return { host: m[1], port: m[2] ?? "" };
+  const i = s.lastIndexOf(":");
+  if (i < 0) return { host: s, port: "" };
+  return { host: s.slice(0, i), port: s.slice(i + 1) };
+}
+
+function validateReplicas(cfg: ServerConfig, top: MapReader): void {
+  const key = top.has("mgmt_svc_replicas") ? "mgmt_svc_replicas" : "access_points";
+  const out: string[] = [];
+  for (const r of cfg.mgmtSvcReplicas) {
+    const { host, port } = splitHostPort(r.trim());
+    if (host === "") {
+      top.problem(
+        key,
+        Code.BadMgmtSvcReplicas,
+        `invalid list of MS replicas in configuration: empty host in "${r}"`,
+        "list replicas as host[:port]",
+      );
+      continue;
+    }
+    let p = cfg.port;
+    if (port !== "") {
+      p = /^\d+$/.test(port) ? Number(port) : NaN;
+      if (!(p > 0 && p <= 65535)) {
+        top.problem(
+          key,
+          Code.BadControlPort,
+          `invalid control port "${port}" in MS replica "${r}"`,
+          "use a port between 1 and 65535",
+        );
+        continue;
+      }
+    }
+    const norm = `${host}:${p}`;
+    if (out.includes(norm)) {
+      top.problem(
+        key,
+        Code.BadMgmtSvcReplicas,
+        `invalid list of MS replicas in configuration: duplicate entry "${norm}"`,
+        "list each MS replica once",
+      );
+      continue;
+    }
+    out.push(norm);
+  }
+  if (out.length === 0 && cfg.mgmtSvcReplicas.length === 0) out.push(`localhost:${cfg.port}`);
+  cfg.mgmtSvcReplicas = out;
+  if (cfg.engines.length > 0 && out.length % 2 === 0) {
+    top.problem(
+      key,
+      Code.EvenMgmtSvcReplicas,
+      "non-odd number of MS replicas",
+      "configure an odd number (1, 3 or 5) of mgmt_svc_replicas",
+    );
+  } else if (cfg.engines.length > 0 && out.length === 1) {
+    cfg.notices.push("only 1 MS replica configured: no redundancy");
+  }
+}
+
+function validateFaultPath(cfg: ServerConfig, top: MapReader): void {
+  if (cfg.faultPath !== "" && cfg.faultCb !== "") {
+    top.problem(
+      "fault_cb",
+      Code.BothFaultPathAndCb,
+      "only one of fault_path and fault_cb may be set",
+      "remove fault_path or fault_cb",
+    );
+  }
+  if (cfg.faultPath === "") return;
+  const fp = cfg.faultPath;
+  if (!fp.startsWith("/") || fp === "/") {
+    top.problem(
+      "fault_path",
+      Code.FaultDomainInvalid,
+      `invalid fault domain "${fp}"`,
+      "use a path such as /rack1/host1",
+    );
+    return;
+  }
+  const levels = fp.slice(1).split("/").map((l) =>
+    l.trim().replace(/^["']|["']$/g, "").toLowerCase()
+  );
+  if (levels.length > 2) {
+    top.problem(
+      "fault_path",
+      Code.FaultDomainTooManyLayers,
+      "the fault domain path may have a maximum of 2 levels below the root",
+      "shorten fault_path to at most /level1/level2",
+    );
+    return;
+  }
+  const labelled = levels.filter((l) => l.includes("=")).length;
+  const bad = levels.some((l) => {
+    if (l === "") return true;
+    const parts = l.split("=");
+    return parts.length > 2 || parts.some((x) => x === "");
+  });
+  if (bad || (labelled > 0 && labelled !== levels.length)) {
+    top.problem(
+      "fault_path",
+      Code.FaultDomainInvalid,
+      `invalid fault domain "${fp}"`,
+      "use non-empty levels, with label=value on every level or none",
+    );
+  }
+}
+
+function validateLogMask(e: EngineConfig, m: MapReader): void {
+  if (e.logMask === "") return;
+  const [lvl, ...subs] = e.logMask.split(",");
+  const ok = (l: string) => LOG_MASK_LEVELS.includes(l.trim().toUpperCase());
+  if (!ok(lvl)) {
+    m.problem(
+      "log_mask",
+      Code.BadConfig,
+      `${m.path("log_mask")}: unknown log level "${lvl}"`,
+      `use one of ${LOG_MASK_LEVELS.join(", ")}`,
+    );
+  }
+  for (const s of subs) {
+    const [name, l] = s.split("=");
+    if (!l || !ok(l) || name.trim().toUpperCase() === "ALL") {
+      m.problem(
+        "log_mask",
+        Code.BadConfig,
+        `${m.path("log_mask")}: invalid subsystem mask "${s}"`,
+        "write SUBSYS=LEVEL (ALL is not a subsystem)",
+      );
+    }
+  }
+}
+
+function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): void {
+  const m = loc.engine;
+  const fail = (key: string | undefined, code: number, msg: string, res = "") =>
+    m.problem(key, code, `I/O Engine ${e.index} failed config validation: ${msg}`, res);
+  if (e.targets === 0) {
+    fail(
+      "targets",
+      Code.BadConfig,
+      "target count must be nonzero",
+      "set targets to the number of VOS targets, e.g. 16",
+    );
+  }
+  if (e.fabric.fabricIface === "") {
+    fail(
+      undefined,
+      Code.BadConfig,
+      "fabric_iface not set",
+      "set fabric_iface (per engine or at top level)",
+    );
+  }
+  if (e.fabric.fabricIfacePort === 0) {
+    fail(
+      undefined,
+      Code.BadConfig,
+      "fabric_iface_port not set",
+      "set fabric_iface_port, e.g. 31416",
+    );
+  }
+  if (e.fabric.provider === "") {
+    m.problem(
+      undefined,
+      Code.BadProvider,
+      "provider not specified in server configuration",
+      "set provider, e.g. ofi+tcp",
+    );
+  }
+  if (e.firstCore !== null && e.firstCore !== 0 && e.pinnedNumaNode !== null) {
+    fail("pinned_numa_node", Code.BadConfig, "cannot specify both pinned_numa_node and first_core");
+  }
+  validateLogMask(e, m);
+  for (const v of e.envVars) {
+    if (!/^[^=\s]+=/.test(v)) {
+      fail("env_vars", Code.BadConfig, `invalid env_vars entry "${v}"`, "write KEY=VALUE");
+    }
+  }
+  if (!e.scm && loc.tiers.length > 0) {
+    fail(
+      "storage",
+      Code.ScmConfigTierMissing,
+      "missing SCM storage tier in configuration",
+      "add a ram or dcpm tier as storage[0]",
+    );
+  } else if (!e.scm && m.has("storage")) {
+    fail(
+      "storage",
+      Code.BadConfig,
+      "no storage tiers configured",
+      "add a storage list with a ram or dcpm tier first",
+    );
+  }
+  const classes = new Set(e.bdevs.map((b) => b.class));
+  if (classes.has("nvme") && (classes.has("file") || classes.has("kdev"))) {
+    fail(
+      "storage",
+      Code.BdevConfigTierTypeMismatch,
+      "bdev tiers contain a mix of emulated and non-emulated NVMe types",
+      "use only nvme, or only file/kdev, bdev tiers in one engine",
+    );
+  }
+  // MD-on-SSD roles (§1.5, §1.7)
+  const withRoles = e.bdevs.filter((b) => b.roleBits !== 0);
+  const cmPath = cfg.controlMetadata.path;
+  if (withRoles.length > 0 && withRoles.length !== e.bdevs.length) {
+    fail(
+      "storage",
+      Code.BdevConfigRolesMissing,
+      "MD-on-SSD roles must be set on all or none of the bdev tiers",
+    );
+  } else if (withRoles.length === 0) {
+    if (e.bdevs.length > 1) {
+      fail(
+        "storage",
+        Code.BdevConfigMultiTierWithoutRoles,
+        "multiple bdev tiers require MD-on-SSD roles",
+      );
+    }
+    if (cmPath !== "") {
+      m.problem(
+        undefined,
+        Code.BdevConfigControlMetadataNoRoles,
+        "using 'control_metadata.path' requires MD-on-SSD roles",
+        "set bdev_roles on every bdev tier",
+      );
+    }
+  } else {
+    if (e.scm?.class === "dcpm") {
+      fail(
+        "storage",
+        Code.BdevConfigRolesWithDCPM,
+        "MD-on-SSD roles are not supported with class dcpm",
+        "use class ram for the SCM tier",
+      );
+    }
+    if (e.bdevs.length > 3) {
+      fail(
+        "storage",
+        Code.BdevConfigBadNrTiersWithRoles,
+        "with MD-on-SSD roles 1 to 3 bdev tiers are allowed",
+      );
+    }
+    for (const [name, bit] of [["wal", 4], ["meta", 2], ["data", 1]] as const) {
+      const n = e.bdevs.filter((b) => (b.roleBits & bit) !== 0).length;
+      if (n !== 1) fail("storage", Code.BdevConfigRolesBadNr, `found ${n} ${name} tiers, wanted 1`);
+    }
+    for (const b of e.bdevs) {
+      if ((b.roleBits & 4) && (b.roleBits & 1) && !(b.roleBits & 2)) {
+        loc.tiers[b.tier]?.problem(
+          "bdev_roles",
+          Code.BdevConfigRolesWalDataNoMeta,
+          `tier ${b.tier} failed validation: a bdev tier with WAL and Data roles must also have the Meta role`,
+        );
+      }
+    }
+    if (cmPath === "") {
+      m.problem(
+        undefined,
+        Code.BdevConfigRolesNoControlMetadata,
+        "MD-on-SSD roles require 'control_metadata.path' to be set",
+        "set control_metadata.path",
+      );
+    }
+  }
+  if (cfg.disableHugepages && classes.has("nvme")) {
+    m.problem(
+      "storage",
+      Code.HugepagesDisabledWithNvmeBdevs,
+      "hugepages cannot be disabled if NVMe SSDs are configured",
+      "remove disable_hugepages or the nvme tiers",
+    );
+  }
+  for (const b of e.bdevs) {
+    const clash = b.bdevList.filter((d) => cfg.bdevExclude.includes(d));
+    if (b.class === "nvme" && clash.length > 0) {
+      loc.tiers[b.tier]?.problem(
+        "bdev_list",
+        Code.BdevExcludeClash,
+        `bdev_exclude entries ${clash.join(",")} clash with engine ${e.index} bdev_list`,
+        "remove the device from bdev_exclude or from bdev_list",
+      );
+    }
+  }
+}
+
+function uniqueAcrossEngines(
+  cfg: ServerConfig,
+  locs: EngineLoc[],
+  key: string,
+  code: number,
+  values: (e: EngineConfig) => string[],
+  what: string,
+): void {
+  const seen = new Map<string, number>();
+  for (const e of cfg.engines) {
+    for (const v of values(e)) {
+      if (v === "") continue;
+      const prev = seen.get(v);
+      if (prev !== undefined && prev !== e.index) {
+        locs[e.index].engine.problem(
+          key,
+          code,
+          `${what} "${v}" of engine ${e.index} is also used by engine ${prev}`,
+          `give every engine its own ${key}`,
+        );
+      } else seen.set(v, e.index);
+    }
+  }
+}
+
+function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
+  const first = cfg.engines[0];
+  uniqueAcrossEngines(
+    cfg,
+    locs,
+    "fabric_iface_port",
+    Code.DuplicateFabric,
+    (e) => [`${e.fabric.provider} ${e.fabric.fabricIface} ${e.fabric.fabricIfacePort}`],
+    "fabric (provider, iface, port)",
+  );
+  uniqueAcrossEngines(cfg, locs, "log_file", Code.DuplicateLogFile, (e) => [e.logFile], "log_file");
+  uniqueAcrossEngines(
+    cfg,
+    locs,
+    "storage",
+    Code.DuplicateScmMount,
+    (e) => [e.scm?.scmMount ?? ""],
+    "scm_mount",
+  );
+  uniqueAcrossEngines(
+    cfg,
+    locs,
+    "storage",
+    Code.DuplicateScmDeviceList,
+    (e) => e.scm?.scmList ?? [],
+    "scm_list entry",
+  );
+  uniqueAcrossEngines(
+    cfg,
+    locs,
+    "storage",
+    Code.OverlappingBdevDeviceList,
+    (e) => e.bdevs.flatMap((b) => b.bdevList),
+    "bdev_list entry",
+  );
+  for (const e of cfg.engines.slice(1)) {
+    const m = locs[e.index].engine;
+    if (e.targets !== first.targets) {
+      m.problem(
+        "targets",
+        Code.TargetCountMismatch,
+        `engine ${e.index} has ${e.targets} targets but engine 0 has ${first.targets}`,
+        "configure the same targets on every engine",
+      );
+    }
+    if (e.nrXsHelpers !== first.nrXsHelpers) {
+      m.problem(
+        "nr_xs_helpers",
+        Code.HelperStreamCountMismatch,
+        `engine ${e.index} has ${e.nrXsHelpers} nr_xs_helpers but engine 0 has ${first.nrXsHelpers}`,
+        "configure the same nr_xs_helpers on every engine",
+      );
+    }
+    if (e.scm && first.scm && e.scm.class !== first.scm.class) {
+      m.problem(
+        "storage",
+        Code.ScmDiffClass,
+        `the SCM class in engine ${e.index} is different from engine 0`,
+        "use the same SCM class on every engine",
+      );
+    }
+    if (
+      e.scm && first.scm &&
+      (e.scm.scmHugepagesDisabled ?? true) !== (first.scm.scmHugepagesDisabled ?? true)
+    ) {
+      m.problem(
+        "storage",
+        Code.ScmHugeEnabled,
+        `scm_hugepages_disabled differs between engine ${e.index} and engine 0`,
+        "use the same scm_hugepages_disabled on every engine",
+      );
+    }
+  }
+}
+
+/** Applies the offline rules of §1 to a parsed config, recording problems; mutates derived fields. */
+export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: EngineLoc[]): void {
+  if (cfg.name.length === 0 || cfg.name.length > 15) {
+    top.problem(
+      "name",
+      Code.BadConfig,
+      `invalid system name: "${cfg.name}"`,
+      "use a system name of 1 to 15 characters",
+    );
+  }
+  const providers = [cfg.fabric.provider, ...cfg.engines.map((e) => e.fabric.provider)];
+  for (const p of new Set(providers)) {
+    if (p.includes(",")) {
+      top.problem(
+        "provider",
+        Code.BadConfig,
+        `fabric provider string "${p}" includes more than one provider`,
+        "set a single provider",
+      );
+    }
+  }
+  for (const e of cfg.engines) {
+    if (e.fabric.provider === "ofi+verbs") e.fabric.provider = "ofi+verbs;ofi_rxm";
+    e.enableHotplug = !cfg.disableHotplug;
+    e.systemName = cfg.name;
+    e.controlMetadataPath = cfg.controlMetadata.path;
+  }
+  validateReplicas(cfg, top);
+  validateFaultPath(cfg, top);
+  if (cfg.systemRamReserved <= 0) {
+    top.problem(
+      "system_ram_reserved",
+      Code.SysRsvdZero,
+      "system_ram_reserved must be a positive integer",
+      "set system_ram_reserved to the GiB kept for the OS, e.g. 64",
+    );
+  }
+  if (cfg.engineAutoRestartMinDelay < 0) {
+    top.problem(
+      "engine_auto_restart_min_delay",
+      Code.BadConfig,
+      `engine_auto_restart_min_delay must be >= 0 (got ${cfg.engineAutoRestartMinDelay})`,
+    );
+  } else if (cfg.engineAutoRestartMinDelay === 0) cfg.engineAutoRestartMinDelay = 300;
+  if (cfg.disableHugepages && cfg.nrHugepages !== 0) {
+    top.problem(
+      "nr_hugepages",
+      Code.HugepagesDisabledWithNrSet,
+      "nr_hugepages cannot be set when disable_hugepages is true",
+      "remove nr_hugepages or disable_hugepages",
+    );
+  }
+  if (cfg.controlMetadata.device !== "" && cfg.controlMetadata.path === "") {
+    top.problem(
+      "control_metadata",
+      Code.ControlMetadataNoPath,
+      "using 'control_metadata.device' requires 'control_metadata.path'",
+      "set control_metadata.path",
+    );
+  }
+  for (const v of cfg.clientEnvVars) {
+    if (!/^[^=\s]+=/.test(v)) {
+      top.problem(
+        "client_env_vars",
+        Code.BadConfig,
+        `invalid client_env_vars entry "${v}"`,
+        "write KEY=VALUE",
+      );
+    }
+  }
+  if (cfg.engines.length === 0) {
+    cfg.notices.push(
+      "No DAOS I/O Engines in configuration, DAOS Control Server starting in discovery mode",
+    );
+    return;
+  }
+  for (const e of cfg.engines) validateEngine(cfg, e, locs[e.index]);
+  validateMultiEngine(cfg, locs);
+}

@@ -1,0 +1,252 @@
+/**
+ * Strict, typed access to a YAML map node: every read names the key path, every wrong type or
+ * unknown key becomes a located problem, never an exception.
+ */
+import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
+import { Code, type Problems } from "./problems.ts";
+
+/** Shared state of one file being read. */
+export interface ReadContext {
+  doc: Document;
+  problems: Problems;
+}
+
+/** Start offset of a node, -1 when unknown. */
+export function offsetOf(node: unknown): number {
+  const r = (node as { range?: [number, number, number] } | null)?.range;
+  return r ? r[0] : -1;
+}
+
+/** Follows an alias to its target (aliases are legal YAML; not expanded recursively). */
+export function deref(ctx: ReadContext, node: unknown): unknown {
+  if (isAlias(node)) return node.resolve(ctx.doc) ?? null;
+  return node;
+}
+
+function describe(v: unknown): string {
+  if (isMap(v)) return "a map";
+  if (isSeq(v)) return "a list";
+  if (isScalar(v)) return JSON.stringify(v.value);
+  return String(v);
+}
+
+/** Integer bounds for `MapReader.int`. */
+export interface IntBounds {
+  min?: number;
+  max?: number;
+  code?: number;
+}
+
+/** Reads one YAML map with key-usage tracking (unknown keys are errors). */
+export class MapReader {
+  private readonly used = new Set<string>();
+
+  constructor(
+    readonly ctx: ReadContext,
+    readonly node: YAMLMap | null,
+    /** Key path of this map for messages, e.g. `engines[0]`; "" at top level. */
+    readonly where: string,
+  ) {}
+
+  /** Path of a key inside this map, for messages. */
+  path(key: string): string {
+    return this.where ? `${this.where}.${key}` : key;
+  }
+
+  private pair(key: string) {
+    if (!this.node) return undefined;
+    return this.node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+  }
+
+  /** True if the key is present with a non-null value. */
+  has(key: string): boolean {
+    const v = this.raw(key);
+    return v !== undefined && !(isScalar(v) && v.value === null);
+  }
+
+  /** The value node of a key (marks it used); undefined when absent. */
+  raw(key: string): unknown {
+    const p = this.pair(key);
+    if (!p) return undefined;
+    this.used.add(key);
+    return deref(this.ctx, p.value ?? null);
+  }
+
+  /** Offset of a key's value (or of the key, or of this map) for messages. */
+  at(key?: string): number {
+    if (key !== undefined) {
+      const p = this.pair(key);
+      if (p) {
+        const v = offsetOf(p.value);
+        return v >= 0 ? v : offsetOf(p.key);
+      }
+    }
+    return offsetOf(this.node);
+  }
+
+  /** Records a problem located at `key` (or at this map). */
+  problem(key: string | undefined, code: number, message: string, resolution = ""): void {
+    this.ctx.problems.add(this.at(key), code, message, resolution);
+  }
+
+  private typeError(key: string, want: string, got: unknown): void {
+    this.problem(
+      key,
+      Code.BadConfig,
+      `${this.path(key)}: expected ${want}, got ${describe(got)}`,
+      `set ${this.path(key)} to ${want}, see the server config examples`,
+    );
+  }
+
+  private scalar(key: string): { present: boolean; value: unknown; node: unknown } {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return { present: false, value: undefined, node: v };
+    if (isScalar(v)) {
+      return { present: v.value !== null, value: v.value, node: v };
+    }
+    return { present: true, value: v, node: v };
+  }
+
+  /** A string value (numbers are accepted and stringified, as YAML users expect). */
+  str(key: string, def: string): string {
+    const s = this.scalar(key);
+    if (!s.present) return def;
+    if (typeof s.value === "string") return s.value;
+    if (typeof s.value === "number" || typeof s.value === "boolean") return String(s.value);
+    this.typeError(key, "a string", s.node);
+    return def;
+  }
+
+  /** An integer value within bounds; out-of-range values are reported with `bounds.code`. */
+  int(key: string, def: number, bounds: IntBounds = {}): number {
+    const s = this.scalar(key);
+    if (!s.present) return def;
+    if (typeof s.value !== "number" || !Number.isInteger(s.value)) {
+      this.typeError(key, "an integer", s.node);
+      return def;
+    }
+    const min = bounds.min ?? Number.MIN_SAFE_INTEGER;
+    const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(s.value) || s.value < min || s.value > max) {
+      this.problem(
+        key,
+        bounds.code ?? Code.BadConfig,
+        `${this.path(key)}: value ${s.value} is out of range (${min} - ${max})`,
+        `set ${this.path(key)} to an integer between ${min} and ${max}`,
+      );
+      return def;
+    }
+    return s.value;
+  }
+
+  /** A boolean; null when absent (tri-state keys). */
+  triBool(key: string): boolean | null {
+    const s = this.scalar(key);
+    if (!s.present) return null;
+    if (typeof s.value === "boolean") return s.value;
+    this.typeError(key, "true or false", s.node);
+    return null;
+  }
+
+  /** A boolean with a default. */
+  bool(key: string, def: boolean): boolean {
+    return this.triBool(key) ?? def;
+  }
+
+  /** The item nodes of a list value; [] when absent, null after a type error. */
+  seq(key: string): unknown[] | null {
+    const v = this.raw(key);
+    if (v === undefined || v === null || (isScalar(v) && v.value === null)) return [];
+    if (!isSeq(v)) {
+      this.typeError(key, "a list", v);
+      return null;
+    }
+    return v.items.map((i) => deref(this.ctx, i));
+  }
+
+  /** A list of strings. */
+  strList(key: string): string[] {
+    const items = this.seq(key) ?? [];
+    const out: string[] = [];
+    items.forEach((item, i) => {
+      if (isScalar(item) && item.value !== null && typeof item.value !== "object") {
+        out.push(String(item.value));
+      } else {
+        this.ctx.problems.add(
+          offsetOf(item) >= 0 ? offsetOf(item) : this.at(key),
+          Code.BadConfig,
+          `${this.path(key)}[${i}]: expected a string, got ${describe(item)}`,
+          `make every entry of ${this.path(key)} a plain string`,
+        );
+      }
+    });
+    return out;
+  }
+
+  /** A list of integers. */
+  intList(key: string): number[] {
+    const items = this.seq(key) ?? [];
+    const out: number[] = [];
+    items.forEach((item, i) => {
+      if (isScalar(item) && typeof item.value === "number" && Number.isSafeInteger(item.value)) {
+        out.push(item.value);
+      } else {
+        this.ctx.problems.add(
+          offsetOf(item) >= 0 ? offsetOf(item) : this.at(key),
+          Code.BadConfig,
+          `${this.path(key)}[${i}]: expected an integer, got ${describe(item)}`,
+          `make every entry of ${this.path(key)} an integer`,
+        );
+      }
+    });
+    return out;
+  }
+
+  /** A nested map reader; null when absent or of the wrong type (reported). */
+  map(key: string): MapReader | null {
+    const v = this.raw(key);
+    if (v === undefined || v === null || (isScalar(v) && v.value === null)) return null;
+    if (!isMap(v)) {
+      this.typeError(key, "a map", v);
+      return null;
+    }
+    return new MapReader(this.ctx, v, this.path(key));
+  }
+
+  /** Keys present in the map (for open maps). */
+  keys(): string[] {
+    if (!this.node) return [];
+    return this.node.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)));
+  }
+
+  /** Reports every key that no read consumed (strict parsing, §1.1). */
+  finish(): void {
+    if (!this.node) return;
+    for (const p of this.node.items) {
+      const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
+      if (this.used.has(k)) continue;
+      this.ctx.problems.add(
+        offsetOf(p.key),
+        Code.BadConfig,
+        `unknown key "${this.path(k)}": parse of "${this.ctx.problems.file}" failed; ` +
+          `config contains invalid parameters and may be out of date, see server config examples`,
+        `remove or rename "${k}" (check its spelling and indentation)`,
+      );
+    }
+  }
+}
+
+/** Wraps a list item as a map reader, reporting non-maps. */
+export function itemMap(ctx: ReadContext, item: unknown, where: string): MapReader | null {
+  if (isMap(item)) return new MapReader(ctx, item, where);
+  ctx.problems.add(
+    offsetOf(item),
+    Code.BadConfig,
+    `${where}: expected a map, got ${describe(item)}`,
+    `write ${where} as a map of keys`,
+  );
+  return null;
+}
+
+/** The node type re-exported for callers that hold raw nodes. */
+export type { Node };
