@@ -1,0 +1,81 @@
+/** Mount table queries (/proc/self/mountinfo) and tmpfs mount/unmount via mount(8). */
+import { runTool } from "./command.ts";
+
+/** One mounted filesystem. */
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  /** Per-mount and superblock options merged, e.g. ["rw", "noatime", "size=4194304k"]. */
+  options: string[];
+}
+
+// mountinfo escapes space, tab, newline and backslash as octal.
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** Parses /proc/self/mountinfo text. */
+export function parseMountInfo(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    const [pre, post] = line.split(" - ");
+    if (post === undefined) continue;
+    const a = pre.split(" ");
+    const b = post.split(" ");
+    out.push({
+      mountPoint: unescape(a[4]),
+      fsType: b[0],
+      source: unescape(b[1] ?? ""),
+      options: [...(a[5] ?? "").split(","), ...(b[2] ?? "").split(",")].filter((o) => o !== ""),
+    });
+  }
+  return out;
+}
+
+function clean(path: string): string {
+  const p = path.replace(/\/+$/, "");
+  return p === "" ? "/" : p;
+}
+
+/** The topmost mount exactly at `path`, or null when `path` is not a mount point. */
+export async function findMount(path: string): Promise<MountEntry | null> {
+  const all = parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"));
+  const want = clean(path);
+  const hits = all.filter((m) => m.mountPoint === want);
+  return hits.length > 0 ? hits[hits.length - 1] : null;
+}
+
+/** Size in bytes of a tmpfs from its `size=` option (kernel reports it in KiB with a `k`). */
+export function tmpfsSizeBytes(m: MountEntry): number | null {
+  const o = m.options.find((x) => x.startsWith("size="));
+  if (!o) return null;
+  const v = /^size=(\d+)([kmg]?)$/i.exec(o);
+  if (!v) return null;
+  const mul =
+    { "": 1, k: 1024, m: 1 << 20, g: 1 << 30 }[v[2].toLowerCase() as "" | "k" | "m" | "g"];
+  return Number(v[1]) * mul;
+}
+
+const SCM_FAULT = {
+  domain: "scm",
+  code: 200,
+  resolution: "check that daos_server runs as root and the mount point is not busy",
+};
+
+/** Mounts a tmpfs at `path` with the given options (noatime always added, MS_NOATIME). */
+export async function mountTmpfs(path: string, options: string[]): Promise<void> {
+  await runTool(
+    "mount",
+    ["-t", "tmpfs", "-o", ["noatime", ...options].join(","), "tmpfs", path],
+    SCM_FAULT,
+  );
+}
+
+/** Unmounts `path` if it is a mount point (repeats for stacked mounts, bounded). */
+export async function unmountIfMounted(path: string): Promise<void> {
+  for (let i = 0; i < 8 && (await findMount(path)) !== null; i++) {
+    await runTool("umount", [clean(path)], SCM_FAULT);
+  }
+}
