@@ -1,0 +1,142 @@
+/**
+ * Typed control-plane errors on the wire (server.md §5.2, dmg.md §3.2): gRPC/Connect status
+ * Internal with a google.rpc.ErrorInfo detail whose reason names the error kind. Encoders are
+ * used by server handlers (the MS); decodeRemoteError rebuilds the typed error on the client.
+ */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../../proto/gen/ts/google/rpc/error_details_pb.ts";
+import { DaosStatusError, Fault } from "../fault.ts";
+
+/** ErrorInfo reasons (exact strings from server.md §5.2). */
+export const Reason = {
+  fault: "proto.fault.Fault",
+  daosStatus: "proto.daos.DaosStatus",
+  notReplica: "proto.system.ErrNotReplica",
+  notLeader: "proto.system.ErrNotLeader",
+} as const;
+
+/** "This server is not an MS replica; try one of these." */
+export class NotReplicaError extends Error {
+  readonly replicas: string[];
+  constructor(replicas: string[]) {
+    super(
+      `not a DAOS Management Service replica (try one of ${replicas.join(",")})`,
+    );
+    this.name = "NotReplicaError";
+    this.replicas = replicas;
+  }
+}
+
+/** "This replica is not the MS leader; try the hint or one of the replicas." */
+export class NotLeaderError extends Error {
+  readonly leaderHint: string;
+  readonly replicas: string[];
+  constructor(leaderHint: string, replicas: string[]) {
+    super(
+      `not the DAOS Management Service leader (try ${leaderHint} or one of ${replicas.join(",")})`,
+    );
+    this.name = "NotLeaderError";
+    this.leaderHint = leaderHint;
+    this.replicas = replicas;
+  }
+}
+
+function withInfo(
+  message: string,
+  reason: string,
+  domain: string,
+  metadata: Record<string, string>,
+): ConnectError {
+  return new ConnectError(message, Code.Internal, undefined, [
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain, metadata }) },
+  ]);
+}
+
+/** The wire error a replica that is not the leader returns for a leader-only call. */
+export function notLeaderError(leaderHint: string, replicas: string[]): ConnectError {
+  const e = new NotLeaderError(leaderHint, replicas);
+  return withInfo(e.message, Reason.notLeader, "DAOS", {
+    LeaderHint: leaderHint,
+    Replicas: JSON.stringify(replicas),
+  });
+}
+
+/** The wire error a server that is not an MS replica returns for any MS call. */
+export function notReplicaError(replicas: string[]): ConnectError {
+  const e = new NotReplicaError(replicas);
+  return withInfo(e.message, Reason.notReplica, "DAOS", { Replicas: JSON.stringify(replicas) });
+}
+
+/** The wire form of a fault. */
+export function faultError(fault: Fault): ConnectError {
+  return withInfo(fault.message, Reason.fault, fault.domain, {
+    Domain: fault.domain,
+    Code: String(fault.code),
+    Description: fault.description,
+    Reason: fault.reason,
+    Resolution: fault.resolution,
+  });
+}
+
+/** The wire form of a DAOS status (negative DER code). */
+export function daosStatusError(err: DaosStatusError): ConnectError {
+  return withInfo(err.message, Reason.daosStatus, "DAOS", { Status: String(err.status) });
+}
+
+/** Converts any error a handler throws into its wire form (typed errors keep their type). */
+export function toWireError(err: unknown): ConnectError {
+  if (err instanceof Fault) return faultError(err);
+  if (err instanceof DaosStatusError) return daosStatusError(err);
+  if (err instanceof NotLeaderError) return notLeaderError(err.leaderHint, err.replicas);
+  if (err instanceof NotReplicaError) return notReplicaError(err.replicas);
+  return ConnectError.from(err);
+}
+
+function replicaList(json: string | undefined): string[] {
+  if (!json) return [];
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Rebuilds the typed error carried by a remote error: Fault, DaosStatusError, NotLeaderError,
+ * NotReplicaError; otherwise an Error with gRPC's text `rpc error: code = X desc = Y`, whose
+ * cause is the ConnectError (so its code stays available).
+ */
+export function decodeRemoteError(err: unknown): Error {
+  const ce = ConnectError.from(err);
+  for (const info of ce.findDetails(ErrorInfoSchema)) {
+    const md = info.metadata;
+    switch (info.reason) {
+      case Reason.fault:
+        return new Fault({
+          domain: md.Domain ?? info.domain,
+          code: Number.parseInt(md.Code ?? "0", 10) || 0,
+          description: md.Description ?? ce.rawMessage,
+          reason: md.Reason,
+          resolution: md.Resolution,
+          cause: ce,
+        });
+      case Reason.daosStatus:
+        return new DaosStatusError(Number.parseInt(md.Status ?? "-1025", 10) || -1025, ce);
+      case Reason.notLeader:
+        return new NotLeaderError(md.LeaderHint ?? "", replicaList(md.Replicas));
+      case Reason.notReplica:
+        return new NotReplicaError(replicaList(md.Replicas));
+    }
+  }
+  return new Error(`rpc error: code = ${Code[ce.code]} desc = ${ce.rawMessage}`, { cause: ce });
+}
+
+/** The Connect/gRPC status code of an error, when it came from the wire. */
+export function remoteCode(err: unknown): Code | undefined {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; i++, e = e.cause) {
+    if (e instanceof ConnectError) return e.code;
+  }
+  return undefined;
+}

@@ -1,0 +1,107 @@
+/**
+ * The control server of one daos_server: claims the socket directory, binds the control
+ * address and serves ctl.CtlSvc and mgmt.MgmtSvc on it.
+ */
+import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
+import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import type { ServerConfig } from "../config/types.ts";
+import { type CtlHandlers, ctlService } from "../ctl/service.ts";
+import { hostNetworkSource } from "../ctl/network_scan.ts";
+import { hostStorageSource } from "../ctl/storage_scan.ts";
+import { toWireError } from "../lib/rpc/error_codec.ts";
+import { type ControlListener, listenControl } from "../lib/rpc/transport.ts";
+import { claimSocketDir } from "./instance_lock.ts";
+import type { Logger } from "./logging.ts";
+import { nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
+import { resolveControlHost } from "./control_address.ts";
+
+/** Handlers other modules add to the services (format, rank control, the MS, …). */
+export interface ServiceOverrides {
+  ctl?: CtlHandlers;
+  mgmt?: Partial<ServiceImpl<typeof MgmtSvc>>;
+}
+
+/** A running control server. */
+export interface ControlServer {
+  /** "ip:port" bound. */
+  readonly address: string;
+  /** Stops serving and releases the socket directory. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Logs each call at debug level and turns typed errors into their wire form. */
+function serverInterceptor(log: Logger): Interceptor {
+  return (next) => async (req) => {
+    log.debug(`rpc ${req.method.parent.typeName}/${req.method.name}`);
+    try {
+      return await next(req);
+    } catch (err) {
+      log.debug(
+        `rpc ${req.method.name} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      throw toWireError(err);
+    }
+  };
+}
+
+/** Starts serving `cfg`. Throws a clear error when the socket dir or address is taken. */
+export async function startControlServer(
+  cfg: ServerConfig,
+  log: Logger,
+  overrides: ServiceOverrides = {},
+): Promise<ControlServer> {
+  const lock = await claimSocketDir(cfg.socketDir);
+  let listener: ControlListener;
+  try {
+    const host = await resolveControlHost(cfg);
+    const engineProvider = cfg.engines[0]?.fabric.provider ?? "";
+    const ctl = ctlService({
+      network: hostNetworkSource(engineProvider || cfg.fabric.provider),
+      storage: hostStorageSource(cfg.engines),
+    }, overrides.ctl);
+    const mgmt = { ...nonReplicaMgmtService(cfg.name, cfg.mgmtSvcReplicas), ...overrides.mgmt };
+    try {
+      listener = await listenControl({
+        host,
+        port: cfg.port,
+        security: { allowInsecure: cfg.transportConfig.allowInsecure },
+        routes: (r) => {
+          r.service(CtlSvc, ctl);
+          r.service(MgmtSvc, mgmt);
+        },
+        interceptors: [serverInterceptor(log)],
+      });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EADDRINUSE") {
+        throw new Error(
+          `control address ${host}:${cfg.port} is already in use (another daos_server?): ` +
+            `stop it, or set a different control_address or port in ${cfg.path || "the config"}`,
+          { cause: e },
+        );
+      }
+      if (code === "EADDRNOTAVAIL") {
+        throw new Error(
+          `control address ${host} is not an address of this host: fix control_address in ${
+            cfg.path || "the config"
+          }`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  log.info(`DAOS Control Server listening on ${listener.address}`);
+  let closing: Promise<void> | undefined;
+  return {
+    address: listener.address,
+    close: () => {
+      closing ??= listener.close().finally(() => lock.release());
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * mgmt.MgmtSvc as served by a daos_server that is not an MS replica (discovery mode, or a host
+ * not listed in mgmt_svc_replicas): after the system-name check every call, LeaderQuery
+ * included, answers the not-replica error naming the replicas (server.md §5.1–5.2).
+ */
+import type { ServiceImpl } from "@connectrpc/connect";
+import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { faults } from "../lib/fault.ts";
+import { faultError, notReplicaError } from "../lib/rpc/error_codec.ts";
+
+/** Strips an optional trailing `-X.Y.Z` version from a request's `sys` field. */
+export function systemOfRequest(sys: string): string {
+  return sys.replace(/-\d+\.\d+\.\d+$/, "");
+}
+
+/**
+ * Throws the fault 603 wire error when `sys` (possibly suffixed with a version) does not name
+ * `systemName`. An empty `sys` fails too, as in DAOS.
+ */
+export function checkSystemName(sys: string, systemName: string): void {
+  const requested = systemOfRequest(sys);
+  if (requested !== systemName) {
+    throw faultError(faults.ServerWrongSystem(requested, systemName));
+  }
+}
+
+function sysOf(req: unknown): string | undefined {
+  if (typeof req === "object" && req !== null && "sys" in req && typeof req.sys === "string") {
+    return req.sys;
+  }
+  return undefined;
+}
+
+/** Every MgmtSvc method, answering "not a replica (try one of `replicas`)". */
+export function nonReplicaMgmtService(
+  systemName: string,
+  replicas: readonly string[],
+): ServiceImpl<typeof MgmtSvc> {
+  const handler = (req: unknown): never => {
+    const sys = sysOf(req);
+    if (sys !== undefined) checkSystemName(sys, systemName);
+    throw notReplicaError([...replicas]);
+  };
+  const impl: Record<string, (req: unknown) => never> = {};
+  for (const m of MgmtSvc.methods) impl[m.localName] = handler;
+  return impl as unknown as ServiceImpl<typeof MgmtSvc>;
+}
