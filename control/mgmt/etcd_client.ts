@@ -1,0 +1,191 @@
+/**
+ * Thin typed wrapper over the `etcd3` client: every call carries a deadline (the client otherwise
+ * stalls for seconds when the etcd leader is lost), keys and values are strings.
+ */
+import { Buffer } from "node:buffer";
+import { Etcd3, type Lease } from "etcd3";
+
+/** One key as read from etcd. */
+export interface KeyValue {
+  key: string;
+  value: string;
+  createRevision: bigint;
+  modRevision: bigint;
+  lease: string;
+}
+
+/** Conditions of a transaction (all must hold). */
+export type Compare =
+  | { key: string; target: "create"; equals: bigint }
+  | { key: string; target: "mod"; equals: bigint }
+  | { key: string; target: "value"; equals: string };
+
+/** Writes of a transaction. */
+export type Op =
+  | { put: string; value: string; lease?: string }
+  | { delete: string }
+  | { deletePrefix: string };
+
+/** Outcome of a transaction. */
+export interface TxnResult {
+  succeeded: boolean;
+  revision: bigint;
+}
+
+function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i] < 0xff) {
+      const out = Buffer.from(b.subarray(0, i + 1));
+      out[i]++;
+      return out;
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function toKv(kv: {
+  key: Buffer;
+  value: Buffer;
+  create_revision: string;
+  mod_revision: string;
+  lease: string;
+}): KeyValue {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    createRevision: BigInt(kv.create_revision),
+    modRevision: BigInt(kv.mod_revision),
+    lease: kv.lease,
+  };
+}
+
+/** etcd access for the MS. */
+export class EtcdClient {
+  readonly #client: Etcd3;
+
+  constructor(readonly endpoints: string[], readonly callTimeoutMs = 500) {
+    this.#client = new Etcd3({
+      hosts: endpoints,
+      dialTimeout: callTimeoutMs,
+      defaultCallOptions: () => ({ deadline: Date.now() + callTimeoutMs }),
+    });
+  }
+
+  #opts() {
+    return { deadline: Date.now() + this.callTimeoutMs };
+  }
+
+  /** Reads one key, or null when absent. */
+  async get(key: string): Promise<KeyValue | null> {
+    const r = await this.#client.kv.range({ key: Buffer.from(key) }, this.#opts());
+    return r.kvs.length ? toKv(r.kvs[0]) : null;
+  }
+
+  /** Reads every key under `prefix`, in key order (or by create revision with `byCreate`). */
+  async getPrefix(
+    prefix: string,
+    opts: { byCreate?: boolean; limit?: number } = {},
+  ): Promise<{ kvs: KeyValue[]; revision: bigint }> {
+    const r = await this.#client.kv.range({
+      key: Buffer.from(prefix),
+      range_end: prefixEnd(prefix),
+      sort_target: opts.byCreate ? "Create" : "Key",
+      sort_order: "Ascend",
+      limit: opts.limit ?? 0,
+    }, this.#opts());
+    return { kvs: r.kvs.map(toKv), revision: BigInt(r.header.revision) };
+  }
+
+  /** Atomically applies `ops` if every compare holds. */
+  async txn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
+    const r = await this.#client.kv.txn({
+      compare: compares.map((c) => {
+        const key = Buffer.from(c.key);
+        switch (c.target) {
+          case "create":
+            return { key, target: "Create", result: "Equal", create_revision: c.equals.toString() };
+          case "mod":
+            return { key, target: "Mod", result: "Equal", mod_revision: c.equals.toString() };
+          case "value":
+            return { key, target: "Value", result: "Equal", value: Buffer.from(c.equals) };
+        }
+      }),
+      success: ops.map((o) => {
+        if ("put" in o) {
+          return {
+            request_put: {
+              key: Buffer.from(o.put),
+              value: Buffer.from(o.value),
+              lease: o.lease ?? "0",
+            },
+          };
+        }
+        if ("delete" in o) return { request_delete_range: { key: Buffer.from(o.delete) } };
+        return {
+          request_delete_range: {
+            key: Buffer.from(o.deletePrefix),
+            range_end: prefixEnd(o.deletePrefix),
+          },
+        };
+      }),
+      failure: [],
+    }, this.#opts());
+    return { succeeded: r.succeeded, revision: BigInt(r.header.revision) };
+  }
+
+  /** A lease with manual keep-alive (see {@link LeaseHandle}). */
+  lease(ttlS: number): LeaseHandle {
+    return new LeaseHandle(this.#client.lease(ttlS, { autoKeepAlive: false }), this.callTimeoutMs);
+  }
+
+  /** True when some endpoint answers a status call. */
+  async healthy(): Promise<boolean> {
+    try {
+      await this.#client.maintenance.status(this.#opts());
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes all connections. */
+  close(): void {
+    this.#client.close();
+  }
+}
+
+/** A granted lease whose keep-alives are driven by the caller, each with a deadline. */
+export class LeaseHandle {
+  constructor(readonly lease: Lease, readonly callTimeoutMs: number) {
+    // The library reports loss through this event; we detect loss through keepAlive() instead.
+    lease.on("lost", () => {});
+  }
+
+  /** Lease id (decimal string); grants it first if needed. */
+  async id(): Promise<string> {
+    return await withDeadline(this.lease.grant(), this.callTimeoutMs, "lease grant");
+  }
+
+  /** Refreshes the lease; false when etcd says it expired. Throws when etcd is unreachable. */
+  async keepAlive(): Promise<boolean> {
+    const r = await this.lease.keepaliveOnce({ deadline: Date.now() + this.callTimeoutMs });
+    return Number(r.TTL) > 0;
+  }
+
+  /** Revokes the lease (best effort). */
+  async revoke(): Promise<void> {
+    try {
+      await this.lease.revoke({ deadline: Date.now() + this.callTimeoutMs });
+    } catch { /* expires on its own */ }
+  }
+}
+
+/** Rejects `p` after `ms` (the library's grant path takes no call options). */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what}: etcd deadline of ${ms} ms exceeded`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

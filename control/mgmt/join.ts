@@ -1,0 +1,239 @@
+/**
+ * Join processing on the MS leader (server.md §2.5–2.6): validate one JoinReq against a draft
+ * of the membership database and record the resulting member write. Pure logic: the caller
+ * batches several joins into one draft and commits it.
+ */
+import { makeFault } from "../lib/fault.ts";
+import type { DbChanges, DbState } from "./db.ts";
+import { addrHost, type Member } from "./member.ts";
+
+/** The "no rank" value of JoinReq.rank. */
+export const NIL_RANK = 0xffffffff;
+
+/** The fields of a JoinReq the MS uses (mgmt.JoinReq). */
+export interface JoinInput {
+  uuid: string;
+  rank: number;
+  uri: string;
+  nctxs: number;
+  addr: string;
+  srvFaultDomain: string;
+  idx: number;
+  incarnation: bigint;
+  secondaryUris: string[];
+  secondaryNctxs: number[];
+  checkMode: boolean;
+  replace: boolean;
+}
+
+/** Outcome of one successful join. */
+export interface JoinOutcome {
+  rank: number;
+  state: "joined" | "checkerstarted";
+}
+
+/** System attribute naming the fabric provider(s) of the system. */
+export const ATTR_PROVIDERS = "mgmt.fabric_providers";
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function rankStr(r: number): string {
+  return r === NIL_RANK ? "NilRank" : String(r);
+}
+
+/** Validates a fault domain string ("/a/b"); returns its depth. */
+export function faultDomainDepth(fd: string): number {
+  if (fd === "") throw new Error("no fault domain in join request");
+  if (fd === "/") return 0;
+  if (!fd.startsWith("/") || fd.endsWith("/") || fd.split("/").slice(1).some((s) => s === "")) {
+    throw new Error(`invalid fault domain "${fd}" (use a path like /rack1/host1)`);
+  }
+  return fd.split("/").length - 1;
+}
+
+/** Mutable view of a draft database plus the changes made to it so far. */
+export class Draft {
+  readonly changes: DbChanges = { put: [], remove: [], attrs: {}, extraMapIncrements: 0 };
+  constructor(readonly state: DbState) {}
+
+  byRank(rank: number): Member | undefined {
+    for (const m of this.state.members.values()) if (m.rank === rank) return m;
+    return undefined;
+  }
+
+  /** Records a member write (replacing an earlier write of the same uuid in this draft). */
+  put(m: Member): void {
+    this.state.members.set(m.uuid, m);
+    this.changes.put = this.changes.put.filter((p) => p.uuid !== m.uuid);
+    this.changes.put.push(m);
+  }
+
+  remove(uuid: string): void {
+    this.state.members.delete(uuid);
+    this.changes.put = this.changes.put.filter((p) => p.uuid !== uuid);
+    this.changes.remove.push(uuid);
+  }
+
+  takeNextRank(): number {
+    const r = this.state.nextRank;
+    this.state.nextRank = r + 1;
+    this.changes.nextRank = this.state.nextRank;
+    return r;
+  }
+
+  bumpNextRank(past: number): void {
+    if (past >= this.state.nextRank) {
+      this.state.nextRank = past + 1;
+      this.changes.nextRank = this.state.nextRank;
+    }
+  }
+}
+
+function sameList<T>(a: T[], b: T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameIdentity(m: Member, req: JoinInput): boolean {
+  return m.addr === req.addr && m.fabric_uri === req.uri &&
+    sameList(m.secondary_fabric_uris, req.secondaryUris) && m.fabric_contexts === req.nctxs &&
+    sameList(m.secondary_fabric_contexts, req.secondaryNctxs) &&
+    m.fault_domain === req.srvFaultDomain;
+}
+
+function checkDepth(draft: Draft, fd: string, depth: number): void {
+  for (const m of draft.state.members.values()) {
+    const d = faultDomainDepth(m.fault_domain);
+    if (d !== depth) {
+      throw makeFault(
+        "SystemBadFaultDomainDepth",
+        `fault domain "${fd}" has ${depth} levels but the system's members have ${d}`,
+        "configure every server with a fault domain of the same depth (fault_path / fault_cb)",
+      );
+    }
+    return; // all members share one depth, checking the first suffices
+  }
+}
+
+/** The provider part ("ofi+tcp") of a fabric URI ("ofi+tcp://1.2.3.4:5"). */
+export function uriProvider(uri: string): string {
+  const i = uri.indexOf("://");
+  return i < 0 ? uri : uri.slice(0, i);
+}
+
+/**
+ * Applies one join to `draft`; throws the reference error (text or fault) on rejection.
+ * `now` is the RFC 3339 update time; `peerHost` substitutes a 0.0.0.0 control address.
+ */
+export function applyJoin(
+  draft: Draft,
+  input: JoinInput,
+  now: string,
+  peerHost?: string,
+): JoinOutcome {
+  const req = { ...input };
+  if (!UUID_RE.test(req.uuid)) throw new Error(`invalid uuid "${req.uuid}"`);
+  req.uuid = req.uuid.toLowerCase();
+  if (addrHost(req.addr) === "0.0.0.0" && peerHost) {
+    req.addr = `${peerHost}:${req.addr.slice(req.addr.lastIndexOf(":") + 1)}`;
+  }
+  const depth = faultDomainDepth(req.srvFaultDomain);
+  const sysProvider = draft.state.attrs.get(ATTR_PROVIDERS) ?? "";
+  if (req.uri === "") throw new Error("no primary fabric URI in JoinRequest");
+  const provider = uriProvider(req.uri);
+  if (sysProvider !== "" && provider !== sysProvider) {
+    throw new Error(
+      `rank ${
+        rankStr(req.rank)
+      } fabric provider "${provider}" does not match system provider "${sysProvider}"`,
+    );
+  }
+  const state = req.checkMode ? "checkerstarted" : "joined";
+  const fresh = (rank: number): Member => ({
+    rank,
+    uuid: req.uuid,
+    addr: req.addr,
+    state,
+    fault_domain: req.srvFaultDomain,
+    incarnation: req.incarnation.toString(),
+    fabric_uri: req.uri,
+    secondary_fabric_uris: [...req.secondaryUris],
+    fabric_contexts: req.nctxs,
+    secondary_fabric_contexts: [...req.secondaryNctxs],
+    info: "",
+    last_update: now,
+  });
+
+  if (req.replace) {
+    if (req.rank !== NIL_RANK) throw new Error("unexpected rank in replace-rank request");
+    if (draft.state.members.has(req.uuid)) {
+      throw new Error(`member with uuid ${req.uuid} already exists`);
+    }
+    const old = [...draft.state.members.values()].find((m) => sameIdentity(m, req));
+    if (!old) {
+      throw makeFault(
+        "SystemJoinReplaceRankNotFound",
+        "system member could not be found from join request fields",
+        "check that the replacement engine has the same control address, fabric URIs and fault domain as the one it replaces",
+      );
+    }
+    if (old.state === "adminexcluded") {
+      throw new Error(
+        `member ${old.uuid} (rank ${old.rank}) has been administratively excluded`,
+      );
+    }
+    draft.remove(old.uuid);
+    draft.put(fresh(old.rank));
+    return { rank: old.rank, state };
+  }
+
+  const cur = req.rank !== NIL_RANK ? draft.byRank(req.rank) : draft.state.members.get(req.uuid);
+  if (cur) {
+    if (draft.state.members.size > 1) checkDepth(draft, req.srvFaultDomain, depth);
+    if (cur.state === "adminexcluded") {
+      throw new Error(`member ${cur.uuid} (rank ${cur.rank}) has been administratively excluded`);
+    }
+    if (cur.rank !== req.rank) {
+      throw new Error(
+        `can't rejoin member with uuid ${req.uuid}: rank changed from ${cur.rank} -> ${
+          rankStr(req.rank)
+        }`,
+      );
+    }
+    if (cur.uuid !== req.uuid) {
+      throw new Error(
+        `can't rejoin member with rank ${cur.rank}: uuid changed from ${cur.uuid} -> ${req.uuid}`,
+      );
+    }
+    if (cur.addr !== req.addr) {
+      throw new Error(
+        `can't rejoin member ${cur.uuid} (rank ${cur.rank}): control address changed from ${cur.addr} -> ${req.addr}`,
+      );
+    }
+    draft.put(fresh(cur.rank));
+    return { rank: cur.rank, state };
+  }
+
+  checkDepth(draft, req.srvFaultDomain, depth);
+  const dup = [...draft.state.members.values()].find((m) => sameIdentity(m, req));
+  if (dup) {
+    throw makeFault(
+      "SystemJoinMemberExists",
+      `system member with matching control address, fabric URIs, and fault domain already exists with UUID ${dup.uuid} (join request UUID: ${req.uuid})`,
+      "reformat the engine's storage with dmg storage format --replace to replace the old rank",
+    );
+  }
+  if (req.rank !== NIL_RANK) {
+    if (draft.state.members.has(req.uuid)) {
+      throw new Error(`member with uuid ${req.uuid} already exists`);
+    }
+    draft.bumpNextRank(req.rank);
+    draft.put(fresh(req.rank));
+    return { rank: req.rank, state };
+  }
+  if (draft.state.members.has(req.uuid)) {
+    throw new Error(`member with uuid ${req.uuid} already exists`);
+  }
+  const rank = draft.takeNextRank();
+  draft.put(fresh(rank));
+  return { rank, state };
+}

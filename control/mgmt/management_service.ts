@@ -1,0 +1,626 @@
+/**
+ * The management service (MS) of one daos_server: replica/leader checks, the leader's cached
+ * membership database with serialized fenced writes, batched joins, system operations fanned
+ * out to hosts, engine-death events and host liveness probing.
+ *
+ * Failure detection of vanished daos_servers (design choice): the leader probes every member
+ * host's control address (TCP connect, or `fanout.pingHost` when given) every
+ * `probeIntervalMs`; a host unreachable for `hostDeadAfterMs` has its ranks marked
+ * Unresponsive. Non-replicas therefore never need etcd.
+ */
+import { create } from "@bufbuild/protobuf";
+import { faults } from "../lib/fault.ts";
+import { NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
+import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import { type DbChanges, type DbState, isEmpty, MembershipDb, noChanges } from "./db.ts";
+import { type MgmtSvcDbConfig } from "./db_config.ts";
+import { Election } from "./election.ts";
+import { EtcdClient } from "./etcd_client.ts";
+import { etcdEndpoints, EtcdMember } from "./etcd_member.ts";
+import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput, type JoinOutcome } from "./join.ts";
+import {
+  addrHost,
+  isLegalTransition,
+  type Member,
+  type MemberState,
+  STATE_BITS,
+} from "./member.ts";
+import { formatRanks } from "./ranklist.ts";
+import { applyResults, ranksByHost, type Selection, selectMembers } from "./system_ops.ts";
+
+/** CtlSvc methods the leader fans out to hosts. */
+export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
+
+/** Calls to other daos_servers, implemented by the integrator over the control API client. */
+export interface Fanout {
+  /** Calls `method` on each host for its ranks; may throw when a host is unreachable. */
+  callRanks(
+    method: RanksMethod,
+    byHost: Map<string, number[]>,
+    force: boolean,
+  ): Promise<RankResult[]>;
+  /** Optional liveness probe of a host's control server (default: TCP connect). */
+  pingHost?(addr: string, timeoutMs: number): Promise<boolean>;
+}
+
+/** What the MS needs from daos_server's configuration. */
+export interface MsConfig {
+  system: string;
+  /** mgmt_svc_replicas, resolved to "IP:port". */
+  replicas: string[];
+  /** Configured fabric provider (becomes attribute mgmt.fabric_providers). */
+  provider: string;
+  db: MgmtSvcDbConfig;
+  /** Local etcd data directory (see mgmtDbDir); unused with db.endpoints. */
+  dataDir: string;
+  /** Default control port for host filters without a port. */
+  controlPort?: number;
+}
+
+/** Arguments of {@link startManagementService}. */
+export interface MsOptions {
+  config: MsConfig;
+  /** This server's control address "IP:port". */
+  selfAddr: string;
+  isReplica: boolean;
+  fanout: Fanout;
+  log?: (msg: string) => void;
+}
+
+const SELF_HEAL_DEFAULT = "exclude;pool_exclude;pool_rebuild";
+const MAX_JOINS_PER_TXN = 100; // etcd --max-txn-ops defaults to 128
+
+interface PendingJoin {
+  input: JoinInput;
+  peerHost?: string;
+  resolve: (o: JoinOutcome & { mapVersion: number }) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Strips an optional "-<semver>" suffix from a request's system name. */
+function requestSystem(sys: string): string {
+  return sys.replace(/-\d+\.\d+\.\d+.*$/, "");
+}
+
+async function tcpProbe(addr: string, timeoutMs: number): Promise<boolean> {
+  const i = addr.lastIndexOf(":");
+  const hostname = addr.slice(0, i);
+  const port = Number(addr.slice(i + 1));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const conn = Deno.connect({ hostname, port });
+  try {
+    const c = await Promise.race([
+      conn,
+      new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs)),
+    ]);
+    if (!c) {
+      conn.then((x) => x.close()).catch(() => {});
+      return false;
+    }
+    c.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One server's management service. */
+export class ManagementService {
+  readonly config: MsConfig;
+  readonly self: string;
+  readonly isReplica: boolean;
+  readonly fanout: Fanout;
+  readonly log: (msg: string) => void;
+  member: EtcdMember | null = null;
+  etcd: EtcdClient | null = null;
+  election: Election | null = null;
+  db: MembershipDb | null = null;
+  #cache: DbState | null = null;
+  #stepUp: Promise<void> | null = null;
+  #writeChain: Promise<unknown> = Promise.resolve();
+  #joins: PendingJoin[] = [];
+  #draining = false;
+  #probeTimer: ReturnType<typeof setInterval> | null = null;
+  #probing = false;
+  #lastSeen = new Map<string, number>();
+
+  constructor(opts: MsOptions) {
+    this.config = opts.config;
+    this.self = opts.selfAddr;
+    this.isReplica = opts.isReplica;
+    this.fanout = opts.fanout;
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Replicas other than this one (for not-leader hints). */
+  otherReplicas(): string[] {
+    return this.config.replicas.filter((r) => r !== this.self);
+  }
+
+  /**
+   * Starts the database side (call when this replica's storage is ready): the local etcd member
+   * (unless external endpoints are configured), the client and the election. No-op on
+   * non-replicas.
+   */
+  async startDb(): Promise<void> {
+    if (!this.isReplica || this.etcd) return;
+    const db = this.config.db;
+    if (db.endpoints.length === 0) {
+      this.member = new EtcdMember({
+        self: this.self,
+        replicas: this.config.replicas,
+        system: this.config.system,
+        dataDir: this.config.dataDir,
+        db,
+      });
+      this.member.onExit = (s) => this.log(`etcd member exited (code ${s.code}), restarting`);
+      await this.member.start();
+    }
+    this.etcd = new EtcdClient(
+      etcdEndpoints(db, this.self, this.config.replicas),
+      db.callTimeoutMs,
+    );
+    this.db = new MembershipDb(this.etcd, this.config.system);
+    this.election = new Election(this.etcd, this.db.prefix, this.self, db.leaseTtlS);
+    this.election.onChange = (leader) => this.#onLeadership(leader);
+    this.election.start();
+  }
+
+  /** Stops campaigning, probing and the local etcd member. */
+  async stop(): Promise<void> {
+    this.#stopProbing();
+    await this.election?.stop();
+    this.etcd?.close();
+    await this.member?.stop();
+    this.election = null;
+    this.etcd = null;
+    this.member = null;
+    for (const j of this.#joins.splice(0)) {
+      j.reject(new NotLeaderError("", this.otherReplicas()));
+    }
+  }
+
+  #onLeadership(leader: boolean): void {
+    this.#cache = null;
+    if (!leader) {
+      this.#stopProbing();
+      this.#stepUp = null;
+      this.log("lost MS leadership");
+      return;
+    }
+    this.log("gained MS leadership");
+    this.#stepUp = this.#stepUpTasks().catch(async (e) => {
+      this.log(`leader step-up failed, resigning: ${e}`);
+      this.#stepUp = null;
+      await this.election?.resign();
+    });
+  }
+
+  async #stepUpTasks(): Promise<void> {
+    await this.#write((s) => {
+      const c = noChanges();
+      const cur = s.attrs.get(ATTR_PROVIDERS);
+      if (cur === undefined || cur === "") c.attrs[ATTR_PROVIDERS] = this.config.provider;
+      else if (cur !== this.config.provider) {
+        const anyJoined = [...s.members.values()].some((m) => m.state === "joined");
+        if (anyJoined) {
+          this.log(
+            `configured provider ${this.config.provider} differs from system provider ${cur}; not changed while ranks are joined`,
+          );
+        } else c.attrs[ATTR_PROVIDERS] = this.config.provider;
+      }
+      return c;
+    });
+    this.#lastSeen.clear();
+    this.#startProbing();
+  }
+
+  // ---- pre-checks -------------------------------------------------------------------------
+
+  /** Fault 603 unless `sys` names this system. */
+  checkSystem(sys: string): void {
+    const req = requestSystem(sys);
+    if (req !== this.config.system) throw faults.ServerWrongSystem(sys, this.config.system);
+  }
+
+  /** Throws not-replica on non-replicas and "uninitialized" before the DB runs. */
+  requireReplica(): { etcd: EtcdClient; db: MembershipDb; election: Election } {
+    if (!this.isReplica) throw new NotReplicaError(this.config.replicas);
+    if (!this.etcd || !this.db || !this.election) {
+      throw new Error("system is uninitialized (storage format required?)");
+    }
+    return { etcd: this.etcd, db: this.db, election: this.election };
+  }
+
+  /** Throws not-leader (with hint) unless this replica leads; waits for step-up to finish. */
+  async requireLeader(): Promise<void> {
+    const { election } = this.requireReplica();
+    const v = election.view();
+    if (!v.isLeader) {
+      throw new NotLeaderError(v.leader === this.self ? "" : v.leader, this.otherReplicas());
+    }
+    if (this.#stepUp) await this.#stepUp;
+    if (!election.view().isLeader) {
+      throw new NotLeaderError(election.view().leader, this.otherReplicas());
+    }
+  }
+
+  // ---- leader writes ----------------------------------------------------------------------
+
+  /**
+   * Serialized fenced write: `fn` computes changes from the current state; retried on a stale
+   * snapshot, NotLeader when deposed. Returns the new state.
+   */
+  #write(fn: (s: DbState) => DbChanges): Promise<DbState> {
+    const run = async (): Promise<DbState> => {
+      const { db, election } = this.requireReplica();
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const base = this.#cache ?? await db.read();
+        this.#cache = base;
+        const changes = fn(base);
+        if (isEmpty(changes)) return base;
+        let fence;
+        try {
+          fence = election.fence();
+        } catch {
+          throw new NotLeaderError(election.view().leader, this.otherReplicas());
+        }
+        const next = await db.commit(fence, base, changes);
+        if (next) {
+          this.#cache = next;
+          return next;
+        }
+        this.#cache = null; // stale snapshot or lost fence: re-read and re-check
+        if (!election.view().isLeader) break;
+      }
+      throw new NotLeaderError(election.view().leader, this.otherReplicas());
+    };
+    const p = this.#writeChain.then(run, run);
+    this.#writeChain = p.catch(() => {});
+    return p;
+  }
+
+  /** Current state for the leader (cached) or any replica (fresh read). */
+  async #state(): Promise<DbState> {
+    const { db, election } = this.requireReplica();
+    if (election.view().isLeader && this.#cache) return this.#cache;
+    return await db.read();
+  }
+
+  // ---- join -------------------------------------------------------------------------------
+
+  /** Processes a JoinReq (leader only); concurrent joins are batched into shared transactions. */
+  async join(
+    input: JoinInput,
+    peerHost?: string,
+  ): Promise<JoinOutcome & { mapVersion: number }> {
+    await this.requireLeader();
+    return await new Promise((resolve, reject) => {
+      this.#joins.push({ input, peerHost, resolve, reject });
+      if (!this.#draining) this.#drainJoins();
+    });
+  }
+
+  async #drainJoins(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#joins.length > 0) {
+        const batch = this.#joins.splice(0, MAX_JOINS_PER_TXN);
+        const now = new Date().toISOString();
+        let outcomes: (JoinOutcome | Error)[] = [];
+        try {
+          const state = await this.#write((s) => {
+            const draft = new Draft({
+              ...s,
+              members: new Map([...s.members].map(([k, m]) => [k, { ...m }])),
+              attrs: new Map(s.attrs),
+            });
+            outcomes = batch.map((j) => {
+              try {
+                return applyJoin(draft, j.input, now, j.peerHost);
+              } catch (e) {
+                return e instanceof Error ? e : new Error(String(e));
+              }
+            });
+            return draft.changes;
+          });
+          batch.forEach((j, i) => {
+            const o = outcomes[i];
+            if (o instanceof Error) j.reject(o);
+            else j.resolve({ ...o, mapVersion: state.mapVersion });
+          });
+        } catch (e) {
+          for (const j of batch) j.reject(e);
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  // ---- queries ----------------------------------------------------------------------------
+
+  /** SystemQuery (any replica). */
+  async query(ranks: string, hosts: string, stateMask: number): Promise<{
+    members: Member[];
+    absentRanks: string;
+    absentHosts: string;
+    dataVersion: bigint;
+    providers: string[];
+    selfHeal: string;
+  }> {
+    this.requireReplica();
+    const s = await this.#state();
+    if (s.members.size === 0 && ranks === "" && hosts === "") {
+      throw new Error("raft service unavailable (not started yet?)");
+    }
+    const sel = selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+    const mask = stateMask === 0 ? 0xffff : stateMask;
+    const prov = s.attrs.get(ATTR_PROVIDERS) ?? "";
+    return {
+      members: sel.members.filter((m) => (STATE_BITS[m.state] & mask) !== 0),
+      absentRanks: sel.absentRanks,
+      absentHosts: sel.absentHosts,
+      dataVersion: s.version,
+      providers: prov === "" ? [] : prov.split(","),
+      selfHeal: s.attrs.get("prop.self_heal") ?? SELF_HEAL_DEFAULT,
+    };
+  }
+
+  /** LeaderQuery: leader address, replicas, replicas not campaigning (down). */
+  async leaderQuery(): Promise<{ leader: string; replicas: string[]; down: string[] }> {
+    const { etcd, db, election } = this.requireReplica();
+    let down: string[] = [];
+    try {
+      const { kvs } = await etcd.getPrefix(`${db.prefix}/election/`);
+      const up = new Set(kvs.map((k) => k.value));
+      down = this.config.replicas.filter((r) => !up.has(r));
+    } catch {
+      down = this.config.replicas.filter((r) => r !== this.self);
+    }
+    return { leader: election.view().leader, replicas: [...this.config.replicas], down };
+  }
+
+  // ---- system operations ------------------------------------------------------------------
+
+  async #select(ranks: string, hosts: string): Promise<Selection> {
+    const s = await this.#state();
+    return selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+  }
+
+  /** Fans `method` out per host in parallel; unreachable hosts give Unresponsive results. */
+  async #fan(method: RanksMethod, members: Member[], force: boolean): Promise<RankResult[]> {
+    const byHost = ranksByHost(members);
+    const parts = await Promise.all([...byHost].map(async ([addr, ranks]) => {
+      try {
+        const res = await this.fanout.callRanks(method, new Map([[addr, ranks]]), force);
+        const seen = new Set(res.map((r) => r.rank));
+        const missing = ranks.filter((r) => !seen.has(r)).map((rank) =>
+          create(RankResultSchema, {
+            rank,
+            addr,
+            errored: true,
+            state: "unresponsive",
+            msg: `no result for rank ${rank} from ${addr}`,
+          })
+        );
+        return [...res.map((r) => ({ ...r, addr: r.addr || addr })), ...missing];
+      } catch (e) {
+        return ranks.map((rank) =>
+          create(RankResultSchema, {
+            rank,
+            addr,
+            errored: true,
+            state: "unresponsive",
+            msg: `${addr}: ${e instanceof Error ? e.message : String(e)}`,
+          })
+        );
+      }
+    }));
+    return parts.flat().sort((a, b) => a.rank - b.rank);
+  }
+
+  async #applyResults(results: RankResult[]): Promise<void> {
+    const now = new Date().toISOString();
+    await this.#write((s) => ({ ...noChanges(), put: applyResults(s.members, results, now) }));
+  }
+
+  #adminExcludedCheck(sel: Selection, ignore: boolean): Member[] {
+    const ax = sel.members.filter((m) => m.state === "adminexcluded");
+    if (sel.explicit && !ignore && ax.length > 0) {
+      throw faults.ServerRankAdminExcluded(formatRanks(ax.map((m) => m.rank)), ax.length > 1);
+    }
+    return sel.members.filter((m) => m.state !== "adminexcluded");
+  }
+
+  /** SystemStop (leader): prep shutdown unless forced, then stop. */
+  async systemStop(
+    req: { ranks: string; hosts: string; force: boolean; ignoreAdminExcluded: boolean },
+  ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
+    await this.requireLeader();
+    const sel = await this.#select(req.ranks, req.hosts);
+    const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
+    const out = (results: RankResult[]) => ({
+      results,
+      absentRanks: sel.absentRanks,
+      absentHosts: sel.absentHosts,
+    });
+    if (targets.length === 0) return out([]);
+    if (!req.force) {
+      const prep = (await this.#fan("PrepShutdownRanks", targets, false)).map((r) => ({
+        ...r,
+        action: "prep shutdown",
+      }));
+      if (prep.some((r) => r.errored)) {
+        await this.#applyResults(prep);
+        return out(prep);
+      }
+      await this.#applyResults(prep);
+    }
+    const stop = (await this.#fan("StopRanks", targets, req.force)).map((r) => ({
+      ...r,
+      action: "stop",
+    }));
+    await this.#applyResults(stop);
+    return out(stop);
+  }
+
+  /** SystemStart (leader). */
+  async systemStart(
+    req: { ranks: string; hosts: string; ignoreAdminExcluded: boolean },
+  ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
+    await this.requireLeader();
+    const sel = await this.#select(req.ranks, req.hosts);
+    const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
+    const results = targets.length === 0
+      ? []
+      : (await this.#fan("StartRanks", targets, false)).map((r) => ({ ...r, action: "start" }));
+    await this.#applyResults(results);
+    return { results, absentRanks: sel.absentRanks, absentHosts: sel.absentHosts };
+  }
+
+  /** SystemExclude (leader): set or clear the AdminExcluded state. */
+  async systemExclude(
+    req: { ranks: string; hosts: string; clear: boolean },
+  ): Promise<RankResult[]> {
+    await this.requireLeader();
+    if (req.ranks === "" && req.hosts === "") throw new Error("no hosts or ranks specified");
+    const sel = await this.#select(req.ranks, req.hosts);
+    if (sel.absentHosts) throw new Error(`invalid host(s): ${sel.absentHosts}`);
+    if (sel.absentRanks) throw new Error(`invalid rank(s): ${sel.absentRanks}`);
+    const to: MemberState = req.clear ? "excluded" : "adminexcluded";
+    const action = req.clear ? "clear admin-excluded state" : "set admin-excluded state";
+    const ranks = new Set(sel.members.map((m) => m.rank));
+    const now = new Date().toISOString();
+    const s = await this.#write((st) => ({
+      ...noChanges(),
+      put: [...st.members.values()].filter((m) => ranks.has(m.rank) && m.state !== to)
+        .map((m) => ({ ...m, state: to, info: "", last_update: now })),
+    }));
+    return [...s.members.values()].filter((m) => ranks.has(m.rank))
+      .sort((a, b) => a.rank - b.rank)
+      .map((m) => create(RankResultSchema, { rank: m.rank, action, state: m.state, addr: m.addr }));
+  }
+
+  /** SystemErase (leader): reset-format every member, then wipe the MS database. */
+  async systemErase(): Promise<RankResult[]> {
+    await this.requireLeader();
+    const s = await this.#state();
+    const members = [...s.members.values()];
+    if (members.length > 0) {
+      const res = (await this.#fan("ResetFormatRanks", members, false)).map((r) => ({
+        ...r,
+        action: "reset format",
+      }));
+      if (res.some((r) => r.errored)) {
+        await this.#applyResults(res);
+        return res;
+      }
+    }
+    const { db, election } = this.requireReplica();
+    const run = async () => {
+      const ok = await db.wipe(election.fence());
+      if (!ok) throw new NotLeaderError(election.view().leader, this.otherReplicas());
+      this.#cache = null;
+    };
+    const p = this.#writeChain.then(run, run);
+    this.#writeChain = p.catch(() => {});
+    await p;
+    // Re-establish the provider attribute for the next format + join round.
+    await this.#stepUpTasks();
+    return [];
+  }
+
+  // ---- events and liveness ----------------------------------------------------------------
+
+  /** Applies a RAS event forwarded by a server (leader only). */
+  async clusterEvent(ev: {
+    id: number;
+    rank: number;
+    incarnation: bigint;
+    msg: string;
+  }): Promise<void> {
+    await this.requireLeader();
+    const now = new Date().toISOString();
+    if (ev.id === 2) { // engine_died
+      await this.#write((s) => {
+        const m = [...s.members.values()].find((x) => x.rank === ev.rank);
+        if (!m || !isLegalTransition(m.state, "errored")) return noChanges();
+        return {
+          ...noChanges(),
+          put: [{ ...m, state: "errored", info: ev.msg, last_update: now }],
+        };
+      });
+    } else if (ev.id === 17) { // swim_rank_dead
+      await this.#write((s) => {
+        const heal = s.attrs.get("prop.self_heal") ?? SELF_HEAL_DEFAULT;
+        const m = [...s.members.values()].find((x) => x.rank === ev.rank);
+        if (!m || !heal.split(/[;,]/).includes("exclude")) return noChanges();
+        if (ev.incarnation < BigInt(m.incarnation)) return noChanges();
+        if (!isLegalTransition(m.state, "excluded")) return noChanges();
+        return {
+          ...noChanges(),
+          put: [{ ...m, state: "excluded", info: ev.msg, last_update: now }],
+        };
+      });
+    }
+  }
+
+  #startProbing(): void {
+    this.#stopProbing();
+    this.#probeTimer = setInterval(() => {
+      if (this.#probing) return;
+      this.#probing = true;
+      this.#probeHosts().catch((e) => this.log(`host probe: ${e}`)).finally(() => {
+        this.#probing = false;
+      });
+    }, this.config.db.probeIntervalMs);
+  }
+
+  #stopProbing(): void {
+    if (this.#probeTimer !== null) clearInterval(this.#probeTimer);
+    this.#probeTimer = null;
+  }
+
+  async #probeHosts(): Promise<void> {
+    if (!this.election?.view().isLeader || !this.#cache) return;
+    const watched: MemberState[] = ["joined", "ready", "starting", "stopping", "checkerstarted"];
+    const addrs = new Set(
+      [...this.#cache.members.values()].filter((m) => watched.includes(m.state)).map((m) => m.addr),
+    );
+    const timeout = Math.min(this.config.db.probeIntervalMs, 1000);
+    const now = Date.now();
+    const dead: string[] = [];
+    await Promise.all([...addrs].map(async (addr) => {
+      if (!this.#lastSeen.has(addr)) this.#lastSeen.set(addr, now);
+      const ok = this.fanout.pingHost
+        ? await this.fanout.pingHost(addr, timeout).catch(() => false)
+        : await tcpProbe(addr, timeout);
+      if (ok) this.#lastSeen.set(addr, Date.now());
+      else if (Date.now() - this.#lastSeen.get(addr)! > this.config.db.hostDeadAfterMs) {
+        dead.push(addr);
+      }
+    }));
+    if (dead.length === 0) return;
+    const ts = new Date().toISOString();
+    await this.#write((s) => ({
+      ...noChanges(),
+      put: [...s.members.values()]
+        .filter((m) => dead.includes(m.addr) && watched.includes(m.state))
+        .filter((m) => isLegalTransition(m.state, "unresponsive"))
+        .map((m) => ({
+          ...m,
+          state: "unresponsive" as const,
+          info: `daos_server at ${addrHost(m.addr)} unreachable`,
+          last_update: ts,
+        })),
+    }));
+  }
+}
+
+/** Creates the MS of a server; call `startDb()` on replicas once storage is ready. */
+export function startManagementService(opts: MsOptions): ManagementService {
+  return new ManagementService(opts);
+}

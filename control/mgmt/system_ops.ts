@@ -1,0 +1,97 @@
+/**
+ * Pure helpers for system operations (server.md §4.5–4.6): resolve rank/host filters against
+ * the membership, group targets by host, fold operation results into member updates.
+ */
+import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import { addrHost, isLegalTransition, type Member, parseState } from "./member.ts";
+import { formatRanks, parseHosts, parseRanks } from "./ranklist.ts";
+
+/** Members selected by a request's filters, plus what the filters named but did not match. */
+export interface Selection {
+  members: Member[];
+  absentRanks: string;
+  absentHosts: string;
+  /** True when the request named ranks or hosts explicitly. */
+  explicit: boolean;
+}
+
+function normHost(h: string): string {
+  return h === "localhost" ? "127.0.0.1" : h;
+}
+
+function hostMatches(member: Member, host: string, defaultPort: number): boolean {
+  const i = host.lastIndexOf(":");
+  const hasPort = i > 0 && /^\d+$/.test(host.slice(i + 1));
+  const name = hasPort ? host.slice(0, i) : host;
+  const port = hasPort ? host.slice(i + 1) : String(defaultPort);
+  return normHost(addrHost(member.addr)) === normHost(name) &&
+    member.addr.slice(member.addr.lastIndexOf(":") + 1) === port;
+}
+
+/** Resolves `ranks` / `hosts` filter strings (empty = all) against `all` members. */
+export function selectMembers(
+  all: Iterable<Member>,
+  ranks: string,
+  hosts: string,
+  defaultPort = 10001,
+): Selection {
+  const members = [...all].sort((a, b) => a.rank - b.rank);
+  const rankList = parseRanks(ranks);
+  const hostList = parseHosts(hosts);
+  if (rankList.length === 0 && hostList.length === 0) {
+    return { members, absentRanks: "", absentHosts: "", explicit: false };
+  }
+  const byRank = new Map(members.map((m) => [m.rank, m]));
+  const chosen = new Map<number, Member>();
+  const absentRanks: number[] = [];
+  for (const r of rankList) {
+    const m = byRank.get(r);
+    if (m) chosen.set(r, m);
+    else absentRanks.push(r);
+  }
+  const absentHosts: string[] = [];
+  for (const h of hostList) {
+    const hits = members.filter((m) => hostMatches(m, h, defaultPort));
+    if (hits.length === 0) absentHosts.push(h);
+    for (const m of hits) chosen.set(m.rank, m);
+  }
+  return {
+    members: [...chosen.values()].sort((a, b) => a.rank - b.rank),
+    absentRanks: formatRanks(absentRanks),
+    absentHosts: absentHosts.join(","),
+    explicit: true,
+  };
+}
+
+/** Groups members' ranks by control address. */
+export function ranksByHost(members: Member[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const m of members) {
+    const l = out.get(m.addr) ?? [];
+    l.push(m.rank);
+    out.set(m.addr, l);
+  }
+  return out;
+}
+
+/**
+ * Member updates implied by operation results: a result moves its member to the result's state
+ * (info = message) when the transition is legal; illegal ones are skipped.
+ */
+export function applyResults(
+  members: Map<string, Member>,
+  results: RankResult[],
+  now: string,
+): Member[] {
+  const byRank = new Map([...members.values()].map((m) => [m.rank, m]));
+  const updates = new Map<number, Member>();
+  for (const r of results) {
+    const m = updates.get(r.rank) ?? byRank.get(r.rank);
+    if (!m) continue;
+    let to = parseState(r.state);
+    if (r.errored && to !== "errored" && to !== "unresponsive") to = "errored";
+    if (to === "unknown" || !isLegalTransition(m.state, to)) continue;
+    updates.set(r.rank, { ...m, state: to, info: r.msg, last_update: now });
+  }
+  return [...updates.values()];
+}

@@ -1,0 +1,157 @@
+/** MS on real etcd: joins, query filters, system operations, events, liveness. */
+import { assert, assertEquals, assertRejects } from "./mgmt_assert.ts";
+import { joinReq, MsCluster, waitFor } from "./mgmt_helpers.ts";
+
+Deno.test("MS single replica: joins, concurrent rank uniqueness, query filters", async () => {
+  const c = await MsCluster.start(1);
+  try {
+    const ms = await c.leader();
+    const first = await ms.join({ ...joinReq(0), rank: 0 });
+    assertEquals(first.rank, 0);
+    const reqs = Array.from(
+      { length: 60 },
+      (_, i) => joinReq(i + 1, `127.0.0.${2 + (i % 3)}:10001`),
+    );
+    const outs = await Promise.all(reqs.map((r) => ms.join(r)));
+    const ranks = outs.map((o) => o.rank).sort((a, b) => a - b);
+    assertEquals(new Set(ranks).size, 60);
+    assertEquals(ranks[0], 1);
+    assertEquals(ranks[59], 60);
+    // Rejoin keeps the rank.
+    const again = await ms.join({ ...reqs[0], rank: outs[0].rank });
+    assertEquals(again.rank, outs[0].rank);
+    // Query filters.
+    const all = await ms.query("", "", 0);
+    assertEquals(all.members.length, 61);
+    assertEquals(all.providers, ["ofi+tcp"]);
+    const some = await ms.query("0-2,500", "", 0);
+    assertEquals(some.members.map((m) => m.rank), [0, 1, 2]);
+    assertEquals(some.absentRanks, "500");
+    const byHost = await ms.query("", "127.0.0.2,nohost", 0);
+    assertEquals(byHost.members.length, 20);
+    assertEquals(byHost.absentHosts, "nohost");
+    const none = await ms.query("", "", 0x20); // stopped
+    assertEquals(none.members.length, 0);
+    await assertRejects(() => ms.query("x", "", 0), Error, 'invalid rank list "x"');
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("MS stop/start/exclude/erase through the fan-out, events and liveness", async () => {
+  const c = await MsCluster.start(1);
+  try {
+    const ms = await c.leader();
+    const hostA = "127.0.0.2:10001";
+    const hostB = "127.0.0.3:10001";
+    for (let i = 0; i < 4; i++) await ms.join(joinReq(i, i < 2 ? hostA : hostB));
+    c.fanout.unreachable.add(hostB);
+    const stop = await ms.systemStop({
+      ranks: "",
+      hosts: "",
+      force: false,
+      ignoreAdminExcluded: false,
+    });
+    // Host B unreachable during prep shutdown: its ranks Unresponsive, no stop sent.
+    assertEquals(stop.results.map((r) => [r.rank, r.state, r.action]), [
+      [1, "stopping", "prep shutdown"],
+      [2, "stopping", "prep shutdown"],
+      [3, "unresponsive", "prep shutdown"],
+      [4, "unresponsive", "prep shutdown"],
+    ]);
+    assert(!c.fanout.calls.some((x) => x.method === "StopRanks"));
+    c.fanout.unreachable.clear();
+    const stop2 = await ms.systemStop({
+      ranks: "1-2",
+      hosts: "",
+      force: true,
+      ignoreAdminExcluded: false,
+    });
+    assertEquals(stop2.results.map((r) => r.state), ["stopped", "stopped"]);
+    let q = await ms.query("", "", 0);
+    assertEquals(q.members.map((m) => m.state), [
+      "stopped",
+      "stopped",
+      "unresponsive",
+      "unresponsive",
+    ]);
+    // Start: stopped → ready is legal; unresponsive → ready is not (stays until rejoin).
+    await ms.systemStart({ ranks: "", hosts: "", ignoreAdminExcluded: false });
+    q = await ms.query("", "", 0);
+    assertEquals(q.members.map((m) => m.state), ["ready", "ready", "unresponsive", "unresponsive"]);
+    // Exclude, admin-excluded stop refused, clear.
+    await assertRejects(
+      () => ms.systemExclude({ ranks: "", hosts: "", clear: false }),
+      Error,
+      "no hosts or ranks specified",
+    );
+    await assertRejects(
+      () => ms.systemExclude({ ranks: "9", hosts: "", clear: false }),
+      Error,
+      "invalid rank(s): 9",
+    );
+    const ex = await ms.systemExclude({ ranks: "1", hosts: "", clear: false });
+    assertEquals(ex.map((r) => [r.rank, r.state, r.action]), [
+      [1, "adminexcluded", "set admin-excluded state"],
+    ]);
+    await assertRejects(
+      () => ms.systemStop({ ranks: "1", hosts: "", force: true, ignoreAdminExcluded: false }),
+      Error,
+      "administratively excluded",
+    );
+    const cl = await ms.systemExclude({ ranks: "1", hosts: "", clear: true });
+    assertEquals(cl[0].state, "excluded");
+    // Engine death event → Errored with the message.
+    await ms.clusterEvent({ id: 2, rank: 2, incarnation: 0n, msg: "exited with status: signal 9" });
+    q = await ms.query("2", "", 0);
+    assertEquals([q.members[0].state, q.members[0].info], [
+      "errored",
+      "exited with status: signal 9",
+    ]);
+    // Liveness: host A vanishes → its ranks in watched states become unresponsive.
+    const r3 = (await ms.query("3", "", 0)).members[0];
+    await ms.join({
+      ...joinReq(3, hostB),
+      uuid: r3.uuid,
+      rank: 3,
+      uri: r3.fabric_uri,
+      srvFaultDomain: r3.fault_domain,
+    });
+    c.fanout.down.add(hostB);
+    await waitFor(
+      "rank 3 unresponsive",
+      async () => (await ms.query("3", "", 0)).members[0].state === "unresponsive",
+    );
+    // Erase: reset format fails while a rank errors, then succeeds and wipes the DB.
+    c.fanout.failRanks.add(2);
+    const bad = await ms.systemErase();
+    assert(bad.some((r) => r.errored && r.action === "reset format"));
+    c.fanout.failRanks.clear();
+    assertEquals(await ms.systemErase(), []);
+    await assertRejects(() => ms.query("", "", 0), Error, "raft service unavailable");
+    const fresh = await ms.join(joinReq(9));
+    assertEquals(fresh.rank, 1);
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("MS wrong system name is fault 603", async () => {
+  const c = await MsCluster.start(1);
+  try {
+    const ms = await c.leader();
+    let err: unknown;
+    try {
+      ms.checkSystem("other");
+    } catch (e) {
+      err = e;
+    }
+    assert(
+      err instanceof Error &&
+        err.message.includes("request system does not match running system (other != daos_server)"),
+    );
+    ms.checkSystem("daos_server-2.6.0");
+  } finally {
+    await c.close();
+  }
+});
