@@ -157,6 +157,13 @@ export class ManagementService {
       });
       this.member.onExit = (s) => this.log(`etcd member exited (code ${s.code}), restarting`);
       await this.member.start();
+      // The etcd client's circuit breaker backs off for seconds after a refused connection, so
+      // wait (bounded) until the local member listens before using it.
+      const url = new URL(etcdEndpoints(db, this.self, this.config.replicas)[0]);
+      const end = Date.now() + 10000;
+      while (Date.now() < end && !(await tcpProbe(`${url.hostname}:${url.port}`, 200))) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
     this.etcd = new EtcdClient(
       etcdEndpoints(db, this.self, this.config.replicas),
