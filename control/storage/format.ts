@@ -1,0 +1,304 @@
+/**
+ * The per-host StorageFormat flow (server.md §3.3): control metadata, SCM per instance
+ * (refusing running instances unless reformat), bdevs and daos_nvme.conf only for instances
+ * without a superblock, then "storage ready" to every instance that formatted cleanly.
+ */
+import type { EngineConfig, ServerConfig } from "../config/types.ts";
+import { Fault } from "../lib/fault.ts";
+import { type DeviceResult, formatBdevTier } from "./bdev_format.ts";
+import { engineMetadataDir, nvmeConfPath } from "./engine_paths.ts";
+import type { FormatGate } from "./format_state.ts";
+import { needsMetaFormat, needsScmFormat } from "./format_state.ts";
+import { type KernelConfig, readKernelConfig } from "./kernel_config.ts";
+import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
+import { formatScm } from "./scm_format.ts";
+import { newSuperblock, readSuperblock, writeSuperblock } from "./superblock.ts";
+import { writeNvmeConf } from "./nvme_conf.ts";
+
+/** ctl.ResponseStatus names used in results. */
+export type FormatStatus = "CTL_SUCCESS" | "CTL_ERR_SCM" | "CTL_ERR_NVME" | "CTL_ERR_CONF";
+
+/** One SCM mount result (→ ctl.ScmMountResult). */
+export interface ScmFormatResult {
+  instanceIdx: number;
+  mountPoint: string;
+  status: FormatStatus;
+  error: string;
+  info: string;
+}
+
+/** One bdev result (→ ctl.NvmeControllerResult); `device` is the PCI address or path. */
+export interface BdevFormatResult {
+  instanceIdx: number;
+  device: string;
+  roleBits: number;
+  status: FormatStatus;
+  error: string;
+  info: string;
+}
+
+/** What the flow returns. */
+export interface FormatOutcome {
+  scm: ScmFormatResult[];
+  bdevs: BdevFormatResult[];
+}
+
+/** An engine instance as the format flow sees it. */
+export interface FormatInstance {
+  config: EngineConfig;
+  /** True while the engine process runs. */
+  isRunning(): boolean;
+  /** Stops the engine hard (SIGKILL) before a reformat. */
+  kill(): Promise<void>;
+}
+
+/** Request flags (ctl.StorageFormatReq). */
+export interface FormatRequest {
+  reformat: boolean;
+  replace: boolean;
+}
+
+/** Host facts the flow needs; injectable for tests. */
+export interface FormatEnv {
+  hostname: string;
+  gate: FormatGate;
+  memInfo?: MemInfo;
+  kernelConfig?: KernelConfig;
+  vmdEnabled?: boolean;
+  /** Host fault domain for new superblocks; default fault_path or `/<hostname>`. */
+  hostFaultDomain?: string;
+}
+
+/** Text of fault 101 (already formatted, no --force). */
+export const ALREADY_FORMATTED = "format request for device with an existing filesystem signature";
+/** Info of an instance skipped because its SCM is formatted. */
+export const SCM_ALREADY_FORMATTED = "SCM is already formatted";
+
+function msg(e: unknown): string {
+  return e instanceof Fault ? e.description : (e as Error).message;
+}
+
+async function formatMetadata(cfg: ServerConfig, reformat: boolean): Promise<void> {
+  const cm = cfg.controlMetadata;
+  if (cm.path === "") return;
+  if (cm.device !== "") {
+    throw new Fault({
+      domain: "controlmetadata",
+      code: 1000,
+      description: `control_metadata.device ${cm.device} cannot be formatted on this server`,
+      resolution:
+        "remove control_metadata.device and keep control_metadata.path on a local filesystem",
+    });
+  }
+  const needs = await Promise.all(cfg.engines.map(needsMetaFormat));
+  if (!reformat && !needs.some((n) => n)) return;
+  const root = `${cm.path.replace(/\/+$/, "")}/daos_control`;
+  await Deno.remove(root, { recursive: true }).catch(() => {});
+  for (const e of cfg.engines) {
+    await Deno.mkdir(`${root}/engine${e.index}`, { recursive: true, mode: 0o775 });
+  }
+}
+
+/** Checks Σ RAM-disk sizes fit 90 % of MemAvailable (§3.3 step 3). */
+function checkRamdiskFits(sizes: number[], mem: MemInfo): void {
+  const want = sizes.reduce((a, b) => a + b, 0) * (1 << 30);
+  const avail = mem.memAvailableKb * 1024;
+  if (want > avail * 0.9) {
+    throw new Fault({
+      domain: "scm",
+      code: 214,
+      description: `Total memory (RAM) insufficient for creating ram-disks: need ${
+        sizes.reduce((a, b) => a + b, 0)
+      } GiB, 90 % of MemAvailable is ${(avail * 0.9 / (1 << 30)).toFixed(1)} GiB`,
+      resolution: "lower scm_size or free memory on this host",
+    });
+  }
+}
+
+/** Runs StorageFormat for this host's instances (never throws for per-instance failures). */
+export async function formatHostStorage(
+  cfg: ServerConfig,
+  instances: FormatInstance[],
+  req: FormatRequest,
+  env: FormatEnv,
+): Promise<FormatOutcome> {
+  const out: FormatOutcome = { scm: [], bdevs: [] };
+  if (instances.length === 0) return out;
+  const mem = env.memInfo ?? await readMemInfo();
+  const kcfg = env.kernelConfig ?? await readKernelConfig(cfg.kernelConfigPath);
+
+  let metaFormatted = false;
+  try {
+    const hadMeta = cfg.controlMetadata.path !== "";
+    await formatMetadata(cfg, req.reformat);
+    metaFormatted = hadMeta;
+  } catch (e) {
+    for (const i of instances) {
+      out.scm.push(scmResult(i.config, "CTL_ERR_SCM", msg(e), ""));
+    }
+    return out;
+  }
+
+  const needs = await Promise.all(
+    instances.map(async (i) => req.reformat || metaFormatted || await needsScmFormat(i.config)),
+  );
+  if (req.replace && !needs.some((n) => n)) {
+    throw new Fault({
+      domain: "server",
+      code: 600,
+      description:
+        "format replace option only valid if at least one engine requires scm-format but currently no engines need scm-format",
+    });
+  }
+  const sizes: number[] = [];
+  for (const i of instances) {
+    const scm = i.config.scm;
+    sizes.push(scm?.class === "ram" ? ramdiskGiB(cfg, scm.scmSize, mem) : 0);
+  }
+  if (needs.every((n) => n) && instances.every((i) => i.config.scm?.class === "ram")) {
+    checkRamdiskFits(sizes, mem);
+  }
+
+  const scmOk = await Promise.all(instances.map(async (inst, k) => {
+    const e = inst.config;
+    if (!needs[k]) {
+      if (!needs.some((n) => n)) {
+        out.scm.push(
+          scmResult(e, "CTL_ERR_SCM", `${ALREADY_FORMATTED} (retry with --force to reformat)`, ""),
+        );
+        return false;
+      }
+      out.scm.push(scmResult(e, "CTL_SUCCESS", "", SCM_ALREADY_FORMATTED));
+      return "skipped" as const;
+    }
+    if (inst.isRunning()) {
+      if (!req.reformat) {
+        out.scm.push(
+          scmResult(
+            e,
+            "CTL_ERR_SCM",
+            `instance ${e.index}: can't format storage of running instance`,
+            "",
+          ),
+        );
+        return false;
+      }
+      await inst.kill();
+    }
+    try {
+      await formatScm(e, sizes[k], kcfg);
+      out.scm.push(scmResult(e, "CTL_SUCCESS", "", ""));
+      return true;
+    } catch (err) {
+      out.scm.push(scmResult(e, "CTL_ERR_SCM", msg(err), ""));
+      return false;
+    }
+  }));
+
+  const ready: number[] = [];
+  for (const [k, inst] of instances.entries()) {
+    const e = inst.config;
+    const ok = scmOk[k];
+    if (ok === false) {
+      if (e.bdevs.length > 0) {
+        out.bdevs.push(
+          bdevSkip(e, `NVMe format skipped on instance ${e.index}, SCM format failed`),
+        );
+      }
+      continue;
+    }
+    if (cfg.disableHugepages) {
+      out.bdevs.push(
+        bdevSkip(
+          e,
+          `NVMe format skipped on instance ${e.index}, use of hugepages disabled in config`,
+        ),
+      );
+    } else if (ok === "skipped" && !metaFormatted) {
+      if (e.bdevs.length > 0) {
+        out.bdevs.push(
+          bdevSkip(e, `NVMe format skipped on instance ${e.index}, SCM was not formatted`),
+        );
+      }
+      continue;
+    } else if (!(await bdevFormat(e, env, out))) continue;
+    try {
+      await ensureSuperblock(e, env.hostFaultDomain ?? (cfg.faultPath || `/${env.hostname}`));
+    } catch (err) {
+      const r = out.scm.find((x) => x.instanceIdx === e.index);
+      if (r) Object.assign(r, { status: "CTL_ERR_SCM", error: msg(err) });
+      continue;
+    }
+    ready.push(e.index);
+  }
+  for (const idx of ready) env.gate.storageReady(idx, { replace: req.replace });
+  return out;
+}
+
+async function bdevFormat(e: EngineConfig, env: FormatEnv, out: FormatOutcome): Promise<boolean> {
+  if (e.bdevs.length === 0) return true;
+  // Only when the instance has no superblock (§3.3 step 4): a reformat removed the tmpfs, so
+  // this is true after every SCM format without MD-on-SSD.
+  const sb = await readSuperblock(engineMetadataDir(e)).catch(() => null);
+  if (sb !== null) return true;
+  let ok = true;
+  const results: DeviceResult[] = [];
+  for (const t of e.bdevs) results.push(...await formatBdevTier(t));
+  for (const r of results) {
+    if (r.error !== "") ok = false;
+    out.bdevs.push({
+      instanceIdx: e.index,
+      device: r.device,
+      roleBits: r.roleBits,
+      status: r.error === "" ? "CTL_SUCCESS" : "CTL_ERR_NVME",
+      error: r.error,
+      info: "",
+    });
+  }
+  if (!ok) return false;
+  const path = nvmeConfPath(e);
+  if (path !== null) {
+    try {
+      await writeNvmeConf(path, e, { hostname: env.hostname, vmdEnabled: env.vmdEnabled ?? false });
+    } catch (err) {
+      out.bdevs.push({
+        instanceIdx: e.index,
+        device: path,
+        roleBits: 0,
+        status: "CTL_ERR_NVME",
+        error: `writing ${path} failed: ${msg(err)}`,
+        info: "",
+      });
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Creates the superblock after format when missing (§2.1: rank null, validrank false). */
+async function ensureSuperblock(e: EngineConfig, faultDomain: string): Promise<void> {
+  const dir = engineMetadataDir(e);
+  if ((await readSuperblock(dir).catch(() => null)) !== null) return;
+  await writeSuperblock(dir, newSuperblock(e.systemName, faultDomain));
+}
+
+function scmResult(
+  e: EngineConfig,
+  status: FormatStatus,
+  error: string,
+  info: string,
+): ScmFormatResult {
+  return { instanceIdx: e.index, mountPoint: e.scm?.scmMount ?? "", status, error, info };
+}
+
+// The reference reports a skipped NVMe format with PCI address "<nil>" (dmg hides it).
+function bdevSkip(e: EngineConfig, info: string): BdevFormatResult {
+  return {
+    instanceIdx: e.index,
+    device: "<nil>",
+    roleBits: 0,
+    status: "CTL_SUCCESS",
+    error: "",
+    info,
+  };
+}

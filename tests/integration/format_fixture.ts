@@ -1,0 +1,75 @@
+/**
+ * Test fixture for format tests: a temp dir with a two-engine config on tmpfs SCM and file
+ * bdevs; `cleanup` unmounts every mount under the dir and removes it (also after failures).
+ */
+import { checkServerConfigText } from "../../control/config/load.ts";
+import type { ServerConfig } from "../../control/config/types.ts";
+import { parseMountInfo } from "../../control/storage/mounts.ts";
+
+/** A temporary format playground. */
+export interface FormatFixture {
+  dir: string;
+  configPath: string;
+  config: ServerConfig;
+  cleanup(): Promise<void>;
+}
+
+/** Config text for `engines` engines rooted at `dir` (scm_size 4 GiB, bdev files of 1 GiB). */
+export function formatConfigText(dir: string, engines = 2, extra = ""): string {
+  let text = `name: daos_server
+port: 10001
+provider: ofi+tcp
+socket_dir: ${dir}
+transport_config:
+  allow_insecure: true
+${extra}engines:
+`;
+  for (let i = 0; i < engines; i++) {
+    text += `  - targets: 2
+    fabric_iface: lo
+    fabric_iface_port: ${31416 + i * 1000}
+    log_file: ${dir}/engine${i}.log
+    storage:
+      - class: ram
+        scm_mount: ${dir}/scm${i}
+        scm_size: 4
+      - class: file
+        bdev_list: [${dir}/bdev${i}a, ${dir}/bdev${i}b]
+        bdev_size: 1
+`;
+  }
+  return text;
+}
+
+/** Unmounts everything mounted at or below `dir` (deepest first). */
+export async function unmountBelow(dir: string): Promise<void> {
+  const mounts = parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"))
+    .map((m) => m.mountPoint)
+    .filter((p) => p === dir || p.startsWith(dir + "/"))
+    .sort((a, b) => b.length - a.length);
+  for (const p of mounts) {
+    await new Deno.Command("umount", { args: ["-l", p], stdout: "null", stderr: "null" }).output();
+  }
+}
+
+/** Creates a fixture; the caller must `await f.cleanup()` in finally. */
+export async function makeFormatFixture(engines = 2, extra = ""): Promise<FormatFixture> {
+  const dir = await Deno.makeTempDir({ prefix: "daos-format-" });
+  const configPath = `${dir}/daos_server.yml`;
+  const text = formatConfigText(dir, engines, extra);
+  await Deno.writeTextFile(configPath, text);
+  const { config, problems } = checkServerConfigText(text, configPath);
+  if (!config || problems.length > 0) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(`fixture config invalid: ${JSON.stringify(problems)}`);
+  }
+  return {
+    dir,
+    configPath,
+    config,
+    cleanup: async () => {
+      await unmountBelow(dir);
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
