@@ -1,24 +1,37 @@
 /**
- * `txtfmt`: render a 1024-row verbose system-query table; floor = joining the same cell
- * strings with single spaces (the work any table layout must at least do).
+ * `txtfmt`: render a 1024-member `dmg system query -v` table through the real printer;
+ * floor = joining the same cell strings with single spaces (the least any layout must do).
  */
-import { formatTable } from "../../../control/lib/txtfmt.ts";
+import { create } from "@bufbuild/protobuf";
+import { printSystemQuery } from "../../../cli/output/system.ts";
+import { SystemMemberSchema, SystemQueryRespSchema } from "../../../proto/gen/ts/mgmt/system_pb.ts";
 import { registerScenario } from "../scenario.ts";
 
-const titles = ["Rank", "UUID", "Control Address", "Fault Domain", "State", "Reason"];
-const rows = Array.from({ length: 1024 }, (_, i) => ({
-  "Rank": String(i),
-  "UUID": `00000000-0000-0000-0000-${i.toString(16).padStart(12, "0")}`,
-  "Control Address": `10.0.${i >> 8}.${i & 255}:10001`,
-  "Fault Domain": `/rack${i >> 5}/host${i}`,
-  "State": i % 7 === 0 ? "Stopped" : "Joined",
-  "Reason": i % 7 === 0 ? "system stop" : "",
-}));
-const cells = rows.map((r) => titles.map((t) => r[t as keyof typeof r]));
+const members = Array.from({ length: 1024 }, (_, i) =>
+  create(SystemMemberSchema, {
+    rank: i,
+    uuid: `00000000-0000-0000-0000-${i.toString(16).padStart(12, "0")}`,
+    addr: `10.0.${i >> 8}.${i & 255}:10001`,
+    faultDomain: `/rack${i >> 5}/host${i}`,
+    state: i % 7 === 0 ? "stopped" : "joined",
+    info: i % 7 === 0 ? "system stop" : "",
+  }));
+const resp = create(SystemQueryRespSchema, {
+  members,
+  sysSelfHealPolicy: "exclude;pool_exclude;pool_rebuild",
+});
+const cells = members.map((m) => [
+  String(m.rank),
+  m.uuid,
+  m.addr,
+  m.faultDomain,
+  m.state === "stopped" ? "Stopped" : "Joined",
+  m.info,
+]);
 
 registerScenario({
   name: "txtfmt",
-  description: "1024-row system query -v table vs. joining the same strings",
-  run: () => formatTable(titles, rows),
+  description: "1024-member system query -v table vs. joining the same strings",
+  run: () => printSystemQuery(resp, { verbose: true }),
   floor: () => cells.map((c) => c.join(" ")).join("\n"),
 });
