@@ -1,0 +1,309 @@
+/* Engine lifecycle: create (args, log, storage, modules), start, stop (joins), destroy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daos_engine.h"
+#include "drpc_server.h"
+#include "engine_internal.h"
+#include "fabric.h"
+#include "log.h"
+#include "mgmt_module.h"
+#include "notify.h"
+
+/* One engine per process: its socket name is per pid and its log is process-wide. */
+static int engine_live;
+
+static const struct dss_module *const available_modules[] = {&dss_mgmt_module};
+
+int dss_engine_stopping(const struct dss_engine *eng)
+{
+	return __atomic_load_n(&eng->stop_requested, __ATOMIC_SEQ_CST);
+}
+
+int dss_engine_sleep(struct dss_engine *eng, int ms)
+{
+	struct pollfd pfd = {.fd = eng->stop_pipe[0], .events = POLLIN};
+
+	if (dss_engine_stopping(eng))
+		return 1;
+	return poll(&pfd, 1, ms) > 0 ? 1 : 0;
+}
+
+void dss_engine_fail(struct dss_engine *eng, const char *msg)
+{
+	pthread_mutex_lock(&eng->lock);
+	if (eng->last_error[0] == '\0')
+		snprintf(eng->last_error, sizeof(eng->last_error), "%s", msg);
+	pthread_mutex_unlock(&eng->lock);
+	D_ERROR("engine stopping: %s", msg);
+	daos_engine_request_stop(eng);
+}
+
+static int load_modules(struct dss_engine *eng, char *err, size_t errlen)
+{
+	char list[sizeof(eng->args.modules)], *save = NULL;
+	const char *names = eng->args.modules[0] ? eng->args.modules : "mgmt";
+
+	snprintf(list, sizeof(list), "%s", names);
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct dss_module *m = NULL;
+		int rc;
+
+		for (size_t i = 0; i < sizeof(available_modules) / sizeof(available_modules[0]); i++)
+			if (strcmp(available_modules[i]->name, tok) == 0)
+				m = available_modules[i];
+		if (m == NULL) {
+			snprintf(err, errlen, "unknown engine module '%s' (-m): available modules: "
+				 "mgmt", tok);
+			return -EINVAL;
+		}
+		rc = dss_module_load(&eng->reg, m, eng);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot load engine module '%s': %s", tok,
+				 rc == -EEXIST ? "listed twice in -m" : strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void seterr(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+}
+
+daos_engine_t *daos_engine_create(int argc, const char *const *argv, char *err, size_t errlen)
+{
+	char buf[1024] = "";
+	struct dss_engine *eng;
+	const char *mask = getenv("D_LOG_MASK");
+	struct timespec now;
+	int rc;
+
+	if (__atomic_exchange_n(&engine_live, 1, __ATOMIC_SEQ_CST)) {
+		seterr(err, errlen, "an engine already exists in this process: destroy it first "
+		       "(one engine per process)");
+		return NULL;
+	}
+	eng = calloc(1, sizeof(*eng));
+	if (eng == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto fail_live;
+	}
+	eng->stop_pipe[0] = eng->stop_pipe[1] = -1;
+	eng->drpc_fd = eng->fabric_fd = -1;
+	eng->storage.scm_fd = -1;
+	eng->rank = DSS_NIL_RANK;
+	pthread_mutex_init(&eng->lock, NULL);
+	dss_registry_init(&eng->reg);
+	if (dss_args_parse(argc, argv, &eng->args, buf, sizeof(buf)) != 0)
+		goto fail;
+	rc = dss_log_open(getenv("D_LOG_FILE"));
+	if (rc != 0) {
+		snprintf(buf, sizeof(buf), "cannot open log file %s (D_LOG_FILE): %s",
+			 getenv("D_LOG_FILE"), strerror(-rc));
+		goto fail;
+	}
+	if (dss_log_set_mask(mask && mask[0] ? mask : "ERR") != 0) {
+		snprintf(buf, sizeof(buf), "invalid D_LOG_MASK '%s': use LEVEL[,SUBSYS=LEVEL...] "
+			 "with levels DEBUG, INFO, NOTE, WARN, ERR, CRIT, ALRT, FATAL, EMIT", mask);
+		goto fail;
+	}
+	eng->nxs = eng->args.targets + eng->args.nr_helpers + 1;
+	eng->xs = calloc((size_t)eng->nxs, sizeof(*eng->xs));
+	eng->cpus = calloc((size_t)eng->nxs, sizeof(int));
+	if (eng->xs == NULL || eng->cpus == NULL) {
+		snprintf(buf, sizeof(buf), "out of memory");
+		goto fail;
+	}
+	if (dss_xs_cpus(eng->args.first_core, eng->args.numa_node, eng->nxs, eng->cpus, buf,
+			sizeof(buf)) != 0)
+		goto fail;
+	if (pipe2(eng->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		snprintf(buf, sizeof(buf), "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (dss_storage_open(&eng->storage, eng->args.scm_mount, eng->args.nvme_conf, buf,
+			     sizeof(buf)) != 0)
+		goto fail;
+	if (load_modules(eng, buf, sizeof(buf)) != 0)
+		goto fail;
+	/* wall-clock nanoseconds: strictly grows across restarts, like DAOS's HLC */
+	clock_gettime(CLOCK_REALTIME, &now);
+	eng->incarnation = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	eng->state = DAOS_ENGINE_CREATED;
+	D_INFO("engine %d created: %d targets, %d helpers, scm %s, %d bdevs",
+	       eng->args.instance_idx, eng->args.targets, eng->args.nr_helpers,
+	       eng->args.scm_mount, eng->storage.nbdevs);
+	return eng;
+fail:
+	seterr(err, errlen, buf);
+	dss_modules_unload(&eng->reg, eng);
+	dss_storage_close(&eng->storage);
+	if (eng->stop_pipe[0] >= 0) {
+		close(eng->stop_pipe[0]);
+		close(eng->stop_pipe[1]);
+	}
+	free(eng->xs);
+	free(eng->cpus);
+	pthread_mutex_destroy(&eng->lock);
+	free(eng);
+fail_live:
+	__atomic_store_n(&engine_live, 0, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void close_endpoints(struct dss_engine *eng)
+{
+	if (eng->drpc_fd >= 0) {
+		close(eng->drpc_fd);
+		eng->drpc_fd = -1;
+		unlink(eng->sock_path);
+	}
+	if (eng->fabric_fd >= 0) {
+		close(eng->fabric_fd);
+		eng->fabric_fd = -1;
+	}
+}
+
+int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
+{
+	char buf[1024] = "";
+	int rc;
+
+	if (eng == NULL || eng->state != DAOS_ENGINE_CREATED || dss_engine_stopping(eng)) {
+		seterr(err, errlen, "engine is not in the created state: start it once, after "
+		       "create");
+		return -EINVAL;
+	}
+	rc = dss_drpc_listen(eng, buf, sizeof(buf));
+	if (rc == 0)
+		rc = dss_fabric_listen(eng, buf, sizeof(buf));
+	if (rc != 0) {
+		close_endpoints(eng);
+		seterr(err, errlen, buf);
+		return rc;
+	}
+	__atomic_store_n(&eng->state, DAOS_ENGINE_STARTED, __ATOMIC_SEQ_CST);
+	rc = dss_xstreams_start(eng, dss_progress_main);
+	if (rc == 0) {
+		rc = -pthread_create(&eng->notify_thread, NULL, dss_notify_main, eng);
+		eng->notify_started = rc == 0;
+	}
+	if (rc != 0) {
+		snprintf(buf, sizeof(buf), "cannot start engine threads: %s", strerror(-rc));
+		seterr(err, errlen, buf);
+		daos_engine_stop(eng);
+		return rc;
+	}
+	D_INFO("engine %d started, %d xstreams", eng->args.instance_idx, eng->nxs);
+	return 0;
+}
+
+void daos_engine_request_stop(daos_engine_t *eng)
+{
+	/* only atomics and write(2): callable from a signal handler */
+	if (eng == NULL || __atomic_exchange_n(&eng->stop_requested, 1, __ATOMIC_SEQ_CST))
+		return;
+	if (__atomic_load_n(&eng->state, __ATOMIC_SEQ_CST) != DAOS_ENGINE_STOPPED)
+		__atomic_store_n(&eng->state, DAOS_ENGINE_STOPPING, __ATOMIC_SEQ_CST);
+	if (write(eng->stop_pipe[1], "s", 1) < 0) {
+		/* the pipe is empty and never drained, so this cannot fill up */
+	}
+}
+
+int daos_engine_wait(daos_engine_t *eng, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = eng->stop_pipe[0], .events = POLLIN};
+	int rc;
+
+	if (dss_engine_stopping(eng))
+		return 1;
+	do
+		rc = poll(&pfd, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	return rc > 0 || dss_engine_stopping(eng) ? 1 : 0;
+}
+
+int daos_engine_stop(daos_engine_t *eng)
+{
+	if (eng == NULL)
+		return -EINVAL;
+	if (__atomic_load_n(&eng->state, __ATOMIC_SEQ_CST) == DAOS_ENGINE_STOPPED)
+		return 0;
+	daos_engine_request_stop(eng);
+	if (eng->notify_started) {
+		pthread_join(eng->notify_thread, NULL);
+		eng->notify_started = 0;
+	}
+	dss_xstreams_stop(eng);
+	close_endpoints(eng);
+	dss_modules_unload(&eng->reg, eng);
+	dss_storage_close(&eng->storage);
+	__atomic_store_n(&eng->state, DAOS_ENGINE_STOPPED, __ATOMIC_SEQ_CST);
+	D_INFO("engine %d stopped: all threads joined", eng->args.instance_idx);
+	return 0;
+}
+
+void daos_engine_destroy(daos_engine_t *eng)
+{
+	if (eng == NULL)
+		return;
+	daos_engine_stop(eng);
+	close(eng->stop_pipe[0]);
+	close(eng->stop_pipe[1]);
+	free(eng->group);
+	free(eng->xs);
+	free(eng->cpus);
+	pthread_mutex_destroy(&eng->lock);
+	free(eng);
+	dss_log_close();
+	__atomic_store_n(&engine_live, 0, __ATOMIC_SEQ_CST);
+}
+
+int daos_engine_state(const daos_engine_t *eng)
+{
+	return __atomic_load_n(&eng->state, __ATOMIC_SEQ_CST);
+}
+
+const char *daos_engine_socket_path(const daos_engine_t *eng)
+{
+	return eng->drpc_fd >= 0 ? eng->sock_path : "";
+}
+
+const char *daos_engine_uri(const daos_engine_t *eng)
+{
+	return eng->uri;
+}
+
+uint32_t daos_engine_rank(const daos_engine_t *eng)
+{
+	uint32_t r;
+
+	pthread_mutex_lock((pthread_mutex_t *)&eng->lock);
+	r = eng->rank;
+	pthread_mutex_unlock((pthread_mutex_t *)&eng->lock);
+	return r;
+}
+
+int daos_engine_thread_count(const daos_engine_t *eng)
+{
+	return __atomic_load_n(&eng->nthreads, __ATOMIC_SEQ_CST);
+}
+
+uint64_t daos_engine_incarnation(const daos_engine_t *eng)
+{
+	return eng->incarnation;
+}
+
+const char *daos_engine_last_error(const daos_engine_t *eng)
+{
+	return eng->last_error;
+}

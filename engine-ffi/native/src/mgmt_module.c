@@ -1,0 +1,344 @@
+/* mgmt module handlers: decode the request, act on the engine, encode a status-bearing reply. */
+#include "mgmt_module.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/smd.pb-c.h"
+#include "engine_internal.h"
+#include "fabric.h"
+#include "log.h"
+#include "mgmt/srv.pb-c.h"
+
+#define PACK_INTO(msg, pfx, out, out_len)                                                    \
+	({                                                                                   \
+		size_t _n = pfx##__get_packed_size(msg);                                     \
+		int _st = DRPC__STATUS__SUCCESS;                                             \
+		*(out) = malloc(_n + 1);                                                     \
+		if (*(out) == NULL)                                                          \
+			_st = DRPC__STATUS__FAILED_MARSHAL;                                  \
+		else                                                                         \
+			*(out_len) = pfx##__pack(msg, *(out));                               \
+		_st;                                                                         \
+	})
+
+static int daos_resp(int32_t status, uint8_t **out, size_t *out_len)
+{
+	Mgmt__DaosResp r = MGMT__DAOS_RESP__INIT;
+
+	r.status = status;
+	return PACK_INTO(&r, mgmt__daos_resp, out, out_len);
+}
+
+static int h_set_rank(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
+		      size_t *out_len)
+{
+	Mgmt__SetRankReq *r = mgmt__set_rank_req__unpack(NULL, len, req);
+	int32_t status = 0;
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	pthread_mutex_lock(&eng->lock);
+	if (r->rank == DSS_NIL_RANK) {
+		D_ERROR("SetRank: NilRank is not a valid rank");
+		status = -DER_INVAL;
+	} else if (eng->rank != DSS_NIL_RANK && eng->rank != r->rank) {
+		/* a running engine's rank never changes; a restart gets a fresh process */
+		D_ERROR("SetRank: rank already %u, refusing %u", eng->rank, r->rank);
+		status = -DER_INVAL;
+	} else {
+		eng->rank = r->rank;
+		eng->map_version = r->map_version;
+		D_INFO("SetRank: rank %u, map version %u", r->rank, r->map_version);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	mgmt__set_rank_req__free_unpacked(r, NULL);
+	return daos_resp(status, out, out_len);
+}
+
+static int h_set_up(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
+		    size_t *out_len)
+{
+	int rc = 0, done;
+
+	(void)req;
+	(void)len;
+	pthread_mutex_lock(&eng->lock);
+	done = eng->setup_done;
+	pthread_mutex_unlock(&eng->lock);
+	if (!done) {
+		rc = dss_modules_setup(&eng->reg, eng);
+		if (rc == 0) {
+			pthread_mutex_lock(&eng->lock);
+			eng->setup_done = 1;
+			pthread_mutex_unlock(&eng->lock);
+			if (!dss_engine_stopping(eng))
+				__atomic_store_n(&eng->state, DAOS_ENGINE_SETUP, __ATOMIC_SEQ_CST);
+			D_INFO("SetUp: modules set up");
+		}
+	}
+	return daos_resp(rc > 0 ? -rc : rc, out, out_len);
+}
+
+static int h_prep_shutdown(struct dss_engine *eng, const uint8_t *req, size_t len,
+			   uint8_t **out, size_t *out_len)
+{
+	Mgmt__PrepShutdownReq *r = mgmt__prep_shutdown_req__unpack(NULL, len, req);
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	pthread_mutex_lock(&eng->lock);
+	eng->prep_shutdown = 1;
+	pthread_mutex_unlock(&eng->lock);
+	D_INFO("PrepShutdown for rank %u", r->rank);
+	mgmt__prep_shutdown_req__free_unpacked(r, NULL);
+	return daos_resp(0, out, out_len);
+}
+
+static void ping_noop(struct dss_engine *eng, int xs_id, void *arg)
+{
+	(void)eng;
+	(void)xs_id;
+	__atomic_add_fetch((int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
+		       size_t *out_len)
+{
+	Mgmt__PingRankReq *r = mgmt__ping_rank_req__unpack(NULL, len, req);
+	char uri[160] = "";
+	uint32_t self, target;
+	int32_t status = 0;
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	target = r->rank;
+	mgmt__ping_rank_req__free_unpacked(r, NULL);
+	pthread_mutex_lock(&eng->lock);
+	self = eng->rank;
+	for (size_t i = 0; i < eng->ngroup; i++)
+		if (eng->group[i].rank == target)
+			memcpy(uri, eng->group[i].uri, sizeof(uri));
+	pthread_mutex_unlock(&eng->lock);
+	if (target == self) {
+		/* ourselves: every target xstream must answer */
+		int ran = 0;
+
+		for (int t = 0; t < eng->args.targets && status == 0; t++)
+			if (dss_xs_run(eng, t, ping_noop, &ran) != 0)
+				status = -DER_SHUTDOWN;
+		if (status == 0 && ran != eng->args.targets)
+			status = -DER_UNREACH;
+	} else if (uri[0] != '\0') {
+		uint32_t got = DSS_NIL_RANK;
+		int rc = dss_fabric_ping(uri, 1000, &got, NULL);
+
+		if (rc == -ETIMEDOUT)
+			status = -DER_TIMEDOUT;
+		else if (rc != 0 || got != target)
+			status = -DER_UNREACH;
+	} else {
+		status = -DER_NONEXIST;
+	}
+	return daos_resp(status, out, out_len);
+}
+
+static int h_group_update(struct dss_engine *eng, const uint8_t *req, size_t len,
+			  uint8_t **out, size_t *out_len)
+{
+	Mgmt__GroupUpdateReq *r = mgmt__group_update_req__unpack(NULL, len, req);
+	Mgmt__GroupUpdateResp resp = MGMT__GROUP_UPDATE_RESP__INIT;
+	struct dss_group_member *g = NULL;
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	for (size_t i = 0; i < r->n_engines && resp.status == 0; i++)
+		if (r->engines[i]->uri[0] == '\0' || r->engines[i]->rank == DSS_NIL_RANK ||
+		    strlen(r->engines[i]->uri) >= sizeof(g->uri))
+			resp.status = -DER_INVAL;
+	if (resp.status == 0 && r->n_engines > 0) {
+		g = calloc(r->n_engines, sizeof(*g));
+		if (g == NULL)
+			resp.status = -DER_NOMEM;
+	}
+	if (resp.status == 0) {
+		for (size_t i = 0; i < r->n_engines; i++) {
+			g[i].rank = r->engines[i]->rank;
+			g[i].incarnation = r->engines[i]->incarnation;
+			memcpy(g[i].uri, r->engines[i]->uri, strlen(r->engines[i]->uri) + 1);
+		}
+		pthread_mutex_lock(&eng->lock);
+		if (r->map_version <= eng->group_version && eng->group != NULL) {
+			/* an older or repeated map is ignored, as the DAOS engine does */
+			D_INFO("GroupUpdate: version %u <= current %u, ignored", r->map_version,
+			       eng->group_version);
+			free(g);
+		} else {
+			free(eng->group);
+			eng->group = g;
+			eng->ngroup = r->n_engines;
+			eng->group_version = r->map_version;
+			D_INFO("GroupUpdate: version %u, %zu engines", r->map_version,
+			       r->n_engines);
+		}
+		pthread_mutex_unlock(&eng->lock);
+	}
+	mgmt__group_update_req__free_unpacked(r, NULL);
+	return PACK_INTO(&resp, mgmt__group_update_resp, out, out_len);
+}
+
+static int h_smd_list_devs(struct dss_engine *eng, const uint8_t *req, size_t len,
+			   uint8_t **out, size_t *out_len)
+{
+	Ctl__SmdDevReq *r = ctl__smd_dev_req__unpack(NULL, len, req);
+	Ctl__SmdDevResp resp = CTL__SMD_DEV_RESP__INIT;
+	struct dss_storage *st = &eng->storage;
+	int n = st->nbdevs, ntgt = eng->args.targets, status;
+	Ctl__SmdDevice *devs = NULL, **pdevs = NULL;
+	Ctl__NvmeController *ctrlrs = NULL;
+	int32_t *tgts = NULL;
+	size_t pos = 0;
+	uint32_t rank;
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	ctl__smd_dev_req__free_unpacked(r, NULL);
+	pthread_mutex_lock(&eng->lock);
+	rank = eng->rank;
+	dss_storage_refresh(st);
+	pthread_mutex_unlock(&eng->lock);
+	if (n > 0) {
+		devs = calloc((size_t)n, sizeof(*devs));
+		pdevs = calloc((size_t)n, sizeof(*pdevs));
+		ctrlrs = calloc((size_t)n, sizeof(*ctrlrs));
+		tgts = calloc((size_t)ntgt, sizeof(*tgts));
+		if (!devs || !pdevs || !ctrlrs || !tgts) {
+			free(devs), free(pdevs), free(ctrlrs), free(tgts);
+			return DRPC__STATUS__FAILED_MARSHAL;
+		}
+	}
+	/* targets are spread over the devices round-robin, as VOS places them */
+	for (int i = 0; i < n; i++) {
+		struct dss_bdev *b = &st->bdevs[i];
+		Ctl__SmdDevice *d = &devs[i];
+		size_t first = pos;
+
+		ctl__smd_device__init(d);
+		ctl__nvme_controller__init(&ctrlrs[i]);
+		d->uuid = b->uuid;
+		for (int t = i; t < ntgt; t += n)
+			tgts[pos++] = t;
+		d->n_tgt_ids = pos - first;
+		d->tgt_ids = pos > first ? &tgts[first] : NULL;
+		d->total_bytes = b->size;
+		d->avail_bytes = b->size; /* no blob allocator yet: nothing is allocated */
+		d->usable_bytes = b->size;
+		d->cluster_size = 1u << 20;
+		d->rank = rank;
+		d->bdev_path = b->path;
+		d->bdev_class = b->cls;
+		ctrlrs[i].pci_addr = b->traddr;
+		ctrlrs[i].dev_state = (Ctl__NvmeDevState)b->state;
+		ctrlrs[i].led_state = CTL__LED_STATE__NA;
+		d->ctrlr = &ctrlrs[i];
+		pdevs[i] = d;
+	}
+	resp.n_devices = (size_t)n;
+	resp.devices = pdevs;
+	status = PACK_INTO(&resp, ctl__smd_dev_resp, out, out_len);
+	free(devs);
+	free(pdevs);
+	free(ctrlrs);
+	free(tgts);
+	return status;
+}
+
+static int h_bio_health(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
+			size_t *out_len)
+{
+	Ctl__BioHealthReq *r = ctl__bio_health_req__unpack(NULL, len, req);
+	Ctl__BioHealthResp resp = CTL__BIO_HEALTH_RESP__INIT;
+	struct dss_bdev *b;
+	int status;
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	pthread_mutex_lock(&eng->lock);
+	dss_storage_refresh(&eng->storage);
+	/* an empty uuid means the first device, as in DAOS */
+	b = r->dev_uuid[0] == '\0' ? (eng->storage.nbdevs ? &eng->storage.bdevs[0] : NULL)
+				   : dss_storage_bdev(&eng->storage, r->dev_uuid);
+	if (b == NULL) {
+		resp.status = -DER_NONEXIST;
+		resp.dev_uuid = r->dev_uuid;
+	} else {
+		resp.dev_uuid = b->uuid;
+		resp.timestamp = (uint64_t)time(NULL);
+		resp.total_bytes = b->size;
+		resp.avail_bytes = b->size;
+		resp.read_only_warn = b->state != DSS_BDEV_NORMAL;
+	}
+	status = PACK_INTO(&resp, ctl__bio_health_resp, out, out_len);
+	pthread_mutex_unlock(&eng->lock);
+	ctl__bio_health_req__free_unpacked(r, NULL);
+	return status;
+}
+
+static int h_set_log_masks(struct dss_engine *eng, const uint8_t *req, size_t len,
+			   uint8_t **out, size_t *out_len)
+{
+	Mgmt__SetLogMasksReq *r = mgmt__set_log_masks_req__unpack(NULL, len, req);
+	Mgmt__SetLogMasksResp resp = MGMT__SET_LOG_MASKS_RESP__INIT;
+	const char *mask;
+
+	(void)eng;
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	/* empty masks resets to the mask the engine started with */
+	mask = r->masks[0] != '\0' ? r->masks : getenv("D_LOG_MASK");
+	if (mask == NULL || mask[0] == '\0')
+		mask = "ERR";
+	resp.status = dss_log_set_mask(mask) == 0 ? 0 : -DER_INVAL;
+	if (resp.status != 0)
+		D_ERROR("SetLogMasks: invalid mask '%s'", mask);
+	mgmt__set_log_masks_req__free_unpacked(r, NULL);
+	return PACK_INTO(&resp, mgmt__set_log_masks_resp, out, out_len);
+}
+
+static const struct dss_drpc_handler mgmt_handlers[] = {
+	{DRPC_METHOD_MGMT_SET_RANK, h_set_rank},
+	{DRPC_METHOD_MGMT_SET_UP, h_set_up},
+	{DRPC_METHOD_MGMT_BIO_HEALTH_QUERY, h_bio_health},
+	{DRPC_METHOD_MGMT_SMD_LIST_DEVS, h_smd_list_devs},
+	{DRPC_METHOD_MGMT_PREP_SHUTDOWN, h_prep_shutdown},
+	{DRPC_METHOD_MGMT_PING_RANK, h_ping_rank},
+	{DRPC_METHOD_MGMT_GROUP_UPDATE, h_group_update},
+	{DRPC_METHOD_MGMT_SET_LOG_MASKS, h_set_log_masks},
+	{0, NULL},
+};
+
+static int mgmt_init(struct dss_engine *eng)
+{
+	(void)eng;
+	return 0;
+}
+
+static int mgmt_fini(struct dss_engine *eng)
+{
+	pthread_mutex_lock(&eng->lock);
+	free(eng->group);
+	eng->group = NULL;
+	eng->ngroup = 0;
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
+const struct dss_module dss_mgmt_module = {
+	.name = "mgmt",
+	.drpc_module_id = DRPC_MODULE_MGMT,
+	.init = mgmt_init,
+	.fini = mgmt_fini,
+	.handlers = mgmt_handlers,
+};

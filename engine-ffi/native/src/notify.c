@@ -1,0 +1,134 @@
+/* NotifyReady: one fresh connection per attempt, as the DAOS engine's up-call does. */
+#include "notify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "drpc_frame.h"
+#include "engine_internal.h"
+#include "log.h"
+#include "srv/srv.pb-c.h"
+
+#define NOTIFY_MAX_ATTEMPTS 900 /* with the 1024 ms cap: about 15 minutes */
+#define NOTIFY_TIMEOUT_MS   10000
+
+int dss_notify_ready_pack(struct dss_engine *eng, uint8_t **out, size_t *out_len)
+{
+	Srv__NotifyReadyReq req = SRV__NOTIFY_READY_REQ__INIT;
+	size_t len;
+
+	req.uri = eng->uri;
+	/* one context per target, per helper and the system context, like dss_ctx_nr_total */
+	req.nctxs = (uint32_t)(eng->args.targets + eng->args.nr_helpers + 1);
+	req.drpclistenersock = eng->sock_path;
+	req.instanceidx = (uint32_t)eng->args.instance_idx;
+	req.ntgts = (uint32_t)eng->args.targets;
+	req.incarnation = eng->incarnation;
+	req.check_mode = eng->args.check_mode ? 1 : 0;
+	len = srv__notify_ready_req__get_packed_size(&req);
+	*out = malloc(len + 1);
+	if (*out == NULL)
+		return -ENOMEM;
+	*out_len = srv__notify_ready_req__pack(&req, *out);
+	return 0;
+}
+
+/* One attempt: 1 = acknowledged, 0 = retry later, -1 = rejected (give up). */
+static int notify_once(struct dss_engine *eng, const uint8_t *call, size_t call_len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	Drpc__Response *resp;
+	uint8_t *msg = NULL;
+	size_t msg_len = 0;
+	int fd, rc;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/daos_server.sock",
+			     eng->args.socket_dir) >= sizeof(sa.sun_path))
+		return -1; /* args.c bounds socket_dir, so this cannot happen */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		D_DEBUG("NotifyReady: %s not available: %s", sa.sun_path, strerror(errno));
+		close(fd);
+		return 0;
+	}
+	rc = drpc_send_msg(fd, call, call_len, NOTIFY_TIMEOUT_MS);
+	if (rc == 0)
+		rc = drpc_recv_msg(fd, &msg, &msg_len, NOTIFY_TIMEOUT_MS);
+	close(fd);
+	if (rc != 0) {
+		D_WARN("NotifyReady: no response from %s: %s", sa.sun_path, strerror(-rc));
+		return 0;
+	}
+	resp = drpc__response__unpack(NULL, msg_len, msg);
+	free(msg);
+	if (resp == NULL) {
+		D_ERROR("NotifyReady: undecodable response from daos_server");
+		return 0;
+	}
+	rc = resp->status == DRPC__STATUS__SUCCESS ? 1 : -1;
+	if (rc < 0)
+		D_ERROR("NotifyReady rejected by daos_server: dRPC status %d", resp->status);
+	drpc__response__free_unpacked(resp, NULL);
+	return rc;
+}
+
+void *dss_notify_main(void *arg)
+{
+	struct dss_engine *eng = arg;
+	Drpc__Call call = DRPC__CALL__INIT;
+	uint8_t *body = NULL, *buf = NULL;
+	size_t body_len = 0, len;
+	int delay = 8;
+
+	__atomic_add_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
+	if (dss_notify_ready_pack(eng, &body, &body_len) != 0)
+		goto out;
+	call.module = DRPC_MODULE_SRV;
+	call.method = DRPC_METHOD_SRV_NOTIFY_READY;
+	call.sequence = 0;
+	call.body.data = body;
+	call.body.len = body_len;
+	len = drpc__call__get_packed_size(&call);
+	buf = malloc(len + 1);
+	if (buf == NULL)
+		goto out;
+	drpc__call__pack(&call, buf);
+	for (int attempt = 0; attempt < NOTIFY_MAX_ATTEMPTS && !dss_engine_stopping(eng);
+	     attempt++) {
+		int rc = notify_once(eng, buf, len);
+
+		if (rc == 1) {
+			int started = DAOS_ENGINE_STARTED;
+
+			__atomic_store_n(&eng->notify_done, 1, __ATOMIC_SEQ_CST);
+			/* SetUp may already have advanced the state; only move STARTED → READY */
+			__atomic_compare_exchange_n(&eng->state, &started, DAOS_ENGINE_READY, 0,
+						    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			D_INFO("NotifyReady acknowledged (uri %s, incarnation %llu)", eng->uri,
+			       (unsigned long long)eng->incarnation);
+			goto out;
+		}
+		if (rc < 0) {
+			dss_engine_fail(eng, "NotifyReady rejected by daos_server");
+			goto out;
+		}
+		if (dss_engine_sleep(eng, delay))
+			break;
+		delay = delay * 2 > 1024 ? 1024 : delay * 2;
+	}
+	if (!dss_engine_stopping(eng))
+		D_ERROR("NotifyReady: daos_server.sock in %s never answered; giving up",
+			eng->args.socket_dir);
+out:
+	free(body);
+	free(buf);
+	__atomic_sub_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
