@@ -1,0 +1,115 @@
+/**
+ * The engine harness: the set of local engine instances, the glue from daos_server.sock
+ * up-calls to them, and server shutdown (spec/server.md §4).
+ */
+import type { ClusterEventReq } from "../../proto/gen/ts/shared/event_pb.ts";
+import type { NotifyReadyReq } from "../../proto/gen/ts/srv/srv_pb.ts";
+import type { SrvModuleDeps } from "../drpc/srv_module.ts";
+import { DrpcStatusError, DrpcTimeoutError } from "../drpc/client.ts";
+import { errorText, faults, isFault } from "../lib/fault.ts";
+import { EngineInstance, type InstanceInfo, type InstanceOptions } from "./instance.ts";
+import type { HarnessLog } from "./types.ts";
+
+/** The harness's options: one InstanceOptions per engines[] entry, plus shared bits. */
+export interface HarnessOptions {
+  instances: InstanceOptions[];
+  log: HarnessLog;
+  /** This server's control address, reported in RankResult.addr. */
+  controlAddr: string;
+  /** Engine up-call events (ClusterEvent over dRPC); returns the status for the engine. */
+  onClusterEvent?: (req: ClusterEventReq) => Promise<number> | number;
+}
+
+/** Supervises the local engines. */
+export class EngineHarness {
+  readonly instances: EngineInstance[];
+  readonly controlAddr: string;
+  #log: HarnessLog;
+  #onClusterEvent: HarnessOptions["onClusterEvent"];
+  #started = false;
+
+  constructor(opts: HarnessOptions) {
+    opts.instances.forEach((o, i) => {
+      if (o.index !== i) throw new Error(`engine instance ${i} has index ${o.index}`);
+    });
+    this.instances = opts.instances.map((o) => new EngineInstance(o));
+    this.controlAddr = opts.controlAddr;
+    this.#log = opts.log;
+    this.#onClusterEvent = opts.onClusterEvent;
+  }
+
+  /** Loads ranks from superblocks and starts every instance's run loop. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await Promise.all(this.instances.map((i) => i.loadRank().catch(() => {})));
+    for (const i of this.instances) i.start();
+  }
+
+  /** True once start() ran (CtlSvc calls before that get fault 610). */
+  isStarted(): boolean {
+    return this.#started;
+  }
+
+  /** Routes an engine's NotifyReady to its instance. */
+  async handleNotifyReady(req: NotifyReadyReq): Promise<void> {
+    const inst = this.instances[req.instanceIdx];
+    if (!inst) throw new Error(`NotifyReady for unknown instance ${req.instanceIdx}`);
+    await inst.handleNotifyReady(req);
+  }
+
+  /** The dependencies the srv dRPC module needs, bound to this harness. */
+  srvModuleDeps(): SrvModuleDeps {
+    return {
+      instanceCount: () => this.instances.length,
+      onNotifyReady: (req) => this.handleNotifyReady(req),
+      onClusterEvent: (req) => this.#onClusterEvent?.(req) ?? 0,
+      log: this.#log,
+    };
+  }
+
+  /** Instances whose rank is in ranks, in instance order. */
+  instancesByRanks(ranks: Iterable<number>): EngineInstance[] {
+    const want = new Set(ranks);
+    return this.instances.filter((i) => {
+      const r = i.rank();
+      return r !== null && want.has(r);
+    });
+  }
+
+  /** Index of the local instance holding rank, or undefined. */
+  instanceByRank(rank: number): EngineInstance | undefined {
+    return this.instances.find((i) => i.rank() === rank);
+  }
+
+  /** A snapshot of every instance (the local state report). */
+  report(): InstanceInfo[] {
+    return this.instances.map((i) => i.info());
+  }
+
+  /**
+   * Calls a mgmt method on the first ready instance that accepts it (§4.2: transient errors
+   * move on to the next instance). Throws fault 611 when none is ready.
+   */
+  async callAnyReady(method: number, body: Uint8Array, timeoutMs?: number): Promise<Uint8Array> {
+    let last: unknown = faults.ServerDataPlaneNotStarted();
+    for (const inst of this.instances) {
+      if (!inst.isReady()) continue;
+      try {
+        return await inst.callMgmt(method, body, timeoutMs);
+      } catch (e) {
+        last = e;
+        if (!(isFault(e) || e instanceof DrpcTimeoutError || e instanceof DrpcStatusError)) {
+          throw e;
+        }
+        this.#log.debug(`dRPC ${method} on instance ${inst.index} failed: ${errorText(e)}`);
+      }
+    }
+    throw last;
+  }
+
+  /** Server shutdown: SIGKILL every engine and stop the run loops. */
+  async shutdown(): Promise<void> {
+    await Promise.all(this.instances.map((i) => i.shutdown()));
+  }
+}

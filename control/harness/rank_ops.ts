@@ -1,0 +1,197 @@
+/**
+ * The local side of the CtlSvc *Ranks calls (spec/server.md §4.5): what a host does to its own
+ * engines for system stop/start/erase, returning one shared.RankResult per targeted rank.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { DaosRespSchema, PrepShutdownReqSchema } from "../../proto/gen/ts/mgmt/srv_pb.ts";
+import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import { MgmtMethod } from "../drpc/ids.ts";
+import { DrpcTimeoutError } from "../drpc/client.ts";
+import { daosStatusString, errorText, FaultCode, makeFault } from "../lib/fault.ts";
+import { MemberState, type MemberStateValue, stateName, stateWireName } from "../lib/states.ts";
+import type { EngineHarness } from "./harness.ts";
+import type { EngineInstance } from "./instance.ts";
+
+/** Common options of the rank operations. */
+export interface RankOpOptions {
+  /** Overall deadline for the operation (the RPC's). */
+  timeoutMs: number;
+}
+
+function result(
+  h: EngineHarness,
+  rank: number,
+  state: MemberStateValue,
+  msg = "",
+  errored = false,
+): RankResult {
+  return create(RankResultSchema, {
+    rank,
+    state: stateWireName(state),
+    msg,
+    errored,
+    addr: h.controlAddr,
+  });
+}
+
+function targets(h: EngineHarness, ranks: Iterable<number>): EngineInstance[] {
+  const list = [...ranks];
+  if (list.length === 0) throw new Error("no ranks specified in request");
+  return h.instancesByRanks(list);
+}
+
+/**
+ * PrepShutdownRanks: dRPC PrepShutdown to each ready targeted instance → Stopping; a timeout →
+ * Unresponsive; a failure → Errored; instances not ready → their state (Stopped when down).
+ */
+export async function prepShutdownRanks(
+  h: EngineHarness,
+  ranks: Iterable<number>,
+  opts: RankOpOptions,
+): Promise<RankResult[]> {
+  return await Promise.all(
+    targets(h, ranks).map(async (inst) => {
+      const rank = inst.rank()!;
+      if (!inst.isReady()) {
+        const st = inst.localState();
+        return result(h, rank, st === MemberState.Starting ? st : MemberState.Stopped);
+      }
+      try {
+        const body = await inst.callMgmt(
+          MgmtMethod.PREP_SHUTDOWN,
+          toBinary(PrepShutdownReqSchema, create(PrepShutdownReqSchema, { rank })),
+          opts.timeoutMs,
+        );
+        const resp = fromBinary(DaosRespSchema, body);
+        if (resp.status !== 0) {
+          return result(
+            h,
+            rank,
+            MemberState.Errored,
+            `rank ${rank}: ${daosStatusString(resp.status)}`,
+            true,
+          );
+        }
+        return result(h, rank, MemberState.Stopping);
+      } catch (e) {
+        if (e instanceof DrpcTimeoutError) {
+          return result(
+            h,
+            rank,
+            MemberState.Unresponsive,
+            `rank ${rank} dRPC failed: ${e.message}`,
+            true,
+          );
+        }
+        return result(
+          h,
+          rank,
+          MemberState.Errored,
+          `rank ${rank} dRPC failed: ${errorText(e)}`,
+          true,
+        );
+      }
+    }),
+  );
+}
+
+/** Options of stopRanks. */
+export interface StopOptions extends RankOpOptions {
+  /** SIGKILL at once instead of SIGTERM. */
+  force: boolean;
+  /** After SIGTERM, SIGKILL engines still running after this long. Default: timeoutMs / 2. */
+  killAfterMs?: number;
+}
+
+/**
+ * StopRanks: SIGTERM (SIGKILL when forced, or for engines still running after killAfterMs) to
+ * every started targeted instance, wait until stopped → Stopped `system stop`, else Errored
+ * `system stop: rank failed to stop`. No engine_died events are raised for these exits.
+ */
+export async function stopRanks(
+  h: EngineHarness,
+  ranks: Iterable<number>,
+  opts: StopOptions,
+): Promise<RankResult[]> {
+  const insts = targets(h, ranks);
+  const killAfter = Math.min(opts.killAfterMs ?? opts.timeoutMs / 2, opts.timeoutMs);
+  const stopped = (i: EngineInstance) => !i.isStarted();
+  await Promise.all(insts.map(async (inst) => {
+    if (!inst.stop(opts.force ? "SIGKILL" : "SIGTERM")) return;
+    if (opts.force) {
+      await inst.waitFor(stopped, opts.timeoutMs);
+      return;
+    }
+    if (await inst.waitFor(stopped, killAfter)) return;
+    inst.stop("SIGKILL");
+    await inst.waitFor(stopped, Math.max(0, opts.timeoutMs - killAfter));
+  }));
+  return insts.map((inst) =>
+    inst.localState() === MemberState.Stopped
+      ? result(h, inst.rank()!, MemberState.Stopped, "system stop")
+      : result(h, inst.rank()!, MemberState.Errored, "system stop: rank failed to stop", true)
+  );
+}
+
+/** Options of startRanks. */
+export interface StartOptions extends RankOpOptions {
+  checkMode?: boolean;
+}
+
+/**
+ * StartRanks: set the checker mode, request a start of each stopped targeted instance and wait
+ * until Ready → Ready `system start`, else Errored `system start: rank failed to start`.
+ */
+export async function startRanks(
+  h: EngineHarness,
+  ranks: Iterable<number>,
+  opts: StartOptions,
+): Promise<RankResult[]> {
+  const insts = targets(h, ranks);
+  for (const inst of insts) {
+    inst.setCheckMode(opts.checkMode ?? false);
+    if (!inst.isStarted()) inst.requestStart();
+  }
+  await Promise.all(insts.map((i) => i.waitFor((x) => x.isReady(), opts.timeoutMs)));
+  return insts.map((inst) =>
+    inst.localState() === MemberState.Ready
+      ? result(h, inst.rank()!, MemberState.Ready, "system start")
+      : result(h, inst.rank()!, MemberState.Errored, "system start: rank failed to start", true)
+  );
+}
+
+/**
+ * ResetFormatRanks: every targeted instance must be stopped (fault 612 otherwise); remove its
+ * superblock, request a start and wait until it awaits format → AwaitFormat, else an error
+ * `want AwaitFormat, got <state>`.
+ */
+export async function resetFormatRanks(
+  h: EngineHarness,
+  ranks: Iterable<number>,
+  opts: RankOpOptions,
+): Promise<RankResult[]> {
+  const insts = targets(h, ranks);
+  const saved = new Map<EngineInstance, number>();
+  for (const inst of insts) {
+    const rank = inst.rank()!;
+    saved.set(inst, rank);
+    if (inst.isStarted()) {
+      throw makeFault(
+        FaultCode.ServerInstancesNotStopped,
+        `reset format not supported when rank ${rank} is running`,
+        `retry the operation after stopping rank ${rank}`,
+      );
+    }
+  }
+  for (const inst of insts) {
+    await inst.removeSuperblock();
+    inst.requestStart();
+  }
+  await Promise.all(insts.map((i) => i.waitFor((x) => x.isAwaitingFormat(), opts.timeoutMs)));
+  return insts.map((inst) => {
+    const st = inst.localState();
+    return st === MemberState.AwaitFormat
+      ? result(h, saved.get(inst)!, st)
+      : result(h, saved.get(inst)!, st, `want AwaitFormat, got ${stateName(st)}`, true);
+  });
+}

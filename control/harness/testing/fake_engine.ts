@@ -1,0 +1,70 @@
+/**
+ * A stand-in daos_engine for harness tests: serves the mgmt dRPC methods the harness calls,
+ * sends NotifyReady, logs to stdout/stderr, exits 0 on SIGTERM. Flags: -d socket dir,
+ * -I instance index (others ignored). Env FAKE_SETUP_STATUS makes SetUp answer that status.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { DaosRespSchema, SetRankReqSchema } from "../../../proto/gen/ts/mgmt/srv_pb.ts";
+import { NotifyReadyReqSchema } from "../../../proto/gen/ts/srv/srv_pb.ts";
+import { Status } from "../../../proto/gen/ts/drpc/drpc_pb.ts";
+import { callDrpc } from "../../drpc/client.ts";
+import { DrpcModule, MgmtMethod, SrvMethod } from "../../drpc/ids.ts";
+import { DrpcServer } from "../../drpc/server.ts";
+
+function flag(name: string): string {
+  const i = Deno.args.indexOf(name);
+  if (i < 0 || i + 1 >= Deno.args.length) {
+    console.error(`fake engine: missing ${name}`);
+    Deno.exit(2);
+  }
+  return Deno.args[i + 1];
+}
+
+const socketDir = flag("-d");
+const idx = Number(flag("-I"));
+const setupStatus = Number(Deno.env.get("FAKE_SETUP_STATUS") ?? "0");
+const ok = (status = 0) => toBinary(DaosRespSchema, create(DaosRespSchema, { status }));
+let rank = -1;
+
+const server = new DrpcServer({ socketPath: `${socketDir}/daos_engine_${Deno.pid}.sock` });
+server.registerModule(DrpcModule.MGMT, {
+  [MgmtMethod.SET_RANK]: (body) => {
+    rank = fromBinary(SetRankReqSchema, body).rank;
+    return ok();
+  },
+  [MgmtMethod.SET_UP]: () => {
+    console.log(`fake engine ${idx}: set up as rank ${rank}`);
+    return ok(setupStatus);
+  },
+  [MgmtMethod.PREP_SHUTDOWN]: () => ok(),
+  [MgmtMethod.PING_RANK]: () => ok(),
+});
+await server.start();
+Deno.addSignalListener("SIGTERM", async () => {
+  await server.close();
+  Deno.exit(0);
+});
+console.error(`fake engine ${idx}: listening`);
+
+const resp = await callDrpc(
+  `${socketDir}/daos_server.sock`,
+  DrpcModule.SRV,
+  SrvMethod.NOTIFY_READY,
+  toBinary(
+    NotifyReadyReqSchema,
+    create(NotifyReadyReqSchema, {
+      uri: `ofi+tcp://127.0.0.1:${20000 + Deno.pid % 10000}`,
+      nctxs: 2,
+      drpcListenerSock: server.socketPath,
+      instanceIdx: idx,
+      ntgts: 1,
+      // Grows with time, like the engine's HLC-based incarnation.
+      incarnation: BigInt(Date.now()),
+    }),
+  ),
+  { timeoutMs: 5000 },
+);
+if (resp.status !== Status.SUCCESS) {
+  console.error(`fake engine ${idx}: NotifyReady refused: ${Status[resp.status]}`);
+  Deno.exit(1);
+}

@@ -1,0 +1,52 @@
+/**
+ * The small interfaces the engine harness is written against, so daos_server can wire in the
+ * real storage, MS client, logger and event bus (and tests can wire in doubles).
+ */
+import type { JoinReq, JoinResp } from "../../proto/gen/ts/mgmt/svc_pb.ts";
+import type { RASEvent } from "../../proto/gen/ts/shared/event_pb.ts";
+
+/** Engine superblock contents (spec/server.md §2.1). */
+export interface Superblock {
+  version: number;
+  uuid: string;
+  system: string;
+  rank: number | null;
+  uri: string;
+  validrank: boolean;
+  hostfaultdomain: string;
+  incarnation: bigint;
+}
+
+/** Reads and writes one engine's superblock (atomic writes are the store's job). */
+export interface SuperblockStore {
+  /** The superblock, or null when absent (storage not formatted). */
+  read(): Promise<Superblock | null>;
+  write(sb: Superblock): Promise<void>;
+  /** Removes the superblock; absent is not an error. */
+  remove(): Promise<void>;
+}
+
+/** Per-instance storage as the harness sees it (spec/server.md §3.2). */
+export interface InstanceStorage {
+  superblock: SuperblockStore;
+  /** True when the instance has to wait for `dmg storage format`. */
+  needsFormat(): Promise<boolean>;
+  /** Resolves once format completed for this instance; rejects when signal aborts. */
+  awaitFormat(signal: AbortSignal): Promise<void>;
+}
+
+/** Logger used for harness messages and the engines' prefixed output. */
+export interface HarnessLog {
+  debug(msg: string): void;
+  info(msg: string): void;
+  error(msg: string): void;
+}
+
+/** Sends a Join to the MS (retries are the caller's business). */
+export type JoinFn = (req: JoinReq) => Promise<JoinResp>;
+
+/** Publishes a RAS event (engine_died, engine_format_required, ...). */
+export type NotifyEventFn = (ev: RASEvent) => void;
+
+/** The NilRank value: no rank assigned. */
+export const NIL_RANK = 0xffffffff;

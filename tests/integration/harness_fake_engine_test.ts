@@ -1,0 +1,162 @@
+/**
+ * Harness lifecycle against a stand-in engine process (control/harness/testing/fake_engine.ts):
+ * start, NotifyReady, join, SetRank/SetUp → Ready, crash, restart, stop, reset format.
+ */
+import { deepEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { JoinResp_State, JoinRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
+import { hasFaultCode } from "../../control/lib/fault.ts";
+import { MemberState } from "../../control/lib/states.ts";
+import {
+  prepShutdownRanks,
+  resetFormatRanks,
+  startRanks,
+  stopRanks,
+} from "../../control/harness/rank_ops.ts";
+import { RasId } from "../../control/harness/events.ts";
+import { readSuperblock } from "../../control/storage/superblock.ts";
+import { fakeEngineLaunch, startFixture } from "../../control/harness/testing/fixture.ts";
+
+const WAIT = 20_000;
+
+Deno.test("two fake engines: ready, crash, start, prep-shutdown, stop, reset format", async () => {
+  const f = await startFixture({ engines: 2, launch: fakeEngineLaunch() });
+  try {
+    const [i0, i1] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    assert(await i1.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    // Bootstrap replica: instance 0 asked for rank 0, instance 1 got the next rank.
+    assertEquals([i0.rank(), i1.rank()], [0, 1]);
+    const sb1 = (await readSuperblock(f.scmDirs[1]))!;
+    assertEquals([sb1.rank, sb1.validRank, sb1.hostFaultDomain], [1, true, "/host1"]);
+    assert(sb1.uri.startsWith("ofi+tcp://127.0.0.1:"));
+    assertEquals(BigInt(sb1.incarnation), i1.info().incarnation);
+    assert(
+      f.logs.includes("INFO daos_engine:1 fake engine 1: set up as rank 1"),
+      f.logs.join("\n"),
+    );
+    assert(f.logs.includes("ERROR daos_engine:0 fake engine 0: listening"));
+
+    // Crash: SIGKILL behind the harness's back.
+    const pid = i1.info().pid!;
+    const inc1 = i1.info().incarnation;
+    Deno.kill(pid, "SIGKILL");
+    assert(await i1.waitFor((i) => i.localState() === MemberState.Stopped, WAIT));
+    assertEquals(i1.info().lastExitStatus, "signal: killed");
+    assert(
+      f.logs.includes(`ERROR instance 1, pid ${pid}, rank 1 exited with status: signal: killed`),
+    );
+    const died = f.events.filter((e) => e.id === RasId.ENGINE_DIED);
+    assertEquals(died.map((e) => [e.rank, e.hostname]), [[1, "host1"]]);
+    assert(i0.isReady(), "the other engine is unaffected");
+
+    const started = await startRanks(f.harness, [1], { timeoutMs: WAIT });
+    assertEquals(started.map((r) => [r.rank, r.state, r.msg, r.errored]), [
+      [1, "ready", "system start", false],
+    ]);
+    assert(i1.info().incarnation > inc1, "a restart brings a larger incarnation");
+    assertEquals(f.joins.filter((j) => j.idx === 1).map((j) => j.rank), [0xffffffff, 1]);
+
+    const prep = await prepShutdownRanks(f.harness, [0, 1], { timeoutMs: 5000 });
+    assertEquals(prep.map((r) => [r.rank, r.state, r.addr]), [
+      [0, "stopping", "127.0.0.1:10001"],
+      [1, "stopping", "127.0.0.1:10001"],
+    ]);
+
+    await rejects(
+      () => resetFormatRanks(f.harness, [0], { timeoutMs: 5000 }),
+      (e) =>
+        hasFaultCode(e, 612) && /reset format not supported when rank 0 is running/.test(e.message),
+    );
+
+    const stopped = await stopRanks(f.harness, [0, 1], { timeoutMs: WAIT, force: false });
+    assertEquals(stopped.map((r) => [r.rank, r.state, r.msg, r.errored]), [
+      [0, "stopped", "system stop", false],
+      [1, "stopped", "system stop", false],
+    ]);
+    assertEquals(i0.info().lastExitStatus, "exit status 0");
+    assertEquals(
+      f.events.filter((e) => e.id === RasId.ENGINE_DIED).length,
+      1,
+      "no new engine_died",
+    );
+
+    const reset = await resetFormatRanks(f.harness, [0], { timeoutMs: WAIT });
+    assertEquals(reset.map((r) => [r.rank, r.state, r.errored]), [[0, "awaitformat", false]]);
+    assertEquals(await readSuperblock(f.scmDirs[0]), null);
+    assert(f.events.some((e) => e.id === RasId.ENGINE_FORMAT_REQUIRED));
+    assertEquals(f.harness.report().map((r) => r.state), [
+      MemberState.AwaitFormat,
+      MemberState.Stopped,
+    ]);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("unformatted instance waits in AwaitFormat, then starts once formatted", async () => {
+  const f = await startFixture({ engines: 1, launch: fakeEngineLaunch(), formatted: false });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isAwaitingFormat(), WAIT));
+    assert(f.logs.includes("INFO SCM format required on instance 0"));
+    assertEquals(i0.localState(), MemberState.AwaitFormat);
+    await f.format(0);
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    assertEquals(i0.rank(), 0);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("a rejected join leaves the engine running but not ready", async () => {
+  const f = await startFixture({
+    engines: 1,
+    launch: fakeEngineLaunch(),
+    join: () => Promise.reject(new Error("system member with rank 0 already exists")),
+  });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor(() => f.joins.length === 1, WAIT));
+    assert(await i0.waitFor((i) => i.info().lastError !== null, WAIT));
+    assertEquals(i0.localState(), MemberState.Starting);
+    assert(/already exists/.test(i0.info().lastError!));
+    const res = await stopRanks(f.harness, [0], { timeoutMs: WAIT, force: true });
+    assertEquals(res.length, 0, "no rank was ever assigned, so rank 0 is not local");
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("an excluded rank or a failing SetUp do not make the instance ready", async () => {
+  const excluded = await startFixture({
+    engines: 1,
+    launch: fakeEngineLaunch(),
+    join: (req) =>
+      Promise.resolve(create(JoinRespSchema, { rank: req.rank, state: JoinResp_State.OUT })),
+  });
+  try {
+    const [i0] = excluded.harness.instances;
+    assert(await i0.waitFor((i) => i.info().lastError !== null, WAIT));
+    assertEquals(i0.info().lastError, "rank 0 excluded");
+    assertEquals(i0.localState(), MemberState.Starting);
+  } finally {
+    await excluded.close();
+  }
+  const badSetup = await startFixture({
+    engines: 1,
+    launch: fakeEngineLaunch({ FAKE_SETUP_STATUS: "-1003" }),
+  });
+  try {
+    const [i0] = badSetup.harness.instances;
+    assert(await i0.waitFor((i) => i.info().lastError !== null, WAIT));
+    assert(/DER_INVAL\(-1003\)/.test(i0.info().lastError!), i0.info().lastError!);
+    assert(!i0.isReady());
+    const res = await startRanks(badSetup.harness, [0], { timeoutMs: 300 });
+    assertEquals(res.map((r) => [r.state, r.msg, r.errored]), [
+      ["errored", "system start: rank failed to start", true],
+    ]);
+  } finally {
+    await badSetup.close();
+  }
+});
