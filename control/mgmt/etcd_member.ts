@@ -78,6 +78,7 @@ export class EtcdMember {
   #proc: Deno.ChildProcess | null = null;
   #stopping = false;
   #loop: Promise<void> | null = null;
+  #exited = false;
   /** Number of times the member was (re)started. */
   starts = 0;
   /** Called with each exit status (for logs). */
@@ -87,7 +88,7 @@ export class EtcdMember {
 
   /** pid of the running member, if any. */
   get pid(): number | undefined {
-    return this.#proc?.pid;
+    return this.#exited ? undefined : this.#proc?.pid;
   }
 
   /** Starts the member and its supervision loop (idempotent). */
@@ -107,12 +108,14 @@ export class EtcdMember {
       stderr: "null",
     });
     this.#proc = cmd.spawn();
+    this.#exited = false;
     this.starts++;
   }
 
   async #supervise(): Promise<void> {
     while (this.#proc) {
       const status = await this.#proc.status;
+      this.#exited = true;
       this.onExit(status);
       if (this.#stopping) break;
       await new Promise((r) => setTimeout(r, this.restartDelayMs));
