@@ -39,6 +39,10 @@ export function buildHarness(cfg: ServerConfig, deps: HarnessDeps): EngineHarnes
     log: deps.log,
     controlAddr: deps.controlAddr,
     onClusterEvent: deps.onClusterEvent,
+    autoRestart: {
+      disabled: cfg.disableEngineAutoRestart,
+      minDelaySec: cfg.engineAutoRestartMinDelay,
+    },
     instances: cfg.engines.map((e) => {
       const extras = deps.launchExtras?.(e) ?? {};
       return {

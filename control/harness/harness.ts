@@ -7,6 +7,8 @@ import type { NotifyReadyReq } from "../../proto/gen/ts/srv/srv_pb.ts";
 import type { SrvModuleDeps } from "../drpc/srv_module.ts";
 import { DrpcStatusError, DrpcTimeoutError } from "../drpc/client.ts";
 import { errorText, faults, isFault } from "../lib/fault.ts";
+import { AutoRestarter } from "./auto_restart.ts";
+import { RasId } from "./events.ts";
 import { EngineInstance, type InstanceInfo, type InstanceOptions } from "./instance.ts";
 import type { HarnessLog } from "./types.ts";
 
@@ -18,6 +20,8 @@ export interface HarnessOptions {
   controlAddr: string;
   /** Engine up-call events (ClusterEvent over dRPC); returns the status for the engine. */
   onClusterEvent?: (req: ClusterEventReq) => Promise<number> | number;
+  /** disable_engine_auto_restart / engine_auto_restart_min_delay (§4.4). */
+  autoRestart?: { disabled: boolean; minDelaySec: number };
 }
 
 /** Supervises the local engines. */
@@ -27,6 +31,7 @@ export class EngineHarness {
   #log: HarnessLog;
   #onClusterEvent: HarnessOptions["onClusterEvent"];
   #started = false;
+  #restarter: AutoRestarter;
 
   constructor(opts: HarnessOptions) {
     opts.instances.forEach((o, i) => {
@@ -36,6 +41,16 @@ export class EngineHarness {
     this.controlAddr = opts.controlAddr;
     this.#log = opts.log;
     this.#onClusterEvent = opts.onClusterEvent;
+    this.#restarter = new AutoRestarter({
+      disabled: opts.autoRestart?.disabled ?? false,
+      minDelaySec: opts.autoRestart?.minDelaySec ?? 0,
+      restart: (rank) => {
+        const inst = this.instanceByRank(rank);
+        if (!inst) return;
+        this.#log.info(`restarting self-terminated rank ${rank} (instance ${inst.index})`);
+        inst.requestStart();
+      },
+    });
   }
 
   /** Loads ranks from superblocks and starts every instance's run loop. */
@@ -63,9 +78,26 @@ export class EngineHarness {
     return {
       instanceCount: () => this.instances.length,
       onNotifyReady: (req) => this.handleNotifyReady(req),
-      onClusterEvent: (req) => this.#onClusterEvent?.(req) ?? 0,
+      onClusterEvent: (req) => this.handleClusterEvent(req),
       log: this.#log,
     };
+  }
+
+  /**
+   * Handles a RAS event raised by a local engine: a self-terminated local rank is restarted
+   * (rate-limited, §4.4); every event is then passed on to onClusterEvent.
+   */
+  async handleClusterEvent(req: ClusterEventReq): Promise<number> {
+    const ev = req.event;
+    if (ev?.id === RasId.ENGINE_SELF_TERMINATED && this.instanceByRank(ev.rank)) {
+      this.#restarter.onSelfTerminated(ev.rank);
+    }
+    return (await this.#onClusterEvent?.(req)) ?? 0;
+  }
+
+  /** Forgets auto-restart history of ranks (manual stop/start, §4.4). */
+  clearRestartHistory(ranks: Iterable<number>): void {
+    for (const r of ranks) this.#restarter.clearHistory(r);
   }
 
   /** Instances whose rank is in ranks, in instance order. */
@@ -110,6 +142,7 @@ export class EngineHarness {
 
   /** Server shutdown: SIGKILL every engine and stop the run loops. */
   async shutdown(): Promise<void> {
+    this.#restarter.close();
     await Promise.all(this.instances.map((i) => i.shutdown()));
   }
 }

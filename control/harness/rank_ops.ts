@@ -114,6 +114,7 @@ export async function stopRanks(
   opts: StopOptions,
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);
+  h.clearRestartHistory(insts.map((i) => i.rank()!));
   const killAfter = Math.min(opts.killAfterMs ?? opts.timeoutMs / 2, opts.timeoutMs);
   const stopped = (i: EngineInstance) => !i.isStarted();
   await Promise.all(insts.map(async (inst) => {
@@ -148,6 +149,7 @@ export async function startRanks(
   opts: StartOptions,
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);
+  h.clearRestartHistory(insts.map((i) => i.rank()!));
   for (const inst of insts) {
     inst.setCheckMode(opts.checkMode ?? false);
     if (!inst.isStarted()) inst.requestStart();

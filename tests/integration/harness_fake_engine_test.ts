@@ -160,3 +160,24 @@ Deno.test("an excluded rank or a failing SetUp do not make the instance ready", 
     await badSetup.close();
   }
 });
+
+Deno.test("a self-terminated engine is restarted automatically", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harness-marker-" });
+  const f = await startFixture({
+    engines: 1,
+    launch: fakeEngineLaunch({ FAKE_SELF_TERMINATE_ONCE: `${dir}/done` }),
+  });
+  try {
+    const [i0] = f.harness.instances;
+    // Ready, self-terminates (exit 1), then restarted by the harness and ready again.
+    assert(
+      await i0.waitFor((i) => i.isReady() && i.info().lastExitStatus === "exit status 1", WAIT),
+      f.logs.join("\n"),
+    );
+    assert(f.logs.includes("INFO restarting self-terminated rank 0 (instance 0)"));
+    assertEquals(f.joins.length, 2);
+  } finally {
+    await f.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

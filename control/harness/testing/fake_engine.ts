@@ -1,11 +1,14 @@
 /**
  * A stand-in daos_engine for harness tests: serves the mgmt dRPC methods the harness calls,
  * sends NotifyReady, logs to stdout/stderr, exits 0 on SIGTERM. Flags: -d socket dir,
- * -I instance index (others ignored). Env FAKE_SETUP_STATUS makes SetUp answer that status.
+ * -I instance index (others ignored). Env FAKE_SETUP_STATUS makes SetUp answer that status;
+ * FAKE_SELF_TERMINATE_ONCE=<marker path>: unless the marker exists, create it, raise
+ * engine_self_terminated after SetUp and exit 1 (as an engine excluded from the group map).
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DaosRespSchema, SetRankReqSchema } from "../../../proto/gen/ts/mgmt/srv_pb.ts";
 import { NotifyReadyReqSchema } from "../../../proto/gen/ts/srv/srv_pb.ts";
+import { ClusterEventReqSchema, RASEventSchema } from "../../../proto/gen/ts/shared/event_pb.ts";
 import { Status } from "../../../proto/gen/ts/drpc/drpc_pb.ts";
 import { callDrpc } from "../../drpc/client.ts";
 import { DrpcModule, MgmtMethod, SrvMethod } from "../../drpc/ids.ts";
@@ -34,6 +37,13 @@ server.registerModule(DrpcModule.MGMT, {
   },
   [MgmtMethod.SET_UP]: () => {
     console.log(`fake engine ${idx}: set up as rank ${rank}`);
+    const marker = Deno.env.get("FAKE_SELF_TERMINATE_ONCE");
+    if (marker !== undefined) {
+      try {
+        Deno.writeTextFileSync(marker, "", { createNew: true });
+        setTimeout(selfTerminate, 0);
+      } catch { /* marker exists: already did it once */ }
+    }
     return ok(setupStatus);
   },
   [MgmtMethod.PREP_SHUTDOWN]: () => ok(),
@@ -66,5 +76,18 @@ const resp = await callDrpc(
 );
 if (resp.status !== Status.SUCCESS) {
   console.error(`fake engine ${idx}: NotifyReady refused: ${Status[resp.status]}`);
+  Deno.exit(1);
+}
+
+async function selfTerminate(): Promise<void> {
+  const ev = create(RASEventSchema, { id: 5, msg: "excluded from group map", rank, type: 2 });
+  await callDrpc(
+    `${socketDir}/daos_server.sock`,
+    DrpcModule.SRV,
+    SrvMethod.CLUSTER_EVENT,
+    toBinary(ClusterEventReqSchema, create(ClusterEventReqSchema, { sequence: 1n, event: ev })),
+    { timeoutMs: 5000 },
+  );
+  await server.close();
   Deno.exit(1);
 }
