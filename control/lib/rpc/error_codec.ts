@@ -103,10 +103,19 @@ function replicaList(json: string | undefined): string[] {
   }
 }
 
+/** A plain server error: gRPC's text `rpc error: code = X desc = Y`, keeping the code. */
+export class RemoteError extends Error {
+  readonly code: Code;
+  constructor(code: Code, desc: string) {
+    super(`rpc error: code = ${Code[code]} desc = ${desc}`);
+    this.name = "RemoteError";
+    this.code = code;
+  }
+}
+
 /**
  * Rebuilds the typed error carried by a remote error: Fault, DaosStatusError, NotLeaderError,
- * NotReplicaError; otherwise an Error with gRPC's text `rpc error: code = X desc = Y`, whose
- * cause is the ConnectError (so its code stays available).
+ * NotReplicaError; otherwise a RemoteError.
  */
 export function decodeRemoteError(err: unknown): Error {
   const ce = ConnectError.from(err);
@@ -130,13 +139,13 @@ export function decodeRemoteError(err: unknown): Error {
         return new NotReplicaError(replicaList(md.Replicas));
     }
   }
-  return new Error(`rpc error: code = ${Code[ce.code]} desc = ${ce.rawMessage}`, { cause: ce });
+  return new RemoteError(ce.code, ce.rawMessage);
 }
 
 /** The Connect/gRPC status code of an error, when it came from the wire. */
 export function remoteCode(err: unknown): Code | undefined {
   for (let e: unknown = err, i = 0; e instanceof Error && i < 5; i++, e = e.cause) {
-    if (e instanceof ConnectError) return e.code;
+    if (e instanceof ConnectError || e instanceof RemoteError) return e.code;
   }
   return undefined;
 }

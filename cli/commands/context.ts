@@ -1,0 +1,129 @@
+/**
+ * What every dmg command gets: the global flags, the logger, the -j envelope writer, the
+ * lazily loaded daos_control.yml, host resolution (dmg.md §2.3) and the control API client.
+ * Command groups register themselves with `register*(program, run)` from cli/main.ts.
+ */
+import type { Interceptor } from "@connectrpc/connect";
+import type { Command } from "commander";
+import { faults } from "../../control/lib/fault.ts";
+import { hostsWithPort } from "../../control/lib/hostlist.ts";
+import { TransportPool } from "../../control/lib/rpc/transport.ts";
+import { DAOS_VERSION } from "../../control/lib/rpc/version.ts";
+import { type ControlConfig, loadControlConfig } from "../config.ts";
+import type { EnvelopeWriter } from "../output/envelope.ts";
+import type { Logger } from "../output/logger.ts";
+
+/** Default deadline of a request (dmg.md §2.4). */
+export const DEFAULT_REQUEST_MS = 5 * 60_000;
+
+/** dmg's global flags. */
+export interface GlobalOptions {
+  configPath?: string;
+  insecure?: boolean;
+  debug?: boolean;
+  json?: boolean;
+  jsonLogging?: boolean;
+  logFile?: string;
+  allowProxy?: boolean;
+  /** Hidden deprecated global -l (only for commands that own a host list). */
+  hostList?: string;
+}
+
+/** Adds the DAOS metadata every control call carries. */
+const daosHeaders: Interceptor = (next) => (req) => {
+  req.header.set("x-daos-component", "admin");
+  req.header.set("x-daos-version", DAOS_VERSION);
+  return next(req);
+};
+
+/** The per-invocation state shared by commands. */
+export class CommandContext {
+  readonly globals: GlobalOptions;
+  readonly log: Logger;
+  readonly envelope: EnvelopeWriter;
+  #config?: ControlConfig;
+  #pool?: TransportPool;
+
+  constructor(globals: GlobalOptions, log: Logger, envelope: EnvelopeWriter) {
+    this.globals = globals;
+    this.log = log;
+    this.envelope = envelope;
+  }
+
+  /** `-j` given. */
+  get json(): boolean {
+    return this.globals.json === true;
+  }
+
+  /** daos_control.yml (loaded once; `-i` forces insecure). */
+  async config(): Promise<ControlConfig> {
+    if (!this.#config) {
+      const cfg = await loadControlConfig(this.globals.configPath);
+      if (this.globals.insecure) cfg.transportConfig.allowInsecure = true;
+      this.log.debug(`control config: ${cfg.path || "built-in defaults"}`);
+      this.#config = cfg;
+    }
+    return this.#config;
+  }
+
+  /** The control API client transports (one HTTP/2 session per host). */
+  async pool(): Promise<TransportPool> {
+    if (!this.#pool) {
+      const cfg = await this.config();
+      this.#pool = new TransportPool({
+        security: { allowInsecure: cfg.transportConfig.allowInsecure },
+        interceptors: [daosHeaders],
+      });
+    }
+    return this.#pool;
+  }
+
+  /**
+   * Dial targets ("host:port"): the command's `-l` (or the global one), else the config
+   * hostlist; ports appended from the config (dmg.md §2.3).
+   */
+  async targets(commandHostList?: string): Promise<string[]> {
+    const cfg = await this.config();
+    const explicit = commandHostList ?? this.globals.hostList;
+    const entries = explicit !== undefined && explicit !== "" ? [explicit] : cfg.hostlist;
+    const targets = hostsWithPort(entries, cfg.port);
+    if (targets.length === 0) throw faults.ClientConfigEmptyHostList();
+    return targets;
+  }
+
+  /** Absolute deadline for a request starting now. */
+  deadline(ms = DEFAULT_REQUEST_MS): number {
+    return Date.now() + ms;
+  }
+
+  /** Closes client sessions and the log file. */
+  close(): void {
+    this.#pool?.close();
+    this.log.close();
+  }
+}
+
+/** Wraps a command body into a commander action; main supplies the context. */
+export type Runner = <A extends unknown[]>(
+  body: (ctx: CommandContext, ...args: A) => Promise<void>,
+) => (...args: A) => Promise<void>;
+
+/** Signature of a command group's registration function. */
+export type RegisterCommands = (program: Command, run: Runner) => void;
+
+/**
+ * The command group `name` of `program`, created on first use, so several modules can add
+ * sub-commands to one group (e.g. `storage scan` here, `storage format` elsewhere).
+ */
+export function commandGroup(
+  program: Command,
+  name: string,
+  alias: string | undefined,
+  description: string,
+): Command {
+  const existing = program.commands.find((c) => c.name() === name);
+  if (existing) return existing;
+  const group = program.command(name).description(description);
+  if (alias) group.alias(alias);
+  return group;
+}

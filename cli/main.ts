@@ -1,0 +1,120 @@
+/**
+ * dmg, the DAOS management CLI: global flags, the command tree (one registration line per
+ * group), flag-parser messages in go-flags wording (dmg.md §1.3), the fatal error line and
+ * exit status, and the -j envelope guarantee.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { type CommandContext, type GlobalOptions, type Runner } from "./commands/context.ts";
+import { CommandContext as Context } from "./commands/context.ts";
+import { registerNetwork } from "./commands/network.ts";
+import { registerStorage } from "./commands/storage.ts";
+import { registerSystemCommands } from "./commands/system.ts";
+import { registerVersion } from "./commands/version.ts";
+import { commandTree, parserError, unknownCommandError } from "./commands/parse_errors.ts";
+import { EnvelopeWriter } from "./output/envelope.ts";
+import { EXIT_ERROR, EXIT_OK, programName, reportFatal } from "./output/fatal.ts";
+import { Logger, stdoutSink } from "./output/logger.ts";
+
+const PROXY_VARS = ["http_proxy", "https_proxy", "ftp_proxy", "socks_proxy", "no_proxy"];
+
+function scrubProxy(allow: boolean | undefined): void {
+  const off = /^(1|t|true)$/i.test(Deno.env.get("DAOS_DISABLE_PROXY_SCRUB") ?? "");
+  if (allow || off) return;
+  for (const v of PROXY_VARS) {
+    Deno.env.delete(v);
+    Deno.env.delete(v.toUpperCase());
+  }
+}
+
+/** Builds the command tree. `run` wraps each command body. */
+export function buildProgram(run: Runner): Command {
+  const program = new Command("dmg")
+    .description("DAOS management tool: administer a DAOS system")
+    .option("-o, --config-path <path>", "client config file to load")
+    .option("-i, --insecure", "have dmg attempt to connect without certificates")
+    .option("-d, --debug", "enable debug output")
+    .option("-j, --json", "enable JSON output")
+    .option("-J, --json-logging", "enable JSON-formatted log output")
+    .option("--log-file <path>", "log command output to the specified file")
+    .option("--allow-proxy", "allow proxy configuration via environment")
+    .addOption(new Option("-l, --host-list <hosts>").hideHelp());
+
+  // One line per command group. Other groups (system, pool, …) register here too.
+  registerNetwork(program, run);
+  registerStorage(program, run);
+  registerSystemCommands(program, run);
+  registerVersion(program, run);
+
+  program.addHelpText("after", () => "\nCommands:\n" + commandTree(program));
+  return program;
+}
+
+/** Runs dmg with `args`; returns the exit status. */
+export async function main(args: string[], argv0 = "dmg"): Promise<number> {
+  const prog = programName(argv0);
+  let ctx: CommandContext | undefined;
+  let body: (() => Promise<void>) | undefined;
+  // Commander calls the action synchronously during parse; the body runs afterwards so that
+  // parse errors and command errors take the same exit path.
+  const run: Runner = (fn) => (...a) => {
+    body = async () => {
+      const globals = program.opts<GlobalOptions>();
+      scrubProxy(globals.allowProxy);
+      const log = new Logger({
+        jsonOutput: globals.json,
+        debug: globals.debug,
+        logFile: globals.logFile,
+        jsonLogging: globals.jsonLogging,
+      });
+      ctx = new Context(globals, log, new EnvelopeWriter((t) => stdoutSink.write(t)));
+      const cmd = a[a.length - 1] as Command;
+      if (globals.hostList !== undefined && !cmd.options.some((o) => o.long === "--host-list")) {
+        throw new Error("unknown flag `l'/`host-list'");
+      }
+      if (cmd.args.length > 0) throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
+      await fn(ctx, ...a);
+      if (ctx.json) ctx.envelope.finish();
+    };
+    return Promise.resolve();
+  };
+  const program = buildProgram(run);
+  for (const c of [program, ...program.commands]) {
+    c.exitOverride().allowExcessArguments(true).configureOutput({
+      writeErr: () => {},
+      outputError: () => {},
+    });
+    if (c.commands.length > 0) {
+      c.action((_opts, self: Command) => {
+        throw unknownCommandError(self);
+      });
+    }
+  }
+
+  try {
+    try {
+      await program.parseAsync(args, { from: "user" });
+    } catch (e) {
+      if (e instanceof CommanderError) {
+        if (e.code === "commander.helpDisplayed" || e.code === "commander.version") {
+          return EXIT_OK;
+        }
+        throw parserError(e);
+      }
+      throw e;
+    }
+    if (body) await body();
+    return EXIT_OK;
+  } catch (err) {
+    const log = ctx?.log ?? new Logger({ jsonOutput: args.includes("-j") });
+    const json = ctx?.json ?? (args.includes("-j") || args.includes("--json"));
+    if (json) {
+      const envelope = ctx?.envelope ?? new EnvelopeWriter((t) => stdoutSink.write(t));
+      envelope.finish(err);
+    }
+    return reportFatal(log, prog, err) || EXIT_ERROR;
+  } finally {
+    ctx?.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,298 @@
+/**
+ * `dmg storage scan` output (dmg.md §5.8): per-host part failures turned into host errors,
+ * hosts grouped by storage content (volatile fields ignored), the summary table, the verbose
+ * and NVMe-health blocks, and the -j payload.
+ */
+import { clone, toJsonString } from "@bufbuild/protobuf";
+import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
+import { LedState, type NvmeController, NvmeDevState } from "../../proto/gen/ts/ctl/smd_pb.ts";
+import { type StorageScanResp, StorageScanRespSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
+import { compareBytes, stripPorts } from "../../control/lib/hostlist.ts";
+import type { PayloadGroup } from "../../control/lib/rpc/group.ts";
+import { formatBytes, formatIBytes } from "../../control/lib/sizes.ts";
+import { formatTable } from "../../control/lib/txtfmt.ts";
+import type { GoJsonValue } from "../output/gojson.ts";
+import { plural } from "../output/english.ts";
+import { hostSetHeader } from "./host_block.ts";
+
+const NIL_RANK = 0xffffffff;
+
+/**
+ * Splits one host's answer into per-part errors and the storage it contributes: a part whose
+ * state is not success adds `<error or "unknown error">[ (<info>)]` and contributes nothing.
+ */
+export function scanResultParts(
+  resp: StorageScanResp,
+): { errors: Error[]; storage: StorageScanResp } {
+  const storage = clone(StorageScanRespSchema, resp);
+  const errors: Error[] = [];
+  const partError = (state: { status: number; error: string; info: string } | undefined) => {
+    if (!state || state.status === ResponseStatus.CTL_SUCCESS) return false;
+    errors.push(
+      new Error((state.error || "unknown error") + (state.info ? ` (${state.info})` : "")),
+    );
+    return true;
+  };
+  if (partError(storage.nvme?.state) && storage.nvme) storage.nvme.ctrlrs = [];
+  if (partError(storage.scm?.state) && storage.scm) {
+    storage.scm.modules = [];
+    storage.scm.namespaces = [];
+  }
+  return { errors, storage };
+}
+
+/**
+ * Canonical text of a host's storage for grouping: serial numbers, namespace UUIDs, free
+ * hugepage/memory counters and free space are volatile; lists compare as sets.
+ */
+export function storageFingerprint(resp: StorageScanResp): string {
+  const c = clone(StorageScanRespSchema, resp);
+  if (c.memInfo) {
+    c.memInfo.hugepagesFree = 0n;
+    c.memInfo.memFreeKb = 0n;
+    c.memInfo.memAvailableKb = 0n;
+  }
+  if (c.nvme) {
+    c.nvme.state = undefined;
+    for (const ctrlr of c.nvme.ctrlrs) {
+      ctrlr.serial = "";
+      ctrlr.healthStats = undefined;
+    }
+    c.nvme.ctrlrs.sort((a, b) => compareBytes(a.pciAddr, b.pciAddr));
+  }
+  if (c.scm) {
+    c.scm.state = undefined;
+    for (const ns of c.scm.namespaces) {
+      ns.uuid = "";
+      if (ns.mount) {
+        ns.mount.availBytes = 0n;
+        ns.mount.usableBytes = 0n;
+      }
+    }
+    c.scm.namespaces.sort((a, b) => compareBytes(a.blockdev + a.dev, b.blockdev + b.dev));
+    c.scm.modules.sort((a, b) => a.physicalid - b.physicalid);
+  }
+  return toJsonString(StorageScanRespSchema, c);
+}
+
+function ctrlrCapacity(c: NvmeController): bigint {
+  return c.namespaces.reduce((s, ns) => s + ns.size, 0n);
+}
+
+function scmTotal(s: StorageScanResp): string {
+  const ns = s.scm?.namespaces ?? [];
+  if (ns.length > 0) {
+    return `${formatBytes(ns.reduce((a, n) => a + n.size, 0n))} (${
+      plural(ns.length, "namespace")
+    })`;
+  }
+  const mods = s.scm?.modules ?? [];
+  return `${formatIBytes(mods.reduce((a, m) => a + m.capacity, 0n))} (${
+    plural(mods.length, "module")
+  })`;
+}
+
+function nvmeTotal(s: StorageScanResp): string {
+  const cs = s.nvme?.ctrlrs ?? [];
+  const total = cs.reduce((a, c) => a + ctrlrCapacity(c), 0n);
+  return `${formatBytes(total)} (${plural(cs.length, "controller")})`;
+}
+
+/** The default table: `Hosts | SCM Total | NVMe Total`, one row per group. */
+export function formatScanTable(groups: readonly PayloadGroup<StorageScanResp>[]): string {
+  return formatTable(
+    ["Hosts", "SCM Total", "NVMe Total"],
+    groups.map((g) => ({
+      Hosts: stripPorts(g.hosts.toString()),
+      "SCM Total": scmTotal(g.payload),
+      "NVMe Total": nvmeTotal(g.payload),
+    })),
+  );
+}
+
+function roleNames(bits: number): string {
+  const names = [[1, "data"], [2, "meta"], [4, "wal"]]
+    .filter(([b]) => (bits & (b as number)) !== 0).map(([, n]) => n);
+  return names.length > 0 ? names.join(",") : "NA";
+}
+
+function scmBlock(s: StorageScanResp): string {
+  const ns = [...(s.scm?.namespaces ?? [])].sort((a, b) => compareBytes(a.blockdev, b.blockdev));
+  if (ns.length > 0) {
+    return formatTable(
+      ["SCM Namespace", "Socket", "Capacity"],
+      ns.map((n) => ({
+        "SCM Namespace": n.blockdev,
+        Socket: String(n.numaNode),
+        Capacity: formatBytes(n.size),
+      })),
+    );
+  }
+  const mods = [...(s.scm?.modules ?? [])].sort((a, b) => a.physicalid - b.physicalid);
+  if (mods.length === 0) return "  No SCM modules found\n";
+  return formatTable(
+    [
+      "SCM Module",
+      "Socket",
+      "Memory Ctrlr",
+      "Channel",
+      "Channel Slot",
+      "Capacity",
+      "UID",
+      "Part Number",
+      "Health",
+    ],
+    mods.map((m) => ({
+      "SCM Module": String(m.physicalid),
+      Socket: String(m.socketid),
+      "Memory Ctrlr": String(m.controllerid),
+      Channel: String(m.channelid),
+      "Channel Slot": String(m.channelposition),
+      Capacity: formatIBytes(m.capacity),
+      UID: m.uid,
+      "Part Number": m.partNumber,
+      Health: m.healthState,
+    })),
+  );
+}
+
+function nvmeBlock(s: StorageScanResp): string {
+  const cs = [...(s.nvme?.ctrlrs ?? [])].sort((a, b) => compareBytes(a.pciAddr, b.pciAddr));
+  if (cs.length === 0) return "  No NVMe devices found\n";
+  return formatTable(
+    ["NVMe PCI", "Model", "FW Revision", "Socket", "Capacity", "Role(s)", "Rank"],
+    cs.map((c) => {
+      const smd = c.smdDevices[0];
+      return {
+        "NVMe PCI": c.pciAddr,
+        Model: c.model,
+        "FW Revision": c.fwRev,
+        Socket: String(c.socketId),
+        Capacity: formatBytes(ctrlrCapacity(c)),
+        "Role(s)": smd ? roleNames(smd.roleBits) : "NA",
+        Rank: smd && smd.rank !== NIL_RANK ? String(smd.rank) : "None",
+      };
+    }),
+  );
+}
+
+/** `-v`: per group the host header, hugepage size, SCM and NVMe tables. */
+export function formatScanVerbose(groups: readonly PayloadGroup<StorageScanResp>[]): string {
+  let out = "";
+  for (const g of groups) {
+    out += hostSetHeader(g.hosts.toString());
+    out += `HugePage Size: ${g.payload.memInfo?.hugepageSizeKb ?? 0} KB\n\n`;
+    out += scmBlock(g.payload) + "\n";
+    out += nvmeBlock(g.payload) + "\n";
+  }
+  return out;
+}
+
+/** `-n`: per group the controllers with their health counters. */
+export function formatScanHealth(groups: readonly PayloadGroup<StorageScanResp>[]): string {
+  let out = "";
+  for (const g of groups) {
+    out += hostSetHeader(g.hosts.toString());
+    const cs = g.payload.nvme?.ctrlrs ?? [];
+    if (cs.length === 0) {
+      out += "  No NVMe devices detected\n\n";
+      continue;
+    }
+    for (const c of cs) {
+      out += `PCI:${c.pciAddr} Model:${c.model} FW:${c.fwRev} Socket:${c.socketId} ` +
+        `Capacity:${formatBytes(ctrlrCapacity(c))}\n`;
+      const h = c.healthStats;
+      if (h) {
+        out += "  Health Stats:\n" +
+          `    Temperature:${h.temperature}K(${h.temperature - 273}C)\n` +
+          `    Controller Busy Time:${h.ctrlBusyTime} minutes\n` +
+          `    Power Cycles:${h.powerCycles}\n` +
+          `    Power On Duration:${h.powerOnHours} hours\n` +
+          `    Unsafe Shutdowns:${h.unsafeShutdowns}\n` +
+          `    Media Errors:${h.mediaErrs}\n` +
+          `    Error Log Entries:${h.errLogEntries}\n`;
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+function ctrlrJson(c: NvmeController): GoJsonValue {
+  return {
+    info: "",
+    model: c.model,
+    serial: c.serial,
+    pci_addr: c.pciAddr,
+    fw_rev: c.fwRev,
+    vendor_id: c.vendorId,
+    pci_type: c.pciDevType,
+    socket_id: c.socketId,
+    health_stats: null,
+    namespaces: c.namespaces.map((n) => ({ id: n.id, size: n.size })),
+    smd_devices: c.smdDevices.length > 0
+      ? c.smdDevices.map((d) => ({ uuid: d.uuid, rank: d.rank, role_bits: d.roleBits }))
+      : null,
+    dev_state: NvmeDevState[c.devState],
+    led_state: LedState[c.ledState],
+  };
+}
+
+/** The `storage` object of one host set in the JSON payload. */
+export function storageJson(s: StorageScanResp): GoJsonValue {
+  const mods = s.scm?.modules ?? [];
+  const nss = s.scm?.namespaces ?? [];
+  const m = s.memInfo;
+  return {
+    nvme_devices: (s.nvme?.ctrlrs ?? []).map(ctrlrJson),
+    scm_modules: mods.length > 0
+      ? mods.map((x) => ({
+        ChannelID: x.channelid,
+        ChannelPosition: x.channelposition,
+        ControllerID: x.controllerid,
+        SocketID: x.socketid,
+        PhysicalID: x.physicalid,
+        Capacity: x.capacity,
+        UID: x.uid,
+        PartNumber: x.partNumber,
+        FirmwareRevision: x.firmwareRevision,
+        HealthState: x.healthState,
+      }))
+      : null,
+    scm_namespaces: nss.length > 0
+      ? nss.map((n) => ({
+        uuid: n.uuid,
+        blockdev: n.blockdev,
+        dev: n.dev,
+        numa_node: n.numaNode,
+        size: n.size,
+        mount: n.mount
+          ? {
+            class: n.mount.class,
+            path: n.mount.path,
+            total_bytes: n.mount.totalBytes,
+            avail_bytes: n.mount.availBytes,
+            usable_bytes: n.mount.usableBytes,
+            rank: n.mount.rank,
+          }
+          : null,
+      }))
+      : null,
+    scm_mount_points: null,
+    smd_info: null,
+    reboot_required: false,
+    mem_info: m
+      ? {
+        hugepages_total: m.hugepagesTotal,
+        hugepages_free: m.hugepagesFree,
+        hugepages_reserved: m.hugepagesReserved,
+        hugepages_surplus: m.hugepagesSurplus,
+        hugepage_size_kb: m.hugepageSizeKb,
+        mem_total_kb: m.memTotalKb,
+        mem_free_kb: m.memFreeKb,
+        mem_available_kb: m.memAvailableKb,
+        numa_nodes: null,
+      }
+      : null,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Management-Service requests (dmg.md §3.1, server.md §5.3): send to up to 5 candidate hosts,
+ * follow NotLeader/NotReplica hints, retry "not ready yet" answers and per-try timeouts with
+ * backoff, all bounded by the caller's deadline.
+ */
+import { Code } from "@connectrpc/connect";
+import { FaultCode, faults, isFault } from "../fault.ts";
+import { fanOut, type HostCall } from "./fanout.ts";
+import { formatDuration } from "./host_error.ts";
+import { NotLeaderError, NotReplicaError, remoteCode } from "./error_codec.ts";
+import type { TransportPool } from "./transport.ts";
+
+/** Candidates drawn from the configured host list. */
+export const MS_CANDIDATES = 5;
+/** Upper bound on tries, whatever the deadline. */
+export const MS_MAX_TRIES = 100;
+
+/** Substrings of server errors meaning "the MS is not ready yet, retry". */
+const NOT_READY = [
+  "system is uninitialized",
+  "raft service unavailable",
+  "leader step-up in progress",
+];
+
+/** Options of one MS request. */
+export interface MsRequestOptions<T> {
+  /** Configured hosts ("host:port"); up to 5 are drawn at random. */
+  hosts: readonly string[];
+  /** Absolute deadline (ms since the epoch) of the whole request. */
+  deadline: number;
+  /** Request name for timeout messages ("SystemQuery"). */
+  name: string;
+  /** Time allowed for one try (default: what is left of the deadline). */
+  perTryMs?: number;
+  signal?: AbortSignal;
+  /** `data_version` of a response, when the message has one (highest wins). */
+  dataVersion?: (resp: T) => bigint;
+  /** Random source in [0, 1) for candidate choice and jitter (tests pass a fixed one). */
+  random?: () => number;
+  /** Waits between tries (tests pass a recorder). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Picks min(5, n) distinct hosts at random. */
+export function pickCandidates(
+  hosts: readonly string[],
+  random: () => number = Math.random,
+  n = MS_CANDIDATES,
+): string[] {
+  const pool = [...new Set(hosts)];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, Math.min(n, pool.length));
+}
+
+/** Delay before retry number `attempt` (1 = first retry): 0, then 250 ms doubling, capped. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  if (attempt <= 1) return 0;
+  const base = 250 * 2 ** (Math.min(attempt, 7) - 2);
+  return base + Math.floor(random() * base * 0.25);
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+function isNotReady(err: Error): boolean {
+  return NOT_READY.some((s) => err.message.includes(s));
+}
+
+function isConnectionFault(err: Error): boolean {
+  return isFault(err) && err.domain === "client" &&
+    err.code >= FaultCode.ClientConnectionBadHost && err.code <= FaultCode.ClientConnectionTimedOut;
+}
+
+/**
+ * Sends one MS request and returns the chosen answer. Throws the server's error, a connection
+ * fault wrapped as `<fault>: unable to contact the DAOS Management Service`, or the
+ * RPC-timeout fault when the deadline passes.
+ */
+export async function msRequest<T>(
+  pool: TransportPool,
+  call: HostCall<T>,
+  opts: MsRequestOptions<T>,
+): Promise<T> {
+  const random = opts.random ?? Math.random;
+  const sleep = opts.sleep ?? defaultSleep;
+  const started = Date.now();
+  const original = pickCandidates(opts.hosts, random);
+  if (original.length === 0) throw faults.ClientConfigEmptyHostList();
+  let hosts = original;
+  let following = false;
+  let lastErr: Error | undefined;
+  for (let attempt = 0; attempt < MS_MAX_TRIES; attempt++) {
+    if (attempt > 0) await sleep(backoffMs(attempt, random), opts.signal);
+    const now = Date.now();
+    if (now >= opts.deadline || opts.signal?.aborted) break;
+    const tryDeadline = Math.min(opts.deadline, now + (opts.perTryMs ?? Infinity));
+    const results = await fanOut(pool, hosts, call, {
+      deadline: tryDeadline,
+      name: opts.name,
+      signal: opts.signal,
+    });
+
+    let best: T | undefined;
+    let bestVersion = -1n;
+    for (const r of results) {
+      if (r.error) continue;
+      const v = opts.dataVersion ? opts.dataVersion(r.response) : 0n;
+      if (best === undefined || v > bestVersion) {
+        best = r.response;
+        bestVersion = v;
+      }
+    }
+    if (best !== undefined) return best;
+
+    const errors = results.map((r) => r.error!);
+    const notLeader = errors.find((e): e is NotLeaderError => e instanceof NotLeaderError);
+    const notReplica = errors.find((e): e is NotReplicaError => e instanceof NotReplicaError);
+    lastErr = errors[errors.length - 1];
+    if (notLeader) {
+      lastErr = notLeader;
+      const next = notLeader.leaderHint ? [notLeader.leaderHint] : notLeader.replicas;
+      if (next.length > 0) {
+        hosts = next;
+        following = true;
+        continue;
+      }
+      hosts = original; // election in progress and no replica list: ask again
+      continue;
+    }
+    if (notReplica) {
+      lastErr = notReplica;
+      if (notReplica.replicas.length === 0) break;
+      hosts = notReplica.replicas;
+      following = true;
+      continue;
+    }
+    if (errors.some((e) => remoteCode(e) === Code.Unimplemented)) {
+      lastErr = errors.find((e) => remoteCode(e) === Code.Unimplemented)!;
+      break;
+    }
+    if (errors.some((e) => isNotReady(e))) {
+      lastErr = errors.find(isNotReady)!;
+      hosts = original;
+      continue;
+    }
+    if (errors.every((e) => isFault(e) && e.code === FaultCode.ClientRpcTimeout)) {
+      continue; // per-try timeout; the overall deadline is checked at the top
+    }
+    if (following && errors.every(isConnectionFault)) {
+      // The hinted leader went away (failover): start again from the configured hosts.
+      hosts = original;
+      following = false;
+      continue;
+    }
+    break;
+  }
+  if (lastErr === undefined || Date.now() >= opts.deadline || opts.signal?.aborted) {
+    throw faults.ClientRpcTimeout(opts.name, formatDuration(opts.deadline - started));
+  }
+  if (isConnectionFault(lastErr)) {
+    // Root cause deliberately not the fault: DAOS prints no resolution line here.
+    throw new Error(`${lastErr.message}: unable to contact the DAOS Management Service`);
+  }
+  throw lastErr;
+}
