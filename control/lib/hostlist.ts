@@ -455,11 +455,14 @@ let setFromRanges: (ranges: Iterable<HostRange>) => HostSet;
 export class HostSet {
   #ranges: HostRange[] = [];
   #count = 0;
+  /** Ranges added but not yet folded: folding happens once, when the set is next read. */
+  #pending: HostRange[] = [];
 
   static {
     setFromRanges = (ranges) => {
       const set = new HostSet();
-      set.#replace(ranges);
+      // Copies: a HostList keeps extending its own tail range.
+      for (const r of ranges) set.#pending.push({ ...r });
       return set;
     };
   }
@@ -468,8 +471,7 @@ export class HostSet {
   static fromHosts(hosts: readonly string[]): HostSet {
     const ranges: HostRange[] = [];
     for (const h of hosts) {
-      const tokens = tokenize(h);
-      if (tokens.length !== 1 || tokens[0] !== h || h.includes("[")) {
+      if (h === "" || /[, \t[]/.test(h)) {
         throw new Error(
           `invalid host ${goQuote(h)}: expected one host name (no separators or brackets)`,
         );
@@ -479,20 +481,26 @@ export class HostSet {
     return setFromRanges(ranges);
   }
 
-  #replace(ranges: Iterable<HostRange>): void {
-    const { ranges: out, count } = normalize(ranges);
-    this.#ranges = out;
-    this.#count = count;
+  /** Fold pending ranges into the canonical sorted ranges. */
+  #settled(): HostRange[] {
+    if (this.#pending.length > 0) {
+      const { ranges, count } = normalize([...this.#ranges, ...this.#pending]);
+      this.#ranges = ranges;
+      this.#count = count;
+      this.#pending = [];
+    }
+    return this.#ranges;
   }
 
   /** Number of distinct hosts. */
   get count(): number {
+    this.#settled();
     return this.#count;
   }
 
   /** Ranged form, e.g. `host[1-3,5]`, `10.5.1.[1-32,42]:10001`; "" when empty. */
   toString(): string {
-    return rangedString(this.#ranges);
+    return rangedString(this.#settled());
   }
 
   /** JSON form: the ranged string (as DAOS marshals host sets). */
@@ -502,29 +510,31 @@ export class HostSet {
 
   /** Every host written out, in set order. */
   expand(): string[] {
-    return expandRanges(this.#ranges);
+    return expandRanges(this.#settled());
   }
 
-  /** Add hosts given as host-list text; returns how many were new. */
-  add(hosts: string): number {
-    const before = this.#count;
-    this.#replace([...this.#ranges, ...parseAll(hosts)]);
-    return this.#count - before;
+  /**
+   * Add hosts given as host-list text (throws on invalid text, adding nothing). Cheap: many
+   * adds cost one fold when the set is next read.
+   */
+  add(hosts: string): void {
+    const parsed = parseAll(hosts);
+    for (const r of parsed) this.#pending.push(r);
   }
 
   /** Add every host of `other` to this set. */
   merge(other: HostSet): void {
-    this.#replace([...this.#ranges, ...other.#ranges]);
+    for (const r of other.#settled()) this.#pending.push(r);
   }
 
   /** A copy that can be changed independently. */
   clone(): HostSet {
-    return setFromRanges(this.#ranges.map((r) => ({ ...r })));
+    return setFromRanges(this.#settled());
   }
 
   /** Is the host with exactly this name (including any `:port`) in the set? */
   contains(host: string): boolean {
-    for (const r of this.#ranges) {
+    for (const r of this.#settled()) {
       if (!r.numeric) {
         if (r.prefix === host) return true;
         continue;
@@ -543,7 +553,7 @@ export class HostSet {
 
   /** Same hosts? */
   equals(other: HostSet): boolean {
-    return this.#count === other.#count && this.toString() === other.toString();
+    return this.count === other.count && this.toString() === other.toString();
   }
 }
 
