@@ -20,7 +20,8 @@ export interface Superblock {
   uri: string;
   validRank: boolean;
   hostFaultDomain: string;
-  incarnation: number;
+  /** u64 (the engine's is nanoseconds since the epoch, beyond 2^53), hence bigint. */
+  incarnation: bigint;
 }
 
 /** A fresh superblock for a newly formatted engine: random UUID, no rank yet. */
@@ -33,7 +34,7 @@ export function newSuperblock(system: string, hostFaultDomain: string): Superblo
     uri: "",
     validRank: false,
     hostFaultDomain,
-    incarnation: 0,
+    incarnation: 0n,
   };
 }
 
@@ -69,18 +70,29 @@ function u32OrNull(v: unknown): v is number | null {
   return v === null || (Number.isInteger(v) && (v as number) >= 0 && (v as number) < 0xffffffff);
 }
 
+/** bigint → number when exact, so integer checks on small fields work as before. */
+function narrowInt(v: unknown): unknown {
+  return typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) &&
+      v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : v;
+}
+
 /** Parses superblock text; throws a Fault naming `path` and the bad field. */
 export function decodeSuperblock(text: string, path: string): Superblock {
   let raw: unknown;
   try {
-    raw = parse(text);
+    // Integers as bigint so a u64 incarnation survives; small fields are narrowed below.
+    raw = parse(text, { intAsBigInt: true });
   } catch (e) {
     throw corrupt(path, (e as Error).message.split("\n")[0]);
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw corrupt(path, "not a YAML map");
   }
-  const r = raw as Record<string, unknown>;
+  const r = Object.fromEntries(
+    Object.entries(raw).map(([k, v]) => [k, k !== "incarnation" ? narrowInt(v) : v]),
+  );
   const str = (k: string) => {
     if (r[k] === undefined || r[k] === null) return "";
     if (typeof r[k] !== "string") throw corrupt(path, `field ${k} is not a string`);
@@ -98,8 +110,8 @@ export function decodeSuperblock(text: string, path: string): Superblock {
   if (r.validrank !== undefined && typeof r.validrank !== "boolean") {
     throw corrupt(path, "field validrank is not a boolean");
   }
-  const inc = r.incarnation ?? 0;
-  if (!Number.isSafeInteger(inc) || (inc as number) < 0) {
+  const inc = r.incarnation ?? 0n;
+  if (typeof inc !== "bigint" || inc < 0n || inc >= 1n << 64n) {
     throw corrupt(path, "field incarnation is not an unsigned integer");
   }
   return {
@@ -110,7 +122,7 @@ export function decodeSuperblock(text: string, path: string): Superblock {
     uri: str("uri"),
     validRank: (r.validrank as boolean | undefined) ?? false,
     hostFaultDomain: str("hostfaultdomain"),
-    incarnation: inc as number,
+    incarnation: inc,
   };
 }
 
