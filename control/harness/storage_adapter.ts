@@ -22,17 +22,11 @@ function toHarness(sb: StoredSuperblock): Superblock {
     uri: sb.uri,
     validrank: sb.validRank,
     hostfaultdomain: sb.hostFaultDomain,
-    incarnation: BigInt(sb.incarnation),
+    incarnation: sb.incarnation,
   };
 }
 
 function toStored(sb: Superblock): StoredSuperblock {
-  if (sb.incarnation > BigInt(Number.MAX_SAFE_INTEGER)) {
-    // The storage module keeps incarnations as JS numbers; refuse rather than round.
-    throw new Error(
-      `incarnation ${sb.incarnation} does not fit the superblock's number field exactly`,
-    );
-  }
   return {
     version: sb.version,
     uuid: sb.uuid,
@@ -41,7 +35,7 @@ function toStored(sb: Superblock): StoredSuperblock {
     uri: sb.uri,
     validRank: sb.validrank,
     hostFaultDomain: sb.hostfaultdomain,
-    incarnation: Number(sb.incarnation),
+    incarnation: sb.incarnation,
   };
 }
 

@@ -30,7 +30,7 @@ Deno.test("two fake engines: ready, crash, start, prep-shutdown, stop, reset for
     const sb1 = (await readSuperblock(f.scmDirs[1]))!;
     assertEquals([sb1.rank, sb1.validRank, sb1.hostFaultDomain], [1, true, "/host1"]);
     assert(sb1.uri.startsWith("ofi+tcp://127.0.0.1:"));
-    assertEquals(BigInt(sb1.incarnation), i1.info().incarnation);
+    assertEquals(sb1.incarnation, i1.info().incarnation);
     assert(
       f.logs.includes("INFO daos_engine:1 fake engine 1: set up as rank 1"),
       f.logs.join("\n"),
