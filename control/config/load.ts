@@ -9,6 +9,7 @@ import { type EngineLoc, readServerConfig } from "./schema.ts";
 import type { ServerConfig } from "./types.ts";
 import { validateServerConfig } from "./validate.ts";
 import { MapReader, offsetOf } from "./yaml_reader.ts";
+import { locator, type PathSegment } from "./locate.ts";
 
 /** Largest config file accepted (a real one is a few KiB). */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -17,12 +18,15 @@ export const MAX_CONFIG_BYTES = 1 << 20;
 export interface ConfigCheck {
   config: ServerConfig | null;
   problems: ConfigProblem[];
+  /** Source position of a key path, for checks made after loading (e.g. --hardware). */
+  locate: (path: readonly PathSegment[]) => { line: number; col: number };
 }
 
 /** Parses and validates config text offline; never throws for bad input. */
 export function checkServerConfigText(text: string, file: string): ConfigCheck {
   const lc = new LineCounter();
   const problems = new Problems(file, (off) => lc.linePos(off));
+  const none = () => ({ line: 0, col: 0 });
   if (text.length > MAX_CONFIG_BYTES) {
     problems.add(
       -1,
@@ -30,9 +34,9 @@ export function checkServerConfigText(text: string, file: string): ConfigCheck {
       `config file is ${text.length} bytes, more than the ${MAX_CONFIG_BYTES} accepted`,
       "check that -o names a daos_server.yml",
     );
-    return { config: null, problems: problems.list };
+    return { config: null, problems: problems.list, locate: none };
   }
-  // uniqueKeys: duplicate keys are an error; maxAliasCount guards against alias bombs.
+  // uniqueKeys: duplicate keys are an error.
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   for (const err of doc.errors) {
     const off = err.pos?.[0] ?? -1;
@@ -43,7 +47,8 @@ export function checkServerConfigText(text: string, file: string): ConfigCheck {
       "fix the YAML syntax at this position",
     );
   }
-  if (doc.errors.length > 0) return { config: null, problems: problems.list };
+  if (doc.errors.length > 0) return { config: null, problems: problems.list, locate: none };
+  const locate = locator(doc, lc);
   const contents = doc.contents;
   const ctx = { doc, problems };
   if (contents !== null && !(isScalar(contents) && contents.value === null) && !isMap(contents)) {
@@ -53,13 +58,13 @@ export function checkServerConfigText(text: string, file: string): ConfigCheck {
       "config must be a map of keys at top level",
       "see the server config examples",
     );
-    return { config: null, problems: problems.list };
+    return { config: null, problems: problems.list, locate };
   }
   const top = new MapReader(ctx, isMap(contents) ? contents : null, "");
   const locs: EngineLoc[] = [];
   const config = readServerConfig(ctx, top, file, locs);
   validateServerConfig(config, top, locs);
-  return { config, problems: problems.list };
+  return { config, problems: problems.list, locate };
 }
 
 /** Turns a config problem into a Fault (description = `file:line:col: message`). */

@@ -1,0 +1,190 @@
+/**
+ * `--hardware` checks of daos_server.yml against this host (server.md §1.2, §1.3, §1.7, §1.8):
+ * interfaces and addresses, socket_dir, devices (PMem, kdev, NVMe, file bdev directories) and
+ * memory for the RAM-disks. Each problem names the key path it concerns.
+ */
+import { Code } from "./problems.ts";
+import type { PathSegment } from "./locate.ts";
+import type { ServerConfig } from "./types.ts";
+import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
+import { scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
+
+/** One hardware problem, located by key path. */
+export interface HardwareProblem {
+  path: PathSegment[];
+  code: number;
+  message: string;
+  resolution: string;
+}
+
+/** The host facts used by the checks (injectable for tests). */
+export interface HostFacts {
+  interfaces: Deno.NetworkInterfaceInfo[];
+  mem: MemInfo;
+  nvme: SysfsNvme[];
+  stat(path: string): Promise<Deno.FileInfo | null>;
+}
+
+/** Facts of this machine. */
+export async function hostFacts(): Promise<HostFacts> {
+  return {
+    interfaces: Deno.networkInterfaces(),
+    mem: await readMemInfo(),
+    nvme: await scanNvmeSysfs(),
+    stat: (p) => Deno.stat(p).catch(() => null),
+  };
+}
+
+function ipv4Of(facts: HostFacts, iface: string): string[] {
+  return facts.interfaces.filter((i) => i.name === iface && i.family === "IPv4").map((i) =>
+    i.address
+  );
+}
+
+const GiB = 1 << 30;
+
+/** Runs every hardware check; returns all problems found. */
+export async function checkHardware(
+  cfg: ServerConfig,
+  facts: HostFacts,
+): Promise<HardwareProblem[]> {
+  const out: HardwareProblem[] = [];
+  const add = (path: PathSegment[], code: number, message: string, resolution = "") =>
+    out.push({ path, code, message, resolution });
+  const names = new Set(facts.interfaces.map((i) => i.name));
+
+  if (cfg.controlIface !== "") {
+    if (!names.has(cfg.controlIface)) {
+      add(
+        ["control_iface"],
+        Code.BadControlInterface,
+        `control_iface "${cfg.controlIface}" is invalid: no such interface`,
+        "set control_iface to an existing interface (see 'ip addr')",
+      );
+    } else if (ipv4Of(facts, cfg.controlIface).length === 0) {
+      add(
+        ["control_iface"],
+        Code.BadControlInterface,
+        `control_iface "${cfg.controlIface}" is invalid: no IPv4 address`,
+        "give the interface an IPv4 address or choose another",
+      );
+    }
+  }
+  if (cfg.controlAddress !== "") {
+    const mine = facts.interfaces.some((i) => i.address === cfg.controlAddress) ||
+      /^127\./.test(cfg.controlAddress);
+    if (!mine) {
+      add(
+        ["control_address"],
+        Code.BadControlInterface,
+        `control_address ${cfg.controlAddress} is not an address of this host`,
+        "set control_address to one of this host's IP addresses",
+      );
+    }
+  }
+  const sd = await facts.stat(cfg.socketDir);
+  if (!sd?.isDirectory) {
+    add(
+      ["socket_dir"],
+      Code.BadConfig,
+      `missing socket directory ${cfg.socketDir}`,
+      "create the directory or set socket_dir to an existing one",
+    );
+  }
+
+  const ramEngines = cfg.engines.filter((e) => e.scm?.class === "ram");
+  for (const e of cfg.engines) {
+    const at = (...p: PathSegment[]) => ["engines", e.index, ...p];
+    const iface = e.fabric.fabricIface;
+    // networkInterfaces() lists addresses only: an interface known to sysfs but absent there
+    // exists without addresses.
+    if (iface !== "" && !names.has(iface)) {
+      if (await facts.stat(`/sys/class/net/${iface}`)) {
+        add(
+          at("fabric_iface"),
+          Code.BadConfig,
+          `no network addresses for interface "${iface}"`,
+          "assign an address to the interface",
+        );
+      } else {
+        add(
+          at("fabric_iface"),
+          Code.BadConfig,
+          `fabric_iface "${iface}" of engine ${e.index}: no such interface`,
+          "set fabric_iface to an existing network interface",
+        );
+      }
+    }
+    if (e.scm?.class === "dcpm") {
+      for (const d of e.scm.scmList) {
+        if (!(await facts.stat(d))) {
+          add(
+            at("storage", 0, "scm_list"),
+            211,
+            `No PMem modules exist on storage server (${d} not found)`,
+            "Install PMem modules and retry command, or use class ram",
+          );
+        }
+      }
+    }
+    for (const t of e.bdevs) {
+      const tp = at("storage", t.tier, "bdev_list");
+      for (const d of t.bdevList) {
+        if (t.class === "kdev") {
+          const st = await facts.stat(d);
+          if (!st) add(tp, 304, `kdev ${d} not found`, "create the block device or fix bdev_list");
+          else if (!st.isBlockDevice) {
+            add(tp, 302, `kdev ${d} is not a block device`, "use class file for regular files");
+          }
+        } else if (t.class === "file") {
+          const dir = d.slice(0, d.lastIndexOf("/")) || "/";
+          if (!(await facts.stat(dir))?.isDirectory) {
+            add(
+              tp,
+              302,
+              `directory ${dir} of AIO file ${d} does not exist`,
+              "create the directory first",
+            );
+          }
+        } else if (!facts.nvme.some((n) => n.pciAddr.toLowerCase() === d.toLowerCase())) {
+          add(
+            tp,
+            304,
+            `NVMe controller ${d} not found on this host`,
+            "check the PCI address with 'lspci' or remove it from bdev_list",
+          );
+        }
+      }
+    }
+  }
+  // RAM-disks: configured sizes must fit the maximum (§1.8); auto-size must reach 4 GiB.
+  if (ramEngines.length > 0) {
+    const reserve = cfg.engines.reduce((s, e) => s + Math.max(e.targets * 128 * (1 << 20), GiB), 0);
+    const huge = facts.mem.hugepagesTotal * facts.mem.hugepageSizeKb * 1024;
+    const max = Math.floor(
+      (facts.mem.memTotalKb * 1024 - huge - cfg.systemRamReserved * GiB - reserve) /
+        ramEngines.length / GiB,
+    );
+    for (const e of ramEngines) {
+      const size = e.scm!.scmSize;
+      if (size === 0 && max < 4) {
+        add(
+          ["engines", e.index, "storage", 0],
+          214,
+          `Total memory (RAM) insufficient for creating ram-disk: auto size ${max} GiB is below 4 GiB`,
+          "set scm_size explicitly or lower system_ram_reserved",
+        );
+      } else if (size > 0 && size > Math.max(max, 0)) {
+        add(
+          ["engines", e.index, "storage", 0, "scm_size"],
+          Code.RamdiskOverMaxMem,
+          `configured ram-disk size ${size}.0 GiB is higher than the maximum (${
+            Math.max(max, 0)
+          }.0 GiB) calculated from available memory`,
+          "lower scm_size or system_ram_reserved",
+        );
+      }
+    }
+  }
+  return out;
+}

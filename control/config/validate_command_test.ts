@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import type { HostFacts } from "./hardware_check.ts";
+import { loadServerConfigForStart, validateConfigFile } from "./validate_command.ts";
+import { isFault } from "../lib/fault.ts";
+
+const dir = new URL("./testdata/", import.meta.url).pathname;
+
+function facts(over: Partial<HostFacts> = {}): HostFacts {
+  return {
+    interfaces: [{
+      name: "lo",
+      family: "IPv4",
+      address: "127.0.0.1",
+      netmask: "255.0.0.0",
+      scopeid: null,
+      cidr: "127.0.0.1/8",
+      mac: "00:00:00:00:00:00",
+    }],
+    mem: {
+      memTotalKb: 256 * 1024 * 1024,
+      memFreeKb: 0,
+      memAvailableKb: 0,
+      hugepagesTotal: 0,
+      hugepagesFree: 0,
+      hugepageSizeKb: 2048,
+    },
+    nvme: [],
+    stat: () => Promise.resolve(null),
+    ...over,
+  };
+}
+
+Deno.test("offline validation of reference configs passes; --hardware reports this host's gaps", async () => {
+  const path = dir + "reference_pmem_verbs.yml";
+  const offline = await validateConfigFile(path, { hardware: false });
+  assert.deepEqual(offline.problems, []);
+  assert.match(offline.text, /is valid\n$/);
+  const hw = await validateConfigFile(path, { hardware: true, facts: facts() });
+  const msgs = hw.problems.map((p) => `${p.line}:${p.col} ${p.message}`);
+  // ib0/ib1 missing, /dev/pmem0-1 missing, 4 NVMe controllers missing, socket dir missing.
+  assert.ok(
+    msgs.some((m) => /^22:19 fabric_iface "ib0" of engine 0: no such interface/.test(m)),
+    msgs.join("\n"),
+  );
+  assert.ok(
+    msgs.some((m) => /No PMem modules exist on storage server \(\/dev\/pmem1/.test(m)),
+    msgs.join("\n"),
+  );
+  assert.equal(msgs.filter((m) => /NVMe controller .* not found/.test(m)).length, 4);
+  assert.ok(msgs.some((m) => /missing socket directory \/var\/run\/daos_server/.test(m)));
+  assert.match(hw.text, /\d+ problems found in /);
+});
+
+Deno.test("the start gate refuses a config with hardware problems, naming file:line:col", async () => {
+  const e = await loadServerConfigForStart(dir + "reference_file_emulated.yml", facts())
+    .then(() => null, (x: unknown) => x);
+  assert(isFault(e), String(e));
+  assert.match(e.description, /reference_file_emulated\.yml:\d+:\d+: /);
+  assert.match(e.description, /more; run 'daos_server config validate --hardware/);
+});
+
+Deno.test("ram-disk larger than memory allows is fault 731 at its scm_size", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const text = (await Deno.readTextFile(dir + "reference_file_emulated.yml"))
+      .replace("scm_size: 4", "scm_size: 400").replace("/tmp/daos-bdev", `${tmp}/bdev`) +
+      `socket_dir: ${tmp}\n`;
+    await Deno.writeTextFile(`${tmp}/c.yml`, text);
+    const r = await validateConfigFile(`${tmp}/c.yml`, {
+      hardware: true,
+      facts: facts({ stat: (p) => Deno.stat(p).catch(() => null) }),
+    });
+    assert.equal(r.problems.length, 1, r.text);
+    assert.equal(r.problems[0].code, 731);
+    assert.match(r.text, /:22:19: configured ram-disk size 400\.0 GiB is higher than the maximum/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
