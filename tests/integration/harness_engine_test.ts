@@ -1,0 +1,131 @@
+/**
+ * The harness with two real engines (bin/daos_engine → libdaos_engine.so through FFI): start,
+ * NotifyReady, join, SetRank/SetUp → Ready; SIGKILL one → Stopped with its exit status →
+ * start again → Ready with a larger incarnation; prep-shutdown and stop both → exit 0.
+ * SCM is a plain temp directory (the engine accepts one), superblocks are written into it.
+ */
+import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import type { EngineConfig } from "../../control/config/types.ts";
+import { engineArgs, engineEnv } from "../../control/harness/engine_launch.ts";
+import { RasId } from "../../control/harness/events.ts";
+import { DEFAULT_ENGINE_PATH } from "../../control/harness/from_config.ts";
+import { prepShutdownRanks, startRanks, stopRanks } from "../../control/harness/rank_ops.ts";
+import { type EngineLaunch, startFixture } from "../../control/harness/testing/fixture.ts";
+import { MemberState } from "../../control/lib/states.ts";
+import { readSuperblock } from "../../control/storage/superblock.ts";
+
+const WAIT = 30_000;
+const native = new URL("../../engine-ffi/native", import.meta.url).pathname;
+
+async function ensureEngineBuilt(): Promise<void> {
+  const lib = `${native}/build/libdaos_engine.so`;
+  if (await Deno.stat(lib).then(() => true, () => false)) return;
+  const out = await new Deno.Command("make", { args: ["-s", "-C", native] }).output();
+  if (!out.success) {
+    throw new Error(`building the engine failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+function engineConfig(index: number, scmMount: string): EngineConfig {
+  return {
+    index,
+    targets: 2,
+    nrXsHelpers: 1,
+    firstCore: null,
+    pinnedNumaNode: null,
+    fabric: {
+      provider: "ofi+tcp",
+      fabricIface: "lo",
+      fabricIfacePort: 0, // any free port on loopback
+      crtTimeout: 30,
+      disableSrx: false,
+      fabricAuthKey: "",
+      secondaryProviderEndpoints: [],
+      bypassHealthChk: false,
+    },
+    logMask: "INFO",
+    logFile: "",
+    envVars: [],
+    envPassThrough: [],
+    scm: { tier: 0, class: "ram", scmMount, scmList: [], scmSize: 0, scmHugepagesDisabled: null },
+    bdevs: [],
+    acceleration: null,
+    spdkRpcServer: null,
+    bdevAutoFaulty: null,
+    spdkIobuf: null,
+    modules: "",
+    enableHotplug: false,
+    systemName: "daos_server",
+    controlMetadataPath: "",
+  };
+}
+
+function realEngine(idx: number, scmDir: string, socketDir: string): EngineLaunch {
+  const cfg = engineConfig(idx, scmDir);
+  return {
+    enginePath: DEFAULT_ENGINE_PATH,
+    args: (checkMode) => engineArgs(cfg, { socketDir, checkMode }),
+    env: engineEnv(cfg, Deno.env.toObject()),
+  };
+}
+
+Deno.test("two real engines: ready, kill -9, restart with a larger incarnation, clean stop", async () => {
+  await ensureEngineBuilt();
+  const f = await startFixture({ engines: 2, launch: realEngine });
+  try {
+    const [i0, i1] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    assert(await i1.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    assertEquals([i0.rank(), i1.rank()], [0, 1]);
+    for (const [idx, rank] of [[0, 0], [1, 1]]) {
+      const sb = (await readSuperblock(f.scmDirs[idx]))!;
+      assertEquals([sb.rank, sb.validRank], [rank, true]);
+      assert(/^ofi\+tcp:\/\/127\.0\.0\.1:\d+$/.test(sb.uri), sb.uri);
+      assertEquals(sb.incarnation, f.harness.instances[idx].info().incarnation);
+    }
+    assertEquals(f.joins.map((j) => [j.idx, j.nctxs, j.addr]).sort(), [
+      [0, 4, "127.0.0.1:10001"],
+      [1, 4, "127.0.0.1:10001"],
+    ]);
+    assert(f.logs.some((l) => l.includes("daos_engine:0 ")), "engine output is in the log");
+
+    const pid = i1.info().pid!;
+    const inc = i1.info().incarnation;
+    Deno.kill(pid, "SIGKILL");
+    assert(await i1.waitFor((i) => i.localState() === MemberState.Stopped, WAIT));
+    assertEquals(i1.info().lastExitStatus, "signal: killed");
+    assert(
+      f.logs.includes(`ERROR instance 1, pid ${pid}, rank 1 exited with status: signal: killed`),
+    );
+    assertEquals(
+      f.events.filter((e) => e.id === RasId.ENGINE_DIED).map((e) => [e.rank, e.incarnation]),
+      [[1, inc]],
+    );
+    assert(i0.isReady());
+
+    const started = await startRanks(f.harness, [1], { timeoutMs: WAIT });
+    assertEquals(started.map((r) => [r.rank, r.state, r.errored]), [[1, "ready", false]]);
+    assert(i1.info().incarnation > inc, `${i1.info().incarnation} > ${inc}`);
+    assertEquals(f.joins.at(-1)?.rank, 1, "the restarted engine rejoins with its rank");
+
+    const prep = await prepShutdownRanks(f.harness, [0, 1], { timeoutMs: 10_000 });
+    assertEquals(prep.map((r) => [r.rank, r.state, r.errored]), [
+      [0, "stopping", false],
+      [1, "stopping", false],
+    ]);
+    const stopped = await stopRanks(f.harness, [0, 1], { timeoutMs: WAIT, force: false });
+    assertEquals(stopped.map((r) => [r.rank, r.state, r.msg]), [
+      [0, "stopped", "system stop"],
+      [1, "stopped", "system stop"],
+    ]);
+    assertEquals([i0.info().lastExitStatus, i1.info().lastExitStatus], [
+      "exit status 0",
+      "exit status 0",
+    ]);
+    assertEquals(f.events.filter((e) => e.id === RasId.ENGINE_DIED).length, 1);
+    const left = [...Deno.readDirSync(f.socketDir)].map((e) => e.name).sort();
+    assertEquals(left, ["daos_server.sock"], "engine sockets are gone");
+  } finally {
+    await f.close();
+  }
+});
