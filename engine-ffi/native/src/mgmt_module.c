@@ -2,6 +2,7 @@
 #include "mgmt_module.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -120,7 +121,7 @@ static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, u
 	self = eng->rank;
 	for (size_t i = 0; i < eng->ngroup; i++)
 		if (eng->group[i].rank == target)
-			memcpy(uri, eng->group[i].uri, sizeof(uri));
+			snprintf(uri, sizeof(uri), "%s", eng->group[i].uri);
 	pthread_mutex_unlock(&eng->lock);
 	if (target == self) {
 		/* ourselves: every target xstream must answer */
