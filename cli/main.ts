@@ -45,6 +45,8 @@ export function buildProgram(run: Runner): Command {
   registerSystemCommands(program, run);
   registerVersion(program, run);
 
+  // The full tree replaces commander's one-level command list.
+  program.configureHelp({ visibleCommands: () => [] });
   program.addHelpText("after", () => "\nCommands:\n" + commandTree(program));
   return program;
 }
@@ -78,7 +80,8 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
     return Promise.resolve();
   };
   const program = buildProgram(run);
-  for (const c of [program, ...program.commands]) {
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) {
     c.exitOverride().allowExcessArguments(true).configureOutput({
       writeErr: () => {},
       outputError: () => {},

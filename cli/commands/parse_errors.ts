@@ -56,7 +56,7 @@ export function parserError(e: CommanderError): Error {
     case "commander.unknownOption":
       return new Error(`unknown flag \`${quoted.replace(/^-+/, "").replace(/=.*$/, "")}'`);
     case "commander.optionMissingArgument":
-      return new Error(`expected argument for flag \`${quoted}'`);
+      return new Error(`expected argument for flag \`${quoted.replace(/ <[^>]*>$/, "")}'`);
     case "commander.missingArgument":
       return new Error(`the required argument \`<${quoted}>\` was not provided`);
     case "commander.missingMandatoryOptionValue":
