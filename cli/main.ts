@@ -8,6 +8,8 @@ import { type CommandContext, type GlobalOptions, type Runner } from "./commands
 import { CommandContext as Context } from "./commands/context.ts";
 import { registerNetwork } from "./commands/network.ts";
 import { registerStorage } from "./commands/storage.ts";
+import { registerStorageFormat } from "./commands/storage_format.ts";
+import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerVersion } from "./commands/version.ts";
 import { commandTree, parserError, unknownCommandError } from "./commands/parse_errors.ts";
@@ -42,6 +44,8 @@ export function buildProgram(run: Runner): Command {
   // One line per command group. Other groups (system, pool, …) register here too.
   registerNetwork(program, run);
   registerStorage(program, run);
+  registerStorageFormat(program, run);
+  registerStorageQueryUsage(program, run);
   registerSystemCommands(program, run);
   registerVersion(program, run);
 

@@ -3,13 +3,24 @@
  * running-system guard (fault 509), the StorageFormat fan-out and the text/JSON printers.
  * Transport-free: the caller injects the fan-out and the MS SystemQuery probe.
  */
-import type { HostResult } from "../../control/lib/rpc/fanout.ts";
+import type { Command } from "commander";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
+import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { SystemQueryReqSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
+import { fanOut, type HostResult } from "../../control/lib/rpc/fanout.ts";
+import { storageGroup } from "./storage.ts";
+import type { Runner } from "./context.ts";
 import { groupPayloads } from "../../control/lib/rpc/group.ts";
 import { Fault } from "../../control/lib/fault.ts";
 import { stripPorts } from "../../control/lib/hostlist.ts";
 import { formatTable, indentLines } from "../../control/lib/txtfmt.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
-import type { StorageFormatResp } from "../../proto/gen/ts/ctl/storage_pb.ts";
+import {
+  StorageFormatReqSchema,
+  type StorageFormatResp,
+} from "../../proto/gen/ts/ctl/storage_pb.ts";
 import {
   formatHostErrors,
   groupHostErrors,
@@ -263,4 +274,57 @@ export async function runStorageFormat(
   );
   const printed = printFormatResults(results, flags.verbose);
   return { ...printed, json: formatJson(results), error: formatCommandError(results) };
+}
+
+/** Per-probe deadline of the running-system guard (fail fast). */
+export const GUARD_PROBE_MS = 10_000;
+
+interface FormatOptions {
+  hostList?: string;
+  verbose?: boolean;
+  force?: boolean;
+  replace?: boolean;
+}
+
+/** Registers `dmg storage format`. */
+export function registerStorageFormat(program: Command, run: Runner): void {
+  storageGroup(program).command("format")
+    .description("Format SCM and NVMe storage attached to remote servers")
+    .option("-l, --host-list <hosts>", "a list of addresses <ipv4addr/hostname:port> to connect to")
+    .option("-v, --verbose", "show results of each SCM & NVMe device format operation")
+    .option("--force", "force storage format on a host, stopping any running engines")
+    .option("--replace", "replace an excluded rank's storage, reusing its rank number")
+    .action(run(async (ctx, opts: FormatOptions) => {
+      const targets = await ctx.targets(opts.hostList);
+      const pool = await ctx.pool();
+      const req = (r: { reformat: boolean; replace: boolean }) =>
+        create(StorageFormatReqSchema, { nvme: {}, scm: {}, ...r });
+      // Fail-fast SystemQuery per target: any answer means an MS is running (fault 509).
+      const probes = targets.map((addr) => () =>
+        createClient(MgmtSvc, pool.get(addr)).systemQuery(create(SystemQueryReqSchema, {}), {
+          timeoutMs: GUARD_PROBE_MS,
+        })
+      );
+      const res = await runStorageFormat({
+        hostList: opts.hostList,
+        force: opts.force === true,
+        replace: opts.replace === true,
+        verbose: opts.verbose === true,
+      }, {
+        hostCount: targets.length,
+        probes,
+        format: (r) =>
+          fanOut(pool, targets, (t, o) => createClient(CtlSvc, t).storageFormat(req(r), o), {
+            deadline: ctx.deadline(),
+            name: "StorageFormat",
+          }),
+      });
+      if (ctx.json) {
+        ctx.envelope.write({ HostStorage: res.json }, res.error);
+      } else {
+        if (res.err !== "") ctx.log.error(res.err);
+        if (res.out !== "") ctx.log.info(res.out);
+      }
+      if (res.error) throw res.error;
+    }));
 }

@@ -2,14 +2,26 @@
  * `dmg storage query usage [-l HOSTS] [-u] [--mem-ratio R]` printers (dmg.md §5.10): the PMem
  * mode host table, and the MD-on-SSD tier/rank tables when any device carries roles.
  */
-import type { HostResult } from "../../control/lib/rpc/fanout.ts";
-import { groupPayloads } from "../../control/lib/rpc/group.ts";
+import type { Command } from "commander";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
+import { fanOut, type HostResult } from "../../control/lib/rpc/fanout.ts";
+import { groupErrors, groupPayloads } from "../../control/lib/rpc/group.ts";
+import { hostErrorsJson } from "../printers/host_block.ts";
+import { storageGroup } from "./storage.ts";
+import { commandGroup, type Runner } from "./context.ts";
 import { stripPorts } from "../../control/lib/hostlist.ts";
 import { formatBytes, percentString } from "../../control/lib/sizes.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
-import type { StorageScanResp } from "../../proto/gen/ts/ctl/storage_pb.ts";
-import { formatHostErrors, groupHostErrors, type HostFailure } from "../output/host_errors.ts";
+import { StorageScanReqSchema, type StorageScanResp } from "../../proto/gen/ts/ctl/storage_pb.ts";
+import {
+  formatHostErrors,
+  groupHostErrors,
+  hostErrorsSummary,
+  type HostFailure,
+} from "../output/host_errors.ts";
 import { roleNames } from "./storage_format.ts";
 
 /** Flags of the command. */
@@ -171,4 +183,69 @@ export function printUsage(
     out = pmemTable(ok.map((o) => ({ addr: o.addr, payload: hostUsage(o.payload) })));
   }
   return { out, err, notice, failures };
+}
+
+interface UsageOptions {
+  hostList?: string;
+  showUsable?: boolean;
+  memRatio?: string;
+}
+
+/** Parses --mem-ratio (a fraction in (0, 1] or a percentage like 50%). */
+export function parseMemRatio(s: string): number {
+  const pct = s.endsWith("%");
+  const v = Number(pct ? s.slice(0, -1) : s);
+  const r = pct ? v / 100 : v;
+  if (!Number.isFinite(r) || r <= 0 || r > 1) {
+    throw new Error(
+      `invalid --mem-ratio "${s}": use a fraction in (0, 1] or a percentage, e.g. 0.5 or 50%`,
+    );
+  }
+  return r;
+}
+
+/** Registers `dmg storage query usage`. */
+export function registerStorageQueryUsage(program: Command, run: Runner): void {
+  commandGroup(storageGroup(program), "query", undefined, "Query storage commands")
+    .command("usage")
+    .description("Show SCM & NVMe storage space utilization per storage server")
+    .option("-l, --host-list <hosts>", "a list of addresses <ipv4addr/hostname:port> to connect to")
+    .option("-u, --show-usable", "show usable capacity (MD-on-SSD)")
+    .option("--mem-ratio <ratio>", "ratio of meta-blob size to VOS file size (with -u)")
+    .action(run(async (ctx, opts: UsageOptions) => {
+      const flags: UsageFlags = {
+        showUsable: opts.showUsable === true,
+        memRatio: opts.memRatio === undefined ? undefined : parseMemRatio(opts.memRatio),
+      };
+      checkUsageFlags(flags);
+      const targets = await ctx.targets(opts.hostList);
+      const pool = await ctx.pool();
+      const req = create(StorageScanReqSchema, {
+        scm: { usage: true },
+        nvme: { Health: true, Meta: true, memRatio: flags.memRatio ?? 0 },
+      });
+      const results = await fanOut(
+        pool,
+        targets,
+        (t, o) => createClient(CtlSvc, t).storageScan(req, o),
+        { deadline: ctx.deadline(), name: "StorageScan" },
+      );
+      const p = printUsage(results, flags);
+      const summary = hostErrorsSummary(groupHostErrors(p.failures));
+      if (ctx.json) {
+        // JSON mode: host errors only in host_errors; exit 0 (dmg.md §5.10).
+        ctx.envelope.write({
+          host_errors: hostErrorsJson(groupErrors(p.failures.map((f) => ({
+            addr: f.addr,
+            error: f.error instanceof Error ? f.error : new Error(String(f.error)),
+          })))),
+          HostStorage: null,
+        });
+        return;
+      }
+      if (p.notice !== "") ctx.log.notice(p.notice);
+      if (p.err !== "") ctx.log.error(p.err);
+      if (p.out !== "") ctx.log.info(p.out);
+      if (summary !== undefined) throw new Error(summary);
+    }));
 }
