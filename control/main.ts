@@ -4,7 +4,7 @@
  * `ERROR: daos_server: <error>` plus the fault's resolution line).
  */
 import { Command, CommanderError } from "commander";
-import { loadServerConfig } from "./config/load.ts";
+import { loadServerConfigForStart, registerConfigValidate } from "./config/validate_command.ts";
 import { errorText, isFault, rootCause } from "./lib/fault.ts";
 import { startControlServer } from "./server/control_server.ts";
 import { createLogger } from "./server/logging.ts";
@@ -28,7 +28,7 @@ async function start(configPath: string | undefined, opts: StartOptions): Promis
   if (!configPath) {
     throw new Error("no configuration file given: use daos_server start -o <daos_server.yml>");
   }
-  const cfg = await loadServerConfig(configPath);
+  const cfg = await loadServerConfigForStart(configPath);
   if (opts.port !== undefined) {
     const p = Number(opts.port);
     if (!Number.isInteger(p) || p <= 0 || p > 65535) {
@@ -69,6 +69,7 @@ export async function main(args: string[]): Promise<number> {
     .action((opts: StartOptions) => {
       action = start(program.opts<{ config?: string }>().config, opts);
     });
+  registerConfigValidate(program, (p) => (action = p));
   program.command("version")
     .description("Print daos_server version")
     .action(() => {

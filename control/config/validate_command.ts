@@ -3,6 +3,7 @@
  * (offline rules; with --hardware also the checks against this host) without touching the
  * machine. `loadServerConfigForStart` is the same gate for `daos_server start`.
  */
+import type { Command } from "commander";
 import { Fault } from "../lib/fault.ts";
 import { checkHardware, type HostFacts, hostFacts } from "./hardware_check.ts";
 import { checkServerConfigFile, problemToFault } from "./load.ts";
@@ -88,4 +89,27 @@ export async function configValidateCommand(
   const r = await validateConfigFile(path, { hardware });
   print(r.text);
   return r.problems.length === 0 ? 0 : 1;
+}
+
+/**
+ * Registers `daos_server config validate [--hardware]` (uses the global -o/--config);
+ * `setAction` receives the command's exit status promise.
+ */
+export function registerConfigValidate(
+  program: Command,
+  setAction: (status: Promise<number>) => void,
+): void {
+  const group = program.commands.find((c) => c.name() === "config") ??
+    program.command("config").description("Perform tasks related to configuration of hardware");
+  group.command("validate")
+    .description("Validate a server config file, reporting every problem with file:line:col")
+    .option("--hardware", "also check the config against this host (interfaces, devices, memory)")
+    .action((opts: { hardware?: boolean }) => {
+      setAction(
+        configValidateCommand(
+          program.opts<{ config?: string }>().config,
+          opts.hardware === true,
+        ),
+      );
+    });
 }
