@@ -35,6 +35,8 @@ function requireInsecure(security: TransportSecurity): void {
 export interface ControlListener {
   /** The address actually bound, as "ip:port". */
   readonly address: string;
+  /** HTTP/2 sessions (client connections) accepted so far. */
+  sessionCount(): number;
   /** Stops accepting, closes open sessions and resolves when the socket is closed. */
   close(): Promise<void>;
 }
@@ -56,7 +58,9 @@ export async function listenControl(
   const handler = connectNodeAdapter({ routes: opts.routes, interceptors: opts.interceptors });
   const server = http2.createServer(handler);
   const sessions = new Set<http2.ServerHttp2Session>();
+  let accepted = 0;
   server.on("session", (s: http2.ServerHttp2Session) => {
+    accepted++;
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
@@ -74,6 +78,7 @@ export async function listenControl(
     : `${opts.host}:${opts.port}`;
   return {
     address,
+    sessionCount: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

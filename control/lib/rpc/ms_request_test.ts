@@ -1,0 +1,194 @@
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import {
+  type CallOptions,
+  Code,
+  ConnectError,
+  createClient,
+  type Transport,
+} from "@connectrpc/connect";
+import { MgmtSvc } from "../../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { type LeaderQueryResp, LeaderQueryRespSchema } from "../../../proto/gen/ts/mgmt/svc_pb.ts";
+import { Fault, faults } from "../fault.ts";
+import {
+  decodeRemoteError,
+  faultError,
+  NotLeaderError,
+  notLeaderError,
+  NotReplicaError,
+  notReplicaError,
+} from "./error_codec.ts";
+import { ErrorInfoSchema } from "../../../proto/gen/ts/google/rpc/error_details_pb.ts";
+import { backoffMs, msRequest, pickCandidates } from "./ms_request.ts";
+import { type ControlListener, listenControl, TransportPool } from "./transport.ts";
+
+const insecure = { allowInsecure: true };
+const query = (t: Transport, o: CallOptions) =>
+  createClient(MgmtSvc, t).leaderQuery({ sys: "daos_server" }, o);
+
+/** A server whose LeaderQuery runs `answer` (given the call count); returns its address. */
+async function server(
+  answer: (n: number) => LeaderQueryResp | Error,
+): Promise<ControlListener & { calls: () => number }> {
+  let n = 0;
+  const l = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: insecure,
+    routes: (r) =>
+      r.service(MgmtSvc, {
+        leaderQuery: () => {
+          const a = answer(n++);
+          if (a instanceof Error) throw a;
+          return a;
+        },
+      }),
+  });
+  return Object.assign(l, { calls: () => n });
+}
+
+const noSleep = () => Promise.resolve();
+
+Deno.test("msRequest follows NotReplica then NotLeader hints to the leader", async () => {
+  const leader = await server(() => create(LeaderQueryRespSchema, { currentLeader: "me" }));
+  const follower = await server(() => notLeaderError(leader.address, [leader.address]));
+  const plain = await server(() => notReplicaError([follower.address]));
+  const pool = new TransportPool({ security: insecure });
+  try {
+    const resp = await msRequest(pool, query, {
+      hosts: [plain.address],
+      deadline: Date.now() + 10_000,
+      name: "LeaderQuery",
+      sleep: noSleep,
+    });
+    equal(resp.currentLeader, "me");
+    deepEqual([plain.calls(), follower.calls(), leader.calls()], [1, 1, 1]);
+  } finally {
+    pool.close();
+    for (const s of [leader, follower, plain]) await s.close();
+  }
+});
+
+Deno.test("msRequest retries 'not ready' answers with backoff and stops on Unimplemented", async () => {
+  const flaky = await server((n) =>
+    n < 2
+      ? new ConnectError("raft service unavailable (not started yet?)", Code.Unavailable)
+      : create(LeaderQueryRespSchema, { currentLeader: "x" })
+  );
+  const unimpl = await server(() => new ConnectError("nope", Code.Unimplemented));
+  const pool = new TransportPool({ security: insecure });
+  const waits: number[] = [];
+  try {
+    const resp = await msRequest(pool, query, {
+      hosts: [flaky.address],
+      deadline: Date.now() + 10_000,
+      name: "LeaderQuery",
+      sleep: (ms) => (waits.push(ms), Promise.resolve()),
+      random: () => 0,
+    });
+    equal(resp.currentLeader, "x");
+    deepEqual(waits, [0, 250]);
+
+    const err = await msRequest(pool, query, {
+      hosts: [unimpl.address],
+      deadline: Date.now() + 10_000,
+      name: "LeaderQuery",
+      sleep: noSleep,
+    }).then(() => undefined, (e: Error) => e);
+    equal(err?.message, "rpc error: code = Unimplemented desc = nope");
+    equal(unimpl.calls(), 1);
+  } finally {
+    pool.close();
+    await flaky.close();
+    await unimpl.close();
+  }
+});
+
+Deno.test("msRequest: unreachable MS is reported as 'unable to contact', deadline as fault 510", async () => {
+  const gone = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: insecure,
+    routes: () => {},
+  });
+  const addr = gone.address;
+  await gone.close();
+  const pool = new TransportPool({ security: insecure });
+  try {
+    await rejects(
+      msRequest(pool, query, { hosts: [addr], deadline: Date.now() + 10_000, name: "LeaderQuery" }),
+      (e: Error) => {
+        equal(
+          e.message,
+          `client: code = 506 description = "the server at ${addr} refused the connection": unable to contact the DAOS Management Service`,
+        );
+        ok(!(e instanceof Fault), "root cause is not the fault (no resolution line)");
+        return true;
+      },
+    );
+    const stuck = await server(() =>
+      new ConnectError("leader step-up in progress", Code.Unavailable)
+    );
+    try {
+      await rejects(
+        msRequest(pool, query, {
+          hosts: [stuck.address],
+          deadline: Date.now() + 600,
+          name: "LeaderQuery",
+        }),
+        (e: Error) => e instanceof Fault && e.code === 510,
+      );
+      ok(stuck.calls() >= 2, "retried while not ready");
+    } finally {
+      await stuck.close();
+    }
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("pickCandidates: at most 5 distinct hosts; backoff doubles and caps", () => {
+  const hosts = Array.from({ length: 9 }, (_, i) => `h${i}:1`);
+  const picked = pickCandidates([...hosts, ...hosts]);
+  equal(picked.length, 5);
+  equal(new Set(picked).size, 5);
+  deepEqual(pickCandidates(["a:1", "a:1", "b:1"]).sort(), ["a:1", "b:1"]);
+  const r0 = () => 0;
+  deepEqual([1, 2, 3, 4, 7, 9].map((a) => backoffMs(a, r0)), [0, 250, 500, 1000, 8000, 8000]);
+});
+
+Deno.test("error codec: encoders carry ErrorInfo exactly as server.md §5.2 and decode back", () => {
+  const nl = notLeaderError("a:10001", ["a:10001", "b:10001"]);
+  equal(nl.code, Code.Internal);
+  equal(
+    nl.rawMessage,
+    "not the DAOS Management Service leader (try a:10001 or one of a:10001,b:10001)",
+  );
+  const info = nl.findDetails(ErrorInfoSchema)[0];
+  equal(info.reason, "proto.system.ErrNotLeader");
+  equal(info.domain, "DAOS");
+  deepEqual({ ...info.metadata }, { LeaderHint: "a:10001", Replicas: '["a:10001","b:10001"]' });
+  const back = decodeRemoteError(nl);
+  ok(back instanceof NotLeaderError);
+  equal(back.leaderHint, "a:10001");
+  deepEqual(back.replicas, ["a:10001", "b:10001"]);
+
+  const nr = notReplicaError(["r1:10001"]);
+  equal(nr.findDetails(ErrorInfoSchema)[0].reason, "proto.system.ErrNotReplica");
+  const nrBack = decodeRemoteError(nr);
+  ok(nrBack instanceof NotReplicaError);
+  deepEqual(nrBack.replicas, ["r1:10001"]);
+
+  const f = faults.ServerWrongSystem("x", "y");
+  const fi = faultError(f).findDetails(ErrorInfoSchema)[0];
+  equal(fi.reason, "proto.fault.Fault");
+  equal(fi.domain, "server");
+  equal(fi.metadata.Code, "603");
+  const fb = decodeRemoteError(faultError(f));
+  ok(fb instanceof Fault);
+  equal(fb.message, f.message);
+  equal(fb.resolution, f.resolution);
+
+  const plain = decodeRemoteError(new ConnectError("boom", Code.Unknown));
+  equal(plain.message, "rpc error: code = Unknown desc = boom");
+});
