@@ -12,6 +12,17 @@ import { RasId } from "./events.ts";
 import { EngineInstance, type InstanceInfo, type InstanceOptions } from "./instance.ts";
 import type { HarnessLog } from "./types.ts";
 
+/** Ranks to act on: a list, or a set with contains() such as control/lib/rankset's RankSet. */
+export type RankFilter = Iterable<number> | { contains(rank: number): boolean };
+
+function rankPredicate(ranks: RankFilter): (rank: number) => boolean {
+  if ("contains" in ranks && typeof ranks.contains === "function") {
+    return (r) => ranks.contains(r);
+  }
+  const set = new Set(ranks as Iterable<number>);
+  return (r) => set.has(r);
+}
+
 /** The harness's options: one InstanceOptions per engines[] entry, plus shared bits. */
 export interface HarnessOptions {
   instances: InstanceOptions[];
@@ -100,12 +111,15 @@ export class EngineHarness {
     for (const r of ranks) this.#restarter.clearHistory(r);
   }
 
-  /** Instances whose rank is in ranks, in instance order. */
-  instancesByRanks(ranks: Iterable<number>): EngineInstance[] {
-    const want = new Set(ranks);
+  /**
+   * Instances whose rank is in ranks, in instance order. ranks may be a list or anything with
+   * contains() (a RankSet), so a huge range is never expanded.
+   */
+  instancesByRanks(ranks: RankFilter): EngineInstance[] {
+    const has = rankPredicate(ranks);
     return this.instances.filter((i) => {
       const r = i.rank();
-      return r !== null && want.has(r);
+      return r !== null && has(r);
     });
   }
 

@@ -9,7 +9,7 @@ import { MgmtMethod } from "../drpc/ids.ts";
 import { DrpcTimeoutError } from "../drpc/client.ts";
 import { daosStatusString, errorText, FaultCode, makeFault } from "../lib/fault.ts";
 import { MemberState, type MemberStateValue, stateName, stateWireName } from "../lib/states.ts";
-import type { EngineHarness } from "./harness.ts";
+import type { EngineHarness, RankFilter } from "./harness.ts";
 import type { EngineInstance } from "./instance.ts";
 
 /** Common options of the rank operations. */
@@ -34,10 +34,17 @@ function result(
   });
 }
 
-function targets(h: EngineHarness, ranks: Iterable<number>): EngineInstance[] {
-  const list = [...ranks];
-  if (list.length === 0) throw new Error("no ranks specified in request");
-  return h.instancesByRanks(list);
+function isEmpty(ranks: RankFilter): boolean {
+  if ("empty" in ranks && typeof ranks.empty === "boolean") return ranks.empty;
+  if (Symbol.iterator in ranks) {
+    return (ranks as Iterable<number>)[Symbol.iterator]().next().done === true;
+  }
+  return false;
+}
+
+function targets(h: EngineHarness, ranks: RankFilter): EngineInstance[] {
+  if (isEmpty(ranks)) throw new Error("no ranks specified in request");
+  return h.instancesByRanks(ranks);
 }
 
 /**
@@ -46,7 +53,7 @@ function targets(h: EngineHarness, ranks: Iterable<number>): EngineInstance[] {
  */
 export async function prepShutdownRanks(
   h: EngineHarness,
-  ranks: Iterable<number>,
+  ranks: RankFilter,
   opts: RankOpOptions,
 ): Promise<RankResult[]> {
   return await Promise.all(
@@ -110,7 +117,7 @@ export interface StopOptions extends RankOpOptions {
  */
 export async function stopRanks(
   h: EngineHarness,
-  ranks: Iterable<number>,
+  ranks: RankFilter,
   opts: StopOptions,
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);
@@ -145,7 +152,7 @@ export interface StartOptions extends RankOpOptions {
  */
 export async function startRanks(
   h: EngineHarness,
-  ranks: Iterable<number>,
+  ranks: RankFilter,
   opts: StartOptions,
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);
@@ -169,7 +176,7 @@ export async function startRanks(
  */
 export async function resetFormatRanks(
   h: EngineHarness,
-  ranks: Iterable<number>,
+  ranks: RankFilter,
   opts: RankOpOptions,
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);

@@ -1,0 +1,62 @@
+/**
+ * ctl.CtlSvc handlers for the *Ranks calls (spec/server.md §4.5), bound to this host's
+ * harness. Merge them into the CtlSvc service (control/ctl/service.ts `extra`).
+ */
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { type RanksReq, type RanksResp, RanksRespSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
+import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import { FaultCode, makeFault } from "../lib/fault.ts";
+import { parseRankSet } from "../lib/rankset.ts";
+import type { EngineHarness } from "./harness.ts";
+import { prepShutdownRanks, resetFormatRanks, startRanks, stopRanks } from "./rank_ops.ts";
+
+/** Deadline used when the caller set none. */
+export const DEFAULT_RANKS_TIMEOUT_MS = 30_000;
+
+/** The four handlers, as CtlSvc methods. */
+export interface CtlRanksHandlers {
+  prepShutdownRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
+  stopRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
+  startRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
+  resetFormatRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
+}
+
+/** Builds the *Ranks handlers over harness. */
+export function ctlRanksHandlers(harness: EngineHarness): CtlRanksHandlers {
+  const run = async (
+    req: RanksReq,
+    ctx: HandlerContext,
+    op: (ranks: ReturnType<typeof parseRankSet>, timeoutMs: number) => Promise<RankResult[]>,
+  ): Promise<RanksResp> => {
+    if (!harness.isStarted()) {
+      throw makeFault(
+        FaultCode.ServerHarnessNotStarted,
+        "DAOS I/O Engine harness not started",
+        "retry the operation after the server has started its engines",
+      );
+    }
+    if (req.ranks.trim() === "") throw new Error("no ranks specified in request");
+    const ranks = parseRankSet(req.ranks);
+    // Leave a little of the caller's deadline for the reply itself.
+    const deadline = ctx.timeoutMs();
+    const timeoutMs = deadline === undefined
+      ? DEFAULT_RANKS_TIMEOUT_MS
+      : Math.max(0, deadline - 200);
+    return create(RanksRespSchema, { results: await op(ranks, timeoutMs) });
+  };
+  return {
+    prepShutdownRanks: (req, ctx) =>
+      run(req, ctx, (r, timeoutMs) => prepShutdownRanks(harness, r, { timeoutMs })),
+    stopRanks: (req, ctx) =>
+      run(req, ctx, (r, timeoutMs) => stopRanks(harness, r, { timeoutMs, force: req.force })),
+    startRanks: (req, ctx) =>
+      run(
+        req,
+        ctx,
+        (r, timeoutMs) => startRanks(harness, r, { timeoutMs, checkMode: req.checkMode }),
+      ),
+    resetFormatRanks: (req, ctx) =>
+      run(req, ctx, (r, timeoutMs) => resetFormatRanks(harness, r, { timeoutMs })),
+  };
+}

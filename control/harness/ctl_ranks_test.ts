@@ -1,0 +1,36 @@
+import { rejects } from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { createHandlerContext } from "@connectrpc/connect";
+import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
+import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
+import { hasFaultCode } from "../lib/fault.ts";
+import { ctlRanksHandlers } from "./ctl_ranks.ts";
+import { EngineHarness } from "./harness.ts";
+
+const ctx = () =>
+  createHandlerContext({
+    service: CtlSvc,
+    method: CtlSvc.method.startRanks,
+    protocolName: "connect",
+    requestMethod: "POST",
+    url: "http://127.0.0.1/ctl.CtlSvc/StartRanks",
+  });
+
+Deno.test("rank calls before the harness started are fault 610", async () => {
+  const h = new EngineHarness({
+    instances: [],
+    controlAddr: "127.0.0.1:10001",
+    log: { debug() {}, info() {}, error() {} },
+  });
+  const handlers = ctlRanksHandlers(h);
+  await rejects(
+    () => handlers.startRanks(create(RanksReqSchema, { ranks: "0" }), ctx()),
+    (e) => hasFaultCode(e, 610),
+  );
+  await h.start();
+  await rejects(
+    () => handlers.startRanks(create(RanksReqSchema, { ranks: "" }), ctx()),
+    /no ranks specified in request/,
+  );
+  await h.shutdown();
+});
