@@ -194,8 +194,12 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 	__atomic_store_n(&eng->state, DAOS_ENGINE_STARTED, __ATOMIC_SEQ_CST);
 	rc = dss_xstreams_start(eng, dss_progress_main);
 	if (rc == 0) {
+		/* counted here; dss_notify_main uncounts itself when it returns */
+		__atomic_add_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
 		rc = -pthread_create(&eng->notify_thread, NULL, dss_notify_main, eng);
 		eng->notify_started = rc == 0;
+		if (rc != 0)
+			__atomic_sub_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
 	}
 	if (rc != 0) {
 		snprintf(buf, sizeof(buf), "cannot start engine threads: %s", strerror(-rc));

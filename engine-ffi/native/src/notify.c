@@ -87,7 +87,6 @@ void *dss_notify_main(void *arg)
 	size_t body_len = 0, len;
 	int delay = 8;
 
-	__atomic_add_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
 	if (dss_notify_ready_pack(eng, &body, &body_len) != 0)
 		goto out;
 	call.module = DRPC_MODULE_SRV;

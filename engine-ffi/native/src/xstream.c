@@ -140,7 +140,6 @@ static void *xs_main(void *arg)
 	struct dss_xstream *xs = arg;
 
 	xs_self = xs;
-	__atomic_add_fetch(&xs->eng->nthreads, 1, __ATOMIC_SEQ_CST);
 	xs_pin(xs);
 	xs_keys_init(xs);
 	pthread_mutex_lock(&xs->lock);
@@ -187,7 +186,6 @@ static void *xs_sys_main(void *arg)
 
 	free(ss);
 	xs_self = xs;
-	__atomic_add_fetch(&xs->eng->nthreads, 1, __ATOMIC_SEQ_CST);
 	xs_pin(xs);
 	xs_keys_init(xs);
 	fn(xs->eng);
@@ -210,11 +208,15 @@ int dss_xstreams_start(struct dss_engine *eng, void *(*sys_main)(void *))
 									  : DSS_XS_SYS;
 		pthread_mutex_init(&xs->lock, NULL);
 		pthread_cond_init(&xs->cond, NULL);
+		/* counted before it runs, so the count is exact as soon as start returns */
+		__atomic_add_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
 		if (xs->kind == DSS_XS_SYS) {
 			struct sys_start *ss = malloc(sizeof(*ss));
 
-			if (ss == NULL)
+			if (ss == NULL) {
+				__atomic_sub_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
 				return -ENOMEM;
+			}
 			ss->xs = xs;
 			ss->main = sys_main;
 			rc = pthread_create(&xs->thread, NULL, xs_sys_main, ss);
@@ -224,6 +226,7 @@ int dss_xstreams_start(struct dss_engine *eng, void *(*sys_main)(void *))
 			rc = pthread_create(&xs->thread, NULL, xs_main, xs);
 		}
 		if (rc != 0) {
+			__atomic_sub_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
 			D_ERROR("cannot start xstream %d: %s", i, strerror(rc));
 			return -rc;
 		}

@@ -1,0 +1,374 @@
+/**
+ * Runs bin/daos_engine as a real process against a temp socket dir with a fake
+ * daos_server.sock written here: NotifyReady arrives (after retries) with the right fields,
+ * real dRPC calls are answered, malformed input gets the matching status and the engine keeps
+ * serving, and SIGTERM ends it with exit 0, threads joined and its socket removed.
+ */
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { callDrpc } from "../../control/drpc/client.ts";
+import {
+  encodeHeader,
+  readMessage,
+  StreamReader,
+  writeMessage,
+} from "../../control/drpc/framing.ts";
+import { DrpcModule, MgmtMethod, SrvMethod } from "../../control/drpc/ids.ts";
+import { pingFabric } from "../../engine-ffi/fabric_ping.ts";
+import {
+  BioHealthReqSchema,
+  BioHealthRespSchema,
+  NvmeDevState,
+  SmdDevReqSchema,
+  SmdDevRespSchema,
+} from "../../proto/gen/ts/ctl/smd_pb.ts";
+import {
+  CallSchema,
+  type Response as DrpcResponse,
+  ResponseSchema,
+  Status,
+} from "../../proto/gen/ts/drpc/drpc_pb.ts";
+import {
+  DaosRespSchema,
+  GroupUpdateReqSchema,
+  GroupUpdateRespSchema,
+  PingRankReqSchema,
+  PrepShutdownReqSchema,
+  SetLogMasksReqSchema,
+  SetLogMasksRespSchema,
+  SetRankReqSchema,
+} from "../../proto/gen/ts/mgmt/srv_pb.ts";
+import { type NotifyReadyReq, NotifyReadyReqSchema } from "../../proto/gen/ts/srv/srv_pb.ts";
+
+const top = new URL("../../", import.meta.url).pathname;
+const opts = { timeoutMs: 5000 };
+const DER_INVAL = -1003;
+const DER_NONEXIST = -1005;
+const DER_UNREACH = -1006;
+
+/** Polls cond every 10 ms, at most 500 times (5 s). */
+async function until(what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A fake daos_server.sock: answers NotifyReady with SUCCESS and records each request. */
+class FakeServer {
+  readonly notifications: NotifyReadyReq[] = [];
+  readonly calls: { module: number; method: number }[] = [];
+  #listener: Deno.Listener;
+  #done: Promise<void>;
+
+  constructor(path: string) {
+    this.#listener = Deno.listen({ transport: "unix", path });
+    this.#done = this.#serve();
+  }
+
+  async #serve(): Promise<void> {
+    for await (const conn of this.#listener) {
+      try {
+        const raw = await readMessage(new StreamReader(conn));
+        if (raw === null) continue;
+        const call = fromBinary(CallSchema, raw);
+        this.calls.push({ module: call.module, method: call.method });
+        const ok = call.module === DrpcModule.SRV && call.method === SrvMethod.NOTIFY_READY;
+        if (ok) this.notifications.push(fromBinary(NotifyReadyReqSchema, call.body));
+        const resp = create(ResponseSchema, {
+          sequence: call.sequence,
+          status: ok ? Status.SUCCESS : Status.UNKNOWN_METHOD,
+        });
+        await writeMessage(conn, toBinary(ResponseSchema, resp));
+      } finally {
+        conn.close();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#done.catch(() => undefined);
+  }
+}
+
+/** Sends raw bytes as one framed message and returns the decoded Response. */
+async function rawCall(path: string, msg: Uint8Array): Promise<DrpcResponse> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  try {
+    await writeMessage(conn, msg);
+    const raw = await readMessage(new StreamReader(conn));
+    ok(raw !== null, "engine closed the connection instead of answering");
+    return fromBinary(ResponseSchema, raw);
+  } finally {
+    conn.close();
+  }
+}
+
+/** Calls an mgmt method with a typed request and returns the Response. */
+async function mgmt<Desc extends DescMessage>(
+  sock: string,
+  method: number,
+  schema: Desc,
+  init: MessageInitShape<Desc>,
+): Promise<DrpcResponse> {
+  return await callDrpc(
+    sock,
+    DrpcModule.MGMT,
+    method,
+    toBinary(schema, create(schema, init)),
+    opts,
+  );
+}
+
+function daosStatus(r: DrpcResponse): number {
+  equal(r.status, Status.SUCCESS);
+  return fromBinary(DaosRespSchema, r.body).status;
+}
+
+interface Running {
+  child: Deno.ChildProcess;
+  stderr: Promise<string>;
+}
+
+function startEngine(args: string[], env: Record<string, string>): Running {
+  const child = new Deno.Command(`${top}bin/daos_engine`, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  return { child, stderr };
+}
+
+async function stopEngine(r: Running): Promise<Deno.CommandStatus> {
+  try {
+    r.child.kill("SIGTERM");
+  } catch { /* already exited */ }
+  const status = await r.child.status;
+  await r.stderr;
+  return status;
+}
+
+Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "engine_it_" });
+  const scm = `${dir}/scm`;
+  const bdev = `${dir}/bdev0`;
+  const conf = `${dir}/daos_nvme.conf`;
+  const log = `${dir}/engine.log`;
+  let server: FakeServer | undefined;
+  let running: Running | undefined;
+  try {
+    await Deno.mkdir(scm);
+    await Deno.writeFile(bdev, new Uint8Array(0));
+    await Deno.truncate(bdev, 16 << 20);
+    await Deno.writeTextFile(
+      conf,
+      JSON.stringify(
+        {
+          daos_data: { config: [] },
+          subsystems: [{
+            subsystem: "bdev",
+            config: [
+              {
+                params: { bdev_io_pool_size: 65536, bdev_io_cache_size: 256 },
+                method: "bdev_set_options",
+              },
+              {
+                params: { block_size: 4096, name: "AIO_h_1_0_0", filename: bdev },
+                method: "bdev_aio_create",
+              },
+              { params: { enable: false, period_us: 0 }, method: "bdev_nvme_set_hotplug" },
+            ],
+          }],
+        },
+        null,
+        2,
+      ),
+    );
+    const env = { DAOS_FABRIC_ADDR: "127.0.0.1", D_LOG_FILE: log, D_LOG_MASK: "INFO" };
+    const args = ["-t", "2", "-x", "1", "-s", scm, "-n", conf, "-d", dir, "-I", "1", "-g", "sys"];
+    const before = BigInt(Date.now()) * 1_000_000n;
+    running = startEngine(args, env);
+    const sock = `${dir}/daos_engine_${running.child.pid}.sock`;
+    // the server socket appears only after the engine is up: NotifyReady must retry
+    await until(
+      "the engine socket",
+      () => Deno.stat(sock).then((s) => s.isSocket === true, () => false),
+    );
+    server = new FakeServer(`${dir}/daos_server.sock`);
+    await until("NotifyReady", () => server!.notifications.length === 1);
+    const nr = server.notifications[0];
+    match(nr.uri, /^ofi\+tcp:\/\/127\.0\.0\.1:\d+$/);
+    equal(nr.nctxs, 4); // 2 targets + 1 helper + system
+    equal(nr.drpcListenerSock, sock);
+    equal(nr.instanceIdx, 1);
+    equal(nr.ntgts, 2);
+    ok(nr.incarnation >= before, "incarnation is clock-based");
+    equal(nr.checkMode, false);
+
+    // the URI is real: it answers the fabric ping
+    const pong = await pingFabric(nr.uri);
+    equal(pong.instance, 1);
+    equal(pong.rank, 0xFFFFFFFF);
+    equal(pong.incarnation, nr.incarnation);
+
+    equal(
+      daosStatus(
+        await mgmt(sock, MgmtMethod.SET_RANK, SetRankReqSchema, { rank: 1, mapVersion: 2 }),
+      ),
+      0,
+    );
+    equal((await pingFabric(nr.uri)).rank, 1);
+    equal(
+      daosStatus(await mgmt(sock, MgmtMethod.SET_RANK, SetRankReqSchema, { rank: 9 })),
+      DER_INVAL,
+    );
+    equal(daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 1 })), 0);
+    equal(
+      daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 5 })),
+      DER_NONEXIST,
+    );
+    equal(
+      daosStatus(await callDrpc(sock, DrpcModule.MGMT, MgmtMethod.SET_UP, new Uint8Array(0), opts)),
+      0,
+    );
+
+    // group map: rank 2 at a closed port is unreachable, ourselves are fine
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadUri = `ofi+tcp://127.0.0.1:${(closed.addr as Deno.NetAddr).port}`;
+    closed.close();
+    const gu = await mgmt(sock, MgmtMethod.GROUP_UPDATE, GroupUpdateReqSchema, {
+      mapVersion: 3,
+      engines: [{ rank: 1, uri: nr.uri, incarnation: nr.incarnation }, {
+        rank: 2,
+        uri: deadUri,
+        incarnation: 1n,
+      }],
+    });
+    equal(fromBinary(GroupUpdateRespSchema, gu.body).status, 0);
+    equal(
+      daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 2 })),
+      DER_UNREACH,
+    );
+    const badGu = await mgmt(sock, MgmtMethod.GROUP_UPDATE, GroupUpdateReqSchema, {
+      mapVersion: 4,
+      engines: [{ rank: 1, uri: "" }],
+    });
+    equal(fromBinary(GroupUpdateRespSchema, badGu.body).status, DER_INVAL);
+
+    const smd = fromBinary(
+      SmdDevRespSchema,
+      (await mgmt(sock, MgmtMethod.SMD_LIST_DEVS, SmdDevReqSchema, {})).body,
+    );
+    equal(smd.status, 0);
+    equal(smd.devices.length, 1);
+    const dev = smd.devices[0];
+    equal(dev.bdevPath, bdev);
+    equal(dev.bdevClass, "file");
+    equal(dev.totalBytes, BigInt(16 << 20));
+    equal(dev.rank, 1);
+    deepEqual(dev.tgtIds, [0, 1]);
+    equal(dev.ctrlr?.devState, NvmeDevState.NORMAL);
+    const health = fromBinary(
+      BioHealthRespSchema,
+      (await mgmt(sock, MgmtMethod.BIO_HEALTH_QUERY, BioHealthReqSchema, { devUuid: dev.uuid }))
+        .body,
+    );
+    equal(health.status, 0);
+    equal(health.devUuid, dev.uuid);
+    equal(health.totalBytes, BigInt(16 << 20));
+    const noDev = fromBinary(
+      BioHealthRespSchema,
+      (await mgmt(sock, MgmtMethod.BIO_HEALTH_QUERY, BioHealthReqSchema, { devUuid: "nope" })).body,
+    );
+    equal(noDev.status, DER_NONEXIST);
+
+    const masks = async (m: string) =>
+      fromBinary(
+        SetLogMasksRespSchema,
+        (await mgmt(sock, MgmtMethod.SET_LOG_MASKS, SetLogMasksReqSchema, { masks: m })).body,
+      ).status;
+    equal(await masks("DEBUG"), 0);
+    equal(await masks("LOUD"), DER_INVAL);
+    equal(
+      daosStatus(await mgmt(sock, MgmtMethod.PREP_SHUTDOWN, PrepShutdownReqSchema, { rank: 1 })),
+      0,
+    );
+
+    // dispatch errors
+    equal((await callDrpc(sock, 9, 1, new Uint8Array(0), opts)).status, Status.UNKNOWN_MODULE);
+    equal(
+      (await callDrpc(sock, DrpcModule.SRV, 301, new Uint8Array(0), opts)).status,
+      Status.UNKNOWN_MODULE,
+    );
+    equal(
+      (await callDrpc(sock, DrpcModule.MGMT, 299, new Uint8Array(0), opts)).status,
+      Status.UNKNOWN_METHOD,
+    );
+    const badCall = await rawCall(sock, new Uint8Array([0x08, 0xff, 0xff]));
+    equal(badCall.status, Status.FAILED_UNMARSHAL_CALL);
+    equal(badCall.sequence, -1n);
+    const badPayload = await callDrpc(
+      sock,
+      DrpcModule.MGMT,
+      MgmtMethod.SET_RANK,
+      new Uint8Array([0x08, 0xff]),
+      {
+        ...opts,
+        sequence: 77n,
+      },
+    );
+    equal(badPayload.status, Status.FAILED_UNMARSHAL_PAYLOAD);
+    equal(badPayload.sequence, 77n);
+
+    // a broken frame (total_chunks 0): the engine drops that connection only
+    const conn = await Deno.connect({ transport: "unix", path: sock });
+    try {
+      await conn.write(encodeHeader({ totalSize: 3, chunkSize: 3, chunkIndex: 0, totalChunks: 0 }));
+      equal(await conn.read(new Uint8Array(16)), null);
+    } finally {
+      conn.close();
+    }
+    // still serving
+    equal(daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 1 })), 0);
+
+    const status = await stopEngine(running);
+    running = undefined;
+    equal(status.code, 0);
+    equal(await Deno.stat(sock).catch(() => null), null);
+    const text = await Deno.readTextFile(log);
+    match(text, /engine 1 stopped: all threads joined/);
+
+    // a restart reports a larger incarnation
+    running = startEngine(args, env);
+    await until("second NotifyReady", () => server!.notifications.length === 2);
+    ok(server.notifications[1].incarnation > nr.incarnation);
+    equal((await stopEngine(running)).code, 0);
+    running = undefined;
+    deepEqual(new Set(server.calls.map((c) => `${c.module}/${c.method}`)), new Set(["3/301"]));
+  } finally {
+    if (running) await stopEngine(running);
+    await server?.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("daos_engine: bad arguments exit 1 with a clear message", async () => {
+  const out = await new Deno.Command(`${top}bin/daos_engine`, {
+    args: ["-t", "0", "-s", "/tmp", "-d", "/tmp"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  equal(out.code, 1);
+  match(new TextDecoder().decode(out.stderr), /invalid value '0' for -t/);
+});
