@@ -7,6 +7,8 @@ import { Command, CommanderError } from "commander";
 import { loadServerConfigForStart, registerConfigValidate } from "./config/validate_command.ts";
 import { errorText, isFault, rootCause } from "./lib/fault.ts";
 import { startControlServer } from "./server/control_server.ts";
+import { storageFormatHandlers } from "./ctl/storage_format.ts";
+import { FormatGate } from "./storage/format_state.ts";
 import { createLogger } from "./server/logging.ts";
 import { waitForStopSignal } from "./server/signals.ts";
 import { DAOS_VERSION } from "./lib/rpc/version.ts";
@@ -44,7 +46,9 @@ async function start(configPath: string | undefined, opts: StartOptions): Promis
   });
   try {
     for (const n of cfg.notices) log.notice(n);
-    const server = await startControlServer(cfg, log);
+    const server = await startControlServer(cfg, log, {
+      ctl: storageFormatHandlers(cfg, new FormatGate()),
+    });
     const sig = await waitForStopSignal();
     log.info(`received ${sig}, shutting down`);
     await server.close();

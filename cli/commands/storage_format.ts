@@ -11,6 +11,12 @@ import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { SystemQueryReqSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { fanOut, type HostResult } from "../../control/lib/rpc/fanout.ts";
 import { storageGroup } from "./storage.ts";
+import {
+  decodeRemoteError,
+  NotLeaderError,
+  NotReplicaError,
+} from "../../control/lib/rpc/error_codec.ts";
+import { connectionFailure, isDeadline } from "../../control/lib/rpc/conn_errors.ts";
 import type { Runner } from "./context.ts";
 import { groupPayloads } from "../../control/lib/rpc/group.ts";
 import { Fault } from "../../control/lib/fault.ts";
@@ -228,15 +234,15 @@ export const MS_NOT_RUNNING = [
 ];
 
 /** True if a SystemQuery failure means no MS is running (format may proceed). */
-export function tolerableQueryError(err: unknown): boolean {
+export function tolerableQueryError(err: unknown, target = ""): boolean {
+  // Fail-fast mode: NotReplica/NotLeader answers, refused/closed/timed-out connections and
+  // "not started / uninitialised" all mean no MS is serving.
+  const typed = err instanceof Error && err.name !== "ConnectError" ? err : decodeRemoteError(err);
+  if (typed instanceof NotReplicaError || typed instanceof NotLeaderError) return true;
+  if (connectionFailure(err, target) !== undefined || isDeadline(err)) return true;
   const text = err instanceof Error ? err.message : String(err);
-  const code = err instanceof Fault ? err.code : -1;
-  // Connection failures (refused, closed, timed out) are client faults 500..511, and the
-  // NotReplica/NotLeader answers are mapped by the MS client to "raft service unavailable".
   return MS_NOT_RUNNING.some((t) => text.includes(t)) ||
-    (code >= 500 && code <= 511 && code !== 509) ||
-    /not (a )?replica|not leader|ECONNREFUSED|connection (refused|closed)|unavailable|deadline|timed out/i
-      .test(text);
+    (err instanceof Fault && err.code >= 500 && err.code <= 511 && err.code !== 509);
 }
 
 /**
@@ -297,11 +303,12 @@ export function registerStorageFormat(program: Command, run: Runner): void {
     .action(run(async (ctx, opts: FormatOptions) => {
       const targets = await ctx.targets(opts.hostList);
       const pool = await ctx.pool();
+      const sys = (await ctx.config()).name;
       const req = (r: { reformat: boolean; replace: boolean }) =>
         create(StorageFormatReqSchema, { nvme: {}, scm: {}, ...r });
       // Fail-fast SystemQuery per target: any answer means an MS is running (fault 509).
       const probes = targets.map((addr) => () =>
-        createClient(MgmtSvc, pool.get(addr)).systemQuery(create(SystemQueryReqSchema, {}), {
+        createClient(MgmtSvc, pool.get(addr)).systemQuery(create(SystemQueryReqSchema, { sys }), {
           timeoutMs: GUARD_PROBE_MS,
         })
       );

@@ -85,3 +85,25 @@ export function storageFormat(
   queue = p.catch(() => {});
   return p;
 }
+
+/**
+ * Instances for a server without a running harness: every engine counts as stopped. The
+ * harness supplies its own (running state, SIGKILL) when it exists.
+ */
+export function stoppedInstances(cfg: ServerConfig): FormatInstance[] {
+  return cfg.engines.map((config) => ({
+    config,
+    isRunning: () => false,
+    kill: () => Promise.resolve(),
+  }));
+}
+
+/** The CtlSvc handlers this module owns, ready to merge into the service (`ctl` overrides). */
+export function storageFormatHandlers(
+  cfg: ServerConfig,
+  gate: FormatGate,
+  instances: () => FormatInstance[] = () => stoppedInstances(cfg),
+): { storageFormat: (req: StorageFormatReq) => Promise<StorageFormatResp> } {
+  const deps = { config: cfg, gate, instances, hostname: Deno.hostname() };
+  return { storageFormat: (req) => storageFormat(req, deps) };
+}

@@ -15,9 +15,9 @@ export interface FormatFixture {
 }
 
 /** Config text for `engines` engines rooted at `dir` (scm_size 4 GiB, bdev files of 1 GiB). */
-export function formatConfigText(dir: string, engines = 2, extra = ""): string {
+export function formatConfigText(dir: string, engines = 2, extra = "", port = 10001): string {
   let text = `name: daos_server
-port: 10001
+port: ${port}
 provider: ofi+tcp
 socket_dir: ${dir}
 transport_config:
@@ -53,10 +53,14 @@ export async function unmountBelow(dir: string): Promise<void> {
 }
 
 /** Creates a fixture; the caller must `await f.cleanup()` in finally. */
-export async function makeFormatFixture(engines = 2, extra = ""): Promise<FormatFixture> {
+export async function makeFormatFixture(
+  engines = 2,
+  extra = "",
+  port = 10001,
+): Promise<FormatFixture> {
   const dir = await Deno.makeTempDir({ prefix: "daos-format-" });
   const configPath = `${dir}/daos_server.yml`;
-  const text = formatConfigText(dir, engines, extra);
+  const text = formatConfigText(dir, engines, extra, port);
   await Deno.writeTextFile(configPath, text);
   const { config, problems } = checkServerConfigText(text, configPath);
   if (!config || problems.length > 0) {

@@ -1,0 +1,71 @@
+/**
+ * End to end: a real daos_server with two engines on tmpfs SCM and file bdevs in a temp dir,
+ * driven by the real dmg: unformatted state, format, refusal without --force, --force redo.
+ */
+import assert from "node:assert/strict";
+import { freePort, runDmg, spawnServer, waitListening } from "./ctl_servers.ts";
+import { makeFormatFixture } from "./format_fixture.ts";
+import { needsFormat } from "../../control/storage/format_state.ts";
+import { findMount, tmpfsSizeBytes } from "../../control/storage/mounts.ts";
+import { readSuperblock } from "../../control/storage/superblock.ts";
+
+Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without --force, redone with it", async () => {
+  const addr = "127.0.0.1";
+  const port = freePort([addr]);
+  const f = await makeFormatFixture(2, `control_address: ${addr}\nsystem_ram_reserved: 1\n`, port);
+  let server: ReturnType<typeof spawnServer> | undefined;
+  try {
+    const dmgConf = `${f.dir}/daos_control.yml`;
+    await Deno.writeTextFile(
+      dmgConf,
+      `port: ${port}\nhostlist: [${addr}]\ntransport_config:\n  allow_insecure: true\n`,
+    );
+    const dmg = (...args: string[]) => runDmg(["-o", dmgConf, ...args]);
+    server = spawnServer(f.configPath);
+    await waitListening(addr, port, server.proc);
+
+    // Before format: engines need format (they would wait), usage shows nothing mounted.
+    for (const e of f.config.engines) assert.ok(await needsFormat(e));
+    const before = await dmg("storage", "query", "usage");
+    assert.equal(before.code, 0, before.stderr);
+    assert.match(before.stdout, /^127\.0\.0\.1 0 B {7}0 B {6}N\/A/m);
+
+    const fmt = await dmg("storage", "format");
+    assert.equal(fmt.code, 0, fmt.stdout + fmt.stderr);
+    assert.match(fmt.stdout, /Format Summary:\n.*\n.*\n {2}127\.0\.0\.1 2 {11}4 {12}\n/);
+    const uuids: string[] = [];
+    for (const e of f.config.engines) {
+      const mnt = e.scm!.scmMount;
+      const m = await findMount(mnt);
+      assert.equal(m?.fsType, "tmpfs");
+      assert.equal(tmpfsSizeBytes(m!), 4 * 2 ** 30);
+      assert.ok((await Deno.stat(`${mnt}/daos_nvme.conf`)).isFile);
+      uuids.push((await readSuperblock(mnt))!.uuid);
+      for (const b of e.bdevs[0].bdevList) assert.equal((await Deno.stat(b)).size, 2 ** 30);
+      assert.equal(await needsFormat(e), null);
+    }
+    const usage = await dmg("storage", "query", "usage");
+    assert.match(usage.stdout, /^127\.0\.0\.1 8\.6 GB/m); // 2 × 4 GiB tmpfs
+
+    const again = await dmg("storage", "format", "-v");
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /format request for device with an existing filesystem signature/);
+    assert.match(again.stderr, /1 host had errors/);
+
+    const forced = await dmg("storage", "format", "--force", "-v");
+    assert.equal(forced.code, 0, forced.stdout + forced.stderr);
+    assert.match(forced.stdout, /SCM Mount .*Format Result/);
+    for (const [i, e] of f.config.engines.entries()) {
+      assert.notEqual((await readSuperblock(e.scm!.scmMount))!.uuid, uuids[i]);
+    }
+  } finally {
+    if (server) {
+      try {
+        server.proc.kill("SIGKILL");
+      } catch { /* exited */ }
+      await server.proc.status;
+      await server.stderr.catch(() => "");
+    }
+    await f.cleanup();
+  }
+});
