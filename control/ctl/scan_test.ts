@@ -1,0 +1,144 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { NetworkScanReqSchema } from "../../proto/gen/ts/ctl/network_pb.ts";
+import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
+import { StorageScanReqSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
+import { checkServerConfigText } from "../config/load.ts";
+import type { EngineConfig } from "../config/types.ts";
+import { networkScan, type NetworkScanSource } from "./network_scan.ts";
+import { NIL_RANK, NO_PMEM, storageScan, type StorageScanSource } from "./storage_scan.ts";
+
+function engines(storage: string): EngineConfig[] {
+  const { config, problems } = checkServerConfigText(
+    `name: daos_server
+mgmt_svc_replicas: [localhost]
+provider: ofi+tcp
+transport_config: {allow_insecure: true}
+engines:
+  - targets: 1
+    fabric_iface: lo
+    fabric_iface_port: 31416
+    storage:
+${storage}`,
+    "test.yml",
+  );
+  ok(config, JSON.stringify(problems));
+  return config.engines;
+}
+
+const mem = {
+  hugepagesTotal: 4,
+  hugepagesFree: 3,
+  hugepagesReserved: 0,
+  hugepagesSurplus: 0,
+  hugepageSizeKb: 2048,
+  memTotalKb: 1000,
+  memFreeKb: 500,
+  memAvailableKb: 600,
+};
+
+function source(e: EngineConfig[], over: Partial<StorageScanSource> = {}): StorageScanSource {
+  return {
+    engines: e,
+    meminfo: () => Promise.resolve(mem),
+    nvme: () => Promise.resolve([]),
+    mount: () => Promise.resolve(undefined),
+    usage: () => Promise.reject(new Error("not mounted")),
+    ...over,
+  };
+}
+
+Deno.test("storageScan: ram tier reported as a ramdisk namespace with tmpfs usage", async () => {
+  const e = engines("      - class: ram\n        scm_mount: /mnt/daos0\n        scm_size: 4\n");
+  const req = create(StorageScanReqSchema, { nvme: { Basic: true } });
+  const unmounted = await storageScan(req, source(e));
+  equal(unmounted.scm?.state?.status, ResponseStatus.CTL_SUCCESS);
+  equal(unmounted.scm?.namespaces[0].blockdev, "ramdisk");
+  equal(unmounted.scm?.namespaces[0].size, 4n * 1024n ** 3n);
+  equal(unmounted.scm?.namespaces[0].mount?.totalBytes, 0n);
+  equal(unmounted.memInfo?.hugepagesTotal, 4n);
+  deepEqual(unmounted.nvme?.ctrlrs, []);
+
+  const mounted = await storageScan(
+    req,
+    source(e, {
+      mount: (p) => Promise.resolve({ mountPoint: p, fsType: "tmpfs", source: "tmpfs" }),
+      usage: () => Promise.resolve({ totalBytes: 4 * 1024 ** 3, availBytes: 1000 }),
+    }),
+  );
+  const m = mounted.scm?.namespaces[0].mount;
+  equal(m?.path, "/mnt/daos0");
+  equal(m?.availBytes, 1000n);
+  equal(m?.rank, NIL_RANK);
+});
+
+Deno.test("storageScan: dcpm has no PMem here; NVMe failures stay in the NVMe part", async () => {
+  const e = engines(
+    "      - class: dcpm\n        scm_mount: /mnt/pmem0\n        scm_list: [/dev/pmem0]\n",
+  );
+  const resp = await storageScan(
+    create(StorageScanReqSchema, {}),
+    source(e, { nvme: () => Promise.reject(new Error("sysfs unreadable")) }),
+  );
+  equal(resp.scm?.state?.status, ResponseStatus.CTL_ERR_SCM);
+  equal(resp.scm?.state?.error, NO_PMEM);
+  equal(resp.scm?.state?.info, "configured: /dev/pmem0");
+  equal(resp.nvme?.state?.status, ResponseStatus.CTL_ERR_NVME);
+  equal(resp.nvme?.state?.error, "nvme scan failed: sysfs unreadable");
+  equal(resp.memInfo?.memTotalKb, 1000n, "memory still reported");
+});
+
+Deno.test("storageScan: NVMe controllers, basic strips identity, configured ones get roles", async () => {
+  const e = engines(
+    "      - class: ram\n        scm_mount: /mnt/d\n        scm_size: 4\n" +
+      "      - class: nvme\n        bdev_list: ['0000:81:00.0']\n",
+  );
+  const nvme = () =>
+    Promise.resolve([{
+      pciAddr: "0000:81:00.0",
+      model: "M",
+      serial: "S",
+      fwRev: "F",
+      socketId: 1,
+      namespaces: [{ id: 1, sizeBytes: 2e12 }],
+    }]);
+  const full = await storageScan(create(StorageScanReqSchema, {}), source(e, { nvme }));
+  const c = full.nvme!.ctrlrs[0];
+  deepEqual([c.model, c.serial, c.fwRev, c.socketId], ["M", "S", "F", 1]);
+  equal(c.namespaces[0].size, 2000000000000n);
+  equal(c.smdDevices.length, 1);
+  equal(c.smdDevices[0].rank, NIL_RANK);
+  const basic = await storageScan(
+    create(StorageScanReqSchema, { nvme: { Basic: true } }),
+    source(e, { nvme }),
+  );
+  deepEqual([basic.nvme!.ctrlrs[0].model, basic.nvme!.ctrlrs[0].smdDevices.length], ["", 0]);
+});
+
+Deno.test("networkScan: provider filter (request, configured, all) and excluded interfaces", async () => {
+  const src = (configuredProvider: string): NetworkScanSource => ({
+    configuredProvider,
+    interfaces: () =>
+      Promise.resolve([
+        { name: "eth0", addresses: ["10.0.0.1"], numaNode: 1, netDevClass: 1, rdma: false },
+        { name: "ib0", addresses: ["10.1.0.1"], numaNode: 0, netDevClass: 32, rdma: true },
+      ]),
+    topology: () => Promise.resolve({ numaCount: 2, coresPerNuma: 8 }),
+  });
+  const all = await networkScan(create(NetworkScanReqSchema, { provider: "all" }), src("ofi+tcp"));
+  equal(all.interfaces.length, 6);
+  equal(all.numacount, 2);
+  equal(all.corespernuma, 8);
+  const configured = await networkScan(create(NetworkScanReqSchema, {}), src("ofi+tcp"));
+  deepEqual(configured.interfaces.map((i) => [i.device, i.numanode, i.netdevclass]), [
+    ["eth0", 1, 1],
+    ["ib0", 0, 32],
+  ]);
+  const verbs = await networkScan(
+    create(NetworkScanReqSchema, { provider: "ofi+verbs", excludeinterfaces: "eth0" }),
+    src(""),
+  );
+  deepEqual(verbs.interfaces.map((i) => i.device), ["ib0"]);
+  const discovery = await networkScan(create(NetworkScanReqSchema, {}), src(""));
+  equal(discovery.interfaces.length, 6, "no configured provider: all");
+});
