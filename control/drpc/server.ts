@@ -38,6 +38,9 @@ export interface DrpcServerOptions {
 
 const noLog: DrpcServerLog = { error: () => {} };
 
+/** How long close() waits for handlers that are still running. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Name of the server socket inside socket_dir. */
 export const SERVER_SOCKET_NAME = "daos_server.sock";
 
@@ -91,7 +94,13 @@ export class DrpcServer {
       } catch { /* already closed */ }
     }
     await this.#acceptLoop;
-    await Promise.allSettled([...this.#tasks]);
+    // Handlers still running (e.g. a slow event forward) get a short grace period only.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#tasks]),
+      new Promise((r) => timer = setTimeout(r, CLOSE_GRACE_MS)),
+    ]);
+    clearTimeout(timer);
     await Deno.remove(this.socketPath).catch(() => {});
   }
 

@@ -78,6 +78,7 @@ export class EngineInstance {
   #drpcSocket: string | undefined;
   #lastExit: string | null = null;
   #lastErr: Error | null = null;
+  #joiningFor: Deno.ChildProcess | undefined; // the process whose start-up is in progress
   #wake: (() => void) | undefined;
   #listeners = new Set<() => void>();
   #abort = new AbortController();
@@ -239,6 +240,12 @@ export class EngineInstance {
       );
       return;
     }
+    if (this.#joiningFor === child) {
+      // The engine re-sent NotifyReady (its reply was lost); one start-up per process.
+      log.debug(`instance ${this.index}: NotifyReady repeated while joining; ignored`);
+      return;
+    }
+    this.#joiningFor = child;
     this.#drpcSocket = req.drpcListenerSock;
     this.#ready = false;
     try {
@@ -249,6 +256,8 @@ export class EngineInstance {
         `instance ${this.index}: start-up failed, engine left running but not ready: ` +
           this.#lastErr.message,
       );
+    } finally {
+      if (this.#joiningFor === child) this.#joiningFor = undefined;
     }
     this.#changed();
   }

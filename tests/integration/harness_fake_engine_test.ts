@@ -181,3 +181,18 @@ Deno.test("a self-terminated engine is restarted automatically", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a repeated NotifyReady does not start a second join", async () => {
+  const f = await startFixture({
+    engines: 1,
+    launch: fakeEngineLaunch({ FAKE_NOTIFY_TWICE: "1" }),
+  });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    assertEquals(f.joins.length, 1);
+    assert(f.logs.includes("DEBUG instance 0: NotifyReady repeated while joining; ignored"));
+  } finally {
+    await f.close();
+  }
+});

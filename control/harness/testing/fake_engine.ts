@@ -2,6 +2,7 @@
  * A stand-in daos_engine for harness tests: serves the mgmt dRPC methods the harness calls,
  * sends NotifyReady, logs to stdout/stderr, exits 0 on SIGTERM. Flags: -d socket dir,
  * -I instance index (others ignored). Env FAKE_SETUP_STATUS makes SetUp answer that status;
+ * FAKE_NOTIFY_TWICE=1 sends NotifyReady twice at once (a retried up-call);
  * FAKE_SELF_TERMINATE_ONCE=<marker path>: unless the marker exists, create it, raise
  * engine_self_terminated after SetUp and exit 1 (as an engine excluded from the group map).
  */
@@ -56,23 +57,24 @@ Deno.addSignalListener("SIGTERM", async () => {
 });
 console.error(`fake engine ${idx}: listening`);
 
-const resp = await callDrpc(
-  `${socketDir}/daos_server.sock`,
-  DrpcModule.SRV,
-  SrvMethod.NOTIFY_READY,
-  toBinary(
-    NotifyReadyReqSchema,
-    create(NotifyReadyReqSchema, {
-      uri: `ofi+tcp://127.0.0.1:${20000 + Deno.pid % 10000}`,
-      nctxs: 2,
-      drpcListenerSock: server.socketPath,
-      instanceIdx: idx,
-      ntgts: 1,
-      // Grows with time, like the engine's HLC-based incarnation.
-      incarnation: BigInt(Date.now()),
-    }),
-  ),
-  { timeoutMs: 5000 },
+const notify = toBinary(
+  NotifyReadyReqSchema,
+  create(NotifyReadyReqSchema, {
+    uri: `ofi+tcp://127.0.0.1:${20000 + Deno.pid % 10000}`,
+    nctxs: 2,
+    drpcListenerSock: server.socketPath,
+    instanceIdx: idx,
+    ntgts: 1,
+    // Grows with time, like the engine's HLC-based incarnation.
+    incarnation: BigInt(Date.now()),
+  }),
+);
+const sendNotify = () =>
+  callDrpc(`${socketDir}/daos_server.sock`, DrpcModule.SRV, SrvMethod.NOTIFY_READY, notify, {
+    timeoutMs: 5000,
+  });
+const [resp] = await Promise.all(
+  Deno.env.get("FAKE_NOTIFY_TWICE") === "1" ? [sendNotify(), sendNotify()] : [sendNotify()],
 );
 if (resp.status !== Status.SUCCESS) {
   console.error(`fake engine ${idx}: NotifyReady refused: ${Status[resp.status]}`);
