@@ -1,0 +1,171 @@
+/** Format with a kdev (loop device) tier, MD-on-SSD control metadata, --replace, and erase. */
+import assert from "node:assert/strict";
+import { checkServerConfigText } from "../../control/config/load.ts";
+import { stoppedInstances } from "../../control/ctl/storage_format.ts";
+import { formatHostStorage } from "../../control/storage/format.ts";
+import { FormatGate, needsFormat } from "../../control/storage/format_state.ts";
+import { findMount } from "../../control/storage/mounts.ts";
+import { eraseScm } from "../../control/storage/scm_format.ts";
+import { readSuperblock } from "../../control/storage/superblock.ts";
+import { isFault } from "../../control/lib/fault.ts";
+import { unmountBelow } from "./format_fixture.ts";
+
+async function sh(cmd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+function config(text: string, path: string) {
+  const r = checkServerConfigText(text, path);
+  assert.deepEqual(r.problems, []);
+  return r.config!;
+}
+
+const env = () => ({ hostname: "h", gate: new FormatGate() });
+
+Deno.test("kdev tier on a loop device formats; a character device as kdev fails per device", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "daos-format-kdev-" });
+  let loop = "";
+  try {
+    await sh("truncate", "-s", "64M", `${dir}/backing`);
+    loop = await sh("losetup", "--find", "--show", `${dir}/backing`);
+    const text = (dev: string) =>
+      `provider: ofi+tcp
+engines:
+  - targets: 1
+    fabric_iface: lo
+    fabric_iface_port: 31416
+    storage:
+      - class: ram
+        scm_mount: ${dir}/scm0
+        scm_size: 4
+      - class: kdev
+        bdev_list: [${dev}]
+`;
+    const cfg = config(text(loop), `${dir}/c.yml`);
+    const out = await formatHostStorage(cfg, stoppedInstances(cfg), {
+      reformat: false,
+      replace: false,
+    }, env());
+    assert.deepEqual(out.bdevs.map((b) => [b.device, b.status]), [[loop, "CTL_SUCCESS"]]);
+    const conf = JSON.parse(await Deno.readTextFile(`${dir}/scm0/daos_nvme.conf`));
+    assert.deepEqual(conf.subsystems[0].config[2].params, {
+      block_size: 0,
+      name: "AIO_h_0_1_0",
+      filename: loop,
+    });
+
+    // /dev/null is a character device, not a block device.
+    const bad = config(text("/dev/null"), `${dir}/c.yml`);
+    const out2 = await formatHostStorage(bad, stoppedInstances(bad), {
+      reformat: true,
+      replace: false,
+    }, env());
+    assert.equal(out2.bdevs[0].status, "CTL_ERR_NVME");
+    assert.match(out2.bdevs[0].error, /kdev \/dev\/null is not a block device/);
+    assert.equal(await readSuperblock(`${dir}/scm0`), null);
+  } finally {
+    if (loop !== "") await sh("losetup", "-d", loop).catch(() => "");
+    await unmountBelow(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("MD-on-SSD: superblock and daos_nvme.conf under control_metadata; --replace rules; erase", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "daos-format-md-" });
+  try {
+    const cfg = config(
+      `provider: ofi+tcp
+control_metadata:
+  path: ${dir}/md
+engines:
+  - targets: 1
+    fabric_iface: lo
+    fabric_iface_port: 31416
+    storage:
+      - class: ram
+        scm_mount: ${dir}/scm0
+        scm_size: 4
+      - class: file
+        bdev_list: [${dir}/bdev0]
+        bdev_size: 1
+        bdev_roles: [wal, meta, data]
+`,
+      `${dir}/c.yml`,
+    );
+    const e = cfg.engines[0];
+    assert.equal(await needsFormat(e), "Metadata format required on instance 0");
+    const out = await formatHostStorage(cfg, stoppedInstances(cfg), {
+      reformat: false,
+      replace: false,
+    }, env());
+    assert.ok(
+      [...out.scm, ...out.bdevs].every((r) => r.status === "CTL_SUCCESS"),
+      JSON.stringify(out),
+    );
+    assert.equal(out.bdevs[0].roleBits, 7);
+    const mdDir = `${dir}/md/daos_control/engine0`;
+    assert.notEqual(await readSuperblock(mdDir), null);
+    assert.ok((await Deno.stat(`${mdDir}/daos_nvme.conf`)).isFile);
+    assert.equal((await findMount(`${dir}/scm0`))?.fsType, "tmpfs");
+
+    // With metadata formatted and SCM mounted, --replace has nothing to replace... except that
+    // MD-on-SSD always re-creates the tmpfs, so it is accepted (reference §3.2 step 2).
+    const rep = await formatHostStorage(cfg, stoppedInstances(cfg), {
+      reformat: false,
+      replace: true,
+    }, env());
+    assert.ok(rep.scm.every((r) => r.status === "CTL_SUCCESS"));
+
+    await eraseScm(e);
+    assert.equal(await findMount(`${dir}/scm0`), null);
+  } finally {
+    await unmountBelow(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--replace with no instance needing format is refused with the reference text", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "daos-format-rep-" });
+  try {
+    const cfg = config(
+      `provider: ofi+tcp
+engines:
+  - targets: 1
+    fabric_iface: lo
+    fabric_iface_port: 31416
+    storage:
+      - class: ram
+        scm_mount: ${dir}/scm0
+        scm_size: 4
+`,
+      `${dir}/c.yml`,
+    );
+    await formatHostStorage(cfg, stoppedInstances(cfg), { reformat: false, replace: false }, env());
+    const e = await formatHostStorage(cfg, stoppedInstances(cfg), {
+      reformat: false,
+      replace: true,
+    }, env())
+      .then(() => null, (x: unknown) => x);
+    assert(isFault(e));
+    assert.match(
+      e.description,
+      /format replace option only valid if at least one engine requires scm-format/,
+    );
+    // After a "reboot" (tmpfs gone) replace is accepted and the waiter learns replace=true.
+    await unmountBelow(dir);
+    const gate = new FormatGate();
+    const waiting = gate.awaitFormat(0);
+    await formatHostStorage(cfg, stoppedInstances(cfg), { reformat: false, replace: true }, {
+      hostname: "h",
+      gate,
+    });
+    assert.deepEqual(await waiting, { replace: true });
+  } finally {
+    await unmountBelow(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
