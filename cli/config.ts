@@ -66,7 +66,7 @@ export function parseControlConfig(text: string, path: string): ControlConfig {
   cfg.path = path;
   if (text.length === 0) throw wrap(`empty config file: ${path}`);
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   const where = (node: Node | null | undefined): string => {
     const off = node?.range?.[0];
     if (off === undefined) return path;
@@ -75,7 +75,7 @@ export function parseControlConfig(text: string, path: string): ControlConfig {
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const [line, col] = [e.linePos?.[0].line ?? 0, e.linePos?.[0].col ?? 0];
+    const { line, col } = lc.linePos(e.pos[0]);
     throw wrap(`${path}:${line}:${col}: invalid YAML: ${e.message.split("\n")[0]}`);
   }
   const root = doc.contents;

@@ -1,0 +1,61 @@
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import { defaultControlConfig, loadControlConfig, parseControlConfig } from "./config.ts";
+
+Deno.test("parseControlConfig: keys on top of defaults", () => {
+  const c = parseControlConfig(
+    "name: sys1\nport: 10002\nhostlist: ['wolf-[1-4]']\ntransport_config:\n  allow_insecure: true\n",
+    "/x.yml",
+  );
+  deepEqual([c.name, c.port, c.hostlist, c.transportConfig.allowInsecure], [
+    "sys1",
+    10002,
+    ["wolf-[1-4]"],
+    true,
+  ]);
+  equal(c.transportConfig.caCert, "/etc/daos/certs/daosCA.crt");
+  deepEqual(parseControlConfig("# all commented\n", "/x.yml").hostlist, ["localhost:10001"]);
+});
+
+Deno.test("parseControlConfig: strict keys and validation errors name the file and position", () => {
+  throws(
+    () => parseControlConfig("name: a\nhostlsit: [x]\n", "/c.yml"),
+    /^Error: failed to load control configuration: \/c\.yml:2:1: unknown key "hostlsit"/,
+  );
+  throws(
+    () => parseControlConfig("transport_config:\n  insecure: true\n", "/c.yml"),
+    /\/c\.yml:2:3: unknown key "transport_config\.insecure"/,
+  );
+  throws(() => parseControlConfig("", "/c.yml"), /empty config file: \/c\.yml/);
+  throws(
+    () => parseControlConfig("name: abcdefghijklmnopq\n", "/c.yml"),
+    /invalid system name: "abcdefghijklmnopq"/,
+  );
+  throws(() => parseControlConfig("port: 0\n", "/c.yml"), /invalid control port in configuration/);
+  throws(() => parseControlConfig("hostlist: []\n", "/c.yml"), /empty hostlist parameter/);
+  throws(
+    () => parseControlConfig("port: [1\n", "/c.yml"),
+    /\/c\.yml:2:1: invalid YAML: Flow sequence/,
+  );
+  throws(
+    () => parseControlConfig("port: abc\n", "/c.yml"),
+    /\/c\.yml:1:7: port: expected a number/,
+  );
+});
+
+Deno.test("loadControlConfig: search order, defaults when nothing found, -o must exist", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const second = `${dir}/b.yml`;
+    await Deno.writeTextFile(second, "name: second\n");
+    const c = await loadControlConfig(undefined, [`${dir}/missing.yml`, second]);
+    equal(c.name, "second");
+    equal(c.path, second);
+    deepEqual(await loadControlConfig(undefined, [`${dir}/none.yml`]), defaultControlConfig());
+    await rejects(
+      loadControlConfig(`${dir}/nope.yml`),
+      /failed to load control configuration: cannot read/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
