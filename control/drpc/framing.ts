@@ -89,14 +89,14 @@ export function encodeMessage(msg: Uint8Array): Uint8Array[] {
 }
 
 /**
- * Reassembles one message from chunks, applying the receiver checks of §6.2. Feed the header
- * first (checkHeader), then the payload (addPayload); done() tells when the message is whole.
+ * Reassembles one message from chunks, applying the receiver checks of §6.2. Check each header
+ * (checkHeader), fill payloadTarget(), call payloadDone(); done() tells when it is whole.
  */
 export class MessageAssembler {
   #first: ChunkHeader | undefined;
   #received = 0;
   #nextIndex = 0;
-  #parts: Uint8Array[] = [];
+  #buf: Uint8Array | undefined;
 
   constructor(private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE) {}
 
@@ -146,10 +146,19 @@ export class MessageAssembler {
     }
   }
 
-  /** Adds the payload of the chunk whose header was just checked. */
-  addPayload(payload: Uint8Array): void {
-    this.#parts.push(payload);
-    this.#received += payload.length;
+  /**
+   * Where the payload of the chunk whose header was just checked goes: fill exactly this view,
+   * then call payloadDone(). The message buffer is allocated once, at the first chunk (its
+   * size is bounded by maxMessageSize).
+   */
+  payloadTarget(h: ChunkHeader): Uint8Array {
+    this.#buf ??= new Uint8Array(this.#first!.totalSize);
+    return this.#buf.subarray(this.#received, this.#received + h.chunkSize);
+  }
+
+  /** Marks the chunk whose payload was just filled in as received. */
+  payloadDone(h: ChunkHeader): void {
+    this.#received += h.chunkSize;
     this.#nextIndex++;
   }
 
@@ -165,14 +174,7 @@ export class MessageAssembler {
 
   /** The reassembled message (only valid when done()). */
   message(): Uint8Array {
-    if (this.#parts.length === 1) return this.#parts[0];
-    const out = new Uint8Array(this.#received);
-    let off = 0;
-    for (const p of this.#parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return this.#buf ?? new Uint8Array(0);
   }
 }
 
@@ -200,23 +202,37 @@ export class StreamReader {
    */
   async readExact(n: number): Promise<Uint8Array | null> {
     const out = new Uint8Array(n);
+    return await this.readInto(out) ? out : null;
+  }
+
+  /**
+   * Fills dst completely. Returns false on end of stream before the first byte; throws
+   * FramingError on end of stream in the middle. Large reads bypass the internal buffer.
+   */
+  async readInto(dst: Uint8Array): Promise<boolean> {
+    const n = dst.length;
     let got = 0;
     while (got < n) {
       if (this.#start === this.#end) {
-        const r = await this.src.read(this.#buf);
+        const direct = n - got >= this.#buf.length;
+        const r = await this.src.read(direct ? dst.subarray(got) : this.#buf);
         if (r === null) {
-          if (got === 0) return null;
+          if (got === 0) return false;
           throw new FramingError(`dRPC stream ended after ${got} of ${n} expected bytes`);
+        }
+        if (direct) {
+          got += r;
+          continue;
         }
         this.#start = 0;
         this.#end = r;
       }
       const take = Math.min(n - got, this.#end - this.#start);
-      out.set(this.#buf.subarray(this.#start, this.#start + take), got);
+      dst.set(this.#buf.subarray(this.#start, this.#start + take), got);
       this.#start += take;
       got += take;
     }
-    return out;
+    return true;
   }
 }
 
@@ -237,11 +253,11 @@ export async function readMessage(
     }
     const h = decodeHeader(hdr);
     asm.checkHeader(h);
-    const payload = h.chunkSize === 0 ? new Uint8Array(0) : await reader.readExact(h.chunkSize);
-    if (payload === null) {
+    const target = asm.payloadTarget(h);
+    if (target.length > 0 && !(await reader.readInto(target))) {
       throw new FramingError("dRPC stream ended before the chunk payload");
     }
-    asm.addPayload(payload);
+    asm.payloadDone(h);
   }
   return asm.message();
 }
