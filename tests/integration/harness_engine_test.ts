@@ -129,3 +129,33 @@ Deno.test("two real engines: ready, kill -9, restart with a larger incarnation, 
     await f.close();
   }
 });
+
+Deno.test("a real engine that cannot start is reported stopped with its error in the log", async () => {
+  await ensureEngineBuilt();
+  const f = await startFixture({
+    engines: 1,
+    launch: (idx, scmDir, socketDir) => {
+      const cfg = engineConfig(idx, scmDir);
+      cfg.fabric = { ...cfg.fabric, fabricIface: "nosuchif0" };
+      return {
+        enginePath: DEFAULT_ENGINE_PATH,
+        args: (checkMode) => engineArgs(cfg, { socketDir, checkMode }),
+        env: engineEnv(cfg, Deno.env.toObject()),
+      };
+    },
+  });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.info().lastExitStatus !== null, WAIT), f.logs.join("\n"));
+    assertEquals(i0.info().lastExitStatus, "exit status 1");
+    assertEquals(i0.localState(), MemberState.Stopped);
+    assert(
+      f.logs.some((l) => l.startsWith("ERROR daos_engine:0 ") && l.includes("nosuchif0")),
+      f.logs.join("\n"),
+    );
+    assertEquals(f.joins.length, 0);
+    assertEquals(f.events.map((e) => [e.id, e.rank]), [[RasId.ENGINE_DIED, 0xffffffff]]);
+  } finally {
+    await f.close();
+  }
+});
