@@ -17,12 +17,18 @@ export async function runEngine(args: string[]): Promise<number> {
   }
   const lib = openEngineLibrary();
   let engine: Engine | undefined;
-  const onSignal = () => engine?.requestStop();
+  // listen before creating, so a signal during start-up still ends in an orderly stop
+  let signalled = false;
+  const onSignal = () => {
+    signalled = true;
+    engine?.requestStop();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     engine = Engine.create(lib, args);
     engine.start();
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
+    if (signalled) engine.requestStop();
     // the wait is bounded so a lost wake-up could never hang the process
     while (!(await engine.wait(1000))) { /* running */ }
     const why = engine.lastError;

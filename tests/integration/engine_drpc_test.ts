@@ -68,7 +68,7 @@ class FakeServer {
   #listener: Deno.Listener;
   #done: Promise<void>;
 
-  constructor(path: string) {
+  constructor(path: string, private readonly reject = false) {
     this.#listener = Deno.listen({ transport: "unix", path });
     this.#done = this.#serve();
   }
@@ -84,7 +84,7 @@ class FakeServer {
         if (ok) this.notifications.push(fromBinary(NotifyReadyReqSchema, call.body));
         const resp = create(ResponseSchema, {
           sequence: call.sequence,
-          status: ok ? Status.SUCCESS : Status.UNKNOWN_METHOD,
+          status: !ok ? Status.UNKNOWN_METHOD : this.reject ? Status.FAILURE : Status.SUCCESS,
         });
         await writeMessage(conn, toBinary(ResponseSchema, resp));
       } finally {
@@ -150,9 +150,12 @@ function startEngine(args: string[], env: Record<string, string>): Running {
   return { child, stderr };
 }
 
-async function stopEngine(r: Running): Promise<Deno.CommandStatus> {
+async function stopEngine(
+  r: Running,
+  signal: Deno.Signal = "SIGTERM",
+): Promise<Deno.CommandStatus> {
   try {
-    r.child.kill("SIGTERM");
+    r.child.kill(signal);
   } catch { /* already exited */ }
   const status = await r.child.status;
   await r.stderr;
@@ -266,6 +269,24 @@ Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", asyn
     });
     equal(fromBinary(GroupUpdateRespSchema, badGu.body).status, DER_INVAL);
 
+    // a map big enough to need several 128 KiB chunks arrives whole
+    const big = Array.from({ length: 12000 }, (_, i) => ({
+      rank: i + 1,
+      uri: i === 0 ? nr.uri : deadUri,
+      incarnation: BigInt(i),
+    }));
+    const bigReq = toBinary(
+      GroupUpdateReqSchema,
+      create(GroupUpdateReqSchema, { mapVersion: 5, engines: big }),
+    );
+    ok(bigReq.length > 2 * 131048, `GroupUpdate is ${bigReq.length} bytes`);
+    const bigResp = await callDrpc(sock, DrpcModule.MGMT, MgmtMethod.GROUP_UPDATE, bigReq, opts);
+    equal(fromBinary(GroupUpdateRespSchema, bigResp.body).status, 0);
+    equal(
+      daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 12000 })),
+      DER_UNREACH,
+    );
+
     const smd = fromBinary(
       SmdDevRespSchema,
       (await mgmt(sock, MgmtMethod.SMD_LIST_DEVS, SmdDevReqSchema, {})).body,
@@ -353,7 +374,7 @@ Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", asyn
     running = startEngine(args, env);
     await until("second NotifyReady", () => server!.notifications.length === 2);
     ok(server.notifications[1].incarnation > nr.incarnation);
-    equal((await stopEngine(running)).code, 0);
+    equal((await stopEngine(running, "SIGINT")).code, 0);
     running = undefined;
     deepEqual(new Set(server.calls.map((c) => `${c.module}/${c.method}`)), new Set(["3/301"]));
   } finally {
@@ -371,4 +392,27 @@ Deno.test("daos_engine: bad arguments exit 1 with a clear message", async () => 
   }).output();
   equal(out.code, 1);
   match(new TextDecoder().decode(out.stderr), /invalid value '0' for -t/);
+});
+
+Deno.test("daos_engine: NotifyReady rejected by daos_server → the engine stops, exit 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "engine_rej_" });
+  const server = new FakeServer(`${dir}/daos_server.sock`, true);
+  let running: Running | undefined;
+  try {
+    running = startEngine(["-t", "1", "-s", dir, "-d", dir], { DAOS_FABRIC_ADDR: "127.0.0.1" });
+    const status = await running.child.status;
+    const stderr = await running.stderr;
+    running = undefined;
+    equal(status.code, 1);
+    match(stderr, /NotifyReady rejected by daos_server/);
+    equal(server.notifications.length, 1);
+    deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("daos_engine_")),
+      [],
+    );
+  } finally {
+    if (running) await stopEngine(running);
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
