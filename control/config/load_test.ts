@@ -94,3 +94,24 @@ Deno.test("loadServerConfig throws a Fault naming file:line:col", async () => {
     await Deno.remove(tmp);
   }
 });
+
+Deno.test("removed keys get a resolution naming their replacement", () => {
+  const { problems: p } = checkServerConfigText(`servers: []\nenable_vmd: true\n`, "t.yml");
+  assert.equal(p.length, 2);
+  assert.match(p[0].resolution, /renamed "engines"/);
+  assert.match(p[1].resolution, /disable_vmd/);
+});
+
+Deno.test("engine env fix-up rules: PMEMOBJ_CONF, ABT stack size, SRX agreement", () => {
+  const env = (vars: string) =>
+    MIN.replace("  - targets: 4", `  - targets: 4\n    env_vars: [${vars}]`);
+  assert.match(problems(env("PMEMOBJ_CONF=sds.at_create=1"))[0], /sds\.at_create=1 is not allowed/);
+  const srx = env("FI_OFI_RXM_USE_SRX=1").replace(
+    "provider: ofi+tcp",
+    "provider: ofi+tcp\ndisable_srx: true",
+  );
+  assert.match(problems(srx)[0], /FI_OFI_RXM_USE_SRX=1 conflicts with disable_srx: true/);
+  assert.deepEqual(problems(env("FI_OFI_RXM_USE_SRX=1")), []);
+  const ucx = env("ABT_THREAD_STACKSIZE=16384").replace("ofi+tcp", "ucx+dc_x");
+  assert.match(problems(ucx)[0], /ABT_THREAD_STACKSIZE should be >= 32768 but is set to 16384/);
+});

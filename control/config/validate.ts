@@ -157,6 +157,56 @@ function validateLogMask(e: EngineConfig, m: MapReader): void {
   }
 }
 
+/** Value of `KEY=` in an env list, or undefined. */
+function envValue(vars: readonly string[], key: string): string | undefined {
+  const v = vars.find((x) => x.startsWith(`${key}=`));
+  return v === undefined ? undefined : v.slice(key.length + 1);
+}
+
+/** Environment fix-up rules that can fail (server.md §1.6). */
+function validateEngineEnv(e: EngineConfig, m: MapReader, mdOnSsd: boolean): void {
+  const pmem = envValue(e.envVars, "PMEMOBJ_CONF");
+  if (e.scm?.class !== "dcpm" && pmem !== undefined && /sds\.at_create=1/.test(pmem)) {
+    m.problem(
+      "env_vars",
+      Code.BadConfig,
+      `I/O Engine ${e.index} failed config validation: PMEMOBJ_CONF sds.at_create=1 is not allowed when SCM class is not dcpm`,
+      "remove sds.at_create=1 from PMEMOBJ_CONF",
+    );
+  }
+  let minStack = 0;
+  if (e.scm?.class === "dcpm") minStack = 20480;
+  if (mdOnSsd) minStack = Math.max(minStack, 24576);
+  if (e.fabric.provider.startsWith("ucx+")) minStack = Math.max(minStack, 32768);
+  const stack = envValue(e.envVars, "ABT_THREAD_STACKSIZE");
+  if (stack !== undefined && minStack > 0 && !(Number(stack) >= minStack)) {
+    m.problem(
+      "env_vars",
+      Code.BadConfig,
+      `I/O Engine ${e.index} failed config validation: env_var ABT_THREAD_STACKSIZE should be >= ${minStack} but is set to ${stack}`,
+      `set ABT_THREAD_STACKSIZE=${minStack} or remove it`,
+    );
+  }
+  const srx = envValue(e.envVars, "FI_OFI_RXM_USE_SRX");
+  // disable_srx (engine or inherited) means FI_OFI_RXM_USE_SRX=0; an explicit 1 contradicts it.
+  if (srx !== undefined && e.fabric.disableSrx && srx !== "0") {
+    m.problem(
+      "env_vars",
+      Code.BadConfig,
+      `I/O Engine ${e.index} failed config validation: FI_OFI_RXM_USE_SRX=${srx} conflicts with disable_srx: ${e.fabric.disableSrx}`,
+      "remove FI_OFI_RXM_USE_SRX from env_vars and use disable_srx",
+    );
+  }
+  if (e.envPassThrough.includes("FI_OFI_RXM_USE_SRX")) {
+    m.problem(
+      "env_pass_through",
+      Code.BadConfig,
+      `I/O Engine ${e.index} failed config validation: FI_OFI_RXM_USE_SRX may not be passed through`,
+      "use disable_srx instead",
+    );
+  }
+}
+
 function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): void {
   const m = loc.engine;
   const fail = (key: string | undefined, code: number, msg: string, res = "") =>
@@ -202,6 +252,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
       fail("env_vars", Code.BadConfig, `invalid env_vars entry "${v}"`, "write KEY=VALUE");
     }
   }
+  validateEngineEnv(e, m, cfg.controlMetadata.path !== "");
   if (!e.scm && loc.tiers.length > 0) {
     fail(
       "storage",
@@ -370,6 +421,17 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     (e) => e.bdevs.flatMap((b) => b.bdevList),
     "bdev_list entry",
   );
+  const srx = cfg.engines.map((e) => envValue(e.envVars, "FI_OFI_RXM_USE_SRX"));
+  for (const e of cfg.engines.slice(1)) {
+    if (srx[e.index] !== undefined && srx[0] !== undefined && srx[e.index] !== srx[0]) {
+      locs[e.index].engine.problem(
+        "env_vars",
+        Code.BadConfig,
+        `FI_OFI_RXM_USE_SRX=${srx[e.index]} of engine ${e.index} differs from engine 0 (${srx[0]})`,
+        "use the same value on every engine, or disable_srx at top level",
+      );
+    }
+  }
   for (const e of cfg.engines.slice(1)) {
     const m = locs[e.index].engine;
     if (e.targets !== first.targets) {

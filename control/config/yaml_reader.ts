@@ -37,6 +37,21 @@ export interface IntBounds {
   code?: number;
 }
 
+/** Resolutions for keys removed or renamed across versions (server.md §1.12). */
+const RENAMED: Record<string, string> = {
+  servers: '"servers" was renamed "engines" (1.2)',
+  scm_mount_path: "scm_mount_path was removed (1.2); set scm_mount in the ram/dcpm storage tier",
+  fabric_ifaces: "fabric_ifaces was removed (1.2); set fabric_iface per engine",
+  scm_class:
+    "flat SCM keys were replaced by the storage tier list (2.0): storage: [{class: ram, ...}]",
+  bdev_class:
+    "flat bdev keys were replaced by the storage tier list (2.0): storage: [..., {class: file, ...}]",
+  bdev_include: "bdev_include was removed (2.4); list devices in each tier's bdev_list",
+  rank: "per-engine rank was removed (2.4); ranks are assigned by the management service",
+  enable_vmd: "enable_vmd was replaced by disable_vmd (2.2; VMD is on by default)",
+  crt_ctx_share_addr: "crt_ctx_share_addr was removed (2.6)",
+};
+
 /** Reads one YAML map with key-usage tracking (unknown keys are errors). */
 export class MapReader {
   private readonly used = new Set<string>();
@@ -230,7 +245,7 @@ export class MapReader {
         Code.BadConfig,
         `unknown key "${this.path(k)}": parse of "${this.ctx.problems.file}" failed; ` +
           `config contains invalid parameters and may be out of date, see server config examples`,
-        `remove or rename "${k}" (check its spelling and indentation)`,
+        RENAMED[k] ?? `remove or rename "${k}" (check its spelling and indentation)`,
       );
     }
   }
