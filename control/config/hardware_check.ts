@@ -8,6 +8,7 @@ import type { PathSegment } from "./locate.ts";
 import type { ServerConfig } from "./types.ts";
 import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
 import { scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
+import { lookup } from "node:dns/promises";
 
 /** One hardware problem, located by key path. */
 export interface HardwareProblem {
@@ -23,6 +24,21 @@ export interface HostFacts {
   mem: MemInfo;
   nvme: SysfsNvme[];
   stat(path: string): Promise<Deno.FileInfo | null>;
+  /** lstat (no symlink following), for fault_cb. */
+  lstat(path: string): Promise<Deno.FileInfo | null>;
+  /** Resolves a host name (getaddrinfo); false when it does not resolve. */
+  resolves(host: string): Promise<boolean>;
+}
+
+/** Resolves with a bounded wait, so a dead resolver cannot hang validation. */
+async function resolvesBounded(host: string, ms = 3000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([lookup(host).then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Facts of this machine. */
@@ -32,6 +48,8 @@ export async function hostFacts(): Promise<HostFacts> {
     mem: await readMemInfo(),
     nvme: await scanNvmeSysfs(),
     stat: (p) => Deno.stat(p).catch(() => null),
+    lstat: (p) => Deno.lstat(p).catch(() => null),
+    resolves: (h) => resolvesBounded(h),
   };
 }
 
@@ -91,6 +109,22 @@ export async function checkHardware(
       "create the directory or set socket_dir to an existing one",
     );
   }
+
+  if (cfg.engines.length > 0) {
+    const key = cfg.mgmtSvcReplicas.length > 0 ? "mgmt_svc_replicas" : "access_points";
+    for (const r of cfg.mgmtSvcReplicas) {
+      const host = r.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+      if (!(await facts.resolves(host))) {
+        add(
+          [key],
+          Code.BadMgmtSvcReplicas,
+          `invalid list of MS replicas in configuration: cannot resolve "${host}"`,
+          "use resolvable host names or IP addresses in mgmt_svc_replicas",
+        );
+      }
+    }
+  }
+  if (cfg.faultCb !== "") await checkFaultCb(cfg.faultCb, facts, add);
 
   const ramEngines = cfg.engines.filter((e) => e.scm?.class === "ram");
   for (const e of cfg.engines) {
@@ -187,4 +221,39 @@ export async function checkHardware(
     }
   }
   return out;
+}
+
+/** fault_cb must exist (718), be a plain non-setuid file not writable by group/other (719) and
+ * be executable (720) (server.md §1.9). */
+async function checkFaultCb(
+  path: string,
+  facts: HostFacts,
+  add: (path: PathSegment[], code: number, message: string, resolution?: string) => void,
+): Promise<void> {
+  const st = await facts.lstat(path);
+  if (!st) {
+    add(
+      ["fault_cb"],
+      718,
+      `fault domain callback script "${path}" does not exist`,
+      "create the script or fix fault_cb",
+    );
+    return;
+  }
+  const mode = st.mode ?? 0;
+  if (st.isSymlink || (mode & 0o4000) !== 0 || (mode & 0o022) !== 0) {
+    add(
+      ["fault_cb"],
+      719,
+      `fault domain callback script "${path}" is insecure (symlink, setuid or group/other-writable)`,
+      "make it a regular file, chmod go-w and remove setuid",
+    );
+  } else if ((mode & 0o111) === 0) {
+    add(
+      ["fault_cb"],
+      720,
+      `fault domain callback script "${path}" is not executable`,
+      "chmod +x the script",
+    );
+  }
 }

@@ -26,6 +26,8 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
     },
     nvme: [],
     stat: () => Promise.resolve(null),
+    lstat: () => Promise.resolve(null),
+    resolves: (h) => Promise.resolve(h === "localhost"),
     ...over,
   };
 }
@@ -73,6 +75,37 @@ Deno.test("ram-disk larger than memory allows is fault 731 at its scm_size", asy
     assert.equal(r.problems.length, 1, r.text);
     assert.equal(r.problems[0].code, 731);
     assert.match(r.text, /:22:19: configured ram-disk size 400\.0 GiB is higher than the maximum/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("hardware: unresolvable MS replicas (705) and fault_cb permissions (718-720)", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const cb = `${tmp}/cb.sh`;
+    await Deno.writeTextFile(cb, "#!/bin/sh\necho /r1/h1\n");
+    const text = (await Deno.readTextFile(dir + "reference_file_emulated.yml"))
+      .replace("fault_path: /rack1/host1", `fault_cb: ${cb}`)
+      .replace('access_points: ["localhost"]', 'access_points: ["nowhere.invalid"]')
+      .replace("/tmp/daos-bdev", `${tmp}/bdev`) + `socket_dir: ${tmp}\nsystem_ram_reserved: 1\n`;
+    await Deno.writeTextFile(`${tmp}/c.yml`, text);
+    const real = facts({
+      stat: (p) => Deno.stat(p).catch(() => null),
+      lstat: (p) => Deno.lstat(p).catch(() => null),
+    });
+    const codes = async () =>
+      (await validateConfigFile(`${tmp}/c.yml`, { hardware: true, facts: real })).problems.map((
+        p,
+      ) => p.code).sort();
+    await Deno.chmod(cb, 0o644);
+    assert.deepEqual(await codes(), [705, 720]);
+    await Deno.chmod(cb, 0o777);
+    assert.deepEqual(await codes(), [705, 719]);
+    await Deno.chmod(cb, 0o755);
+    assert.deepEqual(await codes(), [705]);
+    await Deno.remove(cb);
+    assert.deepEqual(await codes(), [705, 718]);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
