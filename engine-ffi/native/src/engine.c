@@ -178,7 +178,8 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 	char buf[1024] = "";
 	int rc;
 
-	if (eng == NULL || eng->state != DAOS_ENGINE_CREATED || dss_engine_stopping(eng)) {
+	if (eng == NULL || daos_engine_state(eng) != DAOS_ENGINE_CREATED ||
+	    dss_engine_stopping(eng)) {
 		seterr(err, errlen, "engine is not in the created state: start it once, after "
 		       "create");
 		return -EINVAL;
