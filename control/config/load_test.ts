@@ -115,3 +115,31 @@ Deno.test("engine env fix-up rules: PMEMOBJ_CONF, ABT stack size, SRX agreement"
   const ucx = env("ABT_THREAD_STACKSIZE=16384").replace("ofi+tcp", "ucx+dc_x");
   assert.match(problems(ucx)[0], /ABT_THREAD_STACKSIZE should be >= 32768 but is set to 16384/);
 });
+
+Deno.test("engines with bdevs pinned unevenly across NUMA nodes: fault 728 unless allowed", () => {
+  const eng = (i: number, numa: number) =>
+    `  - targets: 4
+    pinned_numa_node: ${numa}
+    fabric_iface: lo
+    fabric_iface_port: ${31416 + i}
+    log_file: /tmp/e${i}.log
+    storage:
+      - class: ram
+        scm_mount: /mnt/daos${i}
+        scm_size: 4
+      - class: file
+        bdev_list: [/tmp/bdev${i}]
+        bdev_size: 1
+`;
+  const base = `provider: ofi+tcp\nmgmt_svc_replicas: [a]\nengines:\n${eng(0, 0)}${eng(1, 0)}${
+    eng(2, 1)
+  }`;
+  const { problems: p } = checkServerConfigText(base, "t.yml");
+  assert.equal(p.length, 1);
+  assert.equal(p[0].code, 728);
+  assert.equal(p[0].message, "uneven distribution of engines across NUMA nodes map[0:2 1:1]");
+  assert.deepEqual(
+    checkServerConfigText("allow_numa_imbalance: true\n" + base, "t.yml").problems,
+    [],
+  );
+});

@@ -23,6 +23,7 @@ export const Code = {
   FaultDomainTooManyLayers: 724,
   NrHugepagesOutOfRange: 725,
   HugepagesDisabledWithNvmeBdevs: 726,
+  EngineNUMAImbalance: 728,
   ControlMetadataNoPath: 729,
   RamdiskUnderMinMem: 730,
   RamdiskOverMaxMem: 731,

@@ -421,6 +421,21 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     (e) => e.bdevs.flatMap((b) => b.bdevList),
     "bdev_list entry",
   );
+  // NUMA balance (728), checkable offline when engines with bdevs are pinned.
+  const pinned = cfg.engines.filter((e) => e.bdevs.length > 0 && e.pinnedNumaNode !== null);
+  if (!cfg.allowNumaImbalance && pinned.length > 1) {
+    const per = new Map<number, number>();
+    for (const e of pinned) per.set(e.pinnedNumaNode!, (per.get(e.pinnedNumaNode!) ?? 0) + 1);
+    if (new Set(per.values()).size > 1) {
+      const map = [...per.entries()].sort((a, b) => a[0] - b[0]).map(([n, c]) => `${n}:${c}`);
+      locs[pinned[pinned.length - 1].index].engine.problem(
+        "pinned_numa_node",
+        Code.EngineNUMAImbalance,
+        `uneven distribution of engines across NUMA nodes map[${map.join(" ")}]`,
+        "pin the same number of engines to each NUMA node, or set allow_numa_imbalance: true",
+      );
+    }
+  }
   const srx = cfg.engines.map((e) => envValue(e.envVars, "FI_OFI_RXM_USE_SRX"));
   for (const e of cfg.engines.slice(1)) {
     if (srx[e.index] !== undefined && srx[0] !== undefined && srx[e.index] !== srx[0]) {
