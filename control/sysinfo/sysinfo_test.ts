@@ -1,8 +1,8 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { parseMeminfo } from "./meminfo.ts";
 import { NetDevClass, providersFor, readInterfaces } from "./netif.ts";
 import { readNvmeControllers } from "./nvme.ts";
-import { parseMountinfo } from "./statfs.ts";
+import { findMount, parseMountinfo, statfs } from "./statfs.ts";
 import { parseCpuList } from "./sysfs.ts";
 import { readTopology } from "./topology.ts";
 
@@ -124,4 +124,18 @@ Deno.test("readTopology: NUMA nodes and online CPUs", async () => {
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("statfs and findMount on the real host", async () => {
+  const u = await statfs("/");
+  ok(u.totalBytes > 0 && u.availBytes <= u.totalBytes, JSON.stringify(u));
+  equal((await findMount("/proc"))?.fsType, "proc");
+  equal(await findMount("/no/such/mount"), undefined);
+  let msg = "";
+  try {
+    await statfs("/no/such/path");
+  } catch (e) {
+    msg = String(e);
+  }
+  ok(msg.includes("statfs /no/such/path:"), msg);
 });
