@@ -85,9 +85,11 @@ export function registerStorage(program: Command, run: Runner): void {
         }, summary === undefined ? undefined : new Error(summary));
       } else {
         if (errorGroups.length > 0) ctx.log.error(formatHostErrors(errorGroups));
-        if (verbose) ctx.log.info(formatScanVerbose(groups));
-        else if (health) ctx.log.info(formatScanHealth(groups));
-        else ctx.log.info(formatScanTable(groups));
+        // When no host answered there is nothing to print besides the Errors: block.
+        if (groups.length > 0) {
+          const format = verbose ? formatScanVerbose : health ? formatScanHealth : formatScanTable;
+          ctx.log.info(format(groups));
+        }
       }
       if (summary !== undefined) throw new Error(summary);
     }));

@@ -1,6 +1,6 @@
 import { equal, ok } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
-import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
+import { ResponseStateSchema, ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { NetworkScanRespSchema } from "../../proto/gen/ts/ctl/network_pb.ts";
 import { type StorageScanResp, StorageScanRespSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import { groupPayloads } from "../../control/lib/rpc/group.ts";
@@ -97,12 +97,10 @@ Deno.test("storage scan -v block matches dmg.md §5.8 verbose example", () => {
 
 Deno.test("scanResultParts: failed parts become host errors and contribute nothing", () => {
   const r = withNvme();
-  r.nvme!.state = {
-    $typeName: "ctl.ResponseState",
+  r.nvme!.state = create(ResponseStateSchema, {
     status: ResponseStatus.CTL_ERR_NVME,
     error: "nvme scan failed",
-    info: "",
-  };
+  });
   r.scm = create(StorageScanRespSchema, {
     scm: { state: { status: ResponseStatus.CTL_ERR_SCM, error: "", info: "why" } },
   }).scm;
