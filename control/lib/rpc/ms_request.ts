@@ -24,8 +24,10 @@ const NOT_READY = [
 
 /** Options of one MS request. */
 export interface MsRequestOptions<T> {
-  /** Configured hosts ("host:port"); up to 5 are drawn at random. */
+  /** Hosts ("host:port"): the configured list, of which up to 5 are drawn at random. */
   hosts: readonly string[];
+  /** The hosts were given explicitly for this request: use all of them, no random draw. */
+  explicit?: boolean;
   /** Absolute deadline (ms since the epoch) of the whole request. */
   deadline: number;
   /** Request name for timeout messages ("SystemQuery"). */
@@ -97,7 +99,7 @@ export async function msRequest<T>(
   const random = opts.random ?? Math.random;
   const sleep = opts.sleep ?? defaultSleep;
   const started = Date.now();
-  const original = pickCandidates(opts.hosts, random);
+  const original = opts.explicit ? [...new Set(opts.hosts)] : pickCandidates(opts.hosts, random);
   if (original.length === 0) throw faults.ClientConfigEmptyHostList();
   let hosts = original;
   let following = false;

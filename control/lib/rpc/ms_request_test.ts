@@ -192,3 +192,26 @@ Deno.test("error codec: encoders carry ErrorInfo exactly as server.md §5.2 and 
   const plain = decodeRemoteError(new ConnectError("boom", Code.Unknown));
   equal(plain.message, "rpc error: code = Unknown desc = boom");
 });
+
+Deno.test("msRequest: 5 random candidates from the configured list, all hosts when explicit", async () => {
+  const servers = [];
+  for (let i = 0; i < 6; i++) {
+    servers.push(await server(() => create(LeaderQueryRespSchema, { currentLeader: "l" })));
+  }
+  const pool = new TransportPool({ security: insecure });
+  try {
+    const hosts = servers.map((s) => s.address);
+    await msRequest(pool, query, { hosts, deadline: Date.now() + 10_000, name: "LeaderQuery" });
+    equal(servers.reduce((n, s) => n + s.calls(), 0), 5);
+    await msRequest(pool, query, {
+      hosts,
+      explicit: true,
+      deadline: Date.now() + 10_000,
+      name: "LeaderQuery",
+    });
+    equal(servers.reduce((n, s) => n + s.calls(), 0), 11);
+  } finally {
+    pool.close();
+    for (const s of servers) await s.close();
+  }
+});
