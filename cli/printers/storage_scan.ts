@@ -8,14 +8,13 @@ import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { LedState, type NvmeController, NvmeDevState } from "../../proto/gen/ts/ctl/smd_pb.ts";
 import { type StorageScanResp, StorageScanRespSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import { compareBytes, stripPorts } from "../../control/lib/hostlist.ts";
+import { NilRank } from "../../control/lib/rankset.ts";
 import type { PayloadGroup } from "../../control/lib/rpc/group.ts";
 import { formatBytes, formatIBytes } from "../../control/lib/sizes.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
 import { plural } from "../output/english.ts";
 import { hostSetHeader } from "./host_block.ts";
-
-const NIL_RANK = 0xffffffff;
 
 /**
  * Splits one host's answer into per-part errors and the storage it contributes: a part whose
@@ -170,7 +169,7 @@ function nvmeBlock(s: StorageScanResp): string {
         Socket: String(c.socketId),
         Capacity: formatBytes(ctrlrCapacity(c)),
         "Role(s)": smd ? roleNames(smd.roleBits) : "NA",
-        Rank: smd && smd.rank !== NIL_RANK ? String(smd.rank) : "None",
+        Rank: smd && smd.rank !== NilRank ? String(smd.rank) : "None",
       };
     }),
   );

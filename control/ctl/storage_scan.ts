@@ -19,12 +19,13 @@ import {
   StorageScanRespSchema,
 } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import type { EngineConfig } from "../config/types.ts";
+import { NilRank } from "../lib/rankset.ts";
 import { readMeminfo, type SysMemInfo } from "../sysinfo/meminfo.ts";
 import { type NvmeCtrlr, readNvmeControllers } from "../sysinfo/nvme.ts";
 import { findMount, type FsUsage, type MountEntry, statfs } from "../sysinfo/statfs.ts";
 
-/** Rank value of "no rank yet". */
-export const NIL_RANK = 0xffffffff;
+/** Rank value of "no rank yet" (re-exported for callers of the scan). */
+export const NIL_RANK = NilRank;
 const GIB = 1024n ** 3n;
 
 /** Text DAOS reports when no PMem is present. */
