@@ -5,7 +5,6 @@
  */
 import type { Command } from "commander";
 import { Fault } from "../lib/fault.ts";
-import { saveActiveConfig } from "./active_config.ts";
 import { checkHardware, type HostFacts, hostFacts } from "./hardware_check.ts";
 import { checkServerConfigFile, problemToFault } from "./load.ts";
 import { type ConfigProblem, formatProblem } from "./problems.ts";
@@ -55,8 +54,8 @@ export async function validateConfigFile(
 
 /**
  * The start gate: offline and hardware checks; throws a Fault (first problem, with the count
- * of others) on any problem, else saves `<socket_dir>/.daos_server.active.yml` and returns
- * the config.
+ * of others) on any problem, else returns the config. (`saveActiveConfig` is called by
+ * start once the socket directory is claimed.)
  */
 export async function loadServerConfigForStart(
   path: string,
@@ -71,7 +70,6 @@ export async function loadServerConfigForStart(
       } more; run 'daos_server config validate --hardware -o ${path}')`,
     );
   }
-  await saveActiveConfig(r.config); // best effort; CLI overrides applied later are not in it
   return r.config;
 }
 
