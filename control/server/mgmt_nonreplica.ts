@@ -43,5 +43,6 @@ export function nonReplicaMgmtService(
   };
   const impl: Record<string, (req: unknown) => never> = {};
   for (const m of MgmtSvc.methods) impl[m.localName] = handler;
+  // Built from the descriptor so new MgmtSvc methods are covered without listing them.
   return impl as unknown as ServiceImpl<typeof MgmtSvc>;
 }
