@@ -18,7 +18,8 @@ import {
 } from "../../control/lib/rpc/error_codec.ts";
 import { connectionFailure, isDeadline } from "../../control/lib/rpc/conn_errors.ts";
 import type { Runner } from "./context.ts";
-import { groupPayloads } from "../../control/lib/rpc/group.ts";
+import { groupErrors, groupPayloads } from "../../control/lib/rpc/group.ts";
+import { hostErrorsJson } from "../printers/host_block.ts";
 import { Fault } from "../../control/lib/fault.ts";
 import { stripPorts } from "../../control/lib/hostlist.ts";
 import { formatTable, indentLines } from "../../control/lib/txtfmt.ts";
@@ -272,14 +273,27 @@ export interface StorageFormatIO {
 export async function runStorageFormat(
   flags: StorageFormatFlags,
   io: StorageFormatIO,
-): Promise<{ out: string; err: string; json: GoJsonValue; error?: Error }> {
+): Promise<{
+  out: string;
+  err: string;
+  json: GoJsonValue;
+  error?: Error;
+  failures: HostFailure[];
+  hostCount: number;
+}> {
   checkFormatFlags(flags, io.hostCount);
   await formatGuard(io.probes);
   const results = foldFormatResults(
     await io.format({ reformat: flags.force, replace: flags.replace }),
   );
   const printed = printFormatResults(results, flags.verbose);
-  return { ...printed, json: formatJson(results), error: formatCommandError(results) };
+  return {
+    ...printed,
+    json: formatJson(results),
+    error: formatCommandError(results),
+    failures: results.failures,
+    hostCount: results.hosts.length,
+  };
 }
 
 /** Per-probe deadline of the running-system guard (fail fast). */
@@ -302,6 +316,12 @@ export function registerStorageFormat(program: Command, run: Runner): void {
     .option("--replace", "replace an excluded rank's storage, reusing its rank number")
     .action(run(async (ctx, opts: FormatOptions) => {
       const targets = await ctx.targets(opts.hostList);
+      // Flag errors come before any connection set-up.
+      checkFormatFlags({
+        force: opts.force === true,
+        replace: opts.replace === true,
+        verbose: false,
+      }, targets.length);
       const pool = await ctx.pool();
       const sys = (await ctx.config()).name;
       const req = (r: { reformat: boolean; replace: boolean }) =>
@@ -327,7 +347,13 @@ export function registerStorageFormat(program: Command, run: Runner): void {
           }),
       });
       if (ctx.json) {
-        ctx.envelope.write({ HostStorage: res.json }, res.error);
+        ctx.envelope.write({
+          host_errors: hostErrorsJson(groupErrors(res.failures.map((f) => ({
+            addr: f.addr,
+            error: f.error instanceof Error ? f.error : new Error(String(f.error)),
+          })))),
+          HostStorage: res.hostCount > 0 ? res.json : null,
+        }, res.error);
       } else {
         if (res.err !== "") ctx.log.error(res.err);
         if (res.out !== "") ctx.log.info(res.out);
