@@ -107,3 +107,34 @@ export function storageFormatHandlers(
   const deps = { config: cfg, gate, instances, hostname: Deno.hostname() };
   return { storageFormat: (req) => storageFormat(req, deps) };
 }
+
+/** What the format flow needs of a harness engine instance (structural: EngineInstance fits). */
+export interface KillableInstance {
+  isStarted(): boolean;
+  stop(sig: Deno.Signal): boolean;
+  waitFor(pred: (i: KillableInstance) => boolean, timeoutMs: number): Promise<boolean>;
+}
+
+/** Bound on waiting for a SIGKILLed engine to exit before its tmpfs is re-created. */
+export const KILL_WAIT_MS = 10_000;
+
+/**
+ * FormatInstances over the harness's instances (index order = engines[]): reformat SIGKILLs a
+ * running engine and waits (bounded) for it to exit, so its mount is no longer busy.
+ */
+export function harnessFormatInstances(
+  cfg: ServerConfig,
+  instances: readonly KillableInstance[],
+): FormatInstance[] {
+  return cfg.engines.map((config, i) => ({
+    config,
+    isRunning: () => instances[i]?.isStarted() ?? false,
+    kill: async () => {
+      const inst = instances[i];
+      if (!inst || !inst.stop("SIGKILL")) return;
+      if (!(await inst.waitFor((x) => !x.isStarted(), KILL_WAIT_MS))) {
+        throw new Error(`instance ${i}: engine did not exit within ${KILL_WAIT_MS} ms of SIGKILL`);
+      }
+    },
+  }));
+}
