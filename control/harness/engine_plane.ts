@@ -28,7 +28,11 @@ export async function removeStaleEngineSockets(socketDir: string): Promise<strin
   return removed;
 }
 
-/** Starts the dRPC server, then the harness (engines start once formatted). */
+/**
+ * Starts the dRPC server, then the harness (engines start once formatted). Call it only after
+ * this process has claimed socket_dir (control/server/instance_lock.ts): it deletes leftover
+ * engine sockets there.
+ */
 export async function startEnginePlane(cfg: ServerConfig, deps: HarnessDeps): Promise<EnginePlane> {
   for (const p of await removeStaleEngineSockets(cfg.socketDir)) {
     deps.log.debug(`removed stale engine socket ${p}`);
