@@ -19,6 +19,8 @@ export interface DbState {
   attrs: Map<string, string>;
   /** mod revision of the meta key (0 when the DB is empty). */
   metaRev: bigint;
+  /** Id of the transaction that last wrote the meta key (resolves ambiguous commits). */
+  lastTxn: string;
 }
 
 /** A set of changes to commit atomically. */
@@ -51,6 +53,7 @@ export function emptyState(): DbState {
     version: 0n,
     attrs: new Map(),
     metaRev: 0n,
+    lastTxn: "",
   };
 }
 
@@ -63,6 +66,7 @@ export function cloneState(s: DbState): DbState {
     version: s.version,
     attrs: new Map(s.attrs),
     metaRev: s.metaRev,
+    lastTxn: s.lastTxn,
   };
 }
 
@@ -106,11 +110,13 @@ export class MembershipDb {
           next_rank: number;
           map_version: number;
           version: string;
+          txn?: string;
         };
         s.nextRank = meta.next_rank;
         s.mapVersion = meta.map_version;
         s.version = BigInt(meta.version);
         s.metaRev = kv.modRevision;
+        s.lastTxn = meta.txn ?? "";
       } else if (rel.startsWith("members/")) {
         const m = decodeMember(kv.value, kv.key);
         s.members.set(m.uuid, m);
@@ -127,6 +133,7 @@ export class MembershipDb {
    */
   async commit(fence: Compare, base: DbState, changes: DbChanges): Promise<DbState | null> {
     const next = cloneState(base);
+    const txnId = crypto.randomUUID();
     const ops: Op[] = [];
     let entries = 0;
     for (const uuid of changes.remove) {
@@ -161,6 +168,7 @@ export class MembershipDb {
         next_rank: next.nextRank,
         map_version: next.mapVersion,
         version: next.version.toString(),
+        txn: txnId,
       }),
     });
     const compares: Compare[] = [
@@ -169,9 +177,18 @@ export class MembershipDb {
         ? { key: metaKey, target: "create", equals: 0n }
         : { key: metaKey, target: "mod", equals: base.metaRev },
     ];
-    const r = await this.etcd.txn(compares, ops);
+    let r;
+    try {
+      r = await this.etcd.txn(compares, ops);
+    } catch (e) {
+      // Ambiguous (e.g. deadline after etcd applied it): the txn id in meta tells.
+      const now = await this.read().catch(() => null);
+      if (now?.lastTxn === txnId) return now;
+      throw e;
+    }
     if (!r.succeeded) return null;
     next.metaRev = r.revision;
+    next.lastTxn = txnId;
     return next;
   }
 

@@ -66,6 +66,19 @@ export class Election {
     this.#lease = null;
   }
 
+  /**
+   * Stops campaigning without resigning, as a crashed process would: the lease (and with it
+   * leadership) ends only when its TTL runs out.
+   */
+  async abandon(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    this.#loop = null;
+    this.#lease = null;
+    await this.#setLeader(false, "");
+  }
+
   /** Gives up leadership now; campaigning continues with a fresh lease. */
   async resign(): Promise<void> {
     await this.#lease?.revoke();

@@ -3,6 +3,7 @@
  * stalls for seconds when the etcd leader is lost), keys and values are strings.
  */
 import { Buffer } from "node:buffer";
+import { circuitBreaker, ConsecutiveBreaker, handleAll, retry } from "cockatiel";
 import { Etcd3, type Lease } from "etcd3";
 
 /** One key as read from etcd. */
@@ -69,6 +70,17 @@ export class EtcdClient {
       hosts: endpoints,
       dialTimeout: callTimeoutMs,
       defaultCallOptions: () => ({ deadline: Date.now() + callTimeoutMs }),
+      // The library's defaults (3 failures open a host's breaker for 5 s, 3 global retries)
+      // stall the MS for seconds after one member dies; skip a failed host briefly instead and
+      // retry once (our callers retry on their own, writes are made idempotent by a txn id).
+      faultHandling: {
+        host: () =>
+          circuitBreaker(handleAll, {
+            halfOpenAfter: 250,
+            breaker: new ConsecutiveBreaker(1),
+          }),
+        global: retry(handleAll, { maxAttempts: 1 }),
+      },
     });
   }
 
@@ -137,6 +149,12 @@ export class EtcdClient {
   /** A lease with manual keep-alive (see {@link LeaseHandle}). */
   lease(ttlS: number): LeaseHandle {
     return new LeaseHandle(this.#client.lease(ttlS, { autoKeepAlive: false }), this.callTimeoutMs);
+  }
+
+  /** Raft view of the member answering: its id, the etcd leader it knows, the raft term. */
+  async status(): Promise<{ memberId: string; leader: string; raftTerm: bigint }> {
+    const r = await this.#client.maintenance.status(this.#opts());
+    return { memberId: r.header.member_id, leader: r.leader, raftTerm: BigInt(r.raftTerm) };
   }
 
   /** True when some endpoint answers a status call. */

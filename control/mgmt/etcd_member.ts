@@ -31,11 +31,14 @@ export function etcdClientUrl(db: MgmtSvcDbConfig, addr: string): string {
   return `http://${host(addr)}:${etcdPortsFor(db, addr).client}`;
 }
 
-/** Client URLs the MS should use: external endpoints, or every replica's member (self first). */
-export function etcdEndpoints(db: MgmtSvcDbConfig, self: string, replicas: string[]): string[] {
+/**
+ * Client URLs the MS should use: the external endpoints, or only this replica's own member.
+ * A replica whose member is down cannot act anyway (its supervisor restarts it), and talking to
+ * dead peers' members costs a deadline per call, which slowed failover to seconds.
+ */
+export function etcdEndpoints(db: MgmtSvcDbConfig, self: string): string[] {
   if (db.endpoints.length > 0) return [...db.endpoints];
-  const others = replicas.filter((r) => r !== self);
-  return [self, ...others].map((r) => etcdClientUrl(db, r));
+  return [etcdClientUrl(db, self)];
 }
 
 /** etcd 3.4 command-line arguments for this replica's member. */

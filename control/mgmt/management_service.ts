@@ -159,14 +159,14 @@ export class ManagementService {
       await this.member.start();
       // The etcd client's circuit breaker backs off for seconds after a refused connection, so
       // wait (bounded) until the local member listens before using it.
-      const url = new URL(etcdEndpoints(db, this.self, this.config.replicas)[0]);
+      const url = new URL(etcdEndpoints(db, this.self)[0]);
       const end = Date.now() + 10000;
       while (Date.now() < end && !(await tcpProbe(`${url.hostname}:${url.port}`, 200))) {
         await new Promise((r) => setTimeout(r, 20));
       }
     }
     this.etcd = new EtcdClient(
-      etcdEndpoints(db, this.self, this.config.replicas),
+      etcdEndpoints(db, this.self),
       db.callTimeoutMs,
     );
     this.db = new MembershipDb(this.etcd, this.config.system);
@@ -180,6 +180,29 @@ export class ManagementService {
     this.#stopProbing();
     await this.election?.stop();
     this.etcd?.close();
+    await this.member?.stop();
+    this.election = null;
+    this.etcd = null;
+    this.member = null;
+    for (const j of this.#joins.splice(0)) {
+      j.reject(new NotLeaderError("", this.otherReplicas()));
+    }
+  }
+
+  /**
+   * Stops at once without resigning and SIGKILLs the local etcd member, as if this server
+   * crashed (fatal errors; failover tests and benches). Peers take over after the lease TTL.
+   */
+  async crash(): Promise<void> {
+    this.#stopProbing();
+    await this.election?.abandon();
+    this.etcd?.close();
+    const pid = this.member?.pid;
+    if (pid) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* already gone */ }
+    }
     await this.member?.stop();
     this.election = null;
     this.etcd = null;

@@ -46,10 +46,11 @@ Deno.test("MS replicas: NotLeader hint, failover on leader loss, deposed leader 
     });
     assert(!leader.election!.view().isLeader || newLeader !== leader);
 
-    // Failover: kill the current leader's etcd member and MS; another replica takes over.
+    // Failover: crash the current leader (no resignation, etcd member SIGKILLed); another
+    // replica takes over once the lease expires.
     const victim = await c.leader();
     const before = (await victim.query("", "", 0)).dataVersion;
-    await victim.stop();
+    await victim.crash();
     const survivor = await c.leader();
     assert(survivor !== victim);
     const j = await survivor.join(joinReq(2, "127.0.0.9:10001"));
