@@ -4,7 +4,7 @@
  * in their wire form (server.md §5.2).
  */
 import { create } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { createContextKey, type ServiceImpl } from "@connectrpc/connect";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import {
   JoinResp_State,
@@ -23,6 +23,12 @@ import { ClusterEventRespSchema } from "../../proto/gen/ts/shared/event_pb.ts";
 import { toWireError } from "../lib/rpc/error_codec.ts";
 import type { ManagementService } from "./management_service.ts";
 
+/**
+ * Context key for the caller's IP address; the server sets it through connectNodeAdapter's
+ * `contextValues` so a Join from "0.0.0.0:<port>" is recorded with the peer's IP.
+ */
+export const peerHostKey = createContextKey<string>("", { description: "caller IP address" });
+
 async function wire<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
@@ -34,7 +40,7 @@ async function wire<T>(f: () => Promise<T>): Promise<T> {
 /** Builds the MgmtSvc implementation over `ms`. */
 export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtSvc> {
   return {
-    join: (req) =>
+    join: (req, ctx) =>
       wire(async () => {
         ms.checkSystem(req.sys);
         const r = await ms.join({
@@ -50,7 +56,7 @@ export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtS
           secondaryNctxs: req.secondaryNctxs,
           checkMode: req.checkMode,
           replace: req.replace,
-        });
+        }, ctx.values.get(peerHostKey) || undefined);
         return create(JoinRespSchema, {
           rank: r.rank,
           state: r.state === "checkerstarted" ? JoinResp_State.CHECK : JoinResp_State.IN,

@@ -1,6 +1,9 @@
 /** MS on real etcd: joins, query filters, system operations, events, liveness. */
 import { assert, assertEquals, assertRejects } from "./mgmt_assert.ts";
-import { joinReq, MsCluster, waitFor } from "./mgmt_helpers.ts";
+import { defaultMgmtSvcDbConfig } from "../../control/mgmt/db_config.ts";
+import { EtcdMember } from "../../control/mgmt/etcd_member.ts";
+import { ManagementService } from "../../control/mgmt/management_service.ts";
+import { FakeFanout, freePort, joinReq, MsCluster, waitFor } from "./mgmt_helpers.ts";
 
 Deno.test("MS single replica: joins, concurrent rank uniqueness, query filters", async () => {
   const c = await MsCluster.start(1);
@@ -153,5 +156,43 @@ Deno.test("MS wrong system name is fault 603", async () => {
     ms.checkSystem("daos_server-2.6.0");
   } finally {
     await c.close();
+  }
+});
+
+Deno.test("MS on an external etcd (mgmt_svc_db.endpoints) starts no member of its own", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mgmt_ext_" });
+  const db = defaultMgmtSvcDbConfig();
+  const self = `127.0.0.1:${freePort()}`;
+  db.ports[self] = { client: freePort(), peer: freePort() };
+  const etcd = new EtcdMember({
+    self,
+    replicas: [self],
+    system: "ext",
+    dataDir: `${dir}/etcd`,
+    db,
+  });
+  const ms = new ManagementService({
+    config: {
+      system: "ext",
+      replicas: [self],
+      provider: "ofi+tcp",
+      db: { ...db, endpoints: [`http://127.0.0.1:${db.ports[self].client}`] },
+      dataDir: `${dir}/unused`,
+    },
+    selfAddr: self,
+    isReplica: true,
+    fanout: new FakeFanout(),
+  });
+  try {
+    await etcd.start();
+    await ms.startDb();
+    assertEquals(ms.member, null);
+    await waitFor("leader", () => ms.election!.view().isLeader);
+    assertEquals((await ms.join(joinReq(1))).rank, 1);
+    assertEquals((await ms.query("", "", 0)).members.length, 1);
+  } finally {
+    await ms.stop();
+    await etcd.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
