@@ -615,10 +615,11 @@ export class ManagementService {
   }
 
   async #probeHosts(): Promise<void> {
-    if (!this.election?.view().isLeader || !this.#cache) return;
+    if (!this.election?.view().isLeader || !this.db) return;
+    const state = this.#cache ?? await this.db.read();
     const watched: MemberState[] = ["joined", "ready", "starting", "stopping", "checkerstarted"];
     const addrs = new Set(
-      [...this.#cache.members.values()].filter((m) => watched.includes(m.state)).map((m) => m.addr),
+      [...state.members.values()].filter((m) => watched.includes(m.state)).map((m) => m.addr),
     );
     const timeout = Math.min(this.config.db.probeIntervalMs, 1000);
     const now = Date.now();
