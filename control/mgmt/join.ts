@@ -101,16 +101,17 @@ function sameIdentity(m: Member, req: JoinInput): boolean {
 }
 
 function checkDepth(draft: Draft, fd: string, depth: number): void {
+  // All members share one depth (enforced here), so the first one tells.
   for (const m of draft.state.members.values()) {
     const d = faultDomainDepth(m.fault_domain);
     if (d !== depth) {
       throw makeFault(
         "SystemBadFaultDomainDepth",
-        `fault domain "${fd}" has ${depth} levels but the system's members have ${d}`,
-        "configure every server with a fault domain of the same depth (fault_path / fault_cb)",
+        `cannot join system with fault domain "${fd}", need layers = ${d}`,
+        "reconfigure the fault domain with a depth consistent with other system members, and restart the server",
       );
     }
-    return; // all members share one depth, checking the first suffices
+    return;
   }
 }
 
@@ -173,7 +174,7 @@ export function applyJoin(
       throw makeFault(
         "SystemJoinReplaceRankNotFound",
         "system member could not be found from join request fields",
-        "check that the replacement engine has the same control address, fabric URIs and fault domain as the one it replaces",
+        "check that dmg storage format --replace is being run on a host with an engine that has previously had a rank excluded from the system",
       );
     }
     if (old.state === "adminexcluded") {
@@ -192,7 +193,8 @@ export function applyJoin(
     if (cur.state === "adminexcluded") {
       throw new Error(`member ${cur.uuid} (rank ${cur.rank}) has been administratively excluded`);
     }
-    if (cur.rank !== req.rank) {
+    // A Nil rank from a known UUID is a retry whose first join reply was lost: accept it.
+    if (cur.rank !== req.rank && req.rank !== NIL_RANK) {
       throw new Error(
         `can't rejoin member with uuid ${req.uuid}: rank changed from ${cur.rank} -> ${
           rankStr(req.rank)
@@ -214,17 +216,22 @@ export function applyJoin(
   }
 
   checkDepth(draft, req.srvFaultDomain, depth);
-  const dup = [...draft.state.members.values()].find((m) => sameIdentity(m, req));
+  const dup = [...draft.state.members.values()].find((m) =>
+    m.uuid !== req.uuid && sameIdentity(m, req)
+  );
   if (dup) {
     throw makeFault(
       "SystemJoinMemberExists",
       `system member with matching control address, fabric URIs, and fault domain already exists with UUID ${dup.uuid} (join request UUID: ${req.uuid})`,
-      "reformat the engine's storage with dmg storage format --replace to replace the old rank",
+      "format the rank with 'dmg storage format --replace' to update the UUID and rejoin the system",
     );
   }
   if (req.rank !== NIL_RANK) {
-    if (draft.state.members.has(req.uuid)) {
-      throw new Error(`member with uuid ${req.uuid} already exists`);
+    const known = draft.state.members.get(req.uuid);
+    if (known) {
+      throw new Error(
+        `can't rejoin member with uuid ${req.uuid}: rank changed from ${known.rank} -> ${req.rank}`,
+      );
     }
     draft.bumpNextRank(req.rank);
     draft.put(fresh(req.rank));
