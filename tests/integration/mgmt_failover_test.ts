@@ -94,3 +94,32 @@ Deno.test("MS non-replica answers NotReplica; replica before storage is uninitia
     "not a DAOS Management Service replica",
   );
 });
+
+Deno.test("MS joins racing a leader crash: retried joins keep ranks unique, none lost", async () => {
+  const c = await MsCluster.start(3);
+  try {
+    const leader = await c.leader();
+    const reqs = Array.from({ length: 40 }, (_, i) => joinReq(i, `127.0.1.${i}:10001`));
+    const first = reqs.map((r) => leader.join(r).then((o) => o.rank, () => null));
+    // Crash once the first batch is committed, while later joins may still be in flight.
+    await first[0];
+    await leader.crash();
+    const settled = await Promise.all(first);
+    assert(settled[0] !== null);
+    const next = await c.leader();
+    assert(next !== leader);
+    // Engines whose join failed retry (same UUID, still no rank) on the new leader.
+    const ranks = await Promise.all(
+      reqs.map(async (r, i) => settled[i] ?? (await next.join(r)).rank),
+    );
+    assertEquals(new Set(ranks).size, 40);
+    const q = await next.query("", "", 0);
+    assertEquals(q.members.length, 40);
+    assertEquals(
+      new Map(q.members.map((m) => [m.uuid, m.rank])),
+      new Map(reqs.map((r, i) => [r.uuid, ranks[i]])),
+    );
+  } finally {
+    await c.close();
+  }
+});
