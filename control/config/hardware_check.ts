@@ -3,7 +3,7 @@
  * interfaces and addresses, socket_dir, devices (PMem, kdev, NVMe, file bdev directories) and
  * memory for the RAM-disks. Each problem names the key path it concerns.
  */
-import { Code } from "./problems.ts";
+import { FaultCode } from "../lib/fault.ts";
 import type { PathSegment } from "./locate.ts";
 import type { ServerConfig } from "./types.ts";
 import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
@@ -75,14 +75,14 @@ export async function checkHardware(
     if (!names.has(cfg.controlIface)) {
       add(
         ["control_iface"],
-        Code.BadControlInterface,
+        FaultCode.ServerConfigBadControlInterface,
         `control_iface "${cfg.controlIface}" is invalid: no such interface`,
         "set control_iface to an existing interface (see 'ip addr')",
       );
     } else if (ipv4Of(facts, cfg.controlIface).length === 0) {
       add(
         ["control_iface"],
-        Code.BadControlInterface,
+        FaultCode.ServerConfigBadControlInterface,
         `control_iface "${cfg.controlIface}" is invalid: no IPv4 address`,
         "give the interface an IPv4 address or choose another",
       );
@@ -94,7 +94,7 @@ export async function checkHardware(
     if (!mine) {
       add(
         ["control_address"],
-        Code.BadControlInterface,
+        FaultCode.ServerConfigBadControlInterface,
         `control_address ${cfg.controlAddress} is not an address of this host`,
         "set control_address to one of this host's IP addresses",
       );
@@ -104,7 +104,7 @@ export async function checkHardware(
   if (!sd?.isDirectory) {
     add(
       ["socket_dir"],
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `missing socket directory ${cfg.socketDir}`,
       "create the directory or set socket_dir to an existing one",
     );
@@ -117,7 +117,7 @@ export async function checkHardware(
       if (!(await facts.resolves(host))) {
         add(
           [key],
-          Code.BadMgmtSvcReplicas,
+          FaultCode.ServerConfigBadMgmtSvcReplicas,
           `invalid list of MS replicas in configuration: cannot resolve "${host}"`,
           "use resolvable host names or IP addresses in mgmt_svc_replicas",
         );
@@ -136,14 +136,14 @@ export async function checkHardware(
       if (await facts.stat(`/sys/class/net/${iface}`)) {
         add(
           at("fabric_iface"),
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `no network addresses for interface "${iface}"`,
           "assign an address to the interface",
         );
       } else {
         add(
           at("fabric_iface"),
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `fabric_iface "${iface}" of engine ${e.index}: no such interface`,
           "set fabric_iface to an existing network interface",
         );
@@ -211,7 +211,7 @@ export async function checkHardware(
       } else if (size > 0 && size > Math.max(max, 0)) {
         add(
           ["engines", e.index, "storage", 0, "scm_size"],
-          Code.RamdiskOverMaxMem,
+          FaultCode.ServerConfigRamdiskOverMaxMem,
           `configured ram-disk size ${size}.0 GiB is higher than the maximum (${
             Math.max(max, 0)
           }.0 GiB) calculated from available memory`,

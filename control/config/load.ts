@@ -3,8 +3,8 @@
  * `checkServerConfigText` returns every problem; `loadServerConfig` throws the first as a Fault.
  */
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { Fault } from "../lib/fault.ts";
-import { type ConfigProblem, domainOf, formatProblem, Problems } from "./problems.ts";
+import { domainOfCode, Fault } from "../lib/fault.ts";
+import { type ConfigProblem, formatProblem, Problems } from "./problems.ts";
 import { type EngineLoc, readServerConfig } from "./schema.ts";
 import type { ServerConfig } from "./types.ts";
 import { validateServerConfig } from "./validate.ts";
@@ -71,7 +71,7 @@ export function checkServerConfigText(text: string, file: string): ConfigCheck {
 export function problemToFault(p: ConfigProblem): Fault {
   const generic = p.code === 701;
   return new Fault({
-    domain: domainOf(p.code),
+    domain: domainOfCode(p.code),
     code: p.code,
     description: generic
       ? `insufficient information in configuration: ${formatProblem(p)}`

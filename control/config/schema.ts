@@ -3,7 +3,7 @@
  * per-key ranges and unknown keys. Cross-field rules live in validate.ts.
  */
 import { isScalar } from "yaml";
-import { Code } from "./problems.ts";
+import { FaultCode } from "../lib/fault.ts";
 import { itemMap, type MapReader, type ReadContext } from "./yaml_reader.ts";
 import {
   type AccelerationConfig,
@@ -67,11 +67,12 @@ function readFabric(m: MapReader, parent: FabricConfig | null): FabricConfig {
 
 function readScmTier(m: MapReader, tier: number, cls: "ram" | "dcpm"): ScmTier {
   const scmMount = m.str("scm_mount", "");
-  if (scmMount === "") m.problem(undefined, Code.BadConfig, `${m.where}: no scm_mount set`);
-  else if (!scmMount.startsWith("/")) {
+  if (scmMount === "") {
+    m.problem(undefined, FaultCode.ServerBadConfig, `${m.where}: no scm_mount set`);
+  } else if (!scmMount.startsWith("/")) {
     m.problem(
       "scm_mount",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.path("scm_mount")}: "${scmMount}" is not an absolute path`,
       "use an absolute mount point such as /mnt/daos0",
     );
@@ -81,14 +82,22 @@ function readScmTier(m: MapReader, tier: number, cls: "ram" | "dcpm"): ScmTier {
   const huge = m.triBool("scm_hugepages_disabled");
   if (cls === "dcpm") {
     if (scmList.length === 0) {
-      m.problem(undefined, Code.BadConfig, `${m.where}: scm_list must be set when class is dcpm`);
+      m.problem(
+        undefined,
+        FaultCode.ServerBadConfig,
+        `${m.where}: scm_list must be set when class is dcpm`,
+      );
     } else if (scmList.length > 1) {
-      m.problem("scm_list", Code.BadConfig, `${m.where}: scm_list may have at most 1 devices`);
+      m.problem(
+        "scm_list",
+        FaultCode.ServerBadConfig,
+        `${m.where}: scm_list may have at most 1 devices`,
+      );
     }
     if (m.has("scm_size")) {
       m.problem(
         "scm_size",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${m.where}: scm_size may not be set when class is dcpm`,
       );
     }
@@ -96,14 +105,14 @@ function readScmTier(m: MapReader, tier: number, cls: "ram" | "dcpm"): ScmTier {
     if (m.has("scm_list")) {
       m.problem(
         "scm_list",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${m.where}: scm_list may not be set when class is ram`,
       );
     }
     if (scmSize > 0 && scmSize < 4) {
       m.problem(
         "scm_size",
-        Code.RamdiskUnderMinMem,
+        FaultCode.ServerConfigRamdiskUnderMinMem,
         `configured ram-disk size ${scmSize}.0 GiB is lower than the minimum (4.0 GiB) required for SCM`,
         "increase scm_size to at least 4 GiB or remove it to use the auto-size rule",
       );
@@ -129,7 +138,7 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
   if (bdevList.length === 0) {
     m.problem(
       m.has("bdev_list") ? "bdev_list" : undefined,
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.where}: class ${cls} requires non-empty bdev_list`,
     );
   }
@@ -138,7 +147,7 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
     if (seen.has(d)) {
       m.problem(
         at("bdev_list"),
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${m.path("bdev_list")}: bdev_list contains duplicate "${d}"`,
         "list each device once",
       );
@@ -149,14 +158,14 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
   if (pci > 0 && pci < bdevList.length) {
     m.problem(
       "bdev_list",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.path("bdev_list")}: mixing PCI and non-PCI device addresses is unsupported`,
     );
   }
   if (cls === "nvme" && bdevList.length > 0 && pci !== bdevList.length) {
     m.problem(
       "bdev_list",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.where}: class nvme requires valid PCI addresses in bdev_list`,
       "use addresses of the form 0000:81:00.0",
     );
@@ -165,13 +174,13 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
     if (bdevSize < 0) {
       m.problem(
         "bdev_size",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${m.path("bdev_size")}: negative bdev_size ${bdevSize}`,
       );
     } else if (bdevSize === 0) {
       m.problem(
         m.has("bdev_size") ? "bdev_size" : undefined,
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${m.where}: class file requires non-zero bdev_size`,
       );
     }
@@ -179,7 +188,7 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
       if (!f.startsWith("/")) {
         m.problem(
           "bdev_list",
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `${m.path("bdev_list")}: file "${f}" is not an absolute path`,
         );
       }
@@ -187,7 +196,7 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
   } else if (bdevSize < 0) {
     m.problem(
       "bdev_size",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.path("bdev_size")}: negative bdev_size ${bdevSize}`,
     );
   }
@@ -196,7 +205,7 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
       if (!f.startsWith("/dev/")) {
         m.problem(
           "bdev_list",
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `${m.path("bdev_list")}: kdev "${f}" is not a /dev path`,
         );
       }
@@ -205,7 +214,7 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
   if (busid !== null && parseBusidRange(busid) === null) {
     m.problem(
       "bdev_busid_range",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.path("bdev_busid_range")}: invalid busid range "${busid}"`,
       "write lo-hi with 8-bit bounds, lo <= hi, e.g. 0x80-0x8f",
     );
@@ -217,7 +226,7 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
     if (key in ROLE_BITS) roleBits |= ROLE_BITS[key as keyof typeof ROLE_BITS];
     else {m.problem(
         "bdev_roles",
-        Code.BdevConfigOptFlagUnknown,
+        FaultCode.BdevConfigOptFlagUnknown,
         `unknown option flag given: "${r}"`,
         "use data, meta or wal",
       );}
@@ -267,7 +276,7 @@ function readStorage(m: MapReader, e: EngineConfig, loc: EngineLoc): void {
       if (tier !== 0) {
         t.problem(
           "class",
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `tier ${tier} failed validation: first storage tier is not scm`,
           "put the single ram/dcpm tier first in storage",
         );
@@ -277,7 +286,7 @@ function readStorage(m: MapReader, e: EngineConfig, loc: EngineLoc): void {
       if (tier === 0) {
         t.problem(
           "class",
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `${where}: first storage tier is not scm`,
           "put a ram or dcpm tier first in storage",
         );
@@ -286,14 +295,14 @@ function readStorage(m: MapReader, e: EngineConfig, loc: EngineLoc): void {
     } else if (cls === "") {
       t.problem(
         undefined,
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${where}: storage tier has no class`,
         "set class to one of dcpm, ram, nvme, file, kdev",
       );
     } else {
       t.problem(
         "class",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${where}: unsupported storage class "${cls}"`,
         cls === "malloc"
           ? "class malloc was removed (pre-2.0); use class file with bdev_list and bdev_size"
@@ -315,7 +324,7 @@ function readAcceleration(m: MapReader): AccelerationConfig | null {
   if (engine !== "none" && engine !== "spdk" && engine !== "dml") {
     a.problem(
       "engine",
-      Code.BdevAccelEngineUnknown,
+      FaultCode.BdevAccelEngineUnknown,
       `unknown acceleration engine "${engine}"`,
       "use none, spdk or dml",
     );
@@ -326,7 +335,7 @@ function readAcceleration(m: MapReader): AccelerationConfig | null {
     if (o === "move" || o === "crc") options.push(o);
     else {a.problem(
         "options",
-        Code.BdevConfigOptFlagUnknown,
+        FaultCode.BdevConfigOptFlagUnknown,
         `unknown option flag given: "${o}"`,
         "use move or crc",
       );}
@@ -394,7 +403,7 @@ function readEngine(m: MapReader, index: number, top: FabricConfig, loc: EngineL
   if (!m.has("storage")) {
     m.problem(
       undefined,
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.where}: no storage tiers configured`,
       "add a storage list with a ram or dcpm tier first",
     );
@@ -459,7 +468,7 @@ export function readServerConfig(
     if (disableHotplugRaw !== null) {
       top.problem(
         "enable_hotplug",
-        Code.EnableHotplugDeprecated,
+        FaultCode.ServerConfigEnableHotplugDeprecated,
         "enable_hotplug is deprecated; please use disable_hotplug instead",
         "remove enable_hotplug and keep disable_hotplug",
       );
@@ -475,7 +484,11 @@ export function readServerConfig(
     path,
     name: top.str("name", DEFAULTS.name),
     mgmtSvcReplicas: top.strList("mgmt_svc_replicas"),
-    port: top.int("port", DEFAULTS.port, { min: 1, max: 65535, code: Code.BadControlPort }),
+    port: top.int("port", DEFAULTS.port, {
+      min: 1,
+      max: 65535,
+      code: FaultCode.ServerConfigBadControlPort,
+    }),
     controlIface: top.str("control_iface", ""),
     controlAddress: top.str("control_address", ""),
     transportConfig,
@@ -488,7 +501,7 @@ export function readServerConfig(
     nrHugepages: top.int("nr_hugepages", 0, {
       min: 0,
       max: I32,
-      code: Code.NrHugepagesOutOfRange,
+      code: FaultCode.ServerConfigNrHugepagesOutOfRange,
     }),
     disableHugepages: top.bool("disable_hugepages", false),
     allowNumaImbalance: top.bool("allow_numa_imbalance", false),
@@ -507,7 +520,7 @@ export function readServerConfig(
     telemetryPort: top.int("telemetry_port", 0, {
       min: 0,
       max: 65535,
-      code: Code.BadTelemetryPort,
+      code: FaultCode.ServerConfigBadTelemetryPort,
     }),
     coreDumpFilter: top.int("core_dump_filter", DEFAULTS.coreDumpFilter, { min: 0, max: 255 }),
     clientEnvVars: top.strList("client_env_vars"),
@@ -530,7 +543,7 @@ export function readServerConfig(
     if (top.has("mgmt_svc_replicas")) {
       top.problem(
         "access_points",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         "access_points is deprecated; please use mgmt_svc_replicas instead",
         "remove access_points and keep mgmt_svc_replicas",
       );
@@ -552,7 +565,7 @@ export function readServerConfig(
   if (!LOG_LEVELS.includes(mask)) {
     top.problem(
       "control_log_mask",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `"${cfg.controlLogMask}" is not a valid log level`,
       `use one of ${LOG_LEVELS.join(", ")}`,
     );

@@ -2,7 +2,7 @@
  * Cross-field and multi-engine rules of daos_server.yml (server.md §1.2–§1.9), run offline
  * (no access to this host). Every violation is recorded, not only the first.
  */
-import { Code } from "./problems.ts";
+import { FaultCode } from "../lib/fault.ts";
 import type { EngineLoc } from "./schema.ts";
 import type { MapReader } from "./yaml_reader.ts";
 import type { EngineConfig, ServerConfig } from "./types.ts";
@@ -39,7 +39,7 @@ function validateReplicas(cfg: ServerConfig, top: MapReader): void {
     if (host === "") {
       top.problem(
         key,
-        Code.BadMgmtSvcReplicas,
+        FaultCode.ServerConfigBadMgmtSvcReplicas,
         `invalid list of MS replicas in configuration: empty host in "${r}"`,
         "list replicas as host[:port]",
       );
@@ -51,7 +51,7 @@ function validateReplicas(cfg: ServerConfig, top: MapReader): void {
       if (!(p > 0 && p <= 65535)) {
         top.problem(
           key,
-          Code.BadControlPort,
+          FaultCode.ServerConfigBadControlPort,
           `invalid control port "${port}" in MS replica "${r}"`,
           "use a port between 1 and 65535",
         );
@@ -62,7 +62,7 @@ function validateReplicas(cfg: ServerConfig, top: MapReader): void {
     if (out.includes(norm)) {
       top.problem(
         key,
-        Code.BadMgmtSvcReplicas,
+        FaultCode.ServerConfigBadMgmtSvcReplicas,
         `invalid list of MS replicas in configuration: duplicate entry "${norm}"`,
         "list each MS replica once",
       );
@@ -75,7 +75,7 @@ function validateReplicas(cfg: ServerConfig, top: MapReader): void {
   if (cfg.engines.length > 0 && out.length % 2 === 0) {
     top.problem(
       key,
-      Code.EvenMgmtSvcReplicas,
+      FaultCode.ServerConfigEvenMgmtSvcReplicas,
       "non-odd number of MS replicas",
       "configure an odd number (1, 3 or 5) of mgmt_svc_replicas",
     );
@@ -88,7 +88,7 @@ function validateFaultPath(cfg: ServerConfig, top: MapReader): void {
   if (cfg.faultPath !== "" && cfg.faultCb !== "") {
     top.problem(
       "fault_cb",
-      Code.BothFaultPathAndCb,
+      FaultCode.ServerConfigBothFaultPathAndCb,
       "only one of fault_path and fault_cb may be set",
       "remove fault_path or fault_cb",
     );
@@ -98,7 +98,7 @@ function validateFaultPath(cfg: ServerConfig, top: MapReader): void {
   if (!fp.startsWith("/") || fp === "/") {
     top.problem(
       "fault_path",
-      Code.FaultDomainInvalid,
+      FaultCode.ServerConfigFaultDomainInvalid,
       `invalid fault domain "${fp}"`,
       "use a path such as /rack1/host1",
     );
@@ -110,7 +110,7 @@ function validateFaultPath(cfg: ServerConfig, top: MapReader): void {
   if (levels.length > 2) {
     top.problem(
       "fault_path",
-      Code.FaultDomainTooManyLayers,
+      FaultCode.ServerConfigFaultDomainTooManyLayers,
       "the fault domain path may have a maximum of 2 levels below the root",
       "shorten fault_path to at most /level1/level2",
     );
@@ -125,7 +125,7 @@ function validateFaultPath(cfg: ServerConfig, top: MapReader): void {
   if (bad || (labelled > 0 && labelled !== levels.length)) {
     top.problem(
       "fault_path",
-      Code.FaultDomainInvalid,
+      FaultCode.ServerConfigFaultDomainInvalid,
       `invalid fault domain "${fp}"`,
       "use non-empty levels, with label=value on every level or none",
     );
@@ -139,7 +139,7 @@ function validateLogMask(e: EngineConfig, m: MapReader): void {
   if (!ok(lvl)) {
     m.problem(
       "log_mask",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${m.path("log_mask")}: unknown log level "${lvl}"`,
       `use one of ${LOG_MASK_LEVELS.join(", ")}`,
     );
@@ -149,7 +149,7 @@ function validateLogMask(e: EngineConfig, m: MapReader): void {
     if (!l || !ok(l) || name.trim().toUpperCase() === "ALL") {
       m.problem(
         "log_mask",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `${m.path("log_mask")}: invalid subsystem mask "${s}"`,
         "write SUBSYS=LEVEL (ALL is not a subsystem)",
       );
@@ -169,7 +169,7 @@ function validateEngineEnv(e: EngineConfig, m: MapReader, mdOnSsd: boolean): voi
   if (e.scm?.class !== "dcpm" && pmem !== undefined && /sds\.at_create=1/.test(pmem)) {
     m.problem(
       "env_vars",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `I/O Engine ${e.index} failed config validation: PMEMOBJ_CONF sds.at_create=1 is not allowed when SCM class is not dcpm`,
       "remove sds.at_create=1 from PMEMOBJ_CONF",
     );
@@ -182,7 +182,7 @@ function validateEngineEnv(e: EngineConfig, m: MapReader, mdOnSsd: boolean): voi
   if (stack !== undefined && minStack > 0 && !(Number(stack) >= minStack)) {
     m.problem(
       "env_vars",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `I/O Engine ${e.index} failed config validation: env_var ABT_THREAD_STACKSIZE should be >= ${minStack} but is set to ${stack}`,
       `set ABT_THREAD_STACKSIZE=${minStack} or remove it`,
     );
@@ -192,7 +192,7 @@ function validateEngineEnv(e: EngineConfig, m: MapReader, mdOnSsd: boolean): voi
   if (srx !== undefined && e.fabric.disableSrx && srx !== "0") {
     m.problem(
       "env_vars",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `I/O Engine ${e.index} failed config validation: FI_OFI_RXM_USE_SRX=${srx} conflicts with disable_srx: ${e.fabric.disableSrx}`,
       "remove FI_OFI_RXM_USE_SRX from env_vars and use disable_srx",
     );
@@ -200,7 +200,7 @@ function validateEngineEnv(e: EngineConfig, m: MapReader, mdOnSsd: boolean): voi
   if (e.envPassThrough.includes("FI_OFI_RXM_USE_SRX")) {
     m.problem(
       "env_pass_through",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `I/O Engine ${e.index} failed config validation: FI_OFI_RXM_USE_SRX may not be passed through`,
       "use disable_srx instead",
     );
@@ -214,7 +214,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   if (e.targets === 0) {
     fail(
       "targets",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       "target count must be nonzero",
       "set targets to the number of VOS targets, e.g. 16",
     );
@@ -222,7 +222,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   if (e.fabric.fabricIface === "") {
     fail(
       undefined,
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       "fabric_iface not set",
       "set fabric_iface (per engine or at top level)",
     );
@@ -230,7 +230,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   if (e.fabric.fabricIfacePort === 0) {
     fail(
       undefined,
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       "fabric_iface_port not set",
       "set fabric_iface_port, e.g. 31416",
     );
@@ -238,32 +238,41 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   if (e.fabric.provider === "") {
     m.problem(
       undefined,
-      Code.BadProvider,
+      FaultCode.ServerConfigBadProvider,
       "provider not specified in server configuration",
       "set provider, e.g. ofi+tcp",
     );
   }
   if (e.firstCore !== null && e.firstCore !== 0 && e.pinnedNumaNode !== null) {
-    fail("pinned_numa_node", Code.BadConfig, "cannot specify both pinned_numa_node and first_core");
+    fail(
+      "pinned_numa_node",
+      FaultCode.ServerBadConfig,
+      "cannot specify both pinned_numa_node and first_core",
+    );
   }
   validateLogMask(e, m);
   for (const v of e.envVars) {
     if (!/^[^=\s]+=/.test(v)) {
-      fail("env_vars", Code.BadConfig, `invalid env_vars entry "${v}"`, "write KEY=VALUE");
+      fail(
+        "env_vars",
+        FaultCode.ServerBadConfig,
+        `invalid env_vars entry "${v}"`,
+        "write KEY=VALUE",
+      );
     }
   }
   validateEngineEnv(e, m, cfg.controlMetadata.path !== "");
   if (!e.scm && loc.tiers.length > 0) {
     fail(
       "storage",
-      Code.ScmConfigTierMissing,
+      FaultCode.ScmConfigTierMissing,
       "missing SCM storage tier in configuration",
       "add a ram or dcpm tier as storage[0]",
     );
   } else if (!e.scm && m.has("storage")) {
     fail(
       "storage",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       "no storage tiers configured",
       "add a storage list with a ram or dcpm tier first",
     );
@@ -272,7 +281,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   if (classes.has("nvme") && (classes.has("file") || classes.has("kdev"))) {
     fail(
       "storage",
-      Code.BdevConfigTierTypeMismatch,
+      FaultCode.BdevConfigTierTypeMismatch,
       "bdev tiers contain a mix of emulated and non-emulated NVMe types",
       "use only nvme, or only file/kdev, bdev tiers in one engine",
     );
@@ -283,21 +292,21 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   if (withRoles.length > 0 && withRoles.length !== e.bdevs.length) {
     fail(
       "storage",
-      Code.BdevConfigRolesMissing,
+      FaultCode.BdevConfigRolesMissing,
       "MD-on-SSD roles must be set on all or none of the bdev tiers",
     );
   } else if (withRoles.length === 0) {
     if (e.bdevs.length > 1) {
       fail(
         "storage",
-        Code.BdevConfigMultiTierWithoutRoles,
+        FaultCode.BdevConfigMultiTierWithoutRoles,
         "multiple bdev tiers require MD-on-SSD roles",
       );
     }
     if (cmPath !== "") {
       m.problem(
         undefined,
-        Code.BdevConfigControlMetadataNoRoles,
+        FaultCode.BdevConfigControlMetadataNoRoles,
         "using 'control_metadata.path' requires MD-on-SSD roles",
         "set bdev_roles on every bdev tier",
       );
@@ -306,7 +315,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
     if (e.scm?.class === "dcpm") {
       fail(
         "storage",
-        Code.BdevConfigRolesWithDCPM,
+        FaultCode.BdevConfigRolesWithDCPM,
         "MD-on-SSD roles are not supported with class dcpm",
         "use class ram for the SCM tier",
       );
@@ -314,19 +323,21 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
     if (e.bdevs.length > 3) {
       fail(
         "storage",
-        Code.BdevConfigBadNrTiersWithRoles,
+        FaultCode.BdevConfigBadNrTiersWithRoles,
         "with MD-on-SSD roles 1 to 3 bdev tiers are allowed",
       );
     }
     for (const [name, bit] of [["wal", 4], ["meta", 2], ["data", 1]] as const) {
       const n = e.bdevs.filter((b) => (b.roleBits & bit) !== 0).length;
-      if (n !== 1) fail("storage", Code.BdevConfigRolesBadNr, `found ${n} ${name} tiers, wanted 1`);
+      if (n !== 1) {
+        fail("storage", FaultCode.BdevConfigRolesBadNr, `found ${n} ${name} tiers, wanted 1`);
+      }
     }
     for (const b of e.bdevs) {
       if ((b.roleBits & 4) && (b.roleBits & 1) && !(b.roleBits & 2)) {
         loc.tiers[b.tier]?.problem(
           "bdev_roles",
-          Code.BdevConfigRolesWalDataNoMeta,
+          FaultCode.BdevConfigRolesWalDataNoMeta,
           `tier ${b.tier} failed validation: a bdev tier with WAL and Data roles must also have the Meta role`,
         );
       }
@@ -334,7 +345,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
     if (cmPath === "") {
       m.problem(
         undefined,
-        Code.BdevConfigRolesNoControlMetadata,
+        FaultCode.BdevConfigRolesNoControlMetadata,
         "MD-on-SSD roles require 'control_metadata.path' to be set",
         "set control_metadata.path",
       );
@@ -343,7 +354,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   if (cfg.disableHugepages && classes.has("nvme")) {
     m.problem(
       "storage",
-      Code.HugepagesDisabledWithNvmeBdevs,
+      FaultCode.ServerConfigHugepagesDisabledWithNvmeBdevs,
       "hugepages cannot be disabled if NVMe SSDs are configured",
       "remove disable_hugepages or the nvme tiers",
     );
@@ -353,7 +364,7 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
     if (b.class === "nvme" && clash.length > 0) {
       loc.tiers[b.tier]?.problem(
         "bdev_list",
-        Code.BdevExcludeClash,
+        FaultCode.ServerConfigBdevExcludeClash,
         `bdev_exclude entries ${clash.join(",")} clash with engine ${e.index} bdev_list`,
         "remove the device from bdev_exclude or from bdev_list",
       );
@@ -392,16 +403,23 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     cfg,
     locs,
     "fabric_iface_port",
-    Code.DuplicateFabric,
+    FaultCode.ServerConfigDuplicateFabric,
     (e) => [`${e.fabric.provider} ${e.fabric.fabricIface} ${e.fabric.fabricIfacePort}`],
     "fabric (provider, iface, port)",
   );
-  uniqueAcrossEngines(cfg, locs, "log_file", Code.DuplicateLogFile, (e) => [e.logFile], "log_file");
+  uniqueAcrossEngines(
+    cfg,
+    locs,
+    "log_file",
+    FaultCode.ServerConfigDuplicateLogFile,
+    (e) => [e.logFile],
+    "log_file",
+  );
   uniqueAcrossEngines(
     cfg,
     locs,
     "storage",
-    Code.DuplicateScmMount,
+    FaultCode.ServerConfigDuplicateScmMount,
     (e) => [e.scm?.scmMount ?? ""],
     "scm_mount",
   );
@@ -409,7 +427,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     cfg,
     locs,
     "storage",
-    Code.DuplicateScmDeviceList,
+    FaultCode.ServerConfigDuplicateScmDeviceList,
     (e) => e.scm?.scmList ?? [],
     "scm_list entry",
   );
@@ -417,7 +435,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     cfg,
     locs,
     "storage",
-    Code.OverlappingBdevDeviceList,
+    FaultCode.ServerConfigOverlappingBdevDeviceList,
     (e) => e.bdevs.flatMap((b) => b.bdevList),
     "bdev_list entry",
   );
@@ -430,7 +448,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
       const map = [...per.entries()].sort((a, b) => a[0] - b[0]).map(([n, c]) => `${n}:${c}`);
       locs[pinned[pinned.length - 1].index].engine.problem(
         "pinned_numa_node",
-        Code.EngineNUMAImbalance,
+        FaultCode.ServerConfigEngineNUMAImbalance,
         `uneven distribution of engines across NUMA nodes map[${map.join(" ")}]`,
         "pin the same number of engines to each NUMA node, or set allow_numa_imbalance: true",
       );
@@ -441,7 +459,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     if (srx[e.index] !== undefined && srx[0] !== undefined && srx[e.index] !== srx[0]) {
       locs[e.index].engine.problem(
         "env_vars",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `FI_OFI_RXM_USE_SRX=${srx[e.index]} of engine ${e.index} differs from engine 0 (${srx[0]})`,
         "use the same value on every engine, or disable_srx at top level",
       );
@@ -452,7 +470,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     if (e.targets !== first.targets) {
       m.problem(
         "targets",
-        Code.TargetCountMismatch,
+        FaultCode.ServerConfigTargetCountMismatch,
         `engine ${e.index} has ${e.targets} targets but engine 0 has ${first.targets}`,
         "configure the same targets on every engine",
       );
@@ -460,7 +478,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     if (e.nrXsHelpers !== first.nrXsHelpers) {
       m.problem(
         "nr_xs_helpers",
-        Code.HelperStreamCountMismatch,
+        FaultCode.ServerConfigHelperStreamCountMismatch,
         `engine ${e.index} has ${e.nrXsHelpers} nr_xs_helpers but engine 0 has ${first.nrXsHelpers}`,
         "configure the same nr_xs_helpers on every engine",
       );
@@ -468,7 +486,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     if (e.scm && first.scm && e.scm.class !== first.scm.class) {
       m.problem(
         "storage",
-        Code.ScmDiffClass,
+        FaultCode.ServerConfigScmDiffClass,
         `the SCM class in engine ${e.index} is different from engine 0`,
         "use the same SCM class on every engine",
       );
@@ -479,7 +497,7 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     ) {
       m.problem(
         "storage",
-        Code.ScmHugeEnabled,
+        FaultCode.ServerConfigScmHugeEnabled,
         `scm_hugepages_disabled differs between engine ${e.index} and engine 0`,
         "use the same scm_hugepages_disabled on every engine",
       );
@@ -492,7 +510,7 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
   if (cfg.name.length === 0 || cfg.name.length > 15) {
     top.problem(
       "name",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `invalid system name: "${cfg.name}"`,
       "use a system name of 1 to 15 characters",
     );
@@ -502,7 +520,7 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
     if (p.includes(",")) {
       top.problem(
         "provider",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `fabric provider string "${p}" includes more than one provider`,
         "set a single provider",
       );
@@ -519,7 +537,7 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
   if (cfg.systemRamReserved <= 0) {
     top.problem(
       "system_ram_reserved",
-      Code.SysRsvdZero,
+      FaultCode.ServerConfigSysRsvdZero,
       "system_ram_reserved must be a positive integer",
       "set system_ram_reserved to the GiB kept for the OS, e.g. 64",
     );
@@ -527,14 +545,14 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
   if (cfg.engineAutoRestartMinDelay < 0) {
     top.problem(
       "engine_auto_restart_min_delay",
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `engine_auto_restart_min_delay must be >= 0 (got ${cfg.engineAutoRestartMinDelay})`,
     );
   } else if (cfg.engineAutoRestartMinDelay === 0) cfg.engineAutoRestartMinDelay = 300;
   if (cfg.disableHugepages && cfg.nrHugepages !== 0) {
     top.problem(
       "nr_hugepages",
-      Code.HugepagesDisabledWithNrSet,
+      FaultCode.ServerConfigHugepagesDisabledWithNrSet,
       "nr_hugepages cannot be set when disable_hugepages is true",
       "remove nr_hugepages or disable_hugepages",
     );
@@ -542,7 +560,7 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
   if (cfg.controlMetadata.device !== "" && cfg.controlMetadata.path === "") {
     top.problem(
       "control_metadata",
-      Code.ControlMetadataNoPath,
+      FaultCode.ServerConfigControlMetadataNoPath,
       "using 'control_metadata.device' requires 'control_metadata.path'",
       "set control_metadata.path",
     );
@@ -551,7 +569,7 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
     if (!/^[^=\s]+=/.test(v)) {
       top.problem(
         "client_env_vars",
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `invalid client_env_vars entry "${v}"`,
         "write KEY=VALUE",
       );

@@ -3,7 +3,8 @@
  * unknown key becomes a located problem, never an exception.
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
-import { Code, type Problems } from "./problems.ts";
+import { type Problems } from "./problems.ts";
+import { FaultCode } from "../lib/fault.ts";
 
 /** Shared state of one file being read. */
 export interface ReadContext {
@@ -107,7 +108,7 @@ export class MapReader {
   private typeError(key: string, want: string, got: unknown): void {
     this.problem(
       key,
-      Code.BadConfig,
+      FaultCode.ServerBadConfig,
       `${this.path(key)}: expected ${want}, got ${describe(got)}`,
       `set ${this.path(key)} to ${want}, see the server config examples`,
     );
@@ -145,7 +146,7 @@ export class MapReader {
     if (!Number.isSafeInteger(s.value) || s.value < min || s.value > max) {
       this.problem(
         key,
-        bounds.code ?? Code.BadConfig,
+        bounds.code ?? FaultCode.ServerBadConfig,
         `${this.path(key)}: value ${s.value} is out of range (${min} - ${max})`,
         `set ${this.path(key)} to an integer between ${min} and ${max}`,
       );
@@ -189,7 +190,7 @@ export class MapReader {
       } else {
         this.ctx.problems.add(
           offsetOf(item) >= 0 ? offsetOf(item) : this.at(key),
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `${this.path(key)}[${i}]: expected a string, got ${describe(item)}`,
           `make every entry of ${this.path(key)} a plain string`,
         );
@@ -208,7 +209,7 @@ export class MapReader {
       } else {
         this.ctx.problems.add(
           offsetOf(item) >= 0 ? offsetOf(item) : this.at(key),
-          Code.BadConfig,
+          FaultCode.ServerBadConfig,
           `${this.path(key)}[${i}]: expected an integer, got ${describe(item)}`,
           `make every entry of ${this.path(key)} an integer`,
         );
@@ -242,7 +243,7 @@ export class MapReader {
       if (this.used.has(k)) continue;
       this.ctx.problems.add(
         offsetOf(p.key),
-        Code.BadConfig,
+        FaultCode.ServerBadConfig,
         `unknown key "${this.path(k)}": parse of "${this.ctx.problems.file}" failed; ` +
           `config contains invalid parameters and may be out of date, see server config examples`,
         RENAMED[k] ?? `remove or rename "${k}" (check its spelling and indentation)`,
@@ -256,7 +257,7 @@ export function itemMap(ctx: ReadContext, item: unknown, where: string): MapRead
   if (isMap(item)) return new MapReader(ctx, item, where);
   ctx.problems.add(
     offsetOf(item),
-    Code.BadConfig,
+    FaultCode.ServerBadConfig,
     `${where}: expected a map, got ${describe(item)}`,
     `write ${where} as a map of keys`,
   );
