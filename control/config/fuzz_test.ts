@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { checkServerConfigText } from "./load.ts";
+import { prng as rng } from "../../tests/util/prng.ts";
 
 const dir = new URL("./testdata/", import.meta.url).pathname;
 const SEEDS = [
@@ -12,18 +13,6 @@ const SEEDS = [
   "reference_file_emulated.yml",
 ]
   .map((f) => Deno.readTextFileSync(dir + f));
-
-// Small deterministic PRNG (mulberry32) so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BAD_VALUES = [
   "[1, 2]",

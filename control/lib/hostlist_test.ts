@@ -8,6 +8,7 @@ import {
   parseHostSet,
   stripPorts,
 } from "./hostlist.ts";
+import { prng } from "../../tests/util/prng.ts";
 
 /** [input, ranged form, count] */
 type SetCase = [string, string, number];
@@ -310,18 +311,6 @@ Deno.test("goQuote escapes like Go's %q", () => {
 });
 
 // ---- property tests -------------------------------------------------------------------
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Prefixes/suffixes whose plain names split back the same way (so re-folding is exact).
 const PREFIXES = ["node", "n", "rack-", "a_b-", "10.0.0.", "wolf-", "Host"];

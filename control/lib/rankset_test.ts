@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { groupRanks, MAX_RANK, NilRank, parseRankSet, RankSet } from "./rankset.ts";
+import { prng } from "../../tests/util/prng.ts";
 
 /** The error message `fn` throws (fails when it does not throw). */
 function errorOf(fn: () => unknown): string {
@@ -204,18 +205,6 @@ Deno.test("rank groups ordered by size then key (§7.4)", () => {
 });
 
 // ---- property tests -------------------------------------------------------------------
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random rank-list text and the ranks it denotes. */
 function randomRanks(rand: () => number): { text: string; ranks: Set<number> } {
