@@ -103,3 +103,29 @@ async function waitPids(ns: string): Promise<number[]> {
   }
   throw new Error(`no process appeared in ${ns}`);
 }
+
+Deno.test("netns lab: a host keeps its hostname and mounts across the processes run on it", async () => {
+  await withLab({ hosts: 2 }, async (lab) => {
+    const dir = await Deno.makeTempDir({ prefix: "netns-mnt-" });
+    try {
+      assertEquals((await lab.run(0, "hostname", [])).stdout.trim(), "h0");
+      assertEquals((await lab.run(1, "hostname", [])).stdout.trim(), "h1");
+      // /sys shows the host's own interfaces (what daos_server's network scan reads).
+      const net = await lab.run(1, "ls", ["/sys/class/net"]);
+      assertEquals(net.stdout.trim().split(/\s+/).sort(), ["eth0", "lo"]);
+      // A tmpfs mounted by one process on h0 is seen by the next one there, not by h1 or root.
+      const m = await lab.run(0, "mount", ["-t", "tmpfs", "tmpfs", dir]);
+      assertEquals(m.code, 0, m.stderr);
+      assertEquals(
+        (await lab.run(0, "findmnt", ["-n", "-o", "FSTYPE", dir])).stdout.trim(),
+        "tmpfs",
+      );
+      assertEquals((await lab.run(1, "findmnt", ["-n", dir])).code, 1);
+      const rootView = await Deno.readTextFile("/proc/self/mountinfo");
+      assert(!rootView.includes(` ${dir} `), "the host's mount leaked into the root namespace");
+    } finally {
+      await lab.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});

@@ -2,7 +2,13 @@
  * A network lab for multi-host tests: N host namespaces joined by a bridge that lives in its
  * own "switch" namespace, so the root namespace has no route into the lab. Host i has
  * interface `eth0` with address `<subnet>.<i+1>/24` and loopback; its cable is the switch port
- * `h<i>`, which `linkDown(i)` unplugs. Processes run inside a host with `ip netns exec`.
+ * `h<i>`, which `linkDown(i)` unplugs.
+ *
+ * Each host also has its own mount and UTS namespace (hostname `h<i>`, /sys showing only its
+ * interfaces), held by a `sleep` process, so a host outlives the processes run on it: a tmpfs
+ * that daos_server mounted survives a kill -9 and restart of daos_server, as on a real host,
+ * and disappears with the lab. Processes run on a host through `nsenter` into the holder's
+ * namespaces (`prefix(i)`).
  *
  * Always `destroy()` (or use `withLab`): it kills every process in the namespaces and deletes
  * them, which removes the veths and the bridge too. `NetnsLab.create` first sweeps leftovers of
@@ -21,6 +27,10 @@ export interface LabHost {
   ip: string;
   /** Interface name inside the namespace. */
   iface: string;
+  /** Hostname inside the host. */
+  hostname: string;
+  /** Pid of the process holding the host's mount and UTS namespaces (0 before build). */
+  holderPid: number;
 }
 
 /** Options of {@link NetnsLab.create}. */
@@ -57,6 +67,8 @@ export class NetnsLab {
       ns: labNsName(Deno.pid, tag, `h${i}`),
       ip: hostAddress(subnet, i),
       iface: HOST_IFACE,
+      hostname: `h${i}`,
+      holderPid: 0,
     }));
   }
 
@@ -107,6 +119,48 @@ export class NetnsLab {
       await ip("-n", h.ns, "link", "set", h.iface, "up");
       await ip("-n", h.ns, "link", "set", "lo", "up");
     }
+    for (const h of this.hosts) h.holderPid = await this.#startHolder(h);
+  }
+
+  /**
+   * Starts the host's namespace holder: `ip netns exec` gives a private mount namespace with
+   * the namespace's /sys, `unshare --uts` a hostname; each step execs, so the pid is sleep's.
+   */
+  async #startHolder(h: LabHost): Promise<number> {
+    const child = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        h.ns,
+        "unshare",
+        "--uts",
+        "--",
+        "sh",
+        "-c",
+        `hostname ${h.hostname} && exec sleep infinity`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#track(child);
+    let exited = false;
+    child.status.then(() => (exited = true));
+    for (let i = 0; i < 200; i++) {
+      const comm = await Deno.readTextFile(`/proc/${child.pid}/comm`).catch(() => "");
+      if (comm.trim() === "sleep") return child.pid;
+      if (exited) {
+        const err = await new Response(child.stderr).text();
+        throw new Error(`host ${h.ns}: namespace holder exited: ${err.trim()}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`host ${h.ns}: namespace holder did not start within 2 s`);
+  }
+
+  #track(child: Deno.ChildProcess): void {
+    this.#children.add(child);
+    child.status.finally(() => this.#children.delete(child));
   }
 
   /** All namespace names of this lab (switch first). */
@@ -121,9 +175,13 @@ export class NetnsLab {
     return h;
   }
 
-  /** Command prefix that runs a program inside host `i`: `["ip","netns","exec",<ns>]`. */
+  /**
+   * Command prefix that runs a program on host `i` (its network, mount and UTS namespaces):
+   * `["nsenter", "-t", <holder pid>, "-n", "-m", "-u", "--"]`. nsenter execs the program, so
+   * a spawned child's pid is the program's.
+   */
   prefix(i: number): string[] {
-    return ["ip", "netns", "exec", this.#host(i).ns];
+    return ["nsenter", "-t", String(this.#host(i).holderPid), "-n", "-m", "-u", "--"];
   }
 
   /** Runs `cmd args` inside host `i` to completion (bounded by `opts.timeoutMs`). */
@@ -133,8 +191,8 @@ export class NetnsLab {
   }
 
   /**
-   * Starts `cmd args` inside host `i`. `ip netns exec` execs the program, so the child's pid is
-   * the program's. The lab kills and reaps it at `destroy()` if the caller has not.
+   * Starts `cmd args` on host `i`; the child's pid is the program's. The lab kills and reaps it
+   * at `destroy()` if the caller has not.
    */
   spawn(i: number, cmd: string, args: string[], opts: SpawnOptions = {}): Deno.ChildProcess {
     const [p, ...rest] = this.prefix(i);
@@ -146,8 +204,7 @@ export class NetnsLab {
       stdout: opts.stdout ?? "null",
       stderr: opts.stderr ?? "null",
     }).spawn();
-    this.#children.add(child);
-    child.status.finally(() => this.#children.delete(child));
+    this.#track(child);
     return child;
   }
 
