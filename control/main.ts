@@ -1,14 +1,12 @@
 /**
- * daos_server: `daos_server start -o daos_server.yml` serves the control port until SIGINT or
- * SIGTERM. Exit status 0 after a clean stop, 1 on any start-up error (printed as
+ * daos_server: `daos_server start -o daos_server.yml` runs the control server, the engines
+ * and (on replicas) the management service until SIGINT or SIGTERM. Exit status 0 after a clean stop, 1 on any start-up error (printed as
  * `ERROR: daos_server: <error>` plus the fault's resolution line).
  */
 import { Command, CommanderError } from "commander";
 import { loadServerConfigForStart, registerConfigValidate } from "./config/validate_command.ts";
 import { errorText, isFault, rootCause } from "./lib/fault.ts";
-import { startControlServer } from "./server/control_server.ts";
-import { storageFormatHandlers } from "./ctl/storage_format.ts";
-import { FormatGate } from "./storage/format_state.ts";
+import { startDaosServer } from "./server/daos_server.ts";
 import { createLogger } from "./server/logging.ts";
 import { waitForStopSignal } from "./server/signals.ts";
 import { DAOS_VERSION } from "./lib/rpc/version.ts";
@@ -46,12 +44,12 @@ async function start(configPath: string | undefined, opts: StartOptions): Promis
   });
   try {
     for (const n of cfg.notices) log.notice(n);
-    const server = await startControlServer(cfg, log, {
-      ctl: storageFormatHandlers(cfg, new FormatGate()),
-    });
-    const sig = await waitForStopSignal();
+    // Listen for stop signals from the start: a signal during start-up still stops cleanly.
+    const signal = waitForStopSignal();
+    const server = await startDaosServer(cfg, log);
+    const sig = await signal;
     log.info(`received ${sig}, shutting down`);
-    await server.close();
+    await server.stop();
     return 0;
   } finally {
     log.close();

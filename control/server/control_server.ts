@@ -2,7 +2,7 @@
  * The control server of one daos_server: claims the socket directory, binds the control
  * address and serves ctl.CtlSvc and mgmt.MgmtSvc on it.
  */
-import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { ContextValues, Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import type { ServerConfig } from "../config/types.ts";
@@ -20,6 +20,8 @@ import { resolveControlHost } from "./control_address.ts";
 export interface ServiceOverrides {
   ctl?: CtlHandlers;
   mgmt?: Partial<ServiceImpl<typeof MgmtSvc>>;
+  /** Per-request context values from the caller's IP (the MS's peerHostKey). */
+  contextValues?: (peerIp: string) => ContextValues;
 }
 
 /** A running control server. */
@@ -71,6 +73,7 @@ export async function startControlServer(
           r.service(MgmtSvc, mgmt);
         },
         interceptors: [serverInterceptor(log)],
+        contextValues: overrides.contextValues,
       });
     } catch (e) {
       const code = (e as { code?: string }).code;

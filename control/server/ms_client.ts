@@ -1,0 +1,141 @@
+/**
+ * This server's client of the management service: the engines' Join (leader-following,
+ * retried until it succeeds, fails for good or the server stops) and RAS events forwarded to
+ * the leader as ClusterEvent (server.md §2.3, §5.5).
+ */
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import type { JoinReq, JoinResp } from "../../proto/gen/ts/mgmt/svc_pb.ts";
+import { ClusterEventReqSchema, type RASEvent } from "../../proto/gen/ts/shared/event_pb.ts";
+import { errorText, FaultCode, isFault } from "../lib/fault.ts";
+import { msRequest } from "../lib/rpc/ms_request.ts";
+import type { TransportPool } from "../lib/rpc/transport.ts";
+
+/** Join: total deadline and per-try timeout (server.md §2.3). */
+export const JOIN_TOTAL_MS = 60 * 60_000;
+export const JOIN_TRY_MS = 10_000;
+/** ClusterEvent forwarding: total deadline per event. */
+export const EVENT_TOTAL_MS = 60_000;
+
+/** Errors worth another round: the MS is unreachable, electing or not started yet. */
+function retryable(e: unknown): boolean {
+  if (isFault(e) && e.domain === "client") return true; // connection faults, RPC timeouts
+  const t = errorText(e);
+  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out/i
+    .test(t) || (isFault(e) && e.code === FaultCode.ClientRpcTimeout);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Options of {@link MsClient}. */
+export interface MsClientOptions {
+  pool: TransportPool;
+  /** mgmt_svc_replicas as "host:port". */
+  replicas: string[];
+  /** `sys` of requests. */
+  system: string;
+  log: { debug(m: string): void; info(m: string): void; error(m: string): void };
+}
+
+/** Join and event forwarding to the MS; close() aborts everything in flight. */
+export class MsClient {
+  readonly #o: MsClientOptions;
+  readonly #abort = new AbortController();
+  #sequence = 0n;
+  #events: Promise<void> = Promise.resolve();
+
+  constructor(opts: MsClientOptions) {
+    this.#o = opts;
+  }
+
+  /**
+   * Sends `req` to the MS leader, retrying connection failures, "not ready" answers and
+   * elections until JOIN_TOTAL_MS passes or the client is closed. Other errors (e.g. a
+   * duplicate identity) are returned at once.
+   */
+  async join(req: JoinReq): Promise<JoinResp> {
+    const signal = this.#abort.signal;
+    const deadline = Date.now() + JOIN_TOTAL_MS;
+    let last: unknown;
+    for (let attempt = 0; attempt < 10_000 && Date.now() < deadline; attempt++) {
+      if (signal.aborted) break;
+      try {
+        return await msRequest(this.#o.pool, (t, o) => createClient(MgmtSvc, t).join(req, o), {
+          hosts: this.#o.replicas,
+          deadline: Math.min(deadline, Date.now() + 3 * JOIN_TRY_MS),
+          perTryMs: JOIN_TRY_MS,
+          name: "Join",
+          signal,
+        });
+      } catch (e) {
+        last = e;
+        if (!retryable(e)) throw e;
+        this.#o.log.debug(`join of instance ${req.idx}: ${errorText(e)}; retrying`);
+        await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
+      }
+    }
+    throw new Error(
+      `join of instance ${req.idx} abandoned${signal.aborted ? " (server stopping)" : ""}: ${
+        last === undefined ? "no answer" : errorText(last)
+      }`,
+    );
+  }
+
+  /**
+   * Queues `ev` for the MS leader (in order, one at a time). Failures are logged; an event the
+   * MS cannot take within EVENT_TOTAL_MS is dropped.
+   */
+  forwardEvent(ev: RASEvent): void {
+    const sequence = ++this.#sequence;
+    const send = async () => {
+      const signal = this.#abort.signal;
+      const deadline = Date.now() + EVENT_TOTAL_MS;
+      for (let attempt = 0; attempt < 1000 && !signal.aborted && Date.now() < deadline; attempt++) {
+        try {
+          await msRequest(
+            this.#o.pool,
+            (t, o) =>
+              createClient(MgmtSvc, t).clusterEvent(
+                create(ClusterEventReqSchema, { sequence, event: ev }),
+                o,
+              ),
+            {
+              hosts: this.#o.replicas,
+              deadline: Math.min(deadline, Date.now() + JOIN_TRY_MS),
+              perTryMs: JOIN_TRY_MS,
+              name: "ClusterEvent",
+              signal,
+            },
+          );
+          this.#o.log.debug(`event ${ev.id} (rank ${ev.rank}) forwarded to the MS`);
+          return;
+        } catch (e) {
+          if (!retryable(e)) {
+            this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) not forwarded: ${errorText(e)}`);
+            return;
+          }
+          await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
+        }
+      }
+      this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) dropped: MS unreachable`);
+    };
+    this.#events = this.#events.then(send, send);
+  }
+
+  /** Aborts joins and event forwarding in flight. */
+  close(): void {
+    this.#abort.abort();
+  }
+}

@@ -1,0 +1,455 @@
+/**
+ * A local DAOS cluster for tests and demos: N real bin/daos_server processes on 127.0.0.[1-N]
+ * (one shared control port), E engines each on tmpfs SCM (scm_size 4) and a 1 GiB file bdev,
+ * the first R servers MS replicas with their own etcd ports, and a daos_control.yml for bin/dmg.
+ *
+ * ```ts
+ * const c = await LocalCluster.create({ servers: 5, replicas: 3 });
+ * try {
+ *   await c.startAll();
+ *   await c.dmg(["storage", "format"]);
+ *   await c.waitFor("10 joined", async () => (await c.joinedRanks()).length === 10);
+ * } finally {
+ *   await c.destroy(); // processes (whole process groups), tmpfs mounts, files
+ * }
+ * ```
+ *
+ * Each daos_server runs in its own process group (setsid), so kill() with SIGKILL also takes
+ * its engines and etcd member down, as a machine crash would.
+ */
+import { parseMountInfo } from "../../control/storage/mounts.ts";
+
+const top = new URL("../../", import.meta.url).pathname;
+/** bin/daos_server of this checkout. */
+export const DAOS_SERVER = `${top}bin/daos_server`;
+/** bin/dmg of this checkout. */
+export const DMG = `${top}bin/dmg`;
+
+/** Cluster shape. */
+export interface ClusterOptions {
+  /** daos_server count (127.0.0.1 … 127.0.0.N). */
+  servers: number;
+  /** The first `replicas` servers are MS replicas (odd; default 1). */
+  replicas?: number;
+  /** Engines per server (default 2). */
+  engines?: number;
+  /** Targets per engine (default 1). */
+  targets?: number;
+  /** System name (default daos_server). */
+  name?: string;
+  /** Extra top-level daos_server.yml lines (e.g. "disable_engine_auto_restart: true"). */
+  extraServerYaml?: string;
+  /** Extra `mgmt_svc_db` keys, indented YAML lines. */
+  extraDbYaml?: string;
+}
+
+/** One server of the cluster. */
+export interface ClusterServer {
+  /** 0-based index. */
+  index: number;
+  /** Control IP, 127.0.0.<index+1>. */
+  ip: string;
+  /** "ip:port". */
+  addr: string;
+  dir: string;
+  configPath: string;
+  socketDir: string;
+  /** control_log_file. */
+  logPath: string;
+  isReplica: boolean;
+  /** The running process, if any. */
+  proc: Deno.ChildProcess | null;
+}
+
+/** Result of one dmg run. */
+export interface DmgResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One member as in `dmg system query -j` (response.members[]). */
+export interface JsonMember {
+  addr: string;
+  uuid: string;
+  rank: number;
+  incarnation: number;
+  state: string;
+  info?: string;
+  fault_domain?: string;
+}
+
+const portsInUse = new Set<number>();
+
+/** A TCP port free on every address right now, not handed out before in this process. */
+export function freePort(addrs: readonly string[] = ["127.0.0.1"]): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const probe = Deno.listen({ hostname: addrs[0], port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    if (portsInUse.has(port)) continue;
+    const held: Deno.Listener[] = [];
+    try {
+      for (const a of addrs) held.push(Deno.listen({ hostname: a, port }));
+      portsInUse.add(port);
+      return port;
+    } catch {
+      // taken on another address: try another
+    } finally {
+      for (const l of held) l.close();
+    }
+  }
+  throw new Error(`no port free on all of ${addrs.join(", ")}`);
+}
+
+/** Polls `f` (bounded by count and time) until it returns a truthy value. */
+export async function waitFor<T>(
+  what: string,
+  f: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 15_000,
+  stepMs = 100,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; i < 100_000 && Date.now() < end; i++) {
+    try {
+      const v = await f();
+      if (v) return v as T;
+      last = undefined;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${
+      last ? `: ${last instanceof Error ? last.message : last}` : ""
+    }`,
+  );
+}
+
+async function unmountBelow(dir: string): Promise<void> {
+  const mounts = parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"))
+    .map((m) => m.mountPoint)
+    .filter((p) => p === dir || p.startsWith(dir + "/"))
+    .sort((a, b) => b.length - a.length);
+  for (const p of mounts) {
+    await new Deno.Command("umount", { args: ["-l", p], stdout: "null", stderr: "null" })
+      .output();
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT"); // harmless probe: throws when no such process
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A set of daos_servers on loopback addresses, with their configs, under one temp dir. */
+export class LocalCluster {
+  readonly root: string;
+  readonly port: number;
+  readonly servers: ClusterServer[];
+  readonly dmgConfigPath: string;
+  readonly name: string;
+  #pgids = new Set<number>();
+
+  private constructor(
+    root: string,
+    port: number,
+    servers: ClusterServer[],
+    name: string,
+  ) {
+    this.root = root;
+    this.port = port;
+    this.servers = servers;
+    this.name = name;
+    this.dmgConfigPath = `${root}/daos_control.yml`;
+  }
+
+  /** Writes every config (no process started). Call destroy() in finally. */
+  static async create(opts: ClusterOptions): Promise<LocalCluster> {
+    const n = opts.servers;
+    const nrep = opts.replicas ?? 1;
+    const engines = opts.engines ?? 2;
+    const targets = opts.targets ?? 1;
+    const name = opts.name ?? "daos_server";
+    if (!(n >= 1 && n <= 250)) throw new Error(`servers must be 1..250, got ${n}`);
+    if (!(nrep >= 1 && nrep <= n && nrep % 2 === 1)) {
+      throw new Error(`replicas must be odd and within 1..servers, got ${nrep}`);
+    }
+    const ips = Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
+    const root = await Deno.makeTempDir({ prefix: "daos-cluster-" });
+    const port = freePort(ips);
+    const cluster = new LocalCluster(root, port, [], name);
+    try {
+      const replicaAddrs = ips.slice(0, nrep).map((ip) => `${ip}:${port}`);
+      const dbPorts = replicaAddrs.map((a) =>
+        `    "${a}": {client: ${freePort()}, peer: ${freePort()}}`
+      ).join("\n");
+      for (let i = 0; i < n; i++) {
+        const ip = ips[i];
+        const dir = `${root}/srv${i + 1}`;
+        const socketDir = `${dir}/run`;
+        await Deno.mkdir(socketDir, { recursive: true });
+        let yaml = [
+          `name: ${name}`,
+          `port: ${port}`,
+          `control_address: ${ip}`,
+          `mgmt_svc_replicas: [${replicaAddrs.join(", ")}]`,
+          "provider: ofi+tcp",
+          `socket_dir: ${socketDir}`,
+          "system_ram_reserved: 1",
+          "control_log_mask: DEBUG",
+          `control_log_file: ${dir}/control.log`,
+          "transport_config:",
+          "  allow_insecure: true",
+          "mgmt_svc_db:",
+          "  ports:",
+          dbPorts,
+          ...(opts.extraDbYaml ? [opts.extraDbYaml] : []),
+          ...(opts.extraServerYaml ? [opts.extraServerYaml] : []),
+          "engines:",
+        ].join("\n") + "\n";
+        for (let e = 0; e < engines; e++) {
+          yaml += [
+            `  - targets: ${targets}`,
+            "    nr_xs_helpers: 0",
+            "    fabric_iface: lo",
+            `    fabric_iface_port: ${freePort()}`,
+            `    log_file: ${dir}/engine${e}.log`,
+            "    storage:",
+            "      - class: ram",
+            `        scm_mount: ${dir}/scm${e}`,
+            "        scm_size: 4",
+            "      - class: file",
+            `        bdev_list: [${dir}/bdev${e}]`,
+            "        bdev_size: 1",
+          ].join("\n") + "\n";
+        }
+        const configPath = `${dir}/daos_server.yml`;
+        await Deno.writeTextFile(configPath, yaml);
+        cluster.servers.push({
+          index: i,
+          ip,
+          addr: `${ip}:${port}`,
+          dir,
+          configPath,
+          socketDir,
+          logPath: `${dir}/control.log`,
+          isReplica: i < nrep,
+          proc: null,
+        });
+      }
+      await Deno.writeTextFile(
+        cluster.dmgConfigPath,
+        [
+          `name: ${name}`,
+          `port: ${port}`,
+          `hostlist: [${ips.join(", ")}]`,
+          "transport_config:",
+          "  allow_insecure: true",
+          "",
+        ].join("\n"),
+      );
+      return cluster;
+    } catch (e) {
+      await cluster.destroy();
+      throw e;
+    }
+  }
+
+  /** Server by 0-based index, or by control IP. */
+  server(which: number | string): ClusterServer {
+    const s = typeof which === "number"
+      ? this.servers[which]
+      : this.servers.find((x) => x.ip === which || x.addr === which);
+    if (!s) throw new Error(`no server ${which} in this cluster`);
+    return s;
+  }
+
+  /** Starts server(s) and waits (bounded) until each listens on its control address. */
+  async start(...which: (number | string)[]): Promise<void> {
+    const list = which.map((w) => this.server(w));
+    for (const s of list) {
+      if (s.proc) throw new Error(`server ${s.addr} is already running`);
+      // setsid: its own process group, so engines and etcd die with it on kill().
+      s.proc = new Deno.Command("setsid", {
+        args: [DAOS_SERVER, "start", "-o", s.configPath],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      this.#pgids.add(s.proc.pid);
+    }
+    await Promise.all(list.map((s) => this.#waitListening(s)));
+  }
+
+  /** Starts every server. */
+  startAll(): Promise<void> {
+    return this.start(...this.servers.map((s) => s.index));
+  }
+
+  async #waitListening(s: ClusterServer): Promise<void> {
+    const proc = s.proc!;
+    let exited = false;
+    proc.status.then(() => (exited = true));
+    await waitFor(
+      `daos_server ${s.addr} to listen`,
+      async () => {
+        if (exited) {
+          throw new Error(
+            `daos_server ${s.addr} exited at start; log:\n${await this.log(s.index)}`,
+          );
+        }
+        try {
+          (await Deno.connect({ hostname: s.ip, port: this.port })).close();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      50,
+    );
+    if (exited) throw new Error(`daos_server ${s.addr} exited at start`);
+  }
+
+  /** SIGTERM and wait (bounded) for a clean exit; returns the exit code. */
+  async stop(which: number | string, timeoutMs = 20_000): Promise<number> {
+    const s = this.server(which);
+    const proc = s.proc;
+    if (!proc) throw new Error(`server ${s.addr} is not running`);
+    proc.kill("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const st = await Promise.race([
+      proc.status,
+      new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    if (st === null) {
+      await this.kill(which);
+      throw new Error(`daos_server ${s.addr} did not stop within ${timeoutMs} ms of SIGTERM`);
+    }
+    s.proc = null;
+    await this.#reapGroup(proc.pid);
+    return st.code;
+  }
+
+  /** SIGKILLs the server's whole process group (daos_server, engines, etcd), like a crash. */
+  async kill(which: number | string): Promise<void> {
+    const s = this.server(which);
+    const proc = s.proc;
+    if (!proc) return;
+    try {
+      Deno.kill(-proc.pid, "SIGKILL");
+    } catch { /* group gone */ }
+    await proc.status;
+    s.proc = null;
+    await this.#reapGroup(proc.pid);
+  }
+
+  /** Stops (SIGTERM) then starts a server again. */
+  async restart(which: number | string): Promise<void> {
+    await this.stop(which);
+    await this.start(which);
+  }
+
+  /** Waits (bounded) until no process of the group is left, SIGKILLing stragglers. */
+  async #reapGroup(pgid: number): Promise<void> {
+    for (let i = 0; i < 100 && alive(-pgid); i++) {
+      try {
+        Deno.kill(-pgid, "SIGKILL");
+      } catch { /* gone */ }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    this.#pgids.delete(pgid);
+  }
+
+  /** Pids of the server's running engines, by instance index (from daos_engine_<pid>.sock). */
+  async enginePids(which: number | string): Promise<number[]> {
+    const s = this.server(which);
+    const pids: number[] = [];
+    for await (const e of Deno.readDir(s.socketDir)) {
+      const m = /^daos_engine_(\d+)\.sock$/.exec(e.name);
+      if (m && alive(Number(m[1]))) pids.push(Number(m[1]));
+    }
+    // Instance index: the engine's -I argument.
+    const idx = async (pid: number) => {
+      const cmd = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+      const args = cmd.split("\0");
+      return Number(args[args.indexOf("-I") + 1] ?? -1);
+    };
+    const withIdx = await Promise.all(pids.map(async (p) => [await idx(p), p] as const));
+    const out: number[] = [];
+    for (const [i, p] of withIdx) out[i] = p;
+    return out;
+  }
+
+  /** The server's control log so far ("" when none). */
+  log(which: number | string): Promise<string> {
+    return Deno.readTextFile(this.server(which).logPath).catch(() => "");
+  }
+
+  /** Runs bin/dmg with this cluster's daos_control.yml. */
+  async dmg(args: string[]): Promise<DmgResult> {
+    const out = await new Deno.Command(DMG, {
+      args: ["-o", this.dmgConfigPath, ...args],
+      stdin: "null",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  /**
+   * Runs dmg with -j and returns the parsed envelope ({response, error, status}); throws when
+   * the output is not JSON.
+   */
+  async dmgJson<T = Record<string, unknown>>(
+    args: string[],
+  ): Promise<{ response: T | null; error: string | null; status: number; code: number }> {
+    const r = await this.dmg(["-j", ...args]);
+    try {
+      return { ...JSON.parse(r.stdout), code: r.code };
+    } catch {
+      throw new Error(
+        `dmg -j ${args.join(" ")}: not JSON (exit ${r.code}):\n${r.stdout}${r.stderr}`,
+      );
+    }
+  }
+
+  /** `dmg system query` members (throws on an error answer). */
+  async members(): Promise<JsonMember[]> {
+    const r = await this.dmgJson<{ members: JsonMember[] }>(["system", "query"]);
+    if (r.error || !r.response) throw new Error(`system query: ${r.error}`);
+    return r.response.members ?? [];
+  }
+
+  /** Ranks in state joined, sorted. */
+  async joinedRanks(): Promise<number[]> {
+    return (await this.members()).filter((m) => m.state === "joined").map((m) => m.rank)
+      .sort((a, b) => a - b);
+  }
+
+  /** Polls (bounded) until `f` is truthy; see {@link waitFor}. */
+  waitFor<T>(
+    what: string,
+    f: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+    timeoutMs = 15_000,
+  ): Promise<T> {
+    return waitFor(what, f, timeoutMs);
+  }
+
+  /** Kills every process group, unmounts the tmpfs mounts and removes the temp tree. */
+  async destroy(): Promise<void> {
+    for (const s of this.servers) {
+      await this.kill(s.index).catch(() => {});
+    }
+    for (const pgid of [...this.#pgids]) await this.#reapGroup(pgid);
+    await unmountBelow(this.root).catch(() => {});
+    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+  }
+}
