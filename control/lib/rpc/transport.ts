@@ -2,80 +2,38 @@
  * Control-plane transport set-up, for both sides, in one place: the HTTP/2 listener that
  * serves Connect + gRPC on the control port, and the per-host client transports.
  *
- * Insecure mode is h2c (prior knowledge). Secure mode is mutual TLS (server.md §7.2, TLS 1.3
- * here): the listener requires a client certificate signed by the CA and hands the CN's
- * component to handlers as PEER_COMPONENT; clients verify the server chain against the CA
- * without a hostname check and require the server certificate's CN to be `server`.
+ * Only insecure mode (h2c, prior knowledge) exists today; mutual TLS will be added here
+ * (createSecureServer / secure session options) without touching callers.
  */
 import * as http2 from "node:http2";
-import type { PeerCertificate, TLSSocket } from "node:tls";
-import {
-  type ConnectRouter,
-  createContextValues,
-  type Interceptor,
-  type Transport,
+import type {
+  ConnectRouter,
+  ContextValues,
+  Interceptor,
+  Transport,
 } from "@connectrpc/connect";
 import {
   connectNodeAdapter,
   createConnectTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import type { Component } from "./security_authz.ts";
-import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
-import { type CertPaths, loadTlsMaterial, type TlsMaterial } from "./security_certs.ts";
 
 /** Transport security settings shared by server and client. */
 export interface TransportSecurity {
   /** Plain-text HTTP/2 (h2c) without certificates. */
   allowInsecure: boolean;
-  /** Own certificate, key and CA (see loadTlsMaterial); required unless allowInsecure. */
-  tls?: TlsMaterial;
 }
 
-/** Thrown when a transport is requested without what it needs (secure mode without TLS). */
+/** Thrown when a transport mode is requested that this build cannot provide. */
 export class TransportUnsupportedError extends Error {}
 
-function requireTls(security: TransportSecurity): TlsMaterial | undefined {
-  if (security.allowInsecure) return undefined;
-  if (!security.tls) {
+function requireInsecure(security: TransportSecurity): void {
+  if (!security.allowInsecure) {
     throw new TransportUnsupportedError(
-      "secure transport needs certificates: load transport_config with loadTransportSecurity " +
-        "(or set transport_config.allow_insecure: true / use --insecure)",
+      "secure transport (mutual TLS) is not implemented yet; " +
+        "set transport_config.allow_insecure: true (or use --insecure)",
     );
   }
-  return security.tls;
-}
-
-/**
- * The transport security of a `transport_config`: nothing to load when insecure, else the
- * certificates, verified now (faults 901–903). `maxKeyPerm` is the key's mode limit
- * (MaxPerm.userOnlyKey for servers and agents, MaxPerm.groupKey for admin).
- */
-export async function loadTransportSecurity(
-  tc: CertPaths & { allowInsecure: boolean },
-  maxKeyPerm: number,
-): Promise<TransportSecurity> {
-  if (tc.allowInsecure) return { allowInsecure: true };
-  return { allowInsecure: false, tls: await loadTlsMaterial(tc, maxKeyPerm) };
-}
-
-/** The message a client gives when the server's certificate CN is not `server`. */
-export const SERVER_IDENTITY_ERROR = "Server certificate does not identify as Server";
-
-/**
- * Replaces the hostname check: DAOS certificates carry no host names, so the only identity
- * requirement on a server is CN == `server` (the chain is still verified against the CA).
- */
-export function checkServerIdentity(_host: string, cert: PeerCertificate): Error | undefined {
-  return cert?.subject?.CN === "server" ? undefined : new Error(SERVER_IDENTITY_ERROR);
-}
-
-function peerCommonName(req: { socket: unknown }): string | undefined {
-  const sock = req.socket as Partial<TLSSocket> | null;
-  if (!sock || typeof sock.getPeerCertificate !== "function") return undefined;
-  if (sock.authorized === false) return undefined;
-  const cn = sock.getPeerCertificate()?.subject?.CN;
-  return typeof cn === "string" ? cn : undefined;
 }
 
 /** A running control-port listener. */
@@ -147,13 +105,7 @@ export async function listenControl(
 /** Options for client transports. */
 export interface ClientTransportOptions {
   security: TransportSecurity;
-  /**
-   * Component sent as `x-daos-component` (with `x-daos-version`) on every call; defaults to
-   * the CN of the own certificate in secure mode. In secure mode the server requires it to
-   * equal that CN.
-   */
-  component?: Component;
-  /** Extra interceptors (run after the DAOS headers are set). */
+  /** Extra interceptors, e.g. the x-daos-component / x-daos-version headers. */
   interceptors?: Interceptor[];
 }
 
@@ -162,44 +114,25 @@ export interface ClientTransportOptions {
  * until close().
  */
 export class TransportPool {
+  readonly #opts: ClientTransportOptions;
   readonly #transports = new Map<string, { transport: Transport; session: Http2SessionManager }>();
 
-  readonly #tls: TlsMaterial | undefined;
-  readonly #interceptors: Interceptor[];
-
   constructor(opts: ClientTransportOptions) {
-    this.#tls = requireTls(opts.security);
-    const component = opts.component ?? (this.#tls?.commonName as Component | undefined);
-    this.#interceptors = [
-      ...(component ? [daosHeaders(component)] : []),
-      ...(opts.interceptors ?? []),
-    ];
+    requireInsecure(opts.security);
+    this.#opts = opts;
   }
 
   /** The transport for `target` ("host:port"), created on first use. */
   get(target: string): Transport {
     let entry = this.#transports.get(target);
     if (!entry) {
-      const tls = this.#tls;
-      const baseUrl = `${tls ? "https" : "http"}://${target}`;
-      const session = new Http2SessionManager(
-        baseUrl,
-        undefined,
-        tls
-          ? {
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key,
-            minVersion: "TLSv1.3",
-            checkServerIdentity,
-          }
-          : undefined,
-      );
+      const baseUrl = `http://${target}`;
+      const session = new Http2SessionManager(baseUrl);
       const transport = createConnectTransport({
         httpVersion: "2",
         baseUrl,
         useBinaryFormat: true,
-        interceptors: this.#interceptors,
+        interceptors: this.#opts.interceptors,
         sessionManager: session,
       });
       entry = { transport, session };
