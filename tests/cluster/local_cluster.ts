@@ -41,6 +41,31 @@ export interface ClusterOptions {
   extraServerYaml?: string;
   /** Extra `mgmt_svc_db` keys, indented YAML lines. */
   extraDbYaml?: string;
+  /**
+   * Control IPs of the servers (default 127.0.0.[1-N]); e.g. addresses of network-namespace
+   * hosts (tests/netns), which also need `commandPrefix`.
+   */
+  hostIps?: string[];
+  /** Control port (default: one free on every loopback IP). */
+  port?: number;
+  /** Engines' fabric_iface (default lo). */
+  fabricIface?: string;
+  /**
+   * Command prefix that runs a program on server i's host, e.g. `["ip","netns","exec",ns]`;
+   * used for daos_server, for dmg with `on: i`, and for the listen probe. It must exec the
+   * program (keep the pid). Default: run directly.
+   */
+  commandPrefix?: (index: number) => string[];
+  /** Build in this existing dir instead of a new temp dir (the demo's state dir). */
+  root?: string;
+}
+
+/** Options of {@link LocalCluster.dmg}. */
+export interface DmgOptions {
+  /** Run dmg on server i's host (through `commandPrefix`); default: directly. */
+  on?: number;
+  /** Kill dmg after this long (default 60000 ms). */
+  timeoutMs?: number;
 }
 
 /** One server of the cluster. */
@@ -156,13 +181,16 @@ export class LocalCluster {
   readonly dmgConfigPath: string;
   readonly name: string;
   #pgids = new Set<number>();
+  readonly #prefix: ((index: number) => string[]) | null;
 
   private constructor(
     root: string,
     port: number,
     servers: ClusterServer[],
     name: string,
+    prefix: ((index: number) => string[]) | null,
   ) {
+    this.#prefix = prefix;
     this.root = root;
     this.port = port;
     this.servers = servers;
@@ -181,10 +209,14 @@ export class LocalCluster {
     if (!(nrep >= 1 && nrep <= n && nrep % 2 === 1)) {
       throw new Error(`replicas must be odd and within 1..servers, got ${nrep}`);
     }
-    const ips = Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
-    const root = await Deno.makeTempDir({ prefix: "daos-cluster-" });
-    const port = freePort(ips);
-    const cluster = new LocalCluster(root, port, [], name);
+    if (opts.hostIps && opts.hostIps.length !== n) {
+      throw new Error(`hostIps has ${opts.hostIps.length} addresses for ${n} servers`);
+    }
+    const ips = opts.hostIps ?? Array.from({ length: n }, (_, i) => `127.0.0.${i + 1}`);
+    const root = opts.root ?? await Deno.makeTempDir({ prefix: "daos-cluster-" });
+    // Addresses that are not ours to bind (another namespace) cannot be probed for a port.
+    const port = opts.port ?? freePort(opts.hostIps ? ["127.0.0.1"] : ips);
+    const cluster = new LocalCluster(root, port, [], name, opts.commandPrefix ?? null);
     try {
       const replicaAddrs = ips.slice(0, nrep).map((ip) => `${ip}:${port}`);
       const dbPorts = replicaAddrs.map((a) =>
@@ -218,7 +250,7 @@ export class LocalCluster {
           yaml += [
             `  - targets: ${targets}`,
             "    nr_xs_helpers: 0",
-            "    fabric_iface: lo",
+            `    fabric_iface: ${opts.fabricIface ?? "lo"}`,
             `    fabric_iface_port: ${freePort()}`,
             `    log_file: ${dir}/engine${e}.log`,
             "    storage:",
@@ -278,7 +310,7 @@ export class LocalCluster {
       if (s.proc) throw new Error(`server ${s.addr} is already running`);
       // setsid: its own process group, so engines and etcd die with it on kill().
       s.proc = new Deno.Command("setsid", {
-        args: [DAOS_SERVER, "start", "-o", s.configPath],
+        args: [...this.#prefixOf(s.index), DAOS_SERVER, "start", "-o", s.configPath],
         stdin: "null",
         stdout: "null",
         stderr: "null",
@@ -305,17 +337,37 @@ export class LocalCluster {
             `daos_server ${s.addr} exited at start; log:\n${await this.log(s.index)}`,
           );
         }
-        try {
-          (await Deno.connect({ hostname: s.ip, port: this.port })).close();
-          return true;
-        } catch {
-          return false;
-        }
+        return await this.#listening(s);
       },
       20_000,
       50,
     );
     if (exited) throw new Error(`daos_server ${s.addr} exited at start`);
+  }
+
+  #prefixOf(index: number): string[] {
+    return this.#prefix ? this.#prefix(index) : [];
+  }
+
+  /** Whether `s` accepts TCP connections on its control address (from its own host). */
+  async #listening(s: ClusterServer): Promise<boolean> {
+    if (!this.#prefix) {
+      try {
+        (await Deno.connect({ hostname: s.ip, port: this.port })).close();
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    // Another namespace: connect from inside it (bash's /dev/tcp, bounded by timeout).
+    const [cmd, ...args] = this.#prefix(s.index);
+    const out = await new Deno.Command(cmd, {
+      args: [...args, "timeout", "2", "bash", "-c", `exec 3<>/dev/tcp/${s.ip}/${this.port}`],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
   }
 
   /** SIGTERM and wait (bounded) for a clean exit; returns the exit code. */
@@ -394,14 +446,26 @@ export class LocalCluster {
     return Deno.readTextFile(this.server(which).logPath).catch(() => "");
   }
 
-  /** Runs bin/dmg with this cluster's daos_control.yml. */
-  async dmg(args: string[]): Promise<DmgResult> {
-    const out = await new Deno.Command(DMG, {
-      args: ["-o", this.dmgConfigPath, ...args],
+  /** Runs bin/dmg with this cluster's daos_control.yml (bounded by `opts.timeoutMs`). */
+  async dmg(args: string[], opts: DmgOptions = {}): Promise<DmgResult> {
+    const [cmd, ...pre] = opts.on === undefined
+      ? [DMG]
+      : [...this.#prefixOf(this.server(opts.on).index), DMG];
+    const ac = new AbortController();
+    const limit = opts.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => ac.abort(), limit);
+    const out = await new Deno.Command(cmd, {
+      args: [...pre, "-o", this.dmgConfigPath, ...args],
       stdin: "null",
-    }).output();
+      signal: ac.signal,
+    }).output().finally(() => clearTimeout(timer));
     const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    const killed = ac.signal.aborted ? `\n(dmg killed after ${limit} ms)` : "";
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr) + killed,
+    };
   }
 
   /**
@@ -410,8 +474,9 @@ export class LocalCluster {
    */
   async dmgJson<T = Record<string, unknown>>(
     args: string[],
+    opts: DmgOptions = {},
   ): Promise<{ response: T | null; error: string | null; status: number; code: number }> {
-    const r = await this.dmg(["-j", ...args]);
+    const r = await this.dmg(["-j", ...args], opts);
     try {
       return { ...JSON.parse(r.stdout), code: r.code };
     } catch {
@@ -422,15 +487,15 @@ export class LocalCluster {
   }
 
   /** `dmg system query` members (throws on an error answer). */
-  async members(): Promise<JsonMember[]> {
-    const r = await this.dmgJson<{ members: JsonMember[] }>(["system", "query"]);
+  async members(opts: DmgOptions = {}): Promise<JsonMember[]> {
+    const r = await this.dmgJson<{ members: JsonMember[] }>(["system", "query"], opts);
     if (r.error || !r.response) throw new Error(`system query: ${r.error}`);
     return r.response.members ?? [];
   }
 
   /** Ranks in state joined, sorted. */
-  async joinedRanks(): Promise<number[]> {
-    return (await this.members()).filter((m) => m.state === "joined").map((m) => m.rank)
+  async joinedRanks(opts: DmgOptions = {}): Promise<number[]> {
+    return (await this.members(opts)).filter((m) => m.state === "joined").map((m) => m.rank)
       .sort((a, b) => a - b);
   }
 
