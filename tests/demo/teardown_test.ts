@@ -3,7 +3,7 @@ import { type ProcRef, sessionMembers, spawnDetached } from "./procs.ts";
 import { claimStateDir } from "./statedir.ts";
 import { describeTeardown, mountsBelow, tearDown } from "./teardown.ts";
 
-async function killAll(refs: ProcRef[]) {
+function killAll(refs: ProcRef[]) {
   for (const r of refs) {
     for (const m of sessionMembers(r)) {
       try {
@@ -57,7 +57,7 @@ Deno.test("tearDown: SIGTERM, SIGKILL for a TERM-ignoring child, unmounts tmpfs,
     });
     assert.match(describeTeardown(dir, again), /was already gone/);
   } finally {
-    await killAll(refs);
+    killAll(refs);
     for (const m of await mountsBelow(root)) {
       await new Deno.Command("umount", { args: ["-l", m] }).output();
     }
