@@ -3,12 +3,11 @@
  * lazily loaded daos_control.yml, host resolution (dmg.md §2.3) and the control API client.
  * Command groups register themselves with `register*(program, run)` from cli/main.ts.
  */
-import type { Interceptor } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { faults } from "../../control/lib/fault.ts";
 import { hostsWithPort } from "../../control/lib/hostlist.ts";
-import { TransportPool } from "../../control/lib/rpc/transport.ts";
-import { DAOS_VERSION } from "../../control/lib/rpc/version.ts";
+import { loadTransportSecurity, TransportPool } from "../../control/lib/rpc/transport.ts";
+import { MaxPerm } from "../../control/lib/rpc/security_certs.ts";
 import { type ControlConfig, loadControlConfig } from "../config.ts";
 import type { EnvelopeWriter } from "../output/envelope.ts";
 import type { Logger } from "../output/logger.ts";
@@ -28,13 +27,6 @@ export interface GlobalOptions {
   /** Hidden deprecated global -l (only for commands that own a host list). */
   hostList?: string;
 }
-
-/** Adds the DAOS metadata every control call carries. */
-const daosHeaders: Interceptor = (next) => (req) => {
-  req.header.set("x-daos-component", "admin");
-  req.header.set("x-daos-version", DAOS_VERSION);
-  return next(req);
-};
 
 /** The per-invocation state shared by commands. */
 export class CommandContext {
@@ -66,14 +58,22 @@ export class CommandContext {
     return this.#config;
   }
 
-  /** The control API client transports (one HTTP/2 session per host). */
+  /**
+   * The control API client transports (one HTTP/2 session per host). Certificates are loaded
+   * and verified here, before any connection (dmg.md §2.2); every call carries
+   * `x-daos-component: admin` and `x-daos-version`.
+   */
   async pool(): Promise<TransportPool> {
     if (!this.#pool) {
       const cfg = await this.config();
-      this.#pool = new TransportPool({
-        security: { allowInsecure: cfg.transportConfig.allowInsecure },
-        interceptors: [daosHeaders],
-      });
+      let security;
+      try {
+        security = await loadTransportSecurity(cfg.transportConfig, MaxPerm.groupKey);
+      } catch (e) {
+        const cause = e instanceof Error ? e.message : String(e);
+        throw new Error(`Unable to load Certificate Data: ${cause}`, { cause: e });
+      }
+      this.#pool = new TransportPool({ security, component: "admin" });
     }
     return this.#pool;
   }

@@ -10,7 +10,14 @@ import { type CtlHandlers, ctlService } from "../ctl/service.ts";
 import { hostNetworkSource } from "../ctl/network_scan.ts";
 import { hostStorageSource } from "../ctl/storage_scan.ts";
 import { toWireError } from "../lib/rpc/error_codec.ts";
-import { type ControlListener, listenControl } from "../lib/rpc/transport.ts";
+import {
+  type ControlListener,
+  listenControl,
+  loadTransportSecurity,
+  type TransportSecurity,
+} from "../lib/rpc/transport.ts";
+import { MaxPerm } from "../lib/rpc/security_certs.ts";
+import { securityInterceptor } from "../lib/rpc/security_interceptor.ts";
 import { claimSocketDir } from "./instance_lock.ts";
 import type { Logger } from "./logging.ts";
 import { nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
@@ -22,12 +29,19 @@ export interface ServiceOverrides {
   mgmt?: Partial<ServiceImpl<typeof MgmtSvc>>;
   /** Per-request context values from the caller's IP (the MS's peerHostKey). */
   contextValues?: (peerIp: string) => ContextValues;
+  /** Already loaded transport security; by default loaded from cfg.transportConfig. */
+  security?: TransportSecurity;
 }
 
 /** A running control server. */
 export interface ControlServer {
   /** "ip:port" bound. */
   readonly address: string;
+  /**
+   * The loaded transport_config (certificates included in secure mode), for this server's
+   * own client calls: `new TransportPool({ security, component: "server" })`.
+   */
+  readonly security: TransportSecurity;
   /** Stops serving and releases the socket directory. Idempotent. */
   close(): Promise<void>;
 }
@@ -53,6 +67,9 @@ export async function startControlServer(
   log: Logger,
   overrides: ServiceOverrides = {},
 ): Promise<ControlServer> {
+  // Certificates first (faults 901–903): nothing is claimed or bound with unusable ones.
+  const security = overrides.security ??
+    await loadTransportSecurity(cfg.transportConfig, MaxPerm.userOnlyKey);
   const lock = await claimSocketDir(cfg.socketDir);
   let listener: ControlListener;
   try {
@@ -67,12 +84,16 @@ export async function startControlServer(
       listener = await listenControl({
         host,
         port: cfg.port,
-        security: { allowInsecure: cfg.transportConfig.allowInsecure },
+        security,
         routes: (r) => {
           r.service(CtlSvc, ctl);
           r.service(MgmtSvc, mgmt);
         },
-        interceptors: [serverInterceptor(log)],
+        // Errors of the access/version checks pass through serverInterceptor's wire mapping.
+        interceptors: [
+          serverInterceptor(log),
+          securityInterceptor({ secure: !security.allowInsecure }),
+        ],
         contextValues: overrides.contextValues,
       });
     } catch (e) {
@@ -102,6 +123,7 @@ export async function startControlServer(
   let closing: Promise<void> | undefined;
   return {
     address: listener.address,
+    security,
     close: () => {
       closing ??= listener.close().finally(() => lock.release());
       return closing;
