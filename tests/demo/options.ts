@@ -58,7 +58,12 @@ export function parseDemoArgs(
   const program = new Command("demo")
     .description("A local DAOS system on loopback in one command")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => (help += s), writeErr: (s) => (help += s) });
+    .configureOutput({ writeOut: (s) => (help += s), writeErr: (s) => (help += s) })
+    .addHelpText(
+      "after",
+      "\nUp is the default command; 'demo up --help' lists the system's shape flags " +
+        "(--servers, --engines, --replicas, --targets).",
+    );
 
   dirOpt(
     program.command("up", { isDefault: true })

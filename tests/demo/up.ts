@@ -37,14 +37,20 @@ const DMG_CALL_MS = 30_000;
 
 /** The message for a system that is already up: how to use it, how to remove it. */
 export function alreadyRunningText(state: DemoState): string {
-  const live = state.servers.length;
-  return [
+  const n = state.servers.length;
+  const servers = `${n} daos_server${n === 1 ? "" : "s"}`;
+  const lines = [
     `A demo DAOS system is already running in ${state.dir} ` +
-    `(${live} daos_server${
-      live === 1 ? "" : "s"
-    }, started ${state.createdAt}); leaving it as it is.`,
-    usageBlock(state.dmgConfig, state.dir),
-  ].join("\n");
+    `(${servers}, started ${state.createdAt}); leaving it as it is.`,
+  ];
+  if (state.phase === "starting") {
+    lines.push(
+      "Its start-up has not finished (another demo command is starting it, or was killed " +
+        "midway); if it does not come up, tear it down and run the demo again.",
+    );
+  }
+  lines.push(usageBlock(state.dmgConfig, state.dir));
+  return lines.join("\n");
 }
 
 /** True when some recorded daos_server of `state` is alive. */
