@@ -85,7 +85,8 @@ export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<D
   const dbConfig = parseMgmtSvcDbConfig(mgmtDbRaw(cfg));
   const e0 = cfg.engines[0];
   let dataDir = "";
-  if (role.self !== null && dbConfig.endpoints.length === 0) {
+  const dbPlace = dbConfig.dataDir !== "" || cfg.controlMetadata.path !== "" || !!e0?.scm;
+  if (role.self !== null && dbConfig.endpoints.length === 0 && dbPlace) {
     dataDir = mgmtDbDir(dbConfig, {
       controlMetadataPath: cfg.controlMetadata.path || undefined,
       engine0ScmMount: e0?.scm?.scmMount,
@@ -163,7 +164,7 @@ export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<D
       launchExtras: (e) => engineMemArgs(e, pageSizeKb),
     });
     if (role.self !== null) {
-      if (e0 === undefined && dbConfig.endpoints.length === 0 && dbConfig.dataDir === "") {
+      if (dbConfig.endpoints.length === 0 && dataDir === "") {
         log.error("MS replica without engines or mgmt_svc_db.data_dir: MS database not started");
       } else {
         dbStart = (async () => {

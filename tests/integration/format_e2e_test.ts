@@ -12,7 +12,13 @@ import { readSuperblock } from "../../control/storage/superblock.ts";
 Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without --force, redone with it", async () => {
   const addr = "127.0.0.1";
   const port = freePort([addr]);
-  const f = await makeFormatFixture(2, `control_address: ${addr}\nsystem_ram_reserved: 1\n`, port);
+  // The MS replica is elsewhere (nothing listens there): this server runs no MS, so dmg's
+  // running-system guard lets the repeated formats through, as on a system not started yet.
+  const f = await makeFormatFixture(
+    2,
+    `control_address: ${addr}\nsystem_ram_reserved: 1\nmgmt_svc_replicas: [127.0.0.2:${port}]\n`,
+    port,
+  );
   let server: ReturnType<typeof spawnServer> | undefined;
   try {
     const dmgConf = `${f.dir}/daos_control.yml`;
@@ -60,9 +66,21 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
     }
   } finally {
     if (server) {
+      // SIGTERM first: a clean stop also stops the engines started after the format.
       try {
-        server.proc.kill("SIGKILL");
+        server.proc.kill("SIGTERM");
       } catch { /* exited */ }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = await Promise.race([
+        server.proc.status.then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), 15_000)),
+      ]);
+      clearTimeout(timer);
+      if (!done) {
+        try {
+          server.proc.kill("SIGKILL");
+        } catch { /* exited */ }
+      }
       await server.proc.status;
       await server.stderr.catch(() => "");
     }
