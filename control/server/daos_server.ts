@@ -137,7 +137,8 @@ export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<D
 
   const server: ControlServer = await startControlServer(cfg, log, {
     ctl,
-    mgmt: mgmtServiceImpl(ms),
+    // Non-replicas keep the placeholder: NotReplica naming the replicas as configured.
+    mgmt: role.self !== null ? mgmtServiceImpl(ms) : undefined,
     contextValues: (ip) => createContextValues().set(peerHostKey, ip),
   });
   const msClient = new MsClient({ pool, replicas: role.replicas, system: cfg.name, log });
