@@ -1,0 +1,101 @@
+import { deepEqual as assertEquals, rejects } from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { JoinReqSchema, JoinRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
+import { ClusterEventRespSchema, RASEventSchema } from "../../proto/gen/ts/shared/event_pb.ts";
+import { faults } from "../lib/fault.ts";
+import { toWireError } from "../lib/rpc/error_codec.ts";
+import { type ControlListener, listenControl } from "../lib/rpc/transport.ts";
+import { serverTransportPool } from "./ctl_fanout.ts";
+import { MsClient } from "./ms_client.ts";
+
+const quiet = { debug: () => {}, info: () => {}, error: () => {} };
+
+async function serve(
+  impl: Parameters<typeof listenControl>[0]["routes"],
+): Promise<ControlListener> {
+  return await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: { allowInsecure: true },
+    routes: impl,
+  });
+}
+
+Deno.test("MsClient.join retries 'not ready' answers until the MS assigns a rank", async () => {
+  let calls = 0;
+  const l = await serve((r) =>
+    r.service(MgmtSvc, {
+      join: () => {
+        calls++;
+        if (calls <= 2) {
+          throw toWireError(new Error("system is uninitialized (storage format required?)"));
+        }
+        return create(JoinRespSchema, { rank: 7, mapVersion: 3 });
+      },
+    })
+  );
+  const pool = serverTransportPool(true);
+  const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
+  try {
+    const resp = await c.join(create(JoinReqSchema, { sys: "daos_server", uuid: "u", idx: 1 }));
+    assertEquals([resp.rank, resp.mapVersion, calls], [7, 3, 3]);
+  } finally {
+    c.close();
+    pool.close();
+    await l.close();
+  }
+});
+
+Deno.test("MsClient.join: a refusal is returned at once; close() ends a join that cannot finish", async () => {
+  let mode: "refuse" | "unready" = "refuse";
+  let calls = 0;
+  const l = await serve((r) =>
+    r.service(MgmtSvc, {
+      join: () => {
+        calls++;
+        if (mode === "refuse") throw toWireError(faults.ServerWrongSystem("x", "daos_server"));
+        throw toWireError(new Error("system is uninitialized (storage format required?)"));
+      },
+    })
+  );
+  const pool = serverTransportPool(true);
+  const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
+  try {
+    await rejects(() => c.join(create(JoinReqSchema, { sys: "x" })), /does not match/);
+    assertEquals(calls, 1);
+    mode = "unready";
+    const pending = c.join(create(JoinReqSchema, { sys: "daos_server", idx: 0 }));
+    for (let i = 0; i < 100 && calls < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    c.close();
+    await rejects(() => pending, /join of instance 0 abandoned \(server stopping\)/);
+  } finally {
+    c.close();
+    pool.close();
+    await l.close();
+  }
+});
+
+Deno.test("MsClient.forwardEvent delivers events in order as ClusterEvent", async () => {
+  const got: { seq: bigint; id: number; rank: number }[] = [];
+  const l = await serve((r) =>
+    r.service(MgmtSvc, {
+      clusterEvent: (req) => {
+        got.push({ seq: req.sequence, id: req.event!.id, rank: req.event!.rank });
+        return create(ClusterEventRespSchema, { sequence: req.sequence });
+      },
+    })
+  );
+  const pool = serverTransportPool(true);
+  const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
+  try {
+    c.forwardEvent(create(RASEventSchema, { id: 2, rank: 4, msg: "died" }));
+    c.forwardEvent(create(RASEventSchema, { id: 2, rank: 5, msg: "died" }));
+    for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(got, [{ seq: 1n, id: 2, rank: 4 }, { seq: 2n, id: 2, rank: 5 }]);
+  } finally {
+    c.close();
+    pool.close();
+    await l.close();
+  }
+});
