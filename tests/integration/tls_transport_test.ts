@@ -266,13 +266,15 @@ Deno.test("insecure: no access table, versions from headers (616) or sys (617)",
   }
 });
 
-Deno.test("secure transports refuse to start without certificates", () => {
+Deno.test("a secure pool without certificates refuses every target, naming the fix", () => {
+  const pool = new TransportPool({ security: { allowInsecure: false }, component: "server" });
   let thrown: unknown;
   try {
-    new TransportPool({ security: { allowInsecure: false } });
+    pool.get("127.0.0.1:1");
   } catch (e) {
     thrown = e;
   }
   ok(thrown instanceof TransportUnsupportedError);
-  match(thrown.message, /needs certificates/);
+  match(thrown.message, /needs certificates: load transport_config with loadTransportSecurity/);
+  equal(pool.size, 0);
 });

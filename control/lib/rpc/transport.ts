@@ -199,16 +199,24 @@ export interface ClientTransportOptions {
 
 /**
  * Client transports keyed by "host:port", one HTTP/2 session per host, reused across calls
- * until close().
+ * until close(). A secure pool without certificates can be built but every get() throws
+ * TransportUnsupportedError: a server that has not been handed its certificates still starts
+ * and serves, and only its own outgoing calls fail, each with that explanation.
  */
 export class TransportPool {
   readonly #transports = new Map<string, { transport: Transport; session: Http2SessionManager }>();
 
   readonly #tls: TlsMaterial | undefined;
+  readonly #unusable: TransportUnsupportedError | undefined;
   readonly #interceptors: Interceptor[];
 
   constructor(opts: ClientTransportOptions) {
-    this.#tls = requireTls(opts.security);
+    try {
+      this.#tls = requireTls(opts.security);
+    } catch (e) {
+      if (!(e instanceof TransportUnsupportedError)) throw e;
+      this.#unusable = e;
+    }
     const component = opts.component ?? (this.#tls?.commonName as Component | undefined);
     this.#interceptors = [
       ...(component ? [daosHeaders(component)] : []),
@@ -218,6 +226,7 @@ export class TransportPool {
 
   /** The transport for `target` ("host:port"), created on first use. */
   get(target: string): Transport {
+    if (this.#unusable) throw this.#unusable;
     let entry = this.#transports.get(target);
     if (!entry) {
       const tls = this.#tls;
