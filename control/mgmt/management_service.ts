@@ -25,7 +25,7 @@ import {
   type MemberState,
   STATE_BITS,
 } from "./member.ts";
-import { formatRanks } from "./ranklist.ts";
+import { RankSet } from "../lib/rankset.ts";
 import { applyResults, ranksByHost, type Selection, selectMembers } from "./system_ops.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
@@ -460,7 +460,10 @@ export class ManagementService {
   #adminExcludedCheck(sel: Selection, ignore: boolean): Member[] {
     const ax = sel.members.filter((m) => m.state === "adminexcluded");
     if (sel.explicit && !ignore && ax.length > 0) {
-      throw faults.ServerRankAdminExcluded(formatRanks(ax.map((m) => m.rank)), ax.length > 1);
+      throw faults.ServerRankAdminExcluded(
+        RankSet.fromRanks(ax.map((m) => m.rank)).toString(),
+        ax.length > 1,
+      );
     }
     return sel.members.filter((m) => m.state !== "adminexcluded");
   }

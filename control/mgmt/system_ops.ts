@@ -4,7 +4,8 @@
  */
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { addrHost, isLegalTransition, type Member, parseState } from "./member.ts";
-import { formatRanks, parseHosts, parseRanks } from "./ranklist.ts";
+import { HostSet, parseHostList } from "../lib/hostlist.ts";
+import { parseRankSet } from "../lib/rankset.ts";
 
 /** Members selected by a request's filters, plus what the filters named but did not match. */
 export interface Selection {
@@ -36,18 +37,18 @@ export function selectMembers(
   defaultPort = 10001,
 ): Selection {
   const members = [...all].sort((a, b) => a.rank - b.rank);
-  const rankList = parseRanks(ranks);
-  const hostList = parseHosts(hosts);
-  if (rankList.length === 0 && hostList.length === 0) {
+  const rankSet = parseRankSet(ranks);
+  const hostList = [...new Set(parseHostList(hosts).expand())];
+  if (rankSet.empty && hostList.length === 0) {
     return { members, absentRanks: "", absentHosts: "", explicit: false };
   }
-  const byRank = new Map(members.map((m) => [m.rank, m]));
   const chosen = new Map<number, Member>();
-  const absentRanks: number[] = [];
-  for (const r of rankList) {
-    const m = byRank.get(r);
-    if (m) chosen.set(r, m);
-    else absentRanks.push(r);
+  // Absent = requested minus present, without expanding the requested ranges.
+  const absentRanks = rankSet.clone();
+  for (const m of members) {
+    if (!rankSet.contains(m.rank)) continue;
+    chosen.set(m.rank, m);
+    absentRanks.delete(m.rank);
   }
   const absentHosts: string[] = [];
   for (const h of hostList) {
@@ -57,8 +58,8 @@ export function selectMembers(
   }
   return {
     members: [...chosen.values()].sort((a, b) => a.rank - b.rank),
-    absentRanks: formatRanks(absentRanks),
-    absentHosts: absentHosts.join(","),
+    absentRanks: absentRanks.toString(),
+    absentHosts: absentHosts.length === 0 ? "" : HostSet.fromHosts(absentHosts).toString(),
     explicit: true,
   };
 }

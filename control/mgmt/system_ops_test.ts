@@ -2,7 +2,6 @@ import { deepEqual as assertEquals, throws } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { Member, MemberState } from "./member.ts";
-import { formatRanks, parseHosts, parseRanks } from "./ranklist.ts";
 import { applyResults, ranksByHost, selectMembers } from "./system_ops.ts";
 
 function m(rank: number, addr: string, state: MemberState = "joined"): Member {
@@ -22,14 +21,12 @@ function m(rank: number, addr: string, state: MemberState = "joined"): Member {
   };
 }
 
-Deno.test("rank and host lists parse and print", () => {
-  assertEquals(parseRanks("0-3,7,[9]".replace(",[9]", ",9")), [0, 1, 2, 3, 7, 9]);
-  assertEquals(parseRanks("[1-2]"), [1, 2]);
-  assertEquals(formatRanks([5, 1, 2, 3, 9]), "1-3,5,9");
-  throws(() => parseRanks("3-1"), /bad range "3-1"/);
-  throws(() => parseRanks("a"), /bad element "a"/);
-  assertEquals(parseHosts("h[01-03]:1,x"), ["h01:1", "h02:1", "h03:1", "x"]);
-  throws(() => parseHosts("h[3-1]"), /goes backwards/);
+Deno.test("selectMembers: bad filters fail with the shared parsers' messages", () => {
+  const all = [m(0, "10.0.0.1:10001")];
+  throws(() => selectMembers(all, "3-1", ""), /creating numeric set from "\[3-1\]": invalid range/);
+  throws(() => selectMembers(all, "", "h[3-1]"), /invalid range "3-1"/);
+  // A huge requested range is not expanded: absent ranks stay ranged.
+  assertEquals(selectMembers(all, "0-16000", "").absentRanks, "1-16000");
 });
 
 Deno.test("selectMembers: filters, absent ranks and hosts", () => {
@@ -38,6 +35,8 @@ Deno.test("selectMembers: filters, absent ranks and hosts", () => {
   const s = selectMembers(all, "1,5-6", "10.0.0.2,10.0.0.9:10001");
   assertEquals(s.members.map((x) => x.rank), [1, 2]);
   assertEquals([s.absentRanks, s.absentHosts], ["5-6", "10.0.0.9:10001"]);
+  const h = selectMembers(all, "", "10.0.0.[7-9]:10001,10.0.0.1");
+  assertEquals([h.members.map((x) => x.rank), h.absentHosts], [[0, 1], "10.0.0.[7-9]:10001"]);
   assertEquals([...ranksByHost(all)], [["10.0.0.1:10001", [0, 1]], ["10.0.0.2:10001", [2]]]);
 });
 
