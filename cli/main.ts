@@ -78,6 +78,9 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
         throw new Error("unknown flag `l'/`host-list'");
       }
       if (cmd.args.length > 0) throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
+      // dmg.md §2.2: configuration and certificates are loaded before any command runs
+      // (`Unable to load Certificate Data: …`); only `version` needs neither.
+      if (cmd.name() !== "version") await ctx.pool();
       await fn(ctx, ...a);
       if (ctx.json) ctx.envelope.finish();
     };

@@ -19,7 +19,10 @@ Deno.test("dmg: go-flags style messages for bad commands and flags, exit 1", asy
     [["network", "scan", "-x"], /^ERROR: dmg: unknown flag `x'\n$/],
     [["version", "extra"], /^ERROR: dmg: unexpected arguments: extra\n$/],
     [["-l", "h1", "version"], /^ERROR: dmg: unknown flag `l'\/`host-list'\n$/],
-    [["storage", "scan", "-v", "-n"], /^ERROR: dmg: cannot use --verbose with --nvme-health\n$/],
+    [
+      ["-i", "storage", "scan", "-v", "-n"],
+      /^ERROR: dmg: cannot use --verbose with --nvme-health\n$/,
+    ],
     [
       ["-o", "/nonexistent.yml", "storage", "scan"],
       /failed to load control configuration: cannot read \/nonexistent\.yml/,
