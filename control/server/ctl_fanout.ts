@@ -3,29 +3,24 @@
  * *Ranks methods on each host over the control API client, as component "server".
  */
 import { create } from "@bufbuild/protobuf";
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { Fanout, RanksMethod } from "../mgmt/management_service.ts";
 import { RankSet } from "../lib/rankset.ts";
 import { fanOut } from "../lib/rpc/fanout.ts";
-import { TransportPool } from "../lib/rpc/transport.ts";
-import { DAOS_VERSION } from "../lib/rpc/version.ts";
+import { TransportPool, type TransportSecurity } from "../lib/rpc/transport.ts";
 
 /** Default deadline of one *Ranks fan-out (engines may take a while to stop or start). */
 export const RANKS_CALL_MS = 60_000;
 
-/** Metadata of server-to-server control calls (dmg.md §2.4: *Ranks are server-only). */
-export const serverHeaders: Interceptor = (next) => (req) => {
-  req.header.set("x-daos-component", "server");
-  req.header.set("x-daos-version", DAOS_VERSION);
-  return next(req);
-};
-
-/** A client pool for calls from this server to others. */
-export function serverTransportPool(allowInsecure: boolean): TransportPool {
-  return new TransportPool({ security: { allowInsecure }, interceptors: [serverHeaders] });
+/**
+ * A client pool for calls from this server to others, as component "server" (dmg.md §2.4:
+ * *Ranks, Join and ClusterEvent are server-only); `security` as loaded for the listener.
+ */
+export function serverTransportPool(security: TransportSecurity): TransportPool {
+  return new TransportPool({ security, component: "server" });
 }
 
 const LOCAL_NAMES: Record<

@@ -37,7 +37,7 @@ Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component serv
         startRanks: answer("start", "ready"),
       }),
   });
-  const pool = serverTransportPool(true);
+  const pool = serverTransportPool({ allowInsecure: true });
   try {
     const f = ctlFanout(pool, 10_000);
     const res = await f.callRanks("StopRanks", new Map([[l.address, [0, 1, 2, 5]]]), true);

@@ -24,6 +24,8 @@ import { mgmtServiceImpl, peerHostKey } from "../mgmt/service.ts";
 import { engineMemArgs } from "../storage/hugepages.ts";
 import { FormatGate, needsFormat } from "../storage/format_state.ts";
 import { readMemInfo } from "../storage/meminfo.ts";
+import { MaxPerm } from "../lib/rpc/security_certs.ts";
+import { loadTransportSecurity } from "../lib/rpc/transport.ts";
 import { resolveControlHost } from "./control_address.ts";
 import { type ControlServer, startControlServer } from "./control_server.ts";
 import { ctlFanout, serverTransportPool } from "./ctl_fanout.ts";
@@ -78,7 +80,9 @@ export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<D
   // Our own address as others reach it: the replica address when we are one.
   const selfAddr = role.self ?? `${bindHost}:${cfg.port}`;
   const hostname = Deno.hostname();
-  const pool = serverTransportPool(cfg.transportConfig.allowInsecure);
+  // Certificates loaded once, for the listener and for our calls to other servers.
+  const security = await loadTransportSecurity(cfg.transportConfig, MaxPerm.userOnlyKey);
+  const pool = serverTransportPool(security);
   const gate = new FormatGate();
   const stopping = new AbortController();
 
@@ -136,6 +140,7 @@ export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<D
   };
 
   const server: ControlServer = await startControlServer(cfg, log, {
+    security,
     ctl,
     // Non-replicas keep the placeholder: NotReplica naming the replicas as configured.
     mgmt: role.self !== null ? mgmtServiceImpl(ms) : undefined,

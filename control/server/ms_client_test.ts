@@ -35,7 +35,7 @@ Deno.test("MsClient.join retries 'not ready' answers until the MS assigns a rank
       },
     })
   );
-  const pool = serverTransportPool(true);
+  const pool = serverTransportPool({ allowInsecure: true });
   const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
   try {
     const resp = await c.join(create(JoinReqSchema, { sys: "daos_server", uuid: "u", idx: 1 }));
@@ -59,7 +59,7 @@ Deno.test("MsClient.join: a refusal is returned at once; close() ends a join tha
       },
     })
   );
-  const pool = serverTransportPool(true);
+  const pool = serverTransportPool({ allowInsecure: true });
   const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
   try {
     await rejects(() => c.join(create(JoinReqSchema, { sys: "x" })), /does not match/);
@@ -86,7 +86,7 @@ Deno.test("MsClient.forwardEvent delivers events in order as ClusterEvent", asyn
       },
     })
   );
-  const pool = serverTransportPool(true);
+  const pool = serverTransportPool({ allowInsecure: true });
   const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
   try {
     c.forwardEvent(create(RASEventSchema, { id: 2, rank: 4, msg: "died" }));

@@ -375,7 +375,17 @@ export class LocalCluster {
     const s = this.server(which);
     const proc = s.proc;
     if (!proc) throw new Error(`server ${s.addr} is not running`);
-    proc.kill("SIGTERM");
+    try {
+      proc.kill("SIGTERM");
+    } catch {
+      const st = await proc.status;
+      s.proc = null;
+      await this.#reapGroup(proc.pid);
+      throw new Error(
+        `daos_server ${s.addr} had already exited (code ${st.code}, signal ${st.signal}); ` +
+          `log tail:\n${(await this.log(s.index)).split("\n").slice(-30).join("\n")}`,
+      );
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const st = await Promise.race([
       proc.status,

@@ -68,7 +68,7 @@ Deno.test({
         async () => {
           const lead = await leader(c);
           const follower = c.servers.find((s) => s.isReplica && s.addr !== lead)!;
-          const pool = serverTransportPool(true);
+          const pool = serverTransportPool({ allowInsecure: true });
           try {
             const [r] = await fanOut(
               pool,
