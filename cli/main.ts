@@ -12,7 +12,12 @@ import { registerStorageFormat } from "./commands/storage_format.ts";
 import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerVersion } from "./commands/version.ts";
-import { commandTree, parserError, unknownCommandError } from "./commands/parse_errors.ts";
+import {
+  commandTree,
+  missingRequiredFlags,
+  parserError,
+  unknownCommandError,
+} from "./commands/parse_errors.ts";
 import { EnvelopeWriter } from "./output/envelope.ts";
 import { EXIT_ERROR, EXIT_OK, programName, reportFatal } from "./output/fatal.ts";
 import { Logger, stdoutSink } from "./output/logger.ts";
@@ -88,10 +93,15 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
   };
   const program = buildProgram(run);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  // The command commander is parsing, so a parse error can be put in its context.
+  let parsing = program;
   for (const c of all(program)) {
     c.exitOverride().allowExcessArguments(true).configureOutput({
       writeErr: () => {},
       outputError: () => {},
+    });
+    c.hook("preSubcommand", (_self, sub) => {
+      parsing = sub;
     });
     if (c.commands.length > 0) {
       c.action((_opts, self: Command) => {
@@ -107,6 +117,9 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
       if (e instanceof CommanderError) {
         if (e.code === "commander.helpDisplayed" || e.code === "commander.version") {
           return EXIT_OK;
+        }
+        if (e.code === "commander.missingMandatoryOptionValue") {
+          throw missingRequiredFlags(parsing) ?? parserError(e);
         }
         throw parserError(e);
       }

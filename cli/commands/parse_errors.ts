@@ -60,10 +60,30 @@ export function parserError(e: CommanderError): Error {
     case "commander.missingArgument":
       return new Error(`the required argument \`<${quoted}>\` was not provided`);
     case "commander.missingMandatoryOptionValue":
-      return new Error(`the required flag \`${quoted}' was not specified`);
+      return new Error(`the required flag ${quotedFlag(quoted)} was not specified`);
     default:
       return new Error(e.message.replace(/^error: /, ""));
   }
+}
+
+/** `-a, --aa <x>` → `` `-a, --aa' `` (go-flags quoting, no value placeholder). */
+function quotedFlag(flags: string): string {
+  return `\`${flags.replace(/ [<[][^>\]]*[>\]]$/, "")}'`;
+}
+
+/**
+ * go-flags' error for the required flags of `cmd` that were not given — ``the required flag
+ * `-a, --aa' was not specified`` or ``the required flags `-a', `-b' and `-c' were not
+ * specified`` — or undefined when none is missing. Commander reports only the first.
+ */
+export function missingRequiredFlags(cmd: Command): Error | undefined {
+  const names = cmd.options
+    .filter((o) => o.mandatory && cmd.getOptionValue(o.attributeName()) === undefined)
+    .map((o) => quotedFlag(o.flags));
+  if (names.length === 0) return undefined;
+  if (names.length === 1) return new Error(`the required flag ${names[0]} was not specified`);
+  const list = `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+  return new Error(`the required flags ${list} were not specified`);
 }
 
 /** The command tree, indented by depth, with aliases: `  storage (sto)` / `    scan`. */
