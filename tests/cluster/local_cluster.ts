@@ -451,6 +451,23 @@ export class LocalCluster {
     return out;
   }
 
+  /**
+   * Pids of every process whose command line names a file of this server (daos_server via its
+   * config, engines via their SCM mount, etcd via its data dir): what must be gone after kill().
+   */
+  async processes(which: number | string): Promise<number[]> {
+    const dir = this.server(which).dir + "/";
+    const out: number[] = [];
+    for await (const e of Deno.readDir("/proc")) {
+      if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+      const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`).catch(() => "");
+      if (/\) Z /.test(stat)) continue; // zombie: already dead, waiting to be reaped
+      if (cmd.includes(dir)) out.push(Number(e.name));
+    }
+    return out.sort((a, b) => a - b);
+  }
+
   /** The server's control log so far ("" when none). */
   log(which: number | string): Promise<string> {
     return Deno.readTextFile(this.server(which).logPath).catch(() => "");

@@ -52,6 +52,9 @@ Deno.test({
         async () => {
           const lead = await leader(c);
           dead = lead.replace(/:\d+$/, "");
+          const procs = await c.processes(dead);
+          // daos_server, two engines and the etcd member.
+          assert(procs.length >= 4, `expected the server's processes, found ${procs}`);
           const started = Date.now();
           const [, fmt] = await Promise.all([
             c.kill(dead),
@@ -63,6 +66,7 @@ Deno.test({
             return l !== lead ? l : null;
           }, 10_000);
           notEqual(next, lead);
+          assertEquals(await c.processes(dead), [], "nothing of the killed server survives");
           console.log(`failover: new leader ${next} ${Date.now() - started} ms after the kill`);
         },
       );
