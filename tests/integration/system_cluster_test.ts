@@ -150,8 +150,10 @@ Deno.test({
             const s = c.server(ip);
             const code = await c.stop(ip);
             assertEquals(code, 0, `clean stop of ${ip}`);
-            // Clean stop leaves no socket or active config behind.
+            // Clean stop leaves no socket or active config behind ...
             assertEquals([...Deno.readDirSync(s.socketDir)].map((e) => e.name), []);
+            // ... and no process: engines and the etcd member stopped with it.
+            assertEquals(await c.processes(ip), [], `processes of ${ip} after a clean stop`);
             await c.start(ip);
             await c.waitFor(`${ip} ranks joined again`, async () => {
               const now = await c.members();
