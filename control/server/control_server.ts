@@ -95,6 +95,7 @@ export async function startControlServer(
           securityInterceptor({ secure: !security.allowInsecure }),
         ],
         contextValues: overrides.contextValues,
+        onHandshakeError: (m) => log.notice(m),
       });
     } catch (e) {
       const code = (e as { code?: string }).code;

@@ -19,6 +19,7 @@ interface Files {
   caCert: string;
   cert: string;
   key: string;
+  clientCertDir?: string;
 }
 
 /** A running secure daos_server; stop() kills it. */
@@ -43,6 +44,7 @@ async function writeServerConfig(dir: string, port: number, tc: Files): Promise<
       `  ca_cert: ${tc.caCert}`,
       `  cert: ${tc.cert}`,
       `  key: ${tc.key}`,
+      `  client_cert_dir: ${tc.clientCertDir ?? tc.caCert.replace(/[^/]*$/, "clients")}`,
       `socket_dir: ${dir}/sock`,
       "engines: []",
       "",
@@ -213,6 +215,14 @@ Deno.test("bad certificate files stop daos_server and dmg before any connection"
       [
         { ...files(g, "server"), cert: garbage },
         /code = 903 description = "certificate at path ".*garbage\.crt" is invalid/,
+      ],
+      [
+        { ...files(g, "server"), clientCertDir: `${certs.root}/no-clients` },
+        /code = 901 description = "certificates are enabled, but .*\/no-clients was not found"/,
+      ],
+      [
+        { ...files(g, "server"), clientCertDir: `${g}/admin.crt` },
+        /code = 903 .*client_cert_dir .*admin\.crt is not a directory/,
       ],
     ];
     for (const [i, [tc, re]] of cases.entries()) {

@@ -35,9 +35,11 @@ const wire: Interceptor = (next) => async (req) => {
 /** A listener whose handlers count the calls that got through. */
 async function serve(
   security: TransportSecurity,
+  refused: string[] = [],
 ): Promise<{ l: ControlListener; calls: string[] }> {
   const calls: string[] = [];
   const l = await listenControl({
+    onHandshakeError: (m) => refused.push(m),
     host: "127.0.0.1",
     port: 0,
     security,
@@ -154,7 +156,8 @@ Deno.test("mTLS: handshakes without a client cert or from another CA are refused
     const server = await certs.load(certs.good, "server");
     const admin = await certs.load(certs.good, "admin");
     const foreign = await certs.load(certs.other, "admin");
-    srv = await serve(secure(server));
+    const refused: string[] = [];
+    srv = await serve(secure(server), refused);
     const target = srv.l.address;
 
     const noCert = { ...admin, cert: "", key: "" };
@@ -164,6 +167,11 @@ Deno.test("mTLS: handshakes without a client cert or from another CA are refused
         return true;
       });
     });
+    // The server reports the refusal (it may learn of it just after the client).
+    for (let i = 0; i < 200 && refused.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    match(refused[0] ?? "", /^TLS handshake with 127\.0\.0\.1 refused: .*certificate/i);
     // Our CA, their client certificate: the server refuses it.
     const mixed = { ...foreign, ca: admin.ca };
     await withPool({ security: secure(mixed) }, target, async (ctl) => {

@@ -114,6 +114,30 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Checks a `client_cert_dir` (server.md §1.4: must be readable if set): an existing directory
+ * whose entries can be listed. 901 when missing, 903 when not a directory, 902 unreadable.
+ */
+export async function checkCertDir(path: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw missingCertFile(path);
+    if (e instanceof Deno.errors.PermissionDenied) throw unreadableCertFile(path, e);
+    throw e;
+  }
+  if (!info.isDirectory) {
+    throw invalidCertFile(path, `client_cert_dir ${path} is not a directory`);
+  }
+  try {
+    for await (const _ of Deno.readDir(path)) break;
+  } catch (e) {
+    if (e instanceof Deno.errors.PermissionDenied) throw unreadableCertFile(path, e);
+    throw e;
+  }
+}
+
 /** Parses exactly one certificate; 903 otherwise. */
 function parseCert(path: string, pem: string): X509Certificate {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;

@@ -24,7 +24,12 @@ import {
 } from "@connectrpc/connect-node";
 import type { Component } from "./security_authz.ts";
 import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
-import { type CertPaths, loadTlsMaterial, type TlsMaterial } from "./security_certs.ts";
+import {
+  type CertPaths,
+  checkCertDir,
+  loadTlsMaterial,
+  type TlsMaterial,
+} from "./security_certs.ts";
 
 /** Transport security settings shared by server and client. */
 export interface TransportSecurity {
@@ -50,15 +55,18 @@ function requireTls(security: TransportSecurity): TlsMaterial | undefined {
 
 /**
  * The transport security of a `transport_config`: nothing to load when insecure, else the
- * certificates, verified now (faults 901–903). `maxKeyPerm` is the key's mode limit
- * (MaxPerm.userOnlyKey for servers and agents, MaxPerm.groupKey for admin).
+ * certificates, verified now (faults 901–903), and `client_cert_dir` when set. `maxKeyPerm`
+ * is the key's mode limit (MaxPerm.userOnlyKey for servers and agents, MaxPerm.groupKey for
+ * admin).
  */
 export async function loadTransportSecurity(
-  tc: CertPaths & { allowInsecure: boolean },
+  tc: CertPaths & { allowInsecure: boolean; clientCertDir?: string },
   maxKeyPerm: number,
 ): Promise<TransportSecurity> {
   if (tc.allowInsecure) return { allowInsecure: true };
-  return { allowInsecure: false, tls: await loadTlsMaterial(tc, maxKeyPerm) };
+  const tls = await loadTlsMaterial(tc, maxKeyPerm);
+  if (tc.clientCertDir) await checkCertDir(tc.clientCertDir);
+  return { allowInsecure: false, tls };
 }
 
 /** The message a client gives when the server's certificate CN is not `server`. */
@@ -125,6 +133,8 @@ export async function listenControl(
     security: TransportSecurity;
     routes: (router: ConnectRouter) => void;
     interceptors?: Interceptor[];
+    /** Told about each refused TLS handshake (no/foreign client certificate, …). */
+    onHandshakeError?: (message: string) => void;
     /** Per-request context values, e.g. the caller's IP (see mgmt/service.ts peerHostKey). */
     contextValues?: (peerIp: string) => ContextValues;
   },
@@ -153,6 +163,15 @@ export async function listenControl(
       allowHTTP1: true,
     }, handler)
     : http2.createServer(handler);
+  if (tls && opts.onHandshakeError) {
+    const report = opts.onHandshakeError;
+    server.on("tlsClientError", (err: Error, socket: nodeTls.TLSSocket) => {
+      // Deno's TLS socket knows no address before the handshake; the TCP socket under it does.
+      const parent = (socket as { _parent?: { remoteAddress?: string } })._parent;
+      const peer = socket.remoteAddress ?? parent?.remoteAddress ?? "unknown peer";
+      report(`TLS handshake with ${peer} refused: ${err.message}`);
+    });
+  }
   const sessions = new Set<http2.ServerHttp2Session>();
   let accepted = 0;
   server.on("session", (s: http2.ServerHttp2Session) => {
