@@ -22,7 +22,7 @@ import {
   createConnectTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import type { Component } from "./security_authz.ts";
+import { type Component, componentFromCommonName } from "./security_authz.ts";
 import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
 import {
   type CertPaths,
@@ -236,7 +236,9 @@ export class TransportPool {
       if (!(e instanceof TransportUnsupportedError)) throw e;
       this.#unusable = e;
     }
-    const component = opts.component ?? (this.#tls?.commonName as Component | undefined);
+    const cn = this.#tls?.commonName;
+    const component = opts.component ??
+      (cn === undefined ? undefined : componentFromCommonName(cn));
     this.#interceptors = [
       ...(component ? [daosHeaders(component)] : []),
       ...(opts.interceptors ?? []),
