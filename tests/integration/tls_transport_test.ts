@@ -4,7 +4,7 @@
  * component agreement, version rules (616/617), refused handshakes (no client certificate,
  * another CA) and the client's server-CN check.
  */
-import { equal, match, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
@@ -32,12 +32,24 @@ const wire: Interceptor = (next) => async (req) => {
   }
 };
 
+interface Served {
+  l: ControlListener;
+  calls: string[];
+  headers: string[];
+}
+
 /** A listener whose handlers count the calls that got through. */
 async function serve(
   security: TransportSecurity,
   refused: string[] = [],
-): Promise<{ l: ControlListener; calls: string[] }> {
+): Promise<Served> {
   const calls: string[] = [];
+  const headers: string[] = [];
+  // Innermost: sees only calls that passed the checks, with the DAOS headers they carried.
+  const record: Interceptor = (next) => (req) => {
+    headers.push(`${req.header.get("x-daos-component")}/${req.header.get("x-daos-version")}`);
+    return next(req);
+  };
   const l = await listenControl({
     onHandshakeError: (m) => refused.push(m),
     host: "127.0.0.1",
@@ -53,9 +65,9 @@ async function serve(
         join: () => (calls.push("Join"), {}),
       });
     },
-    interceptors: [wire, securityInterceptor({ secure: !security.allowInsecure })],
+    interceptors: [wire, securityInterceptor({ secure: !security.allowInsecure }), record],
   });
-  return { l, calls };
+  return { l, calls, headers };
 }
 
 function setVersion(v: string): Interceptor {
@@ -96,7 +108,7 @@ async function denied(p: Promise<unknown>, message: string): Promise<void> {
 
 Deno.test("mTLS: each certificate component gets exactly its methods", async () => {
   const certs = await CertDirs.create();
-  let srv: { l: ControlListener; calls: string[] } | undefined;
+  let srv: Served | undefined;
   try {
     const [server, admin, agent] = await Promise.all(
       ["server", "admin", "agent"].map((n) => certs.load(certs.good, n)),
@@ -128,6 +140,13 @@ Deno.test("mTLS: each certificate component gets exactly its methods", async () 
       );
     });
     equal(calls.join(","), "StorageScan,SystemQuery,StopRanks,Join");
+    // Pools without an explicit component send their certificate's CN and our version.
+    deepEqual(srv.headers, [
+      "admin/2.9.100",
+      "admin/2.9.100",
+      "server/2.9.100",
+      "server/2.9.100",
+    ]);
 
     // The header component must be the certificate's.
     await withPool({ security: secure(admin), component: "server" }, l.address, async (ctl) => {
@@ -151,7 +170,7 @@ Deno.test("mTLS: each certificate component gets exactly its methods", async () 
 
 Deno.test("mTLS: handshakes without a client cert or from another CA are refused", async () => {
   const certs = await CertDirs.create();
-  let srv: { l: ControlListener; calls: string[] } | undefined;
+  let srv: Served | undefined;
   try {
     const server = await certs.load(certs.good, "server");
     const admin = await certs.load(certs.good, "admin");
@@ -203,7 +222,7 @@ Deno.test("mTLS: handshakes without a client cert or from another CA are refused
 
 Deno.test("mTLS: a client refuses a CA-signed server certificate whose CN is not server", async () => {
   const certs = await CertDirs.create();
-  let srv: { l: ControlListener; calls: string[] } | undefined;
+  let srv: Served | undefined;
   try {
     const impostor = await certs.load(certs.good, "impostor");
     equal(impostor.commonName, "admin");
