@@ -264,6 +264,20 @@ Deno.test("insecure: no access table, versions from headers (616) or sys (617)",
         ok(err instanceof Fault && err.code === 616, `${component} ${ver}: ${err}`);
       });
     }
+    // A component name that is none of ours is incompatible even at our version.
+    const unknownComponent: Interceptor = (next) => (req) => {
+      req.header.set("x-daos-component", "engine");
+      return next(req);
+    };
+    await withPool(
+      { security: insecure, component: "admin", interceptors: [unknownComponent] },
+      target,
+      async (ctl) => {
+        const err = await ctl.storageScan({}).then(() => undefined, decodeRemoteError);
+        ok(err instanceof Fault, String(err));
+        equal(err.description, "components server:2.9.100 and unknown:2.9.100 are not compatible");
+      },
+    );
     // No headers: a sys version suffix must match exactly.
     await withPool({ security: insecure }, target, async (_ctl, mgmt) => {
       await mgmt.systemQuery({ sys: "daos_server-2.9.100" });

@@ -128,6 +128,10 @@ export function securityInterceptor(opts: SecurityCheckOptions): Interceptor {
           Code.PermissionDenied,
         );
       }
+      // An unknown component name is incompatible whatever its version (DAOS: "unknown").
+      if (componentFromCommonName(headers.component) === "undefined") {
+        throw incompatibleComponents(self, { component: "unknown", version: headers.version });
+      }
       other = { component: headers.component, version: headers.version };
     } else {
       const sys = req.stream ? undefined : sysField(req.message, "sys" in req.method.input.field);
