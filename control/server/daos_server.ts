@@ -8,12 +8,14 @@ import { createContextValues } from "@connectrpc/connect";
 import type { ServerConfig } from "../config/types.ts";
 import { ACTIVE_CONFIG_NAME, saveActiveConfig } from "../config/active_config.ts";
 import type { CtlHandlers } from "../ctl/service.ts";
+import { hostStorageSource, type ScanEngine, storageScan } from "../ctl/storage_scan.ts";
 import {
   harnessFormatInstances,
   stoppedInstances,
   storageFormatHandlers,
 } from "../ctl/storage_format.ts";
 import { ctlRanksHandlers } from "../harness/ctl_ranks.ts";
+import type { EngineInstance } from "../harness/instance.ts";
 import { type EnginePlane, startEnginePlane } from "../harness/engine_plane.ts";
 import { RasType } from "../harness/events.ts";
 import { engineStorage } from "../harness/storage_adapter.ts";
@@ -57,6 +59,19 @@ function mgmtDbRaw(cfg: ServerConfig): Record<string, unknown> {
   return raw;
 }
 
+/** An engine instance as the storage scan uses it. */
+function scanEngine(i: EngineInstance): ScanEngine {
+  return {
+    index: i.index,
+    isStarted: () => i.isStarted(),
+    isReady: () => i.isReady(),
+    rank: () => i.rank(),
+    // Stop waiting as soon as the engine is ready or gone.
+    awaitReady: (ms) => i.waitFor((x) => x.isReady() || !x.isStarted(), ms).then(() => i.isReady()),
+    callMgmt: (method, body, ms) => i.callMgmt(method, body, ms),
+  };
+}
+
 /** Resolves once engine 0's storage is ready (format done), or when `signal` aborts. */
 async function engine0Ready(cfg: ServerConfig, gate: FormatGate, signal: AbortSignal) {
   const e0 = cfg.engines[0];
@@ -73,8 +88,18 @@ async function engine0Ready(cfg: ServerConfig, gate: FormatGate, signal: AbortSi
   }
 }
 
+/** Start-up options beyond the config (tests and benches). */
+export interface DaosServerOptions {
+  /** Engine program instead of bin/daos_engine (e.g. a light stand-in for scale runs). */
+  enginePath?: string;
+}
+
 /** Assembles and starts daos_server for `cfg`. Throws a clear error when start-up fails. */
-export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<DaosServer> {
+export async function startDaosServer(
+  cfg: ServerConfig,
+  log: Logger,
+  opts: DaosServerOptions = {},
+): Promise<DaosServer> {
   const bindHost = await resolveControlHost(cfg);
   const role = await replicaRole(cfg, bindHost);
   // Our own address as others reach it: the replica address when we are one.
@@ -127,7 +152,13 @@ export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<D
     }
     return ctlRanksHandlers(plane.harness);
   };
+  // Storage scan sees the running engines (NVMe over dRPC, SCM usage per ready rank).
+  const scanSource = hostStorageSource(cfg.engines, {
+    instances: () => plane?.harness.instances.map(scanEngine) ?? [],
+    disableHugepages: cfg.disableHugepages,
+  });
   const ctl: CtlHandlers = {
+    storageScan: (req, ctx) => storageScan(req, scanSource, { timeoutMs: ctx.timeoutMs() }),
     ...storageFormatHandlers(
       cfg,
       gate,
@@ -168,6 +199,7 @@ export async function startDaosServer(cfg: ServerConfig, log: Logger): Promise<D
       bootstrapReplica: role.bootstrap,
       storageFor: (e) => engineStorage(e, gate),
       launchExtras: (e) => engineMemArgs(e, pageSizeKb),
+      enginePath: opts.enginePath,
     });
     if (role.self !== null) {
       if (dbConfig.endpoints.length === 0 && dataDir === "") {
