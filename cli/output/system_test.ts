@@ -1,5 +1,12 @@
 import { deepEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  fromJsonString,
+  type MessageInitShape,
+  toBinary,
+  toJsonString,
+} from "@bufbuild/protobuf";
 import { LeaderQueryRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import {
   SystemEraseRespSchema,
@@ -441,4 +448,20 @@ Deno.test("leader query text and JSON", () => {
 }
 `,
   );
+});
+
+Deno.test("system query JSON: incarnations above 2^53 exact through the wire and the encoder", () => {
+  // Nanoseconds since the epoch (~1.8e18) and the u64 maximum: a JS number would round both.
+  const incs = [1795626950531852977n, 18446744073709551615n];
+  const sent = create(SystemQueryRespSchema, {
+    members: incs.map((incarnation, r) => member(r, "joined", { incarnation })),
+  });
+  // As dmg receives it: binary protobuf (TransportPool) and Connect's JSON codec.
+  const viaBinary = fromBinary(SystemQueryRespSchema, toBinary(SystemQueryRespSchema, sent));
+  const viaJson = fromJsonString(SystemQueryRespSchema, toJsonString(SystemQueryRespSchema, sent));
+  for (const resp of [viaBinary, viaJson]) {
+    const text = formatEnvelope(systemQueryJson(resp));
+    const got = [...text.matchAll(/"incarnation": (\d+),/g)].map((m) => m[1]);
+    assertEquals(got, incs.map(String));
+  }
 });
