@@ -71,6 +71,9 @@ export function etcdArgs(spec: EtcdMemberSpec): string[] {
     String(spec.db.electionTimeoutMs),
     "--heartbeat-interval",
     String(spec.db.heartbeatIntervalMs),
+    // One system stop/start commits every member in one txn: 128 (etcd's default) is too few.
+    "--max-txn-ops",
+    "16384",
     "--log-level",
     "error",
   ];
