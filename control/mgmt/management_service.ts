@@ -82,7 +82,8 @@ function requestSystem(sys: string): string {
   return sys.replace(/-\d+\.\d+\.\d+.*$/, "");
 }
 
-async function tcpProbe(addr: string, timeoutMs: number): Promise<boolean> {
+/** True when a TCP connection to `addr` ("host:port") opens within `timeoutMs`. */
+export async function tcpProbe(addr: string, timeoutMs: number): Promise<boolean> {
   const i = addr.lastIndexOf(":");
   const hostname = addr.slice(0, i);
   const port = Number(addr.slice(i + 1));

@@ -1,16 +1,21 @@
 /**
  * The MS leader's calls to other daos_servers (management_service.ts `Fanout`): the CtlSvc
- * *Ranks methods on each host over the control API client, as component "server".
+ * *Ranks methods on each host over the control API client, as component "server", and the
+ * host liveness ping.
  */
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
-import type { Fanout, RanksMethod } from "../mgmt/management_service.ts";
+import { type Fanout, type RanksMethod, tcpProbe } from "../mgmt/management_service.ts";
 import { RankSet } from "../lib/rankset.ts";
 import { fanOut } from "../lib/rpc/fanout.ts";
-import { TransportPool, type TransportSecurity } from "../lib/rpc/transport.ts";
+import {
+  TransportPool,
+  type TransportSecurity,
+  TransportUnsupportedError,
+} from "../lib/rpc/transport.ts";
 
 /** Default deadline of one *Ranks fan-out (engines may take a while to stop or start). */
 export const RANKS_CALL_MS = 60_000;
@@ -32,6 +37,45 @@ const LOCAL_NAMES: Record<
   StartRanks: "startRanks",
   ResetFormatRanks: "resetFormatRanks",
 };
+
+/** Call outcomes that mean the host did not answer (nothing listening, hung, cut off). */
+const NO_ANSWER: ReadonlySet<Code> = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.Canceled,
+]);
+
+/**
+ * Liveness of the daos_server at `addr`: one CtlSvc call that every server refuses before
+ * touching an engine (PrepShutdownRanks with no ranks → "no ranks specified in request",
+ * server.md §4.5, or fault 610 before its engines started). Any answer from the server's RPC
+ * stack within `timeoutMs` proves it alive; unlike a TCP connect, a stopped (SIGSTOP) or
+ * wedged server whose socket still accepts connections counts as dead.
+ */
+export async function pingHost(
+  pool: TransportPool,
+  addr: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  let transport;
+  try {
+    transport = pool.get(addr);
+  } catch (e) {
+    // Secure mode without our certificates: no RPC possible, so only the socket can tell.
+    if (e instanceof TransportUnsupportedError) return await tcpProbe(addr, timeoutMs);
+    throw e;
+  }
+  try {
+    await createClient(CtlSvc, transport).prepShutdownRanks(
+      create(RanksReqSchema, { ranks: "" }),
+      { timeoutMs },
+    );
+    return true; // not expected, but an answer all the same
+  } catch (e) {
+    if (!(e instanceof ConnectError)) throw e;
+    return !NO_ANSWER.has(e.code);
+  }
+}
 
 /**
  * Fanout over `pool`: one CtlSvc call per host, concurrently. A host that fails throws (the MS
@@ -56,5 +100,6 @@ export function ctlFanout(pool: TransportPool, callMs = RANKS_CALL_MS): Fanout {
       }
       return out;
     },
+    pingHost: (addr, timeoutMs) => pingHost(pool, addr, timeoutMs),
   };
 }

@@ -4,7 +4,10 @@ import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { type RanksReq, RanksRespSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { listenControl } from "../lib/rpc/transport.ts";
-import { ctlFanout, serverTransportPool } from "./ctl_fanout.ts";
+import { EngineHarness } from "../harness/harness.ts";
+import { ctlRanksHandlers } from "../harness/ctl_ranks.ts";
+import { tcpProbe } from "../mgmt/management_service.ts";
+import { ctlFanout, pingHost, serverTransportPool } from "./ctl_fanout.ts";
 
 Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component server", async () => {
   const seen: { method: string; ranks: string; force: boolean; component: string | null }[] = [];
@@ -60,5 +63,74 @@ Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component serv
   } finally {
     pool.close();
     await l.close();
+  }
+});
+
+Deno.test("pingHost: a serving host answers (no engine touched); refused, hung and cut-off hosts are dead", async () => {
+  const harness = new EngineHarness({
+    instances: [],
+    log: { debug: () => {}, info: () => {}, error: () => {} },
+    controlAddr: "127.0.0.1:0",
+  });
+  const calls: string[] = [];
+  const ranks = ctlRanksHandlers(harness);
+  const l = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: { allowInsecure: true },
+    routes: (r) =>
+      r.service(CtlSvc, {
+        // The real *Ranks handlers: the ping must be refused before any rank operation.
+        prepShutdownRanks: (req, ctx) => {
+          calls.push(req.ranks);
+          return ranks.prepShutdownRanks(req, ctx);
+        },
+      }),
+  });
+  // Accepts TCP connections and never speaks: a stopped or wedged server.
+  const hung = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const hungAddr = `127.0.0.1:${(hung.addr as Deno.NetAddr).port}`;
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of hung) held.push(c);
+  })();
+  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const goneAddr = `127.0.0.1:${(gone.addr as Deno.NetAddr).port}`;
+  gone.close();
+  const pool = serverTransportPool({ allowInsecure: true });
+  try {
+    const f = ctlFanout(pool, 10_000);
+    assert(f.pingHost, "the fan-out offers a ping");
+    assertEquals(await f.pingHost(l.address, 2000), true, "before the harness started (fault 610)");
+    await harness.start();
+    assertEquals(await f.pingHost(l.address, 2000), true, "empty ranks refused");
+    assertEquals(calls, ["", ""]);
+    assertEquals(await f.pingHost(goneAddr, 2000), false, "nothing listening");
+    // The TCP probe cannot tell a hung server from a live one; the ping can.
+    assertEquals(await tcpProbe(hungAddr, 2000), true);
+    assertEquals(await f.pingHost(hungAddr, 300), false, "listening but not answering");
+  } finally {
+    pool.close();
+    hung.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+    await l.close();
+    await harness.shutdown();
+  }
+});
+
+Deno.test("pingHost: a secure pool without certificates falls back to the TCP probe", async () => {
+  const open = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const addr = `127.0.0.1:${(open.addr as Deno.NetAddr).port}`;
+  const pool = serverTransportPool({ allowInsecure: false });
+  try {
+    assertEquals(await pingHost(pool, addr, 2000), true);
+    open.close();
+    assertEquals(await pingHost(pool, addr, 2000), false);
+  } finally {
+    pool.close();
+    try {
+      open.close();
+    } catch { /* closed above */ }
   }
 });
