@@ -67,6 +67,9 @@ export function etcdArgs(spec: EtcdMemberSpec): string[] {
     "new",
     "--initial-cluster-token",
     `daos-${spec.system}`,
+    // A member back from a partition must not force an election with its inflated term (it
+    // would often cost the MS leader its lease): pre-vote first (etcd 3.5's default).
+    "--pre-vote",
     "--election-timeout",
     String(spec.db.electionTimeoutMs),
     "--heartbeat-interval",
