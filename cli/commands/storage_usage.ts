@@ -3,7 +3,7 @@
  * mode host table, and the MD-on-SSD tier/rank tables when any device carries roles.
  */
 import type { Command } from "commander";
-import { create } from "@bufbuild/protobuf";
+import { create, toJsonString } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { fanOut, type HostResult } from "../../control/lib/rpc/fanout.ts";
@@ -15,7 +15,13 @@ import { stripPorts } from "../../control/lib/hostlist.ts";
 import { formatBytes, percentString } from "../../control/lib/sizes.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
-import { StorageScanReqSchema, type StorageScanResp } from "../../proto/gen/ts/ctl/storage_pb.ts";
+import {
+  StorageScanReqSchema,
+  type StorageScanResp,
+  StorageScanRespSchema,
+} from "../../proto/gen/ts/ctl/storage_pb.ts";
+import { scanResultParts, storageJson } from "../printers/storage_scan.ts";
+import type { GoJsonValue } from "../output/gojson.ts";
 import {
   formatHostErrors,
   groupHostErrors,
@@ -185,6 +191,23 @@ export function printUsage(
   return { out, err, notice, failures };
 }
 
+/**
+ * The `-j` HostStorage map: hosts grouped by their exact answer (usage counts, unlike the
+ * scan's grouping), failed parts left out; null when no host answered.
+ */
+export function usageHostStorage(
+  results: readonly HostResult<StorageScanResp>[],
+): GoJsonValue {
+  const answered = results.flatMap((r) =>
+    r.error ? [] : [{ addr: r.addr, payload: scanResultParts(r.response).storage }]
+  );
+  const groups = groupPayloads(answered, (p) => toJsonString(StorageScanRespSchema, p));
+  if (groups.length === 0) return null;
+  return new Map(
+    groups.map((g) => [g.key, { storage: storageJson(g.payload), hosts: g.hosts.toString() }]),
+  );
+}
+
 interface UsageOptions {
   hostList?: string;
   showUsable?: boolean;
@@ -239,7 +262,7 @@ export function registerStorageQueryUsage(program: Command, run: Runner): void {
             addr: f.addr,
             error: f.error instanceof Error ? f.error : new Error(String(f.error)),
           })))),
-          HostStorage: null,
+          HostStorage: usageHostStorage(results),
         });
         return;
       }

@@ -11,7 +11,8 @@ import {
   StorageScanRespSchema,
 } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import type { HostResult } from "../../control/lib/rpc/fanout.ts";
-import { checkUsageFlags, printUsage } from "./storage_usage.ts";
+import { goMarshalIndent } from "../output/gojson.ts";
+import { checkUsageFlags, printUsage, usageHostStorage } from "./storage_usage.ts";
 
 const T = 1_000_000_000_000n;
 
@@ -100,4 +101,38 @@ Deno.test("MD-on-SSD mode prints tiers and per-rank usage (example 3)", () => {
     () => checkUsageFlags({ showUsable: false, memRatio: 0.5 }),
     /--mem-ratio is only supported/,
   );
+});
+
+Deno.test("-j HostStorage: hosts grouped by exact usage, failed hosts and parts left out", () => {
+  const a = scan([3n * T, T], [[0, 0, 2n * T, T]]);
+  const b = scan([3n * T, T], [[1, 0, 2n * T, T / 2n]]);
+  const failedNvme = scan([3n * T, T], [[2, 0, 2n * T, T]]);
+  failedNvme.nvme!.state = create(ResponseStateSchema, {
+    status: ResponseStatus.CTL_ERR_NVME,
+    error: "nvme scan failed",
+  });
+  const results: HostResult<StorageScanResp>[] = [
+    { addr: "host1:10001", response: a },
+    { addr: "host2:10001", response: a },
+    { addr: "host3:10001", response: b },
+    { addr: "host4:10001", response: failedNvme },
+    { addr: "host5:10001", error: new Error("refused") },
+  ];
+  const out = goMarshalIndent(usageHostStorage(results));
+  const map = JSON.parse(out) as Record<string, {
+    hosts: string;
+    storage: {
+      nvme_devices: { smd_devices: { rank: number; avail_bytes: number; roles: string }[] }[];
+    };
+  }>;
+  const byHosts = new Map(Object.values(map).map((g) => [g.hosts, g.storage]));
+  assert.deepEqual([...byHosts.keys()].sort(), [
+    "host3:10001",
+    "host4:10001",
+    "host[1-2]:10001",
+  ]);
+  const dev = byHosts.get("host3:10001")!.nvme_devices[0].smd_devices[0];
+  assert.deepEqual([dev.rank, dev.avail_bytes, dev.roles], [1, Number(T / 2n), "NA"]);
+  assert.deepEqual(byHosts.get("host4:10001")!.nvme_devices, [], "failed NVMe part dropped");
+  assert.equal(usageHostStorage([{ addr: "h:1", error: new Error("x") }]), null);
 });

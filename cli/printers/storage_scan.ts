@@ -3,9 +3,16 @@
  * hosts grouped by storage content (volatile fields ignored), the summary table, the verbose
  * and NVMe-health blocks, and the -j payload.
  */
-import { clone, toJsonString } from "@bufbuild/protobuf";
+import { clone, create, toJsonString } from "@bufbuild/protobuf";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
-import { LedState, type NvmeController, NvmeDevState } from "../../proto/gen/ts/ctl/smd_pb.ts";
+import {
+  type BioHealthResp,
+  LedState,
+  type NvmeController,
+  NvmeControllerSchema,
+  NvmeDevState,
+  type SmdDevice,
+} from "../../proto/gen/ts/ctl/smd_pb.ts";
 import { type StorageScanResp, StorageScanRespSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import { compareBytes, stripPorts } from "../../control/lib/hostlist.ts";
 import { NilRank } from "../../control/lib/rankset.ts";
@@ -217,6 +224,52 @@ export function formatScanHealth(groups: readonly PayloadGroup<StorageScanResp>[
   return out;
 }
 
+function healthJson(h: BioHealthResp | undefined): GoJsonValue {
+  if (!h) return null;
+  return {
+    timestamp: h.timestamp,
+    warn_temp_time: h.warnTempTime,
+    crit_temp_time: h.critTempTime,
+    ctrl_busy_time: h.ctrlBusyTime,
+    power_cycles: h.powerCycles,
+    power_on_hours: h.powerOnHours,
+    unsafe_shutdowns: h.unsafeShutdowns,
+    media_errs: h.mediaErrs,
+    err_log_entries: h.errLogEntries,
+    bio_read_errs: h.bioReadErrs,
+    bio_write_errs: h.bioWriteErrs,
+    bio_unmap_errs: h.bioUnmapErrs,
+    checksum_errs: h.checksumErrs,
+    temperature: h.temperature,
+    temp_warn: h.tempWarn,
+    avail_spare_warn: h.availSpareWarn,
+    dev_reliability_warn: h.devReliabilityWarn,
+    read_only_warn: h.readOnlyWarn,
+    volatile_mem_warn: h.volatileMemWarn,
+  };
+}
+
+/** One SMD device as DAOS's storage.SmdDevice marshals it (roles as names). */
+function smdJson(d: SmdDevice): GoJsonValue {
+  return {
+    uuid: d.uuid,
+    tgt_ids: d.tgtIds.length > 0 ? [...d.tgtIds] : null,
+    rank: d.rank,
+    total_bytes: d.totalBytes,
+    avail_bytes: d.availBytes,
+    usable_bytes: d.usableBytes,
+    cluster_size: d.clusterSize,
+    meta_size: 0,
+    meta_wal_size: 0,
+    rdb_size: 0,
+    rdb_wal_size: 0,
+    roles: roleNames(d.roleBits),
+    has_sys_xs: false,
+    ctrlr: ctrlrJson(create(NvmeControllerSchema, {})),
+    ctrlr_namespace_id: d.ctrlrNamespaceId,
+  };
+}
+
 function ctrlrJson(c: NvmeController): GoJsonValue {
   return {
     info: "",
@@ -227,11 +280,9 @@ function ctrlrJson(c: NvmeController): GoJsonValue {
     vendor_id: c.vendorId,
     pci_type: c.pciDevType,
     socket_id: c.socketId,
-    health_stats: null,
+    health_stats: healthJson(c.healthStats),
     namespaces: c.namespaces.map((n) => ({ id: n.id, size: n.size })),
-    smd_devices: c.smdDevices.length > 0
-      ? c.smdDevices.map((d) => ({ uuid: d.uuid, rank: d.rank, role_bits: d.roleBits }))
-      : null,
+    smd_devices: c.smdDevices.length > 0 ? c.smdDevices.map(smdJson) : null,
     dev_state: NvmeDevState[c.devState],
     led_state: LedState[c.ledState],
   };
