@@ -9,6 +9,17 @@ import { LocalCluster } from "../cluster/local_cluster.ts";
 
 const GIB = 1024 ** 3;
 
+interface UsageJson {
+  HostStorage: Record<string, {
+    storage: {
+      nvme_devices: {
+        smd_devices: { rank: number; total_bytes: number; usable_bytes: number }[];
+      }[];
+      scm_namespaces: { mount: { rank: number; usable_bytes: number } }[];
+    };
+  }>;
+}
+
 interface ScanJson {
   HostStorage: Record<string, {
     hosts: string;
@@ -43,6 +54,20 @@ Deno.test({
       for (const row of rows) {
         match(row, /^127\.0\.0\.\S+\s+8\.6 GB\s+\S+ GB\s+\d+ %\s+2\.1 GB\s+2\.1 GB\s+0 %\s*$/);
       }
+
+      // -j usage: every rank's bdev with its exact size, usable space, ranked SCM mounts.
+      const uj = await c.dmgJson<UsageJson>(["storage", "query", "usage"]);
+      equal(uj.error, null);
+      const stores = Object.values(uj.response!.HostStorage).map((h) => h.storage);
+      const smd = stores.flatMap((s) => s.nvme_devices.flatMap((d) => d.smd_devices));
+      deepEqual(smd.map((d) => d.rank).sort(), [0, 1, 2, 3]);
+      for (const d of smd) {
+        equal(d.total_bytes, GIB);
+        ok(d.usable_bytes > 0 && d.usable_bytes <= GIB, `usable ${d.usable_bytes}`);
+      }
+      const mounts = stores.flatMap((s) => s.scm_namespaces.map((n) => n.mount));
+      deepEqual(mounts.map((m) => m.rank).sort(), [0, 1, 2, 3]);
+      ok(mounts.every((m) => m.usable_bytes > 0), JSON.stringify(mounts));
 
       // JSON: exact sizes, the configured paths as controller addresses, one rank each.
       const scan = await c.dmgJson<ScanJson>(["storage", "scan", "-v"]);
