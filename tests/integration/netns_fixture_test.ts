@@ -27,9 +27,20 @@ Deno.test("netns lab: hosts reach each other; link down isolates one host until 
     assertEquals(await lab.ping(1, 2), false, "the unplugged h1 must not reach h2");
     assert(await lab.ping(0, 2), "h0 -> h2 still works");
 
+    // A TCP connect to the unplugged host fails with "No route to host" (short ARP timers),
+    // rather than hanging in SYN retries; the bound only keeps a broken lab from hanging.
+    const tcp = await lab.run(0, "bash", ["-c", `exec 3<>/dev/tcp/${lab.hosts[1].ip}/10001`], {
+      timeoutMs: 30_000,
+    });
+    assertEquals(tcp.timedOut, false, "connect to an unplugged host hung");
+    assert(tcp.stderr.includes("No route to host"), tcp.stderr);
+
     await lab.linkUp(1);
     assertEquals(await lab.linkIsUp(1), true);
     assert(await lab.ping(0, 1), "h0 -> h1 after link up");
+    // Reachable again: a connect to a closed port is refused (an answer came back).
+    const back = await lab.run(0, "bash", ["-c", `exec 3<>/dev/tcp/${lab.hosts[1].ip}/10001`]);
+    assert(back.stderr.includes("Connection refused"), back.stderr);
   });
 });
 

@@ -74,43 +74,42 @@ export async function etcdEndpoint(c: LocalCluster, i: number): Promise<string> 
   return `http://${s.ip}:${port}`;
 }
 
-/** `etcdctl put key value` against server `i`'s own etcd member, run on its host. */
-export async function etcdPut(
+/**
+ * Runs `etcdctl <args>` on server `i`'s host against its own etcd member only (2 s per
+ * command), so the answer reflects that member's view (no failover to other endpoints).
+ */
+export async function etcdctl(
+  lab: NetnsLab,
+  c: LocalCluster,
+  i: number,
+  args: string[],
+): Promise<RunResult> {
+  const endpoint = await etcdEndpoint(c, i);
+  return await lab.run(
+    i,
+    "etcdctl",
+    ["--endpoints", endpoint, "--command-timeout=2s", "--dial-timeout=1s", ...args],
+    { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } },
+  );
+}
+
+/** `etcdctl put key value` against server `i`'s own etcd member. */
+export function etcdPut(
   lab: NetnsLab,
   c: LocalCluster,
   i: number,
   key: string,
   value: string,
 ): Promise<RunResult> {
-  const endpoint = await etcdEndpoint(c, i);
-  return await lab.run(
-    i,
-    "etcdctl",
-    ["--endpoints", endpoint, "--command-timeout=3s", "--dial-timeout=2s", "put", key, value],
-    { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } },
-  );
+  return etcdctl(lab, c, i, ["put", key, value]);
 }
 
 /** `etcdctl get key --print-value-only` against server `i`'s own etcd member. */
-export async function etcdGet(
+export function etcdGet(
   lab: NetnsLab,
   c: LocalCluster,
   i: number,
   key: string,
 ): Promise<RunResult> {
-  const endpoint = await etcdEndpoint(c, i);
-  return await lab.run(
-    i,
-    "etcdctl",
-    [
-      "--endpoints",
-      endpoint,
-      "--command-timeout=3s",
-      "--dial-timeout=2s",
-      "get",
-      key,
-      "--print-value-only",
-    ],
-    { timeoutMs: 15_000, env: { ETCDCTL_API: "3" } },
-  );
+  return etcdctl(lab, c, i, ["get", key, "--print-value-only"]);
 }
