@@ -145,7 +145,7 @@ Deno.test("storageScan: running engines' file bdevs become AIO controllers with 
   const e = twoEngines();
   const inst = [new FakeEngine(0, 4, "/srv/bdev0", GIB), new FakeEngine(1, 7, "/srv/bdev1", GIB)];
   const resp = await storageScan(usageReq(), source(e, inst));
-  equal(resp.nvme?.state?.status, ResponseStatus.CTL_SUCCESS, resp.nvme?.state?.error);
+  equal(resp.nvme?.state?.status, ResponseStatus.CTL_SUCCESS, resp.nvme?.state?.error ?? "");
   deepEqual(resp.nvme!.ctrlrs.map((c) => [c.pciAddr, c.model, c.devState]), [
     ["/srv/bdev0", "AIO file", NvmeDevState.NORMAL],
     ["/srv/bdev1", "AIO file", NvmeDevState.NORMAL],
