@@ -133,6 +133,11 @@ export class Simulation {
     }
   }
 
+  /** Pid (and process group) of the simulator. */
+  get pid(): number {
+    return this.#proc.pid;
+  }
+
   /** Runs bin/dmg with this simulation's daos_control.yml (throws on a non-zero exit). */
   dmg(args: string[], timeoutMs?: number): Promise<TimedDmg> {
     return dmgOk(["-o", this.dmgConfig, ...args], timeoutMs);
@@ -159,6 +164,23 @@ export class Simulation {
       100,
     );
     return performance.now() - t0;
+  }
+
+  /** The last `n` ERROR lines of the simulated servers' shared control log. */
+  async errorLines(n = 20): Promise<string> {
+    const text = await Deno.readTextFile(`${this.dir}/control.log`).catch(() => "");
+    return text.split("\n").filter((l) => l.startsWith("ERROR")).slice(-n).join("\n");
+  }
+
+  /**
+   * CPU seconds (user + system) the simulator process used so far; its 2-core share is what
+   * bounds the phases, as every simulated server shares its event loop.
+   */
+  async cpuSec(): Promise<number> {
+    const stat = await Deno.readTextFile(`/proc/${this.#proc.pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime (fields 14 and 15) are in clock ticks, 100 per second on Linux.
+    return (Number(f[11]) + Number(f[12])) / 100;
   }
 
   /** Memory use of the simulator, its engines and etcd (from /proc). */

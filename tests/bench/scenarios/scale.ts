@@ -10,6 +10,7 @@
  * run` of an empty file.
  */
 import { registerScenario } from "../scenario.ts";
+import { median } from "../stats.ts";
 import { emptyDenoRun, makeEmptyProgram } from "../scale/floor.ts";
 import { type SimMemory, Simulation } from "../scale/sim_client.ts";
 
@@ -28,6 +29,10 @@ interface Phases {
   stopToStoppedMs: number[];
   startDmgMs: number[];
   startToJoinedMs: number[];
+  /** SystemQuery over the control API client (warm, in the bench process): p50 of 10. */
+  queryApiP50Ms: number;
+  /** Simulator CPU seconds used per phase. */
+  cpuSec: Record<string, number>;
   memoryJoined: SimMemory | null;
   memoryEnd: SimMemory | null;
 }
@@ -51,10 +56,12 @@ function summary(p: Phases): string {
     `  dmg storage format: ${ms(p.formatDmgMs)}; format start → ${p.ranks} Joined: ${
       ms(p.formatToJoinedMs)
     }`,
-    `  dmg system stop: ${list(p.stopDmgMs)}; stop start → all Stopped: ${list(p.stopToStoppedMs)}`,
-    `  dmg system start: ${list(p.startDmgMs)}; start start → all Joined: ${
+    `  dmg system stop: ${list(p.stopDmgMs)}; from stop → all Stopped: ${list(p.stopToStoppedMs)}`,
+    `  dmg system start: ${list(p.startDmgMs)}; from start → all Joined: ${
       list(p.startToJoinedMs)
     }`,
+    `  SystemQuery over the API client (warm) p50: ${p.queryApiP50Ms.toFixed(1)} ms`,
+    `  simulator CPU seconds: ${JSON.stringify(p.cpuSec)}`,
     `  memory when joined: ${memText(p.memoryJoined)}`,
     `  memory at the end: ${memText(p.memoryEnd)}`,
   ].join("\n");
@@ -83,24 +90,55 @@ for (const ranks of [256, 1024]) {
         stopToStoppedMs: [],
         startDmgMs: [],
         startToJoinedMs: [],
+        queryApiP50Ms: 0,
+        cpuSec: {},
         memoryJoined: null,
         memoryEnd: null,
       };
+      let cpu = await s.cpuSec();
+      const cpuPhase = async (name: string) => {
+        const now = await s.cpuSec();
+        p.cpuSec[name] = Number(((p.cpuSec[name] ?? 0) + now - cpu).toFixed(2));
+        cpu = now;
+      };
       phases = p;
-      const t0 = performance.now();
-      p.formatDmgMs = (await s.dmg(["storage", "format"], 300_000)).ms;
-      await s.waitState("joined", ranks);
-      p.formatToJoinedMs = performance.now() - t0;
-      p.memoryJoined = await s.memory();
-      for (let c = 0; c < CYCLES; c++) {
-        const t1 = performance.now();
-        p.stopDmgMs.push((await s.dmg(["system", "stop"], 300_000)).ms);
-        await s.waitState("stopped", ranks);
-        p.stopToStoppedMs.push(performance.now() - t1);
-        const t2 = performance.now();
-        p.startDmgMs.push((await s.dmg(["system", "start"], 300_000)).ms);
+      try {
+        const t0 = performance.now();
+        p.formatDmgMs = (await s.dmg(["storage", "format"], 300_000)).ms;
         await s.waitState("joined", ranks);
-        p.startToJoinedMs.push(performance.now() - t2);
+        p.formatToJoinedMs = performance.now() - t0;
+        await cpuPhase("formatToJoined");
+        p.memoryJoined = await s.memory();
+        const api: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          const t = performance.now();
+          const st = await s.states();
+          api.push(performance.now() - t);
+          if (st.get("joined") !== ranks) throw new Error(`API query: not all ${ranks} joined`);
+        }
+        p.queryApiP50Ms = median(api);
+        for (let c = 0; c < CYCLES; c++) {
+          const t1 = performance.now();
+          p.stopDmgMs.push((await s.dmg(["system", "stop"], 300_000)).ms);
+          await s.waitState("stopped", ranks);
+          p.stopToStoppedMs.push(performance.now() - t1);
+          await cpuPhase("stop");
+          const t2 = performance.now();
+          p.startDmgMs.push((await s.dmg(["system", "start"], 300_000)).ms);
+          await s.waitState("joined", ranks);
+          p.startToJoinedMs.push(performance.now() - t2);
+          await cpuPhase("start");
+        }
+      } catch (e) {
+        // The servers' own errors say why (engines not starting, MS unreachable, …).
+        const why = e instanceof Error ? e.message : String(e);
+        const errors = await s.errorLines();
+        // The runner does not tear down after a failed setup: clean up here.
+        await s.close();
+        sim = null;
+        phases = null;
+        await Deno.remove(emptyFile).catch(() => {});
+        throw new Error(`${why}\nsimulated servers' last errors:\n${errors}`);
       }
     },
     run: async () => {

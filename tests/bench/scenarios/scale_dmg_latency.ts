@@ -34,7 +34,13 @@ registerScenario({
   description: "bin/dmg -i -l <one server> network scan vs deno run of an empty program",
   setup: async () => {
     scanFile = await makeEmptyProgram();
-    sim = await Simulation.start(1, 1);
+    try {
+      sim = await Simulation.start(1, 1);
+    } catch (e) {
+      // No teardown after a failed setup: remove the file here.
+      await Deno.remove(scanFile).catch(() => {});
+      throw e;
+    }
   },
   run: async () => {
     const host = sim!.ready.hosts[0];
