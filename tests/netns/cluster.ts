@@ -8,6 +8,10 @@ import { parse } from "yaml";
 import { type ClusterOptions, LocalCluster } from "../cluster/local_cluster.ts";
 import type { RunResult } from "./exec.ts";
 import { NetnsLab } from "./lab.ts";
+import { markOwned, removeLeftoverDirs } from "./leftover_dirs.ts";
+
+/** Name prefix of LocalCluster's temp directories. */
+const CLUSTER_DIR_PREFIX = "daos-cluster-";
 
 /** Cluster shape; addresses, ports, launch and fabric interface come from the lab. */
 export type NetnsClusterOptions = Omit<
@@ -30,7 +34,11 @@ export async function withNetnsCluster<T>(
   opts: NetnsClusterOptions,
   fn: (c: LocalCluster, lab: NetnsLab) => Promise<T>,
 ): Promise<T> {
+  // Creating the lab sweeps crashed runs' namespaces (and the processes and mounts in them);
+  // then their cluster directories can go.
   const lab = await NetnsLab.create({ hosts: opts.servers });
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  await removeLeftoverDirs(tmp, CLUSTER_DIR_PREFIX).catch(() => {});
   let cluster: LocalCluster | null = null;
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
@@ -41,6 +49,7 @@ export async function withNetnsCluster<T>(
       fabricIface: lab.hosts[0].iface,
       commandPrefix: (i) => lab.prefix(i),
     });
+    await markOwned(cluster.root);
     outcome = { ok: true, value: await fn(cluster, lab) };
   } catch (e) {
     outcome = { ok: false, error: e };

@@ -59,7 +59,8 @@ export async function removeNamespaces(names: string[]): Promise<void> {
   if (errors.length) throw new Error(`removing namespaces: ${errors.join("; ")}`);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether process `pid` exists (on this machine's pid namespace). */
+export function processAlive(pid: number): boolean {
   try {
     Deno.statSync(`/proc/${pid}`);
     return true;
