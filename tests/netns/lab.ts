@@ -101,18 +101,7 @@ export class NetnsLab {
       // Created inside the switch namespace with the peer moved straight into the host: no
       // interface ever appears in the root namespace.
       await ip(
-        "-n",
-        sw,
-        "link",
-        "add",
-        port,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        h.iface,
-        "netns",
-        h.ns,
+        ...`-n ${sw} link add ${port} type veth peer name ${h.iface} netns ${h.ns}`.split(" "),
       );
       await ip("-n", sw, "link", "set", port, "master", BRIDGE, "up");
       await ip("-n", h.ns, "addr", "add", `${h.ip}/24`, "dev", h.iface);
@@ -122,24 +111,8 @@ export class NetnsLab {
       // recently reachable fails only after ~70 s (reachable time, delay, probes, then TCP);
       // with these it fails with EHOSTUNREACH within ~2 s, like a dead host on a small LAN.
       await ip(
-        "-n",
-        h.ns,
-        "ntable",
-        "change",
-        "name",
-        "arp_cache",
-        "dev",
-        h.iface,
-        "base_reachable",
-        "1000",
-        "delay_probe",
-        "200",
-        "retrans",
-        "200",
-        "ucast_probes",
-        "2",
-        "mcast_probes",
-        "2",
+        ...`-n ${h.ns} ntable change name arp_cache dev ${h.iface} base_reachable 1000`.split(" "),
+        ..."delay_probe 200 retrans 200 ucast_probes 2 mcast_probes 2".split(" "),
       );
     }
     for (const h of this.hosts) h.holderPid = await this.#startHolder(h);
