@@ -43,7 +43,7 @@ export const CONTROL_MD_BYTES = 16n * MIB;
 /** File-system overhead reserved on an SCM mount (DAOS mdFsScmBytes). */
 export const SCM_FS_BYTES = MIB;
 /** How long a scan waits for a started engine to become ready (unless the call's deadline is sooner). */
-export const ENGINE_READY_WAIT_MS = 10_000;
+export const ENGINE_READY_WAIT_MS = 5_000;
 
 /** Text DAOS reports when no PMem is present. */
 export const NO_PMEM = "no PMem modules/namespaces found";
@@ -199,8 +199,10 @@ function hasBdevs(e: EngineConfig): boolean {
 }
 
 /**
- * Controllers of one engine: over dRPC when it runs (after it became ready), else its
- * configured real NVMe from sysfs. Throws with the reason when neither is possible.
+ * Controllers of one engine: over dRPC when it runs, else its configured real NVMe from sysfs.
+ * A started engine answers dRPC once it has reported its socket (NotifyReady), even before it
+ * joined; while it has not, the scan waits (bounded) for it to become ready and asks again.
+ * Throws with the reason when neither works.
  */
 async function engineControllers(
   cfg: EngineConfig,
@@ -214,18 +216,18 @@ async function engineControllers(
     const mine = new Set(cfg.bdevs.filter((t) => t.class === "nvme").flatMap((t) => t.bdevList));
     return sysfs.filter((c) => mine.has(c.pciAddr)).map((c) => nvmeController(c, [cfg]));
   }
-  const wait = Math.min(ENGINE_READY_WAIT_MS, Math.max(0, deadline - Date.now()));
-  if (!(await inst.awaitReady(wait))) {
-    throw new Error(`waiting for engine ${inst.index} to be ready to receive drpcs`);
-  }
   const byAddr = new Map(sysfs.map((c) => [c.pciAddr, c]));
-  return await scanEngineNvme(
-    inst,
-    cfg,
-    req,
-    byAddr,
-    Math.max(1, deadline - Date.now()),
-  );
+  const ask = () => scanEngineNvme(inst, cfg, req, byAddr, Math.max(1, deadline - Date.now()));
+  try {
+    return await ask();
+  } catch (first) {
+    if (inst.isReady()) throw first;
+    const wait = Math.min(ENGINE_READY_WAIT_MS, Math.max(0, deadline - Date.now()));
+    if (!(await inst.awaitReady(wait))) {
+      throw new Error(`waiting for engine ${inst.index} to be ready to receive drpcs`);
+    }
+    return await ask();
+  }
 }
 
 /**
@@ -253,18 +255,20 @@ async function scanNvme(
     const cfg = src.engines[i.index];
     return cfg !== undefined && hasBdevs(cfg);
   });
+  // Engines are asked concurrently: one slow to start must not hold the others' answers.
+  const answers = await Promise.allSettled(
+    withBdevs.map((inst) => engineControllers(src.engines[inst.index], inst, req, sysfs, deadline)),
+  );
   const ctrlrs: NvmeController[] = [];
   let firstError: string | undefined;
-  for (const inst of withBdevs) {
-    try {
-      ctrlrs.push(
-        ...await engineControllers(src.engines[inst.index], inst, req, sysfs, deadline),
-      );
-    } catch (e) {
-      const msg = `instance ${inst.index}: ${errorText(e)}`;
-      if (withBdevs.length === 1) throw new Error(msg);
-      firstError ??= msg;
+  for (const [i, a] of answers.entries()) {
+    if (a.status === "fulfilled") {
+      ctrlrs.push(...a.value);
+      continue;
     }
+    const msg = `instance ${withBdevs[i].index}: ${errorText(a.reason)}`;
+    if (withBdevs.length === 1) throw new Error(msg);
+    firstError ??= msg;
   }
   if (req.Meta) adjustNvmeUsable(ctrlrs);
   return { ctrlrs: trimControllers(req, ctrlrs), error: firstError };

@@ -64,6 +64,10 @@ engines:
 class FakeEngine implements ScanEngine {
   started = true;
   ready = true;
+  /** The engine reported its dRPC socket (NotifyReady): calls work even before it joined. */
+  socketKnown = true;
+  /** awaitReady() makes it ready (start-up finishing during the wait). */
+  readyOnWait = false;
   calls: number[] = [];
   healthUuids: string[] = [];
   constructor(
@@ -76,8 +80,12 @@ class FakeEngine implements ScanEngine {
   isStarted = () => this.started;
   isReady = () => this.ready && this.started;
   rank = () => this.myRank;
-  awaitReady = () => Promise.resolve(this.isReady());
+  awaitReady = () => {
+    if (this.readyOnWait) this.ready = this.socketKnown = true;
+    return Promise.resolve(this.isReady());
+  };
   callMgmt(method: number, body: Uint8Array): Promise<Uint8Array> {
+    if (!this.socketKnown) return Promise.reject(new Error("dRPC socket not ready"));
     this.calls.push(method);
     const uuid = `0000000${this.index}-0000-0000-0000-000000000000`;
     if (method === MgmtMethod.SMD_LIST_DEVS) {
@@ -202,13 +210,28 @@ Deno.test("storageScan: one engine stopped → its error in the state, the other
   const n1 = resp.scm!.namespaces[1];
   deepEqual([n1.mount?.rank, n1.mount?.totalBytes, n1.mount?.usableBytes], [NIL_RANK, 0n, 0n]);
 
+  // Started, socket reported, not joined yet: it answers already.
   inst[1].started = true;
-  inst[1].ready = false; // started, never ready within the wait
+  inst[1].ready = false;
+  const joining = await storageScan(usageReq(), source(e, inst));
+  equal(joining.nvme?.state?.status, ResponseStatus.CTL_SUCCESS, joining.nvme?.state?.error ?? "");
+  equal(joining.nvme!.ctrlrs.length, 2);
+  equal(joining.scm!.namespaces[1].mount?.rank, NIL_RANK, "SCM usage only for ready ranks");
+
+  // Started, no socket yet, ready during the wait: asked again.
+  inst[1].socketKnown = false;
+  inst[1].readyOnWait = true;
+  const late = await storageScan(usageReq(), source(e, inst));
+  equal(late.nvme!.ctrlrs.length, 2, late.nvme?.state?.error);
+
+  // Started, never reachable within the wait.
+  inst[1].ready = inst[1].socketKnown = inst[1].readyOnWait = false;
   const notReady = await storageScan(usageReq(), source(e, inst));
   equal(
     notReady.nvme?.state?.error,
     "instance 1: waiting for engine 1 to be ready to receive drpcs",
   );
+  deepEqual(notReady.nvme!.ctrlrs.map((c) => c.pciAddr), ["/srv/bdev0"]);
 });
 
 Deno.test("storageScan: all engines stopped → Meta is an error, plain scan uses sysfs", async () => {

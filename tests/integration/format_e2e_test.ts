@@ -30,10 +30,12 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
     server = spawnServer(f.configPath);
     await waitListening(addr, port, server.proc);
 
-    // Before format: engines need format (they would wait), usage shows nothing mounted.
+    // Before format: engines need format (they would wait), usage shows nothing mounted, and
+    // NVMe usage is an error while no engine runs (server.md §3.7: Meta needs the engines).
     for (const e of f.config.engines) assert.ok(await needsFormat(e));
     const before = await dmg("storage", "query", "usage");
-    assert.equal(before.code, 0, before.stderr);
+    assert.equal(before.code, 1, before.stderr);
+    assert.match(before.stderr, /meta smd usage info unavailable as engines stopped/);
     assert.match(before.stdout, /^127\.0\.0\.1 0 B {7}0 B {6}N\/A/m);
 
     const fmt = await dmg("storage", "format");
@@ -50,8 +52,11 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
       for (const b of e.bdevs[0].bdevList) assert.equal((await Deno.stat(b)).size, 2 ** 30);
       assert.equal(await needsFormat(e), null);
     }
+    // The engines run but never join (no MS here): SCM usage only counts ready ranks, the
+    // NVMe part comes from the engines over dRPC: four 1 GiB file bdevs.
     const usage = await dmg("storage", "query", "usage");
-    assert.match(usage.stdout, /^127\.0\.0\.1 8\.6 GB/m); // 2 × 4 GiB tmpfs
+    assert.equal(usage.code, 0, usage.stderr);
+    assert.match(usage.stdout, /^127\.0\.0\.1 0 B {7}0 B {6}N\/A {6}4\.3 GB {5}4\.3 GB/m);
 
     const again = await dmg("storage", "format", "-v");
     assert.equal(again.code, 1);
