@@ -131,7 +131,7 @@ function baseController(
 }
 
 /**
- * Scans one ready engine's devices over dRPC. Controllers are keyed by PCI address (real
+ * Scans one running engine's devices over dRPC. Controllers are keyed by PCI address (real
  * NVMe) or backing path (AIO). Without `Meta` each controller carries minimal SMD records
  * (roles, namespace id, rank) so homogeneous hosts fold together; with `Meta` the full
  * records (sizes from health when fetched). Health is attached when `Health` is set.
