@@ -222,7 +222,7 @@ Deno.test("storageScan: one engine stopped → its error in the state, the other
   inst[1].socketKnown = false;
   inst[1].readyOnWait = true;
   const late = await storageScan(usageReq(), source(e, inst));
-  equal(late.nvme!.ctrlrs.length, 2, late.nvme?.state?.error);
+  equal(late.nvme!.ctrlrs.length, 2, late.nvme?.state?.error ?? "");
 
   // Started, never reachable within the wait.
   inst[1].ready = inst[1].socketKnown = inst[1].readyOnWait = false;
