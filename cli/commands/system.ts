@@ -137,14 +137,13 @@ async function ms<T>(
   name: string,
   prefix: string,
   call: (t: Transport, o: CallOptions) => Promise<T>,
-  extra: { dataVersion?: (r: T) => bigint; deadlineMs?: number; signal?: AbortSignal } = {},
+  extra: { deadlineMs?: number; signal?: AbortSignal } = {},
 ): Promise<T> {
   try {
     return await msRequest(await ctx.pool(), call, {
       hosts: await ctx.targets(),
       deadline: ctx.deadline(extra.deadlineMs),
       name,
-      dataVersion: extra.dataVersion,
       signal: extra.signal,
     });
   } catch (e) {
@@ -184,7 +183,6 @@ export async function systemQuery(ctx: CommandContext, f: QueryFlags): Promise<v
     "SystemQuery",
     "system query failed",
     (t, o) => mgmt(t).systemQuery(req, o),
-    { dataVersion: (r) => r.dataVersion },
   );
   const error = systemQueryError(resp);
   emit(

@@ -60,6 +60,7 @@ export async function fanOut<T>(
             addr,
             opts.name,
             opts.deadline - started,
+            pool.connContext,
           ),
         };
         continue;
@@ -72,7 +73,10 @@ export async function fanOut<T>(
         );
         results[i] = { addr, response };
       } catch (err) {
-        results[i] = { addr, error: hostError(err, addr, opts.name, opts.deadline - started) };
+        results[i] = {
+          addr,
+          error: hostError(err, addr, opts.name, opts.deadline - started, pool.connContext),
+        };
       }
     }
   };

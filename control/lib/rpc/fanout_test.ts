@@ -6,6 +6,7 @@ import { NetworkScanRespSchema } from "../../../proto/gen/ts/ctl/network_pb.ts";
 import { Fault } from "../fault.ts";
 import { fanOut } from "./fanout.ts";
 import { type ControlListener, listenControl, TransportPool } from "./transport.ts";
+import { silentListener } from "./silent_listener_test_util.ts";
 
 const insecure = { allowInsecure: true };
 const scan = (t: Transport, o: CallOptions) => createClient(CtlSvc, t).networkScan({}, o);
@@ -149,4 +150,38 @@ Deno.test("fanOut: rejects a bad concurrency", async () => {
     msg = String(e);
   }
   ok(msg.includes("invalid fan-out concurrency 0"), msg);
+});
+
+Deno.test("fanOut: a host that accepts but never answers is a connect timeout (508)", async () => {
+  const servers = await startServers(1);
+  const silent = await silentListener();
+  const pool = new TransportPool({ security: insecure, connectTimeoutMs: 300 });
+  try {
+    const res = await fanOut(pool, [servers[0].address, silent.address], scan, {
+      deadline: Date.now() + 60_000,
+      name: "NetworkScan",
+    });
+    equal(res[0].response?.numacount, 0);
+    const err = res[1].error;
+    ok(err instanceof Fault, String(err));
+    equal(err.code, 508);
+    equal(err.description, `the connection to the server at ${silent.address} timed out`);
+    ok(await silent.waitClosed(1, 10_000), "the client gave the connection up");
+  } finally {
+    pool.close();
+    await silent.close();
+    for (const s of servers) await s.close();
+  }
+});
+
+Deno.test("TransportPool: rejects a connect timeout that is not a positive number", () => {
+  for (const bad of [0, -1, Number.NaN, Infinity]) {
+    let msg = "";
+    try {
+      new TransportPool({ security: insecure, connectTimeoutMs: bad });
+    } catch (e) {
+      msg = String(e);
+    }
+    ok(msg.includes(`invalid connect timeout ${bad} ms`), msg);
+  }
 });

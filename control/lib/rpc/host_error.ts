@@ -4,7 +4,7 @@
  * becomes the RPC-timeout fault, server-side typed errors are decoded.
  */
 import { faults } from "../fault.ts";
-import { connectionFailure, isDeadline } from "./conn_errors.ts";
+import { type ConnContext, connectionFailure, isDeadline } from "./conn_errors.ts";
 import { decodeRemoteError } from "./error_codec.ts";
 
 /** Formats a duration like Go's time.Duration String() for whole milliseconds ("1.5s", "5m0s"). */
@@ -21,10 +21,17 @@ export function formatDuration(ms: number): string {
 
 /**
  * The per-host error for `err` raised while calling `name` on `addr` with a deadline of
- * `timeoutMs` from the start of the request.
+ * `timeoutMs` from the start of the request; `ctx` (the pool's security) lets TLS failures
+ * name the setting to fix.
  */
-export function hostError(err: unknown, addr: string, name: string, timeoutMs: number): Error {
-  const conn = connectionFailure(err, addr);
+export function hostError(
+  err: unknown,
+  addr: string,
+  name: string,
+  timeoutMs: number,
+  ctx?: ConnContext,
+): Error {
+  const conn = connectionFailure(err, addr, ctx);
   if (conn) return conn;
   if (isDeadline(err) || (err instanceof DOMException && err.name === "TimeoutError")) {
     return faults.ClientRpcTimeout(name, formatDuration(timeoutMs));

@@ -21,6 +21,7 @@ import {
 import { ErrorInfoSchema } from "../../../proto/gen/ts/google/rpc/error_details_pb.ts";
 import { backoffMs, msRequest, pickCandidates } from "./ms_request.ts";
 import { type ControlListener, listenControl, TransportPool } from "./transport.ts";
+import { silentListener } from "./silent_listener_test_util.ts";
 
 const insecure = { allowInsecure: true };
 const query = (t: Transport, o: CallOptions) =>
@@ -213,5 +214,137 @@ Deno.test("msRequest: 5 random candidates from the configured list, all hosts wh
   } finally {
     pool.close();
     for (const s of servers) await s.close();
+  }
+});
+
+/** Bounds a test that would otherwise hang on a regression; not a speed assertion. */
+const GUARD_MS = 20_000;
+
+Deno.test("msRequest: the first success wins; a silent candidate is cancelled, not awaited", async () => {
+  const silent = await silentListener();
+  const healthy = await server(() => create(LeaderQueryRespSchema, { currentLeader: "ok" }));
+  // Connect timeout and per-try far beyond the guard: only cancellation can end the silent call.
+  const pool = new TransportPool({ security: insecure, connectTimeoutMs: 10 * GUARD_MS });
+  try {
+    const resp = await msRequest(pool, query, {
+      hosts: [silent.address, healthy.address],
+      explicit: true,
+      deadline: Date.now() + 10 * GUARD_MS,
+      perTryMs: 10 * GUARD_MS,
+      name: "LeaderQuery",
+      signal: AbortSignal.timeout(GUARD_MS),
+    });
+    // An answer before the guard fired, with the silent host's connection still open: the
+    // request did not wait for that host (its session set-up is left to the connect timeout).
+    equal(resp.currentLeader, "ok");
+    equal(silent.accepted(), 1, "the silent host was asked too");
+    equal(silent.closedByClient(), 0);
+    pool.close();
+    ok(await silent.waitClosed(1, GUARD_MS), "closing the pool ends the pending session");
+  } finally {
+    pool.close();
+    await silent.close();
+    await healthy.close();
+  }
+});
+
+Deno.test("msRequest: a NotLeader hint is followed without waiting for a silent candidate", async () => {
+  const silent = await silentListener();
+  const leader = await server(() => create(LeaderQueryRespSchema, { currentLeader: "L" }));
+  const follower = await server(() => notLeaderError(leader.address, [leader.address]));
+  const pool = new TransportPool({ security: insecure, connectTimeoutMs: 10 * GUARD_MS });
+  try {
+    const resp = await msRequest(pool, query, {
+      hosts: [silent.address, follower.address],
+      explicit: true,
+      deadline: Date.now() + 10 * GUARD_MS,
+      perTryMs: 10 * GUARD_MS,
+      name: "LeaderQuery",
+      sleep: noSleep,
+      signal: AbortSignal.timeout(GUARD_MS),
+    });
+    equal(resp.currentLeader, "L");
+    deepEqual([follower.calls(), leader.calls()], [1, 1]);
+    equal(silent.accepted(), 1);
+    equal(silent.closedByClient(), 0, "answered while the silent host still had not");
+  } finally {
+    pool.close();
+    await silent.close();
+    await leader.close();
+    await follower.close();
+  }
+});
+
+Deno.test("msRequest: a silent only candidate is a connect timeout (508), not a hang", async () => {
+  const silent = await silentListener();
+  const pool = new TransportPool({ security: insecure, connectTimeoutMs: 300 });
+  try {
+    const err = await msRequest(pool, query, {
+      hosts: [silent.address],
+      deadline: Date.now() + 10 * GUARD_MS,
+      name: "LeaderQuery",
+      signal: AbortSignal.timeout(GUARD_MS),
+    }).then(() => undefined, (e: Error) => e);
+    equal(
+      err?.message,
+      `client: code = 508 description = "the connection to the server at ${silent.address} timed out": unable to contact the DAOS Management Service`,
+    );
+    equal(silent.accepted(), 1);
+  } finally {
+    pool.close();
+    await silent.close();
+  }
+});
+
+Deno.test("msRequest: a hung handler costs one per-try timeout per try, then fault 510", async () => {
+  const aborted: boolean[] = [];
+  let n = 0;
+  const hung = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: insecure,
+    routes: (r) =>
+      r.service(MgmtSvc, {
+        leaderQuery: (_req, ctx) =>
+          new Promise((_resolve, reject) => {
+            n++;
+            ctx.signal.addEventListener("abort", () => {
+              aborted.push(true);
+              reject(new ConnectError("cancelled", Code.Canceled));
+            }, { once: true });
+          }),
+      }),
+  });
+  const healthy = await server(() => create(LeaderQueryRespSchema, { currentLeader: "h" }));
+  const pool = new TransportPool({ security: insecure });
+  try {
+    const err = await msRequest(pool, query, {
+      hosts: [hung.address],
+      deadline: Date.now() + 900,
+      perTryMs: 200,
+      name: "LeaderQuery",
+      sleep: noSleep,
+    }).then(() => undefined, (e: Error) => e);
+    ok(err instanceof Fault && err.code === 510, String(err));
+    ok(n >= 2, `retried after the per-try timeout (${n} calls)`);
+    // With a healthy candidate the hung one is cancelled as soon as the answer is in.
+    const before = aborted.length;
+    const resp = await msRequest(pool, query, {
+      hosts: [hung.address, healthy.address],
+      explicit: true,
+      deadline: Date.now() + 10 * GUARD_MS,
+      perTryMs: 10 * GUARD_MS,
+      name: "LeaderQuery",
+      signal: AbortSignal.timeout(GUARD_MS),
+    });
+    equal(resp.currentLeader, "h");
+    for (let i = 0; i < 200 && aborted.length === before; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    equal(aborted.length, before + 1, "the hung server saw the cancellation");
+  } finally {
+    pool.close();
+    await hung.close();
+    await healthy.close();
   }
 });

@@ -8,6 +8,7 @@
  * without a hostname check and require the server certificate's CN to be `server`.
  */
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import * as nodeTls from "node:tls";
 import type { PeerCertificate, TLSSocket } from "node:tls";
 import {
@@ -22,6 +23,7 @@ import {
   createConnectTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
+import { type ConnContext, SERVER_IDENTITY_ERROR, SERVER_REQUIRES_TLS } from "./conn_errors.ts";
 import { type Component, componentFromCommonName } from "./security_authz.ts";
 import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
 import {
@@ -37,6 +39,8 @@ export interface TransportSecurity {
   allowInsecure: boolean;
   /** Own certificate, key and CA (see loadTlsMaterial); required unless allowInsecure. */
   tls?: TlsMaterial;
+  /** Where `tls` was loaded from: named in TLS error messages (conn_errors.ts). */
+  paths?: CertPaths;
 }
 
 /** Thrown when a transport is requested without what it needs (secure mode without TLS). */
@@ -66,11 +70,10 @@ export async function loadTransportSecurity(
   if (tc.allowInsecure) return { allowInsecure: true };
   const tls = await loadTlsMaterial(tc, maxKeyPerm);
   if (tc.clientCertDir) await checkCertDir(tc.clientCertDir);
-  return { allowInsecure: false, tls };
+  return { allowInsecure: false, tls, paths: { caCert: tc.caCert, cert: tc.cert, key: tc.key } };
 }
 
-/** The message a client gives when the server's certificate CN is not `server`. */
-export const SERVER_IDENTITY_ERROR = "Server certificate does not identify as Server";
+export { SERVER_IDENTITY_ERROR };
 
 /**
  * Replaces the hostname check: DAOS certificates carry no host names, so the only identity
@@ -88,27 +91,59 @@ function peerCommonName(req: { socket: unknown }): string | undefined {
   return typeof cn === "string" ? cn : undefined;
 }
 
+/** Time allowed to set up a new client session (dmg.md §3.3: then fault 508). */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
- * The TLS socket of one client session. TLS 1.2 on the client side on purpose: with TLS 1.3
- * the client sees the handshake complete before the server has judged its certificate, so a
- * refused certificate arrives later as a stray session error (an uncaught exception in Deno)
- * instead of failing the handshake. The session reports socket errors to the caller; the
- * no-op listener only keeps a late duplicate from ending the process.
+ * The socket of one client session, destroyed with ETIMEDOUT unless the server proves alive
+ * within `timeoutMs`: TLS by completing the handshake, h2c by sending its first bytes (its
+ * SETTINGS frame). A TCP connect alone is not enough: a stopped process still gets its
+ * connections accepted by the kernel. Without this, a vanished host costs the kernel's SYN
+ * retries (minutes) and a stopped one the whole request deadline.
+ *
+ * TLS 1.2 on the client side on purpose: with TLS 1.3 the client sees the handshake complete
+ * before the server has judged its certificate, so a refused certificate arrives later as a
+ * stray session error (an uncaught exception in Deno) instead of failing the handshake. The
+ * session reports socket errors to the caller; the no-op listener only keeps a late duplicate
+ * from ending the process.
  */
-function secureConnection(target: string, material: TlsMaterial): nodeTls.TLSSocket {
+function dial(target: string, material: TlsMaterial | undefined, timeoutMs: number): net.Socket {
   const colon = target.lastIndexOf(":");
-  const socket = nodeTls.connect({
-    host: target.slice(0, colon),
-    port: Number(target.slice(colon + 1)),
-    ca: material.ca,
-    cert: material.cert || undefined,
-    key: material.key || undefined,
-    minVersion: "TLSv1.2",
-    maxVersion: "TLSv1.2",
-    ALPNProtocols: ["h2"],
-    checkServerIdentity,
-  });
+  const host = target.slice(0, colon);
+  const port = Number(target.slice(colon + 1));
+  const socket = material
+    ? nodeTls.connect({
+      host,
+      port,
+      ca: material.ca,
+      cert: material.cert || undefined,
+      key: material.key || undefined,
+      minVersion: "TLSv1.2",
+      maxVersion: "TLSv1.2",
+      ALPNProtocols: ["h2"],
+      checkServerIdentity,
+    })
+    : net.connect({ host, port });
   socket.on("error", () => {});
+  const timer = setTimeout(() => {
+    const message = `connect ETIMEDOUT ${target}: no answer within ${timeoutMs} ms`;
+    socket.destroy(Object.assign(new Error(message), { code: "ETIMEDOUT" }));
+  }, timeoutMs);
+  const alive = () => clearTimeout(timer);
+  socket.once("close", alive);
+  if (material) {
+    socket.once("secureConnect", alive);
+  } else {
+    socket.once("data", (chunk: Uint8Array) => {
+      alive();
+      // A TLS record (alert 0x15 or handshake 0x16, version 3.x) instead of HTTP/2 SETTINGS:
+      // the server wants TLS and has already refused our plain-text preface.
+      if ((chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03) {
+        const err = new Error(`${target} answered with TLS`);
+        socket.destroy(Object.assign(err, { code: SERVER_REQUIRES_TLS }));
+      }
+    });
+  }
   return socket;
 }
 
@@ -198,7 +233,7 @@ export async function listenControl(
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle client sessions would keep close() pending until they time out.
-        for (const s of sessions) s.close();
+        for (const s of sessions) s.destroy();
       }),
   };
 }
@@ -214,6 +249,8 @@ export interface ClientTransportOptions {
   component?: Component;
   /** Extra interceptors (run after the DAOS headers are set). */
   interceptors?: Interceptor[];
+  /** Time allowed to set up a session with a host (default CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -226,10 +263,20 @@ export class TransportPool {
   readonly #transports = new Map<string, { transport: Transport; session: Http2SessionManager }>();
 
   readonly #tls: TlsMaterial | undefined;
+  readonly #connectTimeoutMs: number;
   readonly #unusable: TransportUnsupportedError | undefined;
   readonly #interceptors: Interceptor[];
 
+  /** The pool's security as connection errors describe it (conn_errors.ts). */
+  readonly connContext: ConnContext;
+
   constructor(opts: ClientTransportOptions) {
+    const timeout = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    if (!(timeout > 0) || !Number.isFinite(timeout)) {
+      throw new RangeError(`invalid connect timeout ${timeout} ms: must be a positive number`);
+    }
+    this.#connectTimeoutMs = timeout;
+    this.connContext = { secure: !opts.security.allowInsecure, paths: opts.security.paths };
     try {
       this.#tls = requireTls(opts.security);
     } catch (e) {
@@ -252,11 +299,10 @@ export class TransportPool {
     if (!entry) {
       const tls = this.#tls;
       const baseUrl = `${tls ? "https" : "http"}://${target}`;
-      const session = new Http2SessionManager(
-        baseUrl,
-        undefined,
-        tls ? { createConnection: () => secureConnection(target, tls) } : undefined,
-      );
+      const timeout = this.#connectTimeoutMs;
+      const session = new Http2SessionManager(baseUrl, undefined, {
+        createConnection: () => dial(target, tls, timeout),
+      });
       const transport = createConnectTransport({
         httpVersion: "2",
         baseUrl,
