@@ -22,7 +22,9 @@ export const EVENT_TOTAL_MS = 60_000;
 function retryable(e: unknown): boolean {
   if (isFault(e) && e.domain === "client") return true; // connection faults, RPC timeouts
   const t = errorText(e);
-  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out/i
+  // The MS's etcd store being briefly slow or unreachable (its call deadline, its client's
+  // circuit breaker) is transient too: a repeated join is idempotent.
+  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED/i
     .test(t) || (isFault(e) && e.code === FaultCode.ClientRpcTimeout);
 }
 

@@ -47,6 +47,33 @@ Deno.test("MsClient.join retries 'not ready' answers until the MS assigns a rank
   }
 });
 
+Deno.test("MsClient.join retries the MS's transient etcd errors (breaker open, deadline)", async () => {
+  const transient = [
+    "Execution prevented because the circuit breaker is open",
+    "4 DEADLINE_EXCEEDED: Deadline exceeded after 0.536s",
+  ];
+  let calls = 0;
+  const l = await serve((r) =>
+    r.service(MgmtSvc, {
+      join: () => {
+        const err = transient[calls++];
+        if (err !== undefined) throw toWireError(new Error(err));
+        return create(JoinRespSchema, { rank: 5, mapVersion: 2 });
+      },
+    })
+  );
+  const pool = serverTransportPool({ allowInsecure: true });
+  const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
+  try {
+    const resp = await c.join(create(JoinReqSchema, { sys: "daos_server", uuid: "u", idx: 0 }));
+    assertEquals([resp.rank, calls], [5, 3]);
+  } finally {
+    c.close();
+    pool.close();
+    await l.close();
+  }
+});
+
 Deno.test("MsClient.join: a refusal is returned at once; close() ends a join that cannot finish", async () => {
   let mode: "refuse" | "unready" = "refuse";
   let calls = 0;
