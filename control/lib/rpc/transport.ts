@@ -208,6 +208,12 @@ export async function listenControl(
     });
   }
   const sessions = new Set<http2.ServerHttp2Session>();
+  // Raw connections, to drop at close() without a GOAWAY (see there).
+  const conns = new Set<net.Socket>();
+  server.on("connection", (c: net.Socket) => {
+    conns.add(c);
+    c.on("close", () => conns.delete(c));
+  });
   let accepted = 0;
   server.on("session", (s: http2.ServerHttp2Session) => {
     accepted++;
@@ -231,9 +237,13 @@ export async function listenControl(
     sessionCount: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
+        // Idle client sessions would keep close() pending until they time out. They are cut
+        // at the TCP level, not closed with a GOAWAY: receiving GOAWAY crashes Deno's
+        // node:http2 client now and then (nghttp2 assertion `stream->closed_next == NULL` or
+        // SIGSEGV), which took down peers of a stopping daos_server; a reset connection is
+        // handled like a dead server, and the client reconnects.
+        for (const c of conns) c.destroy();
         server.close(() => resolve());
-        // Idle client sessions would keep close() pending until they time out.
-        for (const s of sessions) s.destroy();
       }),
   };
 }
