@@ -136,21 +136,34 @@ export async function waitFor<T>(
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
+  let lastValue: unknown;
   for (let i = 0; i < 100_000 && Date.now() < end; i++) {
     try {
       const v = await f();
       if (v) return v as T;
       last = undefined;
+      lastValue = v;
     } catch (e) {
       last = e;
     }
     await new Promise((r) => setTimeout(r, stepMs));
   }
+  // The last falsy value is worth showing unless it is a bare false/undefined.
+  const shown = lastValue === false || lastValue === undefined
+    ? ""
+    : ` (last value: ${JSON.stringify(lastValue)})`;
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${
       last ? `: ${last instanceof Error ? last.message : last}` : ""
-    }`,
+    }${shown}`,
   );
+}
+
+/** One line per member: "rank state incarnation addr info", for failure messages. */
+export function describeMembers(ms: JsonMember[]): string {
+  return [...ms].sort((a, b) => a.rank - b.rank)
+    .map((m) => `  rank ${m.rank} ${m.state} inc=${m.incarnation} ${m.addr} ${m.info ?? ""}`)
+    .join("\n");
 }
 
 async function unmountBelow(dir: string): Promise<void> {
@@ -309,8 +322,20 @@ export class LocalCluster {
     for (const s of list) {
       if (s.proc) throw new Error(`server ${s.addr} is already running`);
       // setsid: its own process group, so engines and etcd die with it on kill().
+      // stderr appended to <dir>/daos_server.stderr.log: runtime crashes (panics, aborts) show
+      // up nowhere else.
       s.proc = new Deno.Command("setsid", {
-        args: [...this.#prefixOf(s.index), DAOS_SERVER, "start", "-o", s.configPath],
+        args: [
+          ...this.#prefixOf(s.index),
+          "sh",
+          "-c",
+          'exec "$@" 2>>"$0"',
+          `${s.dir}/daos_server.stderr.log`,
+          DAOS_SERVER,
+          "start",
+          "-o",
+          s.configPath,
+        ],
         stdin: "null",
         stdout: "null",
         stderr: "null",
@@ -383,7 +408,8 @@ export class LocalCluster {
       await this.#reapGroup(proc.pid);
       throw new Error(
         `daos_server ${s.addr} had already exited (code ${st.code}, signal ${st.signal}); ` +
-          `log tail:\n${(await this.log(s.index)).split("\n").slice(-30).join("\n")}`,
+          `log tail:\n${(await this.log(s.index)).split("\n").slice(-30).join("\n")}\n` +
+          `stderr:\n${await Deno.readTextFile(`${s.dir}/daos_server.stderr.log`).catch(() => "")}`,
       );
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -526,13 +552,61 @@ export class LocalCluster {
       .sort((a, b) => a - b);
   }
 
-  /** Polls (bounded) until `f` is truthy; see {@link waitFor}. */
-  waitFor<T>(
+  /**
+   * Polls (bounded) until `f` is truthy; see {@link waitFor}. On timeout the error also shows
+   * the members as `dmg system query` sees them then, and the log lines of every server that
+   * mark ranks unresponsive/errored or change the MS leader.
+   */
+  async waitFor<T>(
     what: string,
     f: () => Promise<T | undefined | null | false> | T | undefined | null | false,
     timeoutMs = 15_000,
   ): Promise<T> {
-    return waitFor(what, f, timeoutMs);
+    try {
+      return await waitFor(what, f, timeoutMs);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new Error(`${msg}\n${await this.diagnostics()}`);
+    }
+  }
+
+  /** Member states and the servers' notable log lines, for failure messages. */
+  async diagnostics(): Promise<string> {
+    const out: string[] = [];
+    try {
+      out.push(`members:\n${describeMembers(await this.members({ timeoutMs: 20_000 }))}`);
+    } catch (e) {
+      out.push(`members: ${e instanceof Error ? e.message : e}`);
+    }
+    const notable = /unresponsive|unreachable|errored|leadership|restor|rejoin|event \d+|join of/i;
+    for (const s of this.servers) {
+      const lines = (await this.log(s.index)).split("\n").filter((l) => notable.test(l));
+      out.push(`${s.addr} log (${lines.length} notable lines, last 40):`);
+      out.push(...lines.slice(-40).map((l) => `  ${l}`));
+      const err = (await Deno.readTextFile(`${s.dir}/daos_server.stderr.log`).catch(() => ""))
+        .trim();
+      if (err) out.push(`${s.addr} stderr (last 20 lines):`, ...err.split("\n").slice(-20));
+    }
+    return out.join("\n");
+  }
+
+  /**
+   * With DAOS_TEST_KEEP_LOGS=<dir> set, copies every server's control and engine logs to
+   * <dir>/<temp dir name>/srvN/ before the temp tree goes (post-mortem of flaky runs).
+   */
+  async #keepLogs(): Promise<void> {
+    const keep = Deno.env.get("DAOS_TEST_KEEP_LOGS");
+    if (!keep) return;
+    const base = `${keep}/${this.root.split("/").filter(Boolean).pop()}`;
+    for (const s of this.servers) {
+      const to = `${base}/srv${s.index + 1}`;
+      await Deno.mkdir(to, { recursive: true });
+      for await (const e of Deno.readDir(s.dir)) {
+        if (e.isFile && e.name.endsWith(".log")) {
+          await Deno.copyFile(`${s.dir}/${e.name}`, `${to}/${e.name}`);
+        }
+      }
+    }
   }
 
   /** Kills every process group, unmounts the tmpfs mounts and removes the temp tree. */
@@ -541,6 +615,7 @@ export class LocalCluster {
       await this.kill(s.index).catch(() => {});
     }
     for (const pgid of [...this.#pgids]) await this.#reapGroup(pgid);
+    await this.#keepLogs().catch(() => {});
     await unmountBelow(this.root).catch(() => {});
     await Deno.remove(this.root, { recursive: true }).catch(() => {});
   }
