@@ -9,13 +9,21 @@ import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { FaultCode, makeFault } from "../lib/fault.ts";
 import { parseRankSet } from "../lib/rankset.ts";
 import type { EngineHarness } from "./harness.ts";
-import { prepShutdownRanks, resetFormatRanks, startRanks, stopRanks } from "./rank_ops.ts";
+import {
+  pingRanks,
+  prepShutdownRanks,
+  resetFormatRanks,
+  startRanks,
+  stopRanks,
+} from "./rank_ops.ts";
 
 /** Deadline used when the caller set none. */
 export const DEFAULT_RANKS_TIMEOUT_MS = 30_000;
 
-/** The four handlers, as CtlSvc methods. */
+/** The *Ranks handlers, as CtlSvc methods. */
 export interface CtlRanksHandlers {
+  /** Local rank states and incarnations (the MS leader's probe); empty ranks = all. */
+  pingRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
   prepShutdownRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
   stopRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
   startRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
@@ -24,11 +32,7 @@ export interface CtlRanksHandlers {
 
 /** Builds the *Ranks handlers over harness. */
 export function ctlRanksHandlers(harness: EngineHarness): CtlRanksHandlers {
-  const run = async (
-    req: RanksReq,
-    ctx: HandlerContext,
-    op: (ranks: ReturnType<typeof parseRankSet>, timeoutMs: number) => Promise<RankResult[]>,
-  ): Promise<RanksResp> => {
+  const requireStarted = () => {
     if (!harness.isStarted()) {
       throw makeFault(
         FaultCode.ServerHarnessNotStarted,
@@ -36,6 +40,13 @@ export function ctlRanksHandlers(harness: EngineHarness): CtlRanksHandlers {
         "retry the operation after the server has started its engines",
       );
     }
+  };
+  const run = async (
+    req: RanksReq,
+    ctx: HandlerContext,
+    op: (ranks: ReturnType<typeof parseRankSet>, timeoutMs: number) => Promise<RankResult[]>,
+  ): Promise<RanksResp> => {
+    requireStarted();
     if (req.ranks.trim() === "") throw new Error("no ranks specified in request");
     const ranks = parseRankSet(req.ranks);
     // Leave a little of the caller's deadline for the reply itself.
@@ -46,6 +57,12 @@ export function ctlRanksHandlers(harness: EngineHarness): CtlRanksHandlers {
     return create(RanksRespSchema, { results: await op(ranks, timeoutMs) });
   };
   return {
+    // deno-lint-ignore require-await
+    pingRanks: async (req) => {
+      requireStarted();
+      const ranks = parseRankSet(req.ranks.trim());
+      return create(RanksRespSchema, { results: pingRanks(harness, ranks) });
+    },
     prepShutdownRanks: (req, ctx) =>
       run(req, ctx, (r, timeoutMs) => prepShutdownRanks(harness, r, { timeoutMs })),
     stopRanks: (req, ctx) =>

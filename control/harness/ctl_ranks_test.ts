@@ -1,4 +1,4 @@
-import { rejects } from "node:assert/strict";
+import { deepEqual, rejects } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { createHandlerContext } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
@@ -33,4 +33,28 @@ Deno.test("rank calls before the harness started are fault 610", async () => {
     /no ranks specified in request/,
   );
   await h.shutdown();
+});
+
+Deno.test("PingRanks: fault 610 before start, then this host's ranks (none here); bad rank text refused", async () => {
+  const h = new EngineHarness({
+    instances: [],
+    controlAddr: "127.0.0.1:10001",
+    log: { debug() {}, info() {}, error() {} },
+  });
+  const handlers = ctlRanksHandlers(h);
+  await rejects(
+    () => handlers.pingRanks(create(RanksReqSchema, { ranks: "" }), ctx()),
+    (e) => hasFaultCode(e, 610),
+  );
+  await h.start();
+  try {
+    const all = await handlers.pingRanks(create(RanksReqSchema, { ranks: "" }), ctx());
+    deepEqual(all.results, []);
+    await rejects(
+      () => handlers.pingRanks(create(RanksReqSchema, { ranks: "x" }), ctx()),
+      /unexpected alphabetic/,
+    );
+  } finally {
+    await h.shutdown();
+  }
 });

@@ -204,3 +204,17 @@ export async function resetFormatRanks(
       : result(h, saved.get(inst)!, st, `want AwaitFormat, got ${stateName(st)}`, true);
   });
 }
+
+/**
+ * PingRanks (ours): this host's ranks as they are locally, for the MS leader's liveness probe:
+ * state (ready only when joined, set up and running) and the running engine's incarnation (0
+ * unless ready). Touches no engine; an empty filter means every instance that has a rank.
+ */
+export function pingRanks(h: EngineHarness, ranks: RankFilter): RankResult[] {
+  const insts = isEmpty(ranks) ? h.instances : h.instancesByRanks(ranks);
+  return insts.filter((i) => i.rank() !== null).map((i) => {
+    const r = result(h, i.rank()!, i.localState());
+    r.incarnation = i.isReady() ? i.info().incarnation : 0n;
+    return r;
+  });
+}

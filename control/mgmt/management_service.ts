@@ -41,6 +41,53 @@ export interface Fanout {
   ): Promise<RankResult[]>;
   /** Optional liveness probe of a host's control server (default: TCP connect). */
   pingHost?(addr: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * Optional liveness probe that also reports the host's ranks as it sees them (preferred over
+   * pingHost): null when the host did not answer.
+   */
+  probeHost?(addr: string, timeoutMs: number): Promise<HostProbe | null>;
+}
+
+/** One rank as its own daos_server sees it (PingRanks). */
+export interface LocalRank {
+  rank: number;
+  /** Local state, lower-case ("ready" once joined, set up and running). */
+  state: string;
+  /** Incarnation of the running engine (0 unless ready). */
+  incarnation: bigint;
+}
+
+/** A host's answer to the liveness probe. */
+export interface HostProbe {
+  /** Its ranks, or null when the host answered without a report (older server, not started). */
+  ranks: LocalRank[] | null;
+}
+
+/**
+ * Members on `addr` the MS holds Unresponsive although the host reports their engine ready with
+ * the same incarnation (a false positive of the probe or a healed partition), back as Joined:
+ * what a Join of that very engine would record. Pure; the leader commits the result.
+ */
+export function restoredMembers(
+  members: Iterable<Member>,
+  addr: string,
+  ranks: LocalRank[],
+  now: string,
+): Member[] {
+  const ready = new Map(
+    ranks.filter((r) => r.state === "ready" && r.incarnation !== 0n).map((r) => [
+      r.rank,
+      r.incarnation,
+    ]),
+  );
+  const out: Member[] = [];
+  for (const m of members) {
+    if (m.addr !== addr || m.state !== "unresponsive") continue;
+    const inc = ready.get(m.rank);
+    if (inc === undefined || inc.toString() !== m.incarnation) continue;
+    out.push({ ...m, state: "joined", info: "", last_update: now });
+  }
+  return out;
 }
 
 /** What the MS needs from daos_server's configuration. */
@@ -582,6 +629,8 @@ export class ManagementService {
       await this.#write((s) => {
         const m = [...s.members.values()].find((x) => x.rank === ev.rank);
         if (!m || !isLegalTransition(m.state, "errored")) return noChanges();
+        // A late event about an engine the rank has since replaced (it rejoined) is stale.
+        if (ev.incarnation !== 0n && ev.incarnation < BigInt(m.incarnation)) return noChanges();
         return {
           ...noChanges(),
           put: [{ ...m, state: "errored", info: ev.msg, last_update: now }],
@@ -618,31 +667,56 @@ export class ManagementService {
     this.#probeTimer = null;
   }
 
+  /** One probe of `addr`: null when it did not answer (see Fanout.probeHost). */
+  async #probe(addr: string, timeoutMs: number): Promise<HostProbe | null> {
+    const f = this.fanout;
+    if (f.probeHost) return await f.probeHost(addr, timeoutMs).catch(() => null);
+    const ok = f.pingHost
+      ? await f.pingHost(addr, timeoutMs).catch(() => false)
+      : await tcpProbe(addr, timeoutMs);
+    return ok ? { ranks: null } : null;
+  }
+
+  /**
+   * Probes every host with a live or Unresponsive member: hosts silent for hostDeadAfterMs get
+   * their live members marked Unresponsive; hosts that answer get their Unresponsive members
+   * whose engine still runs (same incarnation, ready) restored to Joined.
+   */
   async #probeHosts(): Promise<void> {
     if (!this.election?.view().isLeader || !this.db) return;
     const state = this.#cache ?? await this.db.read();
     const watched: MemberState[] = ["joined", "ready", "starting", "stopping", "checkerstarted"];
-    const addrs = new Set(
-      [...state.members.values()].filter((m) => watched.includes(m.state)).map((m) => m.addr),
-    );
+    const members = [...state.members.values()];
+    const live = new Set(members.filter((m) => watched.includes(m.state)).map((m) => m.addr));
+    const lost = new Set(members.filter((m) => m.state === "unresponsive").map((m) => m.addr));
+    // A host not watched last round starts a fresh grace period: an old "last seen" would
+    // make its first missed probe fatal (e.g. right after its ranks rejoin).
+    for (const addr of [...this.#lastSeen.keys()]) {
+      if (!live.has(addr)) this.#lastSeen.delete(addr);
+    }
     const timeout = Math.min(this.config.db.probeIntervalMs, 1000);
     const now = Date.now();
     const dead: string[] = [];
-    await Promise.all([...addrs].map(async (addr) => {
-      if (!this.#lastSeen.has(addr)) this.#lastSeen.set(addr, now);
-      const ok = this.fanout.pingHost
-        ? await this.fanout.pingHost(addr, timeout).catch(() => false)
-        : await tcpProbe(addr, timeout);
-      if (ok) this.#lastSeen.set(addr, Date.now());
-      else if (Date.now() - this.#lastSeen.get(addr)! > this.config.db.hostDeadAfterMs) {
+    const reports = new Map<string, LocalRank[]>();
+    await Promise.all([...new Set([...live, ...lost])].map(async (addr) => {
+      if (live.has(addr) && !this.#lastSeen.has(addr)) this.#lastSeen.set(addr, now);
+      const answer = await this.#probe(addr, timeout);
+      if (answer) {
+        if (live.has(addr)) this.#lastSeen.set(addr, Date.now());
+        if (answer.ranks && lost.has(addr)) reports.set(addr, answer.ranks);
+      } else if (
+        live.has(addr) && Date.now() - this.#lastSeen.get(addr)! > this.config.db.hostDeadAfterMs
+      ) {
         dead.push(addr);
       }
     }));
-    if (dead.length === 0) return;
+    if (dead.length === 0 && reports.size === 0) return;
     const ts = new Date().toISOString();
-    await this.#write((s) => ({
-      ...noChanges(),
-      put: [...s.members.values()]
+    let restored: Member[] = [];
+    let lostRanks: Member[] = [];
+    await this.#write((s) => {
+      const cur = [...s.members.values()];
+      const put: Member[] = cur
         .filter((m) => dead.includes(m.addr) && watched.includes(m.state))
         .filter((m) => isLegalTransition(m.state, "unresponsive"))
         .map((m) => ({
@@ -650,8 +724,21 @@ export class ManagementService {
           state: "unresponsive" as const,
           info: `daos_server at ${addrHost(m.addr)} unreachable`,
           last_update: ts,
-        })),
-    }));
+        }));
+      restored = [...reports].flatMap(([addr, ranks]) => restoredMembers(cur, addr, ranks, ts));
+      lostRanks = put;
+      return { ...noChanges(), put: [...put, ...restored] };
+    });
+    if (lostRanks.length > 0) {
+      this.log(
+        `ranks ${lostRanks.map((m) => m.rank).join(",")} unresponsive: no answer from ${
+          dead.join(", ")
+        } for over ${this.config.db.hostDeadAfterMs} ms`,
+      );
+    }
+    for (const m of restored) {
+      this.log(`rank ${m.rank} on ${m.addr} restored to joined: its engine still runs`);
+    }
   }
 }
 

@@ -1,14 +1,19 @@
 /**
  * The MS leader's calls to other daos_servers (management_service.ts `Fanout`): the CtlSvc
  * *Ranks methods on each host over the control API client, as component "server", and the
- * host liveness ping.
+ * host liveness probe (PingRanks: alive + local rank states).
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
-import { type Fanout, type RanksMethod, tcpProbe } from "../mgmt/management_service.ts";
+import {
+  type Fanout,
+  type HostProbe,
+  type RanksMethod,
+  tcpProbe,
+} from "../mgmt/management_service.ts";
 import { RankSet } from "../lib/rankset.ts";
 import { fanOut } from "../lib/rpc/fanout.ts";
 import {
@@ -78,6 +83,45 @@ export async function pingHost(
 }
 
 /**
+ * Liveness and local rank states of the daos_server at `addr` in one PingRanks call (all its
+ * ranks with their local state and engine incarnation). null when the server gave no answer
+ * within `timeoutMs` (dead, hung or cut off); a server that answers with an error (an older
+ * one without PingRanks, or before its engines started) is alive with no rank report.
+ */
+export async function probeHost(
+  pool: TransportPool,
+  addr: string,
+  timeoutMs: number,
+): Promise<HostProbe | null> {
+  let transport;
+  try {
+    transport = pool.get(addr);
+  } catch (e) {
+    // Secure mode without our certificates: no RPC possible, so only the socket can tell.
+    if (e instanceof TransportUnsupportedError) {
+      return await tcpProbe(addr, timeoutMs) ? { ranks: null } : null;
+    }
+    throw e;
+  }
+  try {
+    const resp = await createClient(CtlSvc, transport).pingRanks(
+      create(RanksReqSchema, { ranks: "" }),
+      { timeoutMs },
+    );
+    return {
+      ranks: resp.results.map((r) => ({
+        rank: r.rank,
+        state: r.state,
+        incarnation: r.incarnation,
+      })),
+    };
+  } catch (e) {
+    if (!(e instanceof ConnectError)) throw e;
+    return NO_ANSWER.has(e.code) ? null : { ranks: null };
+  }
+}
+
+/**
  * Fanout over `pool`: one CtlSvc call per host, concurrently. A host that fails throws (the MS
  * turns it into Unresponsive results for that host's ranks).
  */
@@ -101,5 +145,6 @@ export function ctlFanout(pool: TransportPool, callMs = RANKS_CALL_MS): Fanout {
       return out;
     },
     pingHost: (addr, timeoutMs) => pingHost(pool, addr, timeoutMs),
+    probeHost: (addr, timeoutMs) => probeHost(pool, addr, timeoutMs),
   };
 }

@@ -134,3 +134,59 @@ Deno.test("pingHost: a secure pool without certificates falls back to the TCP pr
     } catch { /* closed above */ }
   }
 });
+
+Deno.test("probeHost: ranks with local state and incarnation from PingRanks; errors mean alive without a report; silence means dead", async () => {
+  const harness = new EngineHarness({
+    instances: [],
+    log: { debug: () => {}, info: () => {}, error: () => {} },
+    controlAddr: "127.0.0.1:0",
+  });
+  const handlers = ctlRanksHandlers(harness);
+  const l = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: { allowInsecure: true },
+    routes: (r) =>
+      r.service(CtlSvc, {
+        pingRanks: (req, ctx) =>
+          req.ranks === "" && harness.isStarted()
+            ? Promise.resolve(create(RanksRespSchema, {
+              results: [
+                create(RankResultSchema, { rank: 3, state: "ready", incarnation: 2n ** 60n + 1n }),
+                create(RankResultSchema, { rank: 4, state: "starting", incarnation: 0n }),
+              ],
+            }))
+            : handlers.pingRanks(req, ctx),
+      }),
+  });
+  // A server without PingRanks (Unimplemented) still proves itself alive.
+  const old = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: { allowInsecure: true },
+    routes: (r) => r.service(CtlSvc, {}),
+  });
+  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const goneAddr = `127.0.0.1:${(gone.addr as Deno.NetAddr).port}`;
+  gone.close();
+  const pool = serverTransportPool({ allowInsecure: true });
+  try {
+    const f = ctlFanout(pool, 10_000);
+    assert(f.probeHost, "the fan-out offers a probe with rank states");
+    assertEquals(await f.probeHost(l.address, 2000), { ranks: null }, "fault 610 before start");
+    await harness.start();
+    assertEquals(await f.probeHost(l.address, 2000), {
+      ranks: [
+        { rank: 3, state: "ready", incarnation: 2n ** 60n + 1n },
+        { rank: 4, state: "starting", incarnation: 0n },
+      ],
+    });
+    assertEquals(await f.probeHost(old.address, 2000), { ranks: null });
+    assertEquals(await f.probeHost(goneAddr, 2000), null);
+  } finally {
+    pool.close();
+    await l.close();
+    await old.close();
+    await harness.shutdown();
+  }
+});

@@ -168,6 +168,7 @@ export async function startDaosServer(
     stopRanks: (req, ctx) => ranks().stopRanks(req, ctx),
     startRanks: (req, ctx) => ranks().startRanks(req, ctx),
     resetFormatRanks: (req, ctx) => ranks().resetFormatRanks(req, ctx),
+    pingRanks: (req, ctx) => ranks().pingRanks(req, ctx),
   };
 
   const server: ControlServer = await startControlServer(cfg, log, {

@@ -28,6 +28,7 @@ const SERVER_CTL = [
   "StopRanks",
   "ResetFormatRanks",
   "StartRanks",
+  "PingRanks",
   "CheckEngineRepair",
 ];
 const ADMIN_MGMT = [

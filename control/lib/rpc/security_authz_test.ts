@@ -23,6 +23,7 @@ Deno.test("hasAccess: the server.md §7.2 table", () => {
     ["/ctl.CtlSvc/StopRanks", ["server"]],
     ["/ctl.CtlSvc/StartRanks", ["server"]],
     ["/ctl.CtlSvc/ResetFormatRanks", ["server"]],
+    ["/ctl.CtlSvc/PingRanks", ["server"]],
     ["/mgmt.MgmtSvc/Join", ["server"]],
     ["/mgmt.MgmtSvc/ClusterEvent", ["server"]],
     ["/mgmt.MgmtSvc/SystemQuery", ["admin"]],

@@ -17,7 +17,7 @@ import { file_ctl_ranks } from "./ranks_pb.ts";
  * Describes the file ctl/ctl.proto.
  */
 export const file_ctl_ctl: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwy/AIKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcGIGcHJvdG8z", [file_ctl_storage, file_ctl_network, file_ctl_ranks]);
+  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwyqAMKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwYgZwcm90bzM", [file_ctl_storage, file_ctl_network, file_ctl_ranks]);
 
 /**
  * @generated from service ctl.CtlSvc
@@ -75,6 +75,17 @@ export const CtlSvc: GenService<{
    * @generated from rpc ctl.CtlSvc.StartRanks
    */
   startRanks: {
+    methodKind: "unary";
+    input: typeof RanksReqSchema;
+    output: typeof RanksRespSchema;
+  },
+  /**
+   * Ours: the MS leader's liveness probe; answers this host's ranks with their local state
+   * and engine incarnation (all ranks when RanksReq.ranks is empty). Touches no engine.
+   *
+   * @generated from rpc ctl.CtlSvc.PingRanks
+   */
+  pingRanks: {
     methodKind: "unary";
     input: typeof RanksReqSchema;
     output: typeof RanksRespSchema;

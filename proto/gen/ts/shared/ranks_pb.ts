@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shared/ranks.proto.
  */
 export const file_shared_ranks: GenFile = /*@__PURE__*/
-  fileDesc("ChJzaGFyZWQvcmFua3MucHJvdG8SBnNoYXJlZCJlCgpSYW5rUmVzdWx0EgwKBHJhbmsYASABKA0SDgoGYWN0aW9uGAIgASgJEg8KB2Vycm9yZWQYAyABKAgSCwoDbXNnGAQgASgJEg0KBXN0YXRlGAUgASgJEgwKBGFkZHIYBiABKAliBnByb3RvMw");
+  fileDesc("ChJzaGFyZWQvcmFua3MucHJvdG8SBnNoYXJlZCJ6CgpSYW5rUmVzdWx0EgwKBHJhbmsYASABKA0SDgoGYWN0aW9uGAIgASgJEg8KB2Vycm9yZWQYAyABKAgSCwoDbXNnGAQgASgJEg0KBXN0YXRlGAUgASgJEgwKBGFkZHIYBiABKAkSEwoLaW5jYXJuYXRpb24YZCABKARiBnByb3RvMw");
 
 /**
  * @generated from message shared.RankResult
@@ -53,6 +53,13 @@ export type RankResult = Message<"shared.RankResult"> & {
    * @generated from field: string addr = 6;
    */
   addr: string;
+
+  /**
+   * Ours: incarnation of the rank's running engine (PingRanks), 0 when none runs.
+   *
+   * @generated from field: uint64 incarnation = 100;
+   */
+  incarnation: bigint;
 };
 
 /**
