@@ -4,9 +4,11 @@
  * out to hosts, engine-death events and host liveness probing.
  *
  * Failure detection of vanished daos_servers (design choice): the leader probes every member
- * host's control address (TCP connect, or `fanout.pingHost` when given) every
+ * host's control address (`fanout.probeHost`, else `pingHost`, else a TCP connect) every
  * `probeIntervalMs`; a host unreachable for `hostDeadAfterMs` has its ranks marked
- * Unresponsive. Non-replicas therefore never need etcd.
+ * Unresponsive. Non-replicas therefore never need etcd. The same probe undoes false positives:
+ * a host that answers again with an Unresponsive rank's engine ready under the same
+ * incarnation gets that rank back as Joined (README.md, "Recovery of Unresponsive ranks").
  */
 import { create } from "@bufbuild/protobuf";
 import { faults } from "../lib/fault.ts";
