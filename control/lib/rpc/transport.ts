@@ -8,9 +8,9 @@
  * without a hostname check and require the server certificate's CN to be `server`.
  */
 import * as http2 from "node:http2";
-import * as net from "node:net";
+import type { Socket } from "node:net";
 import * as nodeTls from "node:tls";
-import type { PeerCertificate, TLSSocket } from "node:tls";
+import type { TLSSocket } from "node:tls";
 import {
   type ConnectRouter,
   type ContextValues,
@@ -23,7 +23,14 @@ import {
   createConnectTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { type ConnContext, SERVER_IDENTITY_ERROR, SERVER_REQUIRES_TLS } from "./conn_errors.ts";
+import { type ConnContext, SERVER_IDENTITY_ERROR } from "./conn_errors.ts";
+import {
+  checkServerIdentity,
+  CONNECT_TIMEOUT_MS,
+  dial,
+  type PlainAnswer,
+  sessionLossCheck,
+} from "./client_dial.ts";
 import { type Component, componentFromCommonName } from "./security_authz.ts";
 import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
 import {
@@ -74,14 +81,7 @@ export async function loadTransportSecurity(
 }
 
 export { SERVER_IDENTITY_ERROR };
-
-/**
- * Replaces the hostname check: DAOS certificates carry no host names, so the only identity
- * requirement on a server is CN == `server` (the chain is still verified against the CA).
- */
-export function checkServerIdentity(_host: string, cert: PeerCertificate): Error | undefined {
-  return cert?.subject?.CN === "server" ? undefined : new Error(SERVER_IDENTITY_ERROR);
-}
+export { checkServerIdentity, CONNECT_TIMEOUT_MS };
 
 function peerCommonName(req: { socket: unknown }): string | undefined {
   const sock = req.socket as Partial<TLSSocket> | null;
@@ -89,62 +89,6 @@ function peerCommonName(req: { socket: unknown }): string | undefined {
   if (sock.authorized === false) return undefined;
   const cn = sock.getPeerCertificate()?.subject?.CN;
   return typeof cn === "string" ? cn : undefined;
-}
-
-/** Time allowed to set up a new client session (dmg.md §3.3: then fault 508). */
-export const CONNECT_TIMEOUT_MS = 5_000;
-
-/**
- * The socket of one client session, destroyed with ETIMEDOUT unless the server proves alive
- * within `timeoutMs`: TLS by completing the handshake, h2c by sending its first bytes (its
- * SETTINGS frame). A TCP connect alone is not enough: a stopped process still gets its
- * connections accepted by the kernel. Without this, a vanished host costs the kernel's SYN
- * retries (minutes) and a stopped one the whole request deadline.
- *
- * TLS 1.2 on the client side on purpose: with TLS 1.3 the client sees the handshake complete
- * before the server has judged its certificate, so a refused certificate arrives later as a
- * stray session error (an uncaught exception in Deno) instead of failing the handshake. The
- * session reports socket errors to the caller; the no-op listener only keeps a late duplicate
- * from ending the process.
- */
-function dial(target: string, material: TlsMaterial | undefined, timeoutMs: number): net.Socket {
-  const colon = target.lastIndexOf(":");
-  const host = target.slice(0, colon);
-  const port = Number(target.slice(colon + 1));
-  const socket = material
-    ? nodeTls.connect({
-      host,
-      port,
-      ca: material.ca,
-      cert: material.cert || undefined,
-      key: material.key || undefined,
-      minVersion: "TLSv1.2",
-      maxVersion: "TLSv1.2",
-      ALPNProtocols: ["h2"],
-      checkServerIdentity,
-    })
-    : net.connect({ host, port });
-  socket.on("error", () => {});
-  const timer = setTimeout(() => {
-    const message = `connect ETIMEDOUT ${target}: no answer within ${timeoutMs} ms`;
-    socket.destroy(Object.assign(new Error(message), { code: "ETIMEDOUT" }));
-  }, timeoutMs);
-  const alive = () => clearTimeout(timer);
-  socket.once("close", alive);
-  if (material) {
-    socket.once("secureConnect", alive);
-  } else {
-    socket.once("data", (chunk: Uint8Array) => {
-      alive();
-      // A TLS record (alert 0x15 or handshake 0x16, version 3.x) instead of HTTP/2 SETTINGS:
-      // the server wants TLS and has already refused our plain-text preface.
-      if ((chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03) {
-        const err = new Error(`${target} answered with TLS`);
-        socket.destroy(Object.assign(err, { code: SERVER_REQUIRES_TLS }));
-      }
-    });
-  }
-  return socket;
 }
 
 /** A running control-port listener. */
@@ -209,8 +153,8 @@ export async function listenControl(
   }
   const sessions = new Set<http2.ServerHttp2Session>();
   // Raw connections, to drop at close() without a GOAWAY (see there).
-  const conns = new Set<net.Socket>();
-  server.on("connection", (c: net.Socket) => {
+  const conns = new Set<Socket>();
+  server.on("connection", (c: Socket) => {
     conns.add(c);
     c.on("close", () => conns.delete(c));
   });
@@ -310,14 +254,19 @@ export class TransportPool {
       const tls = this.#tls;
       const baseUrl = `${tls ? "https" : "http"}://${target}`;
       const timeout = this.#connectTimeoutMs;
+      const answer: PlainAnswer = { bytes: false, tls: false };
       const session = new Http2SessionManager(baseUrl, undefined, {
-        createConnection: () => dial(target, tls, timeout),
+        createConnection: () => dial(target, tls, timeout, answer),
       });
       const transport = createConnectTransport({
         httpVersion: "2",
         baseUrl,
         useBinaryFormat: true,
-        interceptors: this.#interceptors,
+        // Outermost, so that it sees the transport's own failure.
+        interceptors: [
+          sessionLossCheck(target, timeout, tls ? undefined : answer),
+          ...this.#interceptors,
+        ],
         sessionManager: session,
       });
       entry = { transport, session };
