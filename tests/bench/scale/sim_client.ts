@@ -7,6 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { MgmtSvc } from "../../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { SystemQueryReqSchema } from "../../../proto/gen/ts/mgmt/system_pb.ts";
+import { parseHostSet } from "../../../control/lib/hostlist.ts";
 import { TransportPool } from "../../../control/lib/rpc/transport.ts";
 import { DMG, waitFor } from "../../cluster/local_cluster.ts";
 import type { SimReady } from "./sim_hosts.ts";
@@ -60,6 +61,11 @@ export async function dmgOk(args: string[], timeoutMs?: number): Promise<TimedDm
   return r;
 }
 
+/** Control IPs of `addrs` ("ip:port") folded into host ranges. */
+export function hostRanges(addrs: readonly string[]): string[] {
+  return parseHostSet(addrs.map((a) => a.split(":")[0]).join(",")).toString().split(",");
+}
+
 function kib(status: string, key: string): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status);
   return m ? Number(m[1]) : 0;
@@ -80,8 +86,15 @@ export class Simulation {
     this.dmgConfig = `${dir}/daos_control.yml`;
   }
 
-  /** Builds the stand-in engine, starts the simulator and waits (bounded) until it listens. */
-  static async start(hosts: number, engines: number): Promise<Simulation> {
+  /**
+   * Builds the stand-in engine, starts the simulator and waits (bounded) until it listens.
+   * `cpuProfileDir`: write a CPU profile of the simulator there when it stops.
+   */
+  static async start(
+    hosts: number,
+    engines: number,
+    opts: { cpuProfileDir?: string } = {},
+  ): Promise<Simulation> {
     const dir = await Deno.makeTempDir({ prefix: "bench-scale-" });
     let proc: Deno.ChildProcess | undefined;
     try {
@@ -97,6 +110,8 @@ export class Simulation {
           Deno.execPath(),
           "run",
           "-A",
+          // A V8 CPU profile of the simulator, written when it exits (for diagnosis).
+          ...(opts.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfileDir}`] : []),
           simScript,
           "--dir",
           dir,
@@ -119,7 +134,8 @@ export class Simulation {
         [
           "name: daos_server",
           `port: ${ready.port}`,
-          `hostlist: [${ready.hosts.map((a) => a.split(":")[0]).join(", ")}]`,
+          // Folded as an admin writes it (127.0.1.[1-250], …), not 512 separate entries.
+          `hostlist: [${hostRanges(ready.hosts).map((r) => `"${r}"`).join(", ")}]`,
           "transport_config:",
           "  allow_insecure: true",
           "",
@@ -166,10 +182,13 @@ export class Simulation {
     return performance.now() - t0;
   }
 
-  /** The last `n` ERROR lines of the simulated servers' shared control log. */
-  async errorLines(n = 20): Promise<string> {
+  /** The first and last `n` ERROR lines of the simulated servers' shared control log. */
+  async errorLines(n = 10): Promise<string> {
     const text = await Deno.readTextFile(`${this.dir}/control.log`).catch(() => "");
-    return text.split("\n").filter((l) => l.startsWith("ERROR")).slice(-n).join("\n");
+    const errors = text.split("\n").filter((l) => l.startsWith("ERROR"));
+    if (errors.length <= 2 * n) return errors.join("\n");
+    return [...errors.slice(0, n), `… (${errors.length - 2 * n} more)`, ...errors.slice(-n)]
+      .join("\n");
   }
 
   /**

@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { checkServerConfigText } from "../../../control/config/load.ts";
+import { hostRanges } from "./sim_client.ts";
 import { hostConfigText, hostIp } from "./sim_hosts.ts";
 
 Deno.test("hostIp: 250 hosts per 127.0.x block, never .0 or .255", () => {
@@ -36,4 +37,10 @@ Deno.test("hostConfigText: a valid config per host, engines on the host's own ad
       [`/x/h${index}/scm1`, 0],
     ]);
   }
+});
+
+Deno.test("hostRanges: control IPs folded per 127.0.x block for daos_control.yml", () => {
+  const addrs = Array.from({ length: 512 }, (_, i) => `${hostIp(i)}:10001`);
+  assertEquals(hostRanges(addrs), ["127.0.1.[1-250]", "127.0.2.[1-250]", "127.0.3.[1-12]"]);
+  assertEquals(hostRanges(["127.0.1.1:10001"]), ["127.0.1.1"]);
 });
