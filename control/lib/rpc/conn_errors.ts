@@ -151,7 +151,7 @@ export function connectionFailure(
     fault = faults.ClientConnectionBadHost(target);
   } else if (has("EHOSTUNREACH", "ENETUNREACH", "no route to host")) {
     fault = faults.ClientConnectionNoRoute(target);
-  } else if (has("ETIMEDOUT", "i/o timeout")) {
+  } else if (has("ETIMEDOUT", "i/o timeout", "PING timed out")) {
     fault = faults.ClientConnectionTimedOut(target);
   } else if (
     has("ECONNRESET", "EPIPE", "ERR_HTTP2_GOAWAY_SESSION", "ERR_HTTP2_SESSION_ERROR") ||

@@ -1,10 +1,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
+import * as net from "node:net";
 import { create } from "@bufbuild/protobuf";
-import { type CallOptions, createClient, type Transport } from "@connectrpc/connect";
+import { type CallOptions, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { CtlSvc } from "../../../proto/gen/ts/ctl/ctl_pb.ts";
 import { NetworkScanRespSchema } from "../../../proto/gen/ts/ctl/network_pb.ts";
 import { Fault } from "../fault.ts";
 import { fanOut } from "./fanout.ts";
+import { hostError } from "./host_error.ts";
 import { type ControlListener, listenControl, TransportPool } from "./transport.ts";
 import { silentListener } from "./silent_listener_test_util.ts";
 
@@ -174,7 +176,7 @@ Deno.test("fanOut: a host that accepts but never answers is a connect timeout (5
   }
 });
 
-Deno.test("TransportPool: rejects a connect timeout that is not a positive number", () => {
+Deno.test("TransportPool: rejects a connect timeout or ping interval that is not a positive number", () => {
   for (const bad of [0, -1, Number.NaN, Infinity]) {
     let msg = "";
     try {
@@ -183,5 +185,126 @@ Deno.test("TransportPool: rejects a connect timeout that is not a positive numbe
       msg = String(e);
     }
     ok(msg.includes(`invalid connect timeout ${bad} ms`), msg);
+    msg = "";
+    try {
+      new TransportPool({ security: insecure, pingIntervalMs: bad });
+    } catch (e) {
+      msg = String(e);
+    }
+    ok(msg.includes(`invalid ping interval ${bad} ms`), msg);
+  }
+});
+
+Deno.test("fanOut: a server that dies mid-call is 507, not a timeout", async () => {
+  // The server's connections pass through a proxy that cuts them once the call arrived, as
+  // the kernel does when the server process dies.
+  const clients = new Set<net.Socket>();
+  const cut = () => {
+    for (const c of clients) c.destroy();
+  };
+  const backend = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: insecure,
+    routes: (r) =>
+      r.service(CtlSvc, {
+        networkScan: (_req, ctx) =>
+          new Promise((_resolve, reject) => {
+            ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+            cut();
+          }),
+      }),
+  });
+  const [host, port] = backend.address.split(":");
+  const proxy = net.createServer((c) => {
+    clients.add(c);
+    const up = net.connect({ host, port: Number(port) });
+    c.on("error", () => {});
+    up.on("error", () => {});
+    c.on("close", () => (clients.delete(c), up.destroy()));
+    up.on("close", () => c.destroy());
+    c.pipe(up).pipe(c);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const addr = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  const pool = new TransportPool({ security: insecure });
+  try {
+    const [r] = await fanOut(pool, [addr], scan, {
+      deadline: Date.now() + 60_000,
+      name: "NetworkScan",
+      signal: AbortSignal.timeout(20_000), // guard against a regression hanging
+    });
+    ok(r.error instanceof Fault, String(r.error));
+    equal(r.error.code, 507);
+    equal(
+      r.error.description,
+      `the server at ${addr} closed the connection without accepting a request`,
+    );
+  } finally {
+    pool.close();
+    cut();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    await backend.close();
+  }
+});
+
+Deno.test("TransportPool: a server that goes silent mid-call is found by PING (508)", async () => {
+  // A proxy that stops forwarding in both directions once the call arrived and the client got
+  // the server's first bytes, keeping the connections open: a host that vanished (or a
+  // stopped process) under an open call.
+  let called = false;
+  let down = 0;
+  let frozen = false;
+  const sockets = new Set<net.Socket>();
+  const backend = await listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: insecure,
+    routes: (r) =>
+      r.service(CtlSvc, {
+        networkScan: (_req, ctx) =>
+          new Promise((_resolve, reject) => {
+            called = true;
+            frozen = down > 0;
+            ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+          }),
+      }),
+  });
+  const [host, port] = backend.address.split(":");
+  const proxy = net.createServer((c) => {
+    const up = net.connect({ host, port: Number(port) });
+    for (const s of [c, up]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => sockets.delete(s));
+    }
+    c.on("data", (d) => frozen || up.write(d));
+    up.on("data", (d) => {
+      if (frozen) return;
+      c.write(d);
+      down++;
+      frozen = called;
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const addr = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  const pool = new TransportPool({
+    security: insecure,
+    pingIntervalMs: 200,
+    connectTimeoutMs: 300,
+  });
+  try {
+    // The guard only keeps a regression from hanging the suite.
+    const err = await scan(pool.get(addr), { timeoutMs: 20_000 }).then(() => undefined, (e) => e);
+    ok(frozen, "the connection froze under the call");
+    equal(ConnectError.from(err).rawMessage, "PING timed out");
+    const f = hostError(err, addr, "NetworkScan", 20_000);
+    ok(f instanceof Fault, String(f));
+    equal(f.description, `the connection to the server at ${addr} timed out`);
+  } finally {
+    pool.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    await backend.close();
   }
 });

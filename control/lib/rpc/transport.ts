@@ -205,7 +205,16 @@ export interface ClientTransportOptions {
   interceptors?: Interceptor[];
   /** Time allowed to set up a session with a host (default CONNECT_TIMEOUT_MS). */
   connectTimeoutMs?: number;
+  /**
+   * While calls are open on a session, an HTTP/2 PING after this much silence (default
+   * PING_INTERVAL_MS); no answer within the connect timeout ends the session and its calls
+   * (fault 508). A host that vanishes mid-call costs this bound instead of the call deadline.
+   */
+  pingIntervalMs?: number;
 }
+
+/** Default silence on a session with open calls before a PING checks the peer. */
+export const PING_INTERVAL_MS = 10_000;
 
 /**
  * Client transports keyed by "host:port", one HTTP/2 session per host, reused across calls
@@ -218,6 +227,7 @@ export class TransportPool {
 
   readonly #tls: TlsMaterial | undefined;
   readonly #connectTimeoutMs: number;
+  readonly #pingIntervalMs: number;
   readonly #unusable: TransportUnsupportedError | undefined;
   readonly #interceptors: Interceptor[];
 
@@ -225,11 +235,17 @@ export class TransportPool {
   readonly connContext: ConnContext;
 
   constructor(opts: ClientTransportOptions) {
-    const timeout = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-    if (!(timeout > 0) || !Number.isFinite(timeout)) {
-      throw new RangeError(`invalid connect timeout ${timeout} ms: must be a positive number`);
-    }
-    this.#connectTimeoutMs = timeout;
+    const positive = (what: string, ms: number) => {
+      if (!(ms > 0) || !Number.isFinite(ms)) {
+        throw new RangeError(`invalid ${what} ${ms} ms: must be a positive number`);
+      }
+      return ms;
+    };
+    this.#connectTimeoutMs = positive(
+      "connect timeout",
+      opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    );
+    this.#pingIntervalMs = positive("ping interval", opts.pingIntervalMs ?? PING_INTERVAL_MS);
     this.connContext = { secure: !opts.security.allowInsecure, paths: opts.security.paths };
     try {
       this.#tls = requireTls(opts.security);
@@ -255,7 +271,10 @@ export class TransportPool {
       const baseUrl = `${tls ? "https" : "http"}://${target}`;
       const timeout = this.#connectTimeoutMs;
       const answer: PlainAnswer = { bytes: false, tls: false };
-      const session = new Http2SessionManager(baseUrl, undefined, {
+      const session = new Http2SessionManager(baseUrl, {
+        pingIntervalMs: this.#pingIntervalMs,
+        pingTimeoutMs: timeout,
+      }, {
         createConnection: () => dial(target, tls, timeout, answer),
       });
       const transport = createConnectTransport({
