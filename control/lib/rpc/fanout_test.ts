@@ -308,3 +308,19 @@ Deno.test("TransportPool: a server that goes silent mid-call is found by PING (5
     await backend.close();
   }
 });
+
+Deno.test("TransportPool: a live server's long call outlasts many PINGs", async () => {
+  const [server] = await startServers(1, () => new Promise((r) => setTimeout(r, 800)));
+  const pool = new TransportPool({ security: insecure, pingIntervalMs: 50, connectTimeoutMs: 200 });
+  try {
+    const [r] = await fanOut(pool, [server.address], scan, {
+      deadline: Date.now() + 20_000,
+      name: "NetworkScan",
+    });
+    equal(r.error, undefined);
+    equal(r.response?.numacount, 0);
+  } finally {
+    pool.close();
+    await server.close();
+  }
+});
