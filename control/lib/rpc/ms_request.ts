@@ -103,6 +103,8 @@ interface TryOutcome<T> {
   success?: T;
   /** Errors in arrival order. */
   errors: Error[];
+  /** The calls whose results were used; the others may still be running (or unread). */
+  consumed: Set<Pending<T>>;
 }
 
 /** A hint that tells where to go next: ends a try without waiting for silent hosts. */
@@ -118,22 +120,24 @@ function isRedirect(err: Error): boolean {
  */
 async function settleTry<T>(calls: Pending<T>[]): Promise<TryOutcome<T>> {
   const errors: Error[] = [];
-  const arrived: HostResult<T>[] = [];
+  const consumed = new Set<Pending<T>>();
+  const arrived: [Pending<T>, HostResult<T>][] = [];
   let wake: (() => void) | undefined;
   for (const c of calls) {
     c.done.then((r) => {
-      arrived.push(r);
+      arrived.push([c, r]);
       wake?.();
     });
   }
   for (let seen = 0; seen < calls.length; seen++) {
     if (arrived.length <= seen) await new Promise<void>((r) => (wake = r));
-    const r = arrived[seen];
-    if (r.error === undefined) return { success: r.response, errors };
+    const [c, r] = arrived[seen];
+    consumed.add(c);
+    if (r.error === undefined) return { success: r.response, errors, consumed };
     errors.push(r.error);
     if (isRedirect(r.error)) break;
   }
-  return { errors };
+  return { errors, consumed };
 }
 
 /**
@@ -177,9 +181,6 @@ export async function msRequest<T>(
         }
       })(),
     };
-    p.done.then(() => {
-      if (live.get(addr) === p) live.delete(addr);
-    });
     return p;
   };
 
@@ -202,6 +203,10 @@ export async function msRequest<T>(
       });
       const outcome = await settleTry(calls);
       if (outcome.success !== undefined) return outcome.success;
+      // A result that came in after the try ended stays in `live`, so that a next try to the
+      // same host reads it instead of sending the request again (a mutation must not run
+      // twice).
+      for (const p of outcome.consumed) live.delete(p.addr);
 
       const errors = outcome.errors;
       const notLeader = errors.find((e): e is NotLeaderError => e instanceof NotLeaderError);
