@@ -143,3 +143,24 @@ Deno.test("engines with bdevs pinned unevenly across NUMA nodes: fault 728 unles
     [],
   );
 });
+
+Deno.test("log_mask and env_vars D_LOG_MASK/DD_MASK/DD_SUBSYS are checked at their line", () => {
+  const text = MIN.replace(
+    "    fabric_iface: lo\n",
+    "    fabric_iface: lo\n    log_mask: ERR,MGMT\n" +
+      "    env_vars:\n      - DD_MASK=mgmt,nope\n      - DD_SUBSYS=bio\n      - D_LOG_MASK=LOUD\n",
+  );
+  const p = problems(text);
+  assert.equal(p.length, 3, p.join("\n"));
+  assert.match(p[0], /^t\.yml:8:15: .*log_mask: log mask entry 1 is "MGMT"/);
+  assert.match(p[1], /^t\.yml:10:7: .*env_vars D_LOG_MASK: unknown log level "LOUD"/);
+  assert.match(
+    p[2],
+    /^t\.yml:10:7: .*env_vars DD_MASK: DD_MASK debug streams: unknown name "nope"/,
+  );
+  const ok = MIN.replace(
+    "    fabric_iface: lo\n",
+    "    fabric_iface: lo\n    log_mask: DEBUG,mgmt=info\n    env_vars:\n      - DD_MASK=all\n      - DD_SUBSYS=mgmt,bio\n",
+  );
+  assert.deepEqual(problems(ok), []);
+});

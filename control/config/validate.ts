@@ -6,21 +6,13 @@ import { FaultCode } from "../lib/fault.ts";
 import type { EngineLoc } from "./schema.ts";
 import type { MapReader } from "./yaml_reader.ts";
 import type { EngineConfig, ServerConfig } from "./types.ts";
-
-const LOG_MASK_LEVELS = [
-  "DEBUG",
-  "DBUG",
-  "INFO",
-  "NOTE",
-  "WARN",
-  "ERROR",
-  "ERR",
-  "CRIT",
-  "ALRT",
-  "FATAL",
-  "EMRG",
-  "EMIT",
-];
+import {
+  debugStreamsError,
+  LOG_STREAMS,
+  LOG_SUBSYSTEMS,
+  logMaskError,
+  subsystemsError,
+} from "./log_masks.ts";
 
 /** Splits `host[:port]` into parts; port "" when absent. IPv6 in brackets is accepted. */
 function splitHostPort(s: string): { host: string; port: string } {
@@ -133,25 +125,31 @@ function validateFaultPath(cfg: ServerConfig, top: MapReader): void {
 }
 
 function validateLogMask(e: EngineConfig, m: MapReader): void {
-  if (e.logMask === "") return;
-  const [lvl, ...subs] = e.logMask.split(",");
-  const ok = (l: string) => LOG_MASK_LEVELS.includes(l.trim().toUpperCase());
-  if (!ok(lvl)) {
+  const err = logMaskError(e.logMask);
+  if (err !== null) {
     m.problem(
       "log_mask",
       FaultCode.ServerBadConfig,
-      `${m.path("log_mask")}: unknown log level "${lvl}"`,
-      `use one of ${LOG_MASK_LEVELS.join(", ")}`,
+      `I/O Engine ${e.index} failed config validation: log_mask: ${err}`,
+      "write log_mask as LEVEL[,SUBSYS=LEVEL...], e.g. ERR,MGMT=DEBUG",
     );
   }
-  for (const s of subs) {
-    const [name, l] = s.split("=");
-    if (!l || !ok(l) || name.trim().toUpperCase() === "ALL") {
+  // D_LOG_MASK, DD_MASK and DD_SUBSYS in env_vars reach the engine unchanged (DD_SUBSYS folded
+  // into D_LOG_MASK), so a bad name would only show up in the engine's own log.
+  const checks: Array<[string, (v: string) => string | null, string]> = [
+    ["D_LOG_MASK", logMaskError, "write LEVEL[,SUBSYS=LEVEL...]"],
+    ["DD_MASK", debugStreamsError, `use names from: ${LOG_STREAMS.join(",")}`],
+    ["DD_SUBSYS", subsystemsError, `use names from: ${LOG_SUBSYSTEMS.join(",")}`],
+  ];
+  for (const [key, check, fix] of checks) {
+    const v = envValue(e.envVars, key);
+    const err = v === undefined ? null : check(v);
+    if (err !== null) {
       m.problem(
-        "log_mask",
+        "env_vars",
         FaultCode.ServerBadConfig,
-        `${m.path("log_mask")}: invalid subsystem mask "${s}"`,
-        "write SUBSYS=LEVEL (ALL is not a subsystem)",
+        `I/O Engine ${e.index} failed config validation: env_vars ${key}: ${err}`,
+        fix,
       );
     }
   }

@@ -4,6 +4,7 @@
  */
 import type { EngineConfig } from "../config/types.ts";
 import { nvmeConfPath } from "../storage/engine_paths.ts";
+import { mergeLogSubsystems } from "../config/log_masks.ts";
 
 /** Values computed by daos_server rather than read from the engine's config. */
 export interface LaunchContext {
@@ -79,6 +80,10 @@ export function engineEnv(
   for (const e of cfg.envVars) {
     const [k, v] = splitKV(e, where);
     env[k] = v;
+  }
+  // DD_SUBSYS limits which subsystems log below ERR; the engine reads that from D_LOG_MASK.
+  if (env.DD_SUBSYS !== undefined && env.D_LOG_MASK !== undefined) {
+    env.D_LOG_MASK = mergeLogSubsystems(env.D_LOG_MASK, env.DD_SUBSYS);
   }
   if (cfg.bdevs.length > 0) env.VOS_BDEV_CLASS = cfg.bdevs[0].class === "nvme" ? "NVME" : "AIO";
   applyStorageFixups(cfg, env, where);

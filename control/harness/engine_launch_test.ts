@@ -153,3 +153,11 @@ Deno.test("ABT_THREAD_STACKSIZE: added for DCPM/UCX/MD-on-SSD, user values too s
 Deno.test("env_vars entries must be KEY=VALUE", () => {
   throws(() => engineEnv(engine({ envVars: ["NOVALUE"] }), {}), /"NOVALUE" is not KEY=VALUE/);
 });
+
+Deno.test("DD_SUBSYS in env_vars is folded into D_LOG_MASK", () => {
+  const env = engineEnv(engine({ logMask: "DEBUG", envVars: ["DD_SUBSYS=MGMT,BIO"] }), {});
+  assertEquals(env.D_LOG_MASK, "ERR,MGMT=DBUG,BIO=DBUG");
+  assertEquals(env.DD_SUBSYS, "MGMT,BIO");
+  const plain = engineEnv(engine({ logMask: "DEBUG" }), {});
+  assertEquals(plain.D_LOG_MASK, "DEBUG");
+});
