@@ -151,7 +151,7 @@ export async function waitFor<T>(
   // The last falsy value is worth showing unless it is a bare false/undefined.
   const shown = lastValue === false || lastValue === undefined
     ? ""
-    : ` (last value: ${JSON.stringify(lastValue)})`;
+    : ` (last value: ${JSON.stringify(lastValue, (_, v) => typeof v === "bigint" ? `${v}` : v)})`;
   throw new Error(
     `timed out after ${timeoutMs} ms waiting for ${what}${
       last ? `: ${last instanceof Error ? last.message : last}` : ""

@@ -56,7 +56,15 @@ Deno.test({
           for (const s of c.servers) {
             assertEquals(members.filter((m) => m.addr === s.addr).length, 2, s.addr);
           }
-          const sb0 = await readSuperblock(`${c.server(0).dir}/scm0`);
+          // daos_server writes the rank into the superblock when the join reply arrives, a
+          // moment after the MS shows the rank joined (a gap that grows under load).
+          const sb0 = await c.waitFor(
+            "rank 0 in the superblock of the bootstrap replica's engine 0",
+            async () => {
+              const sb = await readSuperblock(`${c.server(0).dir}/scm0`);
+              return sb?.rank === 0 ? sb : null;
+            },
+          );
           assertEquals(sb0?.rank, 0);
           assertEquals(byRank(members).get(0)?.addr, c.server(0).addr);
           assertEquals(byRank(members).get(0)?.uuid, sb0?.uuid);
