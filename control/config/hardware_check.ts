@@ -9,6 +9,9 @@ import type { ServerConfig } from "./types.ts";
 import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
 import { scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
 import { lookup } from "node:dns/promises";
+import { isFault } from "../lib/fault.ts";
+import { runFaultCallback } from "./fault_domain.ts";
+import { checkControlIfaceReplica, checkNetDevClasses, checkThp } from "./host_checks.ts";
 
 /** One hardware problem, located by key path. */
 export interface HardwareProblem {
@@ -28,6 +31,14 @@ export interface HostFacts {
   lstat(path: string): Promise<Deno.FileInfo | null>;
   /** Resolves a host name (getaddrinfo); false when it does not resolve. */
   resolves(host: string): Promise<boolean>;
+  /** First IPv4 address of a host name (IPs as they are); null when it does not resolve. */
+  resolveIPv4(host: string): Promise<string | null>;
+  /** ARP hardware type of an interface (/sys/class/net/<if>/type); null when unknown. */
+  netDevClass(iface: string): Promise<number | null>;
+  /** Text of /sys/kernel/mm/transparent_hugepage/enabled; null when absent (no THP). */
+  thpEnabled: string | null;
+  /** Runs fault_cb (already checked for 718-720) and returns the fault domain; throws a Fault. */
+  runFaultCb(path: string): Promise<string>;
 }
 
 /** Resolves with a bounded wait, so a dead resolver cannot hang validation. */
@@ -41,6 +52,24 @@ async function resolvesBounded(host: string, ms = 3000): Promise<boolean> {
   }
 }
 
+/** First IPv4 of a host with a bounded wait; IPv4 literals are returned unchanged. */
+async function resolveIPv4Bounded(host: string, ms = 3000): Promise<string | null> {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return host;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
+  try {
+    return await Promise.race([
+      lookup(host, { family: 4 }).then((a) => a.address, () => null),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Path of the kernel's THP mode file. */
+export const THP_ENABLED_PATH = "/sys/kernel/mm/transparent_hugepage/enabled";
+
 /** Facts of this machine. */
 export async function hostFacts(): Promise<HostFacts> {
   return {
@@ -50,6 +79,13 @@ export async function hostFacts(): Promise<HostFacts> {
     stat: (p) => Deno.stat(p).catch(() => null),
     lstat: (p) => Deno.lstat(p).catch(() => null),
     resolves: (h) => resolvesBounded(h),
+    resolveIPv4: (h) => resolveIPv4Bounded(h),
+    netDevClass: async (i) => {
+      const t = await Deno.readTextFile(`/sys/class/net/${i}/type`).catch(() => "");
+      return /^\d+$/.test(t.trim()) ? Number(t.trim()) : null;
+    },
+    thpEnabled: await Deno.readTextFile(THP_ENABLED_PATH).catch(() => null),
+    runFaultCb: (p) => runFaultCallback(p),
   };
 }
 
@@ -124,7 +160,31 @@ export async function checkHardware(
       }
     }
   }
-  if (cfg.faultCb !== "") await checkFaultCb(cfg.faultCb, facts, add);
+  if (cfg.faultCb !== "" && await checkFaultCb(cfg.faultCb, facts, add)) {
+    try {
+      await facts.runFaultCb(cfg.faultCb);
+    } catch (e) {
+      if (!isFault(e)) throw e;
+      add(["fault_cb"], e.code, e.description, e.resolution);
+    }
+  }
+  for (const p of checkThp(cfg, facts.thpEnabled)) add(p.path, p.code, p.message, p.resolution);
+  const classes = new Map<string, number | null>();
+  for (const e of cfg.engines) {
+    const i = e.fabric.fabricIface;
+    if (i !== "" && !classes.has(i)) classes.set(i, await facts.netDevClass(i));
+  }
+  for (const p of checkNetDevClasses(cfg, classes)) add(p.path, p.code, p.message, p.resolution);
+  if (cfg.controlIface !== "" && cfg.controlAddress === "") {
+    const replicaIps: string[] = [];
+    for (const r of cfg.mgmtSvcReplicas) {
+      const ip = await facts.resolveIPv4(r.replace(/:\d+$/, "").replace(/^\[|\]$/g, ""));
+      if (ip !== null) replicaIps.push(ip);
+    }
+    const local = facts.interfaces.filter((i) => i.family === "IPv4").map((i) => i.address);
+    const p = checkControlIfaceReplica(cfg, ipv4Of(facts, cfg.controlIface), local, replicaIps);
+    if (p) add(p.path, p.code, p.message, p.resolution);
+  }
 
   const ramEngines = cfg.engines.filter((e) => e.scm?.class === "ram");
   for (const e of cfg.engines) {
@@ -224,12 +284,12 @@ export async function checkHardware(
 }
 
 /** fault_cb must exist (718), be a plain non-setuid file not writable by group/other (719) and
- * be executable (720) (server.md §1.9). */
+ * be executable (720) (server.md §1.9). Returns true when it may be run. */
 async function checkFaultCb(
   path: string,
   facts: HostFacts,
   add: (path: PathSegment[], code: number, message: string, resolution?: string) => void,
-): Promise<void> {
+): Promise<boolean> {
   const st = await facts.lstat(path);
   if (!st) {
     add(
@@ -238,7 +298,7 @@ async function checkFaultCb(
       `fault domain callback script "${path}" does not exist`,
       "create the script or fix fault_cb",
     );
-    return;
+    return false;
   }
   const mode = st.mode ?? 0;
   if (st.isSymlink || (mode & 0o4000) !== 0 || (mode & 0o022) !== 0) {
@@ -248,6 +308,7 @@ async function checkFaultCb(
       `fault domain callback script "${path}" is insecure (symlink, setuid or group/other-writable)`,
       "make it a regular file, chmod go-w and remove setuid",
     );
+    return false;
   } else if ((mode & 0o111) === 0) {
     add(
       ["fault_cb"],
@@ -255,5 +316,7 @@ async function checkFaultCb(
       `fault domain callback script "${path}" is not executable`,
       "chmod +x the script",
     );
+    return false;
   }
+  return true;
 }

@@ -4,6 +4,7 @@
  */
 import { FaultCode } from "../lib/fault.ts";
 import type { EngineLoc } from "./schema.ts";
+import { faultPathProblem } from "./fault_domain.ts";
 import type { MapReader } from "./yaml_reader.ts";
 import type { EngineConfig, ServerConfig } from "./types.ts";
 import {
@@ -86,42 +87,8 @@ function validateFaultPath(cfg: ServerConfig, top: MapReader): void {
     );
   }
   if (cfg.faultPath === "") return;
-  const fp = cfg.faultPath;
-  if (!fp.startsWith("/") || fp === "/") {
-    top.problem(
-      "fault_path",
-      FaultCode.ServerConfigFaultDomainInvalid,
-      `invalid fault domain "${fp}"`,
-      "use a path such as /rack1/host1",
-    );
-    return;
-  }
-  const levels = fp.slice(1).split("/").map((l) =>
-    l.trim().replace(/^["']|["']$/g, "").toLowerCase()
-  );
-  if (levels.length > 2) {
-    top.problem(
-      "fault_path",
-      FaultCode.ServerConfigFaultDomainTooManyLayers,
-      "the fault domain path may have a maximum of 2 levels below the root",
-      "shorten fault_path to at most /level1/level2",
-    );
-    return;
-  }
-  const labelled = levels.filter((l) => l.includes("=")).length;
-  const bad = levels.some((l) => {
-    if (l === "") return true;
-    const parts = l.split("=");
-    return parts.length > 2 || parts.some((x) => x === "");
-  });
-  if (bad || (labelled > 0 && labelled !== levels.length)) {
-    top.problem(
-      "fault_path",
-      FaultCode.ServerConfigFaultDomainInvalid,
-      `invalid fault domain "${fp}"`,
-      "use non-empty levels, with label=value on every level or none",
-    );
-  }
+  const bad = faultPathProblem(cfg.faultPath);
+  if (bad !== null) top.problem("fault_path", bad.code, bad.message, bad.resolution);
 }
 
 function validateLogMask(e: EngineConfig, m: MapReader): void {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { HostFacts } from "./hardware_check.ts";
 import { loadServerConfigForStart, validateConfigFile } from "./validate_command.ts";
 import { isFault } from "../lib/fault.ts";
+import { runFaultCallback } from "./fault_domain.ts";
 
 const dir = new URL("./testdata/", import.meta.url).pathname;
 
@@ -28,6 +29,10 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
     stat: () => Promise.resolve(null),
     lstat: () => Promise.resolve(null),
     resolves: (h) => Promise.resolve(h === "localhost"),
+    resolveIPv4: (h) => Promise.resolve(h === "localhost" ? "127.0.0.1" : null),
+    netDevClass: () => Promise.resolve(772),
+    thpEnabled: "always [madvise] never\n",
+    runFaultCb: (p) => runFaultCallback(p),
     ...over,
   };
 }
@@ -110,3 +115,69 @@ Deno.test("hardware: unresolvable MS replicas (705) and fault_cb permissions (71
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("hardware: THP [always] (624), mixed fabric device classes (613), fault_cb run", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const base = (await Deno.readTextFile(dir + "reference_file_emulated.yml"))
+      .replace("/tmp/daos-bdev", `${tmp}/bdev`) + `socket_dir: ${tmp}\nsystem_ram_reserved: 1\n`;
+    const run = async (text: string, over: Partial<HostFacts>) => {
+      await Deno.writeTextFile(`${tmp}/c.yml`, text);
+      const f = facts({ stat: (p) => Deno.stat(p).catch(() => null), ...over });
+      return await validateConfigFile(`${tmp}/c.yml`, { hardware: true, facts: f });
+    };
+    const thp = { thpEnabled: "[always] madvise never\n" };
+    const r = await run(base, thp);
+    assert.deepEqual(r.problems.map((p) => p.code), [624], r.text);
+    assert.match(r.text, /transparent hugepages are enabled on this host/);
+    assert.match(r.text, /set allow_thp: true/);
+    assert.deepEqual((await run(base + "allow_thp: true\n", thp)).problems, []);
+    // The demo-style start gate throws the same fault.
+    await Deno.writeTextFile(`${tmp}/c.yml`, base);
+    const gate = await loadServerConfigForStart(
+      `${tmp}/c.yml`,
+      facts({ stat: (p) => Deno.stat(p).catch(() => null), ...thp }),
+    ).then(() => null, (x: unknown) => x);
+    assert(isFault(gate) && gate.code === 624, String(gate));
+
+    // Two engines: lo (loopback) and a second interface of class ETHER.
+    const second = base.replace(/engines:\n/, "engines:\n" + engineYaml("eth9", tmp));
+    const mixed = await run(second, {
+      interfaces: [...facts().interfaces, { ...facts().interfaces[0], name: "eth9" }],
+      netDevClass: (i) => Promise.resolve(i === "lo" ? 772 : 1),
+    });
+    const p613 = mixed.problems.filter((p) => p.code === 613);
+    assert.equal(p613.length, 1, mixed.text);
+    assert.match(
+      p613[0].message,
+      /fabric_iface "lo" of class "LOOPBACK" that conflicts .* "ETHER"/,
+    );
+    assert.ok(p613[0].line > 0);
+
+    // fault_cb runs at the gate: its failure is reported at the fault_cb key.
+    const cb = `${tmp}/cb.sh`;
+    await Deno.writeTextFile(cb, "#!/bin/sh\nexit 1\n");
+    await Deno.chmod(cb, 0o755);
+    const failing = await run(
+      base.replace("fault_path: /rack1/host1", `fault_cb: ${cb}`),
+      { lstat: (p) => Deno.lstat(p).catch(() => null) },
+    );
+    assert.deepEqual(failing.problems.map((p) => [p.code, p.line]), [[721, 7]], failing.text);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+/** An extra engine entry (first in the list) on `iface`. */
+function engineYaml(iface: string, tmp: string): string {
+  return `  - targets: 4
+    nr_xs_helpers: 0
+    fabric_iface: ${iface}
+    fabric_iface_port: 32416
+    log_file: ${tmp}/extra.log
+    storage:
+      - class: ram
+        scm_mount: ${tmp}/extra_scm
+        scm_size: 1
+`;
+}

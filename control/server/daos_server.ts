@@ -7,6 +7,7 @@
 import { createContextValues } from "@connectrpc/connect";
 import type { ServerConfig } from "../config/types.ts";
 import { ACTIVE_CONFIG_NAME, saveActiveConfig } from "../config/active_config.ts";
+import { hostFaultDomain } from "../config/fault_domain.ts";
 import type { CtlHandlers } from "../ctl/service.ts";
 import { hostStorageSource, type ScanEngine, storageScan } from "../ctl/storage_scan.ts";
 import {
@@ -105,6 +106,8 @@ export async function startDaosServer(
   // Our own address as others reach it: the replica address when we are one.
   const selfAddr = role.self ?? `${bindHost}:${cfg.port}`;
   const hostname = Deno.hostname();
+  // fault_path, or fault_cb's output (run once; its faults stop the start), or /<hostname>.
+  const faultDomain = await hostFaultDomain(cfg, hostname);
   // Certificates loaded once, for the listener and for our calls to other servers.
   const security = await loadTransportSecurity(cfg.transportConfig, MaxPerm.userOnlyKey);
   const pool = serverTransportPool(security);
@@ -196,7 +199,7 @@ export async function startDaosServer(
       log,
       hostname,
       controlAddr: `${bindHost}:${cfg.port}`,
-      faultDomain: cfg.faultPath || `/${hostname}`,
+      faultDomain,
       bootstrapReplica: role.bootstrap,
       storageFor: (e) => engineStorage(e, gate),
       launchExtras: (e) => engineMemArgs(e, pageSizeKb),

@@ -14,6 +14,7 @@ import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
 import { formatScm } from "./scm_format.ts";
 import { newSuperblock, readSuperblock, writeSuperblock } from "./superblock.ts";
 import { writeNvmeConf } from "./nvme_conf.ts";
+import { hostFaultDomain } from "../config/fault_domain.ts";
 
 /** ctl.ResponseStatus names used in results. */
 export type FormatStatus = "CTL_SUCCESS" | "CTL_ERR_SCM" | "CTL_ERR_NVME" | "CTL_ERR_CONF";
@@ -65,7 +66,7 @@ export interface FormatEnv {
   memInfo?: MemInfo;
   kernelConfig?: KernelConfig;
   vmdEnabled?: boolean;
-  /** Host fault domain for new superblocks; default fault_path or `/<hostname>`. */
+  /** Host fault domain for new superblocks; default fault_path, fault_cb's output or `/<hostname>`. */
   hostFaultDomain?: string;
 }
 
@@ -196,6 +197,7 @@ export async function formatHostStorage(
   }));
 
   const ready: number[] = [];
+  let domain: string | undefined;
   for (const [k, inst] of instances.entries()) {
     const e = inst.config;
     const ok = scmOk[k];
@@ -223,7 +225,8 @@ export async function formatHostStorage(
       continue;
     } else if (!(await bdevFormat(e, env, out))) continue;
     try {
-      await ensureSuperblock(e, env.hostFaultDomain ?? (cfg.faultPath || `/${env.hostname}`));
+      domain ??= env.hostFaultDomain ?? await hostFaultDomain(cfg, env.hostname);
+      await ensureSuperblock(e, domain);
     } catch (err) {
       const r = out.scm.find((x) => x.instanceIdx === e.index);
       if (r) Object.assign(r, { status: "CTL_ERR_SCM", error: msg(err) });

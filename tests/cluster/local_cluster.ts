@@ -248,6 +248,8 @@ export class LocalCluster {
           "provider: ofi+tcp",
           `socket_dir: ${socketDir}`,
           "system_ram_reserved: 1",
+          // Test hosts may run THP [always]; the default (false) would refuse to start there.
+          "allow_thp: true",
           "control_log_mask: DEBUG",
           `control_log_file: ${dir}/control.log`,
           "transport_config:",

@@ -16,7 +16,8 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
   // running-system guard lets the repeated formats through, as on a system not started yet.
   const f = await makeFormatFixture(
     2,
-    `control_address: ${addr}\nsystem_ram_reserved: 1\nmgmt_svc_replicas: [127.0.0.2:${port}]\n`,
+    `control_address: ${addr}\nsystem_ram_reserved: 1\nallow_thp: true\n` +
+      `mgmt_svc_replicas: [127.0.0.2:${port}]\n`,
     port,
   );
   let server: ReturnType<typeof spawnServer> | undefined;
