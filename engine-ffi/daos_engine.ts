@@ -1,7 +1,9 @@
 /**
  * daos_engine: runs one engine instance from libdaos_engine.so. Arguments are the DAOS engine
  * flags (spec/server.md §1.6); SIGINT/SIGTERM stop the engine, join its threads, close the
- * library and exit 0. Bad arguments or storage: message on stderr, exit 1.
+ * library and exit 0. Bad arguments or storage: message on stderr, exit 1. When the daos_server
+ * named by DAOS_SERVER_PID exits (even SIGKILLed), the engine stops itself the same way, says
+ * so on stderr and exits 1 (native/src/server_watch.h).
  */
 import { Engine, EngineError, openEngineLibrary } from "./ffi.ts";
 

@@ -20,6 +20,7 @@ export const engineSymbols = {
   daos_engine_thread_count: { parameters: ["pointer"], result: "i32" },
   daos_engine_last_error: { parameters: ["pointer"], result: "pointer" },
   daos_engine_incarnation: { parameters: ["pointer"], result: "u64" },
+  daos_engine_prep_shutdown: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library. */
@@ -166,6 +167,11 @@ export class Engine {
   /** Incarnation sent with NotifyReady. */
   get incarnation(): bigint {
     return BigInt(this.lib.symbols.daos_engine_incarnation(this.#h()));
+  }
+
+  /** True after PrepShutdown (targets take no new work) until a SetUp clears it. */
+  get prepShutdown(): boolean {
+    return this.lib.symbols.daos_engine_prep_shutdown(this.#h()) === 1;
   }
 
   /** Why the engine stopped itself ("" when it did not). */

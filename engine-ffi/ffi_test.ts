@@ -10,6 +10,7 @@ import { Status } from "../proto/gen/ts/drpc/drpc_pb.ts";
 import {
   DaosRespSchema,
   PingRankReqSchema,
+  PrepShutdownReqSchema,
   SetRankReqSchema,
 } from "../proto/gen/ts/mgmt/srv_pb.ts";
 import { Engine, EngineError, EngineState, NIL_RANK, openEngineLibrary } from "./ffi.ts";
@@ -88,6 +89,23 @@ Deno.test("engine in-process: serves dRPC, pings, stops with all threads joined"
         opts,
       );
       equal(fromBinary(DaosRespSchema, ping.body).status, 0);
+
+      // PrepShutdown: reported by the getter, the targets refuse work (-DER_SHUTDOWN)
+      const mgmt = async (method: number, body: Uint8Array) =>
+        fromBinary(
+          DaosRespSchema,
+          (await callDrpc(engine!.socketPath, DrpcModule.MGMT, method, body, opts)).body,
+        ).status;
+      const pingSelf = toBinary(PingRankReqSchema, create(PingRankReqSchema, { rank: 7 }));
+      equal(engine.prepShutdown, false);
+      const prep = toBinary(PrepShutdownReqSchema, create(PrepShutdownReqSchema, { rank: 7 }));
+      equal(await mgmt(MgmtMethod.PREP_SHUTDOWN, prep), 0);
+      equal(engine.prepShutdown, true);
+      equal(await mgmt(MgmtMethod.PING_RANK, pingSelf), -2017);
+      equal(await mgmt(MgmtMethod.SET_UP, new Uint8Array(0)), 0);
+      equal(engine.prepShutdown, false);
+      equal(await mgmt(MgmtMethod.PING_RANK, pingSelf), 0);
+
       const pong = await pingFabric(engine.uri);
       equal(pong.rank, 7);
       equal(pong.instance, 2);

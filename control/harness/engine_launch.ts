@@ -56,7 +56,8 @@ const ALWAYS_PASSED = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
 
 /**
  * The engine's whole environment: the always-passed and env_pass_through host variables, the
- * fabric and log settings, env_vars, and the storage fix-ups of §1.6. Throws on a conflicting
+ * fabric and log settings, env_vars, the storage fix-ups of §1.6, and DAOS_SERVER_PID (this
+ * daos_server, whose death the engine watches for). Throws on a conflicting
  * PMEMOBJ_CONF or a too-small ABT_THREAD_STACKSIZE, naming the engine and the fix.
  */
 export function engineEnv(
@@ -87,6 +88,8 @@ export function engineEnv(
   }
   if (cfg.bdevs.length > 0) env.VOS_BDEV_CLASS = cfg.bdevs[0].class === "nvme" ? "NVME" : "AIO";
   applyStorageFixups(cfg, env, where);
+  // the engine stops itself when this process dies, even by SIGKILL (engine-ffi server_watch.h)
+  env.DAOS_SERVER_PID = String(Deno.pid);
   return env;
 }
 

@@ -105,6 +105,7 @@ Deno.test("engine environment: fabric, logs, env_vars, pass-through, fix-ups", (
     D_LOG_FILE_APPEND_PID: "1",
     VOS_BDEV_CLASS: "AIO",
     PMEMOBJ_CONF: "sds.at_create=0",
+    DAOS_SERVER_PID: String(Deno.pid),
   });
 });
 

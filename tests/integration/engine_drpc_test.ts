@@ -51,6 +51,7 @@ const opts = { timeoutMs: 5000 };
 const DER_INVAL = -1003;
 const DER_NONEXIST = -1005;
 const DER_UNREACH = -1006;
+const DER_SHUTDOWN = -2017;
 
 /** Polls cond every 10 ms, at most 500 times (5 s). */
 async function until(what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
@@ -321,10 +322,23 @@ Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", asyn
       ).status;
     equal(await masks("DEBUG"), 0);
     equal(await masks("LOUD"), DER_INVAL);
+    // PrepShutdown: the targets take no new work, so pinging ourselves fails; SetUp clears it
+    const pingSelf = async () =>
+      daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 1 }));
+    const prepShutdown = async () =>
+      daosStatus(await mgmt(sock, MgmtMethod.PREP_SHUTDOWN, PrepShutdownReqSchema, { rank: 1 }));
+    equal(await prepShutdown(), 0);
+    equal(await pingSelf(), DER_SHUTDOWN);
     equal(
-      daosStatus(await mgmt(sock, MgmtMethod.PREP_SHUTDOWN, PrepShutdownReqSchema, { rank: 1 })),
+      daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 20000 })),
+      DER_NONEXIST,
+      "other ranks are still looked up in the group map",
+    );
+    equal(
+      daosStatus(await callDrpc(sock, DrpcModule.MGMT, MgmtMethod.SET_UP, new Uint8Array(0), opts)),
       0,
     );
+    equal(await pingSelf(), 0);
 
     // dispatch errors
     equal((await callDrpc(sock, 9, 1, new Uint8Array(0), opts)).status, Status.UNKNOWN_MODULE);
@@ -363,6 +377,9 @@ Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", asyn
     // still serving
     equal(daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 1 })), 0);
 
+    // as daos_server stops a rank: PrepShutdown, then SIGTERM
+    equal(await prepShutdown(), 0);
+    equal(await pingSelf(), DER_SHUTDOWN);
     const status = await stopEngine(running);
     running = undefined;
     equal(status.code, 0);
@@ -374,6 +391,16 @@ Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", asyn
     running = startEngine(args, env);
     await until("second NotifyReady", () => server!.notifications.length === 2);
     ok(server.notifications[1].incarnation > nr.incarnation);
+    // the restarted engine starts without the PrepShutdown of its predecessor
+    const sock2 = server.notifications[1].drpcListenerSock;
+    equal(
+      daosStatus(await mgmt(sock2, MgmtMethod.SET_RANK, SetRankReqSchema, { rank: 1 })),
+      0,
+    );
+    equal(
+      daosStatus(await mgmt(sock2, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 1 })),
+      0,
+    );
     equal((await stopEngine(running, "SIGINT")).code, 0);
     running = undefined;
     deepEqual(new Set(server.calls.map((c) => `${c.module}/${c.method}`)), new Set(["3/301"]));

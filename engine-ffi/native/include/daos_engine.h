@@ -8,7 +8,9 @@
  * and removes the socket; destroy() frees the engine. One engine per process.
  *
  * Environment: D_PROVIDER, D_INTERFACE, D_PORT (fabric), DAOS_FABRIC_ADDR (our override of the
- * interface's IPv4 address), D_LOG_FILE (log destination; stderr when unset), D_LOG_MASK.
+ * interface's IPv4 address), D_LOG_FILE (log destination; stderr when unset), D_LOG_MASK,
+ * DAOS_SERVER_PID (the daos_server that started the engine: when that process exits, the
+ * engine notices at once, logs it and stops itself with last_error set; unset = not watched).
  *
  * Thread safety: create/start/stop/destroy are called from one controlling thread.
  * daos_engine_request_stop() is async-signal-safe and may be called from any thread.
@@ -80,6 +82,12 @@ DAOS_ENGINE_API int daos_engine_thread_count(const daos_engine_t *eng);
 
 /** Why the engine stopped itself (e.g. NotifyReady rejected); "" when it did not. */
 DAOS_ENGINE_API const char *daos_engine_last_error(const daos_engine_t *eng);
+
+/**
+ * 1 after PrepShutdown (mgmt 218): the target xstreams take no new work, so PingRank of this
+ * engine's own rank answers -DER_SHUTDOWN. A later SetUp clears it (0); a new engine starts at 0.
+ */
+DAOS_ENGINE_API int daos_engine_prep_shutdown(const daos_engine_t *eng);
 
 /** Incarnation sent with NotifyReady (grows across restarts). */
 DAOS_ENGINE_API uint64_t daos_engine_incarnation(const daos_engine_t *eng);

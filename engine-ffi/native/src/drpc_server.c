@@ -20,6 +20,8 @@
 #define MAX_FABRIC_CLIENTS 64
 #define POLL_IDLE_MS       1000
 #define SEND_TIMEOUT_MS    5000
+/* poll slots before the clients: stop event, dRPC listener, fabric listener, daos_server */
+#define NFIXED             4
 
 struct drpc_client {
 	int fd;
@@ -153,8 +155,8 @@ void *dss_progress_main(void *arg)
 	struct dss_engine *eng = arg;
 	struct drpc_client dc[MAX_DRPC_CLIENTS];
 	struct fabric_client fc[MAX_FABRIC_CLIENTS];
-	struct pollfd pfds[3 + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
-	int map[3 + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
+	struct pollfd pfds[NFIXED + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
+	int map[NFIXED + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
 
 	for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
 		dc[i].fd = -1;
@@ -164,9 +166,21 @@ void *dss_progress_main(void *arg)
 	while (!dss_engine_stopping(eng)) {
 		int n = 0, rc;
 
+		/* checked on every wake-up (at most POLL_IDLE_MS apart), see server_watch.h */
+		if (dss_server_watch_gone(&eng->server)) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "daos_server (pid %d) exited: stopping the "
+				 "orphaned engine", (int)eng->server.pid);
+			dss_engine_fail(eng, msg);
+			break;
+		}
+
 		pfds[n++] = (struct pollfd){.fd = eng->stop_pipe[0], .events = POLLIN};
 		pfds[n++] = (struct pollfd){.fd = eng->drpc_fd, .events = POLLIN};
 		pfds[n++] = (struct pollfd){.fd = eng->fabric_fd, .events = POLLIN};
+		pfds[n++] = (struct pollfd){.fd = dss_server_watch_fd(&eng->server),
+					    .events = POLLIN};
 		for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
 			if (dc[i].fd >= 0) {
 				map[n] = i;
@@ -186,7 +200,9 @@ void *dss_progress_main(void *arg)
 		}
 		if (pfds[0].revents)
 			break;
-		for (int i = 3; i < n; i++) {
+		if (pfds[3].revents)
+			continue; /* daos_server exited: handled at the top of the loop */
+		for (int i = NFIXED; i < n; i++) {
 			if (!pfds[i].revents)
 				continue;
 			if (map[i] < MAX_DRPC_CLIENTS) {

@@ -100,6 +100,7 @@ daos_engine_t *daos_engine_create(int argc, const char *const *argv, char *err, 
 	eng->stop_pipe[0] = eng->stop_pipe[1] = -1;
 	eng->drpc_fd = eng->fabric_fd = -1;
 	eng->storage.scm_fd = -1;
+	eng->server.pidfd = -1;
 	eng->rank = DSS_NIL_RANK;
 	pthread_mutex_init(&eng->lock, NULL);
 	dss_registry_init(&eng->reg);
@@ -116,6 +117,8 @@ daos_engine_t *daos_engine_create(int argc, const char *const *argv, char *err, 
 			 "with levels DEBUG, INFO, NOTE, WARN, ERR, CRIT, ALRT, FATAL, EMIT", mask);
 		goto fail;
 	}
+	if (dss_server_watch_open(&eng->server, getenv(DSS_SERVER_PID_ENV), buf, sizeof(buf)) != 0)
+		goto fail;
 	eng->nxs = eng->args.targets + eng->args.nr_helpers + 1;
 	eng->xs = calloc((size_t)eng->nxs, sizeof(*eng->xs));
 	eng->cpus = calloc((size_t)eng->nxs, sizeof(int));
@@ -147,6 +150,7 @@ fail:
 	seterr(err, errlen, buf);
 	dss_modules_unload(&eng->reg, eng);
 	dss_storage_close(&eng->storage);
+	dss_server_watch_close(&eng->server);
 	if (eng->stop_pipe[0] >= 0) {
 		close(eng->stop_pipe[0]);
 		close(eng->stop_pipe[1]);
@@ -264,6 +268,7 @@ void daos_engine_destroy(daos_engine_t *eng)
 	daos_engine_stop(eng);
 	close(eng->stop_pipe[0]);
 	close(eng->stop_pipe[1]);
+	dss_server_watch_close(&eng->server);
 	free(eng->group);
 	free(eng->xs);
 	free(eng->cpus);
@@ -306,6 +311,16 @@ int daos_engine_thread_count(const daos_engine_t *eng)
 uint64_t daos_engine_incarnation(const daos_engine_t *eng)
 {
 	return eng->incarnation;
+}
+
+int daos_engine_prep_shutdown(const daos_engine_t *eng)
+{
+	int v;
+
+	pthread_mutex_lock((pthread_mutex_t *)&eng->lock);
+	v = eng->prep_shutdown;
+	pthread_mutex_unlock((pthread_mutex_t *)&eng->lock);
+	return v;
 }
 
 const char *daos_engine_last_error(const daos_engine_t *eng)

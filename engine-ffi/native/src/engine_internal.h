@@ -8,6 +8,7 @@
 #include "args.h"
 #include "daos_engine.h"
 #include "module.h"
+#include "server_watch.h"
 #include "storage.h"
 #include "xstream.h"
 
@@ -42,6 +43,7 @@ struct dss_engine {
 	int fabric_port;
 	char uri[160];
 	uint64_t incarnation;
+	struct dss_server_watch server; /* the daos_server whose death stops this engine */
 
 	pthread_t notify_thread;
 	int notify_started;
@@ -53,7 +55,7 @@ struct dss_engine {
 	uint32_t group_version;
 	struct dss_group_member *group;
 	size_t ngroup;
-	int prep_shutdown;
+	int prep_shutdown;       /* PrepShutdown received: targets take no new work until SetUp */
 	int setup_done;
 	char last_error[256];
 };

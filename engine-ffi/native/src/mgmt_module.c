@@ -68,6 +68,12 @@ static int h_set_up(struct dss_engine *eng, const uint8_t *req, size_t len, uint
 	(void)len;
 	pthread_mutex_lock(&eng->lock);
 	done = eng->setup_done;
+	if (eng->prep_shutdown) {
+		/* the shutdown was called off: the targets take work again */
+		eng->prep_shutdown = 0;
+		dss_xs_targets_close(eng, 0);
+		D_INFO("SetUp: PrepShutdown cleared, targets open again");
+	}
 	pthread_mutex_unlock(&eng->lock);
 	if (!done) {
 		rc = dss_modules_setup(&eng->reg, eng);
@@ -90,10 +96,12 @@ static int h_prep_shutdown(struct dss_engine *eng, const uint8_t *req, size_t le
 
 	if (r == NULL)
 		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	/* like the DAOS engine, accepted whatever the rank: daos_server sends the instance's */
 	pthread_mutex_lock(&eng->lock);
 	eng->prep_shutdown = 1;
+	dss_xs_targets_close(eng, 1);
 	pthread_mutex_unlock(&eng->lock);
-	D_INFO("PrepShutdown for rank %u", r->rank);
+	D_INFO("PrepShutdown for rank %u: targets take no new work", r->rank);
 	mgmt__prep_shutdown_req__free_unpacked(r, NULL);
 	return daos_resp(0, out, out_len);
 }
@@ -124,7 +132,7 @@ static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, u
 			snprintf(uri, sizeof(uri), "%s", eng->group[i].uri);
 	pthread_mutex_unlock(&eng->lock);
 	if (target == self) {
-		/* ourselves: every target xstream must answer */
+		/* ourselves: every target xstream must answer; after PrepShutdown none takes work */
 		int ran = 0;
 
 		for (int t = 0; t < eng->args.targets && status == 0; t++)

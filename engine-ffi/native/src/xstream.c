@@ -248,7 +248,8 @@ void dss_xstreams_stop(struct dss_engine *eng)
 		pthread_cond_broadcast(&xs->cond);
 		pthread_mutex_unlock(&xs->lock);
 	}
-	for (int i = 0; i < eng->nxs; i++) {
+	/* the system xstream (last) is joined first: its dRPC handlers use the others' locks */
+	for (int i = eng->nxs - 1; i >= 0; i--) {
 		struct dss_xstream *xs = &eng->xs[i];
 
 		if (!xs->started)
@@ -271,7 +272,7 @@ int dss_xs_run(struct dss_engine *eng, int xs_id, dss_xs_fn fn, void *arg)
 	if (!xs->started)
 		return -ESHUTDOWN;
 	pthread_mutex_lock(&xs->lock);
-	if (xs->quit) {
+	if (xs->quit || xs->closed) {
 		pthread_mutex_unlock(&xs->lock);
 		return -ESHUTDOWN;
 	}
@@ -285,4 +286,17 @@ int dss_xs_run(struct dss_engine *eng, int xs_id, dss_xs_fn fn, void *arg)
 		pthread_cond_wait(&xs->cond, &xs->lock);
 	pthread_mutex_unlock(&xs->lock);
 	return w.done == 1 ? 0 : -ESHUTDOWN;
+}
+
+void dss_xs_targets_close(struct dss_engine *eng, int closed)
+{
+	for (int i = 0; i < eng->nxs; i++) {
+		struct dss_xstream *xs = &eng->xs[i];
+
+		if (xs->kind != DSS_XS_TARGET || !xs->started)
+			continue;
+		pthread_mutex_lock(&xs->lock);
+		xs->closed = closed;
+		pthread_mutex_unlock(&xs->lock);
+	}
 }

@@ -34,6 +34,7 @@ struct dss_xstream {
 	pthread_cond_t cond;     /* work queued / work done / stop */
 	struct dss_xs_work *head, *tail;
 	int quit;
+	int closed;              /* takes no new work (PrepShutdown); queued work still runs */
 	uint64_t nr_runs;        /* work items run */
 	void *keys[DSS_MAX_KEYS];
 };
@@ -52,9 +53,13 @@ void dss_xstreams_stop(struct dss_engine *eng);
 
 /**
  * Run fn on xstream xs_id and wait until it ran. 0, -EINVAL (bad id) or -ESHUTDOWN when the
- * xstream quit first. The wait always ends: a quitting xstream completes its queue unrun.
+ * xstream quit first or is closed to new work. The wait always ends: a quitting xstream
+ * completes its queue unrun.
  */
 int dss_xs_run(struct dss_engine *eng, int xs_id, dss_xs_fn fn, void *arg);
+
+/** Close (closed=1) or reopen (0) every target xstream to new work; helpers stay open. */
+void dss_xs_targets_close(struct dss_engine *eng, int closed);
 
 /** The calling thread's xstream, or NULL outside xstreams. */
 struct dss_xstream *dss_xs_self(void);

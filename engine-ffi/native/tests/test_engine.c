@@ -4,6 +4,7 @@
  * ping, then stop with every thread joined and the socket removed.
  */
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -83,6 +85,22 @@ static Drpc__Response *engine_call(const char *sock, int module, int method, con
 	assert_non_null(resp);
 	assert_int_equal(resp->sequence, 3);
 	return resp;
+}
+
+/* The DaosResp status of an mgmt call on the engine socket. */
+static int32_t mgmt_status(const char *sock, int method, const uint8_t *body, size_t len)
+{
+	Drpc__Response *resp = engine_call(sock, 2, method, body, len);
+	Mgmt__DaosResp *dr;
+	int32_t st;
+
+	assert_int_equal(resp->status, DRPC__STATUS__SUCCESS);
+	dr = mgmt__daos_resp__unpack(NULL, resp->body.len, resp->body.data);
+	assert_non_null(dr);
+	st = dr->status;
+	mgmt__daos_resp__free_unpacked(dr, NULL);
+	drpc__response__free_unpacked(resp, NULL);
+	return st;
 }
 
 static void test_engine_lifecycle(void **state)
@@ -154,6 +172,30 @@ static void test_engine_lifecycle(void **state)
 	assert_int_equal(resp->status, DRPC__STATUS__SUCCESS);
 	drpc__response__free_unpacked(resp, NULL);
 	assert_int_equal(daos_engine_state(eng), DAOS_ENGINE_SETUP);
+	/* PrepShutdown: the targets take no new work, so pinging ourselves fails; SetUp clears it */
+	{
+		Mgmt__PrepShutdownReq ps = MGMT__PREP_SHUTDOWN_REQ__INIT;
+		Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
+		uint8_t pbody[32];
+		size_t plen;
+
+		pr.rank = 5;
+		plen = mgmt__ping_rank_req__pack(&pr, pbody);
+		assert_int_equal(mgmt_status(sock, 225, pbody, plen), 0);
+		assert_int_equal(daos_engine_prep_shutdown(eng), 0);
+		ps.rank = 5;
+		assert_int_equal(mgmt_status(sock, 218, body, mgmt__prep_shutdown_req__pack(&ps, body)),
+				 0);
+		assert_int_equal(daos_engine_prep_shutdown(eng), 1);
+		assert_int_equal(mgmt_status(sock, 225, pbody, plen), -2017); /* -DER_SHUTDOWN */
+		/* repeated: still accepted, still shutting down */
+		assert_int_equal(mgmt_status(sock, 218, body, mgmt__prep_shutdown_req__pack(&ps, body)),
+				 0);
+		assert_int_equal(mgmt_status(sock, 225, pbody, plen), -2017);
+		assert_int_equal(mgmt_status(sock, 209, NULL, 0), 0);
+		assert_int_equal(daos_engine_prep_shutdown(eng), 0);
+		assert_int_equal(mgmt_status(sock, 225, pbody, plen), 0);
+	}
 	resp = engine_call(sock, 4, 401, NULL, 0);
 	assert_int_equal(resp->status, DRPC__STATUS__UNKNOWN_MODULE);
 	drpc__response__free_unpacked(resp, NULL);
@@ -215,11 +257,110 @@ static void test_engine_create_errors(void **state)
 	}
 }
 
+/* A child that waits to be killed: the stand-in daos_server. */
+static pid_t spawn_sleeper(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* bounded: never outlives a crashed test by more than a minute */
+		for (int i = 0; i < 600; i++)
+			usleep(100000);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* The engine watches DAOS_SERVER_PID and stops itself, socket removed, once it exits. */
+static void test_engine_orphan_stop(void **state)
+{
+	char dir[] = "/tmp/engine_orphan_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
+	const char *argv[] = {"daos_engine", "-t", "2", "-s", NULL, "-d", NULL};
+	pid_t server = spawn_sleeper();
+	daos_engine_t *eng;
+	struct stat st;
+	int status = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)server);
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	/* while daos_server lives, the engine runs */
+	assert_int_equal(daos_engine_wait(eng, 300), 0);
+	assert_string_equal(daos_engine_last_error(eng), "");
+
+	assert_int_equal(kill(server, SIGKILL), 0);
+	assert_int_equal(waitpid(server, &status, 0), server);
+	/* the pidfd wakes the progress loop at once; 5 s bounds a broken build */
+	assert_int_equal(daos_engine_wait(eng, 5000), 1);
+	snprintf(pidtxt, sizeof(pidtxt), "pid %d", (int)server);
+	assert_non_null(strstr(daos_engine_last_error(eng), "daos_server"));
+	assert_non_null(strstr(daos_engine_last_error(eng), pidtxt));
+	assert_non_null(strstr(daos_engine_last_error(eng), "orphaned"));
+	assert_int_equal(daos_engine_stop(eng), 0);
+	assert_int_equal(daos_engine_thread_count(eng), 0);
+	assert_int_not_equal(stat(sock, &st), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
+/* A bad or dead DAOS_SERVER_PID is refused at create, naming the variable. */
+static void test_engine_server_pid_errors(void **state)
+{
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", "/tmp", "-d", "/tmp"};
+	const char *bad[] = {"abc", "12x", "-5", "1", "99999999999"};
+	char err[1024], pidtxt[16];
+	pid_t gone = spawn_sleeper();
+	int status;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("DAOS_SERVER_PID", bad[i], 1);
+		assert_null(daos_engine_create(7, argv, err, sizeof(err)));
+		assert_non_null(strstr(err, "invalid DAOS_SERVER_PID"));
+	}
+	kill(gone, SIGKILL);
+	assert_int_equal(waitpid(gone, &status, 0), gone);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)gone);
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	assert_null(daos_engine_create(7, argv, err, sizeof(err)));
+	assert_non_null(strstr(err, "is not running"));
+	assert_non_null(strstr(err, pidtxt));
+	/* our own parent is a valid daos_server; empty means not watched */
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getppid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	{
+		daos_engine_t *eng = daos_engine_create(7, argv, err, sizeof(err));
+
+		assert_non_null(eng);
+		daos_engine_destroy(eng);
+	}
+	setenv("DAOS_SERVER_PID", "", 1);
+	{
+		daos_engine_t *eng = daos_engine_create(7, argv, err, sizeof(err));
+
+		assert_non_null(eng);
+		daos_engine_destroy(eng);
+	}
+	unsetenv("DAOS_SERVER_PID");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_engine_lifecycle),
 		cmocka_unit_test(test_engine_create_errors),
+		cmocka_unit_test(test_engine_orphan_stop),
+		cmocka_unit_test(test_engine_server_pid_errors),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);

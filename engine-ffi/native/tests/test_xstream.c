@@ -183,12 +183,35 @@ static void test_pinning_applies(void **state)
 	free_engine(eng);
 }
 
+/* PrepShutdown's gate: closed targets refuse new work, helpers still take it, reopen works. */
+static void test_targets_close(void **state)
+{
+	struct dss_engine *eng = mk_engine(2, 1);
+	struct where w = {-1, -1, -1};
+
+	(void)state;
+	assert_int_equal(dss_xstreams_start(eng, fake_sys_main), 0);
+	dss_xs_targets_close(eng, 1);
+	assert_int_equal(dss_xs_run(eng, 0, record, &w), -ESHUTDOWN);
+	assert_int_equal(dss_xs_run(eng, 1, record, &w), -ESHUTDOWN);
+	assert_int_equal(w.xs_id, -1); /* nothing ran */
+	assert_int_equal(dss_xs_run(eng, 2, record, &w), 0);
+	assert_int_equal(w.xs_id, 2);
+	dss_xs_targets_close(eng, 0);
+	assert_int_equal(dss_xs_run(eng, 1, record, &w), 0);
+	assert_int_equal(w.xs_id, 1);
+	daos_engine_request_stop(eng);
+	dss_xstreams_stop(eng);
+	free_engine(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys_and_work),
 		cmocka_unit_test(test_cpu_lists),
 		cmocka_unit_test(test_pinning_applies),
+		cmocka_unit_test(test_targets_close),
 	};
 
 	return cmocka_run_group_tests_name("xstream", tests, NULL, NULL);
