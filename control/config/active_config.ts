@@ -30,6 +30,7 @@ function engineShape(e: EngineConfig): unknown {
     index: _i,
     systemName: _s,
     controlMetadataPath: _c,
+    controlMetadataDevice: _d,
     enableHotplug: _h,
     ...rest
   } = e;

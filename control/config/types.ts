@@ -101,6 +101,8 @@ export interface EngineConfig {
   systemName: string;
   /** Derived: the control metadata path (MD-on-SSD), "" when unset. */
   controlMetadataPath: string;
+  /** Derived: the block device mounted at controlMetadataPath; absent or "" when none. */
+  controlMetadataDevice?: string;
 }
 
 /** `transport_config` (server.md §1.4). */

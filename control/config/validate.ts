@@ -496,6 +496,7 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
     e.enableHotplug = !cfg.disableHotplug;
     e.systemName = cfg.name;
     e.controlMetadataPath = cfg.controlMetadata.path;
+    e.controlMetadataDevice = cfg.controlMetadata.device;
   }
   validateReplicas(cfg, top);
   validateFaultPath(cfg, top);

@@ -14,6 +14,7 @@ import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
 import { formatScm } from "./scm_format.ts";
 import { newSuperblock, readSuperblock, writeSuperblock } from "./superblock.ts";
 import { writeNvmeConf } from "./nvme_conf.ts";
+import { formatControlMetadata } from "./control_metadata.ts";
 import { hostFaultDomain } from "../config/fault_domain.ts";
 
 /** ctl.ResponseStatus names used in results. */
@@ -82,22 +83,9 @@ function msg(e: unknown): string {
 async function formatMetadata(cfg: ServerConfig, reformat: boolean): Promise<void> {
   const cm = cfg.controlMetadata;
   if (cm.path === "") return;
-  if (cm.device !== "") {
-    throw new Fault({
-      domain: "controlmetadata",
-      code: 1000,
-      description: `control_metadata.device ${cm.device} cannot be formatted on this server`,
-      resolution:
-        "remove control_metadata.device and keep control_metadata.path on a local filesystem",
-    });
-  }
   const needs = await Promise.all(cfg.engines.map(needsMetaFormat));
   if (!reformat && !needs.some((n) => n)) return;
-  const root = `${cm.path.replace(/\/+$/, "")}/daos_control`;
-  await Deno.remove(root, { recursive: true }).catch(() => {});
-  for (const e of cfg.engines) {
-    await Deno.mkdir(`${root}/engine${e.index}`, { recursive: true, mode: 0o775 });
-  }
+  await formatControlMetadata(cm, cfg.engines.map((e) => e.index));
 }
 
 /** Checks Σ RAM-disk sizes fit 90 % of MemAvailable (§3.3 step 3). */

@@ -7,15 +7,17 @@ import type { EngineConfig } from "../config/types.ts";
 import { Fault } from "../lib/fault.ts";
 import { engineMetadataDir } from "./engine_paths.ts";
 import { findMount } from "./mounts.ts";
+import { controlMetadataNeedsFormat } from "./control_metadata.ts";
 
-async function isDir(path: string): Promise<boolean> {
-  return await Deno.stat(path).then((s) => s.isDirectory, () => false);
-}
-
-/** True if control metadata (MD-on-SSD) is configured and not yet formatted. */
-export async function needsMetaFormat(e: EngineConfig): Promise<boolean> {
-  if (e.controlMetadataPath === "") return false;
-  return !(await isDir(`${e.controlMetadataPath.replace(/\/+$/, "")}/daos_control`));
+/**
+ * True if control metadata (MD-on-SSD) is configured and not yet formatted; a formatted
+ * control_metadata.device is mounted by the check (see control_metadata.ts).
+ */
+export function needsMetaFormat(e: EngineConfig): Promise<boolean> {
+  return controlMetadataNeedsFormat({
+    path: e.controlMetadataPath,
+    device: e.controlMetadataDevice ?? "",
+  });
 }
 
 /**
