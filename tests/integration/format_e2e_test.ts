@@ -14,12 +14,20 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
   const port = freePort([addr]);
   // The MS replica is elsewhere (nothing listens there): this server runs no MS, so dmg's
   // running-system guard lets the repeated formats through, as on a system not started yet.
+  // The host's fault domain comes from a fault_cb script (run at start and at format).
+  const cbDir = await Deno.makeTempDir({ prefix: "daos-format-cb-" });
+  const cb = `${cbDir}/domain.sh`;
+  await Deno.writeTextFile(cb, "#!/bin/sh\necho /Rack9/node3\n");
+  await Deno.chmod(cb, 0o755);
   const f = await makeFormatFixture(
     2,
-    `control_address: ${addr}\nsystem_ram_reserved: 1\nallow_thp: true\n` +
+    `control_address: ${addr}\nsystem_ram_reserved: 1\nallow_thp: true\nfault_cb: ${cb}\n` +
       `mgmt_svc_replicas: [127.0.0.2:${port}]\n`,
     port,
-  );
+  ).catch(async (e) => {
+    await Deno.remove(cbDir, { recursive: true });
+    throw e;
+  });
   let server: ReturnType<typeof spawnServer> | undefined;
   try {
     const dmgConf = `${f.dir}/daos_control.yml`;
@@ -49,7 +57,9 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
       assert.equal(m?.fsType, "tmpfs");
       assert.equal(tmpfsSizeBytes(m!), 4 * 2 ** 30);
       assert.ok((await Deno.stat(`${mnt}/daos_nvme.conf`)).isFile);
-      uuids.push((await readSuperblock(mnt))!.uuid);
+      const sb = (await readSuperblock(mnt))!;
+      uuids.push(sb.uuid);
+      assert.equal(sb.hostFaultDomain, "/rack9/node3");
       for (const b of e.bdevs[0].bdevList) assert.equal((await Deno.stat(b)).size, 2 ** 30);
       assert.equal(await needsFormat(e), null);
     }
@@ -91,5 +101,6 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
       await server.stderr.catch(() => "");
     }
     await f.cleanup();
+    await Deno.remove(cbDir, { recursive: true });
   }
 });
