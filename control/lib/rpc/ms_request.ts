@@ -1,8 +1,9 @@
 /**
  * Management-Service requests (dmg.md §3.1, server.md §5.3): send to up to 5 candidate hosts
  * in parallel and take the first success (the others are cancelled), follow NotLeader/
- * NotReplica hints without waiting for silent hosts, retry "not ready yet" answers and
- * per-try timeouts with backoff, all bounded by the caller's deadline.
+ * NotReplica hints once every candidate has answered (a silent one costs at most the
+ * transport's connect timeout), retry "not ready yet" answers and per-try timeouts with
+ * backoff, all bounded by the caller's deadline.
  */
 import { Code } from "@connectrpc/connect";
 import { FaultCode, faults, isFault } from "../fault.ts";
@@ -91,53 +92,36 @@ function isConnectionFault(err: Error): boolean {
     err.code >= FaultCode.ClientConnectionBadHost && err.code <= FaultCode.ClientConnectionTimedOut;
 }
 
-/** One call to one host, possibly still running; shared by consecutive tries. */
-interface Pending<T> {
-  addr: string;
-  abort: AbortController;
-  done: Promise<HostResult<T>>;
-}
-
-/** How one try ended. */
-interface TryOutcome<T> {
-  success?: T;
-  /** Errors in arrival order. */
-  errors: Error[];
-  /** The calls whose results were used; the others may still be running (or unread). */
-  consumed: Set<Pending<T>>;
-}
-
-/** A hint that tells where to go next: ends a try without waiting for silent hosts. */
-function isRedirect(err: Error): boolean {
-  if (err instanceof NotLeaderError) return err.leaderHint !== "" || err.replicas.length > 0;
-  return err instanceof NotReplicaError && err.replicas.length > 0;
-}
-
 /**
- * Waits for the calls of one try until the first success, the first redirect, or until all
- * have answered. Calls still running are left to the caller (kept when the next try goes to
- * the same host, aborted otherwise).
+ * Runs one try: `call` on every host at once, until the first success (the other calls are
+ * then cancelled) or until every host has answered. Returns the success or the errors in
+ * arrival order.
  */
-async function settleTry<T>(calls: Pending<T>[]): Promise<TryOutcome<T>> {
+async function runTry<T>(
+  hosts: readonly string[],
+  callHost: (addr: string, signal: AbortSignal) => Promise<HostResult<T>>,
+  signal: AbortSignal | undefined,
+): Promise<{ success?: T; errors: Error[] }> {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
   const errors: Error[] = [];
-  const consumed = new Set<Pending<T>>();
-  const arrived: [Pending<T>, HostResult<T>][] = [];
-  let wake: (() => void) | undefined;
-  for (const c of calls) {
-    c.done.then((r) => {
-      arrived.push([c, r]);
-      wake?.();
+  try {
+    return await new Promise((resolve) => {
+      let pending = hosts.length;
+      if (pending === 0) resolve({ errors });
+      for (const addr of hosts) {
+        callHost(addr, abort.signal).then((r) => {
+          if (r.error === undefined) return resolve({ success: r.response, errors });
+          errors.push(r.error);
+          if (--pending === 0) resolve({ errors });
+        });
+      }
     });
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    abort.abort(); // the first success wins: stop the calls still running
   }
-  for (let seen = 0; seen < calls.length; seen++) {
-    if (arrived.length <= seen) await new Promise<void>((r) => (wake = r));
-    const [c, r] = arrived[seen];
-    consumed.add(c);
-    if (r.error === undefined) return { success: r.response, errors, consumed };
-    errors.push(r.error);
-    if (isRedirect(r.error)) break;
-  }
-  return { errors, consumed };
 }
 
 /**
@@ -156,100 +140,58 @@ export async function msRequest<T>(
   const original = opts.explicit ? [...new Set(opts.hosts)] : pickCandidates(opts.hosts, random);
   if (original.length === 0) throw faults.ClientConfigEmptyHostList();
   const perTry = opts.perTryMs ?? MS_TRY_MS;
-  const live = new Map<string, Pending<T>>();
-
-  const start = (addr: string, deadline: number): Pending<T> => {
-    const abort = new AbortController();
-    const onAbort = () => abort.abort();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    const p: Pending<T> = {
-      addr,
-      abort,
-      done: (async (): Promise<HostResult<T>> => {
-        try {
-          const response = await call(
-            pool.get(addr),
-            { timeoutMs: Math.max(1, deadline - Date.now()), signal: abort.signal },
-            addr,
-          );
-          return { addr, response };
-        } catch (err) {
-          const e = hostError(err, addr, opts.name, deadline - started, pool.connContext);
-          return { addr, error: e };
-        } finally {
-          opts.signal?.removeEventListener("abort", onAbort);
-        }
-      })(),
-    };
-    return p;
-  };
 
   let hosts = original;
   let following = false;
   let lastErr: Error | undefined;
-  try {
-    for (let attempt = 0; attempt < MS_MAX_TRIES; attempt++) {
-      if (attempt > 0) await sleep(backoffMs(attempt, random), opts.signal);
-      const now = Date.now();
-      if (now >= opts.deadline || opts.signal?.aborted) break;
-      const tryDeadline = Math.min(opts.deadline, now + perTry);
-      const calls = hosts.map((addr) => {
-        let p = live.get(addr);
-        if (!p) {
-          p = start(addr, tryDeadline);
-          live.set(addr, p);
-        }
-        return p;
-      });
-      const outcome = await settleTry(calls);
-      if (outcome.success !== undefined) return outcome.success;
-      // A result that came in after the try ended stays in `live`, so that a next try to the
-      // same host reads it instead of sending the request again (a mutation must not run
-      // twice).
-      for (const p of outcome.consumed) live.delete(p.addr);
+  for (let attempt = 0; attempt < MS_MAX_TRIES; attempt++) {
+    if (attempt > 0) await sleep(backoffMs(attempt, random), opts.signal);
+    const now = Date.now();
+    if (now >= opts.deadline || opts.signal?.aborted) break;
+    const tryDeadline = Math.min(opts.deadline, now + perTry);
+    const callHost = async (addr: string, signal: AbortSignal): Promise<HostResult<T>> => {
+      try {
+        const timeoutMs = Math.max(1, tryDeadline - Date.now());
+        return { addr, response: await call(pool.get(addr), { timeoutMs, signal }, addr) };
+      } catch (err) {
+        const e = hostError(err, addr, opts.name, tryDeadline - started, pool.connContext);
+        return { addr, error: e };
+      }
+    };
+    const outcome = await runTry(hosts, callHost, opts.signal);
+    if (outcome.success !== undefined) return outcome.success;
 
-      const errors = outcome.errors;
-      const notLeader = errors.find((e): e is NotLeaderError => e instanceof NotLeaderError);
-      const notReplica = errors.find((e): e is NotReplicaError => e instanceof NotReplicaError);
-      lastErr = errors[errors.length - 1];
-      let next: string[] | undefined;
-      if (notLeader) {
-        lastErr = notLeader;
-        const hinted = notLeader.leaderHint ? [notLeader.leaderHint] : notLeader.replicas;
-        following = hinted.length > 0;
-        // Election in progress and no replica list: ask the candidates again.
-        next = following ? hinted : original;
-      } else if (notReplica) {
-        lastErr = notReplica;
-        if (notReplica.replicas.length > 0) {
-          next = notReplica.replicas;
-          following = true;
-        }
-      } else if (errors.some((e) => remoteCode(e) === Code.Unimplemented)) {
-        lastErr = errors.find((e) => remoteCode(e) === Code.Unimplemented)!;
-      } else if (errors.some((e) => isNotReady(e))) {
-        lastErr = errors.find(isNotReady)!;
-        next = original;
-      } else if (errors.every((e) => isFault(e) && e.code === FaultCode.ClientRpcTimeout)) {
-        next = hosts; // per-try timeout; the overall deadline is checked at the top
-      } else if (following && errors.every(isConnectionFault)) {
-        // The hinted leader went away (failover): start again from the configured hosts.
-        next = original;
-        following = false;
+    const errors = outcome.errors;
+    const notLeader = errors.find((e): e is NotLeaderError => e instanceof NotLeaderError);
+    const notReplica = errors.find((e): e is NotReplicaError => e instanceof NotReplicaError);
+    lastErr = errors[errors.length - 1];
+    let next: string[] | undefined;
+    if (notLeader) {
+      lastErr = notLeader;
+      const hinted = notLeader.leaderHint ? [notLeader.leaderHint] : notLeader.replicas;
+      following = hinted.length > 0;
+      // Election in progress and no replica list: ask the candidates again.
+      next = following ? hinted : original;
+    } else if (notReplica) {
+      lastErr = notReplica;
+      if (notReplica.replicas.length > 0) {
+        next = notReplica.replicas;
+        following = true;
       }
-      if (next === undefined) break;
-      hosts = [...new Set(next)];
-      // Calls to hosts the next try does not ask again are stragglers: stop them.
-      for (const [addr, p] of live) {
-        if (!hosts.includes(addr)) {
-          live.delete(addr);
-          p.abort.abort();
-        }
-      }
+    } else if (errors.some((e) => remoteCode(e) === Code.Unimplemented)) {
+      lastErr = errors.find((e) => remoteCode(e) === Code.Unimplemented)!;
+    } else if (errors.some((e) => isNotReady(e))) {
+      lastErr = errors.find(isNotReady)!;
+      next = original;
+    } else if (errors.every((e) => isFault(e) && e.code === FaultCode.ClientRpcTimeout)) {
+      next = hosts; // per-try timeout; the overall deadline is checked at the top
+    } else if (following && errors.every(isConnectionFault)) {
+      // The hinted leader went away (failover): start again from the configured hosts.
+      next = original;
+      following = false;
     }
-  } finally {
-    for (const p of live.values()) p.abort.abort();
-    live.clear();
+    if (next === undefined) break;
+    hosts = [...new Set(next)];
   }
   if (lastErr === undefined || Date.now() >= opts.deadline || opts.signal?.aborted) {
     throw faults.ClientRpcTimeout(opts.name, formatDuration(opts.deadline - started));
