@@ -80,8 +80,7 @@ export async function loadTransportSecurity(
   return { allowInsecure: false, tls, paths: { caCert: tc.caCert, cert: tc.cert, key: tc.key } };
 }
 
-export { SERVER_IDENTITY_ERROR };
-export { checkServerIdentity, CONNECT_TIMEOUT_MS };
+export { checkServerIdentity, CONNECT_TIMEOUT_MS, SERVER_IDENTITY_ERROR };
 
 function peerCommonName(req: { socket: unknown }): string | undefined {
   const sock = req.socket as Partial<TLSSocket> | null;
