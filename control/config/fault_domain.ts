@@ -64,35 +64,53 @@ function cbFault(code: number, description: string, resolution = CB_RESOLUTION):
   return new Fault({ domain: "serverconfig", code, description, resolution });
 }
 
+/** A fault_cb problem: code, description and resolution (server.md §1.9). */
+export interface FaultCallbackProblem {
+  code: number;
+  description: string;
+  resolution: string;
+}
+
 /**
- * Checks `fault_cb` the way the server requires before running it: it must exist (718), be a
- * regular file that is not setuid nor group/other-writable (719) and be executable (720).
+ * Checks `fault_cb` from its lstat result (null: missing) the way the server requires before
+ * running it: it must exist (718), be a regular file that is not setuid nor group/other-writable
+ * (719) and be executable (720). Returns null when it may be run.
  */
-export async function checkFaultCallback(path: string): Promise<void> {
-  const st = await Deno.lstat(path).catch(() => null);
+export function faultCallbackProblem(
+  path: string,
+  st: Pick<Deno.FileInfo, "isFile" | "mode"> | null,
+): FaultCallbackProblem | null {
   if (st === null) {
-    throw cbFault(
-      FaultCode.ServerConfigFaultCallbackNotFound,
-      `fault domain callback script not found: "${path}"`,
-    );
+    return {
+      code: FaultCode.ServerConfigFaultCallbackNotFound,
+      description: `fault domain callback script not found: "${path}"`,
+      resolution: CB_RESOLUTION,
+    };
   }
   const mode = st.mode ?? 0;
   if (!st.isFile || (mode & 0o4000) !== 0 || (mode & 0o022) !== 0) {
-    throw cbFault(
-      FaultCode.ServerConfigFaultCallbackInsecure,
-      `fault domain callback script "${path}" does not meet security requirements`,
-      "ensure that the 'fault_cb' path is not a symbolic link, does not have the setuid bit " +
-        "set, and does not have write permissions for non-owners",
-    );
+    return {
+      code: FaultCode.ServerConfigFaultCallbackInsecure,
+      description: `fault domain callback script "${path}" does not meet security requirements`,
+      resolution: "ensure that the 'fault_cb' path is not a symbolic link, does not have the " +
+        "setuid bit set, and does not have write permissions for non-owners",
+    };
   }
   if ((mode & 0o111) === 0) {
-    throw cbFault(
-      FaultCode.ServerConfigFaultCallbackBadPerms,
-      `fault domain callback "${path}" cannot be executed`,
-      "ensure that permissions for the DAOS server user are properly set on the fault domain " +
-        "callback script ('fault_cb' parameter) and restart the control server",
-    );
+    return {
+      code: FaultCode.ServerConfigFaultCallbackBadPerms,
+      description: `fault domain callback "${path}" cannot be executed`,
+      resolution: "ensure that permissions for the DAOS server user are properly set on the " +
+        "fault domain callback script ('fault_cb' parameter) and restart the control server",
+    };
   }
+  return null;
+}
+
+/** Throws the fault of {@link faultCallbackProblem}, if any. */
+export async function checkFaultCallback(path: string): Promise<void> {
+  const p = faultCallbackProblem(path, await Deno.lstat(path).catch(() => null));
+  if (p) throw cbFault(p.code, p.description, p.resolution);
 }
 
 /**

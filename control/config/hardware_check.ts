@@ -10,7 +10,7 @@ import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
 import { scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
 import { lookup } from "node:dns/promises";
 import { isFault } from "../lib/fault.ts";
-import { runFaultCallback } from "./fault_domain.ts";
+import { faultCallbackProblem, runFaultCallback } from "./fault_domain.ts";
 import { checkControlIfaceReplica, checkNetDevClasses, checkThp } from "./host_checks.ts";
 
 /** One hardware problem, located by key path. */
@@ -283,40 +283,13 @@ export async function checkHardware(
   return out;
 }
 
-/** fault_cb must exist (718), be a plain non-setuid file not writable by group/other (719) and
- * be executable (720) (server.md §1.9). Returns true when it may be run. */
+/** fault_cb must pass {@link faultCallbackProblem} (718-720). Returns true when it may be run. */
 async function checkFaultCb(
   path: string,
   facts: HostFacts,
   add: (path: PathSegment[], code: number, message: string, resolution?: string) => void,
 ): Promise<boolean> {
-  const st = await facts.lstat(path);
-  if (!st) {
-    add(
-      ["fault_cb"],
-      718,
-      `fault domain callback script "${path}" does not exist`,
-      "create the script or fix fault_cb",
-    );
-    return false;
-  }
-  const mode = st.mode ?? 0;
-  if (st.isSymlink || (mode & 0o4000) !== 0 || (mode & 0o022) !== 0) {
-    add(
-      ["fault_cb"],
-      719,
-      `fault domain callback script "${path}" is insecure (symlink, setuid or group/other-writable)`,
-      "make it a regular file, chmod go-w and remove setuid",
-    );
-    return false;
-  } else if ((mode & 0o111) === 0) {
-    add(
-      ["fault_cb"],
-      720,
-      `fault domain callback script "${path}" is not executable`,
-      "chmod +x the script",
-    );
-    return false;
-  }
-  return true;
+  const p = faultCallbackProblem(path, await facts.lstat(path));
+  if (p) add(["fault_cb"], p.code, p.description, p.resolution);
+  return p === null;
 }
