@@ -29,6 +29,7 @@ const SERVER_CTL = [
   "ResetFormatRanks",
   "StartRanks",
   "PingRanks",
+  "GroupUpdate",
   "CheckEngineRepair",
 ];
 const ADMIN_MGMT = [

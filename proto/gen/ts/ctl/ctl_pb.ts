@@ -12,12 +12,14 @@ import type { NetworkScanReqSchema, NetworkScanRespSchema } from "./network_pb.t
 import { file_ctl_network } from "./network_pb.ts";
 import type { RanksReqSchema, RanksRespSchema } from "./ranks_pb.ts";
 import { file_ctl_ranks } from "./ranks_pb.ts";
+import type { GroupUpdateReqSchema } from "../mgmt/srv_pb.ts";
+import { file_mgmt_srv } from "../mgmt/srv_pb.ts";
 
 /**
  * Describes the file ctl/ctl.proto.
  */
 export const file_ctl_ctl: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwyqAMKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwYgZwcm90bzM", [file_ctl_storage, file_ctl_network, file_ctl_ranks]);
+  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwy3QMKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwEjMKC0dyb3VwVXBkYXRlEhQubWdtdC5Hcm91cFVwZGF0ZVJlcRoOLmN0bC5SYW5rc1Jlc3BiBnByb3RvMw", [file_ctl_storage, file_ctl_network, file_ctl_ranks, file_mgmt_srv]);
 
 /**
  * @generated from service ctl.CtlSvc
@@ -88,6 +90,18 @@ export const CtlSvc: GenService<{
   pingRanks: {
     methodKind: "unary";
     input: typeof RanksReqSchema;
+    output: typeof RanksRespSchema;
+  },
+  /**
+   * Ours (no CaRT broadcast here): the MS leader sends the system group map to every host,
+   * which forwards it to each of its ready engines over dRPC GroupUpdate (mgmt 232).
+   * One RankResult per ready local engine (errored with msg when it refused the map).
+   *
+   * @generated from rpc ctl.CtlSvc.GroupUpdate
+   */
+  groupUpdate: {
+    methodKind: "unary";
+    input: typeof GroupUpdateReqSchema;
     output: typeof RanksRespSchema;
   },
 }> = /*@__PURE__*/
