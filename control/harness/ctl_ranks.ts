@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { type RanksReq, type RanksResp, RanksRespSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { FaultCode, makeFault } from "../lib/fault.ts";
 import { parseRankSet } from "../lib/rankset.ts";
 import type { EngineHarness } from "./harness.ts";
@@ -28,6 +29,8 @@ export interface CtlRanksHandlers {
   stopRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
   startRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
   resetFormatRanks(req: RanksReq, ctx: HandlerContext): Promise<RanksResp>;
+  /** The MS leader's group map, forwarded to every ready local engine (ours). */
+  groupUpdate(req: GroupUpdateReq, ctx: HandlerContext): Promise<RanksResp>;
 }
 
 /** Builds the *Ranks handlers over harness. */
@@ -75,5 +78,11 @@ export function ctlRanksHandlers(harness: EngineHarness): CtlRanksHandlers {
       ),
     resetFormatRanks: (req, ctx) =>
       run(req, ctx, (r, timeoutMs) => resetFormatRanks(harness, r, { timeoutMs })),
+    groupUpdate: async (req, ctx) => {
+      requireStarted();
+      const deadline = ctx.timeoutMs();
+      const timeoutMs = deadline === undefined ? undefined : Math.max(0, deadline - 200);
+      return create(RanksRespSchema, { results: await harness.groupMap.deliver(req, timeoutMs) });
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { SrvModuleDeps } from "../drpc/srv_module.ts";
 import { DrpcStatusError, DrpcTimeoutError } from "../drpc/client.ts";
 import { errorText, faults, isFault } from "../lib/fault.ts";
 import { AutoRestarter } from "./auto_restart.ts";
+import { GroupMapRelay } from "./group_map_relay.ts";
 import { RasId } from "./events.ts";
 import { EngineInstance, type InstanceInfo, type InstanceOptions } from "./instance.ts";
 import type { HarnessLog } from "./types.ts";
@@ -39,6 +40,8 @@ export interface HarnessOptions {
 export class EngineHarness {
   readonly instances: EngineInstance[];
   readonly controlAddr: string;
+  /** The newest system group map of this host, forwarded to the ready engines (CtlSvc). */
+  readonly groupMap: GroupMapRelay;
   #log: HarnessLog;
   #onClusterEvent: HarnessOptions["onClusterEvent"];
   #started = false;
@@ -48,8 +51,19 @@ export class EngineHarness {
     opts.instances.forEach((o, i) => {
       if (o.index !== i) throw new Error(`engine instance ${i} has index ${o.index}`);
     });
-    this.instances = opts.instances.map((o) => new EngineInstance(o));
+    // An engine that becomes ready also gets the newest group map (it missed the update that
+    // announced it while it was still joining).
+    this.instances = opts.instances.map((o) =>
+      new EngineInstance({
+        ...o,
+        onReady: (index, rank) => {
+          o.onReady?.(index, rank);
+          this.groupMap.onReady(this.instances[index]).catch(() => {});
+        },
+      })
+    );
     this.controlAddr = opts.controlAddr;
+    this.groupMap = new GroupMapRelay(() => this.instances, opts.controlAddr, opts.log);
     this.#log = opts.log;
     this.#onClusterEvent = opts.onClusterEvent;
     this.#restarter = new AutoRestarter({

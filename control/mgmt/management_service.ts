@@ -14,9 +14,11 @@ import { create } from "@bufbuild/protobuf";
 import { faults } from "../lib/fault.ts";
 import { NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { type DbChanges, type DbState, isEmpty, MembershipDb, noChanges } from "./db.ts";
 import { type MgmtSvcDbConfig } from "./db_config.ts";
 import { Election } from "./election.ts";
+import { ATTR_GROUP_UPDATE_PAUSED, GroupUpdater, mayResume } from "./group_update.ts";
 import { EtcdClient } from "./etcd_client.ts";
 import { etcdEndpoints, EtcdMember } from "./etcd_member.ts";
 import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput, type JoinOutcome } from "./join.ts";
@@ -48,6 +50,12 @@ export interface Fanout {
    * pingHost): null when the host did not answer.
    */
   probeHost?(addr: string, timeoutMs: number): Promise<HostProbe | null>;
+  /**
+   * Delivers the group map to a host, which forwards it to its ready engines (CtlSvc
+   * GroupUpdate); one result per engine; throws when the host failed. Without it no group
+   * updates are sent.
+   */
+  groupUpdate?(addr: string, req: GroupUpdateReq): Promise<RankResult[]>;
 }
 
 /** One rank as its own daos_server sees it (PingRanks). */
@@ -175,6 +183,8 @@ export class ManagementService {
   #probeTimer: ReturnType<typeof setInterval> | null = null;
   #probing = false;
   #lastSeen = new Map<string, number>();
+  /** The leader's group updates (started on gaining leadership). */
+  readonly groups: GroupUpdater;
 
   constructor(opts: MsOptions) {
     this.config = opts.config;
@@ -182,6 +192,15 @@ export class ManagementService {
     this.isReplica = opts.isReplica;
     this.fanout = opts.fanout;
     this.log = opts.log ?? (() => {});
+    this.groups = new GroupUpdater({
+      state: () => this.#state(),
+      bumpMapVersion: () => this.#write(() => ({ ...noChanges(), extraMapIncrements: 1 })),
+      send: (addr, req) => {
+        if (!this.fanout.groupUpdate) throw new Error("no group update delivery configured");
+        return this.fanout.groupUpdate(addr, req);
+      },
+      log: this.log,
+    });
   }
 
   /** Replicas other than this one (for not-leader hints). */
@@ -228,6 +247,7 @@ export class ManagementService {
   /** Stops campaigning, probing and the local etcd member. */
   async stop(): Promise<void> {
     this.#stopProbing();
+    this.groups.stop();
     await this.election?.stop();
     this.etcd?.close();
     await this.member?.stop();
@@ -245,6 +265,7 @@ export class ManagementService {
    */
   async crash(): Promise<void> {
     this.#stopProbing();
+    this.groups.stop();
     await this.election?.abandon();
     this.etcd?.close();
     const pid = this.member?.pid;
@@ -266,6 +287,7 @@ export class ManagementService {
     this.#cache = null;
     if (!leader) {
       this.#stopProbing();
+      this.groups.stop();
       this.#stepUp = null;
       this.log("lost MS leadership");
       return;
@@ -295,6 +317,10 @@ export class ManagementService {
     });
     this.#lastSeen.clear();
     this.#startProbing();
+    // A new leader tells the engines the map as it knows it (with a version increment).
+    this.groups.start();
+    const s = await this.#state();
+    if (s.members.size > 0) this.groups.requestImmediate();
   }
 
   // ---- pre-checks -------------------------------------------------------------------------
@@ -350,6 +376,8 @@ export class ManagementService {
         const next = await db.commit(fence, base, changes);
         if (next) {
           this.#cache = next;
+          // Member changes reach the engines with the next lazy update.
+          if (changes.put.length > 0 || changes.remove.length > 0) this.groups.requestLazy();
           return next;
         }
         this.#cache = null; // stale snapshot or lost fence: re-read and re-check
@@ -404,6 +432,11 @@ export class ManagementService {
                 return e instanceof Error ? e : new Error(String(e));
               }
             });
+            // Paused group updates resume once every member is back (§2.5 step 7).
+            if (
+              draft.state.attrs.get(ATTR_GROUP_UPDATE_PAUSED) === "true" &&
+              mayResume(draft.state.members.values())
+            ) draft.changes.attrs[ATTR_GROUP_UPDATE_PAUSED] = "";
             return draft.changes;
           });
           batch.forEach((j, i) => {
@@ -411,6 +444,7 @@ export class ManagementService {
             if (o instanceof Error) j.reject(o);
             else j.resolve({ ...o, mapVersion: state.mapVersion });
           });
+          if (outcomes.some((o) => !(o instanceof Error))) this.groups.requestImmediate();
         } catch (e) {
           for (const j of batch) j.reject(e);
         }

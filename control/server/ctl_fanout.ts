@@ -8,6 +8,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import {
   type Fanout,
   type HostProbe,
@@ -24,6 +25,19 @@ import {
 
 /** Default deadline of one *Ranks fan-out (engines may take a while to stop or start). */
 export const RANKS_CALL_MS = 60_000;
+/** Deadline of one host's GroupUpdate (its engines answer from memory). */
+export const GROUP_UPDATE_CALL_MS = 5_000;
+
+/** Sends the group map to the daos_server at `addr` (CtlSvc.GroupUpdate, ours). */
+export async function groupUpdateHost(
+  pool: TransportPool,
+  addr: string,
+  req: GroupUpdateReq,
+  timeoutMs = GROUP_UPDATE_CALL_MS,
+): Promise<RankResult[]> {
+  const resp = await createClient(CtlSvc, pool.get(addr)).groupUpdate(req, { timeoutMs });
+  return resp.results.map((r) => ({ ...r, addr: r.addr || addr }));
+}
 
 /**
  * A client pool for calls from this server to others, as component "server" (dmg.md §2.4:
@@ -146,5 +160,6 @@ export function ctlFanout(pool: TransportPool, callMs = RANKS_CALL_MS): Fanout {
     },
     pingHost: (addr, timeoutMs) => pingHost(pool, addr, timeoutMs),
     probeHost: (addr, timeoutMs) => probeHost(pool, addr, timeoutMs),
+    groupUpdate: (addr, req) => groupUpdateHost(pool, addr, req),
   };
 }

@@ -172,6 +172,7 @@ export async function startDaosServer(
     startRanks: (req, ctx) => ranks().startRanks(req, ctx),
     resetFormatRanks: (req, ctx) => ranks().resetFormatRanks(req, ctx),
     pingRanks: (req, ctx) => ranks().pingRanks(req, ctx),
+    groupUpdate: (req, ctx) => ranks().groupUpdate(req, ctx),
   };
 
   const server: ControlServer = await startControlServer(cfg, log, {

@@ -119,6 +119,7 @@ static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, u
 	Mgmt__PingRankReq *r = mgmt__ping_rank_req__unpack(NULL, len, req);
 	char uri[160] = "";
 	uint32_t self, target;
+	uint64_t map_inc = 0;
 	int32_t status = 0;
 
 	if (r == NULL)
@@ -128,8 +129,10 @@ static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, u
 	pthread_mutex_lock(&eng->lock);
 	self = eng->rank;
 	for (size_t i = 0; i < eng->ngroup; i++)
-		if (eng->group[i].rank == target)
+		if (eng->group[i].rank == target) {
 			snprintf(uri, sizeof(uri), "%s", eng->group[i].uri);
+			map_inc = eng->group[i].incarnation;
+		}
 	pthread_mutex_unlock(&eng->lock);
 	if (target == self) {
 		/* ourselves: every target xstream must answer; after PrepShutdown none takes work */
@@ -142,11 +145,13 @@ static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, u
 			status = -DER_UNREACH;
 	} else if (uri[0] != '\0') {
 		uint32_t got = DSS_NIL_RANK;
-		int rc = dss_fabric_ping(uri, 1000, &got, NULL);
+		uint64_t inc = 0;
+		int rc = dss_fabric_ping(uri, 1000, &got, &inc);
 
+		/* another incarnation than the map's answering: our map is stale */
 		if (rc == -ETIMEDOUT)
 			status = -DER_TIMEDOUT;
-		else if (rc != 0 || got != target)
+		else if (rc != 0 || got != target || (map_inc != 0 && inc != map_inc))
 			status = -DER_UNREACH;
 	} else {
 		status = -DER_NONEXIST;

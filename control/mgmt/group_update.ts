@@ -1,0 +1,173 @@
+/**
+ * The MS leader's group updates (spec/server.md §2.7–2.8, §5.5): the system group map (rank,
+ * fabric URI, incarnation of every member the fabric should know) pushed to the engines.
+ * Immediate updates (after a join batch with a success, after gaining leadership) first raise
+ * the map version with a fenced write; lazy ones (flagged, sent on the 500 ms tick) do not. An
+ * update is skipped when its version equals the last one sent, refused when the version went
+ * backwards, and suppressed while the attribute mgmt.group_update_paused is "true".
+ *
+ * Delivery (ours): the reference hands the map to one local engine that broadcasts it over
+ * CaRT; we have no CaRT, so the leader sends it to every host holding a member of the map
+ * (CtlSvc.GroupUpdate), and each host forwards it to its ready engines.
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  type GroupUpdateReq,
+  GroupUpdateReq_EngineSchema,
+  GroupUpdateReqSchema,
+} from "../../proto/gen/ts/mgmt/srv_pb.ts";
+import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import type { DbState } from "./db.ts";
+import type { Member, MemberState } from "./member.ts";
+
+/** System attribute that suppresses group updates while "true". */
+export const ATTR_GROUP_UPDATE_PAUSED = "mgmt.group_update_paused";
+/** Period of the lazy group update tick. */
+export const GROUP_UPDATE_TICK_MS = 500;
+
+const NIL_RANK = 0xffffffff;
+const LEFT_OUT: ReadonlySet<MemberState> = new Set(["awaitformat", "excluded", "adminexcluded"]);
+
+/** Members that belong in the group map, by rank. */
+export function mapMembers(members: Iterable<Member>): Member[] {
+  return [...members]
+    .filter((m) => !LEFT_OUT.has(m.state) && m.rank !== NIL_RANK && m.fabric_uri !== "")
+    .sort((a, b) => a.rank - b.rank);
+}
+
+/** The GroupUpdateReq for `members` at `mapVersion`; throws when nobody is in the map. */
+export function groupMap(members: Iterable<Member>, mapVersion: number): GroupUpdateReq {
+  const inMap = mapMembers(members);
+  if (inMap.length === 0) throw new Error("empty group map (all ranks excluded?)");
+  return create(GroupUpdateReqSchema, {
+    mapVersion,
+    engines: inMap.map((m) =>
+      create(GroupUpdateReq_EngineSchema, {
+        rank: m.rank,
+        uri: m.fabric_uri,
+        incarnation: BigInt(m.incarnation),
+      })
+    ),
+  });
+}
+
+/** True when the members' state lets paused group updates resume (§2.5 step 7). */
+export function mayResume(members: Iterable<Member>): boolean {
+  return [...members].every((m) => m.state === "joined" || m.state === "adminexcluded");
+}
+
+/** What the updater needs from the management service. */
+export interface GroupUpdaterDeps {
+  /** The leader's current database state. */
+  state(): Promise<DbState>;
+  /** Fenced write raising the map version by one; returns the new state. */
+  bumpMapVersion(): Promise<DbState>;
+  /** Delivers the map to one host (CtlSvc.GroupUpdate); throws when the host failed. */
+  send(addr: string, req: GroupUpdateReq): Promise<RankResult[]>;
+  log(msg: string): void;
+}
+
+/** The leader's group update task: one at a time, immediate on request or lazy on the tick. */
+export class GroupUpdater {
+  #lastSent = 0;
+  #flagged = false;
+  #immediate = false;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #running: Promise<void> | null = null;
+  #lastError = "";
+
+  constructor(private readonly deps: GroupUpdaterDeps) {}
+
+  /** Version of the last map delivered to every host (0 when none). */
+  lastSent(): number {
+    return this.#lastSent;
+  }
+
+  /** Starts the lazy tick (on gaining leadership). */
+  start(tickMs = GROUP_UPDATE_TICK_MS): void {
+    this.stop();
+    this.#timer = setInterval(() => this.#kick(), tickMs);
+  }
+
+  /** Stops the tick and forgets what was sent (leadership lost, database erased). */
+  stop(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#flagged = false;
+    this.#immediate = false;
+    this.#lastSent = 0;
+  }
+
+  /** Flags a lazy update: sent on the next tick, without a map version increment. */
+  requestLazy(): void {
+    this.#flagged = true;
+  }
+
+  /** Requests an immediate update (map version increment first); runs in the background. */
+  requestImmediate(): void {
+    this.#immediate = true;
+    this.#kick();
+  }
+
+  /** Resolves when no update is running (tests, orderly stop). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 1000 && this.#running; i++) await this.#running;
+  }
+
+  #kick(): void {
+    if (this.#running || (!this.#immediate && !this.#flagged)) return;
+    this.#running = this.#runOnce().then(() => {
+      this.#lastError = "";
+    }, (e) => {
+      // A host that stays down would repeat the same complaint every tick: say it once.
+      const msg = `group update: ${e instanceof Error ? e.message : String(e)}`;
+      if (msg !== this.#lastError) this.deps.log(msg);
+      this.#lastError = msg;
+    }).finally(() => {
+      this.#running = null;
+      if (this.#immediate) this.#kick(); // requested while this one ran
+    });
+  }
+
+  async #runOnce(): Promise<void> {
+    const immediate = this.#immediate;
+    this.#immediate = false;
+    this.#flagged = false;
+    let s = await this.deps.state();
+    if (s.attrs.get(ATTR_GROUP_UPDATE_PAUSED) === "true") return;
+    if (mapMembers(s.members.values()).length === 0) {
+      throw new Error("empty group map (all ranks excluded?)");
+    }
+    if (immediate) s = await this.deps.bumpMapVersion();
+    await this.#send(s);
+  }
+
+  async #send(s: DbState): Promise<void> {
+    const version = s.mapVersion;
+    if (version === this.#lastSent) return;
+    if (version < this.#lastSent) {
+      throw new Error(
+        `group map version went backwards: ${version} < last sent ${this.#lastSent}`,
+      );
+    }
+    const req = groupMap(s.members.values(), version);
+    const hosts = [...new Set(mapMembers(s.members.values()).map((m) => m.addr))].sort();
+    const failed: string[] = [];
+    await Promise.all(hosts.map(async (addr) => {
+      try {
+        const res = await this.deps.send(addr, req);
+        const bad = res.filter((r) => r.errored);
+        if (bad.length > 0) failed.push(`${addr}: ${bad.map((r) => r.msg).join("; ")}`);
+      } catch (e) {
+        failed.push(`${addr}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }));
+    if (failed.length > 0) {
+      // Retried on the next tick with the same version (engines ignore repeats).
+      this.#flagged = true;
+      throw new Error(`map version ${version} not delivered to ${failed.join(", ")}`);
+    }
+    this.#lastSent = version;
+    this.deps.log(`group map version ${version} (${req.engines.length} ranks) sent`);
+  }
+}

@@ -1,0 +1,175 @@
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
+import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import { type DbState, emptyState } from "./db.ts";
+import { ATTR_GROUP_UPDATE_PAUSED, groupMap, GroupUpdater, mayResume } from "./group_update.ts";
+import type { Member, MemberState } from "./member.ts";
+
+function member(rank: number, state: MemberState, addr = "10.0.0.1:10001", uri?: string): Member {
+  return {
+    rank,
+    uuid: `00000000-0000-0000-0000-${String(rank).padStart(12, "0")}`,
+    addr,
+    state,
+    fault_domain: "/h",
+    incarnation: String(100 + rank),
+    fabric_uri: uri ?? `ofi+tcp://10.0.0.1:${20000 + rank}`,
+    secondary_fabric_uris: [],
+    fabric_contexts: 1,
+    secondary_fabric_contexts: [],
+    info: "",
+    last_update: "",
+  };
+}
+
+function stateOf(members: Member[], mapVersion: number): DbState {
+  const s = emptyState();
+  for (const m of members) s.members.set(m.uuid, m);
+  s.mapVersion = mapVersion;
+  return s;
+}
+
+Deno.test("groupMap: AwaitFormat, Excluded, AdminExcluded, Nil rank and empty URI left out", () => {
+  const req = groupMap([
+    member(3, "joined"),
+    member(0, "stopped"),
+    member(1, "excluded"),
+    member(2, "adminexcluded"),
+    member(4, "awaitformat"),
+    member(5, "joined", undefined, ""),
+    member(0xffffffff, "joined"),
+    member(6, "errored"),
+  ], 7);
+  equal(req.mapVersion, 7);
+  deepEqual(req.engines.map((e) => [e.rank, e.uri, e.incarnation]), [
+    [0, "ofi+tcp://10.0.0.1:20000", 100n],
+    [3, "ofi+tcp://10.0.0.1:20003", 103n],
+    [6, "ofi+tcp://10.0.0.1:20006", 106n],
+  ]);
+  throws(
+    () => groupMap([member(1, "excluded")], 2),
+    /^Error: empty group map \(all ranks excluded\?\)$/,
+  );
+});
+
+Deno.test("mayResume: only when every member is Joined or AdminExcluded", () => {
+  equal(mayResume([member(0, "joined"), member(1, "adminexcluded")]), true);
+  equal(mayResume([member(0, "joined"), member(1, "stopped")]), false);
+});
+
+/** A GroupUpdater over an in-memory state; `hosts` answers per host (throw = host failed). */
+function rig(initial: DbState, fail = new Set<string>()) {
+  let state = initial;
+  const sent: { addr: string; req: GroupUpdateReq }[] = [];
+  const logs: string[] = [];
+  const u = new GroupUpdater({
+    state: () => Promise.resolve(state),
+    bumpMapVersion: () => {
+      state = { ...state, mapVersion: state.mapVersion + 1 };
+      return Promise.resolve(state);
+    },
+    send: (addr, req) => {
+      if (fail.has(addr)) return Promise.reject(new Error("connection refused"));
+      sent.push({ addr, req });
+      return Promise.resolve([create(RankResultSchema, { rank: 0, addr })]);
+    },
+    log: (m) => logs.push(m),
+  });
+  return {
+    u,
+    sent,
+    logs,
+    set: (s: DbState) => state = s,
+    get: () => state,
+  };
+}
+
+Deno.test("GroupUpdater: immediate update raises the version and reaches each host once", async () => {
+  const r = rig(stateOf([
+    member(0, "joined", "10.0.0.1:10001"),
+    member(1, "joined", "10.0.0.2:10001"),
+    member(2, "joined", "10.0.0.2:10001"),
+  ], 3));
+  r.u.requestImmediate();
+  await r.u.idle();
+  equal(r.get().mapVersion, 4);
+  deepEqual(r.sent.map((s) => [s.addr, s.req.mapVersion, s.req.engines.length]).sort(), [
+    ["10.0.0.1:10001", 4, 3],
+    ["10.0.0.2:10001", 4, 3],
+  ]);
+  equal(r.u.lastSent(), 4);
+});
+
+Deno.test("GroupUpdater: lazy update without increment, skipped when the version was sent", async () => {
+  const r = rig(stateOf([member(0, "joined")], 5));
+  r.u.start(10);
+  try {
+    r.u.requestLazy();
+    for (let i = 0; i < 100 && r.sent.length === 0; i++) await new Promise((x) => setTimeout(x, 5));
+    await r.u.idle();
+    deepEqual(r.sent.map((s) => s.req.mapVersion), [5]);
+    equal(r.get().mapVersion, 5); // no increment
+    r.u.requestLazy(); // same version: nothing sent
+    for (let i = 0; i < 5; i++) await new Promise((x) => setTimeout(x, 15));
+    await r.u.idle();
+    equal(r.sent.length, 1);
+  } finally {
+    r.u.stop();
+  }
+});
+
+Deno.test("GroupUpdater: paused attribute suppresses; backwards version refused; empty map named", async () => {
+  const paused = stateOf([member(0, "joined")], 2);
+  paused.attrs.set(ATTR_GROUP_UPDATE_PAUSED, "true");
+  const r = rig(paused);
+  r.u.requestImmediate();
+  await r.u.idle();
+  equal(r.sent.length, 0);
+  equal(r.get().mapVersion, 2);
+
+  r.set(stateOf([member(0, "joined")], 9));
+  r.u.requestImmediate();
+  await r.u.idle();
+  equal(r.u.lastSent(), 10);
+  r.set(stateOf([member(0, "joined")], 4)); // e.g. a stale state after failover
+  r.u.start(1000);
+  r.u.stop(); // a stop forgets: nothing refused after a new start
+  r.u.requestImmediate();
+  await r.u.idle();
+  equal(r.u.lastSent(), 5);
+  r.set(stateOf([member(0, "joined")], 1));
+  r.u.requestImmediate(); // bumps to 2 < 5
+  await r.u.idle();
+  equal(r.u.lastSent(), 5);
+  equal(r.logs.some((l) => /version went backwards: 2 < last sent 5/.test(l)), true);
+
+  r.set(stateOf([member(0, "excluded")], 7));
+  r.u.requestImmediate();
+  await r.u.idle();
+  equal(r.logs.at(-1), "group update: empty group map (all ranks excluded?)");
+});
+
+Deno.test("GroupUpdater: a failed host keeps the update flagged and is retried on the tick", async () => {
+  const fail = new Set(["10.0.0.2:10001"]);
+  const r = rig(
+    stateOf([member(0, "joined", "10.0.0.1:10001"), member(1, "joined", "10.0.0.2:10001")], 1),
+    fail,
+  );
+  r.u.start(10);
+  try {
+    r.u.requestImmediate();
+    await r.u.idle();
+    equal(r.u.lastSent(), 0);
+    equal(r.logs.filter((l) => /not delivered to 10\.0\.0\.2:10001/.test(l)).length, 1);
+    fail.clear();
+    for (let i = 0; i < 200 && r.u.lastSent() === 0; i++) {
+      await new Promise((x) => setTimeout(x, 5));
+    }
+    equal(r.u.lastSent(), 2);
+    equal(r.get().mapVersion, 2); // the retry did not raise the version again
+  } finally {
+    r.u.stop();
+    await r.u.idle();
+  }
+});
