@@ -84,10 +84,19 @@ async function main(args: string[]): Promise<number> {
   const outDir = values.out ?? "bench-results";
   Deno.mkdirSync(outDir, { recursive: true });
   const results: ScenarioResult[] = [];
+  const failed: string[] = [];
   for (const name of wanted) {
     const s = all.find((x) => x.name === name);
     if (s === undefined) continue;
-    const r = await runScenario(s, { reps, sampleMs });
+    let r: ScenarioResult;
+    try {
+      r = await runScenario(s, { reps, sampleMs });
+    } catch (e) {
+      // One broken scenario must not hide the others' numbers.
+      console.error(`${s.name}: FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      failed.push(s.name);
+      continue;
+    }
     results.push(r);
     const stamp = r.startedAt.replace(/[:.]/g, "-");
     const file = `${outDir}/${s.name}-${stamp}.json`;
@@ -95,6 +104,10 @@ async function main(args: string[]): Promise<number> {
     console.error(`${s.name}: wrote ${file}`);
   }
   console.log(resultsTable(results));
+  if (failed.length > 0) {
+    console.error(`bench: ${failed.length} scenario(s) failed: ${failed.join(", ")}`);
+    return 1;
+  }
   return 0;
 }
 

@@ -70,8 +70,10 @@ export async function runScenario(
   const o = { ...DEFAULT_RUN_OPTIONS, ...opts };
   if (!(o.reps >= 1)) throw new RangeError(`reps must be ≥ 1, got ${o.reps}`);
   const startedAt = new Date().toISOString();
-  await s.setup?.();
   try {
+    // Inside the try: a setup that fails half-way still gets its teardown, so it leaks
+    // no processes or mounts (teardowns must tolerate a partial setup).
+    await s.setup?.();
     // Each side gets its own batch size: samples are per call, and a fast floor needs
     // many calls per sample to rise above the clock's resolution.
     const batch = { run: await calibrate(s.run, o), floor: await calibrate(s.floor, o) };

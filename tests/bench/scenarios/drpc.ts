@@ -198,7 +198,7 @@ registerScenario({
   teardown: async () => {
     startServer?.close();
     startServer = null;
-    await Deno.remove(startDir, { recursive: true });
+    if (startDir !== "") await Deno.remove(startDir, { recursive: true }).catch(() => {});
     const v = [...startToReady].sort((a, b) => a - b);
     if (v.length > 0) {
       const q = (p: number) => v[Math.min(v.length - 1, Math.floor(p * v.length))].toFixed(1);
