@@ -25,6 +25,8 @@ export interface HarnessDeps {
   launchExtras?(engine: EngineConfig): Partial<LaunchContext>;
   onClusterEvent?: (req: ClusterEventReq) => Promise<number> | number;
   onReady?: (index: number, rank: number) => void;
+  /** Erase of the host-wide storage at reset format (see HarnessOptions). */
+  eraseHostStorage?: () => Promise<void>;
   enginePath?: string;
   hostEnv?: Record<string, string>;
 }
@@ -39,6 +41,7 @@ export function buildHarness(cfg: ServerConfig, deps: HarnessDeps): EngineHarnes
     log: deps.log,
     controlAddr: deps.controlAddr,
     onClusterEvent: deps.onClusterEvent,
+    eraseHostStorage: deps.eraseHostStorage,
     autoRestart: {
       disabled: cfg.disableEngineAutoRestart,
       minDelaySec: cfg.engineAutoRestartMinDelay,

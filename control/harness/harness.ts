@@ -34,6 +34,11 @@ export interface HarnessOptions {
   onClusterEvent?: (req: ClusterEventReq) => Promise<number> | number;
   /** disable_engine_auto_restart / engine_auto_restart_min_delay (§4.4). */
   autoRestart?: { disabled: boolean; minDelaySec: number };
+  /**
+   * Erases the host-wide storage (the control_metadata device) once every local engine was
+   * reset-formatted and stopped (ResetFormatRanks).
+   */
+  eraseHostStorage?: () => Promise<void>;
 }
 
 /** Supervises the local engines. */
@@ -44,6 +49,7 @@ export class EngineHarness {
   readonly groupMap: GroupMapRelay;
   #log: HarnessLog;
   #onClusterEvent: HarnessOptions["onClusterEvent"];
+  #eraseHost: HarnessOptions["eraseHostStorage"];
   #started = false;
   #restarter: AutoRestarter;
 
@@ -66,6 +72,7 @@ export class EngineHarness {
     this.groupMap = new GroupMapRelay(() => this.instances, opts.controlAddr, opts.log);
     this.#log = opts.log;
     this.#onClusterEvent = opts.onClusterEvent;
+    this.#eraseHost = opts.eraseHostStorage;
     this.#restarter = new AutoRestarter({
       disabled: opts.autoRestart?.disabled ?? false,
       minDelaySec: opts.autoRestart?.minDelaySec ?? 0,
@@ -118,6 +125,11 @@ export class EngineHarness {
       this.#restarter.onSelfTerminated(ev.rank);
     }
     return (await this.#onClusterEvent?.(req)) ?? 0;
+  }
+
+  /** Erases host-wide storage (control metadata); no-op without one configured. */
+  async eraseHostStorage(): Promise<void> {
+    await this.#eraseHost?.();
   }
 
   /** Forgets auto-restart history of ranks (manual stop/start, §4.4). */

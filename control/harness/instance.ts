@@ -185,6 +185,15 @@ export class EngineInstance {
   }
 
   /**
+   * Reset format of this instance's storage: superblock removed, then the storage erased (ram
+   * SCM unmounted), so the next start waits for format. Refuses while the engine runs.
+   */
+  async eraseStorage(): Promise<void> {
+    await this.removeSuperblock();
+    await this.#o.storage.erase?.();
+  }
+
+  /**
    * Resolves true as soon as pred() holds, false after timeoutMs. Re-evaluated on every state
    * change of this instance, not by polling.
    */

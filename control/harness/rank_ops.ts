@@ -171,8 +171,9 @@ export async function startRanks(
 
 /**
  * ResetFormatRanks: every targeted instance must be stopped (fault 612 otherwise); remove its
- * superblock, request a start and wait until it awaits format → AwaitFormat, else an error
- * `want AwaitFormat, got <state>`.
+ * superblock and erase its storage (ram SCM unmounted; the control_metadata device too once
+ * every local engine is reset and stopped), request a start and wait until it awaits format →
+ * AwaitFormat, else an error `want AwaitFormat, got <state>` (or the erase failure).
  */
 export async function resetFormatRanks(
   h: EngineHarness,
@@ -192,13 +193,29 @@ export async function resetFormatRanks(
       );
     }
   }
+  const failed = new Map<EngineInstance, string>();
   for (const inst of insts) {
-    await inst.removeSuperblock();
-    inst.requestStart();
+    try {
+      await inst.eraseStorage();
+    } catch (e) {
+      failed.set(inst, `reset format: ${errorText(e)}`);
+    }
   }
+  // Host-wide storage goes only when no local engine is left running or formatted.
+  const targeted = new Set(insts);
+  if (h.instances.every((i) => targeted.has(i) && !i.isStarted())) {
+    try {
+      await h.eraseHostStorage();
+    } catch (e) {
+      for (const inst of insts) failed.set(inst, `reset format: ${errorText(e)}`);
+    }
+  }
+  for (const inst of insts) inst.requestStart();
   await Promise.all(insts.map((i) => i.waitFor((x) => x.isAwaitingFormat(), opts.timeoutMs)));
   return insts.map((inst) => {
     const st = inst.localState();
+    const err = failed.get(inst);
+    if (err !== undefined) return result(h, saved.get(inst)!, st, err, true);
     return st === MemberState.AwaitFormat
       ? result(h, saved.get(inst)!, st)
       : result(h, saved.get(inst)!, st, `want AwaitFormat, got ${stateName(st)}`, true);

@@ -33,6 +33,11 @@ export interface InstanceStorage {
   needsFormat(): Promise<boolean>;
   /** Resolves once format completed for this instance; rejects when signal aborts. */
   awaitFormat(signal: AbortSignal): Promise<void>;
+  /**
+   * Erases the instance's storage for reset format (its ram SCM tmpfs unmounted), after the
+   * superblock was removed. Optional: without it only the superblock goes.
+   */
+  erase?(): Promise<void>;
 }
 
 /** Logger used for harness messages and the engines' prefixed output. */

@@ -183,6 +183,7 @@ export class ManagementService {
   #probeTimer: ReturnType<typeof setInterval> | null = null;
   #probing = false;
   #lastSeen = new Map<string, number>();
+  #erased: PromiseWithResolvers<void> = Promise.withResolvers();
   /** The leader's group updates (started on gaining leadership). */
   readonly groups: GroupUpdater;
 
@@ -215,6 +216,7 @@ export class ManagementService {
    */
   async startDb(): Promise<void> {
     if (!this.isReplica || this.etcd) return;
+    this.#erased = Promise.withResolvers();
     const db = this.config.db;
     if (db.endpoints.length === 0) {
       this.member = new EtcdMember({
@@ -244,8 +246,17 @@ export class ManagementService {
     this.election.start();
   }
 
+  /**
+   * Resolves when a system erase stopped and deleted this replica's local database (then
+   * daos_server starts it afresh once engine 0's storage is formatted again), or on stop().
+   */
+  whenErased(): Promise<void> {
+    return this.#erased.promise;
+  }
+
   /** Stops campaigning, probing and the local etcd member. */
   async stop(): Promise<void> {
+    this.#erased.resolve();
     this.#stopProbing();
     this.groups.stop();
     await this.election?.stop();
@@ -645,9 +656,37 @@ export class ManagementService {
     const p = this.#writeChain.then(run, run);
     this.#writeChain = p.catch(() => {});
     await p;
-    // Re-establish the provider attribute for the next format + join round.
-    await this.#stepUpTasks();
+    if (this.config.db.endpoints.length === 0 && this.config.replicas.length === 1) {
+      // As the reference's re-exec: the local database goes, and starts afresh (bootstrap)
+      // once engine 0's storage is formatted again; until then the system is uninitialized.
+      await this.#dropLocalDb();
+    } else {
+      // Shared or external etcd: the keys are gone for every replica; the DB keeps running.
+      // Re-establish the provider attribute for the next format + join round.
+      await this.#stepUpTasks();
+    }
     return [];
+  }
+
+  /** Stops the local database (election, client, etcd member) and deletes its data. */
+  async #dropLocalDb(): Promise<void> {
+    this.#stopProbing();
+    this.groups.stop();
+    await this.election?.stop();
+    this.etcd?.close();
+    await this.member?.stop();
+    this.election = null;
+    this.etcd = null;
+    this.db = null;
+    this.member = null;
+    this.#cache = null;
+    if (this.config.dataDir !== "") {
+      await Deno.remove(this.config.dataDir, { recursive: true }).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+    this.log("MS database erased; it starts again once storage is formatted");
+    this.#erased.resolve();
   }
 
   // ---- events and liveness ----------------------------------------------------------------

@@ -19,7 +19,7 @@ import { ctlRanksHandlers } from "../harness/ctl_ranks.ts";
 import type { EngineInstance } from "../harness/instance.ts";
 import { type EnginePlane, startEnginePlane } from "../harness/engine_plane.ts";
 import { RasType } from "../harness/events.ts";
-import { engineStorage } from "../harness/storage_adapter.ts";
+import { engineStorage, eraseHostMetadata } from "../harness/storage_adapter.ts";
 import { errorText, FaultCode, makeFault } from "../lib/fault.ts";
 import { mgmtDbDir, parseMgmtSvcDbConfig } from "../mgmt/db_config.ts";
 import { type ManagementService, startManagementService } from "../mgmt/management_service.ts";
@@ -203,6 +203,7 @@ export async function startDaosServer(
       faultDomain,
       bootstrapReplica: role.bootstrap,
       storageFor: (e) => engineStorage(e, gate),
+      eraseHostStorage: () => eraseHostMetadata(cfg.controlMetadata),
       launchExtras: (e) => engineMemArgs(e, pageSizeKb),
       enginePath: opts.enginePath,
     });
@@ -211,10 +212,17 @@ export async function startDaosServer(
         log.error("MS replica without engines or mgmt_svc_db.data_dir: MS database not started");
       } else {
         dbStart = (async () => {
-          if (e0 !== undefined) await engine0Ready(cfg, gate, stopping.signal);
-          if (stopping.signal.aborted) return;
-          log.info("starting the MS database");
-          await ms.startDb();
+          // Again after each system erase that dropped the local database (bounded count).
+          for (let round = 0; round < 1_000_000 && !stopping.signal.aborted; round++) {
+            if (e0 !== undefined) await engine0Ready(cfg, gate, stopping.signal);
+            if (stopping.signal.aborted) return;
+            log.info("starting the MS database");
+            await ms.startDb();
+            const stopped = new Promise<void>((r) =>
+              stopping.signal.addEventListener("abort", () => r(), { once: true })
+            );
+            await Promise.race([ms.whenErased(), stopped]);
+          }
         })().catch((e) => log.error(`MS database start failed: ${errorText(e)}`));
       }
     }
