@@ -56,6 +56,11 @@ export interface Fanout {
    * updates are sent.
    */
   groupUpdate?(addr: string, req: GroupUpdateReq): Promise<RankResult[]>;
+  /**
+   * Tells the peer replica at `addr` to drop its local database (SystemErase from the leader);
+   * throws when it could not be told.
+   */
+  eraseReplica?(addr: string, system: string): Promise<void>;
 }
 
 /** One rank as its own daos_server sees it (PingRanks). */
@@ -656,23 +661,47 @@ export class ManagementService {
     const p = this.#writeChain.then(run, run);
     this.#writeChain = p.catch(() => {});
     await p;
-    if (this.config.db.endpoints.length === 0 && this.config.replicas.length === 1) {
-      // As the reference's re-exec: the local database goes, and starts afresh (bootstrap)
-      // once engine 0's storage is formatted again; until then the system is uninitialized.
-      await this.#dropLocalDb();
-    } else {
-      // Shared or external etcd: the keys are gone for every replica; the DB keeps running.
-      // Re-establish the provider attribute for the next format + join round.
+    if (this.config.db.endpoints.length > 0) {
+      // External etcd: the keys are gone; the DB keeps running. Re-establish the provider
+      // attribute for the next format + join round.
       await this.#stepUpTasks();
+      return [];
     }
+    // As the reference (peers erase, then the leader re-execs): every replica drops its local
+    // etcd member and data; they bootstrap afresh once engine 0's storage is formatted again.
+    // Until then the system is uninitialized. Peers that cannot be told are only logged.
+    await Promise.all(
+      this.otherReplicas().map(async (addr) => {
+        try {
+          if (!this.fanout.eraseReplica) throw new Error("no peer erase configured");
+          await this.fanout.eraseReplica(addr, this.config.system);
+        } catch (e) {
+          this.log(`erase of replica ${addr}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }),
+    );
+    await this.#dropLocalDb();
     return [];
+  }
+
+  /**
+   * SystemErase ordered by the leader (peer replicas only): drops the local database; with an
+   * external etcd there is nothing local to drop.
+   */
+  async eraseAsPeer(): Promise<void> {
+    const { election } = this.requireReplica();
+    if (election.view().isLeader) {
+      throw new Error("erase order from the leader received by the leader itself");
+    }
+    if (this.config.db.endpoints.length === 0) await this.#dropLocalDb();
   }
 
   /** Stops the local database (election, client, etcd member) and deletes its data. */
   async #dropLocalDb(): Promise<void> {
     this.#stopProbing();
     this.groups.stop();
-    await this.election?.stop();
+    // No resign: the peers' members may be gone already (no quorum); the data goes anyway.
+    await this.election?.abandon();
     this.etcd?.close();
     await this.member?.stop();
     this.election = null;

@@ -6,6 +6,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
+import { SystemEraseReqSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
@@ -161,5 +162,11 @@ export function ctlFanout(pool: TransportPool, callMs = RANKS_CALL_MS): Fanout {
     pingHost: (addr, timeoutMs) => pingHost(pool, addr, timeoutMs),
     probeHost: (addr, timeoutMs) => probeHost(pool, addr, timeoutMs),
     groupUpdate: (addr, req) => groupUpdateHost(pool, addr, req),
+    eraseReplica: async (addr, system) => {
+      await createClient(CtlSvc, pool.get(addr)).systemErasePeer(
+        create(SystemEraseReqSchema, { sys: system }),
+        { timeoutMs: 10_000 },
+      );
+    },
   };
 }

@@ -4,7 +4,9 @@
  * the engine plane with Join and events going to the MS leader, the MS database started on
  * replicas once engine 0's storage is ready, and a clean stop.
  */
+import { create } from "@bufbuild/protobuf";
 import { createContextValues } from "@connectrpc/connect";
+import { SystemEraseRespSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { ACTIVE_CONFIG_NAME, saveActiveConfig } from "../config/active_config.ts";
 import { hostFaultDomain } from "../config/fault_domain.ts";
@@ -173,6 +175,12 @@ export async function startDaosServer(
     resetFormatRanks: (req, ctx) => ranks().resetFormatRanks(req, ctx),
     pingRanks: (req, ctx) => ranks().pingRanks(req, ctx),
     groupUpdate: (req, ctx) => ranks().groupUpdate(req, ctx),
+    // The leader's erase order to this peer replica: drop the local MS database.
+    systemErasePeer: async (req) => {
+      ms.checkSystem(req.sys);
+      await ms.eraseAsPeer();
+      return create(SystemEraseRespSchema, {});
+    },
   };
 
   const server: ControlServer = await startControlServer(cfg, log, {

@@ -1,6 +1,6 @@
 /**
- * `dmg system erase` really erases (dmg.md §5.5, server.md §4.5–4.6): two daos_servers with
- * two real engines each. After stop + erase every engine awaits format with its superblock
+ * `dmg system erase` really erases (dmg.md §5.5, server.md §4.5–4.6): three MS replicas and a
+ * non-replica daos_server, one real engine each. After stop + erase every engine awaits format with its superblock
  * gone and its ram SCM unmounted, the MS database is empty (uninitialized until the next
  * format), and `dmg storage format` brings every rank back as Joined.
  */
@@ -25,8 +25,8 @@ Deno.test({
     "system erase: stop → erase leaves engines awaiting format, SCM unmounted, MS empty; format → all joined again",
   sanitizeResources: false, // child pipes are closed by the fixture
   fn: async (t) => {
-    const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 2 });
-    const scmDirs = c.servers.flatMap((s) => [`${s.dir}/scm0`, `${s.dir}/scm1`]);
+    const c = await LocalCluster.create({ servers: 4, replicas: 3, engines: 1 });
+    const scmDirs = c.servers.map((s) => `${s.dir}/scm0`);
     try {
       await c.startAll();
       const f = await c.dmg(["storage", "format"]);
@@ -47,19 +47,22 @@ Deno.test({
         equal(erase.code, 0, erase.stdout + erase.stderr);
         deepEqual(await mountsBelow(c.root), []);
         for (const d of scmDirs) equal(await readSuperblock(d), null, d);
-        // One SystemQuery to the replica (dmg would keep retrying until the MS is back).
+        // One SystemQuery to each replica (dmg would keep retrying until the MS is back):
+        // every replica dropped its database.
         const pool = serverTransportPool({ allowInsecure: true });
         try {
-          const q = createClient(MgmtSvc, pool.get(c.server(0).addr)).systemQuery(
-            create(SystemQueryReqSchema, { sys: c.name }),
-            { timeoutMs: 10_000 },
-          );
-          await q.then(
-            (r) => {
-              throw new Error(`MS still answers after erase: ${r.members.length} members`);
-            },
-            (e) => match(String(e), /system is uninitialized \(storage format required\?\)/),
-          );
+          for (const s of c.servers.filter((x) => x.isReplica)) {
+            const q = createClient(MgmtSvc, pool.get(s.addr)).systemQuery(
+              create(SystemQueryReqSchema, { sys: c.name }),
+              { timeoutMs: 10_000 },
+            );
+            await q.then(
+              (r) => {
+                throw new Error(`${s.addr} still answers after erase: ${r.members.length} members`);
+              },
+              (e) => match(String(e), /system is uninitialized \(storage format required\?\)/),
+            );
+          }
         } finally {
           pool.close();
         }

@@ -30,6 +30,7 @@ const SERVER_CTL = [
   "StartRanks",
   "PingRanks",
   "GroupUpdate",
+  "SystemErasePeer",
   "CheckEngineRepair",
 ];
 const ADMIN_MGMT = [

@@ -14,12 +14,14 @@ import type { RanksReqSchema, RanksRespSchema } from "./ranks_pb.ts";
 import { file_ctl_ranks } from "./ranks_pb.ts";
 import type { GroupUpdateReqSchema } from "../mgmt/srv_pb.ts";
 import { file_mgmt_srv } from "../mgmt/srv_pb.ts";
+import type { SystemEraseReqSchema, SystemEraseRespSchema } from "../mgmt/system_pb.ts";
+import { file_mgmt_system } from "../mgmt/system_pb.ts";
 
 /**
  * Describes the file ctl/ctl.proto.
  */
 export const file_ctl_ctl: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwy3QMKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwEjMKC0dyb3VwVXBkYXRlEhQubWdtdC5Hcm91cFVwZGF0ZVJlcRoOLmN0bC5SYW5rc1Jlc3BiBnByb3RvMw", [file_ctl_storage, file_ctl_network, file_ctl_ranks, file_mgmt_srv]);
+  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwynQQKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwEjMKC0dyb3VwVXBkYXRlEhQubWdtdC5Hcm91cFVwZGF0ZVJlcRoOLmN0bC5SYW5rc1Jlc3ASPgoPU3lzdGVtRXJhc2VQZWVyEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwYgZwcm90bzM", [file_ctl_storage, file_ctl_network, file_ctl_ranks, file_mgmt_srv, file_mgmt_system]);
 
 /**
  * @generated from service ctl.CtlSvc
@@ -103,6 +105,17 @@ export const CtlSvc: GenService<{
     methodKind: "unary";
     input: typeof GroupUpdateReqSchema;
     output: typeof RanksRespSchema;
+  },
+  /**
+   * Ours: the MS leader's SystemErase order to a peer MS replica, after the members were
+   * reset and the database wiped: drop the local database (the reference's peer erase).
+   *
+   * @generated from rpc ctl.CtlSvc.SystemErasePeer
+   */
+  systemErasePeer: {
+    methodKind: "unary";
+    input: typeof SystemEraseReqSchema;
+    output: typeof SystemEraseRespSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ctl_ctl, 0);
