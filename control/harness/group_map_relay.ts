@@ -39,6 +39,11 @@ export class GroupMapRelay {
     private readonly log: HarnessLog,
   ) {}
 
+  /** Forgets the map held (reset format: the next system's versions start again). */
+  forget(): void {
+    this.#latest = null;
+  }
+
   /** Map version of the newest map received (0 when none). */
   latestVersion(): number {
     return this.#latest?.mapVersion ?? 0;

@@ -193,6 +193,8 @@ export async function resetFormatRanks(
       );
     }
   }
+  // The map held for late-ready engines belongs to the system being erased.
+  h.groupMap.forget();
   const failed = new Map<EngineInstance, string>();
   for (const inst of insts) {
     try {

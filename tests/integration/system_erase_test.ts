@@ -13,6 +13,7 @@ import { serverTransportPool } from "../../control/server/ctl_fanout.ts";
 import { parseMountInfo } from "../../control/storage/mounts.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
 import { LocalCluster } from "../cluster/local_cluster.ts";
+import { engineSockets, failingPings } from "./system_engine_ping.ts";
 
 /** Mount points below `root`, from /proc/self/mountinfo. */
 async function mountsBelow(root: string): Promise<string[]> {
@@ -81,6 +82,16 @@ Deno.test({
         );
         deepEqual(ranks, [0, 1, 2, 3]);
         deepEqual(await mountsBelow(c.root), scmDirs.slice().sort());
+        // The new system's group map (versions start afresh) reaches every engine.
+        const members = await c.members();
+        const socks = await c.waitFor("4 engine sockets with ranks", async () => {
+          const s = await engineSockets(c, members);
+          return s.size === 4 ? s : null;
+        });
+        await c.waitFor(
+          "cross-rank PingRank to succeed everywhere after the new format",
+          async () => (await failingPings(socks)).length === 0,
+        );
       });
     } finally {
       await c.destroy();
