@@ -160,7 +160,7 @@ export class EngineInstance {
   /** Loads the rank from the superblock (so ranks can be targeted before the first start). */
   async loadRank(): Promise<void> {
     const sb = await this.#o.storage.superblock.read();
-    this.#rank = sb?.validrank ? sb.rank : null;
+    this.#rank = sb?.validRank ? sb.rank : null;
   }
 
   /**
@@ -277,11 +277,11 @@ export class EngineInstance {
     const sb = await store.read();
     if (sb === null) throw new Error(`instance ${this.index}: superblock missing at NotifyReady`);
     sb.incarnation = req.incarnation;
-    if (o.faultDomain !== "") sb.hostfaultdomain = o.faultDomain;
+    if (o.faultDomain !== "") sb.hostFaultDomain = o.faultDomain;
     await store.write(sb);
     this.#incarnation = req.incarnation;
 
-    let rank = sb.validrank && sb.rank !== null ? sb.rank : NIL_RANK;
+    let rank = sb.validRank && sb.rank !== null ? sb.rank : NIL_RANK;
     if (rank === NIL_RANK && o.bootstrapReplica && this.index === 0) rank = 0;
     const resp = await o.join(create(JoinReqSchema, {
       sys: o.systemName,
@@ -290,7 +290,7 @@ export class EngineInstance {
       uri: req.uri,
       nctxs: req.nctxs,
       addr: o.controlAddr,
-      srvFaultDomain: sb.hostfaultdomain,
+      srvFaultDomain: sb.hostFaultDomain,
       idx: this.index,
       incarnation: req.incarnation,
       secondaryUris: req.secondaryUris,
@@ -306,8 +306,8 @@ export class EngineInstance {
       this.#restartAfterExit = true;
       return;
     }
-    if (!sb.validrank || sb.rank !== resp.rank || sb.uri !== req.uri) {
-      await store.write({ ...sb, rank: resp.rank, validrank: true, uri: req.uri });
+    if (!sb.validRank || sb.rank !== resp.rank || sb.uri !== req.uri) {
+      await store.write({ ...sb, rank: resp.rank, validRank: true, uri: req.uri });
     }
     this.#rank = resp.rank;
     if (!resp.localJoin) {
@@ -384,7 +384,7 @@ export class EngineInstance {
     if (signal.aborted) return;
     const sb = await o.storage.superblock.read();
     if (sb === null) throw new Error(`no superblock for instance ${this.index} after format`);
-    this.#rank = sb.validrank ? sb.rank : null;
+    this.#rank = sb.validRank ? sb.rank : null;
     this.#incarnation = sb.incarnation;
 
     const child = new Deno.Command(o.enginePath, {

@@ -4,7 +4,8 @@ import { JoinRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import { EngineHarness } from "./harness.ts";
 import type { InstanceOptions } from "./instance.ts";
 import { resetFormatRanks } from "./rank_ops.ts";
-import type { InstanceStorage, Superblock } from "./types.ts";
+import type { Superblock } from "../storage/superblock.ts";
+import type { InstanceStorage } from "./types.ts";
 
 const log = { debug() {}, info() {}, error() {} };
 
@@ -16,8 +17,8 @@ function memStorage(rank: number, calls: string[], eraseError?: string): Instanc
     system: "daos_server",
     rank,
     uri: "",
-    validrank: true,
-    hostfaultdomain: "/h",
+    validRank: true,
+    hostFaultDomain: "/h",
     incarnation: 0n,
   };
   return {

@@ -9,48 +9,14 @@ import { type ControlMetadataPlace, eraseControlMetadata } from "../storage/cont
 import { findMount } from "../storage/mounts.ts";
 import { eraseScm } from "../storage/scm_format.ts";
 import { type FormatGate, needsFormat } from "../storage/format_state.ts";
-import {
-  readSuperblock,
-  removeSuperblock,
-  type Superblock as StoredSuperblock,
-  writeSuperblock,
-} from "../storage/superblock.ts";
-import type { InstanceStorage, Superblock, SuperblockStore } from "./types.ts";
-
-function toHarness(sb: StoredSuperblock): Superblock {
-  return {
-    version: sb.version,
-    uuid: sb.uuid,
-    system: sb.system,
-    rank: sb.rank,
-    uri: sb.uri,
-    validrank: sb.validRank,
-    hostfaultdomain: sb.hostFaultDomain,
-    incarnation: sb.incarnation,
-  };
-}
-
-function toStored(sb: Superblock): StoredSuperblock {
-  return {
-    version: sb.version,
-    uuid: sb.uuid,
-    system: sb.system,
-    rank: sb.rank,
-    uri: sb.uri,
-    validRank: sb.validrank,
-    hostFaultDomain: sb.hostfaultdomain,
-    incarnation: sb.incarnation,
-  };
-}
+import { readSuperblock, removeSuperblock, writeSuperblock } from "../storage/superblock.ts";
+import type { InstanceStorage, SuperblockStore } from "./types.ts";
 
 /** The superblock kept in dir, through the storage module's atomic reader/writer. */
 export function dirSuperblockStore(dir: string): SuperblockStore {
   return {
-    read: async () => {
-      const sb = await readSuperblock(dir);
-      return sb === null ? null : toHarness(sb);
-    },
-    write: (sb) => writeSuperblock(dir, toStored(sb)),
+    read: () => readSuperblock(dir),
+    write: (sb) => writeSuperblock(dir, sb),
     remove: () => removeSuperblock(dir),
   };
 }

@@ -13,8 +13,8 @@ Deno.test("superblock store round-trips a full u64 incarnation and removes the f
       system: "daos_server",
       rank: 3,
       uri: "ofi+tcp://127.0.0.1:31416",
-      validrank: true,
-      hostfaultdomain: "/host1",
+      validRank: true,
+      hostFaultDomain: "/host1",
       incarnation: 1_790_000_000_123_456_789n, // ns since the epoch: beyond 2^53
     };
     await store.write(sb);
@@ -44,8 +44,8 @@ Deno.test("presence storage: needs format until a superblock exists; abort ends 
       system: "s",
       rank: null,
       uri: "",
-      validrank: false,
-      hostfaultdomain: "/h",
+      validRank: false,
+      hostFaultDomain: "/h",
       incarnation: 0n,
     });
     await waiting;

@@ -4,18 +4,7 @@
  */
 import type { JoinReq, JoinResp } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import type { RASEvent } from "../../proto/gen/ts/shared/event_pb.ts";
-
-/** Engine superblock contents (spec/server.md §2.1). */
-export interface Superblock {
-  version: number;
-  uuid: string;
-  system: string;
-  rank: number | null;
-  uri: string;
-  validrank: boolean;
-  hostfaultdomain: string;
-  incarnation: bigint;
-}
+import type { Superblock } from "../storage/superblock.ts";
 
 /** Reads and writes one engine's superblock (atomic writes are the store's job). */
 export interface SuperblockStore {
