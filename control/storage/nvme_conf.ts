@@ -4,6 +4,7 @@
  */
 import type { EngineConfig } from "../config/types.ts";
 import { parseBusidRange } from "../config/schema.ts";
+import { atomicWrite } from "../lib/atomic_write.ts";
 
 interface Method {
   params: Record<string, unknown>;
@@ -119,9 +120,6 @@ export async function writeNvmeConf(
 ): Promise<boolean> {
   const text = renderNvmeConf(e, env);
   if (text === null) return false;
-  const tmp = `${path}.tmp`;
-  await Deno.writeTextFile(tmp, text, { mode: 0o664 });
-  await Deno.chmod(tmp, 0o664);
-  await Deno.rename(tmp, path);
+  await atomicWrite(path, text, { mode: 0o664 });
   return true;
 }

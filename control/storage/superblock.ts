@@ -3,6 +3,7 @@
  * engine's control-metadata directory, written atomically (staging file, fsync, rename, fsync dir).
  */
 import { parse, stringify } from "yaml";
+import { atomicWrite } from "../lib/atomic_write.ts";
 import { Fault } from "../lib/fault.ts";
 
 /** File name of the superblock inside its directory. */
@@ -139,39 +140,15 @@ export async function readSuperblock(dir: string): Promise<Superblock | null> {
   return decodeSuperblock(text, path);
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const f = await Deno.open(path, { read: true });
-  try {
-    await f.sync();
-  } finally {
-    f.close();
-  }
-}
-
 /**
  * Writes the superblock atomically: `<path>.staging` (mode 0660) + fsync, rename over the
  * target, fsync the directory. A crash leaves either the old or the new file, never half.
  */
 export async function writeSuperblock(dir: string, sb: Superblock): Promise<void> {
   const path = superblockPath(dir);
-  const staging = `${path}.staging`;
-  const data = new TextEncoder().encode(encodeSuperblock(sb));
   try {
-    const f = await Deno.open(staging, { write: true, create: true, truncate: true, mode: 0o660 });
-    try {
-      await f.write(data).then(async (n) => {
-        let off = n;
-        while (off < data.length) off += await f.write(data.subarray(off));
-      });
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.chmod(staging, 0o660); // umask may have narrowed the create mode
-    await Deno.rename(staging, path);
-    await fsyncPath(dir);
+    await atomicWrite(path, encodeSuperblock(sb), { mode: 0o660, tempSuffix: ".staging" });
   } catch (e) {
-    await Deno.remove(staging).catch(() => {});
     throw new Fault({
       domain: "server",
       code: 600,

@@ -3,6 +3,7 @@
  * `demo` can tell a running system from a stale one and `demo down` can remove everything.
  * Written atomically (temp file + rename) so a crash never leaves half a file.
  */
+import { atomicWrite } from "../../control/lib/atomic_write.ts";
 import type { ProcRef } from "./procs.ts";
 
 /** One daos_server of the demo. */
@@ -80,8 +81,5 @@ export async function readState(dir: string): Promise<DemoState | null> {
 
 /** Writes the state file atomically. */
 export async function writeState(state: DemoState): Promise<void> {
-  const path = `${state.dir}/${STATE_FILE}`;
-  const tmp = `${path}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(state, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+  await atomicWrite(`${state.dir}/${STATE_FILE}`, JSON.stringify(state, null, 2) + "\n");
 }
