@@ -9,20 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
+#include "byteorder.h"
 
 void drpc_hdr_encode(const struct drpc_hdr *h, uint8_t out[DRPC_HDR_SIZE])
 {

@@ -16,27 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "drpc_frame.h"
 #include "engine_internal.h"
 #include "log.h"
 
 static const char ping_magic[8] = {'D', 'A', 'O', 'S', 'P', 'I', 'N', 'G'};
 static const char pong_magic[8] = {'D', 'A', 'O', 'S', 'P', 'O', 'N', 'G'};
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 static int iface_ipv4(const char *iface, char *ip, size_t iplen)
 {
