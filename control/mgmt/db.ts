@@ -130,10 +130,15 @@ export class MembershipDb {
   /**
    * Commits `changes` on top of `base` if the leader still holds its key (`fence`) and nobody
    * wrote since `base` was read. Returns the new state, or null when a compare failed.
+   * `txnId` (default: a fresh one) is recorded in meta to resolve an ambiguous outcome.
    */
-  async commit(fence: Compare, base: DbState, changes: DbChanges): Promise<DbState | null> {
+  async commit(
+    fence: Compare,
+    base: DbState,
+    changes: DbChanges,
+    txnId: string = crypto.randomUUID(),
+  ): Promise<DbState | null> {
     const next = cloneState(base);
-    const txnId = crypto.randomUUID();
     const ops: Op[] = [];
     let entries = 0;
     for (const uuid of changes.remove) {

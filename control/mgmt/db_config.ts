@@ -30,6 +30,11 @@ export interface MgmtSvcDbConfig {
   leaseTtlS: number;
   /** Deadline for each etcd call in ms (default 500). */
   callTimeoutMs: number;
+  /**
+   * How long the leader retries a write after transient etcd errors (slow call, dropped
+   * connection) before failing the request (default 3000).
+   */
+  writeRetryMs: number;
   /** A daos_server unreachable this long has its ranks marked Unresponsive (default 2000). */
   hostDeadAfterMs: number;
   /** How often the leader probes member hosts (default 500). */
@@ -51,6 +56,7 @@ export function defaultMgmtSvcDbConfig(): MgmtSvcDbConfig {
     heartbeatIntervalMs: 50,
     leaseTtlS: 2,
     callTimeoutMs: 500,
+    writeRetryMs: 3000,
     hostDeadAfterMs: 2000,
     probeIntervalMs: 500,
     dataDir: "",
@@ -67,6 +73,7 @@ const KEY_MAP: Record<string, keyof MgmtSvcDbConfig> = {
   heartbeat_interval_ms: "heartbeatIntervalMs",
   lease_ttl_s: "leaseTtlS",
   call_timeout_ms: "callTimeoutMs",
+  write_retry_ms: "writeRetryMs",
   host_dead_after_ms: "hostDeadAfterMs",
   probe_interval_ms: "probeIntervalMs",
   data_dir: "dataDir",

@@ -3,8 +3,21 @@
  * stalls for seconds when the etcd leader is lost), keys and values are strings.
  */
 import { Buffer } from "node:buffer";
-import { circuitBreaker, ConsecutiveBreaker, handleAll, retry } from "cockatiel";
-import { Etcd3, type Lease } from "etcd3";
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  ConsecutiveBreaker,
+  handleAll,
+  noop,
+  retry,
+} from "cockatiel";
+import {
+  Etcd3,
+  GRPCDeadlineExceededError,
+  GRPCResourceExhastedError,
+  GRPCUnavailableError,
+  type Lease,
+} from "etcd3";
 
 /** One key as read from etcd. */
 export interface KeyValue {
@@ -73,12 +86,17 @@ export class EtcdClient {
       // The library's defaults (3 failures open a host's breaker for 5 s, 3 global retries)
       // stall the MS for seconds after one member dies; skip a failed host briefly instead and
       // retry once (our callers retry on their own, writes are made idempotent by a txn id).
+      // With a single endpoint (each replica talks to its local member) a breaker has no other
+      // host to fail over to: one slow call under load (e.g. a keep-alive queued behind a
+      // burst of 1024 join txns) would open it and fail every call for 250 ms, so none then.
       faultHandling: {
         host: () =>
-          circuitBreaker(handleAll, {
-            halfOpenAfter: 250,
-            breaker: new ConsecutiveBreaker(1),
-          }),
+          endpoints.length > 1
+            ? circuitBreaker(handleAll, {
+              halfOpenAfter: 250,
+              breaker: new ConsecutiveBreaker(1),
+            })
+            : noop,
         global: retry(handleAll, { maxAttempts: 1 }),
       },
     });
@@ -199,11 +217,27 @@ export class LeaseHandle {
   }
 }
 
+/**
+ * True for etcd call failures that say nothing about the data (the call was slow, the
+ * connection dropped, etcd shed load): worth retrying while leadership holds.
+ */
+export function isTransientEtcdError(e: unknown): boolean {
+  return e instanceof GRPCDeadlineExceededError || e instanceof GRPCUnavailableError ||
+    e instanceof GRPCResourceExhastedError || e instanceof BrokenCircuitError ||
+    e instanceof EtcdDeadlineError;
+}
+
+/** A call guarded by {@link withDeadline} took longer than its deadline. */
+export class EtcdDeadlineError extends Error {}
+
 /** Rejects `p` after `ms` (the library's grant path takes no call options). */
 export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const t = new Promise<never>((_, rej) => {
-    timer = setTimeout(() => rej(new Error(`${what}: etcd deadline of ${ms} ms exceeded`)), ms);
+    timer = setTimeout(
+      () => rej(new EtcdDeadlineError(`${what}: etcd deadline of ${ms} ms exceeded`)),
+      ms,
+    );
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -19,7 +19,7 @@ import { type DbChanges, type DbState, isEmpty, MembershipDb, noChanges } from "
 import { type MgmtSvcDbConfig } from "./db_config.ts";
 import { Election } from "./election.ts";
 import { ATTR_GROUP_UPDATE_PAUSED, GroupUpdater, mayResume } from "./group_update.ts";
-import { EtcdClient } from "./etcd_client.ts";
+import { EtcdClient, isTransientEtcdError } from "./etcd_client.ts";
 import { etcdEndpoints, EtcdMember } from "./etcd_member.ts";
 import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput, type JoinOutcome } from "./join.ts";
 import {
@@ -373,31 +373,58 @@ export class ManagementService {
 
   /**
    * Serialized fenced write: `fn` computes changes from the current state; retried on a stale
-   * snapshot, NotLeader when deposed. Returns the new state.
+   * snapshot, NotLeader when deposed. Transient etcd failures (a slow call under a burst of
+   * joins, a dropped connection) are retried too, for a bounded time, while this replica still
+   * leads: the fence keeps a deposed leader from writing, and an ambiguous commit is resolved by
+   * its txn id. `fn` must be deterministic for a given state (it may be called again on the
+   * same snapshot, whose result then replaces an earlier attempt still in flight).
    */
   #write(fn: (s: DbState) => DbChanges): Promise<DbState> {
     const run = async (): Promise<DbState> => {
       const { db, election } = this.requireReplica();
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const base = this.#cache ?? await db.read();
-        this.#cache = base;
-        const changes = fn(base);
-        if (isEmpty(changes)) return base;
-        let fence;
+      const retryUntil = Date.now() + this.config.db.writeRetryMs;
+      // An attempt whose outcome is unknown: it may still apply, but only on its base revision.
+      let pending: { txnId: string; baseRev: bigint } | null = null;
+      let conflicts = 0;
+      let transient = 0;
+      while (conflicts < 5) {
         try {
-          fence = election.fence();
-        } catch {
-          throw new NotLeaderError(election.view().leader, this.otherReplicas());
+          const base = this.#cache ?? await db.read();
+          this.#cache = base;
+          if (pending && base.lastTxn === pending.txnId) return base; // it did apply
+          const changes = fn(base);
+          if (isEmpty(changes)) return base;
+          let fence;
+          try {
+            fence = election.fence();
+          } catch {
+            throw new NotLeaderError(election.view().leader, this.otherReplicas());
+          }
+          // Same base as the unresolved attempt: same changes, same id, so at most one applies.
+          const prev = pending as { txnId: string; baseRev: bigint } | null;
+          const txnId: string = prev !== null && prev.baseRev === base.metaRev
+            ? prev.txnId
+            : crypto.randomUUID();
+          pending = { txnId, baseRev: base.metaRev };
+          const next = await db.commit(fence, base, changes, txnId);
+          if (next) {
+            this.#cache = next;
+            // Member changes reach the engines with the next lazy update.
+            if (changes.put.length > 0 || changes.remove.length > 0) this.groups.requestLazy();
+            return next;
+          }
+          this.#cache = null; // stale snapshot or lost fence: re-read and re-check
+          conflicts++;
+          if (!election.view().isLeader) break;
+        } catch (e) {
+          this.#cache = null;
+          if (
+            !isTransientEtcdError(e) || !election.view().isLeader || Date.now() >= retryUntil
+          ) throw e;
+          transient++;
+          this.log(`MS write: transient etcd error (attempt ${transient}), retrying: ${e}`);
+          await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** transient, 200)));
         }
-        const next = await db.commit(fence, base, changes);
-        if (next) {
-          this.#cache = next;
-          // Member changes reach the engines with the next lazy update.
-          if (changes.put.length > 0 || changes.remove.length > 0) this.groups.requestLazy();
-          return next;
-        }
-        this.#cache = null; // stale snapshot or lost fence: re-read and re-check
-        if (!election.view().isLeader) break;
       }
       throw new NotLeaderError(election.view().leader, this.otherReplicas());
     };
