@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { isFault } from "../lib/fault.ts";
 import { checkServerConfigText, loadServerConfig } from "./load.ts";
 import { formatProblem } from "./problems.ts";
+import { engineYaml, fileTierYaml, ramTierYaml } from "../../tests/util/config_fixtures.ts";
 
 const dir = new URL("./testdata/", import.meta.url).pathname;
 
@@ -10,17 +11,7 @@ provider: ofi+tcp
 transport_config:
   allow_insecure: true
 engines:
-  - targets: 4
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: ram
-        scm_mount: /mnt/daos0
-        scm_size: 4
-      - class: file
-        bdev_list: [/tmp/bdev0]
-        bdev_size: 1
-`;
+${engineYaml(ramTierYaml("/mnt/daos0") + fileTierYaml(["/tmp/bdev0"]), { targets: 4 })}`;
 
 function problems(text: string): string[] {
   return checkServerConfigText(text, "t.yml").problems.map(formatProblem);

@@ -1,29 +1,20 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { NetworkScanReqSchema } from "../../proto/gen/ts/ctl/network_pb.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { StorageScanReqSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
-import { checkServerConfigText } from "../config/load.ts";
+import {
+  engineYaml,
+  LOCAL_SERVER_HEAD,
+  parseConfig,
+  ramTierYaml,
+} from "../../tests/util/config_fixtures.ts";
 import type { EngineConfig } from "../config/types.ts";
 import { networkScan, type NetworkScanSource } from "./network_scan.ts";
 import { NIL_RANK, NO_PMEM, storageScan, type StorageScanSource } from "./storage_scan.ts";
 
 function engines(storage: string): EngineConfig[] {
-  const { config, problems } = checkServerConfigText(
-    `name: daos_server
-mgmt_svc_replicas: [localhost]
-provider: ofi+tcp
-transport_config: {allow_insecure: true}
-engines:
-  - targets: 1
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-${storage}`,
-    "test.yml",
-  );
-  ok(config, JSON.stringify(problems));
-  return config.engines;
+  return parseConfig(LOCAL_SERVER_HEAD + engineYaml(storage), "test.yml").engines;
 }
 
 const mem = {
@@ -49,7 +40,7 @@ function source(e: EngineConfig[], over: Partial<StorageScanSource> = {}): Stora
 }
 
 Deno.test("storageScan: ram tier reported as a ramdisk namespace with tmpfs usage", async () => {
-  const e = engines("      - class: ram\n        scm_mount: /mnt/daos0\n        scm_size: 4\n");
+  const e = engines(ramTierYaml("/mnt/daos0"));
   const req = create(StorageScanReqSchema, { nvme: { Basic: true } });
   const unmounted = await storageScan(req, source(e));
   equal(unmounted.scm?.state?.status, ResponseStatus.CTL_SUCCESS);
@@ -90,7 +81,7 @@ Deno.test("storageScan: dcpm has no PMem here; NVMe failures stay in the NVMe pa
 
 Deno.test("storageScan: NVMe controllers, basic strips identity, configured ones get roles", async () => {
   const e = engines(
-    "      - class: ram\n        scm_mount: /mnt/d\n        scm_size: 4\n" +
+    ramTierYaml("/mnt/d") +
       "      - class: nvme\n        bdev_list: ['0000:81:00.0']\n",
   );
   const nvme = () =>

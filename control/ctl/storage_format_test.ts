@@ -2,23 +2,18 @@ import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { StorageFormatReqSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
-import { checkServerConfigText } from "../config/load.ts";
+import { engineYaml, parseConfig } from "../../tests/util/config_fixtures.ts";
 import { FormatGate } from "../storage/format_state.ts";
 import { harnessFormatInstances, type KillableInstance, storageFormat } from "./storage_format.ts";
 
-const CFG = checkServerConfigText(
-  `provider: ofi+tcp
+const CFG = parseConfig(`provider: ofi+tcp
 engines:
-  - targets: 1
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: dcpm
+${
+  engineYaml(`      - class: dcpm
         scm_list: [/dev/pmem0]
         scm_mount: /mnt/daos-test-never-mounted
-`,
-  "t.yml",
-).config!;
+`)
+}`);
 
 class FakeInstance implements KillableInstance {
   running = true;

@@ -15,7 +15,13 @@ import {
   SmdDevRespSchema,
 } from "../../proto/gen/ts/ctl/smd_pb.ts";
 import { StorageScanReqSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
-import { checkServerConfigText } from "../config/load.ts";
+import {
+  engineYaml,
+  fileTierYaml,
+  LOCAL_SERVER_HEAD,
+  parseConfig,
+  ramTierYaml,
+} from "../../tests/util/config_fixtures.ts";
 import type { EngineConfig } from "../config/types.ts";
 import { MgmtMethod } from "../drpc/ids.ts";
 import { adjustNvmeUsable, type ScanEngine } from "./nvme_engine_scan.ts";
@@ -34,30 +40,16 @@ const MIB = 1024n ** 2n;
 
 /** Two engines: ram SCM + one file bdev each (engine 1 with DAOS_MD_CAP and a data role). */
 function twoEngines(): EngineConfig[] {
-  const { config, problems } = checkServerConfigText(
-    `name: daos_server
-mgmt_svc_replicas: [localhost]
-provider: ofi+tcp
-transport_config: {allow_insecure: true}
-engines:
-  - targets: 2
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - {class: ram, scm_mount: /mnt/d0, scm_size: 4}
-      - {class: file, bdev_list: [/srv/bdev0], bdev_size: 1}
-  - targets: 2
-    fabric_iface: lo
-    fabric_iface_port: 31516
-    env_vars: [DAOS_MD_CAP=256]
-    storage:
-      - {class: ram, scm_mount: /mnt/d1, scm_size: 4}
-      - {class: file, bdev_list: [/srv/bdev1], bdev_size: 1}
-`,
+  const storage = (i: number) => ramTierYaml(`/mnt/d${i}`) + fileTierYaml([`/srv/bdev${i}`]);
+  return parseConfig(
+    LOCAL_SERVER_HEAD + engineYaml(storage(0), { targets: 2 }) +
+      engineYaml(storage(1), {
+        targets: 2,
+        port: 31516,
+        extra: "    env_vars: [DAOS_MD_CAP=256]\n",
+      }),
     "test.yml",
-  );
-  ok(config, JSON.stringify(problems));
-  return config.engines;
+  ).engines;
 }
 
 /** A fake engine answering SMD list and BIO health like engine-ffi/native's mgmt module. */

@@ -1,48 +1,6 @@
 import { deepEqual as assertEquals, throws } from "node:assert/strict";
-import type { EngineConfig } from "../config/types.ts";
+import { engineConfig } from "../../tests/util/config_fixtures.ts";
 import { engineArgs, engineEnv } from "./engine_launch.ts";
-
-function engine(over: Partial<EngineConfig> = {}): EngineConfig {
-  return {
-    index: 1,
-    targets: 8,
-    nrXsHelpers: 2,
-    firstCore: null,
-    pinnedNumaNode: null,
-    fabric: {
-      provider: "ofi+tcp",
-      fabricIface: "lo",
-      fabricIfacePort: 31416,
-      crtTimeout: 30,
-      disableSrx: false,
-      fabricAuthKey: "",
-      secondaryProviderEndpoints: [],
-      bypassHealthChk: false,
-    },
-    logMask: "INFO",
-    logFile: "/tmp/daos_engine.1.log",
-    envVars: [],
-    envPassThrough: [],
-    scm: {
-      tier: 0,
-      class: "ram",
-      scmMount: "/mnt/daos1",
-      scmList: [],
-      scmSize: 4,
-      scmHugepagesDisabled: null,
-    },
-    bdevs: [],
-    acceleration: null,
-    spdkRpcServer: null,
-    bdevAutoFaulty: null,
-    spdkIobuf: null,
-    modules: "",
-    enableHotplug: false,
-    systemName: "daos_server",
-    controlMetadataPath: "",
-    ...over,
-  };
-}
 
 const fileTier = {
   tier: 1,
@@ -56,7 +14,7 @@ const fileTier = {
 };
 
 Deno.test("engine arguments without bdevs", () => {
-  assertEquals(engineArgs(engine(), { socketDir: "/run/daos" }), [
+  assertEquals(engineArgs(engineConfig(), { socketDir: "/run/daos" }), [
     ...["-t", "8", "-x", "2", "-g", "daos_server", "-d", "/run/daos", "-I", "1"],
     ...["-T", "1", "-s", "/mnt/daos1"],
   ]);
@@ -64,7 +22,7 @@ Deno.test("engine arguments without bdevs", () => {
 
 Deno.test("engine arguments with a bdev tier, pinning, check mode", () => {
   const args = engineArgs(
-    engine({ bdevs: [fileTier], firstCore: 0, pinnedNumaNode: 1, modules: "vos,rdb" }),
+    engineConfig({ bdevs: [fileTier], firstCore: 0, pinnedNumaNode: 1, modules: "vos,rdb" }),
     { socketDir: "/run/daos", checkMode: true, memSizeMiB: 8192, hugepageSizeMiB: 2 },
   );
   assertEquals(args, [
@@ -76,14 +34,14 @@ Deno.test("engine arguments with a bdev tier, pinning, check mode", () => {
 
 Deno.test("engine without an SCM tier is refused with the fix", () => {
   throws(
-    () => engineArgs(engine({ scm: null }), { socketDir: "/r" }),
+    () => engineArgs(engineConfig({ scm: null }), { socketDir: "/r" }),
     /engine 1: no scm_mount set/,
   );
 });
 
 Deno.test("engine environment: fabric, logs, env_vars, pass-through, fix-ups", () => {
   const env = engineEnv(
-    engine({
+    engineConfig({
       envVars: ["FI_SOCKETS_CONN_TIMEOUT=2000", "D_LOG_FILE_APPEND_PID=1"],
       envPassThrough: ["MY_VAR"],
       bdevs: [fileTier],
@@ -110,7 +68,7 @@ Deno.test("engine environment: fabric, logs, env_vars, pass-through, fix-ups", (
 });
 
 Deno.test("port 0 omits D_PORT; disable_srx and auth key are passed", () => {
-  const e = engine();
+  const e = engineConfig();
   e.fabric = { ...e.fabric, fabricIfacePort: 0, disableSrx: true, fabricAuthKey: "k" };
   const env = engineEnv(e, {});
   assertEquals([env.D_PORT, env.FI_OFI_RXM_USE_SRX, env.D_PROVIDER_AUTH_KEY], [
@@ -122,22 +80,22 @@ Deno.test("port 0 omits D_PORT; disable_srx and auth key are passed", () => {
 
 Deno.test("PMEMOBJ_CONF with sds.at_create=1 is an error on non-DCPM SCM", () => {
   throws(
-    () => engineEnv(engine({ envVars: ["PMEMOBJ_CONF=sds.at_create=1"] }), {}),
+    () => engineEnv(engineConfig({ envVars: ["PMEMOBJ_CONF=sds.at_create=1"] }), {}),
     /engine 1: PMEMOBJ_CONF "sds.at_create=1".*remove it from env_vars/,
   );
-  const env = engineEnv(engine({ envVars: ["PMEMOBJ_CONF=prefault.at_open=1"] }), {});
+  const env = engineEnv(engineConfig({ envVars: ["PMEMOBJ_CONF=prefault.at_open=1"] }), {});
   assertEquals(env.PMEMOBJ_CONF, "prefault.at_open=1;sds.at_create=0");
 });
 
 Deno.test("ABT_THREAD_STACKSIZE: added for DCPM/UCX/MD-on-SSD, user values too small refused", () => {
-  const dcpm = engine();
+  const dcpm = engineConfig();
   dcpm.scm = { ...dcpm.scm!, class: "dcpm", scmList: ["/dev/pmem0"] };
   assertEquals(engineEnv(dcpm, {}).ABT_THREAD_STACKSIZE, "20480");
   assertEquals(engineEnv(dcpm, {}).PMEMOBJ_CONF, undefined);
-  const ucx = engine();
+  const ucx = engineConfig();
   ucx.fabric = { ...ucx.fabric, provider: "ucx+dc_x" };
   assertEquals(engineEnv(ucx, {}).ABT_THREAD_STACKSIZE, "32768");
-  const md = engine({ controlMetadataPath: "/var/daos" });
+  const md = engineConfig({ controlMetadataPath: "/var/daos" });
   assertEquals(engineEnv(md, {}).ABT_THREAD_STACKSIZE, "24576");
   const dcpmUcx = { ...dcpm, fabric: ucx.fabric };
   assertEquals(engineEnv(dcpmUcx, {}).ABT_THREAD_STACKSIZE, "32768");
@@ -152,13 +110,13 @@ Deno.test("ABT_THREAD_STACKSIZE: added for DCPM/UCX/MD-on-SSD, user values too s
 });
 
 Deno.test("env_vars entries must be KEY=VALUE", () => {
-  throws(() => engineEnv(engine({ envVars: ["NOVALUE"] }), {}), /"NOVALUE" is not KEY=VALUE/);
+  throws(() => engineEnv(engineConfig({ envVars: ["NOVALUE"] }), {}), /"NOVALUE" is not KEY=VALUE/);
 });
 
 Deno.test("DD_SUBSYS in env_vars is folded into D_LOG_MASK", () => {
-  const env = engineEnv(engine({ logMask: "DEBUG", envVars: ["DD_SUBSYS=MGMT,BIO"] }), {});
+  const env = engineEnv(engineConfig({ logMask: "DEBUG", envVars: ["DD_SUBSYS=MGMT,BIO"] }), {});
   assertEquals(env.D_LOG_MASK, "ERR,MGMT=DBUG,BIO=DBUG");
   assertEquals(env.DD_SUBSYS, "MGMT,BIO");
-  const plain = engineEnv(engine({ logMask: "DEBUG" }), {});
+  const plain = engineEnv(engineConfig({ logMask: "DEBUG" }), {});
   assertEquals(plain.D_LOG_MASK, "DEBUG");
 });

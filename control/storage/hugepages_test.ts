@@ -1,22 +1,18 @@
 import assert from "node:assert/strict";
-import { checkServerConfigText } from "../config/load.ts";
+import {
+  engineYaml,
+  fileTierYaml,
+  parseConfig,
+  ramTierYaml,
+} from "../../tests/util/config_fixtures.ts";
 import { engineMemArgs, hugepagePlan, minHugepages } from "./hugepages.ts";
 
 function cfg(targets: number, bdev: boolean, nr = 0) {
   const text = `provider: ofi+tcp
 nr_hugepages: ${nr}
 engines:
-  - targets: ${targets}
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: ram
-        scm_mount: /mnt/d
-        scm_size: 4
-${bdev ? "      - class: file\n        bdev_list: [/tmp/b]\n        bdev_size: 1\n" : ""}`;
-  const r = checkServerConfigText(text, "t.yml");
-  assert.deepEqual(r.problems, []);
-  return r.config!;
+${engineYaml(ramTierYaml("/mnt/d") + (bdev ? fileTierYaml(["/tmp/b"]) : ""), { targets })}`;
+  return parseConfig(text);
 }
 
 Deno.test("minimum hugepages: 1 GiB per target (+1 single-target), 128 in discovery", () => {

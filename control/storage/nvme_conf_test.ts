@@ -1,26 +1,17 @@
 import assert from "node:assert/strict";
-import { checkServerConfigText } from "../config/load.ts";
+import {
+  engineYaml,
+  fileTierYaml,
+  parseConfig,
+  ramTierYaml,
+} from "../../tests/util/config_fixtures.ts";
 import { renderNvmeConf } from "./nvme_conf.ts";
 
-function engine(yaml: string) {
-  const r = checkServerConfigText(yaml, "t.yml");
-  assert.deepEqual(r.problems, []);
-  return r.config!.engines[0];
-}
+const engine = (yaml: string) => parseConfig(yaml).engines[0];
 
 const FILES = `provider: ofi+tcp
 engines:
-  - targets: 1
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: ram
-        scm_mount: /mnt/daos0
-        scm_size: 4
-      - class: file
-        bdev_list: [/tmp/a, /tmp/b]
-        bdev_size: 1
-`;
+${engineYaml(ramTierYaml("/mnt/daos0") + fileTierYaml(["/tmp/a", "/tmp/b"]))}`;
 
 Deno.test("daos_nvme.conf for file bdevs: exact §3.6 layout", () => {
   const text = renderNvmeConf(engine(FILES), { hostname: "h1", vmdEnabled: false });

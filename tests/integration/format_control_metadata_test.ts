@@ -1,45 +1,24 @@
 /** control_metadata.device: ext4 on a loop device, mounted at control_metadata.path. */
 import assert from "node:assert/strict";
-import { checkServerConfigText } from "../../control/config/load.ts";
 import { stoppedInstances } from "../../control/ctl/storage_format.ts";
 import { formatHostStorage } from "../../control/storage/format.ts";
 import { FormatGate, needsFormat, needsMetaFormat } from "../../control/storage/format_state.ts";
 import { eraseControlMetadata, probeDevice } from "../../control/storage/control_metadata.ts";
 import { findMount } from "../../control/storage/mounts.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
-import { unmountBelow } from "./format_fixture.ts";
-
-async function sh(cmd: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout).trim();
-}
+import { mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
+import { parseConfig } from "../util/config_fixtures.ts";
 
 function mdConfig(dir: string, device: string) {
-  const r = checkServerConfigText(
+  return parseConfig(
     `provider: ofi+tcp
 control_metadata:
   path: ${dir}/md
   device: ${device}
 engines:
-  - targets: 1
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: ram
-        scm_mount: ${dir}/scm0
-        scm_size: 4
-      - class: file
-        bdev_list: [${dir}/bdev0]
-        bdev_size: 1
-        bdev_roles: [wal, meta, data]
-`,
+${mdEngineYaml(dir)}`,
     `${dir}/c.yml`,
   );
-  assert.deepEqual(r.problems, []);
-  return r.config!;
 }
 
 const env = () => ({ hostname: "h", gate: new FormatGate() });

@@ -1,6 +1,5 @@
 /** Format with a kdev (loop device) tier, MD-on-SSD control metadata, --replace, and erase. */
 import assert from "node:assert/strict";
-import { checkServerConfigText } from "../../control/config/load.ts";
 import { stoppedInstances } from "../../control/ctl/storage_format.ts";
 import { formatHostStorage } from "../../control/storage/format.ts";
 import { FormatGate, needsFormat } from "../../control/storage/format_state.ts";
@@ -8,21 +7,8 @@ import { findMount } from "../../control/storage/mounts.ts";
 import { eraseScm } from "../../control/storage/scm_format.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
 import { isFault } from "../../control/lib/fault.ts";
-import { unmountBelow } from "./format_fixture.ts";
-
-async function sh(cmd: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout).trim();
-}
-
-function config(text: string, path: string) {
-  const r = checkServerConfigText(text, path);
-  assert.deepEqual(r.problems, []);
-  return r.config!;
-}
+import { mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
+import { engineYaml, parseConfig, ramTierYaml } from "../util/config_fixtures.ts";
 
 const env = () => ({ hostname: "h", gate: new FormatGate() });
 
@@ -35,17 +21,8 @@ Deno.test("kdev tier on a loop device formats; a character device as kdev fails 
     const text = (dev: string) =>
       `provider: ofi+tcp
 engines:
-  - targets: 1
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: ram
-        scm_mount: ${dir}/scm0
-        scm_size: 4
-      - class: kdev
-        bdev_list: [${dev}]
-`;
-    const cfg = config(text(loop), `${dir}/c.yml`);
+${engineYaml(ramTierYaml(`${dir}/scm0`) + `      - class: kdev\n        bdev_list: [${dev}]\n`)}`;
+    const cfg = parseConfig(text(loop), `${dir}/c.yml`);
     const out = await formatHostStorage(cfg, stoppedInstances(cfg), {
       reformat: false,
       replace: false,
@@ -59,7 +36,7 @@ engines:
     });
 
     // /dev/null is a character device, not a block device.
-    const bad = config(text("/dev/null"), `${dir}/c.yml`);
+    const bad = parseConfig(text("/dev/null"), `${dir}/c.yml`);
     const out2 = await formatHostStorage(bad, stoppedInstances(bad), {
       reformat: true,
       replace: false,
@@ -77,23 +54,12 @@ engines:
 Deno.test("MD-on-SSD: superblock and daos_nvme.conf under control_metadata; --replace rules; erase", async () => {
   const dir = await Deno.makeTempDir({ prefix: "daos-format-md-" });
   try {
-    const cfg = config(
+    const cfg = parseConfig(
       `provider: ofi+tcp
 control_metadata:
   path: ${dir}/md
 engines:
-  - targets: 1
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: ram
-        scm_mount: ${dir}/scm0
-        scm_size: 4
-      - class: file
-        bdev_list: [${dir}/bdev0]
-        bdev_size: 1
-        bdev_roles: [wal, meta, data]
-`,
+${mdEngineYaml(dir)}`,
       `${dir}/c.yml`,
     );
     const e = cfg.engines[0];
@@ -131,17 +97,10 @@ engines:
 Deno.test("--replace with no instance needing format is refused with the reference text", async () => {
   const dir = await Deno.makeTempDir({ prefix: "daos-format-rep-" });
   try {
-    const cfg = config(
+    const cfg = parseConfig(
       `provider: ofi+tcp
 engines:
-  - targets: 1
-    fabric_iface: lo
-    fabric_iface_port: 31416
-    storage:
-      - class: ram
-        scm_mount: ${dir}/scm0
-        scm_size: 4
-`,
+${engineYaml(ramTierYaml(`${dir}/scm0`))}`,
       `${dir}/c.yml`,
     );
     await formatHostStorage(cfg, stoppedInstances(cfg), { reformat: false, replace: false }, env());

@@ -5,6 +5,7 @@
 import { checkServerConfigText } from "../../control/config/load.ts";
 import type { ServerConfig } from "../../control/config/types.ts";
 import { parseMountInfo } from "../../control/storage/mounts.ts";
+import { engineYaml, fileTierYaml, ramTierYaml } from "../util/config_fixtures.ts";
 
 /** A temporary format playground. */
 export interface FormatFixture {
@@ -39,6 +40,22 @@ ${extra}engines:
 `;
   }
   return text;
+}
+
+/** Runs a command; its trimmed stdout, or an Error with the command line and its stderr. */
+export async function sh(cmd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** The MD-on-SSD engine of the device tests: ram SCM and one file bdev holding all roles. */
+export function mdEngineYaml(dir: string): string {
+  return engineYaml(
+    ramTierYaml(`${dir}/scm0`) + fileTierYaml([`${dir}/bdev0`], 1, ["wal", "meta", "data"]),
+  );
 }
 
 /** Unmounts everything mounted at or below `dir` (deepest first). */

@@ -13,6 +13,7 @@ import { prepShutdownRanks, startRanks, stopRanks } from "../../control/harness/
 import { type EngineLaunch, startFixture } from "../../control/harness/testing/fixture.ts";
 import { MemberState } from "../../control/lib/states.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
+import { engineConfig, loFabric } from "../util/config_fixtures.ts";
 
 const WAIT = 30_000;
 const native = new URL("../../engine-ffi/native", import.meta.url).pathname;
@@ -26,42 +27,20 @@ async function ensureEngineBuilt(): Promise<void> {
   }
 }
 
-function engineConfig(index: number, scmMount: string): EngineConfig {
-  return {
+/** Engine `index`: 2 targets, SCM at `scmMount` (a plain directory), any free fabric port. */
+function engineAt(index: number, scmMount: string): EngineConfig {
+  return engineConfig({
     index,
     targets: 2,
     nrXsHelpers: 1,
-    firstCore: null,
-    pinnedNumaNode: null,
-    fabric: {
-      provider: "ofi+tcp",
-      fabricIface: "lo",
-      fabricIfacePort: 0, // any free port on loopback
-      crtTimeout: 30,
-      disableSrx: false,
-      fabricAuthKey: "",
-      secondaryProviderEndpoints: [],
-      bypassHealthChk: false,
-    },
-    logMask: "INFO",
+    fabric: loFabric(0),
     logFile: "",
-    envVars: [],
-    envPassThrough: [],
     scm: { tier: 0, class: "ram", scmMount, scmList: [], scmSize: 0, scmHugepagesDisabled: null },
-    bdevs: [],
-    acceleration: null,
-    spdkRpcServer: null,
-    bdevAutoFaulty: null,
-    spdkIobuf: null,
-    modules: "",
-    enableHotplug: false,
-    systemName: "daos_server",
-    controlMetadataPath: "",
-  };
+  });
 }
 
 function realEngine(idx: number, scmDir: string, socketDir: string): EngineLaunch {
-  const cfg = engineConfig(idx, scmDir);
+  const cfg = engineAt(idx, scmDir);
   return {
     enginePath: DEFAULT_ENGINE_PATH,
     args: (checkMode) => engineArgs(cfg, { socketDir, checkMode }),
@@ -135,7 +114,7 @@ Deno.test("a real engine that cannot start is reported stopped with its error in
   const f = await startFixture({
     engines: 1,
     launch: (idx, scmDir, socketDir) => {
-      const cfg = engineConfig(idx, scmDir);
+      const cfg = engineAt(idx, scmDir);
       cfg.fabric = { ...cfg.fabric, fabricIface: "nosuchif0" };
       return {
         enginePath: DEFAULT_ENGINE_PATH,
