@@ -87,16 +87,20 @@ export class InsecurePermissionsError extends Error {
   }
 }
 
-/** Reads one PEM file after the existence, type and permission checks of DAOS's LoadPEMData. */
-export async function readPemFile(path: string, maxPerm: number): Promise<string> {
-  let info: Deno.FileInfo;
+/** Stats a certificate file or directory; missing → 901, not accessible → 902. */
+async function statCertPath(path: string): Promise<Deno.FileInfo> {
   try {
-    info = await Deno.stat(path);
+    return await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw missingCertFile(path);
     if (e instanceof Deno.errors.PermissionDenied) throw unreadableCertFile(path, e);
     throw e;
   }
+}
+
+/** Reads one PEM file after the existence, type and permission checks of DAOS's LoadPEMData. */
+export async function readPemFile(path: string, maxPerm: number): Promise<string> {
+  const info = await statCertPath(path);
   if (!info.isFile) throw invalidCertFile(path, `${path} is not a regular file`);
   const mode = info.mode ?? 0;
   if ((mode & 0o777 & ~maxPerm) !== 0) {
@@ -119,14 +123,7 @@ function message(e: unknown): string {
  * whose entries can be listed. 901 when missing, 903 when not a directory, 902 unreadable.
  */
 export async function checkCertDir(path: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw missingCertFile(path);
-    if (e instanceof Deno.errors.PermissionDenied) throw unreadableCertFile(path, e);
-    throw e;
-  }
+  const info = await statCertPath(path);
   if (!info.isDirectory) {
     throw invalidCertFile(path, `client_cert_dir ${path} is not a directory`);
   }
