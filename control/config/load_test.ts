@@ -109,19 +109,11 @@ Deno.test("engine env fix-up rules: PMEMOBJ_CONF, ABT stack size, SRX agreement"
 
 Deno.test("engines with bdevs pinned unevenly across NUMA nodes: fault 728 unless allowed", () => {
   const eng = (i: number, numa: number) =>
-    `  - targets: 4
-    pinned_numa_node: ${numa}
-    fabric_iface: lo
-    fabric_iface_port: ${31416 + i}
-    log_file: /tmp/e${i}.log
-    storage:
-      - class: ram
-        scm_mount: /mnt/daos${i}
-        scm_size: 4
-      - class: file
-        bdev_list: [/tmp/bdev${i}]
-        bdev_size: 1
-`;
+    engineYaml(ramTierYaml(`/mnt/daos${i}`) + fileTierYaml([`/tmp/bdev${i}`]), {
+      targets: 4,
+      port: 31416 + i,
+      extra: `    pinned_numa_node: ${numa}\n    log_file: /tmp/e${i}.log\n`,
+    });
   const base = `provider: ofi+tcp\nmgmt_svc_replicas: [a]\nengines:\n${eng(0, 0)}${eng(1, 0)}${
     eng(2, 1)
   }`;
@@ -133,6 +125,25 @@ Deno.test("engines with bdevs pinned unevenly across NUMA nodes: fault 728 unles
     checkServerConfigText("allow_numa_imbalance: true\n" + base, "t.yml").problems,
     [],
   );
+});
+
+Deno.test("engines must share engine 0's targets and nr_xs_helpers: faults 715, 716", () => {
+  const eng = (i: number, targets: number, helpers: number) =>
+    engineYaml(ramTierYaml(`/mnt/daos${i}`), {
+      targets,
+      port: 31416 + 1000 * i,
+      extra: `    nr_xs_helpers: ${helpers}\n    log_file: /tmp/e${i}.log\n`,
+    });
+  const text = (t1: number, h1: number) =>
+    `provider: ofi+tcp\nmgmt_svc_replicas: [a]\nengines:\n${eng(0, 4, 1)}${eng(1, t1, h1)}`;
+  const found = (t1: number, h1: number) =>
+    checkServerConfigText(text(t1, h1), "t.yml").problems.map((p) => [p.code, p.message]);
+  assert.deepEqual(found(4, 1), []);
+  assert.deepEqual(found(8, 2), [
+    [715, "engine 1 has 8 targets but engine 0 has 4"],
+    [716, "engine 1 has 2 nr_xs_helpers but engine 0 has 1"],
+  ]);
+  assert.deepEqual(found(4, 0), [[716, "engine 1 has 0 nr_xs_helpers but engine 0 has 1"]]);
 });
 
 Deno.test("log_mask and env_vars D_LOG_MASK/DD_MASK/DD_SUBSYS are checked at their line", () => {

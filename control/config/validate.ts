@@ -15,6 +15,12 @@ import {
   subsystemsError,
 } from "./log_masks.ts";
 
+/** Per-engine counts every engine must share with engine 0: key, fault, value. */
+const SAME_COUNTS: ReadonlyArray<readonly [string, number, (e: EngineConfig) => number]> = [
+  ["targets", FaultCode.ServerConfigTargetCountMismatch, (e) => e.targets],
+  ["nr_xs_helpers", FaultCode.ServerConfigHelperStreamCountMismatch, (e) => e.nrXsHelpers],
+];
+
 /** Splits `host[:port]` into parts; port "" when absent. IPv6 in brackets is accepted. */
 function splitHostPort(s: string): { host: string; port: string } {
   const m = /^\[([^\]]+)\](?::(.*))?$/.exec(s);
@@ -432,21 +438,15 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
   }
   for (const e of cfg.engines.slice(1)) {
     const m = locs[e.index].engine;
-    if (e.targets !== first.targets) {
-      m.problem(
-        "targets",
-        FaultCode.ServerConfigTargetCountMismatch,
-        `engine ${e.index} has ${e.targets} targets but engine 0 has ${first.targets}`,
-        "configure the same targets on every engine",
-      );
-    }
-    if (e.nrXsHelpers !== first.nrXsHelpers) {
-      m.problem(
-        "nr_xs_helpers",
-        FaultCode.ServerConfigHelperStreamCountMismatch,
-        `engine ${e.index} has ${e.nrXsHelpers} nr_xs_helpers but engine 0 has ${first.nrXsHelpers}`,
-        "configure the same nr_xs_helpers on every engine",
-      );
+    for (const [key, code, count] of SAME_COUNTS) {
+      if (count(e) !== count(first)) {
+        m.problem(
+          key,
+          code,
+          `engine ${e.index} has ${count(e)} ${key} but engine 0 has ${count(first)}`,
+          `configure the same ${key} on every engine`,
+        );
+      }
     }
     if (e.scm && first.scm && e.scm.class !== first.scm.class) {
       m.problem(
