@@ -5,6 +5,7 @@
 import { parse, stringify } from "yaml";
 import { atomicWrite } from "../lib/atomic_write.ts";
 import { Fault } from "../lib/fault.ts";
+import { readTextIfExists } from "../lib/read_if_exists.ts";
 
 /** File name of the superblock inside its directory. */
 export const SUPERBLOCK_NAME = "superblock";
@@ -130,13 +131,8 @@ export function decodeSuperblock(text: string, path: string): Superblock {
 /** Reads the superblock in `dir`; null when there is none. Corrupt files throw a Fault. */
 export async function readSuperblock(dir: string): Promise<Superblock | null> {
   const path = superblockPath(dir);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextIfExists(path);
+  if (text === null) return null;
   return decodeSuperblock(text, path);
 }
 

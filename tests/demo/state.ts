@@ -4,6 +4,7 @@
  * Written atomically (temp file + rename) so a crash never leaves half a file.
  */
 import { atomicWrite } from "../../control/lib/atomic_write.ts";
+import { readTextIfExists } from "../../control/lib/read_if_exists.ts";
 import type { ProcRef } from "./procs.ts";
 
 /** One daos_server of the demo. */
@@ -63,13 +64,8 @@ export function validateState(v: unknown, where: string): DemoState {
 /** Reads `<dir>/state.json`: null when absent, BadStateError when unreadable as state. */
 export async function readState(dir: string): Promise<DemoState | null> {
   const path = `${dir}/${STATE_FILE}`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  const text = await readTextIfExists(path);
+  if (text === null) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
