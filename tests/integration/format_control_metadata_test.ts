@@ -1,12 +1,10 @@
 /** control_metadata.device: ext4 on a loop device, mounted at control_metadata.path. */
 import assert from "node:assert/strict";
-import { stoppedInstances } from "../../control/ctl/storage_format.ts";
-import { formatHostStorage } from "../../control/storage/format.ts";
-import { FormatGate, needsFormat, needsMetaFormat } from "../../control/storage/format_state.ts";
+import { needsFormat, needsMetaFormat } from "../../control/storage/format_state.ts";
 import { eraseControlMetadata, probeDevice } from "../../control/storage/control_metadata.ts";
 import { findMount } from "../../control/storage/mounts.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
-import { mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
+import { formatStopped, mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
 import { parseConfig } from "../util/config_fixtures.ts";
 
 function mdConfig(dir: string, device: string) {
@@ -21,8 +19,6 @@ ${mdEngineYaml(dir)}`,
   );
 }
 
-const env = () => ({ hostname: "h", gate: new FormatGate() });
-
 Deno.test("control_metadata.device: mkfs.ext4 keeps the label, mounted at path, remounted, erased", async () => {
   const dir = await Deno.makeTempDir({ prefix: "daos-format-cmdev-" });
   let loop = "";
@@ -36,10 +32,7 @@ Deno.test("control_metadata.device: mkfs.ext4 keeps the label, mounted at path, 
     const e = cfg.engines[0];
     assert.equal(await needsFormat(e), "Metadata format required on instance 0");
 
-    const out = await formatHostStorage(cfg, stoppedInstances(cfg), {
-      reformat: false,
-      replace: false,
-    }, env());
+    const out = await formatStopped(cfg);
     assert.ok(
       [...out.scm, ...out.bdevs].every((r) => r.status === "CTL_SUCCESS"),
       JSON.stringify(out),
@@ -66,10 +59,7 @@ Deno.test("control_metadata.device: mkfs.ext4 keeps the label, mounted at path, 
     await sh("/usr/sbin/wipefs", "-a", "-q", loop);
     assert.equal((await probeDevice(loop)).type, "");
     assert.equal(await needsFormat(e), "Metadata format required on instance 0");
-    const again = await formatHostStorage(cfg, stoppedInstances(cfg), {
-      reformat: true,
-      replace: false,
-    }, env());
+    const again = await formatStopped(cfg, { reformat: true });
     assert.ok(again.scm.every((r) => r.status === "CTL_SUCCESS"), JSON.stringify(again));
     assert.deepEqual(await probeDevice(loop), { type: "ext4", label: "" });
     assert.equal((await findMount(`${dir}/md`))?.source, loop);
@@ -91,10 +81,7 @@ Deno.test("control_metadata.device that is not a block device fails the format, 
       ]]
     ) {
       const cfg = mdConfig(dir, dev);
-      const out = await formatHostStorage(cfg, stoppedInstances(cfg), {
-        reformat: false,
-        replace: false,
-      }, env());
+      const out = await formatStopped(cfg);
       assert.equal(out.scm.length, 1);
       assert.equal(out.scm[0].status, "CTL_ERR_SCM");
       assert.equal(out.scm[0].error, `control_metadata.device ${dev} ${why}`);

@@ -1,16 +1,12 @@
 /** Format with a kdev (loop device) tier, MD-on-SSD control metadata, --replace, and erase. */
 import assert from "node:assert/strict";
-import { stoppedInstances } from "../../control/ctl/storage_format.ts";
-import { formatHostStorage } from "../../control/storage/format.ts";
 import { FormatGate, needsFormat } from "../../control/storage/format_state.ts";
 import { findMount } from "../../control/storage/mounts.ts";
 import { eraseScm } from "../../control/storage/scm_format.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
 import { isFault } from "../../control/lib/fault.ts";
-import { mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
+import { formatStopped, mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
 import { engineYaml, parseConfig, ramTierYaml } from "../util/config_fixtures.ts";
-
-const env = () => ({ hostname: "h", gate: new FormatGate() });
 
 Deno.test("kdev tier on a loop device formats; a character device as kdev fails per device", async () => {
   const dir = await Deno.makeTempDir({ prefix: "daos-format-kdev-" });
@@ -23,10 +19,7 @@ Deno.test("kdev tier on a loop device formats; a character device as kdev fails 
 engines:
 ${engineYaml(ramTierYaml(`${dir}/scm0`) + `      - class: kdev\n        bdev_list: [${dev}]\n`)}`;
     const cfg = parseConfig(text(loop), `${dir}/c.yml`);
-    const out = await formatHostStorage(cfg, stoppedInstances(cfg), {
-      reformat: false,
-      replace: false,
-    }, env());
+    const out = await formatStopped(cfg);
     assert.deepEqual(out.bdevs.map((b) => [b.device, b.status]), [[loop, "CTL_SUCCESS"]]);
     const conf = JSON.parse(await Deno.readTextFile(`${dir}/scm0/daos_nvme.conf`));
     assert.deepEqual(conf.subsystems[0].config[2].params, {
@@ -37,10 +30,7 @@ ${engineYaml(ramTierYaml(`${dir}/scm0`) + `      - class: kdev\n        bdev_lis
 
     // /dev/null is a character device, not a block device.
     const bad = parseConfig(text("/dev/null"), `${dir}/c.yml`);
-    const out2 = await formatHostStorage(bad, stoppedInstances(bad), {
-      reformat: true,
-      replace: false,
-    }, env());
+    const out2 = await formatStopped(bad, { reformat: true });
     assert.equal(out2.bdevs[0].status, "CTL_ERR_NVME");
     assert.match(out2.bdevs[0].error, /kdev \/dev\/null is not a block device/);
     assert.equal(await readSuperblock(`${dir}/scm0`), null);
@@ -64,10 +54,7 @@ ${mdEngineYaml(dir)}`,
     );
     const e = cfg.engines[0];
     assert.equal(await needsFormat(e), "Metadata format required on instance 0");
-    const out = await formatHostStorage(cfg, stoppedInstances(cfg), {
-      reformat: false,
-      replace: false,
-    }, env());
+    const out = await formatStopped(cfg);
     assert.ok(
       [...out.scm, ...out.bdevs].every((r) => r.status === "CTL_SUCCESS"),
       JSON.stringify(out),
@@ -80,10 +67,7 @@ ${mdEngineYaml(dir)}`,
 
     // With metadata formatted and SCM mounted, --replace has nothing to replace... except that
     // MD-on-SSD always re-creates the tmpfs, so it is accepted (reference §3.2 step 2).
-    const rep = await formatHostStorage(cfg, stoppedInstances(cfg), {
-      reformat: false,
-      replace: true,
-    }, env());
+    const rep = await formatStopped(cfg, { replace: true });
     assert.ok(rep.scm.every((r) => r.status === "CTL_SUCCESS"));
 
     await eraseScm(e);
@@ -103,11 +87,8 @@ engines:
 ${engineYaml(ramTierYaml(`${dir}/scm0`))}`,
       `${dir}/c.yml`,
     );
-    await formatHostStorage(cfg, stoppedInstances(cfg), { reformat: false, replace: false }, env());
-    const e = await formatHostStorage(cfg, stoppedInstances(cfg), {
-      reformat: false,
-      replace: true,
-    }, env())
+    await formatStopped(cfg);
+    const e = await formatStopped(cfg, { replace: true })
       .then(() => null, (x: unknown) => x);
     assert(isFault(e));
     assert.match(
@@ -118,10 +99,7 @@ ${engineYaml(ramTierYaml(`${dir}/scm0`))}`,
     await unmountBelow(dir);
     const gate = new FormatGate();
     const waiting = gate.awaitFormat(0);
-    await formatHostStorage(cfg, stoppedInstances(cfg), { reformat: false, replace: true }, {
-      hostname: "h",
-      gate,
-    });
+    await formatStopped(cfg, { replace: true }, gate);
     assert.deepEqual(await waiting, { replace: true });
   } finally {
     await unmountBelow(dir);

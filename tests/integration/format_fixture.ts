@@ -4,6 +4,9 @@
  */
 import { checkServerConfigText } from "../../control/config/load.ts";
 import type { ServerConfig } from "../../control/config/types.ts";
+import { stoppedInstances } from "../../control/ctl/storage_format.ts";
+import { formatHostStorage, type FormatOutcome } from "../../control/storage/format.ts";
+import { FormatGate } from "../../control/storage/format_state.ts";
 import { parseMountInfo } from "../../control/storage/mounts.ts";
 import { engineYaml, fileTierYaml, ramTierYaml } from "../util/config_fixtures.ts";
 
@@ -56,6 +59,18 @@ export function mdEngineYaml(dir: string): string {
   return engineYaml(
     ramTierYaml(`${dir}/scm0`) + fileTierYaml([`${dir}/bdev0`], 1, ["wal", "meta", "data"]),
   );
+}
+
+/** Formats every engine of `cfg` (all stopped) on host "h"; `gate` hears of each format. */
+export function formatStopped(
+  cfg: ServerConfig,
+  req: { reformat?: boolean; replace?: boolean } = {},
+  gate = new FormatGate(),
+): Promise<FormatOutcome> {
+  return formatHostStorage(cfg, stoppedInstances(cfg), {
+    reformat: req.reformat ?? false,
+    replace: req.replace ?? false,
+  }, { hostname: "h", gate });
 }
 
 /** Unmounts everything mounted at or below `dir` (deepest first). */
