@@ -16,12 +16,16 @@ const ctx = () =>
     url: "http://127.0.0.1/ctl.CtlSvc/StartRanks",
   });
 
-Deno.test("rank calls before the harness started are fault 610", async () => {
-  const h = new EngineHarness({
+/** A harness without engines, not yet started. */
+const idleHarness = () =>
+  new EngineHarness({
     instances: [],
     controlAddr: "127.0.0.1:10001",
     log: { debug() {}, info() {}, error() {} },
   });
+
+Deno.test("rank calls before the harness started are fault 610", async () => {
+  const h = idleHarness();
   const handlers = ctlRanksHandlers(h);
   await rejects(
     () => handlers.startRanks(create(RanksReqSchema, { ranks: "0" }), ctx()),
@@ -36,11 +40,7 @@ Deno.test("rank calls before the harness started are fault 610", async () => {
 });
 
 Deno.test("PingRanks: fault 610 before start, then this host's ranks (none here); bad rank text refused", async () => {
-  const h = new EngineHarness({
-    instances: [],
-    controlAddr: "127.0.0.1:10001",
-    log: { debug() {}, info() {}, error() {} },
-  });
+  const h = idleHarness();
   const handlers = ctlRanksHandlers(h);
   await rejects(
     () => handlers.pingRanks(create(RanksReqSchema, { ranks: "" }), ctx()),
