@@ -3,17 +3,8 @@
  * process with stand-in engines, driven through bin/dmg; and the stand-in engine itself.
  */
 import { deepEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { dmgOk, Simulation } from "../bench/scale/sim_client.ts";
+import { dmgOk, groupAlive, Simulation } from "../bench/scale/sim_client.ts";
 import { buildStandinEngine } from "../bench/scale/standin.ts";
-
-function groupAlive(pgid: number): boolean {
-  try {
-    Deno.kill(-pgid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 

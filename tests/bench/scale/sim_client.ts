@@ -253,7 +253,8 @@ export class Simulation {
   }
 }
 
-function groupAlive(pgid: number): boolean {
+/** True while process group `pgid` has a member (SIGCONT is a harmless probe). */
+export function groupAlive(pgid: number): boolean {
   try {
     Deno.kill(-pgid, "SIGCONT");
     return true;
