@@ -5,7 +5,7 @@ import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import { hasFaultCode } from "../lib/fault.ts";
 import { ctlRanksHandlers } from "./ctl_ranks.ts";
-import { EngineHarness } from "./harness.ts";
+import { idleHarness } from "./testing/fixture.ts";
 
 const ctx = () =>
   createHandlerContext({
@@ -16,16 +16,8 @@ const ctx = () =>
     url: "http://127.0.0.1/ctl.CtlSvc/StartRanks",
   });
 
-/** A harness without engines, not yet started. */
-const idleHarness = () =>
-  new EngineHarness({
-    instances: [],
-    controlAddr: "127.0.0.1:10001",
-    log: { debug() {}, info() {}, error() {} },
-  });
-
 Deno.test("rank calls before the harness started are fault 610", async () => {
-  const h = idleHarness();
+  const h = idleHarness("127.0.0.1:10001");
   const handlers = ctlRanksHandlers(h);
   await rejects(
     () => handlers.startRanks(create(RanksReqSchema, { ranks: "0" }), ctx()),
@@ -40,7 +32,7 @@ Deno.test("rank calls before the harness started are fault 610", async () => {
 });
 
 Deno.test("PingRanks: fault 610 before start, then this host's ranks (none here); bad rank text refused", async () => {
-  const h = idleHarness();
+  const h = idleHarness("127.0.0.1:10001");
   const handlers = ctlRanksHandlers(h);
   await rejects(
     () => handlers.pingRanks(create(RanksReqSchema, { ranks: "" }), ctx()),

@@ -4,7 +4,7 @@ import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { type RanksReq, RanksRespSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { listenControl } from "../lib/rpc/transport.ts";
-import { EngineHarness } from "../harness/harness.ts";
+import { idleHarness } from "../harness/testing/fixture.ts";
 import { ctlRanksHandlers } from "../harness/ctl_ranks.ts";
 import { tcpProbe } from "../mgmt/management_service.ts";
 import { ctlFanout, pingHost, serverTransportPool } from "./ctl_fanout.ts";
@@ -67,11 +67,7 @@ Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component serv
 });
 
 Deno.test("pingHost: a serving host answers (no engine touched); refused, hung and cut-off hosts are dead", async () => {
-  const harness = new EngineHarness({
-    instances: [],
-    log: { debug: () => {}, info: () => {}, error: () => {} },
-    controlAddr: "127.0.0.1:0",
-  });
+  const harness = idleHarness();
   const calls: string[] = [];
   const ranks = ctlRanksHandlers(harness);
   const l = await listenControl({
@@ -136,11 +132,7 @@ Deno.test("pingHost: a secure pool without certificates falls back to the TCP pr
 });
 
 Deno.test("probeHost: ranks with local state and incarnation from PingRanks; errors mean alive without a report; silence means dead", async () => {
-  const harness = new EngineHarness({
-    instances: [],
-    log: { debug: () => {}, info: () => {}, error: () => {} },
-    controlAddr: "127.0.0.1:0",
-  });
+  const harness = idleHarness();
   const handlers = ctlRanksHandlers(harness);
   const l = await listenControl({
     host: "127.0.0.1",

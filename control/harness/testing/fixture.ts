@@ -14,6 +14,15 @@ import { dirSuperblockStore } from "../storage_adapter.ts";
 import { superblockPresenceStorage } from "../superblock_storage.ts";
 import { type HarnessLog, NIL_RANK } from "../types.ts";
 
+/** A harness without engines, not yet started, logging nowhere. */
+export function idleHarness(controlAddr = "127.0.0.1:0"): EngineHarness {
+  return new EngineHarness({
+    instances: [],
+    controlAddr,
+    log: { debug() {}, info() {}, error() {} },
+  });
+}
+
 /** How to launch the engine of instance idx. */
 export interface EngineLaunch {
   enginePath: string;
