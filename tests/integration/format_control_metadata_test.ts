@@ -4,7 +4,14 @@ import { needsFormat, needsMetaFormat } from "../../control/storage/format_state
 import { eraseControlMetadata, probeDevice } from "../../control/storage/control_metadata.ts";
 import { findMount } from "../../control/storage/mounts.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
-import { formatStopped, mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
+import {
+  attachLoop,
+  detachLoop,
+  formatStopped,
+  mdEngineYaml,
+  sh,
+  unmountBelow,
+} from "./format_fixture.ts";
 import { parseConfig } from "../util/config_fixtures.ts";
 
 function mdConfig(dir: string, device: string) {
@@ -24,8 +31,7 @@ Deno.test("control_metadata.device: mkfs.ext4 keeps the label, mounted at path, 
   let loop = "";
   try {
     // Sparse backing file: 32 MiB apparent, nothing allocated until mkfs writes.
-    await sh("truncate", "-s", "32M", `${dir}/backing`);
-    loop = await sh("losetup", "--find", "--show", `${dir}/backing`);
+    loop = await attachLoop(dir, "32M");
     // An old filesystem with a label the format must keep.
     await sh("/usr/sbin/mkfs.ext4", "-q", "-F", "-L", "daosmd", loop);
     const cfg = mdConfig(dir, loop);
@@ -65,7 +71,7 @@ Deno.test("control_metadata.device: mkfs.ext4 keeps the label, mounted at path, 
     assert.equal((await findMount(`${dir}/md`))?.source, loop);
   } finally {
     await unmountBelow(dir);
-    if (loop !== "") await sh("losetup", "-d", loop).catch(() => "");
+    await detachLoop(loop);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -5,15 +5,20 @@ import { findMount } from "../../control/storage/mounts.ts";
 import { eraseScm } from "../../control/storage/scm_format.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
 import { isFault } from "../../control/lib/fault.ts";
-import { formatStopped, mdEngineYaml, sh, unmountBelow } from "./format_fixture.ts";
+import {
+  attachLoop,
+  detachLoop,
+  formatStopped,
+  mdEngineYaml,
+  unmountBelow,
+} from "./format_fixture.ts";
 import { engineYaml, parseConfig, ramTierYaml } from "../util/config_fixtures.ts";
 
 Deno.test("kdev tier on a loop device formats; a character device as kdev fails per device", async () => {
   const dir = await Deno.makeTempDir({ prefix: "daos-format-kdev-" });
   let loop = "";
   try {
-    await sh("truncate", "-s", "64M", `${dir}/backing`);
-    loop = await sh("losetup", "--find", "--show", `${dir}/backing`);
+    loop = await attachLoop(dir, "64M");
     const text = (dev: string) =>
       `provider: ofi+tcp
 engines:
@@ -35,7 +40,7 @@ ${engineYaml(ramTierYaml(`${dir}/scm0`) + `      - class: kdev\n        bdev_lis
     assert.match(out2.bdevs[0].error, /kdev \/dev\/null is not a block device/);
     assert.equal(await readSuperblock(`${dir}/scm0`), null);
   } finally {
-    if (loop !== "") await sh("losetup", "-d", loop).catch(() => "");
+    await detachLoop(loop);
     await unmountBelow(dir);
     await Deno.remove(dir, { recursive: true });
   }

@@ -54,6 +54,17 @@ export async function sh(cmd: string, ...args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
+/** A loop device over a sparse file `<dir>/backing` of `size` (truncate syntax, e.g. "64M"). */
+export async function attachLoop(dir: string, size: string): Promise<string> {
+  await sh("truncate", "-s", size, `${dir}/backing`);
+  return await sh("losetup", "--find", "--show", `${dir}/backing`);
+}
+
+/** Detaches a loop device from attachLoop ("" = none was attached); cleanup, so never throws. */
+export async function detachLoop(loop: string): Promise<void> {
+  if (loop !== "") await sh("losetup", "-d", loop).catch(() => "");
+}
+
 /** The MD-on-SSD engine of the device tests: ram SCM and one file bdev holding all roles. */
 export function mdEngineYaml(dir: string): string {
   return engineYaml(
