@@ -7,6 +7,7 @@
  * component to handlers as PEER_COMPONENT; clients verify the server chain against the CA
  * without a hostname check and require the server certificate's CN to be `server`.
  */
+import { EventEmitter } from "node:events";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import * as nodeTls from "node:tls";
@@ -212,6 +213,24 @@ export interface ClientTransportOptions {
   pingIntervalMs?: number;
 }
 
+/**
+ * Gives the HTTP/2 session bound to `socket` a permanent "error" listener. connect-node's
+ * session manager removes its listeners from a session it leaves (closed by the pool, replaced
+ * after a failed PING, abandoned while connecting), but node:http2 emits destroy(err)'s error
+ * on a later tick: a PING timeout ("PING timed out") or a dial timeout then surfaced as an
+ * uncaught exception, able to end a daos_server. The manager already failed the calls
+ * concerned, so the late copy is dropped. The session is found through the socket's bound
+ * session (node:http2's kBoundSession, set by http2.connect); transport_ping_test.ts fails if
+ * that ever stops working.
+ */
+function guardLateErrors(socket: object): void {
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    if (key.description !== "kBoundSession") continue;
+    const session = (socket as Record<symbol, unknown>)[key];
+    if (session instanceof EventEmitter) session.on("error", () => {});
+  }
+}
+
 /** Default silence on a session with open calls before a PING checks the peer. */
 export const PING_INTERVAL_MS = 10_000;
 
@@ -274,7 +293,12 @@ export class TransportPool {
         pingIntervalMs: this.#pingIntervalMs,
         pingTimeoutMs: timeout,
       }, {
-        createConnection: () => dial(target, tls, timeout, answer),
+        createConnection: () => {
+          const socket = dial(target, tls, timeout, answer);
+          // http2.connect() binds its session to the socket right after this returns.
+          queueMicrotask(() => guardLateErrors(socket));
+          return socket;
+        },
       });
       const transport = createConnectTransport({
         httpVersion: "2",
