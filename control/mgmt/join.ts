@@ -54,24 +54,58 @@ export function faultDomainDepth(fd: string): number {
 /** Mutable view of a draft database plus the changes made to it so far. */
 export class Draft {
   readonly changes: DbChanges = { put: [], remove: [], attrs: {}, extraMapIncrements: 0 };
+  // Members by rank and by identity, built on first use: a batch of 100 joins against
+  // thousands of members must not scan them all for every join.
+  #byRank: Map<number, Member[]> | null = null;
+  #byIdentity: Map<string, Member[]> | null = null;
   constructor(readonly state: DbState) {}
 
   byRank(rank: number): Member | undefined {
-    for (const m of this.state.members.values()) if (m.rank === rank) return m;
-    return undefined;
+    return this.#index().byRank.get(rank)?.[0];
+  }
+
+  /** Members whose control address, fabric URIs and contexts and fault domain match `req`. */
+  withIdentity(req: JoinInput): Member[] {
+    return this.#index().byIdentity.get(identityKey(req)) ?? [];
   }
 
   /** Records a member write (replacing an earlier write of the same uuid in this draft). */
   put(m: Member): void {
+    const old = this.state.members.get(m.uuid);
+    if (old) this.#unindex(old);
     this.state.members.set(m.uuid, m);
+    this.#indexOne(m);
     this.changes.put = this.changes.put.filter((p) => p.uuid !== m.uuid);
     this.changes.put.push(m);
   }
 
   remove(uuid: string): void {
+    const old = this.state.members.get(uuid);
+    if (old) this.#unindex(old);
     this.state.members.delete(uuid);
     this.changes.put = this.changes.put.filter((p) => p.uuid !== uuid);
     this.changes.remove.push(uuid);
+  }
+
+  #index(): { byRank: Map<number, Member[]>; byIdentity: Map<string, Member[]> } {
+    if (!this.#byRank || !this.#byIdentity) {
+      this.#byRank = new Map();
+      this.#byIdentity = new Map();
+      for (const m of this.state.members.values()) this.#indexOne(m);
+    }
+    return { byRank: this.#byRank!, byIdentity: this.#byIdentity! };
+  }
+
+  #indexOne(m: Member): void {
+    if (!this.#byRank || !this.#byIdentity) return; // not built yet: built from state later
+    push(this.#byRank, m.rank, m);
+    push(this.#byIdentity, identityKey(memberIdentity(m)), m);
+  }
+
+  #unindex(m: Member): void {
+    if (!this.#byRank || !this.#byIdentity) return;
+    drop(this.#byRank, m.rank, m.uuid);
+    drop(this.#byIdentity, identityKey(memberIdentity(m)), m.uuid);
   }
 
   takeNextRank(): number {
@@ -89,15 +123,44 @@ export class Draft {
   }
 }
 
-function sameList<T>(a: T[], b: T[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+/** The fields that identify an engine across UUID changes (see {@link Draft.withIdentity}). */
+type Identity = Pick<
+  JoinInput,
+  "addr" | "uri" | "secondaryUris" | "nctxs" | "secondaryNctxs" | "srvFaultDomain"
+>;
+
+function memberIdentity(m: Member): Identity {
+  return {
+    addr: m.addr,
+    uri: m.fabric_uri,
+    secondaryUris: m.secondary_fabric_uris,
+    nctxs: m.fabric_contexts,
+    secondaryNctxs: m.secondary_fabric_contexts,
+    srvFaultDomain: m.fault_domain,
+  };
 }
 
-function sameIdentity(m: Member, req: JoinInput): boolean {
-  return m.addr === req.addr && m.fabric_uri === req.uri &&
-    sameList(m.secondary_fabric_uris, req.secondaryUris) && m.fabric_contexts === req.nctxs &&
-    sameList(m.secondary_fabric_contexts, req.secondaryNctxs) &&
-    m.fault_domain === req.srvFaultDomain;
+function identityKey(i: Identity): string {
+  return JSON.stringify([
+    i.addr,
+    i.uri,
+    i.secondaryUris,
+    i.nctxs,
+    i.secondaryNctxs,
+    i.srvFaultDomain,
+  ]);
+}
+
+function push<K>(index: Map<K, Member[]>, key: K, m: Member): void {
+  const list = index.get(key);
+  if (list) list.push(m);
+  else index.set(key, [m]);
+}
+
+function drop<K>(index: Map<K, Member[]>, key: K, uuid: string): void {
+  const list = index.get(key)?.filter((x) => x.uuid !== uuid);
+  if (list && list.length > 0) index.set(key, list);
+  else index.delete(key);
 }
 
 function checkDepth(draft: Draft, fd: string, depth: number): void {
@@ -169,7 +232,7 @@ export function applyJoin(
     if (draft.state.members.has(req.uuid)) {
       throw new Error(`member with uuid ${req.uuid} already exists`);
     }
-    const old = [...draft.state.members.values()].find((m) => sameIdentity(m, req));
+    const old = draft.withIdentity(req)[0];
     if (!old) {
       throw makeFault(
         "SystemJoinReplaceRankNotFound",
@@ -216,9 +279,7 @@ export function applyJoin(
   }
 
   checkDepth(draft, req.srvFaultDomain, depth);
-  const dup = [...draft.state.members.values()].find((m) =>
-    m.uuid !== req.uuid && sameIdentity(m, req)
-  );
+  const dup = draft.withIdentity(req).find((m) => m.uuid !== req.uuid);
   if (dup) {
     throw makeFault(
       "SystemJoinMemberExists",

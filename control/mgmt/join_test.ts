@@ -150,3 +150,25 @@ Deno.test("join: 0.0.0.0 control address takes the peer's IP", () => {
   applyJoin(d, r, NOW, "10.1.1.1");
   assertEquals(d.state.members.get(r.uuid)!.addr, "10.1.1.1:10001");
 });
+
+Deno.test("join: one draft (a batch) sees its own writes by rank and identity", () => {
+  const d = draft();
+  // Members known before the batch, then joins within it.
+  const a = req({ addr: "10.0.0.2:10001", uri: "ofi+tcp://10.0.0.2:1" });
+  assertEquals(applyJoin(d, a, NOW).rank, 1);
+  const b = req({ addr: "10.0.0.3:10001", uri: "ofi+tcp://10.0.0.3:1" });
+  assertEquals(applyJoin(d, b, NOW).rank, 2);
+  // Same engine identity, new uuid, in the same batch: a duplicate.
+  const dup = rejects(d, { ...b, uuid: crypto.randomUUID() }, "already exists with UUID");
+  assert(dup instanceof Fault && dup.code === 404);
+  // Replace within the batch: the new uuid takes rank 1; the old uuid is gone from both views.
+  const a2 = { ...a, uuid: crypto.randomUUID(), replace: true };
+  assertEquals(applyJoin(d, a2, NOW).rank, 1);
+  assertEquals(d.byRank(1)?.uuid, a2.uuid);
+  assertEquals(d.withIdentity(a).map((m) => m.uuid), [a2.uuid]);
+  // A rejoin by rank with the replaced uuid is refused; with the new one accepted.
+  rejects(d, { ...a, rank: 1 }, "uuid changed");
+  assertEquals(applyJoin(d, { ...a2, replace: false, rank: 1 }, NOW).rank, 1);
+  assertEquals(d.state.members.size, 2);
+  assertEquals(d.changes.remove, [a.uuid]);
+});

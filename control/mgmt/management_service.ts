@@ -209,6 +209,21 @@ export class ManagementService {
     });
   }
 
+  /**
+   * True when group maps can be delivered (Fanout.groupUpdate). Without it no updates run at
+   * all: neither map-version increments nor per-host attempts that could only fail (these cost
+   * one error per member host after every join batch).
+   */
+  get #groupUpdates(): boolean {
+    return this.fanout.groupUpdate !== undefined;
+  }
+
+  #requestGroupUpdate(immediate = false): void {
+    if (!this.#groupUpdates) return;
+    if (immediate) this.groups.requestImmediate();
+    else this.groups.requestLazy();
+  }
+
   /** Replicas other than this one (for not-leader hints). */
   otherReplicas(): string[] {
     return this.config.replicas.filter((r) => r !== this.self);
@@ -336,7 +351,7 @@ export class ManagementService {
     // A new leader tells the engines the map as it knows it (with a version increment).
     this.groups.start();
     const s = await this.#state();
-    if (s.members.size > 0) this.groups.requestImmediate();
+    if (s.members.size > 0) this.#requestGroupUpdate(true);
   }
 
   // ---- pre-checks -------------------------------------------------------------------------
@@ -410,7 +425,7 @@ export class ManagementService {
           if (next) {
             this.#cache = next;
             // Member changes reach the engines with the next lazy update.
-            if (changes.put.length > 0 || changes.remove.length > 0) this.groups.requestLazy();
+            if (changes.put.length > 0 || changes.remove.length > 0) this.#requestGroupUpdate();
             return next;
           }
           this.#cache = null; // stale snapshot or lost fence: re-read and re-check
@@ -487,7 +502,7 @@ export class ManagementService {
             if (o instanceof Error) j.reject(o);
             else j.resolve({ ...o, mapVersion: state.mapVersion });
           });
-          if (outcomes.some((o) => !(o instanceof Error))) this.groups.requestImmediate();
+          if (outcomes.some((o) => !(o instanceof Error))) this.#requestGroupUpdate(true);
         } catch (e) {
           for (const j of batch) j.reject(e);
         }
