@@ -5,7 +5,8 @@
  */
 import { GRPCDeadlineExceededError, GRPCUnavailableError } from "etcd3";
 import { assertEquals, assertRejects } from "./mgmt_assert.ts";
-import type { EtcdClient } from "../../control/mgmt/etcd_client.ts";
+import * as net from "node:net";
+import { EtcdClient } from "../../control/mgmt/etcd_client.ts";
 import { joinReq, MsCluster } from "./mgmt_helpers.ts";
 
 type Txn = EtcdClient["txn"];
@@ -91,6 +92,58 @@ Deno.test("MS join: transient errors are not retried once leadership is gone", a
     );
     assertEquals(f.calls(), 1, "no retry without leadership");
   } finally {
+    await c.close();
+  }
+});
+
+/** A TCP relay to 127.0.0.1:`port` that can hold back the server's bytes for a while. */
+async function stallableRelay(port: number) {
+  const socks = new Set<net.Socket>();
+  let held: Buffer[] | null = null;
+  const pipes: { c: net.Socket; queue: Buffer[] }[] = [];
+  const server = net.createServer((c) => {
+    const up = net.connect(port, "127.0.0.1");
+    const pipe = { c, queue: [] as Buffer[] };
+    pipes.push(pipe);
+    for (const s of [c, up]) {
+      socks.add(s);
+      s.on("error", () => {});
+      s.on("close", () => socks.delete(s));
+    }
+    c.on("data", (d) => up.write(d));
+    up.on("data", (d: Buffer) => held ? pipe.queue.push(d) : c.write(d));
+    c.on("close", () => up.destroy());
+    up.on("close", () => c.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    stall: () => held = [],
+    resume: () => {
+      held = null;
+      for (const p of pipes) for (const d of p.queue.splice(0)) p.c.write(d);
+    },
+    close: async () => {
+      for (const s of socks) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+Deno.test("etcd client with one endpoint: one call past its deadline does not fail the next", async () => {
+  const c = await MsCluster.start(1, "retry4");
+  const relay = await stallableRelay(c.db.ports[c.replicas[0]].client);
+  const etcd = new EtcdClient([relay.url], 200);
+  try {
+    await etcd.txn([], [{ put: "/retry4/k", value: "1" }]);
+    relay.stall(); // etcd answers late, as under a burst of 1024 join txns
+    await assertRejects(() => etcd.get("/retry4/k"), GRPCDeadlineExceededError, "DEADLINE");
+    relay.resume();
+    // With a circuit breaker on the only host, this call was refused for 250 ms.
+    assertEquals((await etcd.get("/retry4/k"))?.value, "1");
+  } finally {
+    etcd.close();
+    await relay.close();
     await c.close();
   }
 });
