@@ -13,8 +13,13 @@ function killAll(refs: ProcRef[]) {
   }
 }
 
-async function waitFor(cond: () => boolean) {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+/** Polls cond every 10 ms, at most 200 times; throws naming `what` if it never holds. */
+async function waitFor(cond: () => boolean, what: string) {
+  for (let i = 0; i < 200; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 Deno.test("tearDown: SIGTERM, SIGKILL for a TERM-ignoring child, unmounts tmpfs, removes the dir", async () => {
@@ -32,7 +37,7 @@ Deno.test("tearDown: SIGTERM, SIGKILL for a TERM-ignoring child, unmounts tmpfs,
     // A well-behaved leader, and one whose child ignores SIGTERM (like a stuck engine).
     refs.push(spawnDetached("sleep", ["30"], `${dir}/a.log`));
     refs.push(spawnDetached("/bin/sh", ["-c", "trap '' TERM; sleep 30 & wait"], `${dir}/b.log`));
-    await waitFor(() => sessionMembers(refs[1]).length === 2);
+    await waitFor(() => sessionMembers(refs[1]).length === 2, "the shell and its sleep child");
 
     const r = await tearDown(dir, refs, { graceMs: 300, killMs: 3000 });
     assert.equal(r.stopped, 3);
