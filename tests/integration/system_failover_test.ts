@@ -92,9 +92,10 @@ Deno.test({
             9,
           ]);
           const deadAddr = c.server(dead).addr;
-          for (const m of members) {
-            if (m.addr === deadAddr) notEqual(m.state, "joined", `rank ${m.rank} of the dead host`);
-          }
+          // Count them first: an address format mismatch would otherwise check nothing.
+          const ofDead = members.filter((m) => m.addr === deadAddr);
+          assertEquals(ofDead.length, 2, `two ranks of the dead host ${deadAddr}`);
+          for (const m of ofDead) notEqual(m.state, "joined", `rank ${m.rank} of the dead host`);
           await checkRanksUnique(c, members);
         },
       );
