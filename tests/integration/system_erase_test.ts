@@ -38,6 +38,8 @@ Deno.test({
       await t.step("erase refused while ranks run", async () => {
         const r = await c.dmgJson(["system", "erase"]);
         ok(r.code !== 0, JSON.stringify(r));
+        // Refused for the running ranks, not for some other failure.
+        equal(r.error, "system erase requires the following 4 ranks to be stopped: 0-3");
         equal((await c.joinedRanks()).length, 4);
       });
 
