@@ -46,7 +46,8 @@ Deno.test("dmg: --help shows the command tree with aliases; version; -j envelope
   const bad = await dmg("-j", "-o", "/nonexistent.yml", "storage", "scan");
   equal(bad.code, 1);
   const env = JSON.parse(bad.stdout);
-  ok(env.error.startsWith("failed to load control configuration"));
+  ok(env.error.startsWith("failed to load control configuration"), env.error);
+  ok(env.error.includes("'/nonexistent.yml'"), `names the file: ${env.error}`);
   equal(env.status, -1025);
   equal(env.response, null);
 });
