@@ -84,7 +84,8 @@ export function parseControlConfig(text: string, path: string): ControlConfig {
 
   const scalar = (n: unknown, key: string, type: "string" | "number" | "boolean") => {
     if (!isScalar(n) || typeof n.value !== type) {
-      throw wrap(`${where(n as Node)}: ${key}: expected a ${type}`);
+      const got = isScalar(n) ? JSON.stringify(n.value) : isSeq(n) ? "a list" : "a mapping";
+      throw wrap(`${where(n as Node)}: ${key}: expected a ${type}, got ${got}`);
     }
     return n.value as never;
   };
@@ -132,7 +133,7 @@ export function parseControlConfig(text: string, path: string): ControlConfig {
     }
   }
   if (cfg.name.length === 0 || cfg.name.length > 15) {
-    throw wrap(`invalid system name: "${cfg.name}"`);
+    throw wrap(`invalid system name: "${cfg.name}" (use a system name of 1 to 15 characters)`);
   }
   if (cfg.port === 0) throw faults.ClientConfigBadControlPort();
   if (cfg.hostlist.length === 0) throw faults.ClientConfigEmptyHostList();

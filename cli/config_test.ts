@@ -28,7 +28,7 @@ Deno.test("parseControlConfig: strict keys and validation errors name the file a
   throws(() => parseControlConfig("", "/c.yml"), /empty config file: \/c\.yml/);
   throws(
     () => parseControlConfig("name: abcdefghijklmnopq\n", "/c.yml"),
-    /invalid system name: "abcdefghijklmnopq"/,
+    /invalid system name: "abcdefghijklmnopq" \(use a system name of 1 to 15 characters\)/,
   );
   throws(() => parseControlConfig("port: 0\n", "/c.yml"), /invalid control port in configuration/);
   throws(() => parseControlConfig("hostlist: []\n", "/c.yml"), /empty hostlist parameter/);
@@ -38,7 +38,11 @@ Deno.test("parseControlConfig: strict keys and validation errors name the file a
   );
   throws(
     () => parseControlConfig("port: abc\n", "/c.yml"),
-    /\/c\.yml:1:7: port: expected a number/,
+    /\/c\.yml:1:7: port: expected a number, got "abc"/,
+  );
+  throws(
+    () => parseControlConfig("transport_config:\n  allow_insecure: [true]\n", "/c.yml"),
+    /\/c\.yml:2:19: allow_insecure: expected a boolean, got a list/,
   );
 });
 
