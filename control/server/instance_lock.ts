@@ -41,8 +41,15 @@ export async function claimSocketDir(socketDir: string): Promise<InstanceLock> {
   let st: Deno.FileInfo;
   try {
     st = await Deno.stat(socketDir);
-  } catch {
-    throw new Error(`missing socket directory ${socketDir}: create it or set socket_dir`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`missing socket directory ${socketDir}: create it or set socket_dir`);
+    }
+    // e.g. permission denied on a parent: "missing" would send the user the wrong way
+    throw new Error(
+      `cannot access socket directory ${socketDir}: ${(e as Error).message}: ` +
+        "fix its permissions or set socket_dir to an accessible directory",
+    );
   }
   if (!st.isDirectory) {
     throw new Error(`socket_dir ${socketDir} is not a directory: set socket_dir to a directory`);

@@ -28,6 +28,12 @@ Deno.test("claimSocketDir: refuses a live claim, takes over a stale socket, name
       claimSocketDir(`${dir}/missing`),
       /missing socket directory .*missing: create it/,
     );
+    // Not "missing": a regular file where a parent directory should be.
+    await Deno.writeTextFile(`${dir}/file`, "");
+    await rejects(
+      claimSocketDir(`${dir}/file/sub`),
+      /cannot access socket directory .*file\/sub: .*: fix its permissions or set socket_dir/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
