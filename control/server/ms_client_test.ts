@@ -1,4 +1,4 @@
-import { deepEqual as assertEquals, rejects } from "node:assert/strict";
+import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { JoinReqSchema, JoinRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
@@ -94,6 +94,7 @@ Deno.test("MsClient.join: a refusal is returned at once; close() ends a join tha
     mode = "unready";
     const pending = c.join(create(JoinReqSchema, { sys: "daos_server", idx: 0 }));
     for (let i = 0; i < 100 && calls < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    ok(calls >= 2, "the second join reached the MS (and is retrying) before close()");
     c.close();
     await rejects(() => pending, /join of instance 0 abandoned \(server stopping\)/);
   } finally {
