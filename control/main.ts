@@ -63,6 +63,7 @@ export async function main(args: string[]): Promise<number> {
     .description("DAOS Control Server")
     .option("-o, --config <path>", "server config file (daos_server.yml)")
     .exitOverride()
+    .showHelpAfterError("(add --help for the commands and options)")
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   program.command("start")
     .description("Start daos_server")
