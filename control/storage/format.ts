@@ -230,7 +230,22 @@ async function bdevFormat(e: EngineConfig, env: FormatEnv, out: FormatOutcome): 
   if (e.bdevs.length === 0) return true;
   // Only when the instance has no superblock (§3.3 step 4): a reformat removed the tmpfs, so
   // this is true after every SCM format without MD-on-SSD.
-  const sb = await readSuperblock(engineMetadataDir(e)).catch(() => null);
+  // A corrupt superblock is an error, not "absent": formatting over it would hand the engine a
+  // new identity (UUID) and lose its rank; the fault says to use --force.
+  let sb;
+  try {
+    sb = await readSuperblock(engineMetadataDir(e));
+  } catch (err) {
+    out.bdevs.push({
+      instanceIdx: e.index,
+      device: engineMetadataDir(e),
+      roleBits: 0,
+      status: "CTL_ERR_NVME",
+      error: msg(err),
+      info: "",
+    });
+    return false;
+  }
   if (sb !== null) return true;
   let ok = true;
   const results: DeviceResult[] = [];
@@ -269,7 +284,8 @@ async function bdevFormat(e: EngineConfig, env: FormatEnv, out: FormatOutcome): 
 /** Creates the superblock after format when missing (§2.1: rank null, validrank false). */
 async function ensureSuperblock(e: EngineConfig, faultDomain: string): Promise<void> {
   const dir = engineMetadataDir(e);
-  if ((await readSuperblock(dir).catch(() => null)) !== null) return;
+  // Throws on a corrupt superblock (never overwritten with a new identity without --force).
+  if ((await readSuperblock(dir)) !== null) return;
   await writeSuperblock(dir, newSuperblock(e.systemName, faultDomain));
 }
 

@@ -111,3 +111,37 @@ ${engineYaml(ramTierYaml(`${dir}/scm0`))}`,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("MD-on-SSD: a corrupt superblock is reported, never replaced by a new identity without --force", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "daos-format-corrupt-" });
+  try {
+    const cfg = parseConfig(
+      `provider: ofi+tcp
+control_metadata:
+  path: ${dir}/md
+engines:
+${mdEngineYaml(dir)}`,
+      `${dir}/c.yml`,
+    );
+    const first = await formatStopped(cfg);
+    assert.ok([...first.scm, ...first.bdevs].every((r) => r.status === "CTL_SUCCESS"));
+    const sbPath = `${dir}/md/daos_control/engine0/superblock`;
+    await Deno.writeTextFile(sbPath, "version: [not a superblock\n");
+    // A reboot: the tmpfs is gone, the metadata (with the damaged superblock) stays.
+    await unmountBelow(`${dir}/scm0`);
+    const out = await formatStopped(cfg);
+    const errors = [...out.scm, ...out.bdevs].filter((r) => r.status !== "CTL_SUCCESS");
+    assert.ok(
+      errors.length > 0,
+      `format over a corrupt superblock succeeded: ${JSON.stringify(out)}`,
+    );
+    assert.ok(
+      errors.some((r) => /superblock .* is corrupt/.test(r.error)),
+      JSON.stringify(errors),
+    );
+    assert.equal(await Deno.readTextFile(sbPath), "version: [not a superblock\n");
+  } finally {
+    await unmountBelow(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
