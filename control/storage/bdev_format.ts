@@ -122,8 +122,13 @@ export async function scanNvmeSysfs(root = "/sys/bus/pci/devices"): Promise<Sysf
         numaNode: Number.isInteger(numa) && numa >= 0 ? numa : 0,
       });
     }
-  } catch {
-    return [];
+  } catch (e) {
+    // No PCI bus in sysfs (containers) means no NVMe; any other failure (e.g. permissions)
+    // must surface, or devices would be reported missing instead of the real cause.
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw new Error(
+      `scanning NVMe controllers in ${root} failed: ${e instanceof Error ? e.message : e}`,
+    );
   }
   return out.sort((a, b) => a.pciAddr.localeCompare(b.pciAddr));
 }

@@ -24,6 +24,12 @@ Deno.test("NVMe controllers are found in a sysfs tree by PCI class 0x0108xx", as
       { pciAddr: "0000:81:00.0", vendorId: "0x8086", deviceId: "0x0a54", numaNode: 1 },
     ]);
     assert.deepEqual(await scanNvmeSysfs(`${root}/missing`), []);
+    // Not a directory: a real failure, reported with the path instead of "no devices".
+    await Deno.writeTextFile(`${root}/plain`, "");
+    await assert.rejects(
+      () => scanNvmeSysfs(`${root}/plain`),
+      /scanning NVMe controllers in .*plain failed/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
