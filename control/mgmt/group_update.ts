@@ -75,6 +75,7 @@ export class GroupUpdater {
   #timer: ReturnType<typeof setInterval> | null = null;
   #running: Promise<void> | null = null;
   #lastError = "";
+  #halted = false;
 
   constructor(private readonly deps: GroupUpdaterDeps) {}
 
@@ -86,6 +87,7 @@ export class GroupUpdater {
   /** Starts the lazy tick (on gaining leadership). */
   start(tickMs = GROUP_UPDATE_TICK_MS): void {
     this.stop();
+    this.#halted = false;
     this.#timer = setInterval(() => this.#kick(), tickMs);
   }
 
@@ -96,6 +98,17 @@ export class GroupUpdater {
     this.#flagged = false;
     this.#immediate = false;
     this.#lastSent = 0;
+  }
+
+  /**
+   * Stops, refuses further requests until the next start(), and waits for the update in flight
+   * (system erase: hosts forget the held map, and a map of the erased system arriving after that
+   * would outrank the next system's maps, whose versions start again at 1).
+   */
+  async halt(): Promise<void> {
+    this.#halted = true;
+    this.stop();
+    await this.idle();
   }
 
   /** Flags a lazy update: sent on the next tick, without a map version increment. */
@@ -115,7 +128,7 @@ export class GroupUpdater {
   }
 
   #kick(): void {
-    if (this.#running || (!this.#immediate && !this.#flagged)) return;
+    if (this.#halted || this.#running || (!this.#immediate && !this.#flagged)) return;
     this.#running = this.#runOnce().then(() => {
       this.#lastError = "";
     }, (e) => {

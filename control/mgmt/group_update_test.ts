@@ -173,3 +173,45 @@ Deno.test("GroupUpdater: a failed host keeps the update flagged and is retried o
     await r.u.idle();
   }
 });
+
+Deno.test("GroupUpdater: halt waits for the send in flight and refuses requests until start", async () => {
+  let release = () => {};
+  const gate = new Promise<void>((r) => release = r);
+  let state = stateOf([member(0, "joined")], 1);
+  const sent: number[] = [];
+  const u = new GroupUpdater({
+    state: () => Promise.resolve(state),
+    bumpMapVersion: () => {
+      state = { ...state, mapVersion: state.mapVersion + 1 };
+      return Promise.resolve(state);
+    },
+    send: async (_addr, req) => {
+      await gate;
+      sent.push(req.mapVersion);
+      return [];
+    },
+    log: () => {},
+  });
+  u.requestImmediate();
+  let halted = false;
+  const h = u.halt().then(() => halted = true);
+  await Promise.resolve();
+  equal(halted, false); // the send of version 2 is still in flight
+  release();
+  await h;
+  deepEqual(sent, [2]); // delivered before halt() returned
+  u.requestImmediate();
+  u.requestLazy();
+  await u.idle();
+  deepEqual(sent, [2]);
+  equal(state.mapVersion, 2); // no increment while halted
+  u.start(1000);
+  try {
+    u.requestImmediate();
+    await u.idle();
+    deepEqual(sent, [2, 3]);
+  } finally {
+    u.stop();
+    await u.idle();
+  }
+});

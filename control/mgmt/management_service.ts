@@ -684,12 +684,22 @@ export class ManagementService {
     await this.requireLeader();
     const s = await this.#state();
     const members = [...s.members.values()];
+    // No map of this system may reach a host after its reset format made it forget the held
+    // map: the next system's versions start again at 1 and engines ignore lower versions.
+    await this.groups.halt();
     if (members.length > 0) {
-      const res = (await this.#fan("ResetFormatRanks", members, false)).map((r) => ({
-        ...r,
-        action: "reset format",
-      }));
+      let res: RankResult[];
+      try {
+        res = (await this.#fan("ResetFormatRanks", members, false)).map((r) => ({
+          ...r,
+          action: "reset format",
+        }));
+      } catch (e) {
+        this.#resumeGroupUpdates();
+        throw e;
+      }
       if (res.some((r) => r.errored)) {
+        this.#resumeGroupUpdates();
         await this.#applyResults(res);
         return res;
       }
@@ -724,6 +734,13 @@ export class ManagementService {
     );
     await this.#dropLocalDb();
     return [];
+  }
+
+  /** Restarts the halted group updates while this replica still leads (erase refused). */
+  #resumeGroupUpdates(): void {
+    if (!this.election?.view().isLeader) return;
+    this.groups.start();
+    this.#requestGroupUpdate(true);
   }
 
   /**
