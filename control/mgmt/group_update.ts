@@ -136,6 +136,10 @@ export class GroupUpdater {
       const msg = `group update: ${e instanceof Error ? e.message : String(e)}`;
       if (msg !== this.#lastError) this.deps.log(msg);
       this.#lastError = msg;
+      // Whatever failed (reading the state, the version bump, a host), retry on the tick:
+      // otherwise a transient etcd error right after a join left the engines on an old map
+      // until the next membership change.
+      if (!this.#halted) this.#flagged = true;
     }).finally(() => {
       this.#running = null;
       if (this.#immediate) this.#kick(); // requested while this one ran

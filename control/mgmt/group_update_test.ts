@@ -215,3 +215,37 @@ Deno.test("GroupUpdater: halt waits for the send in flight and refuses requests 
     await u.idle();
   }
 });
+
+Deno.test("GroupUpdater: a failed version bump (transient etcd error) is retried on the tick", async () => {
+  let state = stateOf([member(0, "joined", "10.0.0.1:10001")], 1);
+  let bumpFails = 1;
+  const sent: number[] = [];
+  const u = new GroupUpdater({
+    state: () => Promise.resolve(state),
+    bumpMapVersion: () => {
+      if (bumpFails-- > 0) return Promise.reject(new Error("etcd: deadline exceeded"));
+      state = { ...state, mapVersion: state.mapVersion + 1 };
+      return Promise.resolve(state);
+    },
+    send: (addr, req) => {
+      sent.push(req.mapVersion);
+      return Promise.resolve([create(RankResultSchema, { rank: 0, addr })]);
+    },
+    log: () => {},
+  });
+  u.start(10);
+  try {
+    u.requestImmediate();
+    await u.idle();
+    equal(u.lastSent(), 0);
+    for (let i = 0; i < 200 && u.lastSent() === 0; i++) {
+      await new Promise((x) => setTimeout(x, 5));
+    }
+    // The retry sends the current map (the DB version already moved with the member change).
+    equal(u.lastSent(), 1);
+    deepEqual(sent, [1]);
+  } finally {
+    u.stop();
+    await u.idle();
+  }
+});
