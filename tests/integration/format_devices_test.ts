@@ -46,17 +46,22 @@ ${engineYaml(ramTierYaml(`${dir}/scm0`) + `      - class: kdev\n        bdev_lis
   }
 });
 
-Deno.test("MD-on-SSD: superblock and daos_nvme.conf under control_metadata; --replace rules; erase", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "daos-format-md-" });
-  try {
-    const cfg = parseConfig(
-      `provider: ofi+tcp
+/** One MD-on-SSD engine (metadata under `<dir>/md`) rooted at `dir`. */
+function mdOnSsdConfig(dir: string) {
+  return parseConfig(
+    `provider: ofi+tcp
 control_metadata:
   path: ${dir}/md
 engines:
 ${mdEngineYaml(dir)}`,
-      `${dir}/c.yml`,
-    );
+    `${dir}/c.yml`,
+  );
+}
+
+Deno.test("MD-on-SSD: superblock and daos_nvme.conf under control_metadata; --replace rules; erase", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "daos-format-md-" });
+  try {
+    const cfg = mdOnSsdConfig(dir);
     const e = cfg.engines[0];
     assert.equal(await needsFormat(e), "Metadata format required on instance 0");
     const out = await formatStopped(cfg);
@@ -115,14 +120,7 @@ ${engineYaml(ramTierYaml(`${dir}/scm0`))}`,
 Deno.test("MD-on-SSD: a corrupt superblock is reported, never replaced by a new identity without --force", async () => {
   const dir = await Deno.makeTempDir({ prefix: "daos-format-corrupt-" });
   try {
-    const cfg = parseConfig(
-      `provider: ofi+tcp
-control_metadata:
-  path: ${dir}/md
-engines:
-${mdEngineYaml(dir)}`,
-      `${dir}/c.yml`,
-    );
+    const cfg = mdOnSsdConfig(dir);
     const first = await formatStopped(cfg);
     assert.ok([...first.scm, ...first.bdevs].every((r) => r.status === "CTL_SUCCESS"));
     const sbPath = `${dir}/md/daos_control/engine0/superblock`;
