@@ -51,13 +51,3 @@ Deno.test("dmg: --help shows the command tree with aliases; version; -j envelope
   equal(env.status, -1025);
   equal(env.response, null);
 });
-
-Deno.test("dmg storage scan: an unresolvable host is a per-host error, nothing else printed", async () => {
-  const r = await dmg("-i", "-l", "nosuchhost.invalid:10001", "storage", "scan");
-  equal(r.code, 1);
-  equal(r.stdout, "");
-  match(
-    r.stderr,
-    /^ERROR: Errors:\n {2}Hosts +Error +\n.*\n {2}nosuchhost\.invalid +the server address \(nosuchhost\.invalid:10001\) could not be resolved +\n\nERROR: dmg: 1 host had errors\n$/,
-  );
-});

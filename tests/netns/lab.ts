@@ -5,7 +5,8 @@
  * `h<i>`, which `linkDown(i)` unplugs.
  *
  * Each host also has its own mount and UTS namespace (hostname `h<i>`, /sys showing only its
- * interfaces), held by a `sleep` process, so a host outlives the processes run on it: a tmpfs
+ * interfaces, and /etc/hosts and /etc/resolv.conf of the lab's own: host names resolve through
+ * the lab's file only, never through outside DNS), held by a `sleep` process, so a host outlives the processes run on it: a tmpfs
  * that daos_server mounted survives a kill -9 and restart of daos_server, as on a real host,
  * and disappears with the lab. Processes run on a host through `nsenter` into the holder's
  * namespaces (`prefix(i)`).
@@ -17,6 +18,10 @@
 import { ip, run, type RunOptions, type RunResult } from "./exec.ts";
 import { BRIDGE, HOST_IFACE, hostAddress, labNsName, switchPort } from "./names.ts";
 import { removeLeftoverLabs, removeNamespaces } from "./teardown.ts";
+import { markOwned, removeLeftoverDirs } from "./leftover_dirs.ts";
+
+/** Prefix of the lab's resolver directories under the temp dir (swept when their owner died). */
+const RESOLVER_DIR_PREFIX = "netns-lab-resolver-";
 
 /** One lab host. */
 export interface LabHost {
@@ -58,6 +63,8 @@ export class NetnsLab {
   readonly subnet: string;
   readonly #children = new Set<Deno.ChildProcess>();
   #destroyed = false;
+  /** Holds the lab's hosts and resolv.conf, bind-mounted into every host's mount namespace. */
+  #resolverDir = "";
 
   private constructor(tag: string, n: number, subnet: string) {
     this.subnet = subnet;
@@ -80,6 +87,7 @@ export class NetnsLab {
     const tag = `${(++labCounter).toString(36)}${crypto.randomUUID().slice(0, 4)}`;
     const lab = new NetnsLab(tag, opts.hosts, opts.subnet ?? "10.231.7");
     await removeLeftoverLabs();
+    await removeLeftoverDirs(tmpDir(), RESOLVER_DIR_PREFIX);
     try {
       await lab.#build();
     } catch (e) {
@@ -115,12 +123,37 @@ export class NetnsLab {
         ..."delay_probe 200 retrans 200 ucast_probes 2 mcast_probes 2".split(" "),
       );
     }
+    await this.#writeResolver();
     for (const h of this.hosts) h.holderPid = await this.#startHolder(h);
   }
 
   /**
+   * The lab's name service: a hosts file naming `localhost` and every lab host (`h<i>`), and a
+   * resolv.conf whose only name server is the host's own loopback, where nothing listens: a name
+   * outside the file fails at once inside the lab and no query ever leaves it.
+   */
+  async #writeResolver(): Promise<void> {
+    this.#resolverDir = await Deno.makeTempDir({ prefix: RESOLVER_DIR_PREFIX });
+    await markOwned(this.#resolverDir);
+    const hosts = ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
+      .concat(this.hosts.map((h) => `${h.ip} ${h.hostname}`));
+    await Deno.writeTextFile(`${this.#resolverDir}/hosts`, hosts.join("\n") + "\n");
+    await Deno.writeTextFile(
+      `${this.#resolverDir}/resolv.conf`,
+      "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+    );
+  }
+
+  /** The lab's own hosts file (see {@link NetnsLab.#writeResolver}). */
+  hostsFile(): string {
+    return `${this.#resolverDir}/hosts`;
+  }
+
+  /**
    * Starts the host's namespace holder: `ip netns exec` gives a private mount namespace with
-   * the namespace's /sys, `unshare --uts` a hostname; each step execs, so the pid is sleep's.
+   * the namespace's /sys (its mounts do not propagate back), where the lab's hosts and
+   * resolv.conf are bind-mounted; `unshare --uts` a hostname; each step execs, so the pid is
+   * sleep's.
    */
   async #startHolder(h: LabHost): Promise<number> {
     const child = new Deno.Command("ip", {
@@ -133,6 +166,8 @@ export class NetnsLab {
         "--",
         "sh",
         "-c",
+        `mount --bind ${this.#resolverDir}/hosts /etc/hosts && ` +
+        `mount --bind ${this.#resolverDir}/resolv.conf /etc/resolv.conf && ` +
         `hostname ${h.hostname} && exec sleep infinity`,
       ],
       stdin: "null",
@@ -258,6 +293,10 @@ export class NetnsLab {
     ]);
     clearTimeout(timer);
     for (const c of left) await cancelPipes(c);
+    // The bind mounts died with the namespaces; only the files are left.
+    if (this.#resolverDir) {
+      await Deno.remove(this.#resolverDir, { recursive: true }).catch((e) => (err ??= e));
+    }
     if (err) throw err;
   }
 }
@@ -271,6 +310,10 @@ async function cancelPipes(c: Deno.ChildProcess): Promise<void> {
       // not piped, or already consumed
     }
   }
+}
+
+function tmpDir(): string {
+  return Deno.env.get("TMPDIR") || "/tmp";
 }
 
 /** Runs `fn` with a fresh lab and always destroys it, also when `fn` throws. */
