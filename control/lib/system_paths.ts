@@ -69,7 +69,8 @@ export function systemPathReason(path: string): string | null {
   if (TREE_EXCEPTIONS.includes(p)) return `${p} is a system directory`;
   if (TREE_EXCEPTIONS.some((d) => inside(p, d))) return null;
   const tree = SYSTEM_TREES.find((d) => inside(p, d));
-  return tree === undefined ? null : `${p} is inside the system directory ${tree}`;
+  if (tree === undefined) return null;
+  return p === tree ? `${p} is a system directory` : `${p} is inside the system directory ${tree}`;
 }
 
 /** The first control character (C0, DEL, C1) of `s` as `\xNN`, or null when there is none. */

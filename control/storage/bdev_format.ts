@@ -49,6 +49,45 @@ function fileFault(path: string, sizeGiB: number, why: string, fix: string, caus
   );
 }
 
+function noSpaceFault(path: string, sizeGiB: number, bytes: number, avail: number): Fault {
+  const dir = dirOf(path);
+  return fileFault(
+    path,
+    sizeGiB,
+    `not enough space: ${bytes} bytes (${gib(bytes)}) asked for, ${avail} bytes (${
+      gib(avail)
+    }) available in ${dir}`,
+    `free space in ${dir}, lower bdev_size or list a file on a larger filesystem`,
+  );
+}
+
+/**
+ * Space check of a tier's files before anything is formatted: files on one filesystem are
+ * summed (what re-creating existing files gives back counted). One fault per file that does
+ * not fit, in list order; [] when all fit.
+ */
+export async function bdevSpaceFaults(
+  t: BdevTier,
+  env: BdevFileEnv = realEnv,
+): Promise<{ device: string; fault: Fault }[]> {
+  if (t.class !== "file") return [];
+  const out: { device: string; fault: Fault }[] = [];
+  const left = new Map<number, number>(); // filesystem (st_dev) -> bytes still free
+  for (const d of t.bdevList) {
+    const dir = dirOf(d);
+    const st = await Deno.stat(dir).catch(() => null);
+    if (st === null) continue; // reported by the format itself, naming the directory
+    const fs = st.dev;
+    if (!left.has(fs)) left.set(fs, await env.availBytes(dir).catch(() => Infinity));
+    const old = await Deno.lstat(d).catch(() => null);
+    const free = left.get(fs)! + (old?.isFile ? (old.blocks ?? 0) * 512 : 0);
+    const bytes = fileBdevBytes(t.bdevSize);
+    if (bytes > free) out.push({ device: d, fault: noSpaceFault(d, t.bdevSize, bytes, free) });
+    left.set(fs, free - bytes);
+  }
+  return out;
+}
+
 /** Writes the signature header ({@link BDEV_MAGIC}, zero padded) at offset 0. */
 async function writeHeader(path: string): Promise<void> {
   const block = new Uint8Array(BDEV_HEADER_BYTES);
@@ -93,16 +132,7 @@ export async function prepareBdevFile(
     );
   }
   const reclaim = before?.isFile ? (before.blocks ?? 0) * 512 : 0;
-  if (bytes > avail + reclaim) {
-    throw fileFault(
-      path,
-      sizeGiB,
-      `not enough space: ${bytes} bytes (${gib(bytes)}) asked for, ${avail + reclaim} bytes (${
-        gib(avail + reclaim)
-      }) available in ${dir}`,
-      `free space in ${dir}, lower bdev_size or list a file on a larger filesystem`,
-    );
-  }
+  if (bytes > avail + reclaim) throw noSpaceFault(path, sizeGiB, bytes, avail + reclaim);
   let touched = false;
   try {
     const f = await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o660 });

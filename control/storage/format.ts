@@ -5,7 +5,7 @@
  */
 import type { EngineConfig, ServerConfig } from "../config/types.ts";
 import { Fault } from "../lib/fault.ts";
-import { type DeviceResult, formatBdevTier } from "./bdev_format.ts";
+import { bdevSpaceFaults, type DeviceResult, formatBdevTier } from "./bdev_format.ts";
 import { engineMetadataDir, nvmeConfPath } from "./engine_paths.ts";
 import type { FormatGate } from "./format_state.ts";
 import { needsMetaFormat, needsScmFormat } from "./format_state.ts";
@@ -309,7 +309,15 @@ async function refuseHazards(
 ): Promise<boolean> {
   const hazards = await Promise.all(instances.map(async (i) => {
     const bdevs = force || cfg.controlMetadata.path !== "" || await needsScmFormat(i.config);
-    return await engineFormatHazards(i.config, force, bdevs);
+    const h = await engineFormatHazards(i.config, force, bdevs);
+    // Space too: a tier that cannot fit would leave SCM formatted and the bdevs missing.
+    if (h.length > 0 || !bdevs) return h;
+    for (const t of i.config.bdevs) {
+      for (const s of await bdevSpaceFaults(t)) {
+        h.push({ kind: "bdev", path: s.device, fault: s.fault });
+      }
+    }
+    return h;
   }));
   if (hazards.every((h) => h.length === 0)) return false;
   const bad = instances.flatMap((inst, k) => hazards[k].length > 0 ? [inst.config.index] : []);

@@ -65,7 +65,10 @@ async function systemPathFault(key: string, path: string): Promise<Fault | null>
     `${key} ${path}: refusing to format a system path (${why}${
       real !== normalizePath(path) ? `, resolved as ${real}` : ""
     })`,
-    `set ${key} to a dedicated path such as /mnt/daos0 (scm) or /var/daos/bdev0 (file bdev)`,
+    key === "scm_mount"
+      ? "set scm_mount to a dedicated directory such as /mnt/daos0"
+      : "list files in a dedicated directory such as /var/daos (block devices belong in a " +
+        "class kdev tier)",
   );
 }
 
