@@ -11,7 +11,8 @@ import { statfs } from "../sysinfo/statfs.ts";
 import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
 import { fileBdevBytes, scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
 import { lookup } from "node:dns/promises";
-import { isFault } from "../lib/fault.ts";
+import { type Fault, isFault } from "../lib/fault.ts";
+import { controlMetadataHazard } from "../storage/metadata_safety.ts";
 import { faultCallbackProblem, runFaultCallback } from "./fault_domain.ts";
 import { checkControlIfaceReplica, checkNetDevClasses, checkThp } from "./host_checks.ts";
 
@@ -46,6 +47,8 @@ export interface HostFacts {
    * not ours at scm_mount or in file bdevs. Absent in fakes that do not test it.
    */
   formatHazards?(e: EngineConfig): Promise<FormatHazard[]>;
+  /** What format (without --force) would refuse of control_metadata; absent in fakes. */
+  metadataHazard?(cfg: ServerConfig): Promise<Fault | null>;
   /** Free bytes of the filesystem holding `dir`; absent in fakes that do not test it. */
   availBytes?(dir: string): Promise<number>;
 }
@@ -96,6 +99,7 @@ export async function hostFacts(): Promise<HostFacts> {
     thpEnabled: await Deno.readTextFile(THP_ENABLED_PATH).catch(() => null),
     runFaultCb: (p) => runFaultCallback(p),
     formatHazards: (e) => engineFormatHazards(e, false),
+    metadataHazard: (c) => controlMetadataHazard(c.controlMetadata, false),
     availBytes: async (d) => (await statfs(d)).availBytes,
   };
 }
@@ -195,6 +199,12 @@ export async function checkHardware(
     const local = facts.interfaces.filter((i) => i.family === "IPv4").map((i) => i.address);
     const p = checkControlIfaceReplica(cfg, ipv4Of(facts, cfg.controlIface), local, replicaIps);
     if (p) add(p.path, p.code, p.message, p.resolution);
+  }
+
+  const meta = await facts.metadataHazard?.(cfg);
+  if (meta) {
+    const key = cfg.controlMetadata.device !== "" ? "device" : "path";
+    add(["control_metadata", key], meta.code, meta.description, meta.resolution);
   }
 
   const ramEngines = cfg.engines.filter((e) => e.scm?.class === "ram");

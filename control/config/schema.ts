@@ -454,6 +454,19 @@ export function readServerConfig(
     device: cm?.str("device", "") ?? "",
     allowSpdkConfOverride: cm?.bool("allow_spdk_conf_override", false) ?? false,
   };
+  // The device is mounted at path: never over a system directory.
+  const cmSys = controlMetadata.device !== "" && controlMetadata.path.startsWith("/")
+    ? systemPathReason(controlMetadata.path)
+    : null;
+  if (cm && cmSys !== null) {
+    cm.problem(
+      "path",
+      FaultCode.StoragePathAccessDenied,
+      `control_metadata.path: "${controlMetadata.path}" is a system path (${cmSys}); the ` +
+        "device would be mounted over it",
+      "set control_metadata.path to a dedicated directory such as /var/daos/config",
+    );
+  }
   cm?.finish();
 
   const sc = top.map("support_config");

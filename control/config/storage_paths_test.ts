@@ -148,3 +148,16 @@ Deno.test("system path rules: normalisation and the /dev/shm exception", () => {
   assert.match(systemPathReason("/dev/shm") ?? "", /system directory/);
   assert.match(systemPathReason("/usr/../etc/x") ?? "", /inside the system directory \/etc/);
 });
+
+Deno.test("control_metadata.path with a device is refused on a system path; without one allowed", () => {
+  const cm = (path: string, device: string) =>
+    problems(
+      text({ top: `control_metadata:\n  path: ${path}\n${device ? `  device: ${device}\n` : ""}` }),
+    ).filter((p) => p.code === FaultCode.StoragePathAccessDenied);
+  const ps = cm("/etc", "/dev/loop7");
+  assert.equal(ps.length, 1, JSON.stringify(ps));
+  assert.match(ps[0].message, /control_metadata\.path: "\/etc" is a system path .*mounted over it/);
+  assert.match(ps[0].resolution, /\/var\/daos\/config/);
+  assert.deepEqual(cm("/var/daos/config", "/dev/loop7"), []);
+  assert.deepEqual(cm("/var", ""), []);
+});

@@ -13,6 +13,7 @@ import { type KernelConfig, readKernelConfig } from "./kernel_config.ts";
 import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
 import { formatScm } from "./scm_format.ts";
 import { engineFormatHazards } from "./format_safety.ts";
+import { controlMetadataHazard } from "./metadata_safety.ts";
 import { newSuperblock, readSuperblock, writeSuperblock } from "./superblock.ts";
 import { writeNvmeConf } from "./nvme_conf.ts";
 import { formatControlMetadata } from "./control_metadata.ts";
@@ -307,6 +308,12 @@ async function refuseHazards(
   force: boolean,
   out: FormatOutcome,
 ): Promise<boolean> {
+  // Host-wide: the control metadata device/path (MD-on-SSD) is formatted before any engine.
+  const meta = await controlMetadataHazard(cfg.controlMetadata, force);
+  if (meta) {
+    for (const i of instances) out.scm.push(scmResult(i.config, "CTL_ERR_SCM", withFix(meta), ""));
+    return true;
+  }
   const hazards = await Promise.all(instances.map(async (i) => {
     const bdevs = force || cfg.controlMetadata.path !== "" || await needsScmFormat(i.config);
     const h = await engineFormatHazards(i.config, force, bdevs);

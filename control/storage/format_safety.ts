@@ -35,12 +35,12 @@ export interface FormatHazard {
 const FORCE_FIX = "or retry with --force if its contents may be destroyed";
 
 /** The device (`major:minor`) of the root filesystem, "" when unknown. */
-function rootDev(mounts: MountEntry[]): string {
+export function rootDev(mounts: MountEntry[]): string {
   return mounts.find((m) => m.mountPoint === "/")?.dev ?? "";
 }
 
 /** The existing prefix of `path` with symlinks resolved, plus the rest as given. */
-async function realPathOf(path: string): Promise<string> {
+export async function realPathOf(path: string): Promise<string> {
   const parts = normalizePath(path).split("/").filter((p) => p !== "");
   for (let n = parts.length; n >= 0; n--) {
     const head = "/" + parts.slice(0, n).join("/");
@@ -55,7 +55,7 @@ async function realPathOf(path: string): Promise<string> {
 }
 
 /** A system path (lexically or after symlinks), or null. Refused even with --force. */
-async function systemPathFault(key: string, path: string): Promise<Fault | null> {
+export async function systemPathFault(key: string, path: string): Promise<Fault | null> {
   const real = await realPathOf(path);
   const why = systemPathReason(path) ??
     (real !== normalizePath(path) ? systemPathReason(real) : null);
@@ -65,8 +65,10 @@ async function systemPathFault(key: string, path: string): Promise<Fault | null>
     `${key} ${path}: refusing to format a system path (${why}${
       real !== normalizePath(path) ? `, resolved as ${real}` : ""
     })`,
-    key === "scm_mount"
-      ? "set scm_mount to a dedicated directory such as /mnt/daos0"
+    key !== "bdev_list"
+      ? `set ${key} to a dedicated directory such as ${
+        key === "scm_mount" ? "/mnt/daos0" : "/var/daos/config"
+      }`
       : "list files in a dedicated directory such as /var/daos (block devices belong in a " +
         "class kdev tier)",
   );

@@ -459,3 +459,81 @@ Deno.test("the bdev signature is the magic at offset 0 of a file we made", async
     assert.ok(await bdevFileHazard(`${dir}/c`, false), "a prefix of the magic is not ours");
   });
 });
+
+/** An MD-on-SSD config: control_metadata on `device` mounted at `dir/md`. */
+function mdConfig(dir: string, device: string): ServerConfig {
+  return parseConfig(
+    `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}socket_dir: ${dir}
+control_metadata:
+  path: ${dir}/md
+  device: ${device}
+engines:
+${
+      engineYaml(
+        ramTierYaml(`${dir}/scm0`) + fileTierYaml([`${dir}/bdev0`], 1, ["wal", "meta", "data"]),
+      )
+    }`,
+  );
+}
+
+Deno.test("control_metadata.device holding data (ext4 with files, swap) is refused without --force; in use never", async () => {
+  let loop = "";
+  await inTemp(async (dir) => {
+    loop = await attachLoop(dir, "32M");
+    await sh("/usr/sbin/mkfs.ext4", "-q", "-F", loop);
+    await Deno.mkdir(`${dir}/peek`);
+    await sh("mount", loop, `${dir}/peek`);
+    await Deno.writeFile(`${dir}/peek/precious`, junk());
+    await sh("umount", `${dir}/peek`);
+    const cfg = mdConfig(dir, loop);
+    // The whole backing file of the loop device is in the temp dir's checksum.
+    const before = await treeSum(dir);
+    const out = await formatStopped(cfg);
+    assert.match(
+      scmErrors(out)[0],
+      /^CTL_ERR_SCM control_metadata\.device .* holds an ext4 filesystem with data not written by daos_server \(precious\).*--force/,
+    );
+    assert.equal(await treeSum(dir), before);
+    assert.equal(await findMount(`${dir}/md`), null);
+
+    // In use elsewhere: refused even with --force, still mounted there.
+    await sh("mount", loop, `${dir}/peek`);
+    const busy = await formatStopped(cfg, { reformat: true });
+    assert.match(
+      scmErrors(busy)[0],
+      /is mounted at .*peek; format never reformats a device in use/,
+    );
+    assert.equal((await findMount(`${dir}/peek`))?.source, loop);
+    await sh("umount", `${dir}/peek`);
+
+    // Another filesystem type (swap here) is not ours either.
+    await sh("/usr/sbin/mkswap", "-q", loop);
+    const swapBefore = await treeSum(dir);
+    const swap = await formatStopped(cfg);
+    assert.match(scmErrors(swap)[0], /holds a swap filesystem not made by daos_server/);
+    assert.equal(await treeSum(dir), swapBefore);
+
+    // --force formats it.
+    const forced = await formatStopped(cfg, { reformat: true });
+    assert.deepEqual(scmErrors(forced), ["CTL_SUCCESS "]);
+    assert.equal((await findMount(`${dir}/md`))?.source, loop);
+  }).finally(() => detachLoop(loop));
+});
+
+Deno.test("control_metadata.path on a foreign mount is refused without --force and stays mounted", async () => {
+  let loop = "";
+  await inTemp(async (dir) => {
+    loop = await attachLoop(dir, "32M");
+    await Deno.mkdir(`${dir}/md`);
+    await sh("mount", "-t", "tmpfs", "-o", "size=4m", "othertmpfs", `${dir}/md`);
+    await Deno.writeFile(`${dir}/md/precious`, junk());
+    const before = await treeSum(dir);
+    const out = await formatStopped(mdConfig(dir, loop));
+    assert.match(
+      scmErrors(out)[0],
+      /control_metadata\.path .*md is a mount point of tmpfs "othertmpfs", not of .*; format would unmount it/,
+    );
+    assert.equal(await treeSum(dir), before);
+    assert.equal((await findMount(`${dir}/md`))?.source, "othertmpfs");
+  }).finally(() => detachLoop(loop));
+});
