@@ -4,9 +4,9 @@
  */
 import type { EngineConfig, ScmTier } from "../config/types.ts";
 import { Fault, makeFault } from "../lib/fault.ts";
-import { scmMountHazard } from "./format_safety.ts";
+import { isOurTmpfs, scmMountHazard } from "./format_safety.ts";
 import { type KernelConfig, kernelHas } from "./kernel_config.ts";
-import { findMount, mountTmpfs, unmountIfMounted, unmountOnce } from "./mounts.ts";
+import { findMount, mountTmpfs, unmountOnce } from "./mounts.ts";
 
 /** Fault 211: no PMem on this machine. */
 export function noPmemFault(): Fault {
@@ -115,5 +115,12 @@ export async function formatScm(
 
 /** Unmounts an engine's ram tier (erase / reset-format); the directory is left in place. */
 export async function eraseScm(e: EngineConfig): Promise<void> {
-  if (e.scm?.class === "ram") await unmountIfMounted(e.scm.scmMount);
+  if (e.scm?.class !== "ram") return;
+  const path = e.scm.scmMount;
+  // Only our tmpfs layers: a mount someone else put at scm_mount is not erase's to remove.
+  for (let i = 0; i < 8; i++) {
+    const m = await findMount(path);
+    if (m === null || !(await isOurTmpfs(m))) return;
+    await unmountOnce(path);
+  }
 }

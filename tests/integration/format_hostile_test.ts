@@ -16,7 +16,8 @@ import {
   hasBdevMagic,
   scmMountHazard,
 } from "../../control/storage/format_safety.ts";
-import { FormatGate, type StorageReady } from "../../control/storage/format_state.ts";
+import { FormatGate, needsFormat, type StorageReady } from "../../control/storage/format_state.ts";
+import { eraseScm } from "../../control/storage/scm_format.ts";
 import { findMount, SCM_TMPFS_SOURCE } from "../../control/storage/mounts.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
 import {
@@ -26,7 +27,14 @@ import {
   parseConfig,
   ramTierYaml,
 } from "../util/config_fixtures.ts";
-import { attachLoop, detachLoop, formatStopped, sh, unmountBelow } from "./format_fixture.ts";
+import {
+  assertAllStatus,
+  attachLoop,
+  detachLoop,
+  formatStopped,
+  sh,
+  unmountBelow,
+} from "./format_fixture.ts";
 
 /** A gate that counts storageReady calls (an instance that would join). */
 class CountingGate extends FormatGate {
@@ -536,4 +544,25 @@ Deno.test("control_metadata.path on a foreign mount is refused without --force a
     assert.equal(await treeSum(dir), before);
     assert.equal((await findMount(`${dir}/md`))?.source, "othertmpfs");
   }).finally(() => detachLoop(loop));
+});
+
+Deno.test("a foreign tmpfs at scm_mount is not the engine's storage: format needed, erase leaves it", async () => {
+  await inTemp(async (dir) => {
+    const scm = `${dir}/scm0`;
+    await Deno.mkdir(scm);
+    await sh("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", scm);
+    await Deno.writeFile(`${scm}/data`, junk());
+    const cfg = config(dir, [{ scm, bdevs: [`${dir}/bdev0`] }]);
+    const e = cfg.engines[0];
+    assert.equal(await needsFormat(e), "SCM format required on instance 0");
+    const before = await treeSum(dir);
+    await eraseScm(e);
+    assert.equal((await findMount(scm))?.source, "tmpfs");
+    assert.equal(await treeSum(dir), before);
+    // --force replaces the foreign tmpfs by ours, which erase removes.
+    assertAllStatus((await formatStopped(cfg, { reformat: true })).scm, "CTL_SUCCESS", 1);
+    assert.equal(await needsFormat(e), null);
+    await eraseScm(e);
+    assert.equal(await findMount(scm), null);
+  });
 });
