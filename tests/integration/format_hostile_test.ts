@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { ServerConfig } from "../../control/config/types.ts";
 import { checkHardware, hostFacts } from "../../control/config/hardware_check.ts";
+import { loadServerConfigForStart } from "../../control/config/validate_command.ts";
 import { prepareBdevFile } from "../../control/storage/bdev_format.ts";
 import type { FormatOutcome } from "../../control/storage/format.ts";
 import {
@@ -57,13 +58,18 @@ async function inTemp(body: (dir: string) => Promise<void>): Promise<void> {
   assert.equal(await Deno.stat(dir).then(() => 1, () => 0), 0);
 }
 
-/** A config of engines (scm_mount, file bdevs of `size` GiB), parsed without problems. */
-function config(dir: string, engines: { scm: string; bdevs: string[] }[], size = 1): ServerConfig {
+/** Config text of engines (scm_mount, file bdevs of `size` GiB). */
+function configText(dir: string, engines: { scm: string; bdevs: string[] }[], size = 1): string {
   let text = `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}socket_dir: ${dir}\nengines:\n`;
   engines.forEach((e, i) => {
     text += engineYaml(ramTierYaml(e.scm) + fileTierYaml(e.bdevs, size), { port: 31416 + i });
   });
-  return parseConfig(text);
+  return text;
+}
+
+/** {@link configText} parsed without problems. */
+function config(dir: string, engines: { scm: string; bdevs: string[] }[], size = 1): ServerConfig {
+  return parseConfig(configText(dir, engines, size));
 }
 
 /** A checksum of everything at `path` (type, mode, content; directories recursively). */
@@ -565,4 +571,46 @@ Deno.test("a foreign tmpfs at scm_mount is not the engine's storage: format need
     await eraseScm(e);
     assert.equal(await findMount(scm), null);
   });
+});
+
+Deno.test("start refuses only hazards --force cannot override (so --force stays reachable)", async () => {
+  await inTemp(async (dir) => {
+    await Deno.writeFile(`${dir}/bdev0`, junk());
+    await Deno.symlink("/etc", `${dir}/etc-link`);
+    const facts = {
+      ...(await hostFacts()),
+      thpEnabled: null,
+      mem: {
+        memTotalKb: 1 << 30,
+        memFreeKb: 1 << 30,
+        memAvailableKb: 1 << 30,
+        hugepagesTotal: 0,
+        hugepagesFree: 0,
+        hugepageSizeKb: 2048,
+      },
+    };
+    const path = `${dir}/daos_server.yml`;
+    await Deno.writeTextFile(
+      path,
+      configText(dir, [{ scm: `${dir}/scm0`, bdevs: [`${dir}/bdev0`] }]),
+    );
+    // Data in a bdev path: format refuses it without --force, start does not.
+    const cfg = await loadServerConfigForStart(path, facts);
+    assert.equal(cfg.engines.length, 1);
+    await Deno.writeTextFile(
+      path,
+      configText(dir, [{ scm: `${dir}/etc-link`, bdevs: [`${dir}/b1`] }]),
+    );
+    await assert.rejects(
+      () => loadServerConfigForStart(path, facts),
+      /refusing to format a system path/,
+    );
+  });
+});
+
+Deno.test("assertAllStatus fails on an empty list and on a short one", () => {
+  assert.throws(() => assertAllStatus([], "CTL_SUCCESS", 1), /expected 1 results/);
+  assert.throws(() => assertAllStatus([{ status: "CTL_SUCCESS" }], "CTL_SUCCESS", 2));
+  assert.throws(() => assertAllStatus([{ status: "CTL_ERR_SCM" }], "CTL_SUCCESS", 1));
+  assertAllStatus([{ status: "CTL_SUCCESS" }], "CTL_SUCCESS", 1);
 });
