@@ -5,11 +5,14 @@
  */
 import { FaultCode } from "../lib/fault.ts";
 import type { PathSegment } from "./locate.ts";
-import type { ServerConfig } from "./types.ts";
+import type { EngineConfig, ServerConfig } from "./types.ts";
+import { engineFormatHazards, type FormatHazard } from "../storage/format_safety.ts";
+import { statfs } from "../sysinfo/statfs.ts";
 import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
-import { scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
+import { fileBdevBytes, scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
 import { lookup } from "node:dns/promises";
-import { isFault } from "../lib/fault.ts";
+import { type Fault, isFault } from "../lib/fault.ts";
+import { controlMetadataHazard } from "../storage/metadata_safety.ts";
 import { faultCallbackProblem, runFaultCallback } from "./fault_domain.ts";
 import { checkControlIfaceReplica, checkNetDevClasses, checkThp } from "./host_checks.ts";
 
@@ -39,6 +42,15 @@ export interface HostFacts {
   thpEnabled: string | null;
   /** Runs fault_cb (already checked for 718-720) and returns the fault domain; throws a Fault. */
   runFaultCb(path: string): Promise<string>;
+  /**
+   * What `storage format` (without --force) would refuse for an engine: system paths, data
+   * not ours at scm_mount or in file bdevs. Absent in fakes that do not test it.
+   */
+  formatHazards?(e: EngineConfig): Promise<FormatHazard[]>;
+  /** What format (without --force) would refuse of control_metadata; absent in fakes. */
+  metadataHazard?(cfg: ServerConfig): Promise<Fault | null>;
+  /** Free bytes of the filesystem holding `dir`; absent in fakes that do not test it. */
+  availBytes?(dir: string): Promise<number>;
 }
 
 /** Resolves with a bounded wait, so a dead resolver cannot hang validation. */
@@ -86,6 +98,9 @@ export async function hostFacts(): Promise<HostFacts> {
     },
     thpEnabled: await Deno.readTextFile(THP_ENABLED_PATH).catch(() => null),
     runFaultCb: (p) => runFaultCallback(p),
+    formatHazards: (e) => engineFormatHazards(e, false),
+    metadataHazard: (c) => controlMetadataHazard(c.controlMetadata, false),
+    availBytes: async (d) => (await statfs(d)).availBytes,
   };
 }
 
@@ -186,6 +201,12 @@ export async function checkHardware(
     if (p) add(p.path, p.code, p.message, p.resolution);
   }
 
+  const meta = await facts.metadataHazard?.(cfg);
+  if (meta) {
+    const key = cfg.controlMetadata.device !== "" ? "device" : "path";
+    add(["control_metadata", key], meta.code, meta.description, meta.resolution);
+  }
+
   const ramEngines = cfg.engines.filter((e) => e.scm?.class === "ram");
   for (const e of cfg.engines) {
     const at = (...p: PathSegment[]) => ["engines", e.index, ...p];
@@ -221,6 +242,17 @@ export async function checkHardware(
         }
       }
     }
+    for (const h of (await facts.formatHazards?.(e)) ?? []) {
+      const tier = h.kind === "scm"
+        ? e.scm?.tier ?? 0
+        : e.bdevs.find((t) => t.bdevList.includes(h.path))?.tier ?? 0;
+      add(
+        at("storage", tier, h.kind === "scm" ? "scm_mount" : "bdev_list"),
+        h.fault.code,
+        h.fault.description,
+        h.fault.resolution,
+      );
+    }
     for (const t of e.bdevs) {
       const tp = at("storage", t.tier, "bdev_list");
       for (const d of t.bdevList) {
@@ -239,6 +271,17 @@ export async function checkHardware(
               `directory ${dir} of AIO file ${d} does not exist`,
               "create the directory first",
             );
+          } else if (facts.availBytes && !(await facts.stat(d))) {
+            const avail = await facts.availBytes(dir).catch(() => null);
+            const want = fileBdevBytes(t.bdevSize);
+            if (avail !== null && want > avail) {
+              add(
+                tp,
+                302,
+                `AIO file ${d}: bdev_size ${t.bdevSize} GiB (${want} bytes) is more than the ${avail} bytes available in ${dir}`,
+                `free space in ${dir}, lower bdev_size or list a file on a larger filesystem`,
+              );
+            }
           }
         } else if (!facts.nvme.some((n) => n.pciAddr.toLowerCase() === d.toLowerCase())) {
           add(

@@ -4,6 +4,7 @@
  */
 import { isScalar } from "yaml";
 import { FaultCode } from "../lib/fault.ts";
+import { systemPathReason } from "../lib/system_paths.ts";
 import { itemMap, type MapReader, type ReadContext } from "./yaml_reader.ts";
 import {
   type AccelerationConfig,
@@ -76,6 +77,15 @@ function readScmTier(m: MapReader, tier: number, cls: "ram" | "dcpm"): ScmTier {
       `${m.path("scm_mount")}: "${scmMount}" is not an absolute path`,
       "use an absolute mount point such as /mnt/daos0",
     );
+  } else if (systemPathReason(scmMount) !== null) {
+    m.problem(
+      "scm_mount",
+      FaultCode.StoragePathAccessDenied,
+      `${m.path("scm_mount")}: "${scmMount}" is a system path (${
+        systemPathReason(scmMount)
+      }); format would mount over it`,
+      "use a dedicated mount point such as /mnt/daos0",
+    );
   }
   const scmList = m.strList("scm_list");
   const scmSize = m.int("scm_size", 0, { min: 0, max: 1 << 20 });
@@ -130,7 +140,8 @@ export function isPciAddress(s: string): boolean {
 
 function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
   const bdevList = m.strList("bdev_list");
-  const bdevSize = m.int("bdev_size", 0, { min: Number.MIN_SAFE_INTEGER, max: 1 << 30 });
+  // bdev_size is GiB; a file needs at least 1, other classes ignore it (0 allowed).
+  const bdevSize = m.int("bdev_size", 0, { min: cls === "file" ? 1 : 0, max: 1 << 30 });
   const bdevNumber = m.int("bdev_number", 0, { min: 0, max: I32 });
   const busid = m.has("bdev_busid_range") ? m.str("bdev_busid_range", "") : null;
   const rolesRaw = m.strList("bdev_roles");
@@ -171,18 +182,27 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
     );
   }
   if (cls === "file") {
-    if (bdevSize < 0) {
+    // A present but bad bdev_size was reported by the range check above.
+    if (!m.has("bdev_size")) {
       m.problem(
-        "bdev_size",
-        FaultCode.ServerBadConfig,
-        `${m.path("bdev_size")}: negative bdev_size ${bdevSize}`,
-      );
-    } else if (bdevSize === 0) {
-      m.problem(
-        m.has("bdev_size") ? "bdev_size" : undefined,
+        undefined,
         FaultCode.ServerBadConfig,
         `${m.where}: class file requires non-zero bdev_size`,
+        "set bdev_size to the file size in GiB, e.g. 16",
       );
+    }
+    for (const f of bdevList) {
+      const sys = systemPathReason(f);
+      if (f.startsWith("/") && sys !== null) {
+        m.problem(
+          "bdev_list",
+          FaultCode.StoragePathAccessDenied,
+          `${
+            m.path("bdev_list")
+          }: file "${f}" is a system path (${sys}); format would overwrite it`,
+          "list files in a dedicated directory such as /var/daos",
+        );
+      }
     }
     for (const f of bdevList) {
       if (!f.startsWith("/")) {
@@ -193,12 +213,6 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
         );
       }
     }
-  } else if (bdevSize < 0) {
-    m.problem(
-      "bdev_size",
-      FaultCode.ServerBadConfig,
-      `${m.path("bdev_size")}: negative bdev_size ${bdevSize}`,
-    );
   }
   if (cls === "kdev") {
     for (const f of bdevList) {
@@ -378,7 +392,7 @@ function readIobuf(m: MapReader): SpdkIobufConfig | null {
 function readEngine(m: MapReader, index: number, top: FabricConfig, loc: EngineLoc): EngineConfig {
   const e: EngineConfig = {
     index,
-    targets: m.int("targets", 0, { min: 0, max: 1024 }),
+    targets: m.int("targets", 0, { min: 1, max: 1024 }),
     nrXsHelpers: m.int("nr_xs_helpers", 0, { min: 0, max: 1024 }),
     firstCore: m.has("first_core") ? m.int("first_core", 0, { min: 0, max: 65535 }) : null,
     pinnedNumaNode: m.has("pinned_numa_node")
@@ -440,6 +454,19 @@ export function readServerConfig(
     device: cm?.str("device", "") ?? "",
     allowSpdkConfOverride: cm?.bool("allow_spdk_conf_override", false) ?? false,
   };
+  // The device is mounted at path: never over a system directory.
+  const cmSys = controlMetadata.device !== "" && controlMetadata.path.startsWith("/")
+    ? systemPathReason(controlMetadata.path)
+    : null;
+  if (cm && cmSys !== null) {
+    cm.problem(
+      "path",
+      FaultCode.StoragePathAccessDenied,
+      `control_metadata.path: "${controlMetadata.path}" is a system path (${cmSys}); the ` +
+        "device would be mounted over it",
+      "set control_metadata.path to a dedicated directory such as /var/daos/config",
+    );
+  }
   cm?.finish();
 
   const sc = top.map("support_config");
@@ -507,8 +534,9 @@ export function readServerConfig(
     allowNumaImbalance: top.bool("allow_numa_imbalance", false),
     allowThp: top.bool("allow_thp", false),
     systemRamReserved: top.int("system_ram_reserved", DEFAULTS.systemRamReserved, {
-      min: Number.MIN_SAFE_INTEGER,
+      min: 1,
       max: 1 << 20,
+      lowCode: FaultCode.ServerConfigSysRsvdZero,
     }),
     kernelConfigPath: top.str("kernel_config_path", ""),
     controlLogMask: top.str("control_log_mask", DEFAULTS.controlLogMask),

@@ -182,7 +182,8 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
   const m = loc.engine;
   const fail = (key: string | undefined, code: number, msg: string, res = "") =>
     m.problem(key, code, `I/O Engine ${e.index} failed config validation: ${msg}`, res);
-  if (e.targets === 0) {
+  // A present but bad targets value was reported by its range check (1 - 1024).
+  if (e.targets === 0 && !m.has("targets")) {
     fail(
       "targets",
       FaultCode.ServerBadConfig,

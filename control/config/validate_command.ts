@@ -9,6 +9,8 @@ import { checkHardware, type HostFacts, hostFacts } from "./hardware_check.ts";
 import { checkServerConfigFile, problemToFault } from "./load.ts";
 import { type ConfigProblem, formatProblem } from "./problems.ts";
 import type { ServerConfig } from "./types.ts";
+import { engineFormatHazards } from "../storage/format_safety.ts";
+import { controlMetadataHazard } from "../storage/metadata_safety.ts";
 
 /** Outcome of a validation run. */
 export interface ValidateReport {
@@ -61,7 +63,16 @@ export async function loadServerConfigForStart(
   path: string,
   facts?: HostFacts,
 ): Promise<ServerConfig> {
-  const r = await validateConfigFile(path, { hardware: true, facts });
+  const f = facts ?? await hostFacts();
+  // Start refuses only storage hazards that --force cannot override (system paths, devices):
+  // the others are format's to refuse, and --force must stay reachable on a running server.
+  const startFacts: HostFacts = {
+    ...f,
+    formatHazards: f.formatHazards && ((e) => engineFormatHazards(e, true)),
+    metadataHazard: f.metadataHazard &&
+      ((c) => controlMetadataHazard(c.controlMetadata, true)),
+  };
+  const r = await validateConfigFile(path, { hardware: true, facts: startFacts });
   if (r.problems.length > 0 || !r.config) {
     const f = problemToFault(r.problems[0]);
     throw r.problems.length === 1 ? f : f.withDescription(

@@ -5,6 +5,7 @@
 import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
 import { type Problems } from "./problems.ts";
 import { FaultCode } from "../lib/fault.ts";
+import { controlCharIn } from "../lib/system_paths.ts";
 
 /** Shared state of one file being read. */
 export interface ReadContext {
@@ -36,6 +37,18 @@ export interface IntBounds {
   min?: number;
   max?: number;
   code?: number;
+  /** Code for values below `min` when it differs (e.g. 734 for system_ram_reserved: 0). */
+  lowCode?: number;
+}
+
+/** The allowed range in words; unbounded sides (safe-integer limits) are left out. */
+function rangeText(min: number, max: number): string {
+  const lo = min > Number.MIN_SAFE_INTEGER;
+  const hi = max < Number.MAX_SAFE_INTEGER;
+  if (lo && hi) return `between ${min} and ${max}`;
+  if (lo) return `at least ${min}`;
+  if (hi) return `at most ${max}`;
+  return "a safe integer";
 }
 
 /** Resolutions for keys removed or renamed across versions (server.md §1.12). */
@@ -52,6 +65,34 @@ const RENAMED: Record<string, string> = {
   enable_vmd: "enable_vmd was replaced by disable_vmd (2.2; VMD is on by default)",
   crt_ctx_share_addr: "crt_ctx_share_addr was removed (2.6)",
 };
+
+/**
+ * Keys whose values are paths (files, directories, devices, fault domain paths): a control
+ * character there (NUL truncates the path in C, newlines forge log lines) is always refused.
+ */
+const PATH_KEYS = new Set([
+  "scm_mount",
+  "scm_list",
+  "bdev_list",
+  "bdev_exclude",
+  "log_file",
+  "control_log_file",
+  "helper_log_file",
+  "firmware_helper_log_file",
+  "fault_path",
+  "fault_cb",
+  "socket_dir",
+  "kernel_config_path",
+  "client_cert_dir",
+  "ca_cert",
+  "cert",
+  "key",
+  "path",
+  "device",
+  "file_transfer_exec",
+  "data_dir",
+  "sock_addr",
+]);
 
 /** Reads one YAML map with key-usage tracking (unknown keys are errors). */
 export class MapReader {
@@ -123,11 +164,27 @@ export class MapReader {
     return { present: true, value: v, node: v };
   }
 
+  /** Reports a control character in the path value `v` of `key`; true when there is one. */
+  private badPath(key: string, v: string, offset: number, label = this.path(key)): boolean {
+    if (!PATH_KEYS.has(key)) return false;
+    const c = controlCharIn(v);
+    if (c === null) return false;
+    this.ctx.problems.add(
+      offset >= 0 ? offset : this.at(key),
+      FaultCode.ServerBadConfig,
+      `${label}: path ${JSON.stringify(v)} contains the control character ${c}`,
+      `remove the control character from ${label} (paths are plain printable text)`,
+    );
+    return true;
+  }
+
   /** A string value (numbers are accepted and stringified, as YAML users expect). */
   str(key: string, def: string): string {
     const s = this.scalar(key);
     if (!s.present) return def;
-    if (typeof s.value === "string") return s.value;
+    if (typeof s.value === "string") {
+      return this.badPath(key, s.value, offsetOf(s.node)) ? def : s.value;
+    }
     if (typeof s.value === "number" || typeof s.value === "boolean") return String(s.value);
     this.typeError(key, "a string", s.node);
     return def;
@@ -144,11 +201,12 @@ export class MapReader {
     const min = bounds.min ?? Number.MIN_SAFE_INTEGER;
     const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(s.value) || s.value < min || s.value > max) {
+      const low = s.value < min && bounds.lowCode !== undefined;
       this.problem(
         key,
-        bounds.code ?? FaultCode.ServerBadConfig,
-        `${this.path(key)}: value ${s.value} is out of range (${min} - ${max})`,
-        `set ${this.path(key)} to an integer between ${min} and ${max}`,
+        (low ? bounds.lowCode : bounds.code) ?? FaultCode.ServerBadConfig,
+        `${this.path(key)}: value ${s.value} is out of range (must be ${rangeText(min, max)})`,
+        `set ${this.path(key)} to an integer ${rangeText(min, max)}`,
       );
       return def;
     }
@@ -186,7 +244,8 @@ export class MapReader {
     const out: string[] = [];
     items.forEach((item, i) => {
       if (isScalar(item) && item.value !== null && typeof item.value !== "object") {
-        out.push(String(item.value));
+        const v = String(item.value);
+        if (!this.badPath(key, v, offsetOf(item), `${this.path(key)}[${i}]`)) out.push(v);
       } else {
         this.ctx.problems.add(
           offsetOf(item) >= 0 ? offsetOf(item) : this.at(key),

@@ -5,13 +5,15 @@
  */
 import type { EngineConfig, ServerConfig } from "../config/types.ts";
 import { Fault } from "../lib/fault.ts";
-import { type DeviceResult, formatBdevTier } from "./bdev_format.ts";
+import { bdevSpaceFaults, type DeviceResult, formatBdevTier } from "./bdev_format.ts";
 import { engineMetadataDir, nvmeConfPath } from "./engine_paths.ts";
 import type { FormatGate } from "./format_state.ts";
 import { needsMetaFormat, needsScmFormat } from "./format_state.ts";
 import { type KernelConfig, readKernelConfig } from "./kernel_config.ts";
 import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
 import { formatScm } from "./scm_format.ts";
+import { engineFormatHazards } from "./format_safety.ts";
+import { controlMetadataHazard } from "./metadata_safety.ts";
 import { newSuperblock, readSuperblock, writeSuperblock } from "./superblock.ts";
 import { writeNvmeConf } from "./nvme_conf.ts";
 import { formatControlMetadata } from "./control_metadata.ts";
@@ -116,6 +118,10 @@ export async function formatHostStorage(
   const mem = env.memInfo ?? await readMemInfo();
   const kcfg = env.kernelConfig ?? await readKernelConfig(cfg.kernelConfigPath);
 
+  // Before any destructive step (metadata, unmount, bdev truncation): if any instance's storage
+  // holds what is not ours (or is a system path), nothing on this host is touched.
+  if (await refuseHazards(cfg, instances, req.reformat, out)) return out;
+
   let metaFormatted = false;
   try {
     const hadMeta = cfg.controlMetadata.path !== "";
@@ -175,7 +181,7 @@ export async function formatHostStorage(
       await inst.kill();
     }
     try {
-      await formatScm(e, sizes[k], kcfg);
+      await formatScm(e, sizes[k], kcfg, req.reformat);
       out.scm.push(scmResult(e, "CTL_SUCCESS", "", ""));
       return true;
     } catch (err) {
@@ -211,7 +217,7 @@ export async function formatHostStorage(
         );
       }
       continue;
-    } else if (!(await bdevFormat(e, env, out))) continue;
+    } else if (!(await bdevFormat(e, env, out, req.reformat))) continue;
     try {
       domain ??= env.hostFaultDomain ?? await hostFaultDomain(cfg, env.hostname);
       await ensureSuperblock(e, domain);
@@ -226,7 +232,12 @@ export async function formatHostStorage(
   return out;
 }
 
-async function bdevFormat(e: EngineConfig, env: FormatEnv, out: FormatOutcome): Promise<boolean> {
+async function bdevFormat(
+  e: EngineConfig,
+  env: FormatEnv,
+  out: FormatOutcome,
+  force: boolean,
+): Promise<boolean> {
   if (e.bdevs.length === 0) return true;
   // Only when the instance has no superblock (§3.3 step 4): a reformat removed the tmpfs, so
   // this is true after every SCM format without MD-on-SSD.
@@ -249,7 +260,7 @@ async function bdevFormat(e: EngineConfig, env: FormatEnv, out: FormatOutcome): 
   if (sb !== null) return true;
   let ok = true;
   const results: DeviceResult[] = [];
-  for (const t of e.bdevs) results.push(...await formatBdevTier(t));
+  for (const t of e.bdevs) results.push(...await formatBdevTier(t, force));
   for (const r of results) {
     if (r.error !== "") ok = false;
     out.bdevs.push({
@@ -276,6 +287,68 @@ async function bdevFormat(e: EngineConfig, env: FormatEnv, out: FormatOutcome): 
         info: "",
       });
       return false;
+    }
+  }
+  return true;
+}
+
+/** A fault as one result line: description plus the fix. */
+function withFix(f: Fault): string {
+  return f.resolution === "" ? f.description : `${f.description} (${f.resolution})`;
+}
+
+/**
+ * Checks every instance's storage with {@link engineFormatHazards}; on any hazard fills `out`
+ * (the hazards per instance, the other instances as refused too) and returns true. Bdevs are
+ * checked only where format may reach them: --force, SCM unformatted, or MD-on-SSD.
+ */
+async function refuseHazards(
+  cfg: ServerConfig,
+  instances: FormatInstance[],
+  force: boolean,
+  out: FormatOutcome,
+): Promise<boolean> {
+  // Host-wide: the control metadata device/path (MD-on-SSD) is formatted before any engine.
+  const meta = await controlMetadataHazard(cfg.controlMetadata, force);
+  if (meta) {
+    for (const i of instances) out.scm.push(scmResult(i.config, "CTL_ERR_SCM", withFix(meta), ""));
+    return true;
+  }
+  const hazards = await Promise.all(instances.map(async (i) => {
+    const bdevs = force || cfg.controlMetadata.path !== "" || await needsScmFormat(i.config);
+    const h = await engineFormatHazards(i.config, force, bdevs);
+    // Space too: a tier that cannot fit would leave SCM formatted and the bdevs missing.
+    if (h.length > 0 || !bdevs) return h;
+    for (const t of i.config.bdevs) {
+      for (const s of await bdevSpaceFaults(t)) {
+        h.push({ kind: "bdev", path: s.device, fault: s.fault });
+      }
+    }
+    return h;
+  }));
+  if (hazards.every((h) => h.length === 0)) return false;
+  const bad = instances.flatMap((inst, k) => hazards[k].length > 0 ? [inst.config.index] : []);
+  for (const [k, inst] of instances.entries()) {
+    const e = inst.config;
+    const h = hazards[k];
+    const scm = h.find((x) => x.kind === "scm");
+    const error = scm
+      ? withFix(scm.fault)
+      : h.length > 0
+      ? `instance ${e.index}: storage format refused, a bdev is not safe to format (see its NVMe result)`
+      : `instance ${e.index}: storage format refused, storage of instance ${
+        bad.join(", ")
+      } is not safe to format`;
+    out.scm.push(scmResult(e, "CTL_ERR_SCM", error, ""));
+    for (const b of h.filter((x) => x.kind === "bdev")) {
+      out.bdevs.push({
+        instanceIdx: e.index,
+        device: b.path,
+        roleBits: e.bdevs.find((t) => t.bdevList.includes(b.path))?.roleBits ?? 0,
+        status: "CTL_ERR_NVME",
+        error: withFix(b.fault),
+        info: "",
+      });
     }
   }
   return true;

@@ -7,6 +7,7 @@ import type { EngineConfig } from "../config/types.ts";
 import { Fault } from "../lib/fault.ts";
 import { engineMetadataDir } from "./engine_paths.ts";
 import { findMount } from "./mounts.ts";
+import { isOurTmpfs } from "./format_safety.ts";
 import { controlMetadataNeedsFormat } from "./control_metadata.ts";
 
 /**
@@ -21,13 +22,14 @@ export function needsMetaFormat(e: EngineConfig): Promise<boolean> {
 }
 
 /**
- * True if the SCM tier must be formatted: ram → no tmpfs mounted at scm_mount (e.g. after a
- * reboot); dcpm → not mounted (PMem cannot be mounted on these machines).
+ * True if the SCM tier must be formatted: ram → none of our tmpfs mounted at scm_mount (e.g.
+ * after a reboot; a tmpfs someone else mounted there is not the engine's storage); dcpm → not
+ * mounted (PMem cannot be mounted on these machines).
  */
 export async function needsScmFormat(e: EngineConfig): Promise<boolean> {
   if (!e.scm) return false;
   const m = await findMount(e.scm.scmMount);
-  if (e.scm.class === "ram") return m === null || m.fsType !== "tmpfs";
+  if (e.scm.class === "ram") return m === null || !(await isOurTmpfs(m));
   return m === null;
 }
 

@@ -8,6 +8,8 @@ export interface MountEntry {
   source: string;
   /** Per-mount and superblock options merged, e.g. ["rw", "noatime", "size=4194304k"]. */
   options: string[];
+  /** The filesystem's device as `major:minor` ("" when unknown). */
+  dev?: string;
 }
 
 // mountinfo escapes space, tab, newline and backslash as octal.
@@ -29,6 +31,7 @@ export function parseMountInfo(text: string): MountEntry[] {
       fsType: b[0],
       source: unescape(b[1] ?? ""),
       options: [...(a[5] ?? "").split(","), ...(b[2] ?? "").split(",")].filter((o) => o !== ""),
+      dev: a[2] ?? "",
     });
   }
   return out;
@@ -37,6 +40,11 @@ export function parseMountInfo(text: string): MountEntry[] {
 function clean(path: string): string {
   const p = path.replace(/\/+$/, "");
   return p === "" ? "/" : p;
+}
+
+/** Every mount of this process's namespace, in mount order. */
+export async function allMounts(): Promise<MountEntry[]> {
+  return parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"));
 }
 
 /** The topmost mount exactly at `path`, or null when `path` is not a mount point. */
@@ -64,13 +72,24 @@ const SCM_FAULT = {
   resolution: "check that daos_server runs as root and the mount point is not busy",
 };
 
+/**
+ * Source name of the tmpfs mounts daos_server makes: the signature by which format knows a
+ * mount is its own (a tmpfs someone else mounted is named "tmpfs" or anything else).
+ */
+export const SCM_TMPFS_SOURCE = "daos_scm";
+
 /** Mounts a tmpfs at `path` with the given options (noatime always added, MS_NOATIME). */
 export async function mountTmpfs(path: string, options: string[]): Promise<void> {
   await runTool(
     "mount",
-    ["-t", "tmpfs", "-o", ["noatime", ...options].join(","), "tmpfs", path],
+    ["-t", "tmpfs", "-o", ["noatime", ...options].join(","), SCM_TMPFS_SOURCE, path],
     SCM_FAULT,
   );
+}
+
+/** Unmounts the topmost mount at `path` once. */
+export async function unmountOnce(path: string): Promise<void> {
+  await runTool("umount", [clean(path)], SCM_FAULT);
 }
 
 /** Unmounts `path` if it is a mount point (repeats for stacked mounts, bounded). */

@@ -3,9 +3,10 @@
  * unmounted on erase; dcpm cannot be formatted here (no PMem, fault 211).
  */
 import type { EngineConfig, ScmTier } from "../config/types.ts";
-import { Fault } from "../lib/fault.ts";
+import { Fault, makeFault } from "../lib/fault.ts";
+import { isOurTmpfs, scmMountHazard } from "./format_safety.ts";
 import { type KernelConfig, kernelHas } from "./kernel_config.ts";
-import { findMount, mountTmpfs, unmountIfMounted } from "./mounts.ts";
+import { findMount, mountTmpfs, unmountOnce } from "./mounts.ts";
 
 /** Fault 211: no PMem on this machine. */
 export function noPmemFault(): Fault {
@@ -49,43 +50,56 @@ export function tmpfsOptions(
   return opts;
 }
 
+/**
+ * Makes `path` a directory to mount on. Only reached after {@link scmMountHazard} allowed it:
+ * an existing directory is kept as it is (never removed: it may hold data under --force), a
+ * regular file or symlink (only with --force) is replaced.
+ */
 async function makeMountPoint(path: string): Promise<void> {
-  if (path === "/" || !path.startsWith("/")) {
-    throw new Fault({
-      domain: "scm",
-      code: 203,
-      description: `refusing to use "${path}" as an SCM mount point`,
-      resolution: "set scm_mount to a dedicated absolute directory such as /mnt/daos0",
-    });
-  }
   try {
-    // Remove an empty leftover mount point, then re-create every component 0775.
-    await Deno.remove(path).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
+    const st = await Deno.lstat(path).catch(() => null);
+    if (st?.isDirectory) return;
+    if (st !== null) await Deno.remove(path);
     await Deno.mkdir(path, { recursive: true, mode: 0o775 });
   } catch (e) {
-    throw new Fault({
-      domain: "scm",
-      code: 207,
-      description: `cannot prepare SCM mount point ${path}: ${(e as Error).message}`,
-      resolution:
-        "make sure the mount point is an empty directory (or absent) and writable by root",
-    });
+    throw makeFault(
+      "ScmPathAccessDenied",
+      `cannot prepare SCM mount point ${path}: ${(e as Error).message}`,
+      "make sure the mount point is an empty directory (or absent) and writable by root",
+    );
   }
 }
 
-/** Formats one engine's SCM tier: unmount, re-create the mount point, mount the tmpfs. */
+/**
+ * Unmounts what is mounted at `path`, top first, re-checking before each unmount that the
+ * layer may go (ours, or --force and not the root filesystem).
+ */
+async function unmountForFormat(path: string, force: boolean): Promise<void> {
+  for (let i = 0; i < 8 && (await findMount(path)) !== null; i++) {
+    const bad = await scmMountHazard(path, force);
+    if (bad) throw bad;
+    await unmountOnce(path);
+  }
+}
+
+/**
+ * Formats one engine's SCM tier: checks the mount point may be formatted, unmounts, prepares
+ * the mount point and mounts our tmpfs. `force` (--force) allows replacing what is not ours.
+ */
 export async function formatScm(
   e: EngineConfig,
   sizeGiB: number,
   kcfg: KernelConfig,
+  force = false,
 ): Promise<void> {
   const scm = e.scm;
   if (!scm) throw new Fault({ domain: "scm", code: 216, description: "missing SCM storage tier" });
   if (scm.class === "dcpm") throw noPmemFault();
   const opts = tmpfsOptions(scm, sizeGiB, e.pinnedNumaNode ?? 0, kcfg);
-  await unmountIfMounted(scm.scmMount);
+  // Before any destructive step: nothing not ours is touched without --force, system paths never.
+  const bad = await scmMountHazard(scm.scmMount, force);
+  if (bad) throw bad;
+  await unmountForFormat(scm.scmMount, force);
   await makeMountPoint(scm.scmMount);
   await mountTmpfs(scm.scmMount, opts);
   await Deno.chmod(scm.scmMount, 0o775);
@@ -101,5 +115,12 @@ export async function formatScm(
 
 /** Unmounts an engine's ram tier (erase / reset-format); the directory is left in place. */
 export async function eraseScm(e: EngineConfig): Promise<void> {
-  if (e.scm?.class === "ram") await unmountIfMounted(e.scm.scmMount);
+  if (e.scm?.class !== "ram") return;
+  const path = e.scm.scmMount;
+  // Only our tmpfs layers: a mount someone else put at scm_mount is not erase's to remove.
+  for (let i = 0; i < 8; i++) {
+    const m = await findMount(path);
+    if (m === null || !(await isOurTmpfs(m))) return;
+    await unmountOnce(path);
+  }
 }

@@ -5,6 +5,7 @@ import { eraseControlMetadata, probeDevice } from "../../control/storage/control
 import { findMount } from "../../control/storage/mounts.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
 import {
+  assertAllStatus,
   attachLoop,
   detachLoop,
   formatStopped,
@@ -39,10 +40,7 @@ Deno.test("control_metadata.device: mkfs.ext4 keeps the label, mounted at path, 
     assert.equal(await needsFormat(e), "Metadata format required on instance 0");
 
     const out = await formatStopped(cfg);
-    assert.ok(
-      [...out.scm, ...out.bdevs].every((r) => r.status === "CTL_SUCCESS"),
-      JSON.stringify(out),
-    );
+    assertAllStatus([...out.scm, ...out.bdevs], "CTL_SUCCESS", 2);
     const m = await findMount(`${dir}/md`);
     assert.equal(m?.fsType, "ext4");
     assert.equal(m?.source, loop);
@@ -66,7 +64,7 @@ Deno.test("control_metadata.device: mkfs.ext4 keeps the label, mounted at path, 
     assert.equal((await probeDevice(loop)).type, "");
     assert.equal(await needsFormat(e), "Metadata format required on instance 0");
     const again = await formatStopped(cfg, { reformat: true });
-    assert.ok(again.scm.every((r) => r.status === "CTL_SUCCESS"), JSON.stringify(again));
+    assertAllStatus(again.scm, "CTL_SUCCESS", 1);
     assert.deepEqual(await probeDevice(loop), { type: "ext4", label: "" });
     assert.equal((await findMount(`${dir}/md`))?.source, loop);
   } finally {

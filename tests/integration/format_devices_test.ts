@@ -6,6 +6,7 @@ import { eraseScm } from "../../control/storage/scm_format.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
 import { isFault } from "../../control/lib/fault.ts";
 import {
+  assertAllStatus,
   attachLoop,
   detachLoop,
   formatStopped,
@@ -65,10 +66,7 @@ Deno.test("MD-on-SSD: superblock and daos_nvme.conf under control_metadata; --re
     const e = cfg.engines[0];
     assert.equal(await needsFormat(e), "Metadata format required on instance 0");
     const out = await formatStopped(cfg);
-    assert.ok(
-      [...out.scm, ...out.bdevs].every((r) => r.status === "CTL_SUCCESS"),
-      JSON.stringify(out),
-    );
+    assertAllStatus([...out.scm, ...out.bdevs], "CTL_SUCCESS", 2);
     assert.equal(out.bdevs[0].roleBits, 7);
     const mdDir = `${dir}/md/daos_control/engine0`;
     assert.notEqual(await readSuperblock(mdDir), null);
@@ -78,7 +76,7 @@ Deno.test("MD-on-SSD: superblock and daos_nvme.conf under control_metadata; --re
     // With metadata formatted and SCM mounted, --replace has nothing to replace... except that
     // MD-on-SSD always re-creates the tmpfs, so it is accepted (reference §3.2 step 2).
     const rep = await formatStopped(cfg, { replace: true });
-    assert.ok(rep.scm.every((r) => r.status === "CTL_SUCCESS"));
+    assertAllStatus(rep.scm, "CTL_SUCCESS", 1);
 
     await eraseScm(e);
     assert.equal(await findMount(`${dir}/scm0`), null);
@@ -122,7 +120,7 @@ Deno.test("MD-on-SSD: a corrupt superblock is reported, never replaced by a new 
   try {
     const cfg = mdOnSsdConfig(dir);
     const first = await formatStopped(cfg);
-    assert.ok([...first.scm, ...first.bdevs].every((r) => r.status === "CTL_SUCCESS"));
+    assertAllStatus([...first.scm, ...first.bdevs], "CTL_SUCCESS", 2);
     const sbPath = `${dir}/md/daos_control/engine0/superblock`;
     await Deno.writeTextFile(sbPath, "version: [not a superblock\n");
     // A reboot: the tmpfs is gone, the metadata (with the damaged superblock) stays.

@@ -84,6 +84,23 @@ export function formatStopped(
   }, { hostname: "h", gate });
 }
 
+/**
+ * Asserts `results` holds exactly `n` entries, all with `status`: `.every()` alone passes on
+ * an empty list, so a flow that returned nothing would look like success.
+ */
+export function assertAllStatus(
+  results: readonly { status: string }[],
+  status: string,
+  n: number,
+): void {
+  const got = results.map((r) => r.status);
+  if (got.length !== n || got.some((s) => s !== status)) {
+    throw new Error(
+      `expected ${n} results all ${status}, got ${JSON.stringify(results)}`,
+    );
+  }
+}
+
 /** Unmounts everything mounted at or below `dir` (deepest first). */
 export async function unmountBelow(dir: string): Promise<void> {
   const mounts = parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"))

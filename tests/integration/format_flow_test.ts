@@ -8,7 +8,7 @@ import {
 } from "../../control/storage/format.ts";
 import { findMount, tmpfsSizeBytes } from "../../control/storage/mounts.ts";
 import { readSuperblock } from "../../control/storage/superblock.ts";
-import { makeFormatFixture } from "./format_fixture.ts";
+import { assertAllStatus, makeFormatFixture } from "./format_fixture.ts";
 import type { EngineConfig } from "../../control/config/types.ts";
 
 function instances(engines: EngineConfig[], running = new Set<number>()): FormatInstance[] {
@@ -72,9 +72,8 @@ Deno.test("format: two engines on tmpfs + file bdevs, refused without force, red
       reformat: false,
       replace: false,
     }, env(gate));
-    assert.ok(
-      again.scm.every((r) => r.status === "CTL_ERR_SCM" && r.error.startsWith(ALREADY_FORMATTED)),
-    );
+    assertAllStatus(again.scm, "CTL_ERR_SCM", 2);
+    assert.ok(again.scm.every((r) => r.error.startsWith(ALREADY_FORMATTED)));
     assert.equal((await readSuperblock(cfg.engines[0].scm!.scmMount))?.uuid, uuids[0]);
 
     // A running instance is refused without force, killed and reformatted with it.
@@ -84,7 +83,7 @@ Deno.test("format: two engines on tmpfs + file bdevs, refused without force, red
       reformat: true,
       replace: false,
     }, env(gate));
-    assert.ok(forced.scm.every((r) => r.status === "CTL_SUCCESS"), JSON.stringify(forced.scm));
+    assertAllStatus(forced.scm, "CTL_SUCCESS", 2);
     assert.equal(running.size, 0);
     const sb0 = await readSuperblock(cfg.engines[0].scm!.scmMount);
     assert.notEqual(sb0?.uuid, uuids[0]);
@@ -129,7 +128,7 @@ Deno.test("format: a failed bdev format leaves no superblock and can be retried"
       reformat: true,
       replace: false,
     }, env(gate));
-    assert.ok(retry.bdevs.every((r) => r.status === "CTL_SUCCESS"), JSON.stringify(retry.bdevs));
+    assertAllStatus(retry.bdevs, "CTL_SUCCESS", 2);
     assert.notEqual(await readSuperblock(e.scm!.scmMount), null);
   } finally {
     await f.cleanup();
