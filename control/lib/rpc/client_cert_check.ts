@@ -18,6 +18,8 @@ export interface ClientCertProblem {
     | "CERT_NOT_YET_VALID"
     | "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
     | "UNPARSABLE_CERTIFICATE"
+    | "DEPTH_ZERO_SELF_SIGNED_CERT"
+    | "INVALID_PURPOSE"
     | string;
   text: string;
 }
@@ -37,6 +39,34 @@ function parseBundle(pem: string): X509Certificate[] {
     } catch { /* a bad CA block was refused at load time; skip it here */ }
   }
   return out;
+}
+
+function selfSigned(cert: X509Certificate): boolean {
+  try {
+    return cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** DER of the extendedKeyUsage extension's OID (2.5.29.37) and of id-kp-clientAuth. */
+const EKU_OID = [0x06, 0x03, 0x55, 0x1d, 0x25];
+const CLIENT_AUTH_OID = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+
+function contains(der: Uint8Array, needle: number[]): boolean {
+  outer: for (let i = 0; i + needle.length <= der.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (der[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Has the certificate an extended key usage without clientAuth? (Deno's X509Certificate has no
+ * EKU accessor, so the DER is searched; a stray match only changes the wording, not the verdict.)
+ */
+function lacksClientAuth(der: Uint8Array): boolean {
+  return contains(der, EKU_OID) && !contains(der, CLIENT_AUTH_OID);
 }
 
 /**
@@ -70,6 +100,12 @@ export function diagnoseClientCert(
     };
   }
   const who = `the client certificate (CN ${commonName(cert.subject) || "none"})`;
+  if (cert.issuer === cert.subject && selfSigned(cert)) {
+    return {
+      code: "DEPTH_ZERO_SELF_SIGNED_CERT",
+      text: `${who} is self-signed: give the client a certificate signed by ${caName}`,
+    };
+  }
   const cas = parseBundle(caPem);
   const signed = cas.some((ca) => {
     try {
@@ -101,6 +137,13 @@ export function diagnoseClientCert(
       code: "CERT_NOT_YET_VALID",
       text: `${who} is not valid yet (valid from ${cert.validFrom}): check the clocks of ` +
         "client and server, or re-issue it with a start date in the past",
+    };
+  }
+  if (lacksClientAuth(raw)) {
+    return {
+      code: "INVALID_PURPOSE",
+      text: `${who} is not meant for clients (its extended key usage lacks clientAuth): ` +
+        `re-issue it from ${caName} with extendedKeyUsage clientAuth`,
     };
   }
   const code = opts.fallback || "UNABLE_TO_VERIFY_LEAF_SIGNATURE";

@@ -1,7 +1,7 @@
 import { equal, match } from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { diagnoseClientCert } from "./client_cert_check.ts";
-import { CertDirs } from "../../../tests/integration/tls_fixture.ts";
+import { CertDirs, signLeaf } from "../../../tests/integration/tls_fixture.ts";
 
 Deno.test("diagnoseClientCert names each cause with its fix", async () => {
   const certs = await CertDirs.create();
@@ -38,6 +38,29 @@ Deno.test("diagnoseClientCert names each cause with its fix", async () => {
     equal(
       diagnoseClientCert(der(g, "future"), ca, at("2026-01-01T00:00:00Z")).code,
       "CERT_NOT_YET_VALID",
+    );
+    // Signed by the CA (just now) but for servers only; self-signed.
+    const today = { caPath: "/etc/daos/certs/daosCA.crt" };
+    await signLeaf(g, g, "srvonly", "admin", "serverAuth");
+    const srvOnly = diagnoseClientCert(der(g, "srvonly"), ca, today);
+    equal(srvOnly.code, "INVALID_PURPOSE");
+    equal(
+      srvOnly.text,
+      "the client certificate (CN admin) is not meant for clients (its extended key usage lacks " +
+        "clientAuth): re-issue it from the CA in /etc/daos/certs/daosCA.crt with " +
+        "extendedKeyUsage clientAuth",
+    );
+    equal(
+      diagnoseClientCert(der(g, "impostor"), ca, today).code,
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      "serverAuth + clientAuth is a client certificate: the TLS layer's code is passed on",
+    );
+    const self = diagnoseClientCert(der(certs.other, "daosCA"), ca, today);
+    equal(self.code, "DEPTH_ZERO_SELF_SIGNED_CERT");
+    equal(
+      self.text,
+      "the client certificate (CN DAOS CA) is self-signed: give the client a certificate " +
+        "signed by the CA in /etc/daos/certs/daosCA.crt",
     );
     // The same certificate inside its validity: the TLS layer's own code is passed on.
     const inside = diagnoseClientCert(der(g, "expired"), ca, {
