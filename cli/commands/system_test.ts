@@ -37,6 +37,14 @@ import {
 Deno.test("flag checks and request normalisation", () => {
   assertEquals(rankHostSelection({ ranks: "[0-3,5]" }), { ranks: "0-3,5", hosts: "" });
   assertEquals(rankHostSelection({ rankHosts: "foo-[1-3]" }), { ranks: "", hosts: "foo-[1-3]" });
+  // `-r '[0-5'` was read as 0-5: a lost bracket is refused, naming the input (issue 15).
+  assertThrows(() => rankHostSelection({ ranks: "[0-5" }), {
+    message: 'creating numeric set from "[0-5": unbalanced brackets (no closing "]"; ' +
+      'write "0-5" or "[0-5]")',
+  });
+  assertThrows(() => rankHostSelection({ rankHosts: "foo-[1-3" }), {
+    message: 'invalid range "foo-[1-3"',
+  });
   assertThrows(() => rankHostSelection({ ranks: "1", rankHosts: "a" }), {
     message: "--ranks and --rank-hosts options cannot be set together",
   });

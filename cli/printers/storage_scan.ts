@@ -22,6 +22,7 @@ import { formatTable } from "../../control/lib/txtfmt.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
 import { plural } from "../output/english.ts";
 import { hostSetHeader } from "./host_block.ts";
+import { formatNvmeHealth } from "./nvme_health.ts";
 
 /**
  * Splits one host's answer into per-part errors and the storage it contributes: a part whose
@@ -194,31 +195,23 @@ export function formatScanVerbose(groups: readonly PayloadGroup<StorageScanResp>
   return out;
 }
 
-/** `-n`: per group the controllers with their health counters. */
+/**
+ * `-n`: per group the controllers with their health report and an empty line each, or
+ * `  No NVMe devices detected` (no empty line after it, as DAOS).
+ */
 export function formatScanHealth(groups: readonly PayloadGroup<StorageScanResp>[]): string {
   let out = "";
   for (const g of groups) {
     out += hostSetHeader(g.hosts.toString());
     const cs = g.payload.nvme?.ctrlrs ?? [];
     if (cs.length === 0) {
-      out += "  No NVMe devices detected\n\n";
+      out += "  No NVMe devices detected\n";
       continue;
     }
     for (const c of cs) {
       out += `PCI:${c.pciAddr} Model:${c.model} FW:${c.fwRev} Socket:${c.socketId} ` +
         `Capacity:${formatBytes(ctrlrCapacity(c))}\n`;
-      const h = c.healthStats;
-      if (h) {
-        out += "  Health Stats:\n" +
-          `    Temperature:${h.temperature}K(${h.temperature - 273}C)\n` +
-          `    Controller Busy Time:${h.ctrlBusyTime} minutes\n` +
-          `    Power Cycles:${h.powerCycles}\n` +
-          `    Power On Duration:${h.powerOnHours} hours\n` +
-          `    Unsafe Shutdowns:${h.unsafeShutdowns}\n` +
-          `    Media Errors:${h.mediaErrs}\n` +
-          `    Error Log Entries:${h.errLogEntries}\n`;
-      }
-      out += "\n";
+      out += formatNvmeHealth(c.healthStats) + "\n";
     }
   }
   return out;
@@ -246,6 +239,31 @@ function healthJson(h: BioHealthResp | undefined): GoJsonValue {
     dev_reliability_warn: h.devReliabilityWarn,
     read_only_warn: h.readOnlyWarn,
     volatile_mem_warn: h.volatileMemWarn,
+    program_fail_cnt_norm: h.programFailCntNorm,
+    program_fail_cnt_raw: h.programFailCntRaw,
+    erase_fail_cnt_norm: h.eraseFailCntNorm,
+    erase_fail_cnt_raw: h.eraseFailCntRaw,
+    wear_leveling_cnt_norm: h.wearLevelingCntNorm,
+    wear_leveling_cnt_min: h.wearLevelingCntMin,
+    wear_leveling_cnt_max: h.wearLevelingCntMax,
+    wear_leveling_cnt_avg: h.wearLevelingCntAvg,
+    endtoend_err_cnt_raw: h.endtoendErrCntRaw,
+    crc_err_cnt_raw: h.crcErrCntRaw,
+    media_wear_raw: h.mediaWearRaw,
+    host_reads_raw: h.hostReadsRaw,
+    workload_timer_raw: h.workloadTimerRaw,
+    thermal_throttle_status: h.thermalThrottleStatus,
+    thermal_throttle_event_cnt: h.thermalThrottleEventCnt,
+    retry_buffer_overflow_cnt: h.retryBufferOverflowCnt,
+    pll_lock_loss_cnt: h.pllLockLossCnt,
+    nand_bytes_written: h.nandBytesWritten,
+    host_bytes_written: h.hostBytesWritten,
+    link_port_id: h.linkPortId,
+    link_max_speed: h.linkMaxSpeed,
+    link_max_width: h.linkMaxWidth,
+    link_neg_speed: h.linkNegSpeed,
+    link_neg_width: h.linkNegWidth,
+    percent_used: h.percentUsed,
   };
 }
 

@@ -87,15 +87,23 @@ function firstUnpadded(width: number): number {
   return Math.pow(10, width - 1);
 }
 
+/** Words the error for a range spanning more than MAX_RANGE + 1 numbers. */
+export type DescribeSpan = (text: string, count: number) => string;
+
+/** The host-list text of dmg.md §6.2 (kept as Go prints it). */
+const hostSpan: DescribeSpan = (text) => `invalid range ${goQuote(text)} (> ${MAX_RANGE} hosts)`;
+
 /**
  * Parse one bracket element `lo` or `lo-hi` (spaces around numbers tolerated). `max` bounds
- * both numbers; `describeMax` words the error when it is exceeded.
+ * both numbers; `describeMax` words the error when it is exceeded, `describeSpan` the one for
+ * a range of more than MAX_RANGE + 1 numbers.
  */
 export function parseRange(
   text: string,
   max: number = MAX_HOST_NUMBER,
   describeMax: (value: string) => string = (v) =>
     `invalid range ${goQuote(text)} (${goQuote(v)} is larger than ${max})`,
+  describeSpan: DescribeSpan = hostSpan,
 ): NumericRange {
   const parts = text.split("-");
   if (parts.length > 2) throw new Error(`invalid range: ${goQuote(text)}`);
@@ -111,9 +119,7 @@ export function parseRange(
   const lo = nums[0];
   const hi = nums.length === 2 ? nums[1] : lo;
   if (hi < lo) throw new Error(`invalid range ${goQuote(text)} (${hi} < ${lo})`);
-  if (hi - lo > MAX_RANGE) {
-    throw new Error(`invalid range ${goQuote(text)} (> ${MAX_RANGE} hosts)`);
-  }
+  if (hi - lo > MAX_RANGE) throw new Error(describeSpan(text, hi - lo + 1));
   return { lo, hi, width: parts[0].trim().length };
 }
 
@@ -122,8 +128,9 @@ export function parseRanges(
   content: string,
   max?: number,
   describeMax?: (value: string) => string,
+  describeSpan?: DescribeSpan,
 ): NumericRange[] {
-  return content.split(",").map((r) => parseRange(r, max, describeMax));
+  return content.split(",").map((r) => parseRange(r, max, describeMax, describeSpan));
 }
 
 /** Split a host list into tokens at separators outside brackets (§6.1). */
@@ -180,6 +187,10 @@ function parseToken(token: string, out: HostRange[]): void {
   }
   const close = token.indexOf("]");
   if (close < 0 || close < open) throw new Error(`invalid range ${goQuote(token)}`);
+  // Name the whole token, not the fragment `[1-2` that the range parser would see.
+  if (token.lastIndexOf("[", close) !== open) {
+    throw new Error(`invalid range ${goQuote(token)} (nested "[")`);
+  }
   const ranges = parseRanges(token.slice(open + 1, close));
   const prefix = token.slice(0, open);
   if (prefix === "") throw new Error(`invalid range: ${goQuote(token)}`);

@@ -102,6 +102,9 @@ Deno.test("bracket errors carry the spec's texts (§6.2)", () => {
   checkError("host[0-16385]", 'invalid range "0-16385" (> 16384 hosts)');
   checkError("host[+1]", 'invalid range "+1" ("+1" is not uint)');
   checkError("host[1.5]", 'invalid range "1.5" ("1.5" is not uint)');
+  // A nested bracket names the whole token, not the fragment "[1-2" (issue 15 item 12).
+  checkError("host[[1-2]]", 'invalid range "host[[1-2]]" (nested "[")');
+  checkError("host[1,[2]", 'invalid range "host[1,[2]" (nested "[")');
   // The error of the first bad token wins; nothing is half-parsed.
   checkError("ok1,bad[2-1],worse[", 'invalid range "2-1" (1 < 2)');
 });
@@ -409,5 +412,26 @@ Deno.test("property: a list expands in input order with duplicates", () => {
     assertEquals(list.count, expanded.length);
     assertEquals(parseHostList(list.toString()).expand(), expanded);
     assertEquals(list.toSet().toString(), parseHostSet(text).toString());
+  }
+});
+
+Deno.test("property: one stray bracket in a valid list is refused, naming its token", () => {
+  const rand = prng(6);
+  for (let i = 0; i < ROUNDS; i++) {
+    const { text } = randomList(rand);
+    const at = Math.floor(rand() * (text.length + 1));
+    const mangled = text.slice(0, at) + (rand() < 0.5 ? "[" : "]") + text.slice(at);
+    let message: string | undefined;
+    try {
+      parseHostSet(mangled);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    if (message === undefined) throw new Error(`${JSON.stringify(mangled)} was accepted`);
+    // The quoted text in the error is a piece of the input that holds a bracket.
+    const quoted = /^invalid (?:range|hostname):? "((?:[^"\\]|\\.)*)"/.exec(message)?.[1];
+    // goQuote escapes only TAB, quote and backslash here, which JSON reads the same way.
+    const piece = quoted === undefined ? undefined : JSON.parse(`"${quoted}"`) as string;
+    assertEquals(piece !== undefined && mangled.includes(piece), true, message);
   }
 });

@@ -6,9 +6,10 @@
  * - ranks are plain integers: `007` is 7, `1,01` is {1} (quirk 5);
  * - ranks above 4294967294 (including NilRank) are rejected (quirk 5);
  * - brackets are allowed only around the whole list: `[1-2],3` and `1,[3-4]` are errors
- *   (quirk 6; Go silently dropped the `3`).
+ *   (quirk 6; Go silently dropped the `3`), and only as a pair: `[0-5` and `0-5]` are errors
+ *   (Go trimmed them and read 0-5).
  */
-import { compareBytes, goQuote, parseRanges } from "./hostlist.ts";
+import { compareBytes, goQuote, MAX_RANGE, parseRanges } from "./hostlist.ts";
 
 /** The reserved "no rank" value (2^32 - 1). */
 export const NilRank = 0xFFFFFFFF;
@@ -173,27 +174,45 @@ export class RankSet {
   }
 }
 
+/** A rank range's span error: ranks, not hosts, and the real per-range limit. */
+function rankSpan(text: string, count: number): string {
+  return `invalid range ${goQuote(text)} (${count} ranks; one range may hold at most ` +
+    `${MAX_RANGE + 1} ranks, split it as "0-${MAX_RANGE},${MAX_RANGE + 1}-...")`;
+}
+
 /**
  * Parse a rank set (§7.1): `0-3,5`, `[0-3,5]`, `""` and `[]` (empty). Errors read
  * `creating numeric set from "[<input>]": <cause>`.
+ *
+ * Unlike Go (which trims any run of brackets and adds one pair), brackets must come as one
+ * pair around the whole list: `[0-5` or `0-5]` is refused, since a lost bracket usually means
+ * a mangled paste, and guessing the set would act on ranks nobody named.
  */
 export function parseRankSet(text: string): RankSet {
-  if (text.replace(/^[[\]]+|[[\]]+$/g, "") === "") return new RankSet();
-  let fixed = text;
-  if (!fixed.startsWith("[")) fixed = "[" + fixed;
-  if (!fixed.endsWith("]")) fixed += "]";
+  if (text === "" || text === "[]") return new RankSet();
+  const opens = text.startsWith("[");
+  const closes = text.endsWith("]");
+  const bare = text.slice(opens ? 1 : 0, closes ? -1 : undefined);
+  // Bracket errors quote the input as given: the added pair would hide the mistake.
+  const bracketFault = (cause: string): never => {
+    throw new Error(`creating numeric set from ${goQuote(text)}: ${cause}`);
+  };
+  if (bare.includes("[") || bare.includes("]")) {
+    bracketFault('brackets may only enclose the whole list (write "1-3,5" or "[1-3,5]")');
+  }
+  if (opens !== closes) {
+    const fix = bare === "" ? "" : `; write ${goQuote(bare)} or ${goQuote(`[${bare}]`)}`;
+    bracketFault(`unbalanced brackets (${opens ? 'no closing "]"' : 'no opening "["'}${fix})`);
+  }
+  const fixed = opens ? text : `[${text}]`;
   const fail = (cause: string): never => {
     throw new Error(`creating numeric set from ${goQuote(fixed)}: ${cause}`);
   };
   if (/\s/u.test(fixed)) fail("unexpected whitespace character(s)");
   if (/\p{L}/u.test(fixed)) fail("unexpected alphabetic character(s)");
-  const content = fixed.slice(1, -1);
-  if (content.includes("[") || content.includes("]")) {
-    fail('brackets may only enclose the whole list (write "1-3,5" or "[1-3,5]")');
-  }
   let ranges;
   try {
-    ranges = parseRanges(content, MAX_RANK, rankOutOfRange);
+    ranges = parseRanges(bare, MAX_RANK, rankOutOfRange, rankSpan);
   } catch (e) {
     return fail((e as Error).message);
   }

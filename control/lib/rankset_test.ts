@@ -41,11 +41,8 @@ Deno.test("brackets and empty sets (§7.1)", () => {
   const cases: Case[] = [
     ["", "", "", 0],
     ["[]", "", "", 0],
-    ["[", "", "", 0],
-    ["]]", "", "", 0],
     ["0-3,5", "0-3,5", "[0-3,5]", 5],
-    ["[1", "1", "1", 1],
-    ["1]", "1", "1", 1],
+    ["[1]", "1", "1", 1],
     ["3", "3", "3", 1],
     ["[2,4]", "2,4", "[2,4]", 2],
     ["0-10", "0-10", "[0-10]", 11],
@@ -55,6 +52,31 @@ Deno.test("brackets and empty sets (§7.1)", () => {
   ];
   cases.forEach(check);
   assertEquals(parseRankSet("0-10").ranks(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+});
+
+Deno.test("unbalanced brackets are refused, naming the input as typed (issue 15 item 12)", () => {
+  const refused: Array<[string, string]> = [
+    ["[0-5", 'unbalanced brackets (no closing "]"; write "0-5" or "[0-5]")'],
+    ["0-5]", 'unbalanced brackets (no opening "["; write "0-5" or "[0-5]")'],
+    ["[1", 'unbalanced brackets (no closing "]"; write "1" or "[1]")'],
+    ["[", 'unbalanced brackets (no closing "]")'],
+    ["]", 'unbalanced brackets (no opening "[")'],
+  ];
+  for (const [input, cause] of refused) {
+    assertEquals(
+      errorOf(() => parseRankSet(input)),
+      `creating numeric set from "${input}": ${cause}`,
+    );
+  }
+  const whole = 'brackets may only enclose the whole list (write "1-3,5" or "[1-3,5]")';
+  for (
+    const input of ["]]", "[[]", "[]]", "][", "[[0-5]]", "[0-5]]", "[[0-5", "]0-5[", "0-5[", "1[2"]
+  ) {
+    assertEquals(
+      errorOf(() => parseRankSet(input)),
+      `creating numeric set from "${input}": ${whole}`,
+    );
+  }
 });
 
 Deno.test("range errors use §6.2 texts, wrapped", () => {
@@ -67,7 +89,17 @@ Deno.test("range errors use §6.2 texts, wrapped", () => {
   wrap("1,,2", 'invalid range "" ("" is not uint)');
   wrap("1,", 'invalid range "" ("" is not uint)');
   wrap("0--1", 'invalid range: "0--1"');
-  wrap("0-16385", 'invalid range "0-16385" (> 16384 hosts)');
+  wrap(
+    "0-16385",
+    'invalid range "0-16385" (16386 ranks; one range may hold at most 16385 ranks, ' +
+      'split it as "0-16384,16385-...")',
+  );
+  wrap(
+    "7-100006",
+    'invalid range "7-100006" (100000 ranks; one range may hold at most 16385 ranks, ' +
+      'split it as "0-16384,16385-...")',
+  );
+  check(["0-16384,16385-32769", "0-32769", "[0-32769]", 32770]);
   wrap("+1", 'invalid range "+1" ("+1" is not uint)');
   wrap("1.5", 'invalid range "1.5" ("1.5" is not uint)');
   assertEquals(
@@ -99,11 +131,11 @@ Deno.test("fixed quirks 5 and 6: plain integers, bounded, brackets only around t
   );
   assertEquals(
     errorOf(() => parseRankSet("[1-2],3")),
-    'creating numeric set from "[1-2],3]": brackets may only enclose the whole list ' +
+    'creating numeric set from "[1-2],3": brackets may only enclose the whole list ' +
       '(write "1-3,5" or "[1-3,5]")',
   );
   assertEquals(
-    errorOf(() => parseRankSet("1,[3-4]")).startsWith('creating numeric set from "[1,[3-4]": '),
+    errorOf(() => parseRankSet("1,[3-4]")).startsWith('creating numeric set from "1,[3-4]": '),
     true,
   );
   assertEquals(errorOf(() => parseRankSet("[[1-2]]")).includes("brackets may only"), true);
@@ -274,5 +306,75 @@ Deno.test("property: delete removes exactly one rank", () => {
     set.delete(victim);
     ranks.delete(victim);
     assertEquals(set.ranks(), [...ranks].sort((a, b) => a - b));
+  }
+});
+
+/**
+ * The grammar of §7.1 (with brackets only as one pair around the whole list), written
+ * independently of the parser as a regular expression: the oracle for the fuzz test below.
+ */
+const RANK_GRAMMAR = /^(?:|\[\]|\[?[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*\]?)$/;
+
+function grammatical(text: string): boolean {
+  if (!RANK_GRAMMAR.test(text)) return false;
+  return text.startsWith("[") === text.endsWith("]");
+}
+
+/** Do the numbers of a grammatical text respect the value and span limits? */
+function inLimits(text: string): boolean {
+  const body = text.replace(/^\[|\]$/g, "");
+  if (body === "") return true;
+  return body.split(",").every((r) => {
+    const [lo, hi = lo] = r.split("-").map(Number);
+    return lo <= hi && hi <= MAX_RANK && hi - lo <= 16384;
+  });
+}
+
+Deno.test("property: random texts are accepted exactly when the grammar allows them", () => {
+  const rand = prng(15);
+  const alphabet = ["0", "1", "7", "16385", "4294967295", "-", "-", ",", ",", "[", "]", " ", "a"];
+  for (let i = 0; i < 20000; i++) {
+    let text = "";
+    const n = Math.floor(rand() * 8);
+    for (let j = 0; j < n; j++) text += alphabet[Math.floor(rand() * alphabet.length)];
+    let message: string | undefined;
+    try {
+      parseRankSet(text);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    const want = grammatical(text) && inLimits(text);
+    assertEquals(message === undefined, want, `${JSON.stringify(text)}: ${message ?? "accepted"}`);
+    if (message !== undefined) {
+      // The error names the input (as typed, or with the one added pair of brackets).
+      const named = message.startsWith(`creating numeric set from ${JSON.stringify(text)}: `) ||
+        message.startsWith(`creating numeric set from ${JSON.stringify(`[${text}]`)}: `);
+      assertEquals(named, true, message);
+    }
+  }
+});
+
+Deno.test("property: one bracket added to or dropped from a valid list is refused", () => {
+  const rand = prng(16);
+  for (let i = 0; i < ROUNDS; i++) {
+    const body = randomRanks(rand).text.replace(/^\[|\]$/g, "");
+    if (body === "") continue;
+    const at = Math.floor(rand() * (body.length + 1));
+    const bracket = rand() < 0.5 ? "[" : "]";
+    const mangled = [
+      body.slice(0, at) + bracket + body.slice(at), // one stray bracket anywhere
+      `[${body}`,
+      `${body}]`,
+      `[[${body}]`,
+      `[${body}]]`,
+    ];
+    for (const text of mangled) {
+      const message = errorOf(() => parseRankSet(text));
+      assertEquals(
+        message.startsWith(`creating numeric set from ${JSON.stringify(text)}: `),
+        true,
+        message,
+      );
+    }
   }
 });

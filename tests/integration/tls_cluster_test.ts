@@ -55,6 +55,16 @@ Deno.test({
       // Without certificates dmg gets nowhere.
       const plain = await c.dmg(["-i", "system", "query"]);
       equal(plain.code, 1);
+      equal(plain.stdout, "");
+      // dmg asks a random host of its list; whichever it was is named, with the fix.
+      const fix = "remove --insecure / set transport_config.allow_insecure: false and " +
+        "configure certificates";
+      const asked = c.servers.map((s) =>
+        `ERROR: dmg: system query failed: security: code = 900 description = "the server at ` +
+        `${s.addr} requires TLS: ${fix}"\nERROR: dmg: security: code = 900 ` +
+        `resolution = "${fix}"\n`
+      );
+      ok(asked.includes(plain.stderr), plain.stderr);
 
       const f = await c.dmg(["storage", "format"]);
       equal(f.code, 0, f.stdout + f.stderr);

@@ -75,6 +75,87 @@ export async function signLeaf(
   ]);
 }
 
+/**
+ * Writes `<name>.crt`/`<name>.key` into `dir` like signLeaf, but valid only from `notBefore`
+ * to `notAfter` (openssl's `YYMMDDHHMMSSZ` form): expired or not-yet-valid certificates,
+ * which `openssl x509 -req` cannot make (`openssl ca` can).
+ */
+export async function signLeafDated(
+  caDir: string,
+  dir: string,
+  name: string,
+  cn: string,
+  eku: string,
+  notBefore: string,
+  notAfter: string,
+): Promise<void> {
+  const key = `${dir}/${name}.key`;
+  const work = `${dir}/${name}.ca`;
+  await Deno.mkdir(work, { recursive: true });
+  await Deno.writeTextFile(`${work}/index.txt`, "");
+  await Deno.writeTextFile(`${work}/serial`, "01\n");
+  await Deno.writeTextFile(
+    `${work}/ca.cnf`,
+    [
+      "[ca]",
+      "default_ca = dated",
+      "[dated]",
+      `database = ${work}/index.txt`,
+      `new_certs_dir = ${work}`,
+      `serial = ${work}/serial`,
+      "default_md = sha256",
+      "policy = any",
+      "unique_subject = no",
+      "x509_extensions = leaf",
+      "[any]",
+      "organizationName = optional",
+      "commonName = supplied",
+      "[leaf]",
+      `extendedKeyUsage = ${eku}`,
+      "",
+    ].join("\n"),
+  );
+  await run("openssl", [
+    "genpkey",
+    "-algorithm",
+    "EC",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-out",
+    key,
+  ]);
+  await Deno.chmod(key, 0o400);
+  await run("openssl", [
+    "req",
+    "-new",
+    "-key",
+    key,
+    "-subj",
+    `/O=DAOS/CN=${cn}`,
+    "-out",
+    `${work}/req.csr`,
+  ]);
+  await run("openssl", [
+    "ca",
+    "-batch",
+    "-notext",
+    "-config",
+    `${work}/ca.cnf`,
+    "-cert",
+    `${caDir}/daosCA.crt`,
+    "-keyfile",
+    `${caDir}/daosCA.key`,
+    "-startdate",
+    notBefore,
+    "-enddate",
+    notAfter,
+    "-in",
+    `${work}/req.csr`,
+    "-out",
+    `${dir}/${name}.crt`,
+  ]);
+}
+
 /** A temp dir with `good/` (gen-certs.sh), `other/` (a second CA's set) and extras. */
 export class CertDirs {
   private constructor(readonly root: string) {}
@@ -89,7 +170,10 @@ export class CertDirs {
     return `${this.root}/other`;
   }
 
-  /** Creates both sets and, in good/, `impostor.crt` (CN admin, serverAuth). */
+  /**
+   * Creates both sets and, in good/, `impostor.crt` (CN admin, serverAuth), `expired.crt` and
+   * `future.crt` (CN admin, outside their validity now).
+   */
   static async create(): Promise<CertDirs> {
     const root = await Deno.makeTempDir({ prefix: "tls-test-" });
     const dirs = new CertDirs(root);
@@ -97,6 +181,25 @@ export class CertDirs {
       await genCerts(dirs.good);
       await genCerts(dirs.other);
       await signLeaf(dirs.good, dirs.good, "impostor", "admin", "serverAuth, clientAuth");
+      // An admin certificate that expired in 2020 and one valid only from 2099.
+      await signLeafDated(
+        dirs.good,
+        dirs.good,
+        "expired",
+        "admin",
+        "clientAuth",
+        "200101000000Z",
+        "200102000000Z",
+      );
+      await signLeafDated(
+        dirs.good,
+        dirs.good,
+        "future",
+        "admin",
+        "clientAuth",
+        "20990101000000Z",
+        "20990102000000Z",
+      );
       return dirs;
     } catch (e) {
       await dirs.remove();

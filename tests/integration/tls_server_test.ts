@@ -5,7 +5,7 @@
  * an impostor server certificate is refused by dmg, and bad certificate files stop both
  * programs at start with faults 901/903 or the permission error.
  */
-import { equal, match, notEqual, ok } from "node:assert/strict";
+import { equal, match, ok } from "node:assert/strict";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
@@ -22,10 +22,10 @@ interface Files {
   clientCertDir?: string;
 }
 
-/** A running secure daos_server; stop() kills it. */
+/** A running secure daos_server; stop() kills it (SIGKILL unless told) and returns its log. */
 interface Running {
   port: number;
-  stop(): Promise<string>;
+  stop(signal?: Deno.Signal): Promise<string>;
 }
 
 async function writeServerConfig(dir: string, port: number, tc: Files): Promise<string> {
@@ -56,9 +56,9 @@ async function writeServerConfig(dir: string, port: number, tc: Files): Promise<
 async function startServer(dir: string, tc: Files): Promise<Running> {
   const port = freePort([ADDR]);
   const { proc, stderr } = spawnServer(await writeServerConfig(dir, port, tc));
-  const stop = async () => {
+  const stop = async (signal: Deno.Signal = "SIGKILL") => {
     try {
-      proc.kill("SIGKILL");
+      proc.kill(signal);
     } catch { /* already exited */ }
     await proc.status;
     return await stderr.catch(() => "");
@@ -134,6 +134,14 @@ Deno.test("secure daos_server: admin scans; agent, foreign CA, server-only metho
     const plain = await runDmg(["-i", "-o", admin, "storage", "scan"]);
     equal(plain.code, 1);
     equal(plain.stdout, "");
+    ok(
+      plain.stderr.includes(
+        `\n  127.0.0.1 the server at ${ADDR}:${server.port} requires TLS: remove --insecure / ` +
+          "set transport_config.allow_insecure: false and configure certificates \n",
+      ),
+      plain.stderr,
+    );
+    ok(plain.stderr.endsWith("\nERROR: dmg: 1 host had errors\n"), plain.stderr);
 
     // Server-only methods, called with the admin certificate, are refused; the server's
     // own certificate passes the access check.
@@ -166,10 +174,76 @@ Deno.test("secure daos_server: admin scans; agent, foreign CA, server-only metho
         () => undefined,
         (e) => ConnectError.from(e),
       );
-      notEqual(err?.code, Code.PermissionDenied, String(err));
+      // Past the access check, the handler itself answers (and refuses the empty rank list).
+      equal(err?.code, Code.Unknown, String(err));
+      equal(err?.rawMessage, "no ranks specified in request");
     } finally {
       serverPool.close();
     }
+  } finally {
+    await server?.stop();
+    await certs.remove();
+  }
+});
+
+Deno.test("daos_server logs why it refused a client certificate, with the peer address", async () => {
+  const certs = await CertDirs.create();
+  let server: Running | undefined;
+  try {
+    const g = certs.good;
+    server = await startServer(`${certs.root}/srv`, files(g, "server"));
+    const target = `${ADDR}:${server.port}`;
+    const admin = await certs.load(g, "admin");
+    // Certificates loadTlsMaterial would refuse, handed over directly as a careless or
+    // hostile client would present them.
+    const dated = (name: string) => ({
+      ...admin,
+      cert: Deno.readTextFileSync(`${g}/${name}.crt`),
+      key: Deno.readTextFileSync(`${g}/${name}.key`),
+    });
+    const foreign = await certs.load(certs.other, "admin");
+    const clients = [dated("expired"), dated("future"), { ...foreign, ca: admin.ca }];
+    for (const tls of clients) {
+      const pool = new TransportPool({ security: { allowInsecure: false, tls } });
+      try {
+        const err = await createClient(CtlSvc, pool.get(target)).storageScan({}).then(
+          () => undefined,
+          (e) => ConnectError.from(e),
+        );
+        equal(
+          err?.rawMessage,
+          "Client network socket disconnected before secure TLS connection was established",
+        );
+      } finally {
+        pool.close();
+      }
+    }
+    // A graceful stop, so that every log line written so far reaches stderr.
+    const log = await server.stop("SIGTERM");
+    server = undefined;
+    const ca = `${g}/daosCA.crt`;
+    const lines = log.split("\n").filter((l) => /TLS handshake with \S+ refused/.test(l));
+    equal(lines.length, 3, log);
+    const expect = [
+      "(CERT_HAS_EXPIRED): the client certificate (CN admin) has expired (valid until " +
+      `Jan  2 00:00:00 2020 GMT): re-issue it from the CA in ${ca} and check the clocks of ` +
+      "client and server",
+      "(CERT_NOT_YET_VALID): the client certificate (CN admin) is not valid yet (valid from " +
+      "Jan  1 00:00:00 2099 GMT): check the clocks of client and server, or re-issue it with " +
+      "a start date in the past",
+      "(UNABLE_TO_VERIFY_LEAF_SIGNATURE): the client certificate (CN admin) is not signed by " +
+      `the CA in ${ca} but by another CA that is also named "DAOS CA": give the client a ` +
+      "certificate signed by this server's CA, or configure the server with the client's CA",
+    ];
+    for (const [i, text] of expect.entries()) {
+      const at = lines[i].indexOf("TLS handshake with ");
+      ok(
+        at >= 0 && /^TLS handshake with 127\.0\.0\.1:\d+ refused /.test(lines[i].slice(at)),
+        lines[i],
+      );
+      ok(lines[i].endsWith(` refused ${text}`), `${lines[i]}\n  should end with: ${text}`);
+    }
+    ok(!log.includes("socket hang up"), log);
   } finally {
     await server?.stop();
     await certs.remove();

@@ -9,6 +9,7 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { Fault } from "../../control/lib/fault.ts";
+import { connectionFailure } from "../../control/lib/rpc/conn_errors.ts";
 import { decodeRemoteError, toWireError } from "../../control/lib/rpc/error_codec.ts";
 import { securityInterceptor } from "../../control/lib/rpc/security_interceptor.ts";
 import type { TlsMaterial } from "../../control/lib/rpc/security_certs.ts";
@@ -168,52 +169,122 @@ Deno.test("mTLS: each certificate component gets exactly its methods", async () 
   }
 });
 
-Deno.test("mTLS: handshakes without a client cert or from another CA are refused", async () => {
+/** Waits (bounded) until `list` has `n` entries: the server may learn of a refusal last. */
+async function awaitEntries(list: string[], n: number): Promise<void> {
+  for (let i = 0; i < 500 && list.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  equal(list.length, n, `expected ${n} server report(s), got ${JSON.stringify(list)}`);
+}
+
+Deno.test("mTLS: refused client certificates: the client's fault and the server's reason", async () => {
   const certs = await CertDirs.create();
   let srv: Served | undefined;
   try {
-    const server = await certs.load(certs.good, "server");
-    const admin = await certs.load(certs.good, "admin");
+    const g = certs.good;
+    const server = await certs.load(g, "server");
+    const admin = await certs.load(g, "admin");
     const foreign = await certs.load(certs.other, "admin");
+    const dated = (name: string): TlsMaterial => ({
+      ...admin,
+      cert: Deno.readTextFileSync(`${g}/${name}.crt`),
+      key: Deno.readTextFileSync(`${g}/${name}.key`),
+    });
     const refused: string[] = [];
-    srv = await serve(secure(server), refused);
+    srv = await serve(
+      {
+        allowInsecure: false,
+        tls: server,
+        paths: { caCert: `${g}/daosCA.crt`, cert: "", key: "" },
+      },
+      refused,
+    );
     const target = srv.l.address;
-
-    const noCert = { ...admin, cert: "", key: "" };
-    await withPool({ security: secure(noCert), component: "admin" }, target, async (ctl) => {
-      await rejects(ctl.storageScan({}), (e) => {
-        match(String(e), /certificate/i);
-        return true;
-      });
-    });
-    // The server reports the refusal (it may learn of it just after the client).
-    for (let i = 0; i < 200 && refused.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
+    const ca = `${g}/daosCA.crt`;
+    const peer = "TLS handshake with 127\\.0\\.0\\.1:\\d+ refused";
+    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const refusedByServer =
+      `the server at ${target} refused the TLS handshake, most likely this client's ` +
+      "certificate: use a client certificate signed by the CA the server trusts (its ca_cert), " +
+      "with the clientAuth key usage";
+    const cases: [string, TlsMaterial, string, string][] = [
+      [
+        "no client certificate",
+        { ...admin, cert: "", key: "" },
+        `the server at ${target} requires a client certificate and none was sent: set ` +
+        "transport_config.cert and key to a certificate signed by the servers' CA",
+        `(NO_CERTIFICATE): no client certificate was sent: set transport_config.cert and key ` +
+        `of the client to a certificate signed by the CA in ${ca}`,
+      ],
+      [
+        "client certificate from another CA",
+        { ...foreign, ca: admin.ca },
+        refusedByServer,
+        "(UNABLE_TO_VERIFY_LEAF_SIGNATURE): the client certificate (CN admin) is not signed " +
+        `by the CA in ${ca} but by another CA that is also named "DAOS CA": give the client a ` +
+        "certificate signed by this server's CA, or configure the server with the client's CA",
+      ],
+      [
+        "expired client certificate",
+        dated("expired"),
+        refusedByServer,
+        "(CERT_HAS_EXPIRED): the client certificate (CN admin) has expired (valid until " +
+        `Jan  2 00:00:00 2020 GMT): re-issue it from the CA in ${ca} and check the clocks of ` +
+        "client and server",
+      ],
+      [
+        "client certificate not valid yet",
+        dated("future"),
+        refusedByServer,
+        "(CERT_NOT_YET_VALID): the client certificate (CN admin) is not valid yet (valid from " +
+        "Jan  1 00:00:00 2099 GMT): check the clocks of client and server, or re-issue it " +
+        "with a start date in the past",
+      ],
+    ];
+    for (const [i, [what, tls, clientText, serverText]] of cases.entries()) {
+      const pool = new TransportPool({ security: secure(tls), component: "admin" });
+      try {
+        const err = await ctlClient(pool, target).storageScan({}).then(() => undefined, (e) => e);
+        ok(err !== undefined, `${what}: the call succeeded`);
+        const f = connectionFailure(err, target, pool.connContext);
+        ok(f instanceof Fault, `${what}: no connection fault for ${err}`);
+        equal(f.description, clientText, what);
+      } finally {
+        pool.close();
+      }
+      await awaitEntries(refused, i + 1);
+      match(refused[i], new RegExp(`^${peer} ${escape(serverText)}$`), what);
     }
-    match(refused[0] ?? "", /^TLS handshake with 127\.0\.0\.1 refused: .*certificate/i);
-    // Our CA, their client certificate: the server refuses it.
-    const mixed = { ...foreign, ca: admin.ca };
-    await withPool({ security: secure(mixed) }, target, async (ctl) => {
-      await rejects(ctl.storageScan({}), (e) => {
-        match(String(e), /socket disconnected|certificate|alert/i);
-        return true;
-      });
-    });
-    // Their CA entirely: the client refuses our server.
+    // Their CA entirely: the client refuses our server before the server sees a certificate.
     await withPool({ security: secure(foreign) }, target, async (ctl) => {
-      await rejects(ctl.storageScan({}), (e) => {
-        match(String(e), /verify|certificate/i);
-        return true;
-      });
+      const err = await ctl.storageScan({}).then(() => undefined, (e) => e);
+      const f = connectionFailure(err, target, { secure: true });
+      equal(
+        f?.description,
+        `the certificate of the server at ${target} is not signed by the configured CA: ` +
+          "use the CA certificate that signed the servers' certificates as ca_cert, or " +
+          "re-issue the server certificate from this CA",
+        String(err),
+      );
     });
     equal(srv.calls.length, 0, "no refused handshake reached a handler");
-    // Plain h2c to a TLS port fails too.
+    // Plain h2c to a TLS port is named as such.
     await withPool(
       { security: { allowInsecure: true }, component: "admin" },
       target,
-      (ctl) => rejects(ctl.storageScan({})),
+      async (ctl) => {
+        const err = await ctl.storageScan({}).then(() => undefined, (e) => e);
+        const f = connectionFailure(err, target, { secure: false });
+        equal(`${f?.domain}:${f?.code}`, "security:900", String(err));
+        equal(
+          f?.description,
+          `the server at ${target} requires TLS: remove --insecure / set ` +
+            "transport_config.allow_insecure: false and configure certificates",
+        );
+      },
     );
     equal(srv.calls.length, 0);
+    // A good certificate still gets through on the same listener.
+    await withPool({ security: secure(admin) }, target, (ctl) => ctl.storageScan({}));
+    deepEqual(srv.calls, ["StorageScan"]);
   } finally {
     await srv?.l.close();
     await certs.remove();

@@ -19,6 +19,8 @@ export interface ConnContext {
   secure: boolean;
   /** Configured certificate files, when known. */
   paths?: { caCert: string; cert: string };
+  /** False when the client has no certificate of its own to present. */
+  clientCert?: boolean;
 }
 
 function errnoCodes(err: unknown): string[] {
@@ -100,24 +102,28 @@ export function tlsFailure(err: unknown, target: string, ctx: ConnContext): Faul
       CA_FIX,
     );
   }
-  if (has("CertificateRequired", "certificate required")) {
+  // The server may close without an alert (it names the cause in its own log), so a client
+  // that sent no certificate knows the cause itself.
+  const refusedHandshake = has(
+    "before secure TLS connection was established",
+    "BadCertificate",
+    "bad certificate",
+    "UnknownCA",
+    "unknown ca",
+    "DecryptError",
+    "AccessDenied",
+  );
+  if (
+    has("CertificateRequired", "certificate required") ||
+    (refusedHandshake && ctx.clientCert === false)
+  ) {
     return fault(
       FaultCode.SecurityUnknown,
       `the server at ${target} requires a client certificate and none was sent`,
       "set transport_config.cert and key to a certificate signed by the servers' CA",
     );
   }
-  if (
-    has(
-      "before secure TLS connection was established",
-      "BadCertificate",
-      "bad certificate",
-      "UnknownCA",
-      "unknown ca",
-      "DecryptError",
-      "AccessDenied",
-    )
-  ) {
+  if (refusedHandshake) {
     return fault(
       FaultCode.SecurityUnknown,
       `the server at ${target} refused the TLS handshake, most likely this client's ` +

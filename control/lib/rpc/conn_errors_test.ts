@@ -102,3 +102,23 @@ Deno.test("tlsFailure: plain-text client meeting a TLS server; nothing TLS about
     true,
   );
 });
+
+Deno.test("tlsFailure: a client without a certificate knows why the server closed", () => {
+  // The server judges client certificates after the handshake and closes without an alert.
+  const closed = wire(
+    "ECONNRESET",
+    "Client network socket disconnected before secure TLS connection was established",
+    Code.Aborted,
+  );
+  equal(
+    tlsFailure(closed, "h:1", { secure: true, clientCert: false })?.description,
+    "the server at h:1 requires a client certificate and none was sent: set " +
+      "transport_config.cert and key to a certificate signed by the servers' CA",
+  );
+  equal(
+    tlsFailure(closed, "h:1", { ...secure, clientCert: true })?.description,
+    "the server at h:1 refused the TLS handshake, most likely this client's certificate " +
+      "(/c/admin.crt): use a client certificate signed by the CA the server trusts (its " +
+      "ca_cert), with the clientAuth key usage",
+  );
+});

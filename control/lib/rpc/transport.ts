@@ -32,6 +32,7 @@ import {
   type PlainAnswer,
   sessionLossCheck,
 } from "./client_dial.ts";
+import { diagnoseClientCert } from "./client_cert_check.ts";
 import { type Component, componentFromCommonName } from "./security_authz.ts";
 import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
 import {
@@ -91,6 +92,16 @@ function peerCommonName(req: { socket: unknown }): string | undefined {
   return typeof cn === "string" ? cn : undefined;
 }
 
+/** "ip:port" of a TLS peer (Deno's TLS socket may know it only through the TCP socket). */
+function peerAddress(socket: TLSSocket): string {
+  const parent = (socket as { _parent?: { remoteAddress?: string; remotePort?: number } })
+    ._parent;
+  const ip = (socket.remoteAddress ?? parent?.remoteAddress)?.replace(/^::ffff:/, "");
+  const port = socket.remotePort ?? parent?.remotePort;
+  if (ip === undefined) return "unknown peer";
+  return port === undefined ? ip : `${ip}:${port}`;
+}
+
 /** A running control-port listener. */
 export interface ControlListener {
   /** The address actually bound, as "ip:port". */
@@ -112,7 +123,10 @@ export async function listenControl(
     security: TransportSecurity;
     routes: (router: ConnectRouter) => void;
     interceptors?: Interceptor[];
-    /** Told about each refused TLS handshake (no/foreign client certificate, …). */
+    /**
+     * Told about each refused TLS handshake with the peer's address, the cause (no client
+     * certificate, expired, not yet valid, another CA, …) and the fix.
+     */
     onHandshakeError?: (message: string) => void;
     /** Per-request context values, e.g. the caller's IP (see mgmt/service.ts peerHostKey). */
     contextValues?: (peerIp: string) => ContextValues;
@@ -137,18 +151,39 @@ export async function listenControl(
       cert: tls.cert,
       key: tls.key,
       requestCert: true,
-      rejectUnauthorized: true,
+      // Unverified clients are cut below, where the reason can still be named: rejecting
+      // them in the handshake leaves nothing but "socket hang up" (client_cert_check.ts).
+      rejectUnauthorized: false,
       minVersion: "TLSv1.2",
       allowHTTP1: true,
     }, handler)
     : http2.createServer(handler);
-  if (tls && opts.onHandshakeError) {
-    const report = opts.onHandshakeError;
+  if (tls) {
+    const report = opts.onHandshakeError ?? (() => {});
+    const caPath = opts.security.paths?.caCert;
+    // Runs before node:http2's own listener, so no session ever starts on such a socket.
+    server.prependListener("secureConnection", (socket: TLSSocket) => {
+      if (socket.authorized) return;
+      const peerCert = socket.getPeerCertificate(true) as { raw?: Uint8Array } | null;
+      const problem = diagnoseClientCert(peerCert?.raw, tls.ca, {
+        fallback: String(socket.authorizationError ?? ""),
+        caPath,
+      });
+      socket.destroy();
+      report(
+        `TLS handshake with ${peerAddress(socket)} refused (${problem.code}): ${problem.text}`,
+      );
+    });
     server.on("tlsClientError", (err: Error, socket: nodeTls.TLSSocket) => {
-      // Deno's TLS socket knows no address before the handshake; the TCP socket under it does.
-      const parent = (socket as { _parent?: { remoteAddress?: string } })._parent;
-      const peer = socket.remoteAddress ?? parent?.remoteAddress ?? "unknown peer";
-      report(`TLS handshake with ${peer} refused: ${err.message}`);
+      const peer = peerAddress(socket);
+      const code = (err as { code?: string }).code;
+      // Certificates are judged above, after the handshake: a hang-up here is the peer
+      // leaving mid-handshake (a port probe, a client that gave up), not a refusal.
+      if (err.message === "socket hang up" || code === "ECONNRESET") {
+        report(`TLS handshake with ${peer} abandoned: the peer closed the connection first`);
+      } else {
+        report(`TLS handshake with ${peer} refused: ${err.message}`);
+      }
     });
   }
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -264,13 +299,17 @@ export class TransportPool {
       opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
     );
     this.#pingIntervalMs = positive("ping interval", opts.pingIntervalMs ?? PING_INTERVAL_MS);
-    this.connContext = { secure: !opts.security.allowInsecure, paths: opts.security.paths };
     try {
       this.#tls = requireTls(opts.security);
     } catch (e) {
       if (!(e instanceof TransportUnsupportedError)) throw e;
       this.#unusable = e;
     }
+    this.connContext = {
+      secure: !opts.security.allowInsecure,
+      paths: opts.security.paths,
+      clientCert: this.#tls === undefined ? undefined : this.#tls.cert !== "",
+    };
     const cn = this.#tls?.commonName;
     const component = opts.component ??
       (cn === undefined ? undefined : componentFromCommonName(cn));

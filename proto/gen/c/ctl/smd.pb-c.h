@@ -83,10 +83,47 @@ struct  Ctl__BioHealthResp
   char *dev_uuid;
   uint64_t total_bytes;
   uint64_t avail_bytes;
+  /*
+   * Intel vendor SMART attributes (DAOS numbers); 0 when the device does not report them.
+   */
+  uint32_t program_fail_cnt_norm;
+  uint64_t program_fail_cnt_raw;
+  uint32_t erase_fail_cnt_norm;
+  uint64_t erase_fail_cnt_raw;
+  uint32_t wear_leveling_cnt_norm;
+  uint32_t wear_leveling_cnt_min;
+  uint32_t wear_leveling_cnt_max;
+  uint32_t wear_leveling_cnt_avg;
+  uint64_t endtoend_err_cnt_raw;
+  uint64_t crc_err_cnt_raw;
+  uint64_t media_wear_raw;
+  uint64_t host_reads_raw;
+  uint64_t workload_timer_raw;
+  uint32_t thermal_throttle_status;
+  uint64_t thermal_throttle_event_cnt;
+  uint64_t retry_buffer_overflow_cnt;
+  uint64_t pll_lock_loss_cnt;
+  uint64_t nand_bytes_written;
+  uint64_t host_bytes_written;
+  uint64_t cluster_size;
+  uint64_t meta_wal_size;
+  uint64_t rdb_wal_size;
+  /*
+   * PCIe link (DAOS numbers): speeds in transfers per second, widths in lanes.
+   */
+  uint32_t link_port_id;
+  float link_max_speed;
+  uint32_t link_max_width;
+  float link_neg_speed;
+  uint32_t link_neg_width;
+  /*
+   * Ours: NVMe SMART "Percentage Used", the share of the rated lifetime used (may exceed 100).
+   */
+  uint32_t percent_used;
 };
 #define CTL__BIO_HEALTH_RESP__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ctl__bio_health_resp__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Ctl__NvmeController__Namespace

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ctl/smd.proto.
  */
 export const file_ctl_smd: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvc21kLnByb3RvEgNjdGwiRQoMQmlvSGVhbHRoUmVxEhAKCGRldl91dWlkGAEgASgJEhEKCW1ldGFfc2l6ZRgCIAEoBBIQCghyZGJfc2l6ZRgDIAEoBCKoBAoNQmlvSGVhbHRoUmVzcBIRCgl0aW1lc3RhbXAYAyABKAQSFgoOd2Fybl90ZW1wX3RpbWUYBSABKA0SFgoOY3JpdF90ZW1wX3RpbWUYBiABKA0SFgoOY3RybF9idXN5X3RpbWUYByABKAQSFAoMcG93ZXJfY3ljbGVzGAggASgEEhYKDnBvd2VyX29uX2hvdXJzGAkgASgEEhgKEHVuc2FmZV9zaHV0ZG93bnMYCiABKAQSEgoKbWVkaWFfZXJycxgLIAEoBBIXCg9lcnJfbG9nX2VudHJpZXMYDCABKAQSFQoNYmlvX3JlYWRfZXJycxgNIAEoDRIWCg5iaW9fd3JpdGVfZXJycxgOIAEoDRIWCg5iaW9fdW5tYXBfZXJycxgPIAEoDRIVCg1jaGVja3N1bV9lcnJzGBAgASgNEhMKC3RlbXBlcmF0dXJlGBEgASgNEhEKCXRlbXBfd2FybhgSIAEoCBIYChBhdmFpbF9zcGFyZV93YXJuGBMgASgIEhwKFGRldl9yZWxpYWJpbGl0eV93YXJuGBQgASgIEhYKDnJlYWRfb25seV93YXJuGBUgASgIEhkKEXZvbGF0aWxlX21lbV93YXJuGBYgASgIEg4KBnN0YXR1cxgXIAEoBRIQCghkZXZfdXVpZBgYIAEoCRITCgt0b3RhbF9ieXRlcxgZIAEoBBITCgthdmFpbF9ieXRlcxgaIAEoBEoECAEQAkoECAIQAyKWAwoOTnZtZUNvbnRyb2xsZXISDQoFbW9kZWwYASABKAkSDgoGc2VyaWFsGAIgASgJEhAKCHBjaV9hZGRyGAMgASgJEg4KBmZ3X3JldhgEIAEoCRIRCglzb2NrZXRfaWQYBSABKAUSKAoMaGVhbHRoX3N0YXRzGAYgASgLMhIuY3RsLkJpb0hlYWx0aFJlc3ASMQoKbmFtZXNwYWNlcxgHIAMoCzIdLmN0bC5Odm1lQ29udHJvbGxlci5OYW1lc3BhY2USIwoLc21kX2RldmljZXMYCCADKAsyDi5jdGwuU21kRGV2aWNlEiQKCWRldl9zdGF0ZRgJIAEoDjIRLmN0bC5Odm1lRGV2U3RhdGUSIAoJbGVkX3N0YXRlGAogASgOMg0uY3RsLkxlZFN0YXRlEhQKDHBjaV9kZXZfdHlwZRgLIAEoCRIRCgl2ZW5kb3JfaWQYDCABKAkaPQoJTmFtZXNwYWNlEgoKAmlkGAEgASgNEgwKBHNpemUYAiABKAQSFgoOY3RybHJfcGNpX2FkZHIYAyABKAkimgIKCVNtZERldmljZRIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSEwoLdG90YWxfYnl0ZXMYBiABKAQSEwoLYXZhaWxfYnl0ZXMYByABKAQSFAoMY2x1c3Rlcl9zaXplGAggASgEEgwKBHJhbmsYCSABKA0SEQoJcm9sZV9iaXRzGAogASgNEhQKDHVzYWJsZV9ieXRlcxgPIAEoBBIiCgVjdHJschgQIAEoCzITLmN0bC5Odm1lQ29udHJvbGxlchIaChJjdHJscl9uYW1lc3BhY2VfaWQYESABKA0SEQoJYmRldl9wYXRoGGQgASgJEhIKCmJkZXZfY2xhc3MYZSABKAlKBAgDEARKBAgEEAVKBAgFEAYiCwoJU21kRGV2UmVxIj0KClNtZERldlJlc3ASDgoGc3RhdHVzGAEgASgFEh8KB2RldmljZXMYAiADKAsyDi5jdGwuU21kRGV2aWNlKkwKDE52bWVEZXZTdGF0ZRILCgdVTktOT1dOEAASCgoGTk9STUFMEAESBwoDTkVXEAISCwoHRVZJQ1RFRBADEg0KCVVOUExVR0dFRBAEKkQKCExlZFN0YXRlEgYKAk5BEAASDwoLUVVJQ0tfQkxJTksQARIGCgJPThACEg4KClNMT1dfQkxJTksQAxIHCgNPRkYQBGIGcHJvdG8z");
+  fileDesc("Cg1jdGwvc21kLnByb3RvEgNjdGwiRQoMQmlvSGVhbHRoUmVxEhAKCGRldl91dWlkGAEgASgJEhEKCW1ldGFfc2l6ZRgCIAEoBBIQCghyZGJfc2l6ZRgDIAEoBCKoCgoNQmlvSGVhbHRoUmVzcBIRCgl0aW1lc3RhbXAYAyABKAQSFgoOd2Fybl90ZW1wX3RpbWUYBSABKA0SFgoOY3JpdF90ZW1wX3RpbWUYBiABKA0SFgoOY3RybF9idXN5X3RpbWUYByABKAQSFAoMcG93ZXJfY3ljbGVzGAggASgEEhYKDnBvd2VyX29uX2hvdXJzGAkgASgEEhgKEHVuc2FmZV9zaHV0ZG93bnMYCiABKAQSEgoKbWVkaWFfZXJycxgLIAEoBBIXCg9lcnJfbG9nX2VudHJpZXMYDCABKAQSFQoNYmlvX3JlYWRfZXJycxgNIAEoDRIWCg5iaW9fd3JpdGVfZXJycxgOIAEoDRIWCg5iaW9fdW5tYXBfZXJycxgPIAEoDRIVCg1jaGVja3N1bV9lcnJzGBAgASgNEhMKC3RlbXBlcmF0dXJlGBEgASgNEhEKCXRlbXBfd2FybhgSIAEoCBIYChBhdmFpbF9zcGFyZV93YXJuGBMgASgIEhwKFGRldl9yZWxpYWJpbGl0eV93YXJuGBQgASgIEhYKDnJlYWRfb25seV93YXJuGBUgASgIEhkKEXZvbGF0aWxlX21lbV93YXJuGBYgASgIEg4KBnN0YXR1cxgXIAEoBRIQCghkZXZfdXVpZBgYIAEoCRITCgt0b3RhbF9ieXRlcxgZIAEoBBITCgthdmFpbF9ieXRlcxgaIAEoBBIdChVwcm9ncmFtX2ZhaWxfY250X25vcm0YGyABKA0SHAoUcHJvZ3JhbV9mYWlsX2NudF9yYXcYHCABKAQSGwoTZXJhc2VfZmFpbF9jbnRfbm9ybRgdIAEoDRIaChJlcmFzZV9mYWlsX2NudF9yYXcYHiABKAQSHgoWd2Vhcl9sZXZlbGluZ19jbnRfbm9ybRgfIAEoDRIdChV3ZWFyX2xldmVsaW5nX2NudF9taW4YICABKA0SHQoVd2Vhcl9sZXZlbGluZ19jbnRfbWF4GCEgASgNEh0KFXdlYXJfbGV2ZWxpbmdfY250X2F2ZxgiIAEoDRIcChRlbmR0b2VuZF9lcnJfY250X3JhdxgjIAEoBBIXCg9jcmNfZXJyX2NudF9yYXcYJCABKAQSFgoObWVkaWFfd2Vhcl9yYXcYJSABKAQSFgoOaG9zdF9yZWFkc19yYXcYJiABKAQSGgoSd29ya2xvYWRfdGltZXJfcmF3GCcgASgEEh8KF3RoZXJtYWxfdGhyb3R0bGVfc3RhdHVzGCggASgNEiIKGnRoZXJtYWxfdGhyb3R0bGVfZXZlbnRfY250GCkgASgEEiEKGXJldHJ5X2J1ZmZlcl9vdmVyZmxvd19jbnQYKiABKAQSGQoRcGxsX2xvY2tfbG9zc19jbnQYKyABKAQSGgoSbmFuZF9ieXRlc193cml0dGVuGCwgASgEEhoKEmhvc3RfYnl0ZXNfd3JpdHRlbhgtIAEoBBIUCgxjbHVzdGVyX3NpemUYLiABKAQSFQoNbWV0YV93YWxfc2l6ZRgvIAEoBBIUCgxyZGJfd2FsX3NpemUYMCABKAQSFAoMbGlua19wb3J0X2lkGDEgASgNEhYKDmxpbmtfbWF4X3NwZWVkGDIgASgCEhYKDmxpbmtfbWF4X3dpZHRoGDMgASgNEhYKDmxpbmtfbmVnX3NwZWVkGDQgASgCEhYKDmxpbmtfbmVnX3dpZHRoGDUgASgNEhQKDHBlcmNlbnRfdXNlZBhkIAEoDUoECAEQAkoECAIQAyKWAwoOTnZtZUNvbnRyb2xsZXISDQoFbW9kZWwYASABKAkSDgoGc2VyaWFsGAIgASgJEhAKCHBjaV9hZGRyGAMgASgJEg4KBmZ3X3JldhgEIAEoCRIRCglzb2NrZXRfaWQYBSABKAUSKAoMaGVhbHRoX3N0YXRzGAYgASgLMhIuY3RsLkJpb0hlYWx0aFJlc3ASMQoKbmFtZXNwYWNlcxgHIAMoCzIdLmN0bC5Odm1lQ29udHJvbGxlci5OYW1lc3BhY2USIwoLc21kX2RldmljZXMYCCADKAsyDi5jdGwuU21kRGV2aWNlEiQKCWRldl9zdGF0ZRgJIAEoDjIRLmN0bC5Odm1lRGV2U3RhdGUSIAoJbGVkX3N0YXRlGAogASgOMg0uY3RsLkxlZFN0YXRlEhQKDHBjaV9kZXZfdHlwZRgLIAEoCRIRCgl2ZW5kb3JfaWQYDCABKAkaPQoJTmFtZXNwYWNlEgoKAmlkGAEgASgNEgwKBHNpemUYAiABKAQSFgoOY3RybHJfcGNpX2FkZHIYAyABKAkimgIKCVNtZERldmljZRIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSEwoLdG90YWxfYnl0ZXMYBiABKAQSEwoLYXZhaWxfYnl0ZXMYByABKAQSFAoMY2x1c3Rlcl9zaXplGAggASgEEgwKBHJhbmsYCSABKA0SEQoJcm9sZV9iaXRzGAogASgNEhQKDHVzYWJsZV9ieXRlcxgPIAEoBBIiCgVjdHJschgQIAEoCzITLmN0bC5Odm1lQ29udHJvbGxlchIaChJjdHJscl9uYW1lc3BhY2VfaWQYESABKA0SEQoJYmRldl9wYXRoGGQgASgJEhIKCmJkZXZfY2xhc3MYZSABKAlKBAgDEARKBAgEEAVKBAgFEAYiCwoJU21kRGV2UmVxIj0KClNtZERldlJlc3ASDgoGc3RhdHVzGAEgASgFEh8KB2RldmljZXMYAiADKAsyDi5jdGwuU21kRGV2aWNlKkwKDE52bWVEZXZTdGF0ZRILCgdVTktOT1dOEAASCgoGTk9STUFMEAESBwoDTkVXEAISCwoHRVZJQ1RFRBADEg0KCVVOUExVR0dFRBAEKkQKCExlZFN0YXRlEgYKAk5BEAASDwoLUVVJQ0tfQkxJTksQARIGCgJPThACEg4KClNMT1dfQkxJTksQAxIHCgNPRkYQBGIGcHJvdG8z");
 
 /**
  * @generated from message ctl.BioHealthReq
@@ -159,6 +159,152 @@ export type BioHealthResp = Message<"ctl.BioHealthResp"> & {
    * @generated from field: uint64 avail_bytes = 26;
    */
   availBytes: bigint;
+
+  /**
+   * Intel vendor SMART attributes (DAOS numbers); 0 when the device does not report them.
+   *
+   * @generated from field: uint32 program_fail_cnt_norm = 27;
+   */
+  programFailCntNorm: number;
+
+  /**
+   * @generated from field: uint64 program_fail_cnt_raw = 28;
+   */
+  programFailCntRaw: bigint;
+
+  /**
+   * @generated from field: uint32 erase_fail_cnt_norm = 29;
+   */
+  eraseFailCntNorm: number;
+
+  /**
+   * @generated from field: uint64 erase_fail_cnt_raw = 30;
+   */
+  eraseFailCntRaw: bigint;
+
+  /**
+   * @generated from field: uint32 wear_leveling_cnt_norm = 31;
+   */
+  wearLevelingCntNorm: number;
+
+  /**
+   * @generated from field: uint32 wear_leveling_cnt_min = 32;
+   */
+  wearLevelingCntMin: number;
+
+  /**
+   * @generated from field: uint32 wear_leveling_cnt_max = 33;
+   */
+  wearLevelingCntMax: number;
+
+  /**
+   * @generated from field: uint32 wear_leveling_cnt_avg = 34;
+   */
+  wearLevelingCntAvg: number;
+
+  /**
+   * @generated from field: uint64 endtoend_err_cnt_raw = 35;
+   */
+  endtoendErrCntRaw: bigint;
+
+  /**
+   * @generated from field: uint64 crc_err_cnt_raw = 36;
+   */
+  crcErrCntRaw: bigint;
+
+  /**
+   * @generated from field: uint64 media_wear_raw = 37;
+   */
+  mediaWearRaw: bigint;
+
+  /**
+   * @generated from field: uint64 host_reads_raw = 38;
+   */
+  hostReadsRaw: bigint;
+
+  /**
+   * @generated from field: uint64 workload_timer_raw = 39;
+   */
+  workloadTimerRaw: bigint;
+
+  /**
+   * @generated from field: uint32 thermal_throttle_status = 40;
+   */
+  thermalThrottleStatus: number;
+
+  /**
+   * @generated from field: uint64 thermal_throttle_event_cnt = 41;
+   */
+  thermalThrottleEventCnt: bigint;
+
+  /**
+   * @generated from field: uint64 retry_buffer_overflow_cnt = 42;
+   */
+  retryBufferOverflowCnt: bigint;
+
+  /**
+   * @generated from field: uint64 pll_lock_loss_cnt = 43;
+   */
+  pllLockLossCnt: bigint;
+
+  /**
+   * @generated from field: uint64 nand_bytes_written = 44;
+   */
+  nandBytesWritten: bigint;
+
+  /**
+   * @generated from field: uint64 host_bytes_written = 45;
+   */
+  hostBytesWritten: bigint;
+
+  /**
+   * @generated from field: uint64 cluster_size = 46;
+   */
+  clusterSize: bigint;
+
+  /**
+   * @generated from field: uint64 meta_wal_size = 47;
+   */
+  metaWalSize: bigint;
+
+  /**
+   * @generated from field: uint64 rdb_wal_size = 48;
+   */
+  rdbWalSize: bigint;
+
+  /**
+   * PCIe link (DAOS numbers): speeds in transfers per second, widths in lanes.
+   *
+   * @generated from field: uint32 link_port_id = 49;
+   */
+  linkPortId: number;
+
+  /**
+   * @generated from field: float link_max_speed = 50;
+   */
+  linkMaxSpeed: number;
+
+  /**
+   * @generated from field: uint32 link_max_width = 51;
+   */
+  linkMaxWidth: number;
+
+  /**
+   * @generated from field: float link_neg_speed = 52;
+   */
+  linkNegSpeed: number;
+
+  /**
+   * @generated from field: uint32 link_neg_width = 53;
+   */
+  linkNegWidth: number;
+
+  /**
+   * Ours: NVMe SMART "Percentage Used", the share of the rated lifetime used (may exceed 100).
+   *
+   * @generated from field: uint32 percent_used = 100;
+   */
+  percentUsed: number;
 };
 
 /**
