@@ -21,7 +21,7 @@ export const MAX_SECONDARY_PROVIDERS = 8;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PROVIDER_RE = /^[A-Za-z0-9][A-Za-z0-9+_;-]*$/;
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const DNS_LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const DNS_LABEL_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/; // "_": seen in cluster host names
 const IPV6_RE = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 // Printable, no whitespace, no path separator and no label separator.
 const FD_PART_RE = /^[^\s/=\p{Cc}]+$/u;

@@ -15,7 +15,7 @@ import {
 } from "../lib/member_fields.ts";
 import { MAX_RANK } from "../lib/rankset.ts";
 import type { DbChanges, DbState } from "./db.ts";
-import { addrHost, type Member } from "./member.ts";
+import { addrHost, type Member, memberProblem } from "./member.ts";
 
 /** The "no rank" value of JoinReq.rank. */
 export const NIL_RANK = 0xffffffff;
@@ -118,6 +118,12 @@ export function validateJoinInput(req: JoinInput): void {
       "set fault_path in the server config to a path like /rack1/host1 (at most 2 levels)",
     );
   }
+}
+
+function storable(m: Member): Member {
+  const p = memberProblem(m);
+  if (p) throw badField("(member record)", `member ${m.uuid} (rank ${m.rank}): ${p}`, FIX_ENGINE);
+  return m;
 }
 
 /** Validates a fault domain string ("/a/b"); returns its depth. */
@@ -288,7 +294,10 @@ export function applyJoin(
   const req = { ...input };
   req.uuid = req.uuid.toLowerCase();
   if (addrHost(req.addr) === "0.0.0.0" && peerHost) {
-    req.addr = `${peerHost}:${req.addr.slice(req.addr.lastIndexOf(":") + 1)}`;
+    const host = peerHost.includes(":") ? `[${peerHost}]` : peerHost; // IPv6 peer
+    req.addr = `${host}:${req.addr.slice(req.addr.lastIndexOf(":") + 1)}`;
+    const p = controlAddrProblem(req.addr);
+    if (p) throw badField("addr", `${p} (0.0.0.0 replaced by the caller's address)`, FIX_ENGINE);
   }
   const depth = faultDomainDepth(req.srvFaultDomain);
   const sysProvider = draft.state.attrs.get(ATTR_PROVIDERS) ?? "";
@@ -301,20 +310,23 @@ export function applyJoin(
     );
   }
   const state = req.checkMode ? "checkerstarted" : "joined";
-  const fresh = (rank: number): Member => ({
-    rank,
-    uuid: req.uuid,
-    addr: req.addr,
-    state,
-    fault_domain: req.srvFaultDomain,
-    incarnation: req.incarnation.toString(),
-    fabric_uri: req.uri,
-    secondary_fabric_uris: [...req.secondaryUris],
-    fabric_contexts: req.nctxs,
-    secondary_fabric_contexts: [...req.secondaryNctxs],
-    info: "",
-    last_update: now,
-  });
+  // The member this join writes; refused here, for this join alone, if it could not be stored
+  // (the database refuses the whole batch's write otherwise).
+  const fresh = (rank: number): Member =>
+    storable({
+      rank,
+      uuid: req.uuid,
+      addr: req.addr,
+      state,
+      fault_domain: req.srvFaultDomain,
+      incarnation: req.incarnation.toString(),
+      fabric_uri: req.uri,
+      secondary_fabric_uris: [...req.secondaryUris],
+      fabric_contexts: req.nctxs,
+      secondary_fabric_contexts: [...req.secondaryNctxs],
+      info: "",
+      last_update: now,
+    });
 
   if (req.replace) {
     if (req.rank !== NIL_RANK) throw new Error("unexpected rank in replace-rank request");

@@ -154,6 +154,18 @@ Deno.test("join: 0.0.0.0 control address takes the peer's IP", () => {
   const r = req({ addr: "0.0.0.0:10001" });
   applyJoin(d, r, NOW, "10.1.1.1");
   assertEquals(d.state.members.get(r.uuid)!.addr, "10.1.1.1:10001");
+  // An IPv6 peer is bracketed, so the stored address stays host:port.
+  const r6 = req({ addr: "0.0.0.0:10002", uri: "ofi+tcp://10.0.0.2:1" });
+  applyJoin(d, r6, NOW, "fe80::1");
+  assertEquals(d.state.members.get(r6.uuid)!.addr, "[fe80::1]:10002");
+  // A peer address that cannot be stored fails this join only, naming the field.
+  throws(
+    () => applyJoin(d, req({ addr: "0.0.0.0:10003", uri: "ofi+tcp://10.0.0.3:1" }), NOW, "a b"),
+    (e: unknown) =>
+      e instanceof Fault && e.description.includes("0.0.0.0 replaced by the caller's address") &&
+      e.description.includes("JoinReq field addr"),
+  );
+  assertEquals(d.state.members.size, 2);
 });
 
 Deno.test("join: one draft (a batch) sees its own writes by rank and identity", () => {
