@@ -1,7 +1,7 @@
 /**
  * Property test of the MgmtSvc and CtlSvc.GroupUpdate handlers (issue 15): seeded random and
- * boundary values for every field of Join, SystemQuery/Stop/Start/Exclude/Erase, ClusterEvent
- * and GroupUpdate, sent through the real handlers (MgmtSvc over a Connect transport, one MS on a
+ * boundary values for every field of Join, SystemQuery/Stop/Start/Exclude/Erase, ClusterEvent,
+ * GroupUpdate and StorageFormat (on a host without the storage it names), sent through the real handlers (MgmtSvc over a Connect transport, one MS on a
  * real etcd; the leader's maps delivered through each host's real CtlSvc.GroupUpdate handler).
  * After each batch: SystemQuery still answers, ranks are unique and below NilRank and NextRank,
  * every stored member decodes and encodes, the leader still leads, every host holding a map
@@ -9,6 +9,7 @@
  *
  * Reproduce a failure with MGMT_PROPERTY_SEED=<seed printed in the failure>.
  */
+import { AssertionError } from "node:assert";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { createHandlerContext } from "@connectrpc/connect";
@@ -27,7 +28,12 @@ import {
   GroupUpdateReqSchema,
 } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { SystemMemberSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
+import { StorageFormatReqSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import { prng } from "../util/prng.ts";
+import { engineYaml, parseConfig } from "../util/config_fixtures.ts";
+import { stoppedInstances, storageFormatHandlers } from "../../control/ctl/storage_format.ts";
+import { FormatGate } from "../../control/storage/format_state.ts";
+import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { assert, assertEquals } from "./mgmt_assert.ts";
 import { MsCluster, waitFor } from "./mgmt_helpers.ts";
 
@@ -37,6 +43,21 @@ const BATCHES = 10;
 const OPS_PER_BATCH = 20;
 /** Hosts that hold members (their CtlSvc.GroupUpdate handler gets the leader's maps). */
 const HOSTS = ["127.0.0.2:10001", "127.0.0.3:10001", "127.0.0.4:10001"];
+/**
+ * StorageFormat's fields (nvme, scm, reformat, replace) against a host whose only storage is a
+ * dcpm tier this machine does not have: every request must answer CTL_ERR_SCM for the mount and
+ * create nothing (what format does to real storage is tested in the storage tests).
+ */
+const NO_PMEM_MOUNT = "/mnt/daos-property-never-mounted";
+const NO_PMEM_CFG = parseConfig(`provider: ofi+tcp
+engines:
+${
+  engineYaml(`      - class: dcpm
+        scm_list: [/dev/pmem0]
+        scm_mount: ${NO_PMEM_MOUNT}
+`)
+}`);
+
 /** A host outside the system that hostile peers send maps to directly. */
 const BYSTANDER = "127.0.0.9:10001";
 
@@ -196,6 +217,11 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
       createRouterTransport(({ service }) => service(MgmtSvc, mgmtServiceImpl(ms))),
     );
     let erased = false;
+    const format = storageFormatHandlers(
+      NO_PMEM_CFG,
+      new FormatGate(),
+      () => stoppedInstances(NO_PMEM_CFG),
+    );
     const ok = new Map<string, number>(); // operations that succeeded, by kind
     let checked = 0; // batches after which some host's map was checked
 
@@ -217,6 +243,7 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
           "event",
           "hostile-map",
           "hostile-map",
+          "format",
           "erase",
         ]);
         step = `batch ${batch} op ${op} ${kind}`;
@@ -337,6 +364,20 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
               if (req.sys !== SYS) await h.groupUpdate(req, ctx()).catch(() => {});
               break;
             }
+            case "format": {
+              const resp = await format.storageFormat(create(StorageFormatReqSchema, {
+                nvme: r() < 0.5 ? {} : undefined,
+                scm: r() < 0.5 ? {} : undefined,
+                reformat: r() < 0.5,
+                replace: r() < 0.5,
+              }));
+              assertEquals(
+                resp.mrets.map((m) => [m.mntpoint, m.state?.status]),
+                [[NO_PMEM_MOUNT, ResponseStatus.CTL_ERR_SCM]],
+                `${step}: format answers per mount`,
+              );
+              break;
+            }
             case "erase":
               if (erased || r() < 0.7) break;
               erased = true;
@@ -349,6 +390,7 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
               break;
           }
         } catch (e) {
+          if (e instanceof AssertionError) throw e; // an invariant inside an operation
           ok.set(kind, (ok.get(kind) ?? 0) - 1);
           // Refusals are expected; they must be errors with a message, never a crash.
           const err = decodeRemoteError(e);
@@ -360,6 +402,11 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
       }
 
       step = `batch ${batch} invariants`;
+      assertEquals(
+        await Deno.stat(NO_PMEM_MOUNT).then(() => true, () => false),
+        false,
+        `${step}: format created ${NO_PMEM_MOUNT}`,
+      );
       await ms.requireLeader();
       const s = await ms.db!.read();
       assertEquals(s.invalid, [], `${step}: nothing written through the handlers is unusable`);
