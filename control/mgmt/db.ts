@@ -164,6 +164,32 @@ export function decodeMember(json: string, key: string): Member | InvalidRecord 
   return problem === null ? m : invalid(problem);
 }
 
+/**
+ * Members sharing a rank (never written by the MS: a record put in by hand or by an old bug)
+ * are all set aside: which one is the engine's cannot be told, and a group map listing a rank
+ * twice is refused by every host. Removing them (system exclude of that rank) lets the engine
+ * rejoin with its rank.
+ */
+function setAsideSharedRanks(s: DbState, keyPrefix: string): void {
+  const byRank = new Map<number, Member[]>();
+  for (const m of s.members.values()) byRank.set(m.rank, [...(byRank.get(m.rank) ?? []), m]);
+  for (const [rank, ms] of byRank) {
+    if (ms.length < 2) continue;
+    for (const m of ms) {
+      s.members.delete(m.uuid);
+      s.invalid.push({
+        key: `${keyPrefix}${m.uuid}`,
+        uuid: m.uuid,
+        rank,
+        addr: m.addr,
+        problem: `rank ${rank} held by ${ms.length} member records (${
+          ms.map((x) => x.uuid).join(", ")
+        })`,
+      });
+    }
+  }
+}
+
 /** Fault for a write that would store a member no reply could carry (nothing is written). */
 function unstorable(m: Member, problem: string) {
   return makeFault(
@@ -207,6 +233,7 @@ export class MembershipDb {
         s.attrs.set(rel.slice("attrs/".length), kv.value);
       }
     }
+    setAsideSharedRanks(s, `${this.prefix}/members/`);
     return s;
   }
 

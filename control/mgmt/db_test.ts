@@ -103,3 +103,17 @@ Deno.test("MembershipDb.commit: a member that cannot be stored is refused before
   assert((await db.commit(fence, emptyState(), { ...noChanges(), put: [m] })) !== null);
   assertEquals(txns.length, 1);
 });
+
+Deno.test("MembershipDb.read: members sharing a rank are all set aside, naming each other", async () => {
+  const other = "5e471cbc-701a-429c-9ab8-0584fa047f8c";
+  const third = "5e471cbc-701a-429c-9ab8-0584fa047f8d";
+  const { db } = stubDb({
+    [KEY]: JSON.stringify(good()),
+    [`/daos/s/members/${other}`]: JSON.stringify(good({ uuid: other })),
+    [`/daos/s/members/${third}`]: JSON.stringify(good({ uuid: third, rank: 4 })),
+  });
+  const s = await db.read();
+  assertEquals([...s.members.keys()], [third]);
+  assertEquals(s.invalid.map((r) => [r.uuid, r.rank]), [[UUID, 3], [other, 3]]);
+  assert(s.invalid[0].problem.includes(`rank 3 held by 2 member records (${UUID}, ${other})`));
+});

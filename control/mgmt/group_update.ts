@@ -30,15 +30,19 @@ const LEFT_OUT: ReadonlySet<MemberState> = new Set(["awaitformat", "excluded", "
 
 /**
  * Members that belong in the group map, by rank. One an engine would refuse (no rank, a URI it
- * cannot hold) is left out, since an engine refuses the whole map for one bad entry.
+ * cannot hold, a rank already listed) is left out, since the whole map is refused for one bad
+ * entry.
  */
 export function mapMembers(members: Iterable<Member>): Member[] {
-  return [...members]
+  const inMap = [...members]
     .filter((m) =>
       !LEFT_OUT.has(m.state) && rankProblem(m.rank) === null && m.fabric_uri !== "" &&
       fabricUriProblem(m.fabric_uri) === null
     )
-    .sort((a, b) => a.rank - b.rank);
+    .sort((a, b) => a.rank - b.rank || a.uuid.localeCompare(b.uuid));
+  // A rank listed twice makes every host refuse the map: keep one (the database sets such
+  // members aside on read; this guards maps built from anything else).
+  return inMap.filter((m, i) => i === 0 || inMap[i - 1].rank !== m.rank);
 }
 
 /**

@@ -44,6 +44,8 @@ Deno.test("groupMap: AwaitFormat, Excluded, AdminExcluded, Nil rank, empty or un
       // One an engine would refuse the whole map for: a URI longer than it can hold, no port.
       member(7, "joined", undefined, `ofi+tcp://${"h".repeat(200)}:1`),
       member(8, "joined", undefined, "ofi+tcp://10.0.0.1"),
+      // A rank listed twice would make every host refuse the map: one is kept.
+      { ...member(6, "joined"), uuid: "ffffffff-0000-0000-0000-000000000006" },
     ],
     7,
     "daos_server",

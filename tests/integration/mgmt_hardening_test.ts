@@ -220,3 +220,47 @@ Deno.test("bad member records already in etcd: reported, skipped, removable; the
     await c.close();
   }
 });
+
+Deno.test("a record written with a live member's rank: both set aside, maps flow, exclude clears, the engine rejoins", async () => {
+  const c = await MsCluster.start(1);
+  try {
+    const maps = recordMaps(c);
+    const mc = client(c);
+    const joins = [rawJoin(0, { rank: 0 }), rawJoin(1), rawJoin(2, { addr: "127.0.0.3:10001" })];
+    for (const j of joins) await mc.join(j);
+    const ms = c.services[0];
+    const s0 = await ms.db!.read();
+    const twin = { ...[...s0.members.values()].find((m) => m.rank === 1)! };
+    twin.uuid = crypto.randomUUID();
+    twin.fabric_uri = "ofi+tcp://127.0.0.2:39999";
+    await ms.etcd!.txn([], [{
+      put: `${ms.db!.prefix}/members/${twin.uuid}`,
+      value: JSON.stringify(twin),
+    }]);
+    await ms.stop();
+    await ms.startDb();
+    await c.leader();
+    assertEquals((await mc.systemQuery({ sys: SYS })).members.map((m) => m.rank), [0, 2]);
+    assert(c.logs.some((l) => l.includes("rank 1 held by 2 member records")));
+    // Maps keep reaching both hosts (no rank listed twice).
+    const before = (maps.get("127.0.0.3:10001") ?? []).length;
+    assertEquals((await mc.join(rawJoin(3, { addr: "127.0.0.3:10001" }))).rank, 3);
+    const map = await waitFor(
+      "a map after the join",
+      () => (maps.get("127.0.0.3:10001") ?? []).slice(before).find((m) => m.engines.length === 3),
+    );
+    assertEquals(map.engines.map((e) => e.rank), [0, 2, 3]);
+    // The engine's rejoin is refused while its rank is contested; exclude removes both.
+    const contested = await remoteErr(mc.join({ ...joins[1], rank: 1 }));
+    assert(contested instanceof Fault && contested.resolution.includes("--ranks 1"));
+    const ex = await mc.systemExclude({ sys: SYS, ranks: "1" });
+    assertEquals(ex.results.map((r) => r.action), [
+      "remove invalid member record",
+      "remove invalid member record",
+    ]);
+    assertEquals((await mc.join({ ...joins[1], rank: 1 })).rank, 1);
+    assertEquals((await mc.systemQuery({ sys: SYS })).members.map((m) => m.rank), [0, 1, 2, 3]);
+  } finally {
+    await c.close();
+  }
+});
