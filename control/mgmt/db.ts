@@ -190,6 +190,37 @@ function setAsideSharedRanks(s: DbState, keyPrefix: string): void {
   }
 }
 
+/**
+ * Decodes the meta key. Without a valid NextRank and map version no write can be made safely,
+ * so a damaged one is a fault naming the key (not a JSON or BigInt exception).
+ */
+function decodeMeta(
+  json: string,
+  key: string,
+): { next_rank: number; map_version: number; version: string; txn?: string } {
+  let m: Record<string, unknown> = {};
+  try {
+    const v: unknown = JSON.parse(json);
+    if (typeof v === "object" && v !== null) m = v as Record<string, unknown>;
+  } catch { /* reported below */ }
+  const problem = typeof m.next_rank !== "number" || !Number.isInteger(m.next_rank) ||
+      m.next_rank < 0
+    ? "next_rank"
+    : typeof m.map_version !== "number" || !Number.isInteger(m.map_version) || m.map_version < 0
+    ? "map_version"
+    : typeof m.version !== "string" || !/^\d{1,20}$/.test(m.version)
+    ? "version"
+    : null;
+  if (problem !== null) {
+    throw makeFault(
+      "SystemUnknown",
+      `MS database key ${key} is damaged (${problem}): ${JSON.stringify(json.slice(0, 200))}`,
+      "restore the key from an etcd backup, or erase the system (dmg system erase) and format it again",
+    );
+  }
+  return m as { next_rank: number; map_version: number; version: string; txn?: string };
+}
+
 /** Fault for a write that would store a member no reply could carry (nothing is written). */
 function unstorable(m: Member, problem: string) {
   return makeFault(
@@ -214,12 +245,7 @@ export class MembershipDb {
     for (const kv of kvs) {
       const rel = kv.key.slice(this.prefix.length + 1);
       if (rel === "meta") {
-        const meta = JSON.parse(kv.value) as {
-          next_rank: number;
-          map_version: number;
-          version: string;
-          txn?: string;
-        };
+        const meta = decodeMeta(kv.value, kv.key);
         s.nextRank = meta.next_rank;
         s.mapVersion = meta.map_version;
         s.version = BigInt(meta.version);

@@ -117,3 +117,15 @@ Deno.test("MembershipDb.read: members sharing a rank are all set aside, naming e
   assertEquals(s.invalid.map((r) => [r.uuid, r.rank]), [[UUID, 3], [other, 3]]);
   assert(s.invalid[0].problem.includes(`rank 3 held by 2 member records (${UUID}, ${other})`));
 });
+
+Deno.test("MembershipDb.read: a damaged meta key is a fault naming the key and the way out", async () => {
+  for (const meta of ["{", JSON.stringify({ next_rank: "x", map_version: 1, version: "1" })]) {
+    const { db } = stubDb({ "/daos/s/meta": meta });
+    await rejects(
+      () => db.read(),
+      (e: unknown) =>
+        e instanceof Fault && e.description.startsWith("MS database key /daos/s/meta is damaged") &&
+        e.resolution.includes("dmg system erase"),
+    );
+  }
+});
