@@ -10,6 +10,7 @@ import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { FaultCode, makeFault } from "../lib/fault.ts";
 import { parseRankSet } from "../lib/rankset.ts";
 import type { EngineHarness } from "./harness.ts";
+import { checkGroupMap } from "./group_map_relay.ts";
 import {
   pingRanks,
   prepShutdownRanks,
@@ -33,8 +34,8 @@ export interface CtlRanksHandlers {
   groupUpdate(req: GroupUpdateReq, ctx: HandlerContext): Promise<RanksResp>;
 }
 
-/** Builds the *Ranks handlers over harness. */
-export function ctlRanksHandlers(harness: EngineHarness): CtlRanksHandlers {
+/** Builds the *Ranks handlers over harness; `system` is this server's system name. */
+export function ctlRanksHandlers(harness: EngineHarness, system: string): CtlRanksHandlers {
   const requireStarted = () => {
     if (!harness.isStarted()) {
       throw makeFault(
@@ -79,6 +80,7 @@ export function ctlRanksHandlers(harness: EngineHarness): CtlRanksHandlers {
     resetFormatRanks: (req, ctx) =>
       run(req, ctx, (r, timeoutMs) => resetFormatRanks(harness, r, { timeoutMs })),
     groupUpdate: async (req, ctx) => {
+      checkGroupMap(req, system);
       requireStarted();
       const deadline = ctx.timeoutMs();
       const timeoutMs = deadline === undefined ? undefined : Math.max(0, deadline - 200);

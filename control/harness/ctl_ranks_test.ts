@@ -1,8 +1,12 @@
-import { deepEqual, rejects } from "node:assert/strict";
+import { deepEqual, equal, rejects } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { createHandlerContext } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
+import {
+  GroupUpdateReq_EngineSchema,
+  GroupUpdateReqSchema,
+} from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { hasFaultCode } from "../lib/fault.ts";
 import { ctlRanksHandlers } from "./ctl_ranks.ts";
 import { idleHarness } from "./testing/fixture.ts";
@@ -18,7 +22,7 @@ const ctx = () =>
 
 Deno.test("rank calls before the harness started are fault 610", async () => {
   const h = idleHarness("127.0.0.1:10001");
-  const handlers = ctlRanksHandlers(h);
+  const handlers = ctlRanksHandlers(h, "daos_server");
   await rejects(
     () => handlers.startRanks(create(RanksReqSchema, { ranks: "0" }), ctx()),
     (e) => hasFaultCode(e, 610),
@@ -33,7 +37,7 @@ Deno.test("rank calls before the harness started are fault 610", async () => {
 
 Deno.test("PingRanks: fault 610 before start, then this host's ranks (none here); bad rank text refused", async () => {
   const h = idleHarness("127.0.0.1:10001");
-  const handlers = ctlRanksHandlers(h);
+  const handlers = ctlRanksHandlers(h, "daos_server");
   await rejects(
     () => handlers.pingRanks(create(RanksReqSchema, { ranks: "" }), ctx()),
     (e) => hasFaultCode(e, 610),
@@ -46,6 +50,29 @@ Deno.test("PingRanks: fault 610 before start, then this host's ranks (none here)
       () => handlers.pingRanks(create(RanksReqSchema, { ranks: "x" }), ctx()),
       /unexpected alphabetic/,
     );
+  } finally {
+    await h.shutdown();
+  }
+});
+
+Deno.test("GroupUpdate: a map of another system (or none named) is refused, this system's delivered", async () => {
+  const h = idleHarness("127.0.0.1:10001");
+  const handlers = ctlRanksHandlers(h, "daos_server");
+  await h.start();
+  try {
+    const map = (sys: string) =>
+      create(GroupUpdateReqSchema, {
+        sys,
+        mapVersion: 3,
+        engines: [create(GroupUpdateReq_EngineSchema, { rank: 0, uri: "ofi+tcp://1.2.3.4:5" })],
+      });
+    for (const sys of ["other", ""]) {
+      await rejects(() => handlers.groupUpdate(map(sys), ctx()), (e) => hasFaultCode(e, 603));
+    }
+    equal(h.groupMap.latestVersion(), 0);
+    const ok = await handlers.groupUpdate(map("daos_server"), ctx());
+    deepEqual(ok.results, []); // no ready engine here; the map is held for them
+    equal(h.groupMap.latestVersion(), 3);
   } finally {
     await h.shutdown();
   }

@@ -13,7 +13,8 @@ import {
 } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { MgmtMethod } from "../drpc/ids.ts";
-import { daosStatusString, errorText } from "../lib/fault.ts";
+import { daosStatusString, errorText, faults, makeFault } from "../lib/fault.ts";
+import { fabricUriProblem, quoteInput, rankProblem } from "../lib/member_fields.ts";
 import { stateWireName } from "../lib/states.ts";
 import type { HarnessLog } from "./types.ts";
 
@@ -29,6 +30,31 @@ export interface RelayEngine {
 /** Default deadline of one engine's GroupUpdate dRPC. */
 export const GROUP_UPDATE_DRPC_MS = 5_000;
 
+/**
+ * Refuses a group map that is not this system's (fault 603) or holds an entry an engine could
+ * not use (a fault naming the entry): it comes over the network, from the MS leader or from
+ * anyone who can reach the control port.
+ */
+export function checkGroupMap(req: GroupUpdateReq, system: string): void {
+  if (req.sys !== system) throw faults.ServerWrongSystem(req.sys, system);
+  if (req.engines.length === 0) throw new Error("empty group map (all ranks excluded?)");
+  const seen = new Set<number>();
+  req.engines.forEach((e, i) => {
+    const problem = rankProblem(e.rank) ?? fabricUriProblem(e.uri) ??
+      (seen.has(e.rank) ? `rank ${e.rank} listed twice` : null);
+    if (problem !== null) {
+      throw makeFault(
+        "SystemUnknown",
+        `group map ${req.mapVersion} refused: engines[${i}] (rank ${e.rank}, uri ${
+          quoteInput(e.uri)
+        }): ${problem}`,
+        "group maps come from the MS leader of this system: check which host sent this one",
+      );
+    }
+    seen.add(e.rank);
+  });
+}
+
 /** Keeps the newest group map of this host and delivers it to the local engines. */
 export class GroupMapRelay {
   #latest: GroupUpdateReq | null = null;
@@ -42,6 +68,11 @@ export class GroupMapRelay {
   /** Forgets the map held (reset format: the next system's versions start again). */
   forget(): void {
     this.#latest = null;
+  }
+
+  /** The newest map received, or null. */
+  latest(): GroupUpdateReq | null {
+    return this.#latest;
   }
 
   /** Map version of the newest map received (0 when none). */

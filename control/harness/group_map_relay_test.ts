@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, rejects, throws } from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   GroupUpdateReq_EngineSchema,
@@ -7,7 +7,8 @@ import {
 } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { MgmtMethod } from "../drpc/ids.ts";
 import { MemberState } from "../lib/states.ts";
-import { GroupMapRelay, type RelayEngine } from "./group_map_relay.ts";
+import { checkGroupMap, GroupMapRelay, type RelayEngine } from "./group_map_relay.ts";
+import { Fault } from "../lib/fault.ts";
 
 const log = { debug() {}, info() {}, error() {} };
 
@@ -64,4 +65,37 @@ Deno.test("relay: an engine's refusal is an errored result; an empty map is refu
     () => relay.deliver(create(GroupUpdateReqSchema, { mapVersion: 2 })),
     /empty group map \(all ranks excluded\?\)/,
   );
+});
+
+Deno.test("checkGroupMap: another system's map is fault 603; an entry an engine cannot use is named", () => {
+  const entry = (rank: number, uri: string) =>
+    create(GroupUpdateReq_EngineSchema, { rank, uri, incarnation: 1n });
+  const m = (sys: string, ...engines: ReturnType<typeof entry>[]) =>
+    create(GroupUpdateReqSchema, { sys, mapVersion: 4, engines });
+  checkGroupMap(m("daos_server", entry(0, "ofi+tcp://1.2.3.4:5")), "daos_server");
+  throws(
+    () => checkGroupMap(m("other", entry(0, "ofi+tcp://1.2.3.4:5")), "daos_server"),
+    (e: unknown) =>
+      e instanceof Fault && e.code === 603 &&
+      e.description === "request system does not match running system (other != daos_server)",
+  );
+  throws(
+    () => checkGroupMap(m("", entry(0, "ofi+tcp://1.2.3.4:5")), "daos_server"),
+    (e: unknown) => e instanceof Fault && e.code === 603,
+  );
+  const bad: [ReturnType<typeof entry>, string][] = [
+    [entry(0xffffffff, "ofi+tcp://1.2.3.4:5"), "engines[1] (rank 4294967295"],
+    [entry(2, `ofi+tcp://${"x".repeat(10000)}:5`), "longer than 127 characters"],
+    [entry(2, "ofi+tcp://1.2.3.4"), "no port"],
+    [entry(2, ""), "no provider scheme"],
+    [entry(0, "ofi+tcp://1.2.3.4:6"), "rank 0 listed twice"],
+  ];
+  for (const [e, text] of bad) {
+    throws(
+      () => checkGroupMap(m("daos_server", entry(0, "ofi+tcp://1.2.3.4:5"), e), "daos_server"),
+      (err: unknown) =>
+        err instanceof Fault && err.description.includes(text) &&
+        err.description.startsWith("group map 4 refused: ") && err.description.length < 400,
+    );
+  }
 });

@@ -7,8 +7,29 @@
  * Writes are transactions that compare the leader's election key (fence) and the meta key's
  * modification revision (so a writer working on a stale snapshot fails instead of overwriting).
  */
+import { makeFault } from "../lib/fault.ts";
+import { MAX_RANK } from "../lib/rankset.ts";
 import type { Compare, EtcdClient, Op } from "./etcd_client.ts";
-import { type Member, parseState } from "./member.ts";
+import { type Member, memberProblem, parseState } from "./member.ts";
+
+/**
+ * A member key whose value is not a member this MS can use (unparsable, a rank that does not
+ * fit, an address that cannot be called...): written by an older bug or by hand. It is kept
+ * out of every query, map and fan-out, reported, and removed by `dmg system exclude` naming
+ * its rank or host (see ManagementService.systemExclude).
+ */
+export interface InvalidRecord {
+  /** etcd key. */
+  key: string;
+  /** The uuid part of the key. */
+  uuid: string;
+  /** The record's rank when it is one a member could hold, else null. */
+  rank: number | null;
+  /** The record's control address as stored ("" when absent or not a string). */
+  addr: string;
+  /** What is wrong with it. */
+  problem: string;
+}
 
 /** A consistent snapshot of one system's MS database. */
 export interface DbState {
@@ -21,6 +42,8 @@ export interface DbState {
   metaRev: bigint;
   /** Id of the transaction that last wrote the meta key (resolves ambiguous commits). */
   lastTxn: string;
+  /** Member keys that hold no usable member (not in `members`). */
+  invalid: InvalidRecord[];
 }
 
 /** A set of changes to commit atomically. */
@@ -54,6 +77,7 @@ export function emptyState(): DbState {
     attrs: new Map(),
     metaRev: 0n,
     lastTxn: "",
+    invalid: [],
   };
 }
 
@@ -67,28 +91,143 @@ export function cloneState(s: DbState): DbState {
     attrs: new Map(s.attrs),
     metaRev: s.metaRev,
     lastTxn: s.lastTxn,
+    invalid: s.invalid.map((r) => ({ ...r })),
   };
 }
 
-function decodeMember(json: string, key: string): Member {
-  const m = JSON.parse(json) as Partial<Member>;
-  if (typeof m.uuid !== "string" || typeof m.rank !== "number") {
-    throw new Error(`MS database: member key ${key} holds an invalid record`);
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "string");
+}
+
+function isNumberArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "number");
+}
+
+/** Decodes one member key: the member, or why it cannot be one. */
+export function decodeMember(json: string, key: string): Member | InvalidRecord {
+  const keyUuid = key.slice(key.lastIndexOf("/") + 1);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return { key, uuid: keyUuid, rank: null, addr: "", problem: "not JSON" };
   }
-  return {
-    rank: m.rank,
-    uuid: m.uuid,
-    addr: m.addr ?? "",
-    state: parseState(m.state ?? "unknown"),
-    fault_domain: m.fault_domain ?? "",
-    incarnation: m.incarnation ?? "0",
-    fabric_uri: m.fabric_uri ?? "",
-    secondary_fabric_uris: m.secondary_fabric_uris ?? [],
-    fabric_contexts: m.fabric_contexts ?? 0,
-    secondary_fabric_contexts: m.secondary_fabric_contexts ?? [],
-    info: m.info ?? "",
-    last_update: m.last_update ?? "",
+  const r = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+  const str = (k: string, dflt: string): string | null =>
+    r[k] === undefined ? dflt : typeof r[k] === "string" ? r[k] as string : null;
+  const invalid = (problem: string): InvalidRecord => ({
+    key,
+    uuid: keyUuid,
+    rank: typeof r.rank === "number" && Number.isInteger(r.rank) && r.rank >= 0 &&
+        r.rank <= MAX_RANK
+      ? r.rank
+      : null,
+    addr: typeof r.addr === "string" ? r.addr : "",
+    problem,
+  });
+  const strings = {
+    uuid: str("uuid", ""),
+    addr: str("addr", ""),
+    state: str("state", "unknown"),
+    fault_domain: str("fault_domain", ""),
+    incarnation: str("incarnation", "0"),
+    fabric_uri: str("fabric_uri", ""),
+    info: str("info", ""),
+    last_update: str("last_update", ""),
   };
+  for (const [k, v] of Object.entries(strings)) {
+    if (v === null) return invalid(`${k} is not a string`);
+  }
+  const sUris = r.secondary_fabric_uris ?? [];
+  const sCtxs = r.secondary_fabric_contexts ?? [];
+  const ctxs = r.fabric_contexts ?? 0;
+  if (typeof r.rank !== "number") return invalid("no numeric rank");
+  if (!isStringArray(sUris)) return invalid("secondary_fabric_uris is not a list of strings");
+  if (!isNumberArray(sCtxs)) return invalid("secondary_fabric_contexts is not a list of numbers");
+  if (typeof ctxs !== "number") return invalid("fabric_contexts is not a number");
+  const m: Member = {
+    rank: r.rank,
+    uuid: strings.uuid!,
+    addr: strings.addr!,
+    state: parseState(strings.state!),
+    fault_domain: strings.fault_domain!,
+    incarnation: strings.incarnation!,
+    fabric_uri: strings.fabric_uri!,
+    secondary_fabric_uris: sUris,
+    fabric_contexts: ctxs,
+    secondary_fabric_contexts: sCtxs,
+    info: strings.info!,
+    last_update: strings.last_update!,
+  };
+  if (m.uuid !== keyUuid) return invalid(`uuid ${JSON.stringify(m.uuid)} differs from its key`);
+  const problem = memberProblem(m);
+  return problem === null ? m : invalid(problem);
+}
+
+/**
+ * Members sharing a rank (never written by the MS: a record put in by hand or by an old bug)
+ * are all set aside: which one is the engine's cannot be told, and a group map listing a rank
+ * twice is refused by every host. Removing them (system exclude of that rank) lets the engine
+ * rejoin with its rank.
+ */
+function setAsideSharedRanks(s: DbState, keyPrefix: string): void {
+  const byRank = new Map<number, Member[]>();
+  for (const m of s.members.values()) byRank.set(m.rank, [...(byRank.get(m.rank) ?? []), m]);
+  for (const [rank, ms] of byRank) {
+    if (ms.length < 2) continue;
+    for (const m of ms) {
+      s.members.delete(m.uuid);
+      s.invalid.push({
+        key: `${keyPrefix}${m.uuid}`,
+        uuid: m.uuid,
+        rank,
+        addr: m.addr,
+        problem: `rank ${rank} held by ${ms.length} member records (${
+          ms.map((x) => x.uuid).join(", ")
+        })`,
+      });
+    }
+  }
+}
+
+/**
+ * Decodes the meta key. Without a valid NextRank and map version no write can be made safely,
+ * so a damaged one is a fault naming the key (not a JSON or BigInt exception).
+ */
+function decodeMeta(
+  json: string,
+  key: string,
+): { next_rank: number; map_version: number; version: string; txn?: string } {
+  let m: Record<string, unknown> = {};
+  try {
+    const v: unknown = JSON.parse(json);
+    if (typeof v === "object" && v !== null) m = v as Record<string, unknown>;
+  } catch { /* reported below */ }
+  const problem = typeof m.next_rank !== "number" || !Number.isInteger(m.next_rank) ||
+      m.next_rank < 0
+    ? "next_rank"
+    : typeof m.map_version !== "number" || !Number.isInteger(m.map_version) || m.map_version < 0
+    ? "map_version"
+    : typeof m.version !== "string" || !/^\d{1,20}$/.test(m.version)
+    ? "version"
+    : null;
+  if (problem !== null) {
+    throw makeFault(
+      "SystemUnknown",
+      `MS database key ${key} is damaged (${problem}): ${JSON.stringify(json.slice(0, 200))}`,
+      "restore the key from an etcd backup, or erase the system (dmg system erase) and format it again",
+    );
+  }
+  return m as { next_rank: number; map_version: number; version: string; txn?: string };
+}
+
+/** Fault for a write that would store a member no reply could carry (nothing is written). */
+function unstorable(m: Member, problem: string) {
+  return makeFault(
+    "SystemUnknown",
+    `member ${m.uuid} (rank ${m.rank}) not written: ${problem}`,
+    "this is a bug in the request's validation: report it with the daos_server log",
+  );
 }
 
 /** Access to one system's membership database. */
@@ -106,12 +245,7 @@ export class MembershipDb {
     for (const kv of kvs) {
       const rel = kv.key.slice(this.prefix.length + 1);
       if (rel === "meta") {
-        const meta = JSON.parse(kv.value) as {
-          next_rank: number;
-          map_version: number;
-          version: string;
-          txn?: string;
-        };
+        const meta = decodeMeta(kv.value, kv.key);
         s.nextRank = meta.next_rank;
         s.mapVersion = meta.map_version;
         s.version = BigInt(meta.version);
@@ -119,11 +253,13 @@ export class MembershipDb {
         s.lastTxn = meta.txn ?? "";
       } else if (rel.startsWith("members/")) {
         const m = decodeMember(kv.value, kv.key);
-        s.members.set(m.uuid, m);
+        if ("problem" in m) s.invalid.push(m);
+        else s.members.set(m.uuid, m);
       } else if (rel.startsWith("attrs/")) {
         s.attrs.set(rel.slice("attrs/".length), kv.value);
       }
     }
+    setAsideSharedRanks(s, `${this.prefix}/members/`);
     return s;
   }
 
@@ -138,17 +274,35 @@ export class MembershipDb {
     changes: DbChanges,
     txnId: string = crypto.randomUUID(),
   ): Promise<DbState | null> {
+    // Refused before anything is written: a stored member must stay decodable and encodable.
+    for (const m of changes.put) {
+      const problem = memberProblem(m);
+      if (problem !== null) throw unstorable(m, problem);
+    }
+    if (
+      changes.nextRank !== undefined &&
+      (!Number.isInteger(changes.nextRank) || changes.nextRank < 0 ||
+        changes.nextRank > MAX_RANK)
+    ) {
+      throw makeFault(
+        "SystemUnknown",
+        `NextRank ${changes.nextRank} not written: out of range [0, ${MAX_RANK}]`,
+        "this is a bug in rank assignment: report it with the daos_server log",
+      );
+    }
     const next = cloneState(base);
     const ops: Op[] = [];
     let entries = 0;
     for (const uuid of changes.remove) {
       ops.push({ delete: `${this.prefix}/members/${uuid}` });
       next.members.delete(uuid);
+      next.invalid = next.invalid.filter((r) => r.uuid !== uuid);
       entries++;
     }
     for (const m of changes.put) {
       ops.push({ put: `${this.prefix}/members/${m.uuid}`, value: JSON.stringify(m) });
       next.members.set(m.uuid, { ...m });
+      next.invalid = next.invalid.filter((r) => r.uuid !== m.uuid);
       entries++;
     }
     const mapIncs = entries + changes.extraMapIncrements;

@@ -17,6 +17,7 @@ import {
   GroupUpdateReqSchema,
 } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import { fabricUriProblem, rankProblem } from "../lib/member_fields.ts";
 import type { DbState } from "./db.ts";
 import type { Member, MemberState } from "./member.ts";
 
@@ -25,21 +26,38 @@ export const ATTR_GROUP_UPDATE_PAUSED = "mgmt.group_update_paused";
 /** Period of the lazy group update tick. */
 export const GROUP_UPDATE_TICK_MS = 500;
 
-const NIL_RANK = 0xffffffff;
 const LEFT_OUT: ReadonlySet<MemberState> = new Set(["awaitformat", "excluded", "adminexcluded"]);
 
-/** Members that belong in the group map, by rank. */
+/**
+ * Members that belong in the group map, by rank. One an engine would refuse (no rank, a URI it
+ * cannot hold, a rank already listed) is left out, since the whole map is refused for one bad
+ * entry.
+ */
 export function mapMembers(members: Iterable<Member>): Member[] {
-  return [...members]
-    .filter((m) => !LEFT_OUT.has(m.state) && m.rank !== NIL_RANK && m.fabric_uri !== "")
-    .sort((a, b) => a.rank - b.rank);
+  const inMap = [...members]
+    .filter((m) =>
+      !LEFT_OUT.has(m.state) && rankProblem(m.rank) === null && m.fabric_uri !== "" &&
+      fabricUriProblem(m.fabric_uri) === null
+    )
+    .sort((a, b) => a.rank - b.rank || a.uuid.localeCompare(b.uuid));
+  // A rank listed twice makes every host refuse the map: keep one (the database sets such
+  // members aside on read; this guards maps built from anything else).
+  return inMap.filter((m, i) => i === 0 || inMap[i - 1].rank !== m.rank);
 }
 
-/** The GroupUpdateReq for `members` at `mapVersion`; throws when nobody is in the map. */
-export function groupMap(members: Iterable<Member>, mapVersion: number): GroupUpdateReq {
+/**
+ * The GroupUpdateReq of system `sys` for `members` at `mapVersion`; throws when nobody is in
+ * the map.
+ */
+export function groupMap(
+  members: Iterable<Member>,
+  mapVersion: number,
+  sys: string,
+): GroupUpdateReq {
   const inMap = mapMembers(members);
   if (inMap.length === 0) throw new Error("empty group map (all ranks excluded?)");
   return create(GroupUpdateReqSchema, {
+    sys,
     mapVersion,
     engines: inMap.map((m) =>
       create(GroupUpdateReq_EngineSchema, {
@@ -58,6 +76,8 @@ export function mayResume(members: Iterable<Member>): boolean {
 
 /** What the updater needs from the management service. */
 export interface GroupUpdaterDeps {
+  /** The system name the maps carry. */
+  system: string;
   /** The leader's current database state. */
   state(): Promise<DbState>;
   /** Fenced write raising the map version by one; returns the new state. */
@@ -167,7 +187,7 @@ export class GroupUpdater {
         `group map version went backwards: ${version} < last sent ${this.#lastSent}`,
       );
     }
-    const req = groupMap(s.members.values(), version);
+    const req = groupMap(s.members.values(), version, this.deps.system);
     const hosts = [...new Set(mapMembers(s.members.values()).map((m) => m.addr))].sort();
     const failed: string[] = [];
     await Promise.all(hosts.map(async (addr) => {

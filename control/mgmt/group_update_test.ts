@@ -30,25 +30,35 @@ function stateOf(members: Member[], mapVersion: number): DbState {
   return s;
 }
 
-Deno.test("groupMap: AwaitFormat, Excluded, AdminExcluded, Nil rank and empty URI left out", () => {
-  const req = groupMap([
-    member(3, "joined"),
-    member(0, "stopped"),
-    member(1, "excluded"),
-    member(2, "adminexcluded"),
-    member(4, "awaitformat"),
-    member(5, "joined", undefined, ""),
-    member(0xffffffff, "joined"),
-    member(6, "errored"),
-  ], 7);
+Deno.test("groupMap: AwaitFormat, Excluded, AdminExcluded, Nil rank, empty or undeliverable URI left out; the map names its system", () => {
+  const req = groupMap(
+    [
+      member(3, "joined"),
+      member(0, "stopped"),
+      member(1, "excluded"),
+      member(2, "adminexcluded"),
+      member(4, "awaitformat"),
+      member(5, "joined", undefined, ""),
+      member(0xffffffff, "joined"),
+      member(6, "errored"),
+      // One an engine would refuse the whole map for: a URI longer than it can hold, no port.
+      member(7, "joined", undefined, `ofi+tcp://${"h".repeat(200)}:1`),
+      member(8, "joined", undefined, "ofi+tcp://10.0.0.1"),
+      // A rank listed twice would make every host refuse the map: one is kept.
+      { ...member(6, "joined"), uuid: "ffffffff-0000-0000-0000-000000000006" },
+    ],
+    7,
+    "daos_server",
+  );
   equal(req.mapVersion, 7);
+  equal(req.sys, "daos_server");
   deepEqual(req.engines.map((e) => [e.rank, e.uri, e.incarnation]), [
     [0, "ofi+tcp://10.0.0.1:20000", 100n],
     [3, "ofi+tcp://10.0.0.1:20003", 103n],
     [6, "ofi+tcp://10.0.0.1:20006", 106n],
   ]);
   throws(
-    () => groupMap([member(1, "excluded")], 2),
+    () => groupMap([member(1, "excluded")], 2, "daos_server"),
     /^Error: empty group map \(all ranks excluded\?\)$/,
   );
 });
@@ -64,6 +74,7 @@ function rig(initial: DbState, fail = new Set<string>()) {
   const sent: { addr: string; req: GroupUpdateReq }[] = [];
   const logs: string[] = [];
   const u = new GroupUpdater({
+    system: "daos_server",
     state: () => Promise.resolve(state),
     bumpMapVersion: () => {
       state = { ...state, mapVersion: state.mapVersion + 1 };
@@ -180,6 +191,7 @@ Deno.test("GroupUpdater: halt waits for the send in flight and refuses requests 
   let state = stateOf([member(0, "joined")], 1);
   const sent: number[] = [];
   const u = new GroupUpdater({
+    system: "daos_server",
     state: () => Promise.resolve(state),
     bumpMapVersion: () => {
       state = { ...state, mapVersion: state.mapVersion + 1 };
@@ -221,6 +233,7 @@ Deno.test("GroupUpdater: a failed version bump (transient etcd error) is retried
   let bumpFails = 1;
   const sent: number[] = [];
   const u = new GroupUpdater({
+    system: "daos_server",
     state: () => Promise.resolve(state),
     bumpMapVersion: () => {
       if (bumpFails-- > 0) return Promise.reject(new Error("etcd: deadline exceeded"));

@@ -4,8 +4,18 @@
  * batches several joins into one draft and commits it.
  */
 import { makeFault } from "../lib/fault.ts";
+import {
+  controlAddrProblem,
+  fabricUriProblem,
+  faultDomainProblem,
+  MAX_SECONDARY_PROVIDERS,
+  quoteInput,
+  rankProblem,
+  uuidProblem,
+} from "../lib/member_fields.ts";
+import { MAX_RANK } from "../lib/rankset.ts";
 import type { DbChanges, DbState } from "./db.ts";
-import { addrHost, type Member } from "./member.ts";
+import { addrHost, type Member, memberProblem } from "./member.ts";
 
 /** The "no rank" value of JoinReq.rank. */
 export const NIL_RANK = 0xffffffff;
@@ -35,10 +45,85 @@ export interface JoinOutcome {
 /** System attribute naming the fabric provider(s) of the system. */
 export const ATTR_PROVIDERS = "mgmt.fabric_providers";
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function rankStr(r: number): string {
   return r === NIL_RANK ? "NilRank" : String(r);
+}
+
+/** A Join field that cannot be accepted: fault 400 naming the field and how to fix it. */
+function badField(field: string, problem: string, resolution: string) {
+  return makeFault("SystemUnknown", `${problem} (JoinReq field ${field})`, resolution);
+}
+
+const FIX_ENGINE = "the engine's control plane sent this: check its daos_server version and log";
+
+/**
+ * Checks every JoinReq field a member record keeps, before the request is queued: a value that
+ * could not be stored, encoded or delivered in a group map is refused with a fault naming the
+ * field (the reference's texts where it has them: invalid uuid, no fault domain, no URI).
+ */
+export function validateJoinInput(req: JoinInput): void {
+  const uuid = uuidProblem(req.uuid);
+  if (uuid) throw badField("uuid", uuid, "send the engine's superblock uuid");
+  if (req.rank !== NIL_RANK) {
+    const rank = rankProblem(req.rank);
+    if (rank) {
+      throw badField("rank", rank, "send the rank from the engine's superblock, or NilRank");
+    }
+  }
+  if (req.uri === "") {
+    throw badField("uri", "no primary fabric URI in JoinRequest", FIX_ENGINE);
+  }
+  const uri = fabricUriProblem(req.uri);
+  if (uri) {
+    throw badField("uri", uri, "the engine's URI must look like <provider>://<host>:<port>");
+  }
+  if (req.secondaryUris.length > MAX_SECONDARY_PROVIDERS) {
+    throw badField(
+      "secondary_uris",
+      `${req.secondaryUris.length} secondary fabric URIs, at most ${MAX_SECONDARY_PROVIDERS}`,
+      "configure fewer secondary providers",
+    );
+  }
+  for (const u of req.secondaryUris) {
+    const p = fabricUriProblem(u);
+    if (p) throw badField("secondary_uris", p, "fix the secondary provider configuration");
+  }
+  if (req.secondaryNctxs.length > MAX_SECONDARY_PROVIDERS) {
+    throw badField(
+      "secondary_nctxs",
+      `${req.secondaryNctxs.length} secondary context counts, at most ${MAX_SECONDARY_PROVIDERS}`,
+      FIX_ENGINE,
+    );
+  }
+  const addr = controlAddrProblem(req.addr);
+  if (addr) {
+    throw badField(
+      "addr",
+      addr,
+      "send the daos_server's control address as <IP or host>:<port> (port 1-65535)",
+    );
+  }
+  if (req.srvFaultDomain === "") {
+    throw badField(
+      "srv_fault_domain",
+      "no fault domain in join request",
+      "set fault_path in the server config",
+    );
+  }
+  const fd = faultDomainProblem(req.srvFaultDomain);
+  if (fd) {
+    throw badField(
+      "srv_fault_domain",
+      fd,
+      "set fault_path in the server config to a path like /rack1/host1 (at most 2 levels)",
+    );
+  }
+}
+
+function storable(m: Member): Member {
+  const p = memberProblem(m);
+  if (p) throw badField("(member record)", `member ${m.uuid} (rank ${m.rank}): ${p}`, FIX_ENGINE);
+  return m;
 }
 
 /** Validates a fault domain string ("/a/b"); returns its depth. */
@@ -108,18 +193,29 @@ export class Draft {
     drop(this.#byIdentity, identityKey(memberIdentity(m)), m.uuid);
   }
 
+  /**
+   * Issues the next rank. Ranks held by invalid records (see db.ts) are skipped; NextRank
+   * never goes past MAX_RANK (4294967294), so an issued rank is always below NilRank.
+   */
   takeNextRank(): number {
-    const r = this.state.nextRank;
+    const held = new Set(this.state.invalid.map((r) => r.rank));
+    let r = this.state.nextRank;
+    while (held.has(r) || this.byRank(r) !== undefined) r++;
+    if (!Number.isInteger(r) || r >= MAX_RANK) {
+      throw makeFault(
+        "SystemUnknown",
+        `no rank left to issue (NextRank is ${this.state.nextRank})`,
+        "erase the system (dmg system erase) and format it again",
+      );
+    }
     this.state.nextRank = r + 1;
     this.changes.nextRank = this.state.nextRank;
     return r;
   }
 
-  bumpNextRank(past: number): void {
-    if (past >= this.state.nextRank) {
-      this.state.nextRank = past + 1;
-      this.changes.nextRank = this.state.nextRank;
-    }
+  /** The invalid record holding `rank`, if any. */
+  invalidAt(rank: number) {
+    return this.state.invalid.find((r) => r.rank === rank);
   }
 }
 
@@ -194,15 +290,17 @@ export function applyJoin(
   now: string,
   peerHost?: string,
 ): JoinOutcome {
+  validateJoinInput(input);
   const req = { ...input };
-  if (!UUID_RE.test(req.uuid)) throw new Error(`invalid uuid "${req.uuid}"`);
   req.uuid = req.uuid.toLowerCase();
   if (addrHost(req.addr) === "0.0.0.0" && peerHost) {
-    req.addr = `${peerHost}:${req.addr.slice(req.addr.lastIndexOf(":") + 1)}`;
+    const host = peerHost.includes(":") ? `[${peerHost}]` : peerHost; // IPv6 peer
+    req.addr = `${host}:${req.addr.slice(req.addr.lastIndexOf(":") + 1)}`;
+    const p = controlAddrProblem(req.addr);
+    if (p) throw badField("addr", `${p} (0.0.0.0 replaced by the caller's address)`, FIX_ENGINE);
   }
   const depth = faultDomainDepth(req.srvFaultDomain);
   const sysProvider = draft.state.attrs.get(ATTR_PROVIDERS) ?? "";
-  if (req.uri === "") throw new Error("no primary fabric URI in JoinRequest");
   const provider = uriProvider(req.uri);
   if (sysProvider !== "" && provider !== sysProvider) {
     throw new Error(
@@ -212,20 +310,23 @@ export function applyJoin(
     );
   }
   const state = req.checkMode ? "checkerstarted" : "joined";
-  const fresh = (rank: number): Member => ({
-    rank,
-    uuid: req.uuid,
-    addr: req.addr,
-    state,
-    fault_domain: req.srvFaultDomain,
-    incarnation: req.incarnation.toString(),
-    fabric_uri: req.uri,
-    secondary_fabric_uris: [...req.secondaryUris],
-    fabric_contexts: req.nctxs,
-    secondary_fabric_contexts: [...req.secondaryNctxs],
-    info: "",
-    last_update: now,
-  });
+  // The member this join writes; refused here, for this join alone, if it could not be stored
+  // (the database refuses the whole batch's write otherwise).
+  const fresh = (rank: number): Member =>
+    storable({
+      rank,
+      uuid: req.uuid,
+      addr: req.addr,
+      state,
+      fault_domain: req.srvFaultDomain,
+      incarnation: req.incarnation.toString(),
+      fabric_uri: req.uri,
+      secondary_fabric_uris: [...req.secondaryUris],
+      fabric_contexts: req.nctxs,
+      secondary_fabric_contexts: [...req.secondaryNctxs],
+      info: "",
+      last_update: now,
+    });
 
   if (req.replace) {
     if (req.rank !== NIL_RANK) throw new Error("unexpected rank in replace-rank request");
@@ -294,7 +395,25 @@ export function applyJoin(
         `can't rejoin member with uuid ${req.uuid}: rank changed from ${known.rank} -> ${req.rank}`,
       );
     }
-    draft.bumpNextRank(req.rank);
+    // An engine keeps a rank this system gave it (its superblock); one never issued is
+    // refused, so a request can neither take a rank ahead of NextRank nor push NextRank on.
+    if (req.rank >= draft.state.nextRank) {
+      throw makeFault(
+        "SystemUnknown",
+        `rank ${req.rank} was never issued by this system (next rank to issue: ${draft.state.nextRank}) (JoinReq field rank)`,
+        "an engine may only rejoin with the rank the system gave it: reformat it (dmg storage format --replace to take over an excluded rank) so it joins without a rank",
+      );
+    }
+    const held = draft.invalidAt(req.rank);
+    if (held) {
+      throw makeFault(
+        "SystemUnknown",
+        `rank ${req.rank} is held by an invalid member record ${
+          quoteInput(held.key)
+        }: ${held.problem}`,
+        `remove the record with 'dmg system exclude --ranks ${req.rank}', then restart the engine`,
+      );
+    }
     draft.put(fresh(req.rank));
     return { rank: req.rank, state };
   }

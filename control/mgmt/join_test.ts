@@ -92,7 +92,7 @@ Deno.test("join: input validation, provider, duplicate identity, explicit ranks"
   rejects(d, req({ uri: "" }), "no primary fabric URI in JoinRequest");
   rejects(
     d,
-    req({ uri: "ucx+dc://x" }),
+    req({ uri: "ucx+dc://10.0.0.1:31416" }),
     'rank NilRank fabric provider "ucx+dc" does not match system provider "ofi+tcp"',
   );
   const a = req();
@@ -114,9 +114,14 @@ Deno.test("join: input validation, provider, duplicate identity, explicit ranks"
     'cannot join system with fault domain "/rack1/host2", need layers = 1',
   );
   assert(depth instanceof Fault && depth.code === 401);
-  // Explicit new rank is used and NextRank moves past it.
-  assertEquals(applyJoin(d, req({ rank: 10, addr: "10.0.0.7:10001" }), NOW).rank, 10);
-  assertEquals(applyJoin(d, req({ addr: "10.0.0.8:10001" }), NOW).rank, 11);
+  // An explicit rank the system never issued is refused and NextRank does not move.
+  const never = rejects(
+    d,
+    req({ rank: 10, addr: "10.0.0.7:10001" }),
+    "rank 10 was never issued by this system (next rank to issue: 2)",
+  );
+  assert(never instanceof Fault && never.resolution.includes("--replace"));
+  assertEquals(applyJoin(d, req({ addr: "10.0.0.8:10001" }), NOW).rank, 2);
   // check mode.
   assertEquals(
     applyJoin(d, req({ addr: "10.0.0.10:10001", checkMode: true }), NOW).state,
@@ -149,6 +154,18 @@ Deno.test("join: 0.0.0.0 control address takes the peer's IP", () => {
   const r = req({ addr: "0.0.0.0:10001" });
   applyJoin(d, r, NOW, "10.1.1.1");
   assertEquals(d.state.members.get(r.uuid)!.addr, "10.1.1.1:10001");
+  // An IPv6 peer is bracketed, so the stored address stays host:port.
+  const r6 = req({ addr: "0.0.0.0:10002", uri: "ofi+tcp://10.0.0.2:1" });
+  applyJoin(d, r6, NOW, "fe80::1");
+  assertEquals(d.state.members.get(r6.uuid)!.addr, "[fe80::1]:10002");
+  // A peer address that cannot be stored fails this join only, naming the field.
+  throws(
+    () => applyJoin(d, req({ addr: "0.0.0.0:10003", uri: "ofi+tcp://10.0.0.3:1" }), NOW, "a b"),
+    (e: unknown) =>
+      e instanceof Fault && e.description.includes("0.0.0.0 replaced by the caller's address") &&
+      e.description.includes("JoinReq field addr"),
+  );
+  assertEquals(d.state.members.size, 2);
 });
 
 Deno.test("join: one draft (a batch) sees its own writes by rank and identity", () => {
@@ -171,4 +188,96 @@ Deno.test("join: one draft (a batch) sees its own writes by rank and identity", 
   assertEquals(applyJoin(d, { ...a2, replace: false, rank: 1 }, NOW).rank, 1);
   assertEquals(d.state.members.size, 2);
   assertEquals(d.changes.remove, [a.uuid]);
+});
+
+Deno.test("join: the rank overflow sequence is refused before anything is written", () => {
+  // The issue's reproduction: explicit 4294967294, then NilRank twice, from new uuids.
+  const d = draft();
+  applyJoin(d, req({ rank: 0 }), NOW);
+  rejects(
+    d,
+    req({ rank: 4294967294, addr: "10.0.0.2:10001" }),
+    "rank 4294967294 was never issued by this system (next rank to issue: 1)",
+  );
+  assertEquals(d.state.nextRank, 1);
+  assertEquals(applyJoin(d, req({ addr: "10.0.0.3:10001" }), NOW).rank, 1);
+  assertEquals(applyJoin(d, req({ addr: "10.0.0.4:10001" }), NOW).rank, 2);
+  assertEquals(d.changes.put.map((m) => m.rank), [0, 1, 2]);
+  // A rank beyond uint32 (possible only for a direct caller) names the field.
+  const big = rejects(d, req({ rank: 2 ** 32, addr: "10.0.0.5:10001" }), "(JoinReq field rank)");
+  assert(big instanceof Fault);
+});
+
+Deno.test("join: NextRank never reaches NilRank; ranks of invalid records are not reissued", () => {
+  const d = draft();
+  d.state.nextRank = 4294967292;
+  assertEquals(applyJoin(d, req({ addr: "10.0.0.2:10001" }), NOW).rank, 4294967292);
+  assertEquals(applyJoin(d, req({ addr: "10.0.0.3:10001" }), NOW).rank, 4294967293);
+  const full = rejects(d, req({ addr: "10.0.0.4:10001" }), "no rank left to issue");
+  assert(full instanceof Fault && full.resolution.includes("dmg system erase"));
+  assertEquals(d.state.nextRank, 4294967294);
+
+  const e = draft();
+  e.state.invalid.push({
+    key: "/daos/x/members/bad",
+    uuid: "bad",
+    rank: 1,
+    addr: "10.0.0.9:10001",
+    problem: "fabric URI too long",
+  });
+  assertEquals(applyJoin(e, req({ addr: "10.0.0.2:10001" }), NOW).rank, 2);
+  e.state.nextRank = 5;
+  const held = rejects(e, req({ rank: 1, addr: "10.0.0.3:10001" }), "is held by an invalid");
+  assert(held instanceof Fault && held.resolution.includes("dmg system exclude --ranks 1"));
+});
+
+Deno.test("join: every field a member keeps is validated, with a fault naming it", () => {
+  const d = draft();
+  const cases: [Partial<JoinInput>, string][] = [
+    [{ uuid: "x".repeat(10000) }, "field uuid"],
+    [{ uri: `ofi+tcp://10.0.0.1:${"1".repeat(10000)}` }, "field uri"],
+    [{ uri: "ofi+tcp://" + "a".repeat(120) + ":1" }, "longer than 127 characters"],
+    [{ uri: "ofi+tcp://10.0.0.1" }, "no port"],
+    [{ uri: "ofi+tcp://10.0.0.1:0" }, "port out of range"],
+    [{ uri: "ofi+tcp://10.0.0.300:1" }, "invalid IPv4 address"],
+    [{ uri: "10.0.0.1:1" }, "no provider scheme"],
+    [{ uri: "ofi tcp://10.0.0.1:1" }, "invalid provider"],
+    [{ addr: "10.0.0.1" }, "field addr"],
+    [{ addr: "10.0.0.1:70000" }, "port out of range"],
+    [{ addr: "10.0.0.1:" }, "no port"],
+    [{ addr: ":10001" }, "no host"],
+    [{ addr: "a b:10001" }, "invalid host name"],
+    [{ addr: "h".repeat(300) + ":1" }, "longer than 260"],
+    [{ srvFaultDomain: "/a/b/c" }, "more than 2 levels"],
+    [{ srvFaultDomain: "/a b" }, "field srv_fault_domain"],
+    [{ srvFaultDomain: "rack" }, "must start with /"],
+    [{ srvFaultDomain: "/a//b" }, "empty level"],
+    [{ srvFaultDomain: "/" + "x".repeat(65) }, "longer than 64"],
+    [{ srvFaultDomain: "/a=b=c" }, "misplaced '='"],
+    [{ secondaryUris: ["ofi+tcp://10.0.0.1"] }, "field secondary_uris"],
+    [{ secondaryUris: Array(9).fill("ofi+tcp://10.0.0.1:2") }, "at most 8"],
+    [{ secondaryNctxs: Array(9).fill(1) }, "field secondary_nctxs"],
+  ];
+  for (const [over, text] of cases) {
+    const f = rejects(d, req(over), text);
+    assert(f instanceof Fault && f.domain === "system" && f.resolution !== "", String(f));
+    // A long input is quoted shortened, never echoed whole.
+    assert((f as Fault).description.length < 400, (f as Fault).description.slice(0, 100));
+  }
+  assertEquals(d.changes.put, []);
+  // Accepted forms: host names, IPv6, labelled fault domains, the root domain.
+  for (
+    const ok of [
+      { uri: "ofi+tcp;ofi_rxm://node-1.example:31416", addr: "node-1:10001" },
+      {
+        uri: "ucx+dc_x://[fe80::1]:31416",
+        addr: "[::1]:10001",
+        srvFaultDomain: "/rack=r1/node=n1",
+      },
+    ]
+  ) {
+    const e = new Draft(emptyState());
+    applyJoin(e, req(ok), NOW);
+    assertEquals(e.changes.put.length, 1);
+  }
 });

@@ -15,13 +15,27 @@ import { faults } from "../lib/fault.ts";
 import { NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
-import { type DbChanges, type DbState, isEmpty, MembershipDb, noChanges } from "./db.ts";
+import {
+  type DbChanges,
+  type DbState,
+  type InvalidRecord,
+  isEmpty,
+  MembershipDb,
+  noChanges,
+} from "./db.ts";
 import { type MgmtSvcDbConfig } from "./db_config.ts";
 import { Election } from "./election.ts";
 import { ATTR_GROUP_UPDATE_PAUSED, GroupUpdater, mayResume } from "./group_update.ts";
 import { EtcdClient, isTransientEtcdError } from "./etcd_client.ts";
 import { etcdEndpoints, EtcdMember } from "./etcd_member.ts";
-import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput, type JoinOutcome } from "./join.ts";
+import {
+  applyJoin,
+  ATTR_PROVIDERS,
+  Draft,
+  type JoinInput,
+  type JoinOutcome,
+  validateJoinInput,
+} from "./join.ts";
 import {
   addrHost,
   isLegalTransition,
@@ -29,8 +43,16 @@ import {
   type MemberState,
   STATE_BITS,
 } from "./member.ts";
-import { RankSet } from "../lib/rankset.ts";
-import { applyResults, ranksByHost, type Selection, selectMembers } from "./system_ops.ts";
+import { parseRankSet, RankSet } from "../lib/rankset.ts";
+import { HostSet, parseHostList } from "../lib/hostlist.ts";
+import {
+  applyResults,
+  ranksByHost,
+  selectInvalid,
+  type Selection,
+  selectMembers,
+} from "./system_ops.ts";
+import { NilRank } from "../lib/rankset.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
 export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
@@ -103,6 +125,18 @@ export function restoredMembers(
     out.push({ ...m, state: "joined", info: "", last_update: now });
   }
   return out;
+}
+
+/** The result reporting an invalid member record removed by SystemExclude. */
+function removedResult(r: InvalidRecord): RankResult {
+  return create(RankResultSchema, {
+    rank: r.rank ?? NilRank,
+    action: "remove invalid member record",
+    state: "",
+    // The stored address may be what made the record invalid: report it only when sane.
+    addr: r.addr.length <= 260 ? r.addr : "",
+    msg: `${r.key}: ${r.problem}`,
+  });
 }
 
 /** What the MS needs from daos_server's configuration. */
@@ -189,6 +223,8 @@ export class ManagementService {
   #probing = false;
   #lastSeen = new Map<string, number>();
   #erased: PromiseWithResolvers<void> = Promise.withResolvers();
+  /** Invalid member records already reported in the log (key + problem). */
+  #reported = new Set<string>();
   /** The leader's group updates (started on gaining leadership). */
   readonly groups: GroupUpdater;
 
@@ -199,6 +235,7 @@ export class ManagementService {
     this.fanout = opts.fanout;
     this.log = opts.log ?? (() => {});
     this.groups = new GroupUpdater({
+      system: this.config.system,
       state: () => this.#state(),
       bumpMapVersion: () => this.#write(() => ({ ...noChanges(), extraMapIncrements: 1 })),
       send: (addr, req) => {
@@ -404,7 +441,7 @@ export class ManagementService {
       let transient = 0;
       while (conflicts < 5) {
         try {
-          const base = this.#cache ?? await db.read();
+          const base = this.#cache ?? await this.#read(db);
           this.#cache = base;
           if (pending && base.lastTxn === pending.txnId) return base; // it did apply
           const changes = fn(base);
@@ -452,7 +489,26 @@ export class ManagementService {
   async #state(): Promise<DbState> {
     const { db, election } = this.requireReplica();
     if (election.view().isLeader && this.#cache) return this.#cache;
-    return await db.read();
+    return await this.#read(db);
+  }
+
+  /** Reads the database and reports member records it had to set aside (once each). */
+  async #read(db: MembershipDb): Promise<DbState> {
+    const s = await db.read();
+    for (const r of s.invalid) {
+      const id = `${r.key}\n${r.problem}`;
+      if (this.#reported.has(id)) continue;
+      this.#reported.add(id);
+      const how = r.rank !== null
+        ? `dmg system exclude --ranks ${r.rank}`
+        : r.addr !== ""
+        ? `dmg system exclude --rank-hosts ${r.addr}`
+        : "dmg system erase";
+      this.log(
+        `invalid member record ${r.key} ignored (left out of queries, group maps and system operations): ${r.problem}; remove it with ${how}`,
+      );
+    }
+    return s;
   }
 
   // ---- join -------------------------------------------------------------------------------
@@ -462,6 +518,8 @@ export class ManagementService {
     input: JoinInput,
     peerHost?: string,
   ): Promise<JoinOutcome & { mapVersion: number }> {
+    // Refused before it is queued: nothing of a bad request reaches the database.
+    validateJoinInput(input);
     await this.requireLeader();
     return await new Promise((resolve, reject) => {
       this.#joins.push({ input, peerHost, resolve, reject });
@@ -656,27 +714,51 @@ export class ManagementService {
     return { results, absentRanks: sel.absentRanks, absentHosts: sel.absentHosts };
   }
 
-  /** SystemExclude (leader): set or clear the AdminExcluded state. */
+  /**
+   * SystemExclude (leader): set or clear the AdminExcluded state. Exclude also removes the
+   * invalid member records (see db.ts) it names by rank or host: they cannot be excluded, being
+   * no members, and this is how an operator gets rid of them without erasing the system.
+   */
   async systemExclude(
     req: { ranks: string; hosts: string; clear: boolean },
   ): Promise<RankResult[]> {
     await this.requireLeader();
     if (req.ranks === "" && req.hosts === "") throw new Error("no hosts or ranks specified");
-    const sel = await this.#select(req.ranks, req.hosts);
-    if (sel.absentHosts) throw new Error(`invalid host(s): ${sel.absentHosts}`);
-    if (sel.absentRanks) throw new Error(`invalid rank(s): ${sel.absentRanks}`);
+    const st0 = await this.#state();
+    const sel = selectMembers(st0.members.values(), req.ranks, req.hosts, this.config.controlPort);
+    const bad = req.clear
+      ? { records: [], ranks: new Set<number>(), hosts: new Set<string>() }
+      : selectInvalid(st0.invalid, req.ranks, req.hosts, this.config.controlPort);
+    const absentHosts = sel.absentHosts === ""
+      ? []
+      : parseHostList(sel.absentHosts).expand().filter((h) => !bad.hosts.has(h));
+    const absentRanks = parseRankSet(sel.absentRanks);
+    for (const r of bad.ranks) absentRanks.delete(r);
+    if (absentHosts.length > 0) {
+      throw new Error(`invalid host(s): ${HostSet.fromHosts(absentHosts).toString()}`);
+    }
+    if (!absentRanks.empty) throw new Error(`invalid rank(s): ${absentRanks.toString()}`);
     const to: MemberState = req.clear ? "excluded" : "adminexcluded";
     const action = req.clear ? "clear admin-excluded state" : "set admin-excluded state";
     const ranks = new Set(sel.members.map((m) => m.rank));
+    const gone = new Set(bad.records.map((r) => r.uuid));
     const now = new Date().toISOString();
     const s = await this.#write((st) => ({
       ...noChanges(),
       put: [...st.members.values()].filter((m) => ranks.has(m.rank) && m.state !== to)
         .map((m) => ({ ...m, state: to, info: "", last_update: now })),
+      remove: st.invalid.filter((r) => gone.has(r.uuid)).map((r) => r.uuid),
     }));
-    return [...s.members.values()].filter((m) => ranks.has(m.rank))
-      .sort((a, b) => a.rank - b.rank)
-      .map((m) => create(RankResultSchema, { rank: m.rank, action, state: m.state, addr: m.addr }));
+    for (const r of bad.records) {
+      this.log(`invalid member record ${r.key} removed (system exclude): ${r.problem}`);
+    }
+    return [
+      ...[...s.members.values()].filter((m) => ranks.has(m.rank))
+        .map((m) =>
+          create(RankResultSchema, { rank: m.rank, action, state: m.state, addr: m.addr })
+        ),
+      ...bad.records.map((r) => removedResult(r)),
+    ].sort((a, b) => a.rank - b.rank);
   }
 
   /** SystemErase (leader): reset-format every member, then wipe the MS database. */
@@ -847,7 +929,7 @@ export class ManagementService {
    */
   async #probeHosts(): Promise<void> {
     if (!this.election?.view().isLeader || !this.db) return;
-    const state = this.#cache ?? await this.db.read();
+    const state = this.#cache ?? await this.#read(this.db);
     const watched: MemberState[] = ["joined", "ready", "starting", "stopping", "checkerstarted"];
     const members = [...state.members.values()];
     const live = new Set(members.filter((m) => watched.includes(m.state)).map((m) => m.addr));

@@ -3,6 +3,7 @@
  * the membership, group targets by host, fold operation results into member updates.
  */
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import type { InvalidRecord } from "./db.ts";
 import { addrHost, isLegalTransition, type Member, parseState } from "./member.ts";
 import { HostSet, parseHostList } from "../lib/hostlist.ts";
 import { parseRankSet } from "../lib/rankset.ts";
@@ -20,7 +21,7 @@ function normHost(h: string): string {
   return h === "localhost" ? "127.0.0.1" : h;
 }
 
-function hostMatches(member: Member, host: string, defaultPort: number): boolean {
+function hostMatches(member: { addr: string }, host: string, defaultPort: number): boolean {
   const i = host.lastIndexOf(":");
   const hasPort = i > 0 && /^\d+$/.test(host.slice(i + 1));
   const name = hasPort ? host.slice(0, i) : host;
@@ -95,4 +96,35 @@ export function applyResults(
     updates.set(r.rank, { ...m, state: to, info: r.msg, last_update: now });
   }
   return [...updates.values()];
+}
+
+/** Invalid member records named by `ranks` / `hosts`, and which requested ranks/hosts hit one. */
+export function selectInvalid(
+  records: InvalidRecord[],
+  ranks: string,
+  hosts: string,
+  defaultPort = 10001,
+): { records: InvalidRecord[]; ranks: Set<number>; hosts: Set<string> } {
+  const rankSet = parseRankSet(ranks);
+  const hostList = [...new Set(parseHostList(hosts).expand())];
+  const out = {
+    records: [] as InvalidRecord[],
+    ranks: new Set<number>(),
+    hosts: new Set<string>(),
+  };
+  for (const r of records) {
+    let hit = false;
+    if (r.rank !== null && rankSet.contains(r.rank)) {
+      out.ranks.add(r.rank);
+      hit = true;
+    }
+    for (const h of hostList) {
+      if (r.addr !== "" && hostMatches(r, h, defaultPort)) {
+        out.hosts.add(h);
+        hit = true;
+      }
+    }
+    if (hit) out.records.push(r);
+  }
+  return out;
 }

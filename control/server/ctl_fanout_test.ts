@@ -69,7 +69,7 @@ Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component serv
 Deno.test("pingHost: a serving host answers (no engine touched); refused, hung and cut-off hosts are dead", async () => {
   const harness = idleHarness();
   const calls: string[] = [];
-  const ranks = ctlRanksHandlers(harness);
+  const ranks = ctlRanksHandlers(harness, "daos_server");
   const l = await listenControl({
     host: "127.0.0.1",
     port: 0,
@@ -133,7 +133,7 @@ Deno.test("pingHost: a secure pool without certificates falls back to the TCP pr
 
 Deno.test("probeHost: ranks with local state and incarnation from PingRanks; errors mean alive without a report; silence means dead", async () => {
   const harness = idleHarness();
-  const handlers = ctlRanksHandlers(harness);
+  const handlers = ctlRanksHandlers(harness, "daos_server");
   const l = await listenControl({
     host: "127.0.0.1",
     port: 0,

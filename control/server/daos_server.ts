@@ -155,7 +155,7 @@ export async function startDaosServer(
         "retry the operation after the server has started its engines",
       );
     }
-    return ctlRanksHandlers(plane.harness);
+    return ctlRanksHandlers(plane.harness, cfg.name);
   };
   // Storage scan sees the running engines (NVMe over dRPC, SCM usage per ready rank).
   const scanSource = hostStorageSource(cfg.engines, {

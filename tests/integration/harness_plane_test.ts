@@ -106,7 +106,7 @@ engines:${engine(0)}${engine(1)}
     for (const i of h.instances) assert(await i.waitFor((x) => x.isReady(), WAIT), logs.join("\n"));
     assertEquals(h.instances.map((i) => i.rank()), [0, 1]);
 
-    const handlers = ctlRanksHandlers(h);
+    const handlers = ctlRanksHandlers(h, "daos_server");
     const req = (ranks: string, force = false) => create(RanksReqSchema, { ranks, force });
     await rejects(() => handlers.stopRanks(req(""), ctx()), /no ranks specified in request/);
     await rejects(() => handlers.stopRanks(req("0-x"), ctx()), /creating numeric set from/);

@@ -44,7 +44,19 @@ Deno.test("MS replicas: NotLeader hint, failover on leader loss, deposed leader 
       const l = c.services.find((s) => s.election!.view().isLeader);
       return l && l !== leader ? l : undefined;
     });
-    assert(!leader.election!.view().isLeader || newLeader !== leader);
+    // The deposed leader's own view: it no longer leads, names its successor, and refuses
+    // leader-only calls with a hint to it (no write through the old leadership).
+    await waitFor(
+      "the deposed leader to see its successor",
+      () => !leader.election!.view().isLeader && leader.election!.view().leader === newLeader.self,
+    );
+    const deposed = await assertRejects(
+      () => leader.join(joinReq(3)),
+      NotLeaderError,
+      "not the DAOS Management Service leader (try",
+    );
+    assertEquals((deposed as NotLeaderError).leaderHint, newLeader.self);
+    assertEquals((await newLeader.query("", "", 0)).members.length, 1);
 
     // Failover: crash the current leader (no resignation, etcd member SIGKILLed); another
     // replica takes over once the lease expires.

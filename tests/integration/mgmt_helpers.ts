@@ -85,6 +85,8 @@ export class MsCluster {
   readonly services: ManagementService[];
   readonly fanout = new FakeFanout();
   readonly db: MgmtSvcDbConfig;
+  /** What the services logged, "<replica index>: <message>". */
+  readonly logs: string[] = [];
 
   private constructor(readonly dir: string, n: number, system: string) {
     this.replicas = Array.from({ length: n }, () => `127.0.0.1:${freePort()}`);
@@ -105,6 +107,7 @@ export class MsCluster {
         selfAddr: self,
         isReplica: true,
         fanout: this.fanout,
+        log: (m) => this.logs.push(`${i}: ${m}`),
       })
     );
   }

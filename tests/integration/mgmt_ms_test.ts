@@ -111,8 +111,10 @@ Deno.test("MS stop/start/exclude/erase through the fan-out, events and liveness"
       "errored",
       "exited with status: signal 9",
     ]);
-    // Liveness: host A vanishes → its ranks in watched states become unresponsive.
+    // Liveness: rank 3 (Unresponsive since host B missed the stop) rejoins and is Joined;
+    // then host B vanishes and the probe, not anything else, makes it Unresponsive again.
     const r3 = (await ms.query("3", "", 0)).members[0];
+    assertEquals(r3.state, "unresponsive");
     await ms.join({
       ...joinReq(3, hostB),
       uuid: r3.uuid,
@@ -120,11 +122,19 @@ Deno.test("MS stop/start/exclude/erase through the fan-out, events and liveness"
       uri: r3.fabric_uri,
       srvFaultDomain: r3.fault_domain,
     });
+    const rejoined = (await ms.query("3", "", 0)).members[0];
+    assertEquals([rejoined.state, rejoined.info], ["joined", ""]);
     c.fanout.down.add(hostB);
-    await waitFor(
-      "rank 3 unresponsive",
-      async () => (await ms.query("3", "", 0)).members[0].state === "unresponsive",
-    );
+    const lost = await waitFor("rank 3 unresponsive", async () => {
+      const m = (await ms.query("3", "", 0)).members[0];
+      return m.state === "unresponsive" ? m : undefined;
+    });
+    assertEquals(lost.info, "daos_server at 127.0.0.3 unreachable");
+    // Host A answers: its ranks keep their states.
+    assertEquals((await ms.query("1-2", "", 0)).members.map((m) => m.state), [
+      "excluded",
+      "errored",
+    ]);
     // Erase: reset format fails while a rank errors, then succeeds and wipes the DB.
     c.fanout.failRanks.add(2);
     const bad = await ms.systemErase();

@@ -539,7 +539,7 @@ const ProtobufCMessageDescriptor mgmt__group_update_req__engine__descriptor =
   (ProtobufCMessageInit) mgmt__group_update_req__engine__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor mgmt__group_update_req__field_descriptors[2] =
+static const ProtobufCFieldDescriptor mgmt__group_update_req__field_descriptors[3] =
 {
   {
     "map_version",
@@ -565,15 +565,29 @@ static const ProtobufCFieldDescriptor mgmt__group_update_req__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sys",
+    100,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Mgmt__GroupUpdateReq, sys),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned mgmt__group_update_req__field_indices_by_name[] = {
   1,   /* field[1] = engines */
   0,   /* field[0] = map_version */
+  2,   /* field[2] = sys */
 };
-static const ProtobufCIntRange mgmt__group_update_req__number_ranges[1 + 1] =
+static const ProtobufCIntRange mgmt__group_update_req__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 100, 2 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor mgmt__group_update_req__descriptor =
 {
@@ -583,10 +597,10 @@ const ProtobufCMessageDescriptor mgmt__group_update_req__descriptor =
   "Mgmt__GroupUpdateReq",
   "mgmt",
   sizeof(Mgmt__GroupUpdateReq),
-  2,
+  3,
   mgmt__group_update_req__field_descriptors,
   mgmt__group_update_req__field_indices_by_name,
-  1,  mgmt__group_update_req__number_ranges,
+  2,  mgmt__group_update_req__number_ranges,
   (ProtobufCMessageInit) mgmt__group_update_req__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

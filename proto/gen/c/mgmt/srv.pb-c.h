@@ -71,10 +71,15 @@ struct  Mgmt__GroupUpdateReq
   uint32_t map_version;
   size_t n_engines;
   Mgmt__GroupUpdateReq__Engine **engines;
+  /*
+   * Ours: the system the map belongs to; a host refuses the map of another system
+   * (CtlSvc.GroupUpdate). Engines ignore it.
+   */
+  char *sys;
 };
 #define MGMT__GROUP_UPDATE_REQ__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&mgmt__group_update_req__descriptor) \
-    , 0, 0,NULL }
+    , 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Mgmt__GroupUpdateResp

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mgmt/srv.proto.
  */
 export const file_mgmt_srv: GenFile = /*@__PURE__*/
-  fileDesc("Cg5tZ210L3Nydi5wcm90bxIEbWdtdCIaCghEYW9zUmVzcBIOCgZzdGF0dXMYASABKAUiRQoKU2V0UmFua1JlcRIMCgRyYW5rGAEgASgNEhMKC21hcF92ZXJzaW9uGAIgASgNEhQKDGRhb3NfdmVyc2lvbhgDIAEoCSKNAQoOR3JvdXBVcGRhdGVSZXESEwoLbWFwX3ZlcnNpb24YASABKA0SLAoHZW5naW5lcxgCIAMoCzIbLm1nbXQuR3JvdXBVcGRhdGVSZXEuRW5naW5lGjgKBkVuZ2luZRIMCgRyYW5rGAEgASgNEgsKA3VyaRgCIAEoCRITCgtpbmNhcm5hdGlvbhgDIAEoBCIhCg9Hcm91cFVwZGF0ZVJlc3ASDgoGc3RhdHVzGAEgASgFIh8KD1ByZXBTaHV0ZG93blJlcRIMCgRyYW5rGAEgASgNIhsKC1BpbmdSYW5rUmVxEgwKBHJhbmsYASABKA0iRAoOU2V0TG9nTWFza3NSZXESDQoFbWFza3MYASABKAkSDwoHc3RyZWFtcxgCIAEoCRISCgpzdWJzeXN0ZW1zGAMgASgJIiEKD1NldExvZ01hc2tzUmVzcBIOCgZzdGF0dXMYASABKAViBnByb3RvMw");
+  fileDesc("Cg5tZ210L3Nydi5wcm90bxIEbWdtdCIaCghEYW9zUmVzcBIOCgZzdGF0dXMYASABKAUiRQoKU2V0UmFua1JlcRIMCgRyYW5rGAEgASgNEhMKC21hcF92ZXJzaW9uGAIgASgNEhQKDGRhb3NfdmVyc2lvbhgDIAEoCSKaAQoOR3JvdXBVcGRhdGVSZXESEwoLbWFwX3ZlcnNpb24YASABKA0SLAoHZW5naW5lcxgCIAMoCzIbLm1nbXQuR3JvdXBVcGRhdGVSZXEuRW5naW5lEgsKA3N5cxhkIAEoCRo4CgZFbmdpbmUSDAoEcmFuaxgBIAEoDRILCgN1cmkYAiABKAkSEwoLaW5jYXJuYXRpb24YAyABKAQiIQoPR3JvdXBVcGRhdGVSZXNwEg4KBnN0YXR1cxgBIAEoBSIfCg9QcmVwU2h1dGRvd25SZXESDAoEcmFuaxgBIAEoDSIbCgtQaW5nUmFua1JlcRIMCgRyYW5rGAEgASgNIkQKDlNldExvZ01hc2tzUmVxEg0KBW1hc2tzGAEgASgJEg8KB3N0cmVhbXMYAiABKAkSEgoKc3Vic3lzdGVtcxgDIAEoCSIhCg9TZXRMb2dNYXNrc1Jlc3ASDgoGc3RhdHVzGAEgASgFYgZwcm90bzM");
 
 /**
  * @generated from message mgmt.DaosResp
@@ -71,6 +71,14 @@ export type GroupUpdateReq = Message<"mgmt.GroupUpdateReq"> & {
    * @generated from field: repeated mgmt.GroupUpdateReq.Engine engines = 2;
    */
   engines: GroupUpdateReq_Engine[];
+
+  /**
+   * Ours: the system the map belongs to; a host refuses the map of another system
+   * (CtlSvc.GroupUpdate). Engines ignore it.
+   *
+   * @generated from field: string sys = 100;
+   */
+  sys: string;
 };
 
 /**
