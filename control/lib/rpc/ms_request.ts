@@ -221,6 +221,7 @@ export async function msRequest<T>(
     if (outcome.success !== undefined) return outcome.success;
 
     const errors = outcome.errors;
+    const askedReplicas = following; // before the hints below change it for the next try
     const notLeader = errors.find((e): e is NotLeaderError => e instanceof NotLeaderError);
     const notReplica = errors.find((e): e is NotReplicaError => e instanceof NotReplicaError);
     lastErr = errors[errors.length - 1];
@@ -250,7 +251,7 @@ export async function msRequest<T>(
       following = false;
     }
     if (next === undefined) break;
-    lastRound = classify(hosts.length, following, errors);
+    lastRound = classify(hosts.length, askedReplicas, errors);
     opts.onWait?.(diagnoseMs(lastRound));
     hosts = [...new Set(next)];
   }
