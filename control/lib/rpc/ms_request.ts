@@ -113,6 +113,8 @@ interface MsRound {
   /** NotLeader answers without a leader hint: an election is going on. */
   electing: number;
   timedOut: number;
+  /** Some host named a leader or the replicas: routing, not waiting. */
+  redirected: boolean;
 }
 
 function classify(asked: number, replicas: boolean, errors: readonly Error[]): MsRound {
@@ -123,12 +125,16 @@ function classify(asked: number, replicas: boolean, errors: readonly Error[]): M
     notReady: errors.filter(isNotReady),
     electing: errors.filter((e) => e instanceof NotLeaderError && e.leaderHint === "").length,
     timedOut: errors.filter((e) => isFault(e) && e.code === FaultCode.ClientRpcTimeout).length,
+    redirected: errors.some((e) =>
+      (e instanceof NotLeaderError && e.leaderHint !== "") ||
+      (e instanceof NotReplicaError && e.replicas.length > 0)
+    ),
   };
 }
 
 /** True when a round says "no MS leader to answer", as opposed to a leader that answered. */
 function msUnavailable(r: MsRound): boolean {
-  return r.notReady.length + r.electing + r.unreachable > 0;
+  return !r.redirected && r.notReady.length + r.electing + r.unreachable > 0;
 }
 
 /**
@@ -252,7 +258,10 @@ export async function msRequest<T>(
     }
     if (next === undefined) break;
     lastRound = classify(hosts.length, askedReplicas, errors);
-    opts.onWait?.(diagnoseMs(lastRound));
+    // Following a hint is routing; only a wait for an absent or silent MS is reported.
+    if (msUnavailable(lastRound) || (!lastRound.redirected && lastRound.timedOut > 0)) {
+      opts.onWait?.(diagnoseMs(lastRound));
+    }
     hosts = [...new Set(next)];
   }
   if (lastErr === undefined || Date.now() >= opts.deadline || opts.signal?.aborted) {

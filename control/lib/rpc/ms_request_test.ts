@@ -55,15 +55,18 @@ Deno.test("msRequest follows NotReplica then NotLeader hints to the leader", asy
   const follower = await server(() => notLeaderError(leader.address, [leader.address]));
   const plain = await server(() => notReplicaError([follower.address]));
   const pool = new TransportPool({ security: insecure });
+  const waits: string[] = [];
   try {
     const resp = await msRequest(pool, query, {
       hosts: [plain.address],
       deadline: Date.now() + 10_000,
       name: "LeaderQuery",
       sleep: noSleep,
+      onWait: (d) => waits.push(d),
     });
     equal(resp.currentLeader, "me");
     deepEqual([plain.calls(), follower.calls(), leader.calls()], [1, 1, 1]);
+    deepEqual(waits, [], "following hints is routing, not a wait to report");
   } finally {
     pool.close();
     for (const s of [leader, follower, plain]) await s.close();
