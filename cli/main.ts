@@ -44,6 +44,11 @@ export function buildProgram(run: Runner): Command {
     .option("-J, --json-logging", "enable JSON-formatted log output")
     .option("--log-file <path>", "log command output to the specified file")
     .option("--allow-proxy", "allow proxy configuration via environment")
+    .option(
+      "--timeout <duration>",
+      "give up on a request after this long (e.g. 30s, 2m; default 30s for system query and " +
+        "leader-query, 5m otherwise)",
+    )
     .addOption(new Option("-l, --host-list <hosts>").hideHelp());
 
   // One line per command group. Other groups (system, pool, …) register here too.

@@ -15,6 +15,27 @@ import type { Logger } from "../output/logger.ts";
 /** Default deadline of a request (dmg.md §2.4). */
 export const DEFAULT_REQUEST_MS = 5 * 60_000;
 
+/**
+ * Default deadline of a read-only MS query (system query, leader-query): an MS that is down
+ * (erased, no quorum) is reported after this long instead of after DEFAULT_REQUEST_MS.
+ */
+export const DEFAULT_QUERY_MS = 30_000;
+
+/**
+ * Parses `--timeout`: a number with an optional unit (ms, s, m, h; seconds without one), e.g.
+ * "30s", "2m", "90". Throws an error naming the value and the accepted forms.
+ */
+export function parseTimeout(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"]! : NaN;
+  if (!(ms >= 1) || !Number.isFinite(ms)) {
+    throw new Error(
+      `invalid --timeout "${text}": give a positive duration such as 30s, 2m or 90 (seconds)`,
+    );
+  }
+  return Math.round(ms);
+}
+
 /** dmg's global flags. */
 export interface GlobalOptions {
   configPath?: string;
@@ -26,6 +47,8 @@ export interface GlobalOptions {
   allowProxy?: boolean;
   /** Hidden deprecated global -l (only for commands that own a host list). */
   hostList?: string;
+  /** Deadline of each request (`--timeout`), replacing the command's default. */
+  timeout?: string;
 }
 
 /** The per-invocation state shared by commands. */
@@ -35,11 +58,14 @@ export class CommandContext {
   readonly envelope: EnvelopeWriter;
   #config?: ControlConfig;
   #pool?: TransportPool;
+  readonly #timeoutMs: number | undefined;
 
+  /** Throws on a bad `--timeout` (before any command runs). */
   constructor(globals: GlobalOptions, log: Logger, envelope: EnvelopeWriter) {
     this.globals = globals;
     this.log = log;
     this.envelope = envelope;
+    this.#timeoutMs = globals.timeout === undefined ? undefined : parseTimeout(globals.timeout);
   }
 
   /** `-j` given. */
@@ -91,9 +117,9 @@ export class CommandContext {
     return targets;
   }
 
-  /** Absolute deadline for a request starting now. */
+  /** Absolute deadline for a request starting now: `--timeout` if given, else `ms`. */
   deadline(ms = DEFAULT_REQUEST_MS): number {
-    return Date.now() + ms;
+    return Date.now() + (this.#timeoutMs ?? ms);
   }
 
   /** Closes client sessions and the log file. */

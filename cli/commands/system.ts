@@ -43,7 +43,7 @@ import {
   systemQueryError,
   systemQueryJson,
 } from "../output/system.ts";
-import type { CommandContext, RegisterCommands } from "./context.ts";
+import { type CommandContext, DEFAULT_QUERY_MS, type RegisterCommands } from "./context.ts";
 
 /** `-r/--ranks` and `--rank-hosts`, shared by most system commands. */
 export interface RankHostFlags {
@@ -128,6 +128,31 @@ function mgmt(transport: Transport) {
   return createClient(MgmtSvc, transport);
 }
 
+/** Repeats of an unchanged "still waiting" line on stderr at most this often. */
+const WAIT_REPORT_MS = 5_000;
+
+/**
+ * Reports on stderr what an MS request waits for (no leader yet, replicas unreachable, …):
+ * each new diagnosis at once, an unchanged one again every WAIT_REPORT_MS with the time
+ * waited, so a wait for a down MS is never silent.
+ */
+export function msWaitReporter(
+  notice: (msg: string) => void,
+  now: () => number = Date.now,
+): (diagnosis: string) => void {
+  const started = now();
+  let last = "";
+  let lastAt = 0;
+  return (diagnosis) => {
+    const t = now();
+    if (diagnosis === last && t - lastAt < WAIT_REPORT_MS) return;
+    const waited = diagnosis === last ? ` (waiting ${Math.round((t - started) / 1000)}s)` : "";
+    notice(`${diagnosis}; retrying${waited}`);
+    last = diagnosis;
+    lastAt = t;
+  };
+}
+
 /**
  * Runs an MS request; on failure writes the `-j` envelope (unprefixed error) and throws the
  * error with the command prefix.
@@ -140,11 +165,15 @@ async function ms<T>(
   extra: { deadlineMs?: number; signal?: AbortSignal } = {},
 ): Promise<T> {
   try {
-    return await msRequest(await ctx.pool(), call, {
-      hosts: await ctx.targets(),
+    const pool = await ctx.pool();
+    const hosts = await ctx.targets();
+    // Computed last, so a timeout message shows the duration the user gave.
+    return await msRequest(pool, call, {
+      hosts,
       deadline: ctx.deadline(extra.deadlineMs),
       name,
       signal: extra.signal,
+      onWait: msWaitReporter((m) => ctx.log.notice(m)),
     });
   } catch (e) {
     if (ctx.json) ctx.envelope.write(null, e);
@@ -183,6 +212,7 @@ export async function systemQuery(ctx: CommandContext, f: QueryFlags): Promise<v
     "SystemQuery",
     "system query failed",
     (t, o) => mgmt(t).systemQuery(req, o),
+    { deadlineMs: DEFAULT_QUERY_MS },
   );
   const error = systemQueryError(resp);
   emit(
@@ -343,13 +373,14 @@ export async function systemLeaderQuery(ctx: CommandContext, f: LeaderFlags): Pr
     "LeaderQuery",
     "leader query failed",
     (t, o) => mgmt(t).leaderQuery(req, o),
+    { deadlineMs: DEFAULT_QUERY_MS },
   );
   if (resp.replicas.length > 0) {
     const results = await fanOut(
       await ctx.pool(),
       resp.replicas,
       (t, o) => mgmt(t).leaderQuery(req, o),
-      { deadline: ctx.deadline(), name: "LeaderQuery" },
+      { deadline: ctx.deadline(DEFAULT_QUERY_MS), name: "LeaderQuery" },
     );
     resp.DownReplicas = results.filter((r) => r.error !== undefined).map((r) => r.addr);
   }

@@ -74,14 +74,54 @@ function toKv(kv: {
   };
 }
 
+/**
+ * Transactions handed to gRPC at once (etcd reaches its full write rate, ~5000/s, at 64 in
+ * flight). The rest wait in order, their deadline not yet running: 1024 txns issued together
+ * each had 500 ms for the whole burst, and the last ones exceeded it while etcd was busy with
+ * the first. Reads are not queued: the election's reads and keep-alives must not wait behind a
+ * burst of writes, or the leader's lease expires under it.
+ */
+export const ETCD_MAX_IN_FLIGHT = 64;
+
+/**
+ * Largest etcd answer read: 64 MiB. The membership is read whole (`members/` prefix, ~850 bytes
+ * a member), and gRPC's default 4 MiB limit failed every read of the MS past ~5000 members
+ * ("Received message larger than max (8571973 vs 4194304)" at 10k); 64 MiB holds ~75k.
+ */
+export const ETCD_MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
+/** A FIFO limit on concurrent calls. */
+class CallGate {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#free = limit;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next(); // the slot passes straight on
+      else this.#free++;
+    }
+  }
+}
+
 /** etcd access for the MS. */
 export class EtcdClient {
   readonly #client: Etcd3;
+  readonly #gate = new CallGate(ETCD_MAX_IN_FLIGHT);
 
   constructor(readonly endpoints: string[], readonly callTimeoutMs = 500) {
     this.#client = new Etcd3({
       hosts: endpoints,
       dialTimeout: callTimeoutMs,
+      grpcOptions: { "grpc.max_receive_message_length": ETCD_MAX_RECEIVE_BYTES },
       defaultCallOptions: () => ({ deadline: Date.now() + callTimeoutMs }),
       // The library's defaults (3 failures open a host's breaker for 5 s, 3 global retries)
       // stall the MS for seconds after one member dies; skip a failed host briefly instead and
@@ -102,8 +142,14 @@ export class EtcdClient {
     });
   }
 
-  #opts() {
-    return { deadline: Date.now() + this.callTimeoutMs };
+  /**
+   * Call options of a unary call: none, so that the client's defaultCallOptions factory sets the
+   * deadline when the call is actually handed to gRPC. A deadline computed here, before the
+   * client's own awaits, let a call queued behind a burst (1024 join txns) be born expired
+   * ("Deadline exceeded after 0.000s, waiting for name resolution").
+   */
+  #opts(): undefined {
+    return undefined;
   }
 
   /** Reads one key, or null when absent. */
@@ -127,40 +173,47 @@ export class EtcdClient {
     return { kvs: r.kvs.map(toKv), revision: BigInt(r.header.revision) };
   }
 
-  /** Atomically applies `ops` if every compare holds. */
+  /** Atomically applies `ops` if every compare holds (at most ETCD_MAX_IN_FLIGHT at once). */
   async txn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
-    const r = await this.#client.kv.txn({
-      compare: compares.map((c) => {
-        const key = Buffer.from(c.key);
-        switch (c.target) {
-          case "create":
-            return { key, target: "Create", result: "Equal", create_revision: c.equals.toString() };
-          case "mod":
-            return { key, target: "Mod", result: "Equal", mod_revision: c.equals.toString() };
-          case "value":
-            return { key, target: "Value", result: "Equal", value: Buffer.from(c.equals) };
-        }
-      }),
-      success: ops.map((o) => {
-        if ("put" in o) {
+    const r = await this.#gate.run(() =>
+      this.#client.kv.txn({
+        compare: compares.map((c) => {
+          const key = Buffer.from(c.key);
+          switch (c.target) {
+            case "create":
+              return {
+                key,
+                target: "Create",
+                result: "Equal",
+                create_revision: c.equals.toString(),
+              };
+            case "mod":
+              return { key, target: "Mod", result: "Equal", mod_revision: c.equals.toString() };
+            case "value":
+              return { key, target: "Value", result: "Equal", value: Buffer.from(c.equals) };
+          }
+        }),
+        success: ops.map((o) => {
+          if ("put" in o) {
+            return {
+              request_put: {
+                key: Buffer.from(o.put),
+                value: Buffer.from(o.value),
+                lease: o.lease ?? "0",
+              },
+            };
+          }
+          if ("delete" in o) return { request_delete_range: { key: Buffer.from(o.delete) } };
           return {
-            request_put: {
-              key: Buffer.from(o.put),
-              value: Buffer.from(o.value),
-              lease: o.lease ?? "0",
+            request_delete_range: {
+              key: Buffer.from(o.deletePrefix),
+              range_end: prefixEnd(o.deletePrefix),
             },
           };
-        }
-        if ("delete" in o) return { request_delete_range: { key: Buffer.from(o.delete) } };
-        return {
-          request_delete_range: {
-            key: Buffer.from(o.deletePrefix),
-            range_end: prefixEnd(o.deletePrefix),
-          },
-        };
-      }),
-      failure: [],
-    }, this.#opts());
+        }),
+        failure: [],
+      }, this.#opts())
+    );
     return { succeeded: r.succeeded, revision: BigInt(r.header.revision) };
   }
 

@@ -52,10 +52,13 @@ async function timeBatch(fn: () => unknown, batch: number): Promise<number> {
 }
 
 /** Smallest power-of-two batch lasting ≥ sampleMs (bounded by maxBatch). */
-async function calibrate(fn: () => unknown, o: RunOptions): Promise<number> {
+async function calibrate(
+  time: (batch: number) => Promise<number>,
+  o: RunOptions,
+): Promise<number> {
   let batch = 1;
   while (batch < o.maxBatch) {
-    const perCall = await timeBatch(fn, batch);
+    const perCall = await time(batch);
     if ((perCall * batch) / 1000 >= o.sampleMs) break;
     batch *= 2;
   }
@@ -76,16 +79,21 @@ export async function runScenario(
     await s.setup?.();
     // Each side gets its own batch size: samples are per call, and a fast floor needs
     // many calls per sample to rise above the clock's resolution.
-    const batch = { run: await calibrate(s.run, o), floor: await calibrate(s.floor, o) };
+    const timeRun = async (n: number) => {
+      await s.beforeRun?.(n);
+      return await timeBatch(s.run, n);
+    };
+    const timeFloor = (n: number) => timeBatch(s.floor, n);
+    const batch = { run: await calibrate(timeRun, o), floor: await calibrate(timeFloor, o) };
     for (let i = 0; i < o.warmup; i++) {
-      await timeBatch(s.floor, batch.floor);
-      await timeBatch(s.run, batch.run);
+      await timeFloor(batch.floor);
+      await timeRun(batch.run);
     }
     const runs: number[] = [];
     const floors: number[] = [];
     for (let i = 0; i < o.reps; i++) {
-      floors.push(await timeBatch(s.floor, batch.floor));
-      runs.push(await timeBatch(s.run, batch.run));
+      floors.push(await timeFloor(batch.floor));
+      runs.push(await timeRun(batch.run));
     }
     const run = summarize(runs);
     const floor = summarize(floors);

@@ -14,6 +14,11 @@ export interface Scenario {
   setup?: () => void | Promise<void>;
   /** The work measured. */
   run: () => unknown | Promise<unknown>;
+  /**
+   * Optional untimed step before each timed batch of `batch` runs (e.g. bring the system back
+   * to a size it supports when every run adds to it).
+   */
+  beforeRun?: (batch: number) => void | Promise<void>;
   /** The baseline measured alongside `run`. */
   floor: () => unknown | Promise<unknown>;
   /** Optional clean-up after timing (always called if setup ran). */

@@ -97,6 +97,12 @@ Deno.test({
       for (let i = 0; i < 200 && state.servers.some((s) => sessionMembers(s).length > 0); i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
+      // The wait's outcome: every process of every demo server is gone.
+      assert.deepEqual(
+        state.servers.flatMap((s) => sessionMembers(s).map((p) => p.pid)),
+        [],
+        "demo server processes still alive after SIGKILL",
+      );
       assert.equal((await demo("status", "--state-dir", dir)).code, 3);
       const fresh = await demo("--state-dir", dir, "--servers", "1", "--engines", "1");
       assert.equal(fresh.code, 0, fresh.stdout + fresh.stderr);

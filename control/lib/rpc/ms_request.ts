@@ -47,6 +47,11 @@ export interface MsRequestOptions {
   random?: () => number;
   /** Waits between tries (tests pass a recorder). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Told, before each retry, what the request is waiting for (see {@link diagnoseMs}), so a
+   * caller can show it instead of waiting in silence.
+   */
+  onWait?: (diagnosis: string) => void;
 }
 
 /** Picks min(5, n) distinct hosts at random. */
@@ -87,9 +92,68 @@ function isNotReady(err: Error): boolean {
   return NOT_READY.some((s) => err.message.includes(s));
 }
 
+/** The MS's own words in a not-ready error, without the transport's "rpc error: …" prefix. */
+function notReadyText(err: Error): string {
+  const at = Math.min(...NOT_READY.map((s) => err.message.indexOf(s)).filter((i) => i >= 0));
+  return Number.isFinite(at) ? err.message.slice(at) : err.message;
+}
+
 function isConnectionFault(err: Error): boolean {
   return isFault(err) && err.domain === "client" &&
     err.code >= FaultCode.ClientConnectionBadHost && err.code <= FaultCode.ClientConnectionTimedOut;
+}
+
+/** What one round of answers says about the MS, as {@link diagnoseMs} counts it. */
+interface MsRound {
+  asked: number;
+  /** The hosts asked came from a replica list (a NotReplica/NotLeader answer). */
+  replicas: boolean;
+  unreachable: number;
+  notReady: Error[];
+  /** NotLeader answers without a leader hint: an election is going on. */
+  electing: number;
+  timedOut: number;
+  /** Some host named a leader or the replicas: routing, not waiting. */
+  redirected: boolean;
+}
+
+function classify(asked: number, replicas: boolean, errors: readonly Error[]): MsRound {
+  return {
+    asked,
+    replicas,
+    unreachable: errors.filter(isConnectionFault).length,
+    notReady: errors.filter(isNotReady),
+    electing: errors.filter((e) => e instanceof NotLeaderError && e.leaderHint === "").length,
+    timedOut: errors.filter((e) => isFault(e) && e.code === FaultCode.ClientRpcTimeout).length,
+    redirected: errors.some((e) =>
+      (e instanceof NotLeaderError && e.leaderHint !== "") ||
+      (e instanceof NotReplicaError && e.replicas.length > 0)
+    ),
+  };
+}
+
+/** True when a round says "no MS leader to answer", as opposed to a leader that answered. */
+function msUnavailable(r: MsRound): boolean {
+  return !r.redirected && r.notReady.length + r.electing + r.unreachable > 0;
+}
+
+/**
+ * One line on why an MS request is still waiting, e.g. "no MS leader yet: 2 of 3 replicas
+ * unreachable, 1 not ready (system is uninitialized (storage format required?))".
+ */
+function diagnoseMs(r: MsRound, withHead = true): string {
+  const of = `of ${r.asked} ${r.replicas ? "replicas" : "hosts asked"}`;
+  const parts: string[] = [];
+  if (r.unreachable > 0) parts.push(`${r.unreachable} ${of} unreachable`);
+  if (r.notReady.length > 0) {
+    const why = withHead ? ` (${notReadyText(r.notReady[0])})` : "";
+    parts.push(`${r.notReady.length} ${of} not ready${why}`);
+  }
+  if (r.electing > 0) parts.push(`${r.electing} ${of} electing a leader`);
+  if (r.timedOut > 0) parts.push(`${r.timedOut} ${of} did not answer in time`);
+  if (!withHead) return parts.join(", ");
+  const head = msUnavailable(r) ? "no MS leader yet" : "no answer from the MS yet";
+  return `${head}: ${parts.join(", ") || "retrying"}`;
 }
 
 /**
@@ -144,6 +208,7 @@ export async function msRequest<T>(
   let hosts = original;
   let following = false;
   let lastErr: Error | undefined;
+  let lastRound: MsRound | undefined;
   for (let attempt = 0; attempt < MS_MAX_TRIES; attempt++) {
     if (attempt > 0) await sleep(backoffMs(attempt, random), opts.signal);
     const now = Date.now();
@@ -162,6 +227,7 @@ export async function msRequest<T>(
     if (outcome.success !== undefined) return outcome.success;
 
     const errors = outcome.errors;
+    const askedReplicas = following; // before the hints below change it for the next try
     const notLeader = errors.find((e): e is NotLeaderError => e instanceof NotLeaderError);
     const notReplica = errors.find((e): e is NotReplicaError => e instanceof NotReplicaError);
     lastErr = errors[errors.length - 1];
@@ -191,10 +257,24 @@ export async function msRequest<T>(
       following = false;
     }
     if (next === undefined) break;
+    lastRound = classify(hosts.length, askedReplicas, errors);
+    // Following a hint is routing; only a wait for an absent or silent MS is reported.
+    if (msUnavailable(lastRound) || (!lastRound.redirected && lastRound.timedOut > 0)) {
+      opts.onWait?.(diagnoseMs(lastRound));
+    }
     hosts = [...new Set(next)];
   }
   if (lastErr === undefined || Date.now() >= opts.deadline || opts.signal?.aborted) {
-    throw faults.ClientRpcTimeout(opts.name, formatDuration(opts.deadline - started));
+    const timeout = faults.ClientRpcTimeout(opts.name, formatDuration(opts.deadline - started));
+    if (lastRound && msUnavailable(lastRound) && !opts.signal?.aborted) {
+      // The erase-style diagnosis (the MS is not there), not a bare timeout.
+      const first = lastRound.notReady[0];
+      const cause = first ? notReadyText(first) : "raft service unavailable";
+      throw new Error(`${cause}: ${timeout.description}; ${diagnoseMs(lastRound, false)}`, {
+        cause: timeout,
+      });
+    }
+    throw timeout;
   }
   if (isConnectionFault(lastErr)) {
     // Root cause deliberately not the fault: DAOS prints no resolution line here.

@@ -55,15 +55,18 @@ Deno.test("msRequest follows NotReplica then NotLeader hints to the leader", asy
   const follower = await server(() => notLeaderError(leader.address, [leader.address]));
   const plain = await server(() => notReplicaError([follower.address]));
   const pool = new TransportPool({ security: insecure });
+  const waits: string[] = [];
   try {
     const resp = await msRequest(pool, query, {
       hosts: [plain.address],
       deadline: Date.now() + 10_000,
       name: "LeaderQuery",
       sleep: noSleep,
+      onWait: (d) => waits.push(d),
     });
     equal(resp.currentLeader, "me");
     deepEqual([plain.calls(), follower.calls(), leader.calls()], [1, 1, 1]);
+    deepEqual(waits, [], "following hints is routing, not a wait to report");
   } finally {
     pool.close();
     for (const s of [leader, follower, plain]) await s.close();
@@ -131,15 +134,32 @@ Deno.test("msRequest: unreachable MS is reported as 'unable to contact', deadlin
       new ConnectError("leader step-up in progress", Code.Unavailable)
     );
     try {
+      const waits: string[] = [];
       await rejects(
         msRequest(pool, query, {
           hosts: [stuck.address],
           deadline: Date.now() + 600,
           name: "LeaderQuery",
+          onWait: (d) => waits.push(d),
         }),
-        (e: Error) => e instanceof Fault && e.code === 510,
+        (e: Error) => {
+          // The MS's own diagnosis first (as `system erase` reports it), then the timeout.
+          equal(
+            e.message,
+            "leader step-up in progress: the LeaderQuery request timed out after 600ms; " +
+              "1 of 1 hosts asked not ready",
+          );
+          ok(e.cause instanceof Fault && e.cause.code === 510, "cause: fault 510");
+          return true;
+        },
       );
       ok(stuck.calls() >= 2, "retried while not ready");
+      // Each retry said what it waits for (the last one may meet the deadline in its backoff).
+      ok(waits.length >= stuck.calls() - 1 && waits.length <= stuck.calls(), `${waits.length}`);
+      deepEqual(
+        [...new Set(waits)],
+        ["no MS leader yet: 1 of 1 hosts asked not ready (leader step-up in progress)"],
+      );
     } finally {
       await stuck.close();
     }

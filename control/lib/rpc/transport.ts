@@ -33,6 +33,7 @@ import {
   sessionLossCheck,
 } from "./client_dial.ts";
 import { diagnoseClientCert } from "./client_cert_check.ts";
+import { MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, messageLimitCheck } from "./message_limits.ts";
 import { type Component, componentFromCommonName } from "./security_authz.ts";
 import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
 import {
@@ -137,6 +138,10 @@ export async function listenControl(
   const handler = connectNodeAdapter({
     routes: opts.routes,
     interceptors: opts.interceptors,
+    // An oversized request is refused from its length (header or envelope prefix) with
+    // RESOURCE_EXHAUSTED before its body is buffered (message_limits.ts).
+    readMaxBytes: MAX_REQUEST_BYTES,
+    writeMaxBytes: MAX_RESPONSE_BYTES,
     contextValues: (req) => {
       const values = cv
         ? cv((req.socket?.remoteAddress ?? "").replace(/^::ffff:/, ""))
@@ -343,9 +348,13 @@ export class TransportPool {
         httpVersion: "2",
         baseUrl,
         useBinaryFormat: true,
+        // The server's limits seen from this side: an oversized request fails here, unsent.
+        writeMaxBytes: MAX_REQUEST_BYTES,
+        readMaxBytes: MAX_RESPONSE_BYTES,
         // Outermost, so that it sees the transport's own failure.
         interceptors: [
           sessionLossCheck(target, timeout, tls ? undefined : answer),
+          messageLimitCheck(target),
           ...this.#interceptors,
         ],
         sessionManager: session,

@@ -60,6 +60,20 @@ async function uncaughtDuring(fn: () => Promise<void>, settleMs: number): Promis
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * What ended a call to the frozen relay: its PING went unanswered, the replacement session's
+ * dial timed out, the session was cut (pool.close), or the call's own deadline passed. Anything
+ * else (a success included) is returned as is, to fail the test.
+ */
+function failureKind(e: unknown): string {
+  const text = String(e);
+  if (/\[unavailable\] PING timed out/.test(text)) return "ping";
+  if (/\[unavailable\] connect ETIMEDOUT \S+: no answer within 50 ms/.test(text)) return "dial";
+  if (/\[unavailable\] connection closed by the server/.test(text)) return "closed";
+  if (/\[deadline_exceeded\]/.test(text)) return "deadline";
+  return text;
+}
+
 Deno.test("TransportPool: PINGs timing out on a silent server raise no uncaught error", async () => {
   const l = await listenControl({
     host: "127.0.0.1",
@@ -74,6 +88,7 @@ Deno.test("TransportPool: PINGs timing out on a silent server raise no uncaught 
       }),
   });
   try {
+    const kinds = new Set<string>();
     const uncaught = await uncaughtDuring(async () => {
       // Several rounds: which late error shows up depends on timing.
       for (let round = 0; round < 8; round++) {
@@ -85,16 +100,23 @@ Deno.test("TransportPool: PINGs timing out on a silent server raise no uncaught 
         });
         try {
           const client = createClient(CtlSvc, pool.get(relay.address));
-          await client.storageScan({});
+          // A working session first; its 50 ms dial may miss on a loaded machine: try again.
+          for (let i = 0;; i++) {
+            const r = await client.storageScan({}).then(() => "ok", failureKind);
+            if (r === "ok") break;
+            if (i >= 20 || r !== "dial") throw new Error(`no working session: ${r}`);
+          }
           relay.freeze(); // PINGs (of open calls, of reused idle sessions) go unanswered
           // Calls keep coming while sessions fail, are replaced and time out (bounded).
-          const calls: Promise<unknown>[] = [];
+          const calls: Promise<string>[] = [];
           for (let i = 0; i < 30; i++) {
-            calls.push(client.storageScan({}, { timeoutMs: 200 }).catch(() => {}));
+            calls.push(
+              client.storageScan({}, { timeoutMs: 200 }).then(() => "answered", failureKind),
+            );
             await sleep(round % 5);
           }
           if (round % 2) pool.close();
-          await Promise.all(calls);
+          for (const k of await Promise.all(calls)) kinds.add(k);
         } finally {
           pool.close();
           await relay.close();
@@ -102,6 +124,10 @@ Deno.test("TransportPool: PINGs timing out on a silent server raise no uncaught 
       }
     }, 150);
     assertEquals(uncaught, []);
+    // Every call failed in one of the expected ways (none was answered through the frozen
+    // relay), and PING timeouts, the errors this test is about, did happen.
+    assertEquals([...kinds].filter((k) => !["ping", "dial", "closed", "deadline"].includes(k)), []);
+    assertEquals(kinds.has("ping"), true, `no PING timeout among ${[...kinds]}`);
   } finally {
     await l.close();
   }

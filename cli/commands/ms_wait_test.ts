@@ -1,0 +1,38 @@
+/** dmg's `--timeout` parsing and the "still waiting for the MS" lines on stderr. */
+import { deepEqual, throws } from "node:assert/strict";
+import { parseTimeout } from "./context.ts";
+import { msWaitReporter } from "./system.ts";
+
+Deno.test("parseTimeout: units ms/s/m/h, seconds without one; bad values name the input", () => {
+  deepEqual(
+    ["250ms", "1.5s", "30s", "90", "2m", "1h"].map(parseTimeout),
+    [250, 1500, 30_000, 90_000, 120_000, 3_600_000],
+  );
+  for (const bad of ["", "0", "0s", "-1", "soon", "10x", "1e3", "5 m s", "0.0001s"]) {
+    throws(
+      () => parseTimeout(bad),
+      new Error(
+        `invalid --timeout "${bad}": give a positive duration such as 30s, 2m or 90 (seconds)`,
+      ),
+      bad,
+    );
+  }
+});
+
+Deno.test("msWaitReporter: each new diagnosis at once, an unchanged one every 5 s", () => {
+  let now = 1_000;
+  const lines: string[] = [];
+  const report = msWaitReporter((m) => lines.push(m), () => now);
+  report("no MS leader yet: 3 of 3 hosts asked not ready");
+  now += 1_000;
+  report("no MS leader yet: 3 of 3 hosts asked not ready"); // repeated too soon: silent
+  now += 4_000;
+  report("no MS leader yet: 3 of 3 hosts asked not ready");
+  now += 500;
+  report("no MS leader yet: 1 of 3 hosts asked unreachable");
+  deepEqual(lines, [
+    "no MS leader yet: 3 of 3 hosts asked not ready; retrying",
+    "no MS leader yet: 3 of 3 hosts asked not ready; retrying (waiting 5s)",
+    "no MS leader yet: 1 of 3 hosts asked unreachable; retrying",
+  ]);
+});
