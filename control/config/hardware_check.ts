@@ -6,7 +6,12 @@
 import { FaultCode } from "../lib/fault.ts";
 import type { PathSegment } from "./locate.ts";
 import type { EngineConfig, ServerConfig } from "./types.ts";
-import { engineFormatHazards, type FormatHazard } from "../storage/format_safety.ts";
+import {
+  engineFormatHazards,
+  type FormatHazard,
+  resolvedStorageOverlaps,
+} from "../storage/format_safety.ts";
+import { storageAreas, storageOverlaps } from "./storage_overlap.ts";
 import { statfs } from "../sysinfo/statfs.ts";
 import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
 import { fileBdevBytes, scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
@@ -51,6 +56,8 @@ export interface HostFacts {
   metadataHazard?(cfg: ServerConfig): Promise<Fault | null>;
   /** Free bytes of the filesystem holding `dir`; absent in fakes that do not test it. */
   availBytes?(dir: string): Promise<number>;
+  /** Storage areas overlapping once symlinks are resolved; absent in fakes. */
+  storageOverlaps?(cfg: ServerConfig): ReturnType<typeof resolvedStorageOverlaps>;
 }
 
 /** Resolves with a bounded wait, so a dead resolver cannot hang validation. */
@@ -101,6 +108,7 @@ export async function hostFacts(): Promise<HostFacts> {
     formatHazards: (e) => engineFormatHazards(e, false),
     metadataHazard: (c) => controlMetadataHazard(c.controlMetadata, false),
     availBytes: async (d) => (await statfs(d)).availBytes,
+    storageOverlaps: (c) => resolvedStorageOverlaps(c),
   };
 }
 
@@ -205,6 +213,17 @@ export async function checkHardware(
   if (meta) {
     const key = cfg.controlMetadata.device !== "" ? "device" : "path";
     add(["control_metadata", key], meta.code, meta.description, meta.resolution);
+  }
+
+  // Overlaps through symlinks (the lexical ones are the offline check's).
+  const lexical = storageOverlaps(storageAreas(cfg));
+  for (const o of (await facts.storageOverlaps?.(cfg)) ?? []) {
+    if (lexical.some((l) => l.a.path === o.a.path && l.b.path === o.b.path)) continue;
+    const b = o.b;
+    const path: PathSegment[] = b.engine === null
+      ? ["control_metadata", "path"]
+      : ["engines", b.engine, "storage", b.tier ?? 0, b.key];
+    add(path, o.code, o.message, o.resolution);
   }
 
   const ramEngines = cfg.engines.filter((e) => e.scm?.class === "ram");

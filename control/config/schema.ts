@@ -458,6 +458,15 @@ export function readServerConfig(
   const cmSys = controlMetadata.device !== "" && controlMetadata.path.startsWith("/")
     ? systemPathReason(controlMetadata.path)
     : null;
+  if (cm && controlMetadata.path !== "" && !controlMetadata.path.startsWith("/")) {
+    // Relative to daos_server's working directory: a different place after every restart.
+    cm.problem(
+      "path",
+      FaultCode.ServerBadConfig,
+      `control_metadata.path: "${controlMetadata.path}" is not an absolute path`,
+      "set control_metadata.path to an absolute directory such as /var/daos/config",
+    );
+  }
   if (cm && cmSys !== null) {
     cm.problem(
       "path",

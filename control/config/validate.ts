@@ -5,6 +5,7 @@
 import { FaultCode } from "../lib/fault.ts";
 import type { EngineLoc } from "./schema.ts";
 import { faultPathProblem } from "./fault_domain.ts";
+import { storageAreas, storageOverlaps } from "./storage_overlap.ts";
 import type { MapReader } from "./yaml_reader.ts";
 import type { EngineConfig, ServerConfig } from "./types.ts";
 import {
@@ -391,24 +392,17 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
     cfg,
     locs,
     "storage",
-    FaultCode.ServerConfigDuplicateScmMount,
-    (e) => [e.scm?.scmMount ?? ""],
-    "scm_mount",
-  );
-  uniqueAcrossEngines(
-    cfg,
-    locs,
-    "storage",
     FaultCode.ServerConfigDuplicateScmDeviceList,
     (e) => e.scm?.scmList ?? [],
     "scm_list entry",
   );
+  // kdev/nvme entries are device names: shared only when identical (DAOS's rule).
   uniqueAcrossEngines(
     cfg,
     locs,
     "storage",
     FaultCode.ServerConfigOverlappingBdevDeviceList,
-    (e) => e.bdevs.flatMap((b) => b.bdevList),
+    (e) => e.bdevs.filter((b) => b.class !== "file").flatMap((b) => b.bdevList),
     "bdev_list entry",
   );
   // NUMA balance (728), checkable offline when engines with bdevs are pinned.
@@ -550,4 +544,22 @@ export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: En
   }
   for (const e of cfg.engines) validateEngine(cfg, e, locs[e.index]);
   validateMultiEngine(cfg, locs);
+  validateStorageOverlaps(cfg, top, locs);
+}
+
+/**
+ * scm_mount, file bdevs and control metadata may not share a path or nest (normalised paths;
+ * the format flow checks again with symlinks resolved). Reported at the later of the two.
+ */
+function validateStorageOverlaps(cfg: ServerConfig, top: MapReader, locs: EngineLoc[]): void {
+  for (const o of storageOverlaps(storageAreas(cfg))) {
+    const b = o.b;
+    if (b.engine === null) {
+      top.map("control_metadata")?.problem("path", o.code, o.message, o.resolution);
+      continue;
+    }
+    const tier = b.tier === null ? undefined : locs[b.engine]?.tiers[b.tier];
+    if (tier) tier.problem(b.key, o.code, o.message, o.resolution);
+    else locs[b.engine]?.engine.problem("storage", o.code, o.message, o.resolution);
+  }
 }

@@ -12,7 +12,7 @@ import { needsMetaFormat, needsScmFormat } from "./format_state.ts";
 import { type KernelConfig, readKernelConfig } from "./kernel_config.ts";
 import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
 import { formatScm } from "./scm_format.ts";
-import { engineFormatHazards } from "./format_safety.ts";
+import { engineFormatHazards, resolvedStorageOverlaps } from "./format_safety.ts";
 import { controlMetadataHazard } from "./metadata_safety.ts";
 import { newSuperblock, readSuperblock, writeSuperblock } from "./superblock.ts";
 import { writeNvmeConf } from "./nvme_conf.ts";
@@ -150,9 +150,9 @@ export async function formatHostStorage(
     const scm = i.config.scm;
     sizes.push(scm?.class === "ram" ? ramdiskGiB(cfg, scm.scmSize, mem) : 0);
   }
-  if (needs.every((n) => n) && instances.every((i) => i.config.scm?.class === "ram")) {
-    checkRamdiskFits(sizes, mem);
-  }
+  // Every RAM-disk about to be made must fit (tmpfs accepts any size and the engine would be
+  // OOM-killed later), also when other engines keep theirs (their use is out of MemAvailable).
+  checkRamdiskFits(sizes.filter((_, k) => needs[k]), mem);
 
   const scmOk = await Promise.all(instances.map(async (inst, k) => {
     const e = inst.config;
@@ -308,6 +308,14 @@ async function refuseHazards(
   force: boolean,
   out: FormatOutcome,
 ): Promise<boolean> {
+  // Host-wide: areas that share a path or nest (also through symlinks) would destroy each
+  // other; not even --force formats them.
+  const overlap = (await resolvedStorageOverlaps(cfg))[0];
+  if (overlap) {
+    const text = `storage format refused: ${overlap.message} (${overlap.resolution})`;
+    for (const i of instances) out.scm.push(scmResult(i.config, "CTL_ERR_SCM", text, ""));
+    return true;
+  }
   // Host-wide: the control metadata device/path (MD-on-SSD) is formatted before any engine.
   const meta = await controlMetadataHazard(cfg.controlMetadata, force);
   if (meta) {

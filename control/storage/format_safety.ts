@@ -13,7 +13,8 @@
  * Every check here runs before any destructive step; the destructive code re-checks right
  * before acting (defence in depth, the layout may change in between).
  */
-import type { EngineConfig } from "../config/types.ts";
+import type { EngineConfig, ServerConfig } from "../config/types.ts";
+import { storageAreas, type StorageOverlap, storageOverlaps } from "../config/storage_overlap.ts";
 import { type Fault, makeFault } from "../lib/fault.ts";
 import { normalizePath, systemPathReason } from "../lib/system_paths.ts";
 import { allMounts, type MountEntry, SCM_TMPFS_SOURCE } from "./mounts.ts";
@@ -242,4 +243,16 @@ export async function engineFormatHazards(
     }
   }
   return out;
+}
+
+/**
+ * Overlaps among the storage areas of `cfg` (scm_mounts, file bdevs, control metadata) with
+ * symlinks resolved: a path reached through a link into another engine's area. Refused even
+ * with --force: it is a configuration error, formatting one area destroys the other.
+ */
+export async function resolvedStorageOverlaps(cfg: ServerConfig): Promise<StorageOverlap[]> {
+  const areas = storageAreas(cfg);
+  const real = new Map<string, string>();
+  for (const x of areas) real.set(x.path, await realPathOf(x.path));
+  return storageOverlaps(areas, (p) => real.get(p) ?? normalizePath(p));
 }

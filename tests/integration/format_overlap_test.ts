@@ -1,0 +1,144 @@
+/**
+ * Format over storage areas that overlap only once symlinks are resolved (a bdev path or a
+ * scm_mount reached through a link into another engine's tmpfs), and RAM-disk sizes checked
+ * also when other engines keep their SCM. Real tmpfs in a temp dir; every mount under it is
+ * removed in `finally`, also on failure.
+ */
+import assert from "node:assert/strict";
+import type { ServerConfig } from "../../control/config/types.ts";
+import { checkHardware, hostFacts } from "../../control/config/hardware_check.ts";
+import { stoppedInstances } from "../../control/ctl/storage_format.ts";
+import { formatHostStorage } from "../../control/storage/format.ts";
+import { FormatGate } from "../../control/storage/format_state.ts";
+import type { MemInfo } from "../../control/storage/meminfo.ts";
+import { eraseScm } from "../../control/storage/scm_format.ts";
+import { findMount, parseMountInfo } from "../../control/storage/mounts.ts";
+import {
+  engineYaml,
+  fileTierYaml,
+  LOCAL_SERVER_HEAD,
+  parseConfig,
+  ramTierYaml,
+} from "../util/config_fixtures.ts";
+import { assertAllStatus, unmountBelow } from "./format_fixture.ts";
+
+/** Runs `body` in a fresh temp dir; unmounts everything below it and removes it afterwards. */
+async function inTemp(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "daos-overlap-" });
+  try {
+    await body(dir);
+  } finally {
+    await unmountBelow(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(await Deno.stat(dir).then(() => 1, () => 0), 0);
+}
+
+function config(dir: string, engines: { scm: string; bdevs: string[] }[]): ServerConfig {
+  let text = `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}socket_dir: ${dir}\nengines:\n`;
+  engines.forEach((e, i) => {
+    text += engineYaml(ramTierYaml(e.scm) + fileTierYaml(e.bdevs), {
+      port: 31416 + i,
+      extra: `    log_file: ${dir}/e${i}.log\n`,
+    });
+  });
+  return parseConfig(text);
+}
+
+async function mountsBelow(dir: string): Promise<string[]> {
+  return parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"))
+    .map((m) => m.mountPoint).filter((p) => p.startsWith(`${dir}/`));
+}
+
+/** Names of everything below `dir`, sorted (what format may have created or removed). */
+async function tree(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(`${dir}${prefix}`)) {
+    out.push(`${prefix}/${e.name}`);
+    if (e.isDirectory) out.push(...await tree(dir, `${prefix}/${e.name}`));
+  }
+  return out.sort();
+}
+
+const BIG_MEM: MemInfo = {
+  memTotalKb: 64 << 20,
+  memFreeKb: 64 << 20,
+  memAvailableKb: 64 << 20,
+  hugepagesTotal: 0,
+  hugepagesFree: 0,
+  hugepageSizeKb: 2048,
+};
+
+function format(cfg: ServerConfig, reformat = false, memInfo = BIG_MEM) {
+  return formatHostStorage(cfg, stoppedInstances(cfg), { reformat, replace: false }, {
+    hostname: "h",
+    gate: new FormatGate(),
+    memInfo,
+  });
+}
+
+Deno.test("format refuses areas overlapping through a symlink, even with --force; nothing is mounted", async () => {
+  await inTemp(async (dir) => {
+    await Deno.symlink(dir, `${dir}/alias`); // dir/alias/scm0 is dir/scm0
+    const layouts: [string, { scm: string; bdevs: string[] }[], RegExp][] = [
+      [
+        "engine 1's bdev inside engine 0's tmpfs (erase of 0 would delete it)",
+        [{ scm: `${dir}/scm0`, bdevs: [`${dir}/b0`] }, {
+          scm: `${dir}/scm1`,
+          bdevs: [`${dir}/alias/scm0/b1`],
+        }],
+        /bdev_list ".*\/alias\/scm0\/b1" of engine 1 \(.*\/scm0\/b1\) lies inside scm_mount ".*\/scm0" of engine 0/,
+      ],
+      [
+        "two engines on one tmpfs",
+        [{ scm: `${dir}/scm0`, bdevs: [`${dir}/b0`] }, {
+          scm: `${dir}/alias/scm0`,
+          bdevs: [`${dir}/b1`],
+        }],
+        /scm_mount ".*\/alias\/scm0" of engine 1 \(.*\/scm0\) is the same path as scm_mount/,
+      ],
+    ];
+    for (const [name, engines, re] of layouts) {
+      const cfg = config(dir, engines);
+      const before = await tree(dir);
+      for (const force of [false, true]) {
+        const out = await format(cfg, force);
+        assertAllStatus(out.scm, "CTL_ERR_SCM", 2);
+        for (const r of out.scm) {
+          assert.match(r.error, /^storage format refused: /, name);
+          assert.match(r.error, re, name);
+          assert.match(r.error, /give every scm_mount, bdev file and control_metadata\.path/);
+        }
+        assert.deepEqual(out.bdevs, [], name);
+        assert.deepEqual(await mountsBelow(dir), [], `${name}: nothing mounted`);
+        assert.deepEqual(await tree(dir), before, `${name}: nothing created or removed`);
+      }
+      // config validate --hardware (and the start gate) report it at the later area's key.
+      const problems = await checkHardware(cfg, await hostFacts());
+      const p = problems.find((x) => re.test(x.message));
+      assert.ok(p, `${name}: ${JSON.stringify(problems)}`);
+      assert.equal(p.path[0], "engines");
+      assert.equal(p.path[1], 1);
+    }
+  });
+});
+
+Deno.test("format checks a RAM-disk against memory also when another engine keeps its SCM", async () => {
+  await inTemp(async (dir) => {
+    const cfg = config(dir, [{ scm: `${dir}/scm0`, bdevs: [`${dir}/b0`] }, {
+      scm: `${dir}/scm1`,
+      bdevs: [`${dir}/b1`],
+    }]);
+    assertAllStatus((await format(cfg)).scm, "CTL_SUCCESS", 2);
+    await eraseScm(cfg.engines[1]); // engine 1 needs format again, engine 0 keeps its tmpfs
+    assert.equal(await findMount(`${dir}/scm1`), null);
+    cfg.engines[1].scm!.scmSize = 1 << 20; // 1 PiB: tmpfs would accept it
+    await assert.rejects(format(cfg), (e: Error & { code?: number }) => {
+      assert.equal(e.code, 214);
+      assert.match(e.message, /insufficient for creating ram-disks: need 1048576 GiB/);
+      return true;
+    });
+    assert.equal(await findMount(`${dir}/scm1`), null, "no 1 PiB tmpfs was mounted");
+    assert.notEqual(await findMount(`${dir}/scm0`), null, "engine 0's tmpfs untouched");
+  });
+});
