@@ -16,6 +16,13 @@
 /** Largest `hi - lo` of one bracket range (so at most 16385 hosts per range). */
 export const MAX_RANGE = 16384;
 
+/**
+ * Most hosts a list or set may expand to. The per-range cap alone does not bound a list:
+ * `n[0-16384,16385-32769,...]` of a few KiB names millions of hosts, and expanding it (dmg
+ * dialing them, the MS matching a `--rank-hosts` filter) would wedge the process.
+ */
+export const MAX_EXPANDED_HOSTS = 65536;
+
 /** Largest host number we can represent exactly. */
 export const MAX_HOST_NUMBER = Number.MAX_SAFE_INTEGER;
 
@@ -211,6 +218,11 @@ function parseAll(text: string): HostRange[] {
   return out;
 }
 
+/** `s` cut to 80 characters with "..." (error messages quoting hostile input). */
+function truncated(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
 function countOf(r: HostRange): number {
   return r.numeric ? r.hi - r.lo + 1 : 1;
 }
@@ -255,6 +267,13 @@ function rangedString(ranges: readonly HostRange[]): string {
 }
 
 function expandRanges(ranges: readonly HostRange[]): string[] {
+  const total = ranges.reduce((n, r) => n + countOf(r), 0);
+  if (total > MAX_EXPANDED_HOSTS) {
+    throw new Error(
+      `host list ${goQuote(truncated(rangedString(ranges)))} names ${total} hosts, more than ` +
+        `the ${MAX_EXPANDED_HOSTS} accepted; name fewer hosts`,
+    );
+  }
   const out: string[] = [];
   for (const r of ranges) {
     if (!r.numeric) {
