@@ -160,11 +160,39 @@ export async function loadControlConfig(
     }
     if (chosen === undefined) return defaultControlConfig();
   }
-  let text: string;
+  return parseControlConfig(await readBounded(chosen), chosen);
+}
+
+/** Largest daos_control.yml accepted (a real one is a few hundred bytes). */
+export const MAX_CONTROL_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Reads a regular file of at most {@link MAX_CONTROL_CONFIG_BYTES}: `-o /dev/zero`, a FIFO or
+ * a huge file would otherwise block dmg or grow it without bound before parsing starts.
+ */
+async function readBounded(path: string): Promise<string> {
+  let f: Deno.FsFile | undefined;
   try {
-    text = await Deno.readTextFile(chosen);
+    // stat first: opening a FIFO blocks until someone writes to it.
+    if (!(await Deno.stat(path)).isFile) throw new Error("not a regular file");
+    f = await Deno.open(path, { read: true });
+    const buf = new Uint8Array(MAX_CONTROL_CONFIG_BYTES + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const n = await f.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    if (got > MAX_CONTROL_CONFIG_BYTES) {
+      throw new Error(
+        `larger than the ${MAX_CONTROL_CONFIG_BYTES} bytes accepted (check that -o names a ` +
+          "daos_control.yml)",
+      );
+    }
+    return new TextDecoder().decode(buf.subarray(0, got));
   } catch (e) {
-    throw wrap(`cannot read ${chosen}: ${e instanceof Error ? e.message : String(e)}`);
+    throw wrap(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    f?.close();
   }
-  return parseControlConfig(text, chosen);
 }

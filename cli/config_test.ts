@@ -63,3 +63,43 @@ Deno.test("loadControlConfig: search order, defaults when nothing found, -o must
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Fails instead of hanging when `p` does not settle (a regression would block on a FIFO). */
+function bounded<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${what}: still reading after 20 s`)), 20_000);
+  });
+  return Promise.race([p, hung]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("loadControlConfig: -o of a device, FIFO, directory or huge file is refused before reading it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dmg-cfg-" });
+  try {
+    const fifo = `${dir}/fifo.yml`;
+    const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    equal(mk.success, true);
+    const huge = `${dir}/huge.yml`;
+    await Deno.writeTextFile(huge, `hostlist: [${"'127.0.0.1',".repeat(100_000)}]\n`);
+    for (const path of ["/dev/zero", fifo, dir]) {
+      await rejects(
+        bounded(loadControlConfig(path), path),
+        new Error(`failed to load control configuration: cannot read ${path}: not a regular file`),
+      );
+    }
+    await rejects(
+      bounded(loadControlConfig(huge), huge),
+      new Error(
+        `failed to load control configuration: cannot read ${huge}: larger than the 1048576 ` +
+          "bytes accepted (check that -o names a daos_control.yml)",
+      ),
+    );
+    // A file of exactly the limit is read (and then parsed as usual).
+    const edge = `${dir}/edge.yml`;
+    const head = "hostlist: ['127.0.0.1']\n";
+    await Deno.writeTextFile(edge, head + "#".repeat((1 << 20) - head.length - 1) + "\n");
+    deepEqual((await loadControlConfig(edge)).hostlist, ["127.0.0.1"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -33,8 +33,16 @@ export function parseTimeout(text: string): number {
       `invalid --timeout "${text}": give a positive duration such as 30s, 2m or 90 (seconds)`,
     );
   }
+  if (ms > MAX_TIMEOUT_MS) {
+    // Timers hold 32-bit milliseconds: a longer one fires at once, so a huge --timeout
+    // would end every request immediately with "timed out".
+    throw new Error(`invalid --timeout "${text}": at most 24h is accepted`);
+  }
   return Math.round(ms);
 }
+
+/** Longest `--timeout` (well below the 2^31-1 ms a timer can hold). */
+export const MAX_TIMEOUT_MS = 24 * 3_600_000;
 
 /** dmg's global flags. */
 export interface GlobalOptions {

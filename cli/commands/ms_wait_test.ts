@@ -19,6 +19,17 @@ Deno.test("parseTimeout: units ms/s/m/h, seconds without one; bad values name th
   }
 });
 
+Deno.test("parseTimeout: at most 24h (a longer timer would fire at once and time out every call)", () => {
+  deepEqual(["24h", "1440m", "86400"].map(parseTimeout), [86_400_000, 86_400_000, 86_400_000]);
+  for (const bad of ["99999999999h", "24.001h", "1441m", "596h", "2147484s"]) {
+    throws(
+      () => parseTimeout(bad),
+      new Error(`invalid --timeout "${bad}": at most 24h is accepted`),
+      bad,
+    );
+  }
+});
+
 Deno.test("msWaitReporter: each new diagnosis at once, an unchanged one every 5 s", () => {
   let now = 1_000;
   const lines: string[] = [];
