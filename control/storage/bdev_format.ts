@@ -6,7 +6,7 @@
 import type { BdevTier } from "../config/types.ts";
 import { Fault, makeFault } from "../lib/fault.ts";
 import { statfs } from "../sysinfo/statfs.ts";
-import { BDEV_HEADER_BYTES, BDEV_MAGIC, bdevFileHazard } from "./format_safety.ts";
+import { BDEV_HEADER_BYTES, BDEV_MAGIC, bdevFileHazard, kdevHazard } from "./format_safety.ts";
 import { runTool } from "./command.ts";
 
 /** Result of preparing one device. */
@@ -205,8 +205,12 @@ export async function formatBdevTier(t: BdevTier, force = false): Promise<Device
     let error = "";
     try {
       if (t.class === "file") await prepareBdevFile(d, t.bdevSize, force);
-      else if (t.class === "kdev") await checkKdev(d);
-      else throw nvmeNeedsSpdkFault(d);
+      else if (t.class === "kdev") {
+        await checkKdev(d);
+        // Re-checked right before the device is handed over (the layout may have changed).
+        const bad = await kdevHazard(d, force);
+        if (bad) throw bad;
+      } else throw nvmeNeedsSpdkFault(d);
     } catch (e) {
       error = e instanceof Fault ? e.description : (e as Error).message;
     }

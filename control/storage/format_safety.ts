@@ -18,6 +18,7 @@ import { storageAreas, type StorageOverlap, storageOverlaps } from "../config/st
 import { type Fault, makeFault } from "../lib/fault.ts";
 import { normalizePath, systemPathReason } from "../lib/system_paths.ts";
 import { allMounts, type MountEntry, SCM_TMPFS_SOURCE } from "./mounts.ts";
+import { signatures } from "./block_signatures.ts";
 import { readSuperblock } from "./superblock.ts";
 
 /** Magic at offset 0 of every file bdev daos_server created. */
@@ -220,6 +221,81 @@ export async function bdevFileHazard(path: string, force: boolean): Promise<Faul
   );
 }
 
+/** `major:minor` of block device `name` and of its partitions, from sysfs. */
+async function blockDevs(name: string): Promise<{ name: string; dev: string }[]> {
+  const base = `/sys/class/block/${name}`;
+  const read = (p: string) => Deno.readTextFile(p).then((t) => t.trim(), () => "");
+  const out = [{ name, dev: await read(`${base}/dev`) }];
+  try {
+    for await (const e of Deno.readDir(base)) {
+      if (e.name.startsWith(name) && (await read(`${base}/${e.name}/partition`)) !== "") {
+        out.push({ name: e.name, dev: await read(`${base}/${e.name}/dev`) });
+      }
+    }
+  } catch { /* no sysfs entry: only the device itself */ }
+  return out.filter((d) => d.dev !== "");
+}
+
+/**
+ * The hazard of handing block device `path` (class kdev) to an engine, which owns all of it:
+ * mounted (itself or a partition), used as swap or held by another device (LVM, md, dm) —
+ * refused even with --force; holding a filesystem or partition table — refused without it.
+ * Null for what is not a block device (the format reports that, naming the device).
+ */
+export async function kdevHazard(path: string, force: boolean): Promise<Fault | null> {
+  const key = "bdev_list";
+  const st = await Deno.stat(path).catch(() => null);
+  if (!st?.isBlockDevice) return null;
+  const name = (await realPathOf(path)).split("/").pop() ?? "";
+  const devs = await blockDevs(name);
+  const mounts = await allMounts();
+  for (const d of devs) {
+    const m = mounts.find((x) => x.dev === d.dev);
+    if (m) {
+      return makeFault(
+        "StorageDeviceAlreadyMounted",
+        `${key} ${path} (class kdev)${d.name !== name ? ` has partition ${d.name}` : ""} ` +
+          `mounted at ${m.mountPoint}; an engine would overwrite a filesystem in use`,
+        `unmount it and wipe it (wipefs -a ${path}), or list another device in bdev_list`,
+      );
+    }
+  }
+  const swaps = await Deno.readTextFile("/proc/swaps").catch(() => "");
+  const holders = [];
+  for (const d of devs) {
+    try {
+      for await (const h of Deno.readDir(`/sys/class/block/${d.name}/holders`)) {
+        holders.push(h.name);
+      }
+    } catch { /* no holders directory: none */ }
+    if (swaps.split("\n").some((l) => l.split(/\s+/)[0].endsWith(`/${d.name}`))) {
+      holders.push("swap");
+    }
+  }
+  if (holders.length > 0) {
+    return makeFault(
+      "StorageDeviceAlreadyMounted",
+      `${key} ${path} (class kdev) is in use by ${holders.join(", ")}; an engine would ` +
+        "overwrite it",
+      "release it (swapoff, lvremove, mdadm --stop) or list another device in bdev_list",
+    );
+  }
+  if (force) return null;
+  const sig = await signatures(path).catch(() => ({ type: "", ptType: "" }));
+  const what = sig.ptType !== ""
+    ? `a ${sig.ptType} partition table`
+    : sig.type !== ""
+    ? `a ${sig.type} filesystem`
+    : "";
+  if (what === "") return null;
+  return makeFault(
+    "StorageAlreadyFormatted",
+    `${key} ${path} (class kdev) holds ${what} not written by daos_server; an engine would ` +
+      "overwrite it",
+    `wipe it yourself (wipefs -a ${path}) or list another device in bdev_list, ${FORCE_FIX}`,
+  );
+}
+
 /**
  * Every hazard of formatting engine `e` (its scm_mount, and file bdevs when `bdevs`), checked
  * before anything is touched.
@@ -236,9 +312,9 @@ export async function engineFormatHazards(
   }
   if (!bdevs) return out;
   for (const t of e.bdevs) {
-    if (t.class !== "file") continue;
+    if (t.class !== "file" && t.class !== "kdev") continue;
     for (const d of t.bdevList) {
-      const f = await bdevFileHazard(d, force);
+      const f = t.class === "file" ? await bdevFileHazard(d, force) : await kdevHazard(d, force);
       if (f) out.push({ kind: "bdev", path: d, fault: f });
     }
   }

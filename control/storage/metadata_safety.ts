@@ -10,33 +10,9 @@ import { normalizePath } from "../lib/system_paths.ts";
 import { runTool } from "./command.ts";
 import { realPathOf, rootDev, systemPathFault } from "./format_safety.ts";
 import { allMounts } from "./mounts.ts";
+import { sbin, signatures } from "./block_signatures.ts";
 
 const FORCE_FIX = "or retry with --force if its contents may be destroyed";
-
-/** Where e2fsprogs/util-linux tools live (Debian: /usr/sbin, not always on PATH). */
-function sbin(name: string): string {
-  for (const dir of ["/usr/sbin", "/sbin"]) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch { /* next */ }
-  }
-  return name;
-}
-
-/** TYPE and PTTYPE (partition table) signatures of a device; "" when absent. */
-async function signatures(device: string): Promise<{ type: string; ptType: string }> {
-  const out = await new Deno.Command(sbin("blkid"), {
-    args: ["-p", "-o", "export", device],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const vals = new Map<string, string>();
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    const i = line.indexOf("=");
-    if (i > 0) vals.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return { type: vals.get("TYPE") ?? "", ptType: vals.get("PTTYPE") ?? "" };
-}
 
 /** Names in the root directory of an (unmounted or mounted) ext4, read-only via debugfs. */
 async function ext4RootNames(device: string): Promise<string[]> {
