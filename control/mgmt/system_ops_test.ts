@@ -2,7 +2,7 @@ import { deepEqual as assertEquals, throws } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { Member, MemberState } from "./member.ts";
-import { applyResults, ranksByHost, selectMembers } from "./system_ops.ts";
+import { applyResults, ranksByHost, selectInvalid, selectMembers } from "./system_ops.ts";
 
 function m(rank: number, addr: string, state: MemberState = "joined"): Member {
   return {
@@ -57,4 +57,20 @@ Deno.test("applyResults: legal transitions only, errored results forced to error
     "errored",
     "boom",
   ]]);
+});
+
+Deno.test("host filters: localhost = 127.0.0.1, the default port, other ports, invalid records", () => {
+  const all = [m(0, "127.0.0.1:10001"), m(1, "127.0.0.1:10002"), m(2, "10.0.0.2:10001")];
+  const sel = (hosts: string) => selectMembers(all, "", hosts);
+  assertEquals(sel("localhost").members.map((x) => x.rank), [0]);
+  assertEquals(sel("localhost:10002,10.0.0.2").members.map((x) => x.rank), [1, 2]);
+  assertEquals(sel("10.0.0.2:10002").absentHosts, "10.0.0.2:10002");
+  const rec = (uuid: string, addr: string) => ({ key: uuid, uuid, rank: null, addr, problem: "" });
+  const inv = selectInvalid(
+    [rec("a", "127.0.0.1:10001"), rec("b", ""), rec("c", "10.0.0.9:7")],
+    "",
+    "localhost,127.0.0.1,10.0.0.9:7,10.0.0.9",
+  );
+  assertEquals(inv.records.map((r) => r.uuid), ["a", "c"]);
+  assertEquals([...inv.hosts].sort(), ["10.0.0.9:7", "127.0.0.1", "localhost"]);
 });
