@@ -590,7 +590,19 @@ export function readServerConfig(
     }
   }
 
-  const items = top.seq("engines") ?? [];
+  const all = top.seq("engines") ?? [];
+  // A few aliases (engines: [*e, *e, ...]) in a 1 MiB file make 100k engines, and validation
+  // of each took minutes. Real hosts run a handful (one or two per NUMA node).
+  if (all.length > MAX_ENGINES) {
+    top.problem(
+      "engines",
+      FaultCode.ServerBadConfig,
+      `engines lists ${all.length} engines, more than the ${MAX_ENGINES} supported (only ` +
+        `the first ${MAX_ENGINES} were checked)`,
+      "configure one engine per NUMA node or socket, e.g. 2",
+    );
+  }
+  const items = all.slice(0, MAX_ENGINES);
   items.forEach((item, i) => {
     const m = itemMap(ctx, item, `engines[${i}]`);
     if (!m) return;
@@ -610,5 +622,8 @@ export function readServerConfig(
   top.finish();
   return cfg;
 }
+
+/** Most engines one daos_server may run (ours: DAOS sets no limit). */
+export const MAX_ENGINES = 64;
 
 export { FABRIC_KEYS };

@@ -112,27 +112,43 @@ function describe(a: StorageArea, b: StorageArea, pa: string, pb: string): Stora
 
 /**
  * Every overlap among `areas`, comparing `resolve(path)` (default: lexical normalisation; the
- * format flow passes the symlink-resolved path). One overlap per later area, naming the first
- * earlier area it collides with.
+ * format flow passes the symlink-resolved path). One overlap per later area (config order),
+ * naming an earlier area it collides with. Sorted sweep, O(n log n): a config of 1 MiB can
+ * list 100k bdev files.
  */
 export function storageOverlaps(
   areas: StorageArea[],
   resolve: (path: string) => string = normalizePath,
 ): StorageOverlap[] {
-  const out: StorageOverlap[] = [];
   const paths = areas.map((x) => resolve(x.path));
-  for (let j = 1; j < areas.length; j++) {
-    for (let i = 0; i < j; i++) {
-      const [a, b, pa, pb] = [areas[i], areas[j], paths[i], paths[j]];
-      const hit = pa === pb ||
-        (a.kind === "dir" && inside(pb, pa)) ||
-        (b.kind === "dir" && inside(pa, pb));
-      // The same string twice in one tier is the schema's "duplicate" problem already.
-      const dup = a.engine === b.engine && a.tier === b.tier && a.path === b.path;
-      if (!hit || dup) continue;
-      out.push(describe(a, b, pa, pb));
-      break;
-    }
+  // "/" as "\0": a directory sorts right before everything inside it ("/a" < "/a/b" < "/a-b").
+  const keys = paths.map((p) => p.replaceAll("/", "\0"));
+  const order = areas.map((_, i) => i).sort((i, j) =>
+    keys[i] < keys[j] ? -1 : keys[i] > keys[j] ? 1 : i - j
+  );
+  const hits = new Map<number, number>(); // later area -> earlier area
+  const record = (x: number, y: number) => {
+    const [i, j] = x < y ? [x, y] : [y, x];
+    const [a, b] = [areas[i], areas[j]];
+    // The same string twice in one tier is the schema's "duplicate" problem already.
+    if (a.engine === b.engine && a.tier === b.tier && a.path === b.path) return;
+    const prev = hits.get(j);
+    if (prev === undefined || i < prev) hits.set(j, i);
+  };
+  const dirs: number[] = []; // enclosing directory areas of the current position
+  let same: number[] = []; // areas at the previous path
+  for (const k of order) {
+    const p = paths[k];
+    if (same.length > 0 && paths[same[0]] === p) {
+      for (const o of same) record(o, k);
+    } else same = [];
+    same.push(k);
+    while (dirs.length > 0 && !inside(p, paths[dirs[dirs.length - 1]])) dirs.pop();
+    const outer = dirs.find((d) => paths[d] !== p);
+    if (outer !== undefined) record(outer, k);
+    if (areas[k].kind === "dir") dirs.push(k);
   }
-  return out;
+  return [...hits.entries()].sort((x, y) => x[0] - y[0]).map(([j, i]) =>
+    describe(areas[i], areas[j], paths[i], paths[j])
+  );
 }

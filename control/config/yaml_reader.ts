@@ -2,7 +2,17 @@
  * Strict, typed access to a YAML map node: every read names the key path, every wrong type or
  * unknown key becomes a located problem, never an exception.
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type Node, type YAMLMap } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  type Node,
+  visit,
+  type YAMLMap,
+} from "yaml";
 import { type Problems } from "./problems.ts";
 import { FaultCode } from "../lib/fault.ts";
 import { controlCharIn } from "../lib/system_paths.ts";
@@ -21,8 +31,39 @@ export function offsetOf(node: unknown): number {
 
 /** Follows an alias to its target (aliases are legal YAML; not expanded recursively). */
 export function deref(ctx: ReadContext, node: unknown): unknown {
-  if (isAlias(node)) return node.resolve(ctx.doc) ?? null;
-  return node;
+  if (!isAlias(node)) return node;
+  // As yaml's Alias.resolve (the last anchor of that name before the alias), but from an
+  // index built once: resolve() walks the whole document per alias, so `engines: [*e, *e,
+  // ...]` of 100k aliases took minutes.
+  const list = anchorsOf(ctx.doc).get(node.source) ?? [];
+  const at = offsetOf(node);
+  let lo = 0;
+  let hi = list.length; // first index whose anchor is at or after the alias
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].off < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? list[lo - 1].node : null;
+}
+
+/** Anchored nodes by anchor name, in document order (offsets ascending). */
+type AnchorIndex = Map<string, { off: number; node: Node }[]>;
+const anchorIndexes = new WeakMap<Document, AnchorIndex>();
+
+function anchorsOf(doc: Document): AnchorIndex {
+  let idx = anchorIndexes.get(doc);
+  if (idx) return idx;
+  const built: AnchorIndex = new Map();
+  visit(doc, (_key, node) => {
+    if (!isNode(node) || isAlias(node) || !node.anchor) return;
+    const l = built.get(node.anchor) ?? [];
+    l.push({ off: offsetOf(node), node });
+    built.set(node.anchor, l);
+  });
+  for (const l of built.values()) l.sort((a, b) => a.off - b.off);
+  anchorIndexes.set(doc, built);
+  return built;
 }
 
 function describe(v: unknown): string {
