@@ -66,6 +66,16 @@ function readFabric(m: MapReader, parent: FabricConfig | null): FabricConfig {
   };
 }
 
+/**
+ * True when an absolute path has `.` or `..` components. After a symlink the kernel applies
+ * `..` to the link's target (`/x/link/..` is not `/x`), so such a path may land anywhere.
+ */
+function dotParts(path: string): boolean {
+  return path.split("/").some((p) => p === "." || p === "..");
+}
+
+const DOT_FIX = "write the path without . or .. components (the directory it is meant to be)";
+
 function readScmTier(m: MapReader, tier: number, cls: "ram" | "dcpm"): ScmTier {
   const scmMount = m.str("scm_mount", "");
   if (scmMount === "") {
@@ -85,6 +95,13 @@ function readScmTier(m: MapReader, tier: number, cls: "ram" | "dcpm"): ScmTier {
         systemPathReason(scmMount)
       }); format would mount over it`,
       "use a dedicated mount point such as /mnt/daos0",
+    );
+  } else if (dotParts(scmMount)) {
+    m.problem(
+      "scm_mount",
+      FaultCode.ServerBadConfig,
+      `${m.path("scm_mount")}: "${scmMount}" has "." or ".." components`,
+      DOT_FIX,
     );
   }
   const scmList = m.strList("scm_list");
@@ -205,6 +222,14 @@ function readBdevTier(m: MapReader, tier: number, cls: BdevClass): BdevTier {
       }
     }
     for (const f of bdevList) {
+      if (f.startsWith("/") && systemPathReason(f) === null && dotParts(f)) {
+        m.problem(
+          "bdev_list",
+          FaultCode.ServerBadConfig,
+          `${m.path("bdev_list")}: file "${f}" has "." or ".." components`,
+          DOT_FIX,
+        );
+      }
       if (!f.startsWith("/")) {
         m.problem(
           "bdev_list",
@@ -458,6 +483,14 @@ export function readServerConfig(
   const cmSys = controlMetadata.device !== "" && controlMetadata.path.startsWith("/")
     ? systemPathReason(controlMetadata.path)
     : null;
+  if (cm && cmSys === null && dotParts(controlMetadata.path)) {
+    cm.problem(
+      "path",
+      FaultCode.ServerBadConfig,
+      `control_metadata.path: "${controlMetadata.path}" has "." or ".." components`,
+      DOT_FIX,
+    );
+  }
   if (cm && controlMetadata.path !== "" && !controlMetadata.path.startsWith("/")) {
     // Relative to daos_server's working directory: a different place after every restart.
     cm.problem(

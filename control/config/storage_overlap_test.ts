@@ -26,7 +26,9 @@ function text(engines: Eng[], top = ""): string {
     ).join("");
 }
 
-function problems(t: string): { code: number; message: string; line: number }[] {
+function problems(
+  t: string,
+): { code: number; message: string; line: number; resolution: string }[] {
   return checkServerConfigText(t, "t.yml").problems;
 }
 
@@ -45,13 +47,13 @@ Deno.test("storage overlaps: each variant is one problem naming both areas", () 
       /scm_mount "\/mnt\/daos0\/" of engine 1 \(\/mnt\/daos0\) is the same path as scm_mount "\/mnt\/daos0" of engine 0/,
     ],
     [
-      "scm_mount with // and ..",
-      text([{ scm: "/mnt/x/../daos0", bdevs: ["/var/daos/b0"] }, {
+      "scm_mount with //",
+      text([{ scm: "//mnt/daos0", bdevs: ["/var/daos/b0"] }, {
         scm: "/mnt//daos0",
         bdevs: ["/var/daos/b1"],
       }]),
       FaultCode.ServerConfigDuplicateScmMount,
-      /scm_mount "\/mnt\/\/daos0" of engine 1 \(\/mnt\/daos0\) is the same path as scm_mount "\/mnt\/x\/..\/daos0" of engine 0 \(\/mnt\/daos0\)/,
+      /scm_mount "\/mnt\/\/daos0" of engine 1 \(\/mnt\/daos0\) is the same path as scm_mount "\/\/mnt\/daos0" of engine 0 \(\/mnt\/daos0\)/,
     ],
     [
       "scm_mount nested in another",
@@ -106,9 +108,9 @@ Deno.test("storage overlaps: each variant is one problem naming both areas", () 
     ],
     [
       "one bdev file twice in one tier, spelt differently",
-      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0", "/var/daos/./b0"] }]),
+      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0", "/var//daos/b0"] }]),
       FaultCode.ServerConfigOverlappingBdevDeviceList,
-      /bdev_list "\/var\/daos\/.\/b0" of engine 0 \(\/var\/daos\/b0\) is the same file/,
+      /bdev_list "\/var\/\/daos\/b0" of engine 0 \(\/var\/daos\/b0\) is the same file/,
     ],
     [
       "one bdev file in two tiers of one engine (MD-on-SSD)",
@@ -176,6 +178,29 @@ Deno.test("storage overlaps: siblings and a scm_mount beside the control metadat
   const dup = problems(text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0", "/var/daos/b0"] }]));
   assert.equal(dup.length, 1, JSON.stringify(dup));
   assert.match(dup[0].message, /bdev_list contains duplicate/);
+});
+
+Deno.test("storage paths with . or .. components are refused (after a symlink .. lands elsewhere)", () => {
+  const cases: [string, RegExp][] = [
+    [
+      text([{ scm: "/mnt/link/../daos0", bdevs: ["/var/daos/b0"] }]),
+      /scm_mount: "\/mnt\/link\/..\/daos0" has "." or ".." components/,
+    ],
+    [
+      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/x/../b0"] }]),
+      /bdev_list: file "\/var\/daos\/x\/..\/b0" has "." or ".." components/,
+    ],
+    [
+      text([{ scm: "/mnt/daos0", tiers: MD("/var/daos/b0") }], CM("/var/daos/./cfg")),
+      /control_metadata\.path: "\/var\/daos\/.\/cfg" has "." or ".." components/,
+    ],
+  ];
+  for (const [t, re] of cases) {
+    const ps = problems(t);
+    assert.equal(ps.length, 1, JSON.stringify(ps));
+    assert.match(ps[0].message, re);
+    assert.match(ps[0].resolution, /without \. or \.\. components/);
+  }
 });
 
 Deno.test("a relative control_metadata.path is refused", () => {

@@ -41,19 +41,27 @@ export function rootDev(mounts: MountEntry[]): string {
   return mounts.find((m) => m.mountPoint === "/")?.dev ?? "";
 }
 
-/** The existing prefix of `path` with symlinks resolved, plus the rest as given. */
+/**
+ * `path` as the kernel resolves it: component by component, each symlink followed before a
+ * later `..` applies (`/x/link/..` is the parent of the link's target, not `/x`); from the
+ * first component that does not exist on, the rest is appended lexically.
+ */
 export async function realPathOf(path: string): Promise<string> {
-  const parts = normalizePath(path).split("/").filter((p) => p !== "");
-  for (let n = parts.length; n >= 0; n--) {
-    const head = "/" + parts.slice(0, n).join("/");
+  let cur = "/";
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i] === "..") {
+      cur = cur.slice(0, cur.lastIndexOf("/")) || "/";
+      continue;
+    }
+    const next = cur === "/" ? `/${parts[i]}` : `${cur}/${parts[i]}`;
     try {
-      const real = await Deno.realPath(head);
-      return normalizePath([real, ...parts.slice(n)].join("/"));
+      cur = await Deno.realPath(next);
     } catch {
-      // keep walking up to an existing ancestor
+      return normalizePath([next, ...parts.slice(i + 1)].join("/"));
     }
   }
-  return normalizePath(path);
+  return cur;
 }
 
 /** A system path (lexically or after symlinks), or null. Refused even with --force. */

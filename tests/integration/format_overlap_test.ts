@@ -13,6 +13,12 @@ import { FormatGate } from "../../control/storage/format_state.ts";
 import type { MemInfo } from "../../control/storage/meminfo.ts";
 import { eraseScm } from "../../control/storage/scm_format.ts";
 import { findMount, parseMountInfo } from "../../control/storage/mounts.ts";
+import { checkServerConfigText } from "../../control/config/load.ts";
+import {
+  bdevFileHazard,
+  resolvedStorageOverlaps,
+  scmMountHazard,
+} from "../../control/storage/format_safety.ts";
 import {
   engineYaml,
   fileTierYaml,
@@ -140,5 +146,37 @@ Deno.test("format checks a RAM-disk against memory also when another engine keep
     });
     assert.equal(await findMount(`${dir}/scm1`), null, "no 1 PiB tmpfs was mounted");
     assert.notEqual(await findMount(`${dir}/scm0`), null, "engine 0's tmpfs untouched");
+  });
+});
+
+Deno.test("a path through a symlink then .. is checked where the kernel puts it, not lexically", async () => {
+  await inTemp(async (dir) => {
+    // Check functions only: nothing is ever formatted at a system path.
+    await Deno.symlink("/etc/ssl", `${dir}/link`); // link/.. is /etc, not dir
+    const scm = await scmMountHazard(`${dir}/link/..`, true);
+    assert.match(
+      scm?.description ?? "none",
+      /link\/\.\.: refusing to format a system path \(\/etc is a system directory, resolved as \/etc\)/,
+    );
+    const bdev = await bdevFileHazard(`${dir}/link/../passwd`, true);
+    assert.match(
+      bdev?.description ?? "none",
+      /refusing to format a system path .*resolved as \/etc\/passwd/,
+    );
+    // Into another engine's tmpfs: a/l -> b/c, so a/l/../x is b/x, inside engine 0's b.
+    await Deno.mkdir(`${dir}/a`);
+    await Deno.mkdir(`${dir}/b/c`, { recursive: true });
+    await Deno.symlink(`${dir}/b/c`, `${dir}/a/l`);
+    const text = `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}engines:\n` +
+      engineYaml(ramTierYaml(`${dir}/b`) + fileTierYaml([`${dir}/b0`]), { port: 1 }) +
+      engineYaml(ramTierYaml(`${dir}/s1`) + fileTierYaml([`${dir}/a/l/../x`]), { port: 2 });
+    const checked = checkServerConfigText(text, "t.yml");
+    assert.ok(checked.problems.some((p) => /has "\." or "\.\." components/.test(p.message)));
+    const o = await resolvedStorageOverlaps(checked.config!);
+    assert.equal(o.length, 1, JSON.stringify(o.map((x) => x.message)));
+    assert.match(
+      o[0].message,
+      /a\/l\/\.\.\/x" of engine 1 \(.*\/b\/x\) lies inside scm_mount ".*\/b" of engine 0/,
+    );
   });
 });
