@@ -20,6 +20,9 @@ import { normalizePath, systemPathReason } from "../lib/system_paths.ts";
 import { allMounts, type MountEntry, SCM_TMPFS_SOURCE } from "./mounts.ts";
 import { signatures } from "./block_signatures.ts";
 import { readSuperblock } from "./superblock.ts";
+import { entryPathOf, realPathOf } from "./real_path.ts";
+
+export { entryPathOf, realPathOf };
 
 /** Magic at offset 0 of every file bdev daos_server created. */
 export const BDEV_MAGIC = "DAOS_AIO_BDEV v1\n";
@@ -39,29 +42,6 @@ const FORCE_FIX = "or retry with --force if its contents may be destroyed";
 /** The device (`major:minor`) of the root filesystem, "" when unknown. */
 export function rootDev(mounts: MountEntry[]): string {
   return mounts.find((m) => m.mountPoint === "/")?.dev ?? "";
-}
-
-/**
- * `path` as the kernel resolves it: component by component, each symlink followed before a
- * later `..` applies (`/x/link/..` is the parent of the link's target, not `/x`); from the
- * first component that does not exist on, the rest is appended lexically.
- */
-export async function realPathOf(path: string): Promise<string> {
-  let cur = "/";
-  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  for (let i = 0; i < parts.length; i++) {
-    if (parts[i] === "..") {
-      cur = cur.slice(0, cur.lastIndexOf("/")) || "/";
-      continue;
-    }
-    const next = cur === "/" ? `/${parts[i]}` : `${cur}/${parts[i]}`;
-    try {
-      cur = await Deno.realPath(next);
-    } catch {
-      return normalizePath([next, ...parts.slice(i + 1)].join("/"));
-    }
-  }
-  return cur;
 }
 
 /** A system path (lexically or after symlinks), or null. Refused even with --force. */
@@ -111,7 +91,8 @@ export async function scmMountHazard(path: string, force: boolean): Promise<Faul
   const sys = await systemPathFault(key, path);
   if (sys) return sys;
   const mounts = await allMounts();
-  const want = normalizePath(path);
+  // Where the mount table names it: a symlinked parent (/var/daos -> /data/daos) resolved.
+  const want = await entryPathOf(path);
   const here = mounts.filter((m) => m.mountPoint === want);
   const root = rootDev(mounts);
   // Stacked mounts: format unmounts from the top, so every layer must be acceptable.
@@ -194,7 +175,7 @@ export async function bdevFileHazard(path: string, force: boolean): Promise<Faul
   const key = "bdev_list";
   const sys = await systemPathFault(key, path);
   if (sys) return sys;
-  const want = normalizePath(path);
+  const want = await entryPathOf(path);
   if ((await allMounts()).some((m) => m.mountPoint === want)) {
     return makeFault(
       "StorageFilesystemAlreadyMounted",

@@ -6,9 +6,8 @@
  */
 import type { ControlMetadataPlace } from "./control_metadata.ts";
 import { type Fault, makeFault } from "../lib/fault.ts";
-import { normalizePath } from "../lib/system_paths.ts";
 import { runTool } from "./command.ts";
-import { realPathOf, rootDev, systemPathFault } from "./format_safety.ts";
+import { entryPathOf, realPathOf, rootDev, systemPathFault } from "./format_safety.ts";
 import { allMounts } from "./mounts.ts";
 import { sbin, signatures } from "./block_signatures.ts";
 
@@ -42,7 +41,7 @@ export async function controlMetadataHazard(
   const st = await Deno.stat(cm.device).catch(() => null);
   if (!st?.isBlockDevice) return null; // the format reports it, naming the device
   const mounts = await allMounts();
-  const path = normalizePath(cm.path);
+  const path = await entryPathOf(cm.path);
   const dev = await realPathOf(cm.device);
   const root = rootDev(mounts);
   for (const m of mounts) {

@@ -1,5 +1,6 @@
 /** Mount table queries (/proc/self/mountinfo) and tmpfs mount/unmount via mount(8). */
 import { runTool } from "./command.ts";
+import { entryPathOf } from "./real_path.ts";
 
 /** One mounted filesystem. */
 export interface MountEntry {
@@ -47,10 +48,13 @@ export async function allMounts(): Promise<MountEntry[]> {
   return parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"));
 }
 
-/** The topmost mount exactly at `path`, or null when `path` is not a mount point. */
+/**
+ * The topmost mount exactly at `path`, or null when `path` is not a mount point. A symlinked
+ * parent is resolved (the table holds resolved paths); a symlink at `path` itself is not.
+ */
 export async function findMount(path: string): Promise<MountEntry | null> {
   const all = parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"));
-  const want = clean(path);
+  const want = await entryPathOf(clean(path));
   const hits = all.filter((m) => m.mountPoint === want);
   return hits.length > 0 ? hits[hits.length - 1] : null;
 }

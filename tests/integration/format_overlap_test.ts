@@ -26,7 +26,7 @@ import {
   parseConfig,
   ramTierYaml,
 } from "../util/config_fixtures.ts";
-import { assertAllStatus, unmountBelow } from "./format_fixture.ts";
+import { assertAllStatus, sh, unmountBelow } from "./format_fixture.ts";
 
 /** Runs `body` in a fresh temp dir; unmounts everything below it and removes it afterwards. */
 async function inTemp(body: (dir: string) => Promise<void>): Promise<void> {
@@ -178,5 +178,42 @@ Deno.test("a path through a symlink then .. is checked where the kernel puts it,
       o[0].message,
       /a\/l\/\.\.\/x" of engine 1 \(.*\/b\/x\) lies inside scm_mount ".*\/b" of engine 0/,
     );
+  });
+});
+
+Deno.test("scm_mount under a symlinked parent (/var/daos -> /data/daos): format, reformat and erase find their tmpfs", async () => {
+  await inTemp(async (dir) => {
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.symlink(`${dir}/real`, `${dir}/lnk`);
+    const cfg = config(dir, [{ scm: `${dir}/lnk/scm0`, bdevs: [`${dir}/lnk/b0`] }]);
+    const ours = async () =>
+      parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"))
+        .filter((m) => m.mountPoint === `${dir}/real/scm0`).length;
+    assertAllStatus((await format(cfg)).scm, "CTL_SUCCESS", 1);
+    assert.equal(await ours(), 1);
+    assert.notEqual(await findMount(`${dir}/lnk/scm0`), null, "found through the link");
+    const again = await format(cfg);
+    assertAllStatus(again.scm, "CTL_ERR_SCM", 1);
+    assert.match(again.scm[0].error, /existing filesystem signature/);
+    assertAllStatus((await format(cfg, true)).scm, "CTL_SUCCESS", 1);
+    assert.equal(await ours(), 1, "a reformat replaces the tmpfs, never stacks another");
+    await eraseScm(cfg.engines[0]);
+    assert.equal(await ours(), 0, "erase unmounts it");
+  });
+});
+
+Deno.test("a symlink at scm_mount to a foreign mount: --force replaces the link, never unmounts the target", async () => {
+  await inTemp(async (dir) => {
+    await Deno.mkdir(`${dir}/foreign`);
+    await sh("mount", "-t", "tmpfs", "-o", "size=8m", "foreignfs", `${dir}/foreign`);
+    await Deno.writeTextFile(`${dir}/foreign/data`, "precious");
+    await Deno.symlink(`${dir}/foreign`, `${dir}/scm0`);
+    const cfg = config(dir, [{ scm: `${dir}/scm0`, bdevs: [`${dir}/b0`] }]);
+    const refused = await format(cfg);
+    assert.match(refused.scm[0]?.error ?? "", /is a symbolic link; format would replace it/);
+    assertAllStatus((await format(cfg, true)).scm, "CTL_SUCCESS", 1);
+    assert.equal(await Deno.readTextFile(`${dir}/foreign/data`), "precious");
+    assert.equal((await findMount(`${dir}/foreign`))?.source, "foreignfs");
+    assert.equal((await Deno.lstat(`${dir}/scm0`)).isDirectory, true);
   });
 });
