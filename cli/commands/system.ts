@@ -8,7 +8,7 @@ import { type Command, Option } from "commander";
 import { create } from "@bufbuild/protobuf";
 import { type CallOptions, createClient, type Transport } from "@connectrpc/connect";
 import { errorText, wrapError } from "../../control/lib/fault.ts";
-import { parseHostSet } from "../../control/lib/hostlist.ts";
+import { MAX_EXPANDED_HOSTS, parseHostSet } from "../../control/lib/hostlist.ts";
 import { parseRankSet, RankSet } from "../../control/lib/rankset.ts";
 import { fanOut } from "../../control/lib/rpc/fanout.ts";
 import { msRequest } from "../../control/lib/rpc/ms_request.ts";
@@ -91,9 +91,13 @@ export function rankHostSelection(f: RankHostFlags): RankHostSelection {
   if (ranks !== "" && hosts !== "") {
     throw new Error("--ranks and --rank-hosts options cannot be set together");
   }
+  const set = parseHostSet(hosts);
+  // The MS refuses to expand more than MAX_EXPANDED_HOSTS: say so here, before any request
+  // (expand() throws that error at once, without writing a host out).
+  if (set.count > MAX_EXPANDED_HOSTS) set.expand();
   return {
     ranks: ranks === "" ? "" : parseRankSet(ranks).toString(),
-    hosts: hosts === "" ? "" : parseHostSet(hosts).toString(),
+    hosts: hosts === "" ? "" : set.toString(),
   };
 }
 

@@ -45,6 +45,12 @@ Deno.test("flag checks and request normalisation", () => {
   assertThrows(() => rankHostSelection({ rankHosts: "foo-[1-3" }), {
     message: 'invalid range "foo-[1-3"',
   });
+  // A few KiB naming millions of hosts is refused here, before the MS is asked.
+  const huge = `n[${Array.from({ length: 300 }, (_, i) => `${i * 16385}-${i * 16385 + 16384}`)}]`;
+  assertThrows(() => rankHostSelection({ rankHosts: huge }), {
+    message: 'host list "n[0-4915499]" names 4915500 hosts, more than the 65536 accepted; ' +
+      "name fewer hosts",
+  });
   assertThrows(() => rankHostSelection({ ranks: "1", rankHosts: "a" }), {
     message: "--ranks and --rank-hosts options cannot be set together",
   });
