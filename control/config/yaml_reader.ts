@@ -52,7 +52,7 @@ type AnchorIndex = Map<string, { off: number; node: Node }[]>;
 const anchorIndexes = new WeakMap<Document, AnchorIndex>();
 
 function anchorsOf(doc: Document): AnchorIndex {
-  let idx = anchorIndexes.get(doc);
+  const idx = anchorIndexes.get(doc);
   if (idx) return idx;
   const built: AnchorIndex = new Map();
   visit(doc, (_key, node) => {
