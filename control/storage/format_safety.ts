@@ -186,6 +186,16 @@ export async function bdevFileHazard(path: string, force: boolean): Promise<Faul
   const st = await Deno.lstat(path).catch(() => null);
   if (st === null) return null;
   if (st.isFile) {
+    // Truncating one name of a hard-linked file truncates all of them (a link to /etc/shadow
+    // lies outside every path check); our files have one name.
+    if ((st.nlink ?? 1) > 1 && st.size > 0) {
+      return makeFault(
+        "StoragePathAccessDenied",
+        `${key} ${path} is a file with ${st.nlink} names (hard links); format would truncate ` +
+          "the data under every name",
+        "list a new file path in bdev_list (format creates it)",
+      );
+    }
     if (st.size === 0 || force || await hasBdevMagic(path)) return null;
     return makeFault(
       "StorageAlreadyFormatted",

@@ -217,3 +217,19 @@ Deno.test("a symlink at scm_mount to a foreign mount: --force replaces the link,
     assert.equal((await Deno.lstat(`${dir}/scm0`)).isDirectory, true);
   });
 });
+
+Deno.test("a bdev file with a second name (hard link) is never truncated, not even with --force", async () => {
+  await inTemp(async (dir) => {
+    await Deno.mkdir(`${dir}/etc`);
+    await Deno.writeTextFile(`${dir}/etc/shadow`, "root:secret\n");
+    await Deno.link(`${dir}/etc/shadow`, `${dir}/b0`);
+    const cfg = config(dir, [{ scm: `${dir}/scm0`, bdevs: [`${dir}/b0`] }]);
+    for (const force of [false, true]) {
+      const f = await bdevFileHazard(`${dir}/b0`, force);
+      assert.match(f?.description ?? "none", /b0 is a file with 2 names \(hard links\)/);
+      const out = await format(cfg, force);
+      assert.match(out.bdevs[0]?.error ?? "none", /2 names \(hard links\)/);
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/etc/shadow`), "root:secret\n");
+  });
+});
