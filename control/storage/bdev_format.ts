@@ -6,7 +6,13 @@
 import type { BdevTier } from "../config/types.ts";
 import { Fault, makeFault } from "../lib/fault.ts";
 import { statfs } from "../sysinfo/statfs.ts";
-import { BDEV_HEADER_BYTES, BDEV_MAGIC, bdevFileHazard, kdevHazard } from "./format_safety.ts";
+import {
+  BDEV_HEADER_BYTES,
+  BDEV_MAGIC,
+  BDEV_OWNER_PREFIX,
+  bdevFileHazard,
+  kdevHazard,
+} from "./format_safety.ts";
 import { runTool } from "./command.ts";
 
 /** Result of preparing one device. */
@@ -88,10 +94,14 @@ export async function bdevSpaceFaults(
   return out;
 }
 
-/** Writes the signature header ({@link BDEV_MAGIC}, zero padded) at offset 0. */
-async function writeHeader(path: string): Promise<void> {
+/** Writes the signature header ({@link BDEV_MAGIC}, the owner line, zero padded) at 0. */
+async function writeHeader(path: string, owner: string): Promise<void> {
   const block = new Uint8Array(BDEV_HEADER_BYTES);
-  block.set(new TextEncoder().encode(BDEV_MAGIC));
+  block.set(
+    new TextEncoder().encode(
+      BDEV_MAGIC + (owner === "" ? "" : `${BDEV_OWNER_PREFIX}${owner}\n`),
+    ).subarray(0, BDEV_HEADER_BYTES),
+  );
   const f = await Deno.open(path, { write: true });
   try {
     let done = 0;
@@ -112,9 +122,10 @@ export async function prepareBdevFile(
   sizeGiB: number,
   force = false,
   env: BdevFileEnv = realEnv,
+  owner = "",
 ): Promise<void> {
   const bytes = fileBdevBytes(sizeGiB);
-  const bad = await bdevFileHazard(path, force);
+  const bad = await bdevFileHazard(path, force, owner);
   if (bad) throw bad;
   const before = await Deno.lstat(path).catch(() => null);
   // Space: what is free plus what re-creating our (or a forced) file gives back.
@@ -150,7 +161,7 @@ export async function prepareBdevFile(
       if (!/not supported/i.test((e as Error).message)) throw e;
       await Deno.truncate(path, bytes);
     }
-    await writeHeader(path);
+    await writeHeader(path, owner);
     await Deno.chmod(path, 0o660);
   } catch (e) {
     // Remove only what this call created or emptied: a regular file (never a directory or a
@@ -198,13 +209,20 @@ export function nvmeNeedsSpdkFault(addr: string): Fault {
   });
 }
 
-/** Formats every device of a tier; per-device results (never throws). `force` = --force. */
-export async function formatBdevTier(t: BdevTier, force = false): Promise<DeviceResult[]> {
+/**
+ * Formats every device of a tier; per-device results (never throws). `force` = --force,
+ * `owner` = the engine's resolved scm_mount, recorded in (and checked against) file headers.
+ */
+export async function formatBdevTier(
+  t: BdevTier,
+  force = false,
+  owner = "",
+): Promise<DeviceResult[]> {
   const out: DeviceResult[] = [];
   for (const d of t.bdevList) {
     let error = "";
     try {
-      if (t.class === "file") await prepareBdevFile(d, t.bdevSize, force);
+      if (t.class === "file") await prepareBdevFile(d, t.bdevSize, force, realEnv, owner);
       else if (t.class === "kdev") {
         await checkKdev(d);
         // Re-checked right before the device is handed over (the layout may have changed).

@@ -12,7 +12,7 @@ import { needsMetaFormat, needsScmFormat } from "./format_state.ts";
 import { type KernelConfig, readKernelConfig } from "./kernel_config.ts";
 import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
 import { formatScm } from "./scm_format.ts";
-import { engineFormatHazards, resolvedStorageOverlaps } from "./format_safety.ts";
+import { bdevOwnerOf, engineFormatHazards, resolvedStorageOverlaps } from "./format_safety.ts";
 import { controlMetadataHazard } from "./metadata_safety.ts";
 import { newSuperblock, readSuperblock, writeSuperblock } from "./superblock.ts";
 import { writeNvmeConf } from "./nvme_conf.ts";
@@ -260,7 +260,8 @@ async function bdevFormat(
   if (sb !== null) return true;
   let ok = true;
   const results: DeviceResult[] = [];
-  for (const t of e.bdevs) results.push(...await formatBdevTier(t, force));
+  const owner = await bdevOwnerOf(e);
+  for (const t of e.bdevs) results.push(...await formatBdevTier(t, force, owner));
   for (const r of results) {
     if (r.error !== "") ok = false;
     out.bdevs.push({

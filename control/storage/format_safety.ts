@@ -147,23 +147,44 @@ export async function scmMountHazard(path: string, force: boolean): Promise<Faul
 
 /** True when the file at `path` starts with {@link BDEV_MAGIC}. */
 export async function hasBdevMagic(path: string): Promise<boolean> {
+  return (await readBdevHeader(path)) !== null;
+}
+
+/** Header line naming the engine a file bdev was made for (its resolved scm_mount). */
+export const BDEV_OWNER_PREFIX = "owner=";
+
+/**
+ * The header of a file bdev: null when it does not start with {@link BDEV_MAGIC}, else the
+ * owner written after it ("" for files made before owners were recorded).
+ */
+export async function readBdevHeader(path: string): Promise<{ owner: string } | null> {
   const want = new TextEncoder().encode(BDEV_MAGIC);
   let f: Deno.FsFile | null = null;
   try {
     f = await Deno.open(path, { read: true });
-    const buf = new Uint8Array(want.length);
+    const buf = new Uint8Array(BDEV_HEADER_BYTES);
     let got = 0;
     while (got < buf.length) {
       const n = await f.read(buf.subarray(got));
-      if (n === null) return false;
+      if (n === null) break;
       got += n;
     }
-    return buf.every((b, i) => b === want[i]);
+    if (got < want.length || !want.every((b, i) => buf[i] === b)) return null;
+    const rest = new TextDecoder().decode(buf.subarray(want.length, got));
+    const line = rest.slice(0, rest.indexOf("\n") < 0 ? 0 : rest.indexOf("\n"));
+    return {
+      owner: line.startsWith(BDEV_OWNER_PREFIX) ? line.slice(BDEV_OWNER_PREFIX.length) : "",
+    };
   } catch {
-    return false;
+    return null;
   } finally {
     f?.close();
   }
+}
+
+/** The owner recorded in the bdev files of engine `e`: its scm_mount, resolved. */
+export async function bdevOwnerOf(e: EngineConfig): Promise<string> {
+  return e.scm ? await realPathOf(e.scm.scmMount) : "";
 }
 
 /**
@@ -171,7 +192,11 @@ export async function hasBdevMagic(path: string): Promise<boolean> {
  * ours; with `force` also a foreign regular file (truncated). Never a system path, a mount
  * point, a directory, a device or a symlink.
  */
-export async function bdevFileHazard(path: string, force: boolean): Promise<Fault | null> {
+export async function bdevFileHazard(
+  path: string,
+  force: boolean,
+  owner = "",
+): Promise<Fault | null> {
   const key = "bdev_list";
   const sys = await systemPathFault(key, path);
   if (sys) return sys;
@@ -196,7 +221,19 @@ export async function bdevFileHazard(path: string, force: boolean): Promise<Faul
         "list a new file path in bdev_list (format creates it)",
       );
     }
-    if (st.size === 0 || force || await hasBdevMagic(path)) return null;
+    if (st.size === 0 || force) return null;
+    const header = await readBdevHeader(path);
+    // Another engine's file (another daos_server on this host, or a config slip): ours by
+    // magic, not by owner.
+    if (header !== null && header.owner !== "" && owner !== "" && header.owner !== owner) {
+      return makeFault(
+        "StorageAlreadyFormatted",
+        `${key} ${path} is the AIO file of the engine with scm_mount ${header.owner}; ` +
+          "format would truncate it",
+        `list a file of this engine in bdev_list, ${FORCE_FIX}`,
+      );
+    }
+    if (header !== null) return null;
     return makeFault(
       "StorageAlreadyFormatted",
       `${key} ${path} is a file holding ${st.size} bytes not written by daos_server; ` +
@@ -310,10 +347,13 @@ export async function engineFormatHazards(
     if (f) out.push({ kind: "scm", path: e.scm.scmMount, fault: f });
   }
   if (!bdevs) return out;
+  const owner = await bdevOwnerOf(e);
   for (const t of e.bdevs) {
     if (t.class !== "file" && t.class !== "kdev") continue;
     for (const d of t.bdevList) {
-      const f = t.class === "file" ? await bdevFileHazard(d, force) : await kdevHazard(d, force);
+      const f = t.class === "file"
+        ? await bdevFileHazard(d, force, owner)
+        : await kdevHazard(d, force);
       if (f) out.push({ kind: "bdev", path: d, fault: f });
     }
   }

@@ -233,3 +233,29 @@ Deno.test("a bdev file with a second name (hard link) is never truncated, not ev
     assert.equal(await Deno.readTextFile(`${dir}/etc/shadow`), "root:secret\n");
   });
 });
+
+Deno.test("a bdev file made for another engine (a second daos_server on the host) is not truncated without --force", async () => {
+  await inTemp(async (dir) => {
+    const a = config(dir, [{ scm: `${dir}/scmA`, bdevs: [`${dir}/shared`] }]);
+    const b = config(dir, [{ scm: `${dir}/scmB`, bdevs: [`${dir}/shared`] }]);
+    assertAllStatus((await format(a)).bdevs, "CTL_SUCCESS", 1);
+    // Engine A's data after the header.
+    const f = await Deno.open(`${dir}/shared`, { write: true });
+    await f.seek(1 << 20, Deno.SeekMode.Start);
+    await f.write(new TextEncoder().encode("engine A data"));
+    f.close();
+    const sum = async () => await sh("sh", "-c", `sha256sum '${dir}/shared' | cut -d' ' -f1`);
+    const before = await sum();
+    const out = await format(b);
+    assertAllStatus(out.scm, "CTL_ERR_SCM", 1);
+    assert.match(
+      out.bdevs[0]?.error ?? "none",
+      /shared is the AIO file of the engine with scm_mount .*\/scmA; format would truncate it/,
+    );
+    assert.equal(await sum(), before, "engine A's file untouched");
+    assert.equal(await findMount(`${dir}/scmB`), null, "nothing of B formatted");
+    // A re-formats its own file (after its SCM is gone) without --force.
+    await eraseScm(a.engines[0]);
+    assertAllStatus((await format(a)).bdevs, "CTL_SUCCESS", 1);
+  });
+});
