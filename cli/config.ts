@@ -4,6 +4,7 @@
  * `failed to load control configuration: <cause>`.
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { yamlErrorText } from "../control/lib/yaml_errors.ts";
 import { faults } from "../control/lib/fault.ts";
 
 /** Transport settings of the client. */
@@ -76,7 +77,7 @@ export function parseControlConfig(text: string, path: string): ControlConfig {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const { line, col } = lc.linePos(e.pos[0]);
-    throw wrap(`${path}:${line}:${col}: invalid YAML: ${e.message.split("\n")[0]}`);
+    throw wrap(`${path}:${line}:${col}: invalid YAML: ${yamlErrorText(e.message)}`);
   }
   const root = doc.contents;
   if (root === null) return cfg; // only comments: all defaults

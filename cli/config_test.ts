@@ -103,3 +103,13 @@ Deno.test("loadControlConfig: -o of a device, FIFO, directory or huge file is re
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("parseControlConfig: nesting thousands of levels deep is named, not a stack overflow", () => {
+  throws(
+    () => parseControlConfig(`hostlist: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`, "/x.yml"),
+    {
+      message:
+        /^failed to load control configuration: \/x\.yml:1:\d+: invalid YAML: nesting too deep/,
+    },
+  );
+});

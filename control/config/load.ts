@@ -3,6 +3,7 @@
  * `checkServerConfigText` returns every problem; `loadServerConfig` throws the first as a Fault.
  */
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { yamlErrorText } from "../lib/yaml_errors.ts";
 import { domainOfCode, Fault } from "../lib/fault.ts";
 import { type ConfigProblem, formatProblem, Problems } from "./problems.ts";
 import { type EngineLoc, readServerConfig } from "./schema.ts";
@@ -43,7 +44,7 @@ export function checkServerConfigText(text: string, file: string): ConfigCheck {
     problems.add(
       off,
       701,
-      `invalid YAML: ${err.message.split("\n")[0]}`,
+      `invalid YAML: ${yamlErrorText(err.message)}`,
       "fix the YAML syntax at this position",
     );
   }

@@ -40,3 +40,12 @@ engines: [&e {targets: 4, fabric_iface: lo, fabric_iface_port: 31416, storage: [
   // Only the first 64 copies were validated (each repeats the shared scm_mount and fabric).
   assert.ok(ps.length < 64 * 4, `${ps.length} problems`);
 });
+
+Deno.test("nesting thousands of levels deep is one located problem naming it", () => {
+  const ps =
+    checkServerConfigText(`name: x\nengines: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`, "t.yml")
+      .problems;
+  assert.equal(ps.length, 1, JSON.stringify(ps));
+  assert.match(ps[0].message, /^invalid YAML: nesting too deep/);
+  assert.equal(ps[0].line, 2);
+});
