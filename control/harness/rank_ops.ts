@@ -147,8 +147,10 @@ export interface StartOptions extends RankOpOptions {
 }
 
 /**
- * StartRanks: set the checker mode, request a start of each stopped targeted instance and wait
- * until Ready → Ready `system start`, else Errored `system start: rank failed to start`.
+ * StartRanks: set the checker mode, request a start of each stopped targeted instance (and a
+ * restart of one whose start-up failed: running but not ready) and wait until it is Ready →
+ * Ready `system start`; else Errored `system start: rank failed to start: <why>` as soon as
+ * the new start failed (start-up gave up, or the engine exited), or at the deadline.
  */
 export async function startRanks(
   h: EngineHarness,
@@ -157,16 +159,37 @@ export async function startRanks(
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);
   h.clearRestartHistory(insts.map((i) => i.rank()!));
+  // Start attempts before this one: only an attempt begun after it can end the wait.
+  const before = new Map<EngineInstance, number>();
   for (const inst of insts) {
     inst.setCheckMode(opts.checkMode ?? false);
+    if (inst.isReady()) continue;
+    before.set(inst, inst.startAttempts());
     if (!inst.isStarted()) inst.requestStart();
+    else if (!inst.restartFailedStartup()) before.set(inst, inst.startAttempts() - 1); // starting
   }
-  await Promise.all(insts.map((i) => i.waitFor((x) => x.isReady(), opts.timeoutMs)));
-  return insts.map((inst) =>
-    inst.localState() === MemberState.Ready
-      ? result(h, inst.rank()!, MemberState.Ready, "system start")
-      : result(h, inst.rank()!, MemberState.Errored, "system start: rank failed to start", true)
-  );
+  const settled = (i: EngineInstance): boolean => {
+    if (i.isReady()) return true;
+    const b = before.get(i);
+    if (b === undefined || i.startAttempts() <= b) return false;
+    return i.startupFailed() || (!i.isStarted() && !i.isStartPending());
+  };
+  await Promise.all(insts.map((i) => i.waitFor(settled, opts.timeoutMs)));
+  return insts.map((inst) => {
+    if (inst.localState() === MemberState.Ready) {
+      return result(h, inst.rank()!, MemberState.Ready, "system start");
+    }
+    return result(h, inst.rank()!, MemberState.Errored, startFailure(inst), true);
+  });
+}
+
+/** The StartRanks failure text, with the cause the instance recorded (server.md §4.5). */
+function startFailure(inst: EngineInstance): string {
+  const base = "system start: rank failed to start";
+  const i = inst.info();
+  if (inst.isAwaitingFormat()) return `${base}: storage format required`;
+  const why = i.lastError ?? (i.lastExitStatus !== null ? `exited: ${i.lastExitStatus}` : null);
+  return why === null ? base : `${base}: ${why}`;
 }
 
 /**
