@@ -30,7 +30,13 @@ import {
   STATE_BITS,
 } from "./member.ts";
 import { RankSet } from "../lib/rankset.ts";
-import { applyResults, ranksByHost, type Selection, selectMembers } from "./system_ops.ts";
+import {
+  applyResults,
+  checkStarted,
+  ranksByHost,
+  type Selection,
+  selectMembers,
+} from "./system_ops.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
 export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
@@ -649,10 +655,12 @@ export class ManagementService {
     await this.requireLeader();
     const sel = await this.#select(req.ranks, req.hosts);
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
-    const results = targets.length === 0
+    const started = targets.length === 0
       ? []
       : (await this.#fan("StartRanks", targets, false)).map((r) => ({ ...r, action: "start" }));
-    await this.#applyResults(results);
+    await this.#applyResults(started);
+    // "OK" only for ranks the system now has Joined (a ready engine may still be excluded).
+    const results = checkStarted((await this.#state()).members.values(), started);
     return { results, absentRanks: sel.absentRanks, absentHosts: sel.absentHosts };
   }
 
