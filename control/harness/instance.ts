@@ -69,6 +69,7 @@ const STARTUP_RETRY_MAX_DELAY_MS = 5_000;
  * join function retries what is transient itself), so only a new start can change the outcome.
  */
 class JoinRefused extends Error {
+  readonly refused = true;
   constructor(cause: unknown) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = "JoinRefused";
@@ -107,6 +108,8 @@ export class EngineInstance {
   #joiningFor: Deno.ChildProcess | undefined; // the process whose start-up is in progress
   #startupFailed: Deno.ChildProcess | undefined; // the process whose start-up gave up
   #attempts = 0;
+  #startupFailures = 0; // failed start-up attempts (join, SetRank, SetUp), retried ones too
+  #retrying: Deno.ChildProcess | undefined; // the process whose failed start-up is retried
   #wake: (() => void) | undefined;
   #listeners = new Set<() => void>();
   #abort = new AbortController();
@@ -170,6 +173,16 @@ export class EngineInstance {
   /** How many start attempts began so far (to tell a new start from an earlier one). */
   startAttempts(): number {
     return this.#attempts;
+  }
+
+  /** How many start-up attempts (join, SetRank, SetUp) failed so far, retried ones included. */
+  startupFailures(): number {
+    return this.#startupFailures;
+  }
+
+  /** True while a failed start-up step of the running engine waits for its next retry. */
+  isRetryingStartup(): boolean {
+    return this.#child !== undefined && this.#retrying === this.#child;
   }
 
   /** True while a start is queued or in progress (format wait, spawn, process lifetime). */
@@ -340,11 +353,14 @@ export class EngineInstance {
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
         this.#lastErr = err;
-        this.#changed();
+        this.#startupFailures++;
         const gone = this.#child !== child || this.#abort.signal.aborted;
+        const giveUp = err instanceof JoinRefused || Date.now() + delay > until;
+        this.#retrying = gone || giveUp ? undefined : child;
+        if (!gone && giveUp) this.#startupFailed = child;
+        this.#changed();
         if (gone) return;
-        if (err instanceof JoinRefused || Date.now() + delay > until) {
-          this.#startupFailed = child;
+        if (giveUp) {
           log.error(
             `instance ${this.index}: start-up failed, engine left running but not ready: ` +
               err.message,
@@ -357,6 +373,7 @@ export class EngineInstance {
         );
       }
       await this.#sleepWhileRunning(child, delay);
+      this.#retrying = undefined;
       if (this.#child !== child || this.#abort.signal.aborted) return;
       delay = Math.min(delay * 2, STARTUP_RETRY_MAX_DELAY_MS);
     }

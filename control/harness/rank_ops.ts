@@ -149,8 +149,9 @@ export interface StartOptions extends RankOpOptions {
 /**
  * StartRanks: set the checker mode, request a start of each stopped targeted instance (and a
  * restart of one whose start-up failed: running but not ready) and wait until it is Ready →
- * Ready `system start`; else Errored `system start: rank failed to start: <why>` as soon as
- * the new start failed (start-up gave up, or the engine exited), or at the deadline.
+ * Ready `system start`. Else Errored `system start: rank failed to start: <why>`, as soon as
+ * this start failed (a start-up attempt failed, even one retried in the background, or the
+ * engine exited), or at the deadline.
  */
 export async function startRanks(
   h: EngineHarness,
@@ -159,20 +160,21 @@ export async function startRanks(
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);
   h.clearRestartHistory(insts.map((i) => i.rank()!));
-  // Start attempts before this one: only an attempt begun after it can end the wait.
-  const before = new Map<EngineInstance, number>();
+  // What was there before this start: only an attempt or failure after it ends the wait.
+  const before = new Map<EngineInstance, { attempts: number; failures: number }>();
   for (const inst of insts) {
     inst.setCheckMode(opts.checkMode ?? false);
     if (inst.isReady()) continue;
-    before.set(inst, inst.startAttempts());
+    const b = { attempts: inst.startAttempts(), failures: inst.startupFailures() };
+    before.set(inst, b);
     if (!inst.isStarted()) inst.requestStart();
-    else if (!inst.restartFailedStartup()) before.set(inst, inst.startAttempts() - 1); // starting
+    else if (!inst.restartFailedStartup()) b.attempts--; // starting: the current attempt counts
   }
   const settled = (i: EngineInstance): boolean => {
     if (i.isReady()) return true;
     const b = before.get(i);
-    if (b === undefined || i.startAttempts() <= b) return false;
-    return i.startupFailed() || (!i.isStarted() && !i.isStartPending());
+    if (b === undefined || i.startAttempts() <= b.attempts) return false;
+    return i.startupFailures() > b.failures || (!i.isStarted() && !i.isStartPending());
   };
   await Promise.all(insts.map((i) => i.waitFor(settled, opts.timeoutMs)));
   return insts.map((inst) => {
@@ -189,7 +191,10 @@ function startFailure(inst: EngineInstance): string {
   const i = inst.info();
   if (inst.isAwaitingFormat()) return `${base}: storage format required`;
   const why = i.lastError ?? (i.lastExitStatus !== null ? `exited: ${i.lastExitStatus}` : null);
-  return why === null ? base : `${base}: ${why}`;
+  if (why === null) return base;
+  return inst.isRetryingStartup()
+    ? `${base}: ${why} (start-up retried in the background)`
+    : `${base}: ${why}`;
 }
 
 /**

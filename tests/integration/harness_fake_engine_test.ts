@@ -222,14 +222,25 @@ Deno.test("a superblock write failing with ENOSPC is retried: the engine gets re
     assert(await i0.waitFor(() => failures >= 2, WAIT), f.logs.join("\n"));
     assert(!i0.isReady());
     assert(/No space left on device/.test(i0.info().lastError ?? ""), i0.info().lastError!);
-    // A start meanwhile reports the cause of the start-up still being retried.
-    const res = await startRanks(f.harness, [0], { timeoutMs: 300 });
-    assertEquals(res.length, 0, "no rank yet: the join never happened");
-    full = false; // space freed
+    full = false; // space freed: the retry gets it ready, no operator needed
     assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
     assertEquals(i0.rank(), 0);
     assertEquals(f.joins.length, 1, "one join, after the superblock could be written");
     assertEquals(i0.info().lastError, null);
+
+    // A system start that hits the full SCM reports the cause at once (not only "rank failed
+    // to start", not after its deadline), and the engine still recovers by itself.
+    await stopRanks(f.harness, [0], { timeoutMs: WAIT, force: true });
+    full = true;
+    const res = await startRanks(f.harness, [0], { timeoutMs: 10 * WAIT });
+    assertEquals(res.map((r) => [r.rank, r.state, r.errored]), [[0, "errored", true]]);
+    assert(
+      /^system start: rank failed to start: .*superblock.*No space left on device.*\(start-up retried in the background\)$/
+        .test(res[0].msg),
+      res[0].msg,
+    );
+    full = false;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
   } finally {
     await f.close();
   }
