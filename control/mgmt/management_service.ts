@@ -11,7 +11,7 @@
  * incarnation gets that rank back as Joined (README.md, "Recovery of Unresponsive ranks").
  */
 import { create } from "@bufbuild/protobuf";
-import { faults } from "../lib/fault.ts";
+import { type Fault, faults, makeFault } from "../lib/fault.ts";
 import { NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
@@ -109,6 +109,25 @@ export function restoredMembers(
     out.push({ ...m, state: "joined", info: "", last_update: now });
   }
   return out;
+}
+
+/**
+ * The error an MS request gets when the replica's etcd does not answer (down, restarting, or
+ * stuck, e.g. on a full filesystem): it names the database and where to look, instead of
+ * passing on the etcd client's text (a refused connection or a deadline on a port the
+ * operator never configured, which reads like dmg's own connection failing).
+ */
+export function msDbUnavailable(cause: unknown, endpoints: string[], self: string): Fault {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return makeFault(
+    "SystemUnknown",
+    `the MS database is unavailable: etcd at ${
+      endpoints.map((e) => e.replace(/^[a-z]+:\/\//, "")).join(",")
+    } did not answer (${why})`,
+    `check the control log of MS replica ${self} and the space left on the filesystem ` +
+      "holding its MS database (control_metadata path or engine 0's SCM mount), then retry",
+    cause,
+  );
 }
 
 /** What the MS needs from daos_server's configuration. */
@@ -441,7 +460,7 @@ export class ManagementService {
           this.#cache = null;
           if (
             !isTransientEtcdError(e) || !election.view().isLeader || Date.now() >= retryUntil
-          ) throw e;
+          ) throw this.#dbError(e);
           transient++;
           this.log(`MS write: transient etcd error (attempt ${transient}), retrying: ${e}`);
           await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** transient, 200)));
@@ -458,7 +477,17 @@ export class ManagementService {
   async #state(): Promise<DbState> {
     const { db, election } = this.requireReplica();
     if (election.view().isLeader && this.#cache) return this.#cache;
-    return await db.read();
+    try {
+      return await db.read();
+    } catch (e) {
+      throw this.#dbError(e);
+    }
+  }
+
+  /** A transient etcd failure as the MS answers it (see {@link msDbUnavailable}). */
+  #dbError(e: unknown): unknown {
+    if (!isTransientEtcdError(e)) return e;
+    return msDbUnavailable(e, etcdEndpoints(this.config.db, this.self), this.self);
   }
 
   // ---- join -------------------------------------------------------------------------------
