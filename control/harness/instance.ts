@@ -346,6 +346,7 @@ export class EngineInstance {
     const log = this.#o.log;
     const until = Date.now() + (this.#o.startupRetryMs ?? STARTUP_RETRY_MS);
     let delay = STARTUP_RETRY_FIRST_MS;
+    let said = "";
     for (let attempt = 1;; attempt++) {
       try {
         await this.#joinAndSetUp(req, child);
@@ -367,10 +368,12 @@ export class EngineInstance {
           );
           return;
         }
-        log.error(
-          `instance ${this.index}: start-up attempt ${attempt} failed, retrying in ` +
-            `${delay} ms: ${err.message}`,
-        );
+        // The same failure every few seconds for minutes: said once, then only at debug level.
+        const text = `instance ${this.index}: start-up attempt ${attempt} failed, retrying in ` +
+          `${delay} ms: ${err.message}`;
+        if (err.message !== said) log.error(text);
+        else log.debug(text);
+        said = err.message;
       }
       await this.#sleepWhileRunning(child, delay);
       this.#retrying = undefined;
