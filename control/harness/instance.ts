@@ -14,7 +14,7 @@ import {
 import type { NotifyReadyReq } from "../../proto/gen/ts/srv/srv_pb.ts";
 import { SerialDrpcClient } from "../drpc/client.ts";
 import { DrpcModule, MgmtMethod } from "../drpc/ids.ts";
-import { DaosStatusError, faults } from "../lib/fault.ts";
+import { DaosStatusError, errorText, faults } from "../lib/fault.ts";
 import { localState, type MemberStateValue } from "../lib/states.ts";
 import { engineDiedEvent, engineFormatRequiredEvent } from "./events.ts";
 import { describeExit } from "./exit_status.ts";
@@ -58,6 +58,9 @@ export interface InstanceOptions {
    */
   startupRetryMs?: number;
 }
+
+/** Longest engine stderr line kept as an exit cause. */
+const MAX_CAUSE_CHARS = 512;
 
 /** Default bound of start-up retries (InstanceOptions.startupRetryMs). */
 export const STARTUP_RETRY_MS = 600_000;
@@ -448,10 +451,15 @@ export class EngineInstance {
     o.onReady?.(this.index, resp.rank);
   }
 
-  /** The join; its failure is a refusal (the join function retried what was transient). */
+  /**
+   * The join; its failure is a refusal (the join function retried what was transient). While
+   * it retries, why it does is the instance's last error (a start waiting for it reports it).
+   */
   async #join(req: JoinReq): Promise<JoinResp> {
     try {
-      return await this.#o.join(req);
+      return await this.#o.join(req, (e) => {
+        this.#lastErr = new Error(`join: ${errorText(e)} (retrying)`);
+      });
     } catch (e) {
       throw new JoinRefused(e);
     }
@@ -529,16 +537,23 @@ export class EngineInstance {
     o.log.info(`instance ${this.index}: started daos_engine, pid ${child.pid}`);
     this.#changed();
     const prefix = `daos_engine:${this.index}`;
+    // The engine's last word on stderr (e.g. "daos_engine: <why it stopped>") is the cause
+    // reported with its exit, not only a line in the control log.
+    let lastStderr = "";
     const output = Promise.all([
       pipeLines(child.stdout, prefix, (l) => o.log.info(l)),
-      pipeLines(child.stderr, prefix, (l) => o.log.error(l)),
+      pipeLines(child.stderr, prefix, (l) => {
+        o.log.error(l);
+        const text = l.slice(prefix.length + 1).trim();
+        if (text !== "") lastStderr = text.slice(0, MAX_CAUSE_CHARS);
+      }),
     ]);
     const status = await child.status;
     await output;
-    this.#onExit(child, status);
+    this.#onExit(child, status, lastStderr);
   }
 
-  #onExit(child: Deno.ChildProcess, status: Deno.CommandStatus): void {
+  #onExit(child: Deno.ChildProcess, status: Deno.CommandStatus, lastStderr: string): void {
     const o = this.#o;
     const text = describeExit(status);
     const rankText = this.#rank === null ? "NilRank" : String(this.#rank);
@@ -551,7 +566,8 @@ export class EngineInstance {
     this.#ready = false;
     this.#drpcSocket = undefined;
     this.#lastExit = text;
-    this.#lastErr = new Error(`instance ${this.index} exited: ${text}`);
+    const why = !status.success && lastStderr !== "" ? ` (${lastStderr})` : "";
+    this.#lastErr = new Error(`instance ${this.index} exited: ${text}${why}`);
     if (sock !== undefined) Deno.remove(sock).catch(() => {}); // the engine may have done it
     if (!this.#expectExit) {
       o.notifyEvent(engineDiedEvent({

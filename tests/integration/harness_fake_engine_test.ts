@@ -298,3 +298,49 @@ Deno.test("system start of an engine whose join was refused restarts it; OK only
     await f.close();
   }
 });
+
+Deno.test("system start names why the engine exited (its last stderr line) and why a join is still retried", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harness-fail-" });
+  const marker = `${dir}/fail`;
+  let release: (() => void) | undefined;
+  let firstDone = false;
+  const f = await startFixture({
+    engines: 1,
+    launch: fakeEngineLaunch({ FAKE_FAIL_START_IF: marker }),
+    join: async (req, assign, onRetry) => {
+      if (!firstDone) return assign(req); // the first start
+      onRetry?.(new Error("not the DAOS Management Service leader (no leader known)"));
+      await new Promise<void>((r) => release = r);
+      return assign(req);
+    },
+  });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    firstDone = true;
+    await stopRanks(f.harness, [0], { timeoutMs: WAIT, force: true });
+    await Deno.writeTextFile(marker, "cannot open /scm0/daos_nvme.conf: No space left on device");
+    const res = await startRanks(f.harness, [0], { timeoutMs: WAIT });
+    assertEquals(res.map((r) => [r.state, r.errored]), [["errored", true]]);
+    assertEquals(
+      res[0].msg,
+      "system start: rank failed to start: instance 0 exited: exit status 1 " +
+        "(daos_engine: cannot open /scm0/daos_nvme.conf: No space left on device)",
+    );
+    await Deno.remove(marker);
+    // The MS has no leader: the join is retried, and a start that ends meanwhile says so.
+    const waiting = await startRanks(f.harness, [0], { timeoutMs: 1500 });
+    assertEquals(waiting.map((r) => [r.state, r.errored]), [["errored", true]]);
+    assert(
+      /failed to start: join: not the DAOS Management Service leader \(no leader known\) \(retrying\)$/
+        .test(waiting[0].msg),
+      waiting[0].msg,
+    );
+    release?.();
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+  } finally {
+    release?.();
+    await f.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

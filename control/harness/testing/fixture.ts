@@ -37,7 +37,11 @@ export interface FixtureOptions {
   /** Write superblocks before start (default true). */
   formatted?: boolean;
   /** Replace the default join (which assigns ranks). */
-  join?: (req: JoinReq, assign: (req: JoinReq) => JoinResp) => Promise<JoinResp>;
+  join?: (
+    req: JoinReq,
+    assign: (req: JoinReq) => JoinResp,
+    onRetry?: (err: unknown) => void,
+  ) => Promise<JoinResp>;
   /** Wraps instance idx's superblock store (e.g. to make writes fail). */
   superblock?: (idx: number, store: SuperblockStore) => SuperblockStore;
   /** InstanceOptions.startupRetryMs of every instance. */
@@ -102,9 +106,9 @@ export async function startFixture(opts: FixtureOptions): Promise<HarnessFixture
         20,
       ),
       startupRetryMs: opts.startupRetryMs,
-      join: async (req) => {
+      join: async (req, onRetry) => {
         joins.push(req);
-        return opts.join ? await opts.join(req, assign) : assign(req);
+        return opts.join ? await opts.join(req, assign, onRetry) : assign(req);
       },
       notifyEvent: (ev) => events.push(ev),
       log,
