@@ -493,6 +493,63 @@ static void test_engine_excluded_self_terminates(void **state)
 	unsetenv("DAOS_FABRIC_ADDR");
 }
 
+/*
+ * Property: over random sequences of group maps (versions around the join's, with or without
+ * the engine's own rank), the engine stops exactly when it installs a map not older than its
+ * join that leaves it out; every other map leaves it running. Seeded, so failures reproduce.
+ */
+static void test_engine_group_update_property(void **state)
+{
+	unsigned int seed = 15;
+
+	(void)state;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	for (int iter = 0; iter < 16; iter++) {
+		char dir[] = "/tmp/engine_gprop_XXXXXX", err[1024] = "", sock[108];
+		const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+		Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+		uint32_t join_version = 1 + (uint32_t)(rand_r(&seed) % 8), group_version = 0;
+		int has_group = 0, stopped = 0;
+		uint8_t body[32];
+		daos_engine_t *eng;
+
+		assert_non_null(mkdtemp(dir));
+		argv[4] = argv[6] = dir;
+		eng = daos_engine_create(7, argv, err, sizeof(err));
+		assert_non_null(eng);
+		assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+		snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+		sr.rank = 5;
+		sr.map_version = join_version;
+		assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)),
+				 0);
+		assert_int_equal(mgmt_status(sock, 209, NULL, 0), 0);
+		for (int step = 0; step < 12 && !stopped; step++) {
+			uint32_t version = (uint32_t)(rand_r(&seed) % 16);
+			int with_self = rand_r(&seed) % 3 != 0;
+			const uint32_t in[] = {0, 5}, out[] = {0, 7};
+			int installed = !(has_group && version <= group_version);
+			int expect_stop = installed && version >= join_version && !with_self;
+
+			assert_int_equal(group_update(sock, version, with_self ? in : out, 2), 0);
+			if (installed) {
+				has_group = 1;
+				group_version = version;
+			}
+			stopped = daos_engine_wait(eng, expect_stop ? 2000 : 0);
+			if (stopped != expect_stop)
+				fail_msg("iter %d step %d: map v%u (self %d), join v%u, group v%u: "
+					 "stopped %d, expected %d",
+					 iter, step, version, with_self, join_version, group_version,
+					 stopped, expect_stop);
+		}
+		assert_int_equal(daos_engine_stop(eng), 0);
+		daos_engine_destroy(eng);
+		rmdir(dir);
+	}
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_engine_orphan_stop),
 		cmocka_unit_test(test_engine_server_pid_errors),
 		cmocka_unit_test(test_engine_excluded_self_terminates),
+		cmocka_unit_test(test_engine_group_update_property),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
