@@ -150,8 +150,8 @@ export interface StartOptions extends RankOpOptions {
  * StartRanks: set the checker mode, request a start of each stopped targeted instance (and a
  * restart of one whose start-up failed: running but not ready) and wait until it is Ready →
  * Ready `system start`. Else Errored `system start: rank failed to start: <why>`, as soon as
- * this start failed (a start-up attempt failed, even one retried in the background, or the
- * engine exited), or at the deadline.
+ * this start failed (a start-up attempt failed, even one retried in the background, the engine
+ * exited, or it waits for storage format), or at the deadline.
  */
 export async function startRanks(
   h: EngineHarness,
@@ -167,14 +167,18 @@ export async function startRanks(
     if (inst.isReady()) continue;
     const b = { attempts: inst.startAttempts(), failures: inst.startupFailures() };
     before.set(inst, b);
-    if (!inst.isStarted()) inst.requestStart();
-    else if (!inst.restartFailedStartup()) b.attempts--; // starting: the current attempt counts
+    // An attempt in progress (format wait, starting engine) counts as this start's.
+    if (!inst.isStarted()) {
+      if (inst.isStartPending()) b.attempts--;
+      else inst.requestStart();
+    } else if (!inst.restartFailedStartup()) b.attempts--;
   }
   const settled = (i: EngineInstance): boolean => {
     if (i.isReady()) return true;
     const b = before.get(i);
     if (b === undefined || i.startAttempts() <= b.attempts) return false;
-    return i.startupFailures() > b.failures || (!i.isStarted() && !i.isStartPending());
+    return i.startupFailures() > b.failures || i.isAwaitingFormat() ||
+      (!i.isStarted() && !i.isStartPending());
   };
   await Promise.all(insts.map((i) => i.waitFor(settled, opts.timeoutMs)));
   return insts.map((inst) => {

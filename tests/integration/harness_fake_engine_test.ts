@@ -344,3 +344,21 @@ Deno.test("system start names why the engine exited (its last stderr line) and w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("system start of a rank whose storage needs format answers so at once", async () => {
+  const f = await startFixture({ engines: 1, launch: fakeEngineLaunch() });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    await stopRanks(f.harness, [0], { timeoutMs: WAIT, force: true });
+    await resetFormatRanks(f.harness, [0], { timeoutMs: WAIT });
+    await stopRanks(f.harness, [0], { timeoutMs: WAIT, force: true });
+    // A deadline far beyond any test timeout: only the answer "format required" ends the wait.
+    const res = await startRanks(f.harness, [0], { timeoutMs: 3_600_000 });
+    assertEquals(res.map((r) => [r.state, r.msg, r.errored]), [
+      ["errored", "system start: rank failed to start: storage format required", true],
+    ]);
+  } finally {
+    await f.close();
+  }
+});

@@ -20,8 +20,11 @@ export const Reason = {
 export class NotReplicaError extends Error {
   readonly replicas: string[];
   constructor(replicas: string[]) {
+    const known = replicas.filter((r) => r !== "");
     super(
-      `not a DAOS Management Service replica (try one of ${replicas.join(",")})`,
+      known.length > 0
+        ? `not a DAOS Management Service replica (try one of ${known.join(",")})`
+        : "not a DAOS Management Service replica (no replica known: check mgmt_svc_replicas)",
     );
     this.name = "NotReplicaError";
     this.replicas = replicas;

@@ -1,5 +1,10 @@
 import { deepEqual as assertEquals, match } from "node:assert/strict";
-import { decodeRemoteError, NotLeaderError, notLeaderError } from "./error_codec.ts";
+import {
+  decodeRemoteError,
+  NotLeaderError,
+  notLeaderError,
+  NotReplicaError,
+} from "./error_codec.ts";
 
 Deno.test("not-leader text: the reference form when hint and replicas are known", () => {
   assertEquals(
@@ -28,4 +33,13 @@ Deno.test("not-leader on the wire: the clear text and the empty hints decode bac
   if (!(e instanceof NotLeaderError)) throw new Error(`decoded ${e}`);
   assertEquals([e.leaderHint, e.replicas], ["", []]);
   match(e.message, /no leader known/);
+});
+
+Deno.test("not-replica text never ends in an empty replica list", () => {
+  assertEquals(
+    new NotReplicaError(["a:1", "b:1"]).message,
+    "not a DAOS Management Service replica (try one of a:1,b:1)",
+  );
+  match(new NotReplicaError([]).message, /\(no replica known: check mgmt_svc_replicas\)$/);
+  match(new NotReplicaError([""]).message, /no replica known/);
 });
