@@ -81,3 +81,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "system exclude by host with auto-restart disabled: the engine stays down until start",
+  sanitizeResources: false, // child pipes are closed by the fixture
+  fn: async () => {
+    const c = await LocalCluster.create({
+      servers: 2,
+      replicas: 1,
+      engines: 1,
+      extraServerYaml: "disable_engine_auto_restart: true",
+    });
+    try {
+      await c.startAll();
+      const f = await c.dmg(["storage", "format"]);
+      equal(f.code, 0, f.stdout + f.stderr);
+      await c.waitFor("ranks 0-1 joined", async () => (await c.joinedRanks()).length === 2);
+      const m1 = (await c.members()).find((m) => m.rank === 1)!;
+      const host1 = m1.addr === c.server(0).addr ? 0 : 1;
+      const [oldPid] = await c.enginePids(host1);
+      const ex = await c.dmg(["system", "exclude", "--rank-hosts", c.server(host1).ip]);
+      equal(ex.code, 0, ex.stdout + ex.stderr);
+      await c.waitFor("the excluded engine to exit", () => Promise.resolve(!alive(oldPid)));
+      await new Promise((r) => setTimeout(r, 1000)); // a restart, if any, would have begun
+      equal((await c.enginePids(host1)).filter((p) => p !== undefined).length, 0);
+      ok(!/restarting self-terminated rank 1/.test(await c.log(host1)));
+      const clr = await c.dmg(["system", "clear-exclude", "--ranks", "1"]);
+      equal(clr.code, 0, clr.stdout + clr.stderr);
+      const st = await c.dmg(["system", "start", "--ranks", "1"]);
+      equal(st.code, 0, st.stdout + st.stderr);
+      match(st.stdout, /^1\s+start\s+OK\s*$/m);
+      equal((await c.members()).find((m) => m.rank === 1)!.state, "joined");
+    } catch (e) {
+      console.error(await c.diagnostics());
+      throw e;
+    } finally {
+      await c.destroy();
+    }
+  },
+});
