@@ -24,7 +24,7 @@ function retryable(e: unknown): boolean {
   const t = errorText(e);
   // The MS's etcd store being briefly slow or unreachable (its call deadline, its client's
   // circuit breaker) is transient too: a repeated join is idempotent.
-  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED/i
+  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED|the MS database is unavailable/i
     .test(t) || (isFault(e) && e.code === FaultCode.ClientRpcTimeout);
 }
 
