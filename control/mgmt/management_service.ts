@@ -11,7 +11,7 @@
  * incarnation gets that rank back as Joined (README.md, "Recovery of Unresponsive ranks").
  */
 import { create } from "@bufbuild/protobuf";
-import { faults } from "../lib/fault.ts";
+import { type Fault, faults, makeFault } from "../lib/fault.ts";
 import { NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
@@ -43,16 +43,16 @@ import {
   type MemberState,
   STATE_BITS,
 } from "./member.ts";
-import { parseRankSet, RankSet } from "../lib/rankset.ts";
+import { NilRank, parseRankSet, RankSet } from "../lib/rankset.ts";
 import { HostSet, parseHostList } from "../lib/hostlist.ts";
 import {
   applyResults,
+  checkStarted,
   ranksByHost,
   selectInvalid,
   type Selection,
   selectMembers,
 } from "./system_ops.ts";
-import { NilRank } from "../lib/rankset.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
 export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
@@ -137,6 +137,25 @@ function removedResult(r: InvalidRecord): RankResult {
     addr: r.addr.length <= 260 ? r.addr : "",
     msg: `${r.key}: ${r.problem}`,
   });
+}
+
+/**
+ * The error an MS request gets when the replica's etcd does not answer (down, restarting, or
+ * stuck, e.g. on a full filesystem): it names the database and where to look, instead of
+ * passing on the etcd client's text (a refused connection or a deadline on a port the
+ * operator never configured, which reads like dmg's own connection failing).
+ */
+export function msDbUnavailable(cause: unknown, endpoints: string[], self: string): Fault {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return makeFault(
+    "SystemUnknown",
+    `the MS database is unavailable: etcd at ${
+      endpoints.map((e) => e.replace(/^[a-z]+:\/\//, "")).join(",")
+    } did not answer (${why})`,
+    `check the control log of MS replica ${self} and the space left on the filesystem ` +
+      "holding its MS database (control_metadata path or engine 0's SCM mount), then retry",
+    cause,
+  );
 }
 
 /** What the MS needs from daos_server's configuration. */
@@ -472,7 +491,7 @@ export class ManagementService {
           this.#cache = null;
           if (
             !isTransientEtcdError(e) || !election.view().isLeader || Date.now() >= retryUntil
-          ) throw e;
+          ) throw this.#dbError(e);
           transient++;
           this.log(`MS write: transient etcd error (attempt ${transient}), retrying: ${e}`);
           await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** transient, 200)));
@@ -489,7 +508,17 @@ export class ManagementService {
   async #state(): Promise<DbState> {
     const { db, election } = this.requireReplica();
     if (election.view().isLeader && this.#cache) return this.#cache;
-    return await this.#read(db);
+    try {
+      return await this.#read(db);
+    } catch (e) {
+      throw this.#dbError(e);
+    }
+  }
+
+  /** A transient etcd failure as the MS answers it (see {@link msDbUnavailable}). */
+  #dbError(e: unknown): unknown {
+    if (!isTransientEtcdError(e)) return e;
+    return msDbUnavailable(e, etcdEndpoints(this.config.db, this.self), this.self);
   }
 
   /** Reads the database and reports member records it had to set aside (once each). */
@@ -707,10 +736,12 @@ export class ManagementService {
     await this.requireLeader();
     const sel = await this.#select(req.ranks, req.hosts);
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
-    const results = targets.length === 0
+    const started = targets.length === 0
       ? []
       : (await this.#fan("StartRanks", targets, false)).map((r) => ({ ...r, action: "start" }));
-    await this.#applyResults(results);
+    await this.#applyResults(started);
+    // "OK" only for ranks the system now has Joined (a ready engine may still be excluded).
+    const results = checkStarted((await this.#state()).members.values(), started);
     return { results, absentRanks: sel.absentRanks, absentHosts: sel.absentHosts };
   }
 

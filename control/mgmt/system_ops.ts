@@ -128,3 +128,34 @@ export function selectInvalid(
   }
   return out;
 }
+
+/**
+ * System start results checked against the membership after they were applied: a rank the
+ * host started counts as started only when the system has it Joined (or CheckerStarted);
+ * otherwise (e.g. still Excluded: its engine was up but the system map has it out) the result
+ * is an error naming the state the rank is in, never "OK".
+ */
+export function checkStarted(members: Iterable<Member>, results: RankResult[]): RankResult[] {
+  const byRank = new Map([...members].map((m) => [m.rank, m]));
+  return results.map((r) => {
+    if (r.errored) return r;
+    const m = byRank.get(r.rank);
+    if (m === undefined || m.state === "joined" || m.state === "checkerstarted") return r;
+    const why = m.info !== "" ? ` (${m.info})` : "";
+    return {
+      ...r,
+      errored: true,
+      state: m.state,
+      msg: `system start: rank ${r.rank} is ${stateLabel(m.state)} in the system, not joined${why}`,
+    };
+  });
+}
+
+/** A member state as dmg prints it (Joined, AdminExcluded, ...). */
+function stateLabel(state: string): string {
+  const names: Record<string, string> = {
+    adminexcluded: "AdminExcluded",
+    awaitformat: "AwaitFormat",
+  };
+  return names[state] ?? state.charAt(0).toUpperCase() + state.slice(1);
+}

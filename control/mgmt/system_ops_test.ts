@@ -2,7 +2,7 @@ import { deepEqual as assertEquals, throws } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { Member, MemberState } from "./member.ts";
-import { applyResults, ranksByHost, selectMembers } from "./system_ops.ts";
+import { applyResults, checkStarted, ranksByHost, selectMembers } from "./system_ops.ts";
 
 function m(rank: number, addr: string, state: MemberState = "joined"): Member {
   return {
@@ -57,4 +57,31 @@ Deno.test("applyResults: legal transitions only, errored results forced to error
     "errored",
     "boom",
   ]]);
+});
+
+Deno.test("checkStarted: a started rank that the system does not have Joined is an error, not OK", () => {
+  const ms = [m(0, "a", "joined"), m(1, "a", "excluded"), m(2, "a", "adminexcluded")];
+  ms[1].info = "swim: rank dead";
+  const ok = (rank: number) =>
+    create(RankResultSchema, { rank, state: "ready", msg: "system start", action: "start" });
+  const failed = create(RankResultSchema, { rank: 3, state: "errored", errored: true, msg: "x" });
+  const out = checkStarted(ms, [ok(0), ok(1), ok(2), failed]);
+  assertEquals(out.map((r) => [r.rank, r.state, r.errored, r.msg, r.action]), [
+    [0, "ready", false, "system start", "start"],
+    [
+      1,
+      "excluded",
+      true,
+      "system start: rank 1 is Excluded in the system, not joined (swim: rank dead)",
+      "start",
+    ],
+    [
+      2,
+      "adminexcluded",
+      true,
+      "system start: rank 2 is AdminExcluded in the system, not joined",
+      "start",
+    ],
+    [3, "errored", true, "x", ""],
+  ]);
 });

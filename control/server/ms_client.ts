@@ -24,7 +24,7 @@ function retryable(e: unknown): boolean {
   const t = errorText(e);
   // The MS's etcd store being briefly slow or unreachable (its call deadline, its client's
   // circuit breaker) is transient too: a repeated join is idempotent.
-  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED/i
+  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED|the MS database is unavailable/i
     .test(t) || (isFault(e) && e.code === FaultCode.ClientRpcTimeout);
 }
 
@@ -64,10 +64,10 @@ export class MsClient {
 
   /**
    * Sends `req` to the MS leader, retrying connection failures, "not ready" answers and
-   * elections until JOIN_TOTAL_MS passes or the client is closed. Other errors (e.g. a
-   * duplicate identity) are returned at once.
+   * elections until JOIN_TOTAL_MS passes or the client is closed (onRetry hears each of
+   * these). Other errors (e.g. a duplicate identity) are returned at once.
    */
-  async join(req: JoinReq): Promise<JoinResp> {
+  async join(req: JoinReq, onRetry?: (err: unknown) => void): Promise<JoinResp> {
     const signal = this.#abort.signal;
     const deadline = Date.now() + JOIN_TOTAL_MS;
     let last: unknown;
@@ -84,6 +84,7 @@ export class MsClient {
       } catch (e) {
         last = e;
         if (!retryable(e)) throw e;
+        onRetry?.(e);
         this.#o.log.debug(`join of instance ${req.idx}: ${errorText(e)}; retrying`);
         await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
       }

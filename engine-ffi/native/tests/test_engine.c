@@ -27,6 +27,7 @@
 #include "mgmt/srv.pb-c.h"
 #include "srv/srv.pb-c.h"
 #include "drpc/drpc.pb-c.h"
+#include "shared/event.pb-c.h"
 
 struct fake_server {
 	int fd;
@@ -354,6 +355,201 @@ static void test_engine_server_pid_errors(void **state)
 	unsetenv("DAOS_SERVER_PID");
 }
 
+/* Serves `calls` up-calls on fd (one per connection), keeping the first ClusterEvent. */
+struct event_server {
+	int fd;
+	int calls;
+	Shared__ClusterEventReq *event;
+};
+
+static void *event_server_main(void *arg)
+{
+	struct event_server *es = arg;
+
+	for (int i = 0; i < es->calls; i++) {
+		Drpc__Response resp = DRPC__RESPONSE__INIT;
+		uint8_t *msg = NULL, out[16];
+		size_t len = 0;
+		Drpc__Call *call;
+		int c = accept(es->fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		if (drpc_recv_msg(c, &msg, &len, 5000) == 0) {
+			call = drpc__call__unpack(NULL, len, msg);
+			if (call != NULL && call->module == 3 && call->method == 304 &&
+			    es->event == NULL)
+				es->event = shared__cluster_event_req__unpack(NULL, call->body.len,
+									       call->body.data);
+			resp.sequence = call ? call->sequence : -1;
+			drpc_send_msg(c, out, drpc__response__pack(&resp, out), 5000);
+			if (call)
+				drpc__call__free_unpacked(call, NULL);
+			free(msg);
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+/* GroupUpdate{version, ranks[n]} to the engine; returns GroupUpdateResp.status. */
+static int32_t group_update(const char *sock, uint32_t version, const uint32_t *ranks, size_t n)
+{
+	Mgmt__GroupUpdateReq req = MGMT__GROUP_UPDATE_REQ__INIT;
+	Mgmt__GroupUpdateReq__Engine e[4], *pe[4];
+	Mgmt__GroupUpdateResp *gr;
+	Drpc__Response *resp;
+	uint8_t body[512];
+	int32_t st;
+
+	assert_true(n <= 4);
+	for (size_t i = 0; i < n; i++) {
+		mgmt__group_update_req__engine__init(&e[i]);
+		e[i].rank = ranks[i];
+		e[i].uri = "ofi+tcp://127.0.0.1:1";
+		e[i].incarnation = 1;
+		pe[i] = &e[i];
+	}
+	req.map_version = version;
+	req.n_engines = n;
+	req.engines = pe;
+	resp = engine_call(sock, 2, 232, body, mgmt__group_update_req__pack(&req, body));
+	assert_int_equal(resp->status, DRPC__STATUS__SUCCESS);
+	gr = mgmt__group_update_resp__unpack(NULL, resp->body.len, resp->body.data);
+	assert_non_null(gr);
+	st = gr->status;
+	mgmt__group_update_resp__free_unpacked(gr, NULL);
+	drpc__response__free_unpacked(resp, NULL);
+	return st;
+}
+
+/*
+ * A set-up engine that receives a map without its rank (newer than the map it joined with)
+ * raises engine_self_terminated to daos_server and stops itself; older maps, or maps naming
+ * it, leave it running.
+ */
+static void test_engine_excluded_self_terminates(void **state)
+{
+	char dir[] = "/tmp/engine_excl_XXXXXX", srv_path[108], err[1024] = "", sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct event_server es = {.fd = -1, .calls = 2};
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	const uint32_t others[] = {0, 2}, with_self[] = {0, 5, 2};
+	uint8_t body[32];
+	daos_engine_t *eng;
+	pthread_t srv;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(es.fd, 4), 0);
+	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+
+	/* before a rank: a map without us means nothing */
+	assert_int_equal(group_update(sock, 1, others, 2), 0);
+	assert_int_equal(daos_engine_wait(eng, 100), 0);
+	sr.rank = 5;
+	sr.map_version = 7;
+	assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)), 0);
+	assert_int_equal(mgmt_status(sock, 209, NULL, 0), 0);
+	/* a map older than our join (held by daos_server from before it) lacks us: ignored */
+	assert_int_equal(group_update(sock, 6, others, 2), 0);
+	assert_int_equal(daos_engine_wait(eng, 100), 0);
+	/* a newer map with us: still running */
+	assert_int_equal(group_update(sock, 8, with_self, 3), 0);
+	assert_int_equal(daos_engine_wait(eng, 100), 0);
+	assert_string_equal(daos_engine_last_error(eng), "");
+	/* a newer map without us: the event, then the engine stops itself */
+	assert_int_equal(group_update(sock, 9, others, 2), 0);
+	assert_int_equal(daos_engine_wait(eng, 5000), 1);
+	assert_non_null(strstr(daos_engine_last_error(eng), "rank 5 excluded"));
+	pthread_join(srv, NULL);
+	assert_non_null(es.event);
+	assert_non_null(es.event->event);
+	assert_int_equal(es.event->event->id, 5);
+	assert_int_equal(es.event->event->rank, 5);
+	assert_int_equal(es.event->event->type, 2);
+	assert_int_equal(es.event->event->incarnation, daos_engine_incarnation(eng));
+	assert_int_equal(es.event->event->extended_info_case,
+			 SHARED__RASEVENT__EXTENDED_INFO_ENGINE_STATE_INFO);
+	assert_int_equal(es.event->event->engine_state_info->instance, 1);
+	assert_non_null(strstr(es.event->event->msg, "version 9"));
+	shared__cluster_event_req__free_unpacked(es.event, NULL);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	close(es.fd);
+	unlink(srv_path);
+	rmdir(dir);
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
+/*
+ * Property: over random sequences of group maps (versions around the join's, with or without
+ * the engine's own rank), the engine stops exactly when it installs a map not older than its
+ * join that leaves it out; every other map leaves it running. Seeded, so failures reproduce.
+ */
+static void test_engine_group_update_property(void **state)
+{
+	unsigned int seed = 15;
+
+	(void)state;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	for (int iter = 0; iter < 16; iter++) {
+		char dir[] = "/tmp/engine_gprop_XXXXXX", err[1024] = "", sock[108];
+		const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+		Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+		uint32_t join_version = 1 + (uint32_t)(rand_r(&seed) % 8), group_version = 0;
+		int has_group = 0, stopped = 0;
+		uint8_t body[32];
+		daos_engine_t *eng;
+
+		assert_non_null(mkdtemp(dir));
+		argv[4] = argv[6] = dir;
+		eng = daos_engine_create(7, argv, err, sizeof(err));
+		assert_non_null(eng);
+		assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+		snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+		sr.rank = 5;
+		sr.map_version = join_version;
+		assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)),
+				 0);
+		assert_int_equal(mgmt_status(sock, 209, NULL, 0), 0);
+		for (int step = 0; step < 12 && !stopped; step++) {
+			uint32_t version = (uint32_t)(rand_r(&seed) % 16);
+			int with_self = rand_r(&seed) % 3 != 0;
+			const uint32_t in[] = {0, 5}, out[] = {0, 7};
+			int installed = !(has_group && version <= group_version);
+			int expect_stop = installed && version >= join_version && !with_self;
+
+			assert_int_equal(group_update(sock, version, with_self ? in : out, 2), 0);
+			if (installed) {
+				has_group = 1;
+				group_version = version;
+			}
+			stopped = daos_engine_wait(eng, expect_stop ? 2000 : 0);
+			if (stopped != expect_stop)
+				fail_msg("iter %d step %d: map v%u (self %d), join v%u, group v%u: "
+					 "stopped %d, expected %d",
+					 iter, step, version, with_self, join_version, group_version,
+					 stopped, expect_stop);
+		}
+		assert_int_equal(daos_engine_stop(eng), 0);
+		daos_engine_destroy(eng);
+		rmdir(dir);
+	}
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +557,8 @@ int main(void)
 		cmocka_unit_test(test_engine_create_errors),
 		cmocka_unit_test(test_engine_orphan_stop),
 		cmocka_unit_test(test_engine_server_pid_errors),
+		cmocka_unit_test(test_engine_excluded_self_terminates),
+		cmocka_unit_test(test_engine_group_update_property),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
