@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drpc_frame.h"
@@ -16,7 +17,18 @@
 #include "fabric.h"
 #include "log.h"
 
+/*
+ * Connections from anyone but daos_server share MAX_DRPC_CLIENTS slots; daos_server's own
+ * calls (peer pid = DAOS_SERVER_PID, from SO_PEERCRED) also get DRPC_SERVER_SLOTS more, so
+ * peers holding every shared slot cannot cut daos_server off (GroupUpdate, PingRank, ...).
+ */
 #define MAX_DRPC_CLIENTS   64
+#define DRPC_SERVER_SLOTS  8
+#define DRPC_SLOTS         (MAX_DRPC_CLIENTS + DRPC_SERVER_SLOTS)
+/* A message must arrive whole this long after its first byte (a local socket takes ms). */
+#define DRPC_PARTIAL_MS    2000
+/* A connection with nothing in flight is closed after this long (callers connect per call). */
+#define DRPC_IDLE_MS       10000
 #define MAX_FABRIC_CLIENTS 64
 #define POLL_IDLE_MS       1000
 #define SEND_TIMEOUT_MS    5000
@@ -26,7 +38,25 @@
 struct drpc_client {
 	int fd;
 	struct drpc_rx rx;
+	pid_t pid;        /* peer (SO_PEERCRED), for the log */
+	uid_t uid;
+	int server;       /* the peer is daos_server: a reserved slot */
+	int64_t msg_since; /* monotonic ms of the current partial message's first byte, or 0 */
+	int64_t last;      /* monotonic ms of accept or the last whole message */
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int drpc_rx_partial(const struct drpc_rx *rx)
+{
+	return rx->hdr_have > 0 || rx->in_chunk || rx->have > 0;
+}
 
 struct fabric_client {
 	int fd;
@@ -91,6 +121,8 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 			return -1;
 		if (n < 0)
 			return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+		if (c->msg_since == 0)
+			c->msg_since = mono_ms();
 		while (off < (size_t)n) {
 			uint8_t *msg = NULL, *out = NULL;
 			size_t msg_len = 0, out_len = 0, used = 0;
@@ -106,6 +138,9 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 			}
 			if (rc == 0)
 				continue;
+			c->last = mono_ms();
+			/* bytes after this message start the next one now */
+			c->msg_since = drpc_rx_partial(&c->rx) || off < (size_t)n ? c->last : 0;
 			rc = dss_drpc_handle_bytes(&eng->reg, eng, msg, msg_len, &out, &out_len);
 			free(msg);
 			if (rc != 0)
@@ -141,6 +176,58 @@ static int fabric_client_service(struct dss_engine *eng, struct fabric_client *c
 	}
 }
 
+/* Closes connections whose message stalled or that sat idle; says who was dropped. */
+static void drpc_clients_sweep(struct drpc_client *dc, int64_t now)
+{
+	for (int i = 0; i < DRPC_SLOTS; i++) {
+		struct drpc_client *c = &dc[i];
+		int partial;
+
+		if (c->fd < 0)
+			continue;
+		partial = c->msg_since != 0 && drpc_rx_partial(&c->rx);
+		if (!partial)
+			c->msg_since = 0;
+		if (partial && now - c->msg_since > DRPC_PARTIAL_MS)
+			D_WARN("dRPC: dropping connection from pid %d uid %u: message incomplete "
+			       "%d ms after its first byte", (int)c->pid, (unsigned)c->uid,
+			       DRPC_PARTIAL_MS);
+		else if (!partial && now - c->last > DRPC_IDLE_MS)
+			D_WARN("dRPC: dropping connection from pid %d uid %u: idle for %d ms",
+			       (int)c->pid, (unsigned)c->uid, DRPC_IDLE_MS);
+		else
+			continue;
+		drpc_client_close(c);
+	}
+}
+
+/* Takes a new dRPC connection into a free slot (shared, or reserved for daos_server). */
+static void drpc_client_accept(struct dss_engine *eng, struct drpc_client *dc, int fd)
+{
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1};
+	socklen_t clen = sizeof(cred);
+	int server, shared = 0, slot = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0)
+		cred.pid = 0;
+	server = eng->server.pid != 0 && cred.pid == eng->server.pid;
+	for (int i = 0; i < DRPC_SLOTS; i++) {
+		if (dc[i].fd >= 0 && !dc[i].server)
+			shared++;
+		else if (dc[i].fd < 0 && slot < 0)
+			slot = i;
+	}
+	if (slot < 0 || (!server && shared >= MAX_DRPC_CLIENTS)) {
+		D_WARN("dRPC: %d connections open, refusing one from pid %d uid %u",
+		       MAX_DRPC_CLIENTS, (int)cred.pid, (unsigned)cred.uid);
+		close(fd);
+		return;
+	}
+	dc[slot] = (struct drpc_client){.fd = fd, .pid = cred.pid, .uid = cred.uid,
+					 .server = server, .last = mono_ms()};
+	drpc_rx_init(&dc[slot].rx);
+}
+
 static int accept_fd(int lfd)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -153,12 +240,12 @@ static int accept_fd(int lfd)
 void *dss_progress_main(void *arg)
 {
 	struct dss_engine *eng = arg;
-	struct drpc_client dc[MAX_DRPC_CLIENTS];
+	struct drpc_client dc[DRPC_SLOTS];
 	struct fabric_client fc[MAX_FABRIC_CLIENTS];
-	struct pollfd pfds[NFIXED + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
-	int map[NFIXED + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
+	struct pollfd pfds[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
+	int map[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
 
-	for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
+	for (int i = 0; i < DRPC_SLOTS; i++)
 		dc[i].fd = -1;
 	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
 		fc[i].fd = -1;
@@ -181,14 +268,16 @@ void *dss_progress_main(void *arg)
 		pfds[n++] = (struct pollfd){.fd = eng->fabric_fd, .events = POLLIN};
 		pfds[n++] = (struct pollfd){.fd = dss_server_watch_fd(&eng->server),
 					    .events = POLLIN};
-		for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
+		/* at most POLL_IDLE_MS late: bounds are seconds, the loop wakes every second */
+		drpc_clients_sweep(dc, mono_ms());
+		for (int i = 0; i < DRPC_SLOTS; i++)
 			if (dc[i].fd >= 0) {
 				map[n] = i;
 				pfds[n++] = (struct pollfd){.fd = dc[i].fd, .events = POLLIN};
 			}
 		for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
 			if (fc[i].fd >= 0) {
-				map[n] = MAX_DRPC_CLIENTS + i;
+				map[n] = DRPC_SLOTS + i;
 				pfds[n++] = (struct pollfd){.fd = fc[i].fd, .events = POLLIN};
 			}
 		rc = poll(pfds, (nfds_t)n, POLL_IDLE_MS);
@@ -205,13 +294,13 @@ void *dss_progress_main(void *arg)
 		for (int i = NFIXED; i < n; i++) {
 			if (!pfds[i].revents)
 				continue;
-			if (map[i] < MAX_DRPC_CLIENTS) {
+			if (map[i] < DRPC_SLOTS) {
 				struct drpc_client *c = &dc[map[i]];
 
 				if (drpc_client_service(eng, c) != 0)
 					drpc_client_close(c);
 			} else {
-				struct fabric_client *c = &fc[map[i] - MAX_DRPC_CLIENTS];
+				struct fabric_client *c = &fc[map[i] - DRPC_SLOTS];
 
 				if (fabric_client_service(eng, c) != 0) {
 					close(c->fd);
@@ -220,17 +309,13 @@ void *dss_progress_main(void *arg)
 			}
 		}
 		if (pfds[1].revents & POLLIN) {
-			int fd = accept_fd(eng->drpc_fd), slot = -1;
+			/* drain the backlog: daos_server's call may wait behind a flood */
+			for (int k = 0; k < DRPC_SLOTS; k++) {
+				int fd = accept_fd(eng->drpc_fd);
 
-			for (int i = 0; fd >= 0 && i < MAX_DRPC_CLIENTS && slot < 0; i++)
-				if (dc[i].fd < 0)
-					slot = i;
-			if (fd >= 0 && slot < 0) {
-				D_WARN("dRPC: %d connections open, refusing one", MAX_DRPC_CLIENTS);
-				close(fd);
-			} else if (fd >= 0) {
-				dc[slot].fd = fd;
-				drpc_rx_init(&dc[slot].rx);
+				if (fd < 0)
+					break;
+				drpc_client_accept(eng, dc, fd);
 			}
 		}
 		if (pfds[2].revents & POLLIN) {
@@ -247,7 +332,7 @@ void *dss_progress_main(void *arg)
 			}
 		}
 	}
-	for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
+	for (int i = 0; i < DRPC_SLOTS; i++)
 		if (dc[i].fd >= 0)
 			drpc_client_close(&dc[i]);
 	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)

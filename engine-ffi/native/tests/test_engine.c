@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -313,6 +314,106 @@ static void test_engine_orphan_stop(void **state)
 	rmdir(dir);
 }
 
+/*
+ * Issue 15 item 10: 70 connections from another process, each stuck in a partial header, must
+ * not cut daos_server (DAOS_SERVER_PID, here this process) off: its call gets a reserved slot.
+ * The stalled connections are dropped after the partial-message bound, so the other process
+ * can call again afterwards.
+ */
+#define FLOOD 70
+/* One PingRank round trip; its dRPC status (engine_call asserts the transport worked). */
+static int flood_call(const char *sock, const uint8_t *body, size_t len)
+{
+	Drpc__Response *resp = engine_call(sock, 2, 225, body, len);
+	int st = resp->status;
+
+	drpc__response__free_unpacked(resp, NULL);
+	return st;
+}
+
+static void test_engine_drpc_flood(void **state)
+{
+	char dir[] = "/tmp/engine_flood_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
+	uint8_t pbody[32];
+	size_t plen;
+	int ready[2], go[2], status = 0;
+	daos_engine_t *eng;
+	pid_t flooder;
+	char b = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	pr.rank = 0;
+	plen = mgmt__ping_rank_req__pack(&pr, pbody);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+
+	flooder = fork();
+	assert_true(flooder >= 0);
+	if (flooder == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		uint8_t partial[10] = {0x40}; /* 10 of the 24 header bytes */
+		int fds[FLOOD], closed = 0;
+
+		alarm(60); /* never outlives a failed test */
+		close(go[1]); /* a failed parent closes its end: read() below returns */
+		close(ready[0]);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		for (int i = 0; i < FLOOD; i++) {
+			fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+			    write(fds[i], partial, sizeof(partial)) != (ssize_t)sizeof(partial))
+				_exit(10);
+		}
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &b, 1) != 1)
+			_exit(11);
+		/* every stalled connection is closed by the engine within its bound (+1 s sweep) */
+		for (int t = 0; t < 60 && closed < FLOOD; t++) {
+			closed = 0;
+			for (int i = 0; i < FLOOD; i++) {
+				struct pollfd p = {.fd = fds[i], .events = POLLIN};
+
+				if (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP)) &&
+				    recv(fds[i], &b, 1, MSG_DONTWAIT) == 0)
+					closed++;
+			}
+			usleep(100000);
+		}
+		_exit(closed == FLOOD ? 0 : 12);
+	}
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	usleep(300000); /* let the engine take the flood into its slots */
+	/* daos_server's calls go through while every shared slot is held */
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(flooder, &status, 0), flooder);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
 /* A bad or dead DAOS_SERVER_PID is refused at create, naming the variable. */
 static void test_engine_server_pid_errors(void **state)
 {
@@ -361,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_engine_create_errors),
 		cmocka_unit_test(test_engine_orphan_stop),
 		cmocka_unit_test(test_engine_server_pid_errors),
+		cmocka_unit_test(test_engine_drpc_flood),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
