@@ -211,6 +211,55 @@ Deno.test("a malformed frame drops that connection; the server keeps serving", a
   });
 });
 
+Deno.test("connections stalled in a partial header are dropped (bounded, logged); calls go on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
+  const errors: string[] = [];
+  const server = new DrpcServer({
+    socketPath: `${dir}/${SERVER_SOCKET_NAME}`,
+    log: { error: (m) => errors.push(m) },
+    messageTimeoutMs: 300,
+    maxConns: 64,
+  });
+  const conns: Deno.UnixConn[] = [];
+  try {
+    await server.start();
+    for (let i = 0; i < 70; i++) {
+      const c = await Deno.connect({ transport: "unix", path: server.socketPath });
+      conns.push(c);
+      await c.write(new Uint8Array(10)).catch(() => {}); // 10 of the 24 header bytes (a refused one: EPIPE)
+    }
+    // Every one is closed by the server: refused past maxConns, or dropped at the bound.
+    const closed = await Promise.all(conns.map(async (c) => {
+      const read = c.read(new Uint8Array(16)).catch(() => null);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        read,
+        new Promise<"open">((res) => timer = setTimeout(() => res("open"), 10_000)),
+      ]);
+      clearTimeout(timer);
+      return r === null;
+    }));
+    assertEquals(closed.filter((x) => !x).length, 0, "connections the server kept open");
+    assert(
+      errors.some((e) =>
+        /dropping connection #\d+ \(open \d+ ms\): no whole call within 300 ms/.test(e)
+      ),
+      errors.join("\n"),
+    );
+    assert(errors.some((e) => /64 connections open, refusing connection #\d+/.test(e)));
+    const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(0), opts);
+    assertEquals(resp.status, Status.UNKNOWN_MODULE);
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("stale socket file is replaced; a live one is fault 6; a plain file is refused", async () => {
   const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
   const path = `${dir}/${SERVER_SOCKET_NAME}`;
