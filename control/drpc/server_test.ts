@@ -1,6 +1,6 @@
 import { deepEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ResponseSchema, Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
+import { CallSchema, ResponseSchema, Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import { type NotifyReadyReq, NotifyReadyReqSchema } from "../../proto/gen/ts/srv/srv_pb.ts";
 import {
   ClusterEventReqSchema,
@@ -9,7 +9,7 @@ import {
 } from "../../proto/gen/ts/shared/event_pb.ts";
 import { hasFaultCode } from "../lib/fault.ts";
 import { callDrpc, DrpcTimeoutError, SerialDrpcClient } from "./client.ts";
-import { encodeHeader, readMessage, StreamReader, writeMessage } from "./framing.ts";
+import { encodeHeader, encodeMessage, readMessage, StreamReader, writeMessage } from "./framing.ts";
 import { DrpcModule, SrvMethod } from "./ids.ts";
 import { DrpcServer, SERVER_SOCKET_NAME } from "./server.ts";
 import { registerServerModules } from "./srv_module.ts";
@@ -211,7 +211,7 @@ Deno.test("a malformed frame drops that connection; the server keeps serving", a
   });
 });
 
-Deno.test("connections stalled in a partial header are dropped (bounded, logged); calls go on", async () => {
+Deno.test("connections stalled in a partial call are dropped (bounded, logged); calls go on", async () => {
   const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
   const errors: string[] = [];
   const server = new DrpcServer({
@@ -223,10 +223,20 @@ Deno.test("connections stalled in a partial header are dropped (bounded, logged)
   const conns: Deno.UnixConn[] = [];
   try {
     await server.start();
+    // Property: any strict prefix of a valid framed call (seeded, so a failure reproduces)
+    // stalls only its own connection, and only up to the bound.
+    const call = toBinary(
+      CallSchema,
+      create(CallSchema, { module: 9, method: 1, sequence: 1n, body: new Uint8Array(3000) }),
+    );
+    const framed = encodeMessage(call).reduce((a, b) => new Uint8Array([...a, ...b]));
+    let seed = 15;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 70; i++) {
       const c = await Deno.connect({ transport: "unix", path: server.socketPath });
       conns.push(c);
-      await c.write(new Uint8Array(10)).catch(() => {}); // 10 of the 24 header bytes (a refused one: EPIPE)
+      const prefix = framed.subarray(0, 1 + rand(framed.length - 1));
+      await c.write(prefix).catch(() => {}); // a refused one: EPIPE
     }
     // Every one is closed by the server: refused past maxConns, or dropped at the bound.
     const closed = await Promise.all(conns.map(async (c) => {
