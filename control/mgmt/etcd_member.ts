@@ -148,16 +148,8 @@ function processGone(pid: number): boolean {
   }
 }
 
-/**
- * Stops a member left running by an earlier daos_server of this replica (named by the pid file
- * in its data dir and confirmed by its command line: the etcd binary over the same data dir,
- * so a recycled pid is never signalled). Returns the pid stopped, if any.
- */
-export async function reapStaleMember(
-  dataDir: string,
-  etcdBinary: string,
-  waitMs = 5000,
-): Promise<number | undefined> {
+/** pid named by the pid file in `dataDir`, if the file holds one. */
+async function pidFromFile(dataDir: string): Promise<number | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${dataDir}/${MEMBER_PID_FILE}`);
@@ -166,20 +158,52 @@ export async function reapStaleMember(
     throw e;
   }
   const pid = Number(text.trim());
-  if (!Number.isSafeInteger(pid) || pid <= 1 || pid === Deno.pid) return undefined;
-  const argv = await cmdlineOf(pid);
-  if (argv === null || !isOwnMember(argv, etcdBinary, dataDir)) return undefined;
-  try {
-    Deno.kill(pid, "SIGKILL"); // etcd's WAL is synced: a kill loses nothing acknowledged
-  } catch {
-    return undefined; // exited meanwhile
+  return Number.isSafeInteger(pid) && pid > 1 && pid !== Deno.pid ? pid : undefined;
+}
+
+/** Live etcd processes over `dataDir` (a scan of /proc, for a member whose pid file is gone). */
+async function scanForMembers(dataDir: string, etcdBinary: string): Promise<number[]> {
+  const out: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    const argv = await cmdlineOf(Number(e.name));
+    if (argv && isOwnMember(argv, etcdBinary, dataDir)) out.push(Number(e.name));
   }
-  // It is not our child: poll (bounded) until the kernel has it gone (or a zombie of init's).
+  return out;
+}
+
+/**
+ * Stops a member left running by an earlier daos_server of this replica: the one named by the
+ * pid file in its data dir, else any found in /proc. Each is confirmed by its command line (the
+ * etcd binary over this very data dir), so a recycled pid is never signalled. Returns the pid
+ * stopped, if any.
+ */
+export async function reapStaleMember(
+  dataDir: string,
+  etcdBinary: string,
+  waitMs = 5000,
+): Promise<number | undefined> {
+  const named = await pidFromFile(dataDir);
+  const argv = named === undefined ? null : await cmdlineOf(named);
+  const pids = named !== undefined && argv !== null && isOwnMember(argv, etcdBinary, dataDir)
+    ? [named]
+    : await scanForMembers(dataDir, etcdBinary);
+  const killed = pids.filter((pid) => {
+    try {
+      Deno.kill(pid, "SIGKILL"); // etcd's WAL is synced: a kill loses nothing acknowledged
+      return true;
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+  // Not our children: poll (bounded) until each is gone (or a zombie, with no cmdline).
   const end = Date.now() + waitMs;
-  while (Date.now() < end && !processGone(pid) && (await cmdlineOf(pid)) !== null) {
-    await new Promise((r) => setTimeout(r, 20));
+  for (const pid of killed) {
+    while (Date.now() < end && !processGone(pid) && (await cmdlineOf(pid)) !== null) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
-  return pid;
+  return killed[0];
 }
 
 /**

@@ -206,15 +206,19 @@ Deno.test("etcd member: a restarted supervisor stops the stale member it owns, n
     };
     await until("the stale member serves", healthy, 15_000);
 
-    await Deno.writeTextFile(`${s.dataDir}/${MEMBER_PID_FILE}`, `${stranger.pid}\n`);
-    assertEquals(
-      await reapStaleMember(s.dataDir, s.db.etcdBinary),
-      undefined,
-    );
+    // A pid file naming a process that is not a member of that data dir: never signalled.
+    const other = `${dir}/other`;
+    await Deno.mkdir(other);
+    await Deno.writeTextFile(`${other}/${MEMBER_PID_FILE}`, `${stranger.pid}\n`);
+    assertEquals(await reapStaleMember(other, s.db.etcdBinary), undefined);
     assert(alive(stranger.pid), "a process that is not our member is never signalled");
+    assert(alive(stale.pid), "a member of another data dir is never signalled");
 
-    await Deno.writeTextFile(`${s.dataDir}/${MEMBER_PID_FILE}`, `${stale.pid}\n`);
+    // Our pid file names a recycled pid (the stranger): the stale member is found by its
+    // command line instead, and the stranger survives.
+    await Deno.writeTextFile(`${s.dataDir}/${MEMBER_PID_FILE}`, `${stranger.pid}\n`);
     await m.start();
+    assert(alive(stranger.pid));
     assertEquals(m.reaped, stale.pid);
     assertEquals((await stale.status).signal, "SIGKILL");
     await until("the new member serves", healthy, 15_000);
