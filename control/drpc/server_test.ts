@@ -13,6 +13,7 @@ import { encodeHeader, encodeMessage, readMessage, StreamReader, writeMessage } 
 import { DrpcModule, SrvMethod } from "./ids.ts";
 import { DrpcServer, SERVER_SOCKET_NAME } from "./server.ts";
 import { registerServerModules } from "./srv_module.ts";
+import { prng } from "../../tests/util/prng.ts";
 
 const opts = { timeoutMs: 5000 };
 
@@ -230,8 +231,8 @@ Deno.test("connections stalled in a partial call are dropped (bounded, logged); 
       create(CallSchema, { module: 9, method: 1, sequence: 1n, body: new Uint8Array(3000) }),
     );
     const framed = encodeMessage(call).reduce((a, b) => new Uint8Array([...a, ...b]));
-    let seed = 15;
-    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const next = prng(15);
+    const rand = (n: number) => Math.floor(next() * n);
     for (let i = 0; i < 70; i++) {
       const c = await Deno.connect({ transport: "unix", path: server.socketPath });
       conns.push(c);
