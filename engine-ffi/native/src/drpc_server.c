@@ -32,6 +32,8 @@
 #define MAX_FABRIC_CLIENTS 64
 #define POLL_IDLE_MS       1000
 #define SEND_TIMEOUT_MS    5000
+/* Replies queued for a dRPC peer that does not read them: past this it is dropped. */
+#define DRPC_MAX_PENDING   (16 << 20)
 /* poll slots before the clients: stop event, dRPC listener, fabric listener, daos_server */
 #define NFIXED             4
 
@@ -43,6 +45,13 @@ struct drpc_client {
 	int server;       /* the peer is daos_server: a reserved slot */
 	int64_t msg_since; /* monotonic ms of the current partial message's first byte, or 0 */
 	int64_t last;      /* monotonic ms of accept or the last whole message */
+	/*
+	 * Framed replies not yet taken by the socket: the loop never blocks on one peer. While
+	 * some wait, no more calls are read from that peer (back-pressure).
+	 */
+	uint8_t *out;
+	size_t out_len, out_off;
+	int64_t out_since; /* monotonic ms of the last send progress */
 };
 
 static int64_t mono_ms(void)
@@ -105,7 +114,69 @@ static void drpc_client_close(struct drpc_client *c)
 {
 	close(c->fd);
 	drpc_rx_reset(&c->rx);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
 	c->fd = -1;
+}
+
+/* Sends what the socket takes now. 0 (the rest waits for POLLOUT) or -errno. */
+static int drpc_client_flush(struct drpc_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			c->out_since = mono_ms();
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return n < 0 ? -errno : -EPIPE;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return 0;
+}
+
+/* Frames a reply behind any still queued, then sends what the socket takes. 0 or -errno. */
+static int drpc_client_queue(struct drpc_client *c, const uint8_t *msg, size_t len)
+{
+	uint8_t *framed, *buf;
+	size_t flen, left = c->out_len - c->out_off;
+	int rc = drpc_frame_encode(msg, len, &framed, &flen);
+
+	if (rc != 0)
+		return rc;
+	if (c->out == NULL) {
+		c->out = framed;
+		c->out_len = flen;
+		c->out_off = 0;
+		c->out_since = mono_ms();
+		return drpc_client_flush(c);
+	}
+	if (left + flen > DRPC_MAX_PENDING) {
+		free(framed);
+		return -ENOBUFS;
+	}
+	buf = malloc(left + flen);
+	if (buf == NULL) {
+		free(framed);
+		return -ENOMEM;
+	}
+	memcpy(buf, c->out + c->out_off, left);
+	memcpy(buf + left, framed, flen);
+	free(framed);
+	free(c->out);
+	c->out = buf;
+	c->out_len = left + flen;
+	c->out_off = 0;
+	return drpc_client_flush(c);
 }
 
 /* Read what is available, answer every complete Call. Returns -1 when the client must go. */
@@ -113,7 +184,8 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 {
 	uint8_t buf[16384];
 
-	for (;;) {
+	/* replies still queued: read no more calls until the peer took them */
+	while (c->out == NULL) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		size_t off = 0;
 
@@ -145,14 +217,16 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 			free(msg);
 			if (rc != 0)
 				return -1;
-			rc = drpc_send_msg(c->fd, out, out_len, SEND_TIMEOUT_MS);
+			rc = drpc_client_queue(c, out, out_len);
 			free(out);
 			if (rc != 0) {
-				D_WARN("dRPC reply not sent: %s", strerror(-rc));
+				D_WARN("dRPC: dropping connection from pid %d uid %u: reply not sent: %s",
+				       (int)c->pid, (unsigned)c->uid, strerror(-rc));
 				return -1;
 			}
 		}
 	}
+	return 0;
 }
 
 static int fabric_client_service(struct dss_engine *eng, struct fabric_client *c)
@@ -188,7 +262,13 @@ static void drpc_clients_sweep(struct drpc_client *dc, int64_t now)
 		partial = c->msg_since != 0 && drpc_rx_partial(&c->rx);
 		if (!partial)
 			c->msg_since = 0;
-		if (partial && now - c->msg_since > DRPC_PARTIAL_MS)
+		if (c->out != NULL && now - c->out_since > DRPC_PARTIAL_MS)
+			D_WARN("dRPC: dropping connection from pid %d uid %u: its replies (%zu bytes) "
+			       "not read for %d ms", (int)c->pid, (unsigned)c->uid,
+			       c->out_len - c->out_off, DRPC_PARTIAL_MS);
+		else if (c->out != NULL)
+			continue; /* waiting on the peer to read is not idling */
+		else if (partial && now - c->msg_since > DRPC_PARTIAL_MS)
 			D_WARN("dRPC: dropping connection from pid %d uid %u: message incomplete "
 			       "%d ms after its first byte", (int)c->pid, (unsigned)c->uid,
 			       DRPC_PARTIAL_MS);
@@ -273,7 +353,8 @@ void *dss_progress_main(void *arg)
 		for (int i = 0; i < DRPC_SLOTS; i++)
 			if (dc[i].fd >= 0) {
 				map[n] = i;
-				pfds[n++] = (struct pollfd){.fd = dc[i].fd, .events = POLLIN};
+				pfds[n++] = (struct pollfd){.fd = dc[i].fd,
+							    .events = dc[i].out ? POLLOUT : POLLIN};
 			}
 		for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
 			if (fc[i].fd >= 0) {
@@ -296,8 +377,9 @@ void *dss_progress_main(void *arg)
 				continue;
 			if (map[i] < DRPC_SLOTS) {
 				struct drpc_client *c = &dc[map[i]];
+				int rc = c->out ? drpc_client_flush(c) : drpc_client_service(eng, c);
 
-				if (drpc_client_service(eng, c) != 0)
+				if (rc != 0)
 					drpc_client_close(c);
 			} else {
 				struct fabric_client *c = &fc[map[i] - DRPC_SLOTS];

@@ -418,6 +418,106 @@ static void test_engine_drpc_flood(void **state)
 	rmdir(dir);
 }
 
+/*
+ * A hog: feeds PingRank calls on one connection and never reads a reply, until the engine
+ * drops it (0), or 20 s pass (12). Writes one byte on `ready` once the engine stops taking.
+ */
+static int hog_main(const char *sock, const uint8_t *framed, size_t flen, int ready)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0), stuck = 0;
+	size_t off = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return 10;
+	for (int k = 0; k < 20000; k++) {
+		ssize_t n = send(fd, framed + off, flen - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off = (off + (size_t)n) % flen;
+			stuck = 0;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN)
+			return errno == EPIPE || errno == ECONNRESET ? 0 : 11;
+		if (++stuck == 100 && ready >= 0 && write(ready, "r", 1) != 1)
+			return 11;
+		usleep(1000);
+	}
+	return 12;
+}
+
+/*
+ * Peers that send calls and never read the replies must not stall the engine's loop: while
+ * such connections are full, daos_server's calls are still answered within their deadline,
+ * and each hog is dropped once its replies sat unread past the bound.
+ */
+#define HOGS 3
+static void test_engine_drpc_unread_replies(void **state)
+{
+	char dir[] = "/tmp/engine_hog_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
+	Drpc__Call call = DRPC__CALL__INIT;
+	uint8_t pbody[32], cbuf[64], *framed = NULL;
+	size_t plen, flen = 0;
+	pid_t hogs[HOGS];
+	daos_engine_t *eng;
+	int ready[2];
+	char b = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	plen = mgmt__ping_rank_req__pack(&pr, pbody);
+	call.module = 2;
+	call.method = 225;
+	call.sequence = 1;
+	call.body.data = pbody;
+	call.body.len = plen;
+	assert_int_equal(drpc_frame_encode(cbuf, drpc__call__pack(&call, cbuf), &framed, &flen),
+			 0);
+	assert_int_equal(pipe(ready), 0);
+	for (int i = 0; i < HOGS; i++) {
+		hogs[i] = fork();
+		assert_true(hogs[i] >= 0);
+		if (hogs[i] == 0) {
+			alarm(60); /* never outlives a failed test */
+			close(ready[0]);
+			_exit(hog_main(sock, framed, flen, i == 0 ? ready[1] : -1));
+		}
+	}
+	/* the first hog is full; the others queue behind it */
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	for (int i = 0; i < HOGS; i++) {
+		int status = 0;
+
+		assert_int_equal(waitpid(hogs[i], &status, 0), hogs[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
+	free(framed);
+	close(ready[0]);
+	close(ready[1]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
 /* A bad or dead DAOS_SERVER_PID is refused at create, naming the variable. */
 static void test_engine_server_pid_errors(void **state)
 {
@@ -467,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_engine_orphan_stop),
 		cmocka_unit_test(test_engine_server_pid_errors),
 		cmocka_unit_test(test_engine_drpc_flood),
+		cmocka_unit_test(test_engine_drpc_unread_replies),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
