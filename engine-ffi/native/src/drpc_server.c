@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,7 +33,6 @@
 #define DRPC_IDLE_MS       10000
 #define MAX_FABRIC_CLIENTS 64
 #define POLL_IDLE_MS       1000
-#define SEND_TIMEOUT_MS    5000
 /* Replies queued for a dRPC peer that does not read them: past this it is dropped. */
 #define DRPC_MAX_PENDING   (16 << 20)
 /* poll slots before the clients: stop event, dRPC listener, fabric listener, daos_server */
@@ -67,10 +68,13 @@ static int drpc_rx_partial(const struct drpc_rx *rx)
 	return rx->hdr_have > 0 || rx->in_chunk || rx->have > 0;
 }
 
+/* Fabric pingers connect per ping: a request must arrive, and be answered, at once. */
 struct fabric_client {
 	int fd;
 	uint8_t buf[DSS_PING_REQ_LEN];
 	size_t have;
+	int64_t since; /* monotonic ms of accept or the last answered request */
+	char peer[64]; /* "ip:port", for the log */
 };
 
 int dss_drpc_listen(struct dss_engine *eng, char *err, size_t errlen)
@@ -245,9 +249,65 @@ static int fabric_client_service(struct dss_engine *eng, struct fabric_client *c
 		c->have = 0;
 		if (dss_fabric_ping_reply(eng, c->buf, resp) != 0)
 			return -1;
-		if (drpc_write_all(c->fd, resp, sizeof(resp), SEND_TIMEOUT_MS) != 0)
+		/* never wait on a peer that does not read its answers: the loop serves everyone */
+		n = send(c->fd, resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != (ssize_t)sizeof(resp)) {
+			D_WARN("fabric: dropping connection from %s: it does not read its answers",
+			       c->peer);
 			return -1;
+		}
+		c->since = mono_ms();
 	}
+}
+
+/* Closes fabric connections idle or stalled past the bounds; says who was dropped. */
+static void fabric_clients_sweep(struct fabric_client *fc, int64_t now)
+{
+	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++) {
+		struct fabric_client *c = &fc[i];
+
+		if (c->fd < 0)
+			continue;
+		if (c->have > 0 && now - c->since > DRPC_PARTIAL_MS)
+			D_WARN("fabric: dropping connection from %s: request incomplete after %d ms",
+			       c->peer, DRPC_PARTIAL_MS);
+		else if (c->have == 0 && now - c->since > DRPC_IDLE_MS)
+			D_WARN("fabric: dropping connection from %s: idle for %d ms", c->peer,
+			       DRPC_IDLE_MS);
+		else
+			continue;
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+/* Takes a new fabric connection into a free slot, or refuses it (logged). */
+static void fabric_client_accept(struct fabric_client *fc, int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	char peer[64] = "?";
+	int slot = -1;
+
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sin_family == AF_INET) {
+		char ip[INET_ADDRSTRLEN] = "?";
+
+		inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+		snprintf(peer, sizeof(peer), "%s:%u", ip, (unsigned)ntohs(sa.sin_port));
+	}
+	for (int i = 0; i < MAX_FABRIC_CLIENTS && slot < 0; i++)
+		if (fc[i].fd < 0)
+			slot = i;
+	if (slot < 0) {
+		D_WARN("fabric: %d connections open, refusing one from %s", MAX_FABRIC_CLIENTS,
+		       peer);
+		close(fd);
+		return;
+	}
+	fc[slot].fd = fd;
+	fc[slot].have = 0;
+	fc[slot].since = mono_ms();
+	snprintf(fc[slot].peer, sizeof(fc[slot].peer), "%s", peer);
 }
 
 /* Closes connections whose message stalled or that sat idle; says who was dropped. */
@@ -350,6 +410,7 @@ void *dss_progress_main(void *arg)
 					    .events = POLLIN};
 		/* at most POLL_IDLE_MS late: bounds are seconds, the loop wakes every second */
 		drpc_clients_sweep(dc, mono_ms());
+		fabric_clients_sweep(fc, mono_ms());
 		for (int i = 0; i < DRPC_SLOTS; i++)
 			if (dc[i].fd >= 0) {
 				map[n] = i;
@@ -401,16 +462,12 @@ void *dss_progress_main(void *arg)
 			}
 		}
 		if (pfds[2].revents & POLLIN) {
-			int fd = accept_fd(eng->fabric_fd), slot = -1;
+			for (int k = 0; k < MAX_FABRIC_CLIENTS; k++) {
+				int fd = accept_fd(eng->fabric_fd);
 
-			for (int i = 0; fd >= 0 && i < MAX_FABRIC_CLIENTS && slot < 0; i++)
-				if (fc[i].fd < 0)
-					slot = i;
-			if (fd >= 0 && slot < 0) {
-				close(fd);
-			} else if (fd >= 0) {
-				fc[slot].fd = fd;
-				fc[slot].have = 0;
+				if (fd < 0)
+					break;
+				fabric_client_accept(fc, fd);
 			}
 		}
 	}
