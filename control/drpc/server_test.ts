@@ -1,6 +1,6 @@
 import { deepEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ResponseSchema, Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
+import { CallSchema, ResponseSchema, Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import { type NotifyReadyReq, NotifyReadyReqSchema } from "../../proto/gen/ts/srv/srv_pb.ts";
 import {
   ClusterEventReqSchema,
@@ -9,10 +9,11 @@ import {
 } from "../../proto/gen/ts/shared/event_pb.ts";
 import { hasFaultCode } from "../lib/fault.ts";
 import { callDrpc, DrpcTimeoutError, SerialDrpcClient } from "./client.ts";
-import { encodeHeader, readMessage, StreamReader, writeMessage } from "./framing.ts";
+import { encodeHeader, encodeMessage, readMessage, StreamReader, writeMessage } from "./framing.ts";
 import { DrpcModule, SrvMethod } from "./ids.ts";
 import { DrpcServer, SERVER_SOCKET_NAME } from "./server.ts";
 import { registerServerModules } from "./srv_module.ts";
+import { prng } from "../../tests/util/prng.ts";
 
 const opts = { timeoutMs: 5000 };
 
@@ -209,6 +210,65 @@ Deno.test("a malformed frame drops that connection; the server keeps serving", a
     const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(0), opts);
     assertEquals(resp.status, Status.UNKNOWN_MODULE);
   });
+});
+
+Deno.test("connections stalled in a partial call are dropped (bounded, logged); calls go on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
+  const errors: string[] = [];
+  const server = new DrpcServer({
+    socketPath: `${dir}/${SERVER_SOCKET_NAME}`,
+    log: { error: (m) => errors.push(m) },
+    messageTimeoutMs: 300,
+    maxConns: 64,
+  });
+  const conns: Deno.UnixConn[] = [];
+  try {
+    await server.start();
+    // Property: any strict prefix of a valid framed call (seeded, so a failure reproduces)
+    // stalls only its own connection, and only up to the bound.
+    const call = toBinary(
+      CallSchema,
+      create(CallSchema, { module: 9, method: 1, sequence: 1n, body: new Uint8Array(3000) }),
+    );
+    const framed = encodeMessage(call).reduce((a, b) => new Uint8Array([...a, ...b]));
+    const next = prng(15);
+    const rand = (n: number) => Math.floor(next() * n);
+    for (let i = 0; i < 70; i++) {
+      const c = await Deno.connect({ transport: "unix", path: server.socketPath });
+      conns.push(c);
+      const prefix = framed.subarray(0, 1 + rand(framed.length - 1));
+      await c.write(prefix).catch(() => {}); // a refused one: EPIPE
+    }
+    // Every one is closed by the server: refused past maxConns, or dropped at the bound.
+    const closed = await Promise.all(conns.map(async (c) => {
+      const read = c.read(new Uint8Array(16)).catch(() => null);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        read,
+        new Promise<"open">((res) => timer = setTimeout(() => res("open"), 10_000)),
+      ]);
+      clearTimeout(timer);
+      return r === null;
+    }));
+    assertEquals(closed.filter((x) => !x).length, 0, "connections the server kept open");
+    assert(
+      errors.some((e) =>
+        /dropping connection #\d+ \(open \d+ ms\): no whole call within 300 ms/.test(e)
+      ),
+      errors.join("\n"),
+    );
+    assert(errors.some((e) => /64 connections open, refusing connection #\d+/.test(e)));
+    const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(0), opts);
+    assertEquals(resp.status, Status.UNKNOWN_MODULE);
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("stale socket file is replaced; a live one is fault 6; a plain file is refused", async () => {

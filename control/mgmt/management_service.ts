@@ -27,7 +27,7 @@ import { type MgmtSvcDbConfig } from "./db_config.ts";
 import { Election } from "./election.ts";
 import { ATTR_GROUP_UPDATE_PAUSED, GroupUpdater, mayResume } from "./group_update.ts";
 import { EtcdClient, isTransientEtcdError } from "./etcd_client.ts";
-import { etcdEndpoints, EtcdMember } from "./etcd_member.ts";
+import { describeEtcdExit, etcdEndpoints, EtcdMember } from "./etcd_member.ts";
 import {
   applyJoin,
   ATTR_PROVIDERS,
@@ -302,8 +302,13 @@ export class ManagementService {
         dataDir: this.config.dataDir,
         db,
       });
-      this.member.onExit = (s) => this.log(`etcd member exited (code ${s.code}), restarting`);
+      this.member.onExit = (e) => this.log(describeEtcdExit(e));
       await this.member.start();
+      if (this.member.reaped !== undefined) {
+        this.log(
+          `stopped a stale etcd member (pid ${this.member.reaped}) left by an earlier daos_server`,
+        );
+      }
       // The etcd client's circuit breaker backs off for seconds after a refused connection, so
       // wait (bounded) until the local member listens before using it.
       const url = new URL(etcdEndpoints(db, this.self)[0]);

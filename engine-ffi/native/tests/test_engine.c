@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -314,6 +316,258 @@ static void test_engine_orphan_stop(void **state)
 	rmdir(dir);
 }
 
+/*
+ * Issue 15 item 10: 70 connections from another process, each stuck in a partial message, must
+ * not cut daos_server (DAOS_SERVER_PID, here this process) off: its call gets a reserved slot.
+ * The stalled connections are dropped after the partial-message bound, so the other process
+ * can call again afterwards.
+ */
+#define FLOOD 70
+/* One PingRank round trip; its dRPC status (engine_call asserts the transport worked). */
+static int flood_call(const char *sock, const uint8_t *body, size_t len)
+{
+	Drpc__Response *resp = engine_call(sock, 2, 225, body, len);
+	int st = resp->status;
+
+	drpc__response__free_unpacked(resp, NULL);
+	return st;
+}
+
+static void test_engine_drpc_flood(void **state)
+{
+	char dir[] = "/tmp/engine_flood_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
+	uint8_t pbody[32];
+	size_t plen;
+	int ready[2], go[2], status = 0;
+	daos_engine_t *eng;
+	pid_t flooder;
+	char b = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	pr.rank = 0;
+	plen = mgmt__ping_rank_req__pack(&pr, pbody);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+
+	flooder = fork();
+	assert_true(flooder >= 0);
+	if (flooder == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		/* a whole header announcing 100 bytes in one chunk, then 5 of them */
+		uint8_t partial[29] = {100, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0,
+				       0, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3, 4, 5};
+		int fds[FLOOD], closed = 0;
+
+		alarm(60); /* never outlives a failed test */
+		close(go[1]); /* a failed parent closes its end: read() below returns */
+		close(ready[0]);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		for (int i = 0; i < FLOOD; i++) {
+			fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+			    /* stalled in the header (10 bytes) or in the body */
+			    write(fds[i], partial, i % 2 ? 10 : sizeof(partial)) !=
+				    (ssize_t)(i % 2 ? 10 : sizeof(partial)))
+				_exit(10);
+		}
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &b, 1) != 1)
+			_exit(11);
+		/* every stalled connection is closed by the engine within its bound (+1 s sweep) */
+		for (int t = 0; t < 60 && closed < FLOOD; t++) {
+			closed = 0;
+			for (int i = 0; i < FLOOD; i++) {
+				struct pollfd p = {.fd = fds[i], .events = POLLIN};
+
+				if (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP)) &&
+				    recv(fds[i], &b, 1, MSG_DONTWAIT) == 0)
+					closed++;
+			}
+			usleep(100000);
+		}
+		_exit(closed == FLOOD ? 0 : 12);
+	}
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	usleep(300000); /* let the engine take the flood into its slots */
+	/* daos_server's calls go through while every shared slot is held */
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(flooder, &status, 0), flooder);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
+/*
+ * A hog: feeds PingRank calls on one connection and never reads a reply, until the engine
+ * drops it (0), or 20 s pass (12). Writes one byte on `ready` once the engine stops taking.
+ */
+static int hog_main(const char *sock, const uint8_t *framed, size_t flen, int ready)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0), stuck = 0;
+	size_t off = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return 10;
+	for (int k = 0; k < 20000; k++) {
+		ssize_t n = send(fd, framed + off, flen - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off = (off + (size_t)n) % flen;
+			stuck = 0;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN)
+			return errno == EPIPE || errno == ECONNRESET ? 0 : 11;
+		if (++stuck == 100 && ready >= 0 && write(ready, "r", 1) != 1)
+			return 11;
+		usleep(1000);
+	}
+	return 12;
+}
+
+/*
+ * Peers that send calls and never read the replies must not stall the engine's loop: while
+ * such connections are full, daos_server's calls are still answered within their deadline,
+ * and each hog is dropped once its replies sat unread past the bound.
+ */
+#define HOGS 3
+static void test_engine_drpc_unread_replies(void **state)
+{
+	char dir[] = "/tmp/engine_hog_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
+	Drpc__Call call = DRPC__CALL__INIT;
+	uint8_t pbody[32], cbuf[64], *framed = NULL;
+	size_t plen, flen = 0;
+	pid_t hogs[HOGS];
+	daos_engine_t *eng;
+	int ready[2];
+	char b = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	plen = mgmt__ping_rank_req__pack(&pr, pbody);
+	call.module = 2;
+	call.method = 225;
+	call.sequence = 1;
+	call.body.data = pbody;
+	call.body.len = plen;
+	assert_int_equal(drpc_frame_encode(cbuf, drpc__call__pack(&call, cbuf), &framed, &flen),
+			 0);
+	assert_int_equal(pipe(ready), 0);
+	for (int i = 0; i < HOGS; i++) {
+		hogs[i] = fork();
+		assert_true(hogs[i] >= 0);
+		if (hogs[i] == 0) {
+			alarm(60); /* never outlives a failed test */
+			close(ready[0]);
+			_exit(hog_main(sock, framed, flen, i == 0 ? ready[1] : -1));
+		}
+	}
+	/* the first hog is full; the others queue behind it */
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	for (int i = 0; i < HOGS; i++) {
+		int status = 0;
+
+		assert_int_equal(waitpid(hogs[i], &status, 0), hogs[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
+	free(framed);
+	close(ready[0]);
+	close(ready[1]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
+/*
+ * The fabric listener faces the network: 70 peers holding partial ping requests must not lock
+ * pings out for good. The stalled ones are dropped at the bound and pings work again.
+ */
+static void test_engine_fabric_flood(void **state)
+{
+	char dir[] = "/tmp/engine_ffl_XXXXXX", err[1024] = "";
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	const char *uri, *colon;
+	int fds[FLOOD], rc = -1;
+	daos_engine_t *eng;
+	uint32_t rank = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	uri = daos_engine_uri(eng);
+	colon = strrchr(uri, ':');
+	assert_non_null(colon);
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < FLOOD; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(write(fds[i], "abc", 3), 3); /* part of a ping request */
+	}
+	/* bounded: the stalled peers go after the partial bound, pings then succeed */
+	for (int t = 0; t < 100 && rc != 0; t++) {
+		rc = dss_fabric_ping(uri, 1000, &rank, NULL);
+		if (rc != 0)
+			usleep(100000);
+	}
+	assert_int_equal(rc, 0);
+	for (int i = 0; i < FLOOD; i++)
+		close(fds[i]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
 /* A bad or dead DAOS_SERVER_PID is refused at create, naming the variable. */
 static void test_engine_server_pid_errors(void **state)
 {
@@ -559,6 +813,9 @@ int main(void)
 		cmocka_unit_test(test_engine_server_pid_errors),
 		cmocka_unit_test(test_engine_excluded_self_terminates),
 		cmocka_unit_test(test_engine_group_update_property),
+		cmocka_unit_test(test_engine_drpc_flood),
+		cmocka_unit_test(test_engine_drpc_unread_replies),
+		cmocka_unit_test(test_engine_fabric_flood),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
