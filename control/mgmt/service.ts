@@ -14,6 +14,7 @@ import {
 import {
   SystemEraseRespSchema,
   SystemExcludeRespSchema,
+  type SystemMember,
   SystemMemberSchema,
   SystemQueryRespSchema,
   SystemStartRespSchema,
@@ -22,6 +23,7 @@ import {
 import { ClusterEventRespSchema } from "../../proto/gen/ts/shared/event_pb.ts";
 import { toWireError } from "../lib/rpc/error_codec.ts";
 import type { ManagementService } from "./management_service.ts";
+import type { Member } from "./member.ts";
 
 /**
  * Context key for the caller's IP address; the server sets it through connectNodeAdapter's
@@ -91,21 +93,7 @@ export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtS
         ms.checkSystem(req.sys);
         const r = await ms.query(req.ranks, req.hosts, req.stateMask);
         return create(SystemQueryRespSchema, {
-          members: r.members.map((m) =>
-            create(SystemMemberSchema, {
-              addr: m.addr,
-              uuid: m.uuid,
-              rank: m.rank,
-              incarnation: BigInt(m.incarnation),
-              state: m.state,
-              fabricUri: m.fabric_uri,
-              fabricContexts: m.fabric_contexts,
-              info: m.info,
-              faultDomain: m.fault_domain,
-              lastUpdate: m.last_update,
-              secondaryFabricUris: m.secondary_fabric_uris,
-            })
-          ),
+          members: r.members.map(memberToProto),
           absentranks: r.absentRanks,
           absenthosts: r.absentHosts,
           dataVersion: r.dataVersion,
@@ -158,4 +146,21 @@ export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtS
         return create(SystemEraseRespSchema, { results: await ms.systemErase() });
       }),
   };
+}
+
+/** A membership record as SystemQuery carries it (mgmt.SystemMember). */
+export function memberToProto(m: Member): SystemMember {
+  return create(SystemMemberSchema, {
+    addr: m.addr,
+    uuid: m.uuid,
+    rank: m.rank,
+    incarnation: BigInt(m.incarnation),
+    state: m.state,
+    fabricUri: m.fabric_uri,
+    fabricContexts: m.fabric_contexts,
+    info: m.info,
+    faultDomain: m.fault_domain,
+    lastUpdate: m.last_update,
+    secondaryFabricUris: m.secondary_fabric_uris,
+  });
 }

@@ -19,7 +19,7 @@ import { idleHarness } from "../../control/harness/testing/fixture.ts";
 import { decodeRemoteError } from "../../control/lib/rpc/error_codec.ts";
 import { mapMembers } from "../../control/mgmt/group_update.ts";
 import type { Fanout } from "../../control/mgmt/management_service.ts";
-import { mgmtServiceImpl } from "../../control/mgmt/service.ts";
+import { memberToProto, mgmtServiceImpl } from "../../control/mgmt/service.ts";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import {
@@ -429,20 +429,7 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
         );
       }
       for (const m of s.members.values()) {
-        toBinary(
-          SystemMemberSchema,
-          create(SystemMemberSchema, {
-            addr: m.addr,
-            uuid: m.uuid,
-            rank: m.rank,
-            incarnation: BigInt(m.incarnation),
-            state: m.state,
-            fabricUri: m.fabric_uri,
-            fabricContexts: m.fabric_contexts,
-            faultDomain: m.fault_domain,
-            secondaryFabricUris: m.secondary_fabric_uris,
-          }),
-        );
+        toBinary(SystemMemberSchema, memberToProto(m));
       }
       // Every host holding a map member gets the leader's current map.
       const inMap = mapMembers(s.members.values());
