@@ -586,7 +586,13 @@ export class ManagementService {
     if (s.members.size === 0 && ranks === "" && hosts === "") {
       throw new Error("raft service unavailable (not started yet?)");
     }
-    const sel = selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+    const sel = selectMembers(
+      s.members.values(),
+      ranks,
+      hosts,
+      this.config.controlPort,
+      "SystemQueryReq",
+    );
     const mask = stateMask === 0 ? 0xffff : stateMask;
     const prov = s.attrs.get(ATTR_PROVIDERS) ?? "";
     return {
@@ -615,9 +621,9 @@ export class ManagementService {
 
   // ---- system operations ------------------------------------------------------------------
 
-  async #select(ranks: string, hosts: string): Promise<Selection> {
+  async #select(ranks: string, hosts: string, req: string): Promise<Selection> {
     const s = await this.#state();
-    return selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+    return selectMembers(s.members.values(), ranks, hosts, this.config.controlPort, req);
   }
 
   /** Fans `method` out per host in parallel; unreachable hosts give Unresponsive results. */
@@ -673,7 +679,7 @@ export class ManagementService {
     req: { ranks: string; hosts: string; force: boolean; ignoreAdminExcluded: boolean },
   ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
     await this.requireLeader();
-    const sel = await this.#select(req.ranks, req.hosts);
+    const sel = await this.#select(req.ranks, req.hosts, "SystemStopReq");
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
     const out = (results: RankResult[]) => ({
       results,
@@ -705,7 +711,7 @@ export class ManagementService {
     req: { ranks: string; hosts: string; ignoreAdminExcluded: boolean },
   ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
     await this.requireLeader();
-    const sel = await this.#select(req.ranks, req.hosts);
+    const sel = await this.#select(req.ranks, req.hosts, "SystemStartReq");
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
     const results = targets.length === 0
       ? []
@@ -725,10 +731,11 @@ export class ManagementService {
     await this.requireLeader();
     if (req.ranks === "" && req.hosts === "") throw new Error("no hosts or ranks specified");
     const st0 = await this.#state();
-    const sel = selectMembers(st0.members.values(), req.ranks, req.hosts, this.config.controlPort);
+    const port = this.config.controlPort;
+    const sel = selectMembers(st0.members.values(), req.ranks, req.hosts, port, "SystemExcludeReq");
     const bad = req.clear
       ? { records: [], ranks: new Set<number>(), hosts: new Set<string>() }
-      : selectInvalid(st0.invalid, req.ranks, req.hosts, this.config.controlPort);
+      : selectInvalid(st0.invalid, req.ranks, req.hosts, port, "SystemExcludeReq");
     const absentHosts = sel.absentHosts === ""
       ? []
       : parseHostList(sel.absentHosts).expand().filter((h) => !bad.hosts.has(h));

@@ -58,3 +58,45 @@ Deno.test("applyResults: legal transitions only, errored results forced to error
     "boom",
   ]]);
 });
+
+Deno.test("selectMembers: a host filter naming more hosts than a system has is refused unexpanded, naming the field", () => {
+  const all = [m(0, "10.0.0.1:10001")];
+  // 33 characters that name 49155 hosts; a 4 MB request of these would name billions.
+  const many = "a[0-16384],b[0-16384],c[0-16384]";
+  throws(
+    () => selectMembers(all, "", many, 10001, "SystemStopReq"),
+    (e: Error) =>
+      /host list names 49155 hosts, more than 16384 hosts \(SystemStopReq field hosts\)/.test(
+        e.message,
+      ) && /code = 400/.test(e.message),
+  );
+  // As many separated entries as the bound: refused before any is parsed.
+  throws(
+    () => selectMembers(all, "", "h1,".repeat(20000), 10001, "SystemQueryReq"),
+    /more than 16384 hosts \(SystemQueryReq field hosts\)/,
+  );
+  // The bound itself is allowed.
+  assertEquals(selectMembers(all, "", "a[1-16384]").absentHosts, "a[1-16384]");
+});
+
+Deno.test("selectMembers: a rank filter of more elements than the bound is refused, naming the field", () => {
+  const all = [m(0, "10.0.0.1:10001")];
+  const descending = Array.from({ length: 20000 }, (_, i) => String(40000 - 2 * i)).join(",");
+  throws(
+    () => selectMembers(all, descending, "", 10001, "SystemExcludeReq"),
+    /rank list has more than 16384 elements \(SystemExcludeReq field ranks\)/,
+  );
+  // Just below the bound: parsed (sorted once, not inserted one by one) and kept ranged.
+  const ok = Array.from({ length: 16000 }, (_, i) => String(32000 - 2 * i)).join(",");
+  const s = selectMembers(all, ok, "");
+  assertEquals(s.absentRanks.split(",").length, 16000);
+  assertEquals(s.absentRanks.slice(0, 8), "2,4,6,8,");
+});
+
+Deno.test("selectMembers: host filters match members by host and port, many hosts against many members", () => {
+  const all = Array.from({ length: 2000 }, (_, i) => m(i, `node${i}:10001`));
+  all.push(m(2000, "localhost:10002"));
+  const s = selectMembers(all, "", "node[0-2047],127.0.0.1:10002,node1:9");
+  assertEquals(s.members.length, 2001);
+  assertEquals(s.absentHosts, "node[2000-2047],node1:9");
+});
