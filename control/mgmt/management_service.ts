@@ -53,6 +53,7 @@ import {
   selectMembers,
 } from "./system_ops.ts";
 import { NilRank } from "../lib/rankset.ts";
+import { memberInfo } from "../lib/member_fields.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
 export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
@@ -885,7 +886,7 @@ export class ManagementService {
         if (ev.incarnation !== 0n && ev.incarnation < BigInt(m.incarnation)) return noChanges();
         return {
           ...noChanges(),
-          put: [{ ...m, state: "errored", info: ev.msg, last_update: now }],
+          put: [{ ...m, state: "errored", info: memberInfo(ev.msg), last_update: now }],
         };
       });
     } else if (ev.id === 17) { // swim_rank_dead
@@ -897,7 +898,7 @@ export class ManagementService {
         if (!isLegalTransition(m.state, "excluded")) return noChanges();
         return {
           ...noChanges(),
-          put: [{ ...m, state: "excluded", info: ev.msg, last_update: now }],
+          put: [{ ...m, state: "excluded", info: memberInfo(ev.msg), last_update: now }],
         };
       });
     }

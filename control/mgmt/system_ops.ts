@@ -8,6 +8,7 @@ import { addrHost, isLegalTransition, type Member, parseState } from "./member.t
 import { HostSet } from "../lib/hostlist.ts";
 import { RankSet } from "../lib/rankset.ts";
 import { hostFilter, rankFilter } from "../lib/filter_fields.ts";
+import { memberInfo } from "../lib/member_fields.ts";
 
 /** Members selected by a request's filters, plus what the filters named but did not match. */
 export interface Selection {
@@ -115,7 +116,7 @@ export function applyResults(
     let to = parseState(r.state);
     if (r.errored && to !== "errored" && to !== "unresponsive") to = "errored";
     if (to === "unknown" || !isLegalTransition(m.state, to)) continue;
-    updates.set(r.rank, { ...m, state: to, info: r.msg, last_update: now });
+    updates.set(r.rank, { ...m, state: to, info: memberInfo(r.msg), last_update: now });
   }
   return [...updates.values()];
 }

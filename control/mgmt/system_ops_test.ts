@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { Member, MemberState } from "./member.ts";
 import { applyResults, ranksByHost, selectMembers } from "./system_ops.ts";
+import { MAX_MEMBER_INFO_LEN } from "../lib/member_fields.ts";
 
 function m(rank: number, addr: string, state: MemberState = "joined"): Member {
   return {
@@ -99,4 +100,16 @@ Deno.test("selectMembers: host filters match members by host and port, many host
   const s = selectMembers(all, "", "node[0-2047],127.0.0.1:10002,node1:9");
   assertEquals(s.members.length, 2001);
   assertEquals(s.absentHosts, "node[2000-2047],node1:9");
+});
+
+Deno.test("applyResults: a host's result message is stored cut to the info bound, without control characters", () => {
+  const ms = new Map([m(0, "a"), m(1, "a")].map((x) => [x.uuid, x]));
+  const res = [
+    create(RankResultSchema, { rank: 0, state: "stopped", msg: "y".repeat(3_000_000) }),
+    create(RankResultSchema, { rank: 1, state: "stopped", msg: "bad\x1b[2J\nrank\0" }),
+  ];
+  const up = applyResults(ms, res, "t");
+  assertEquals(up[0].info.length, MAX_MEMBER_INFO_LEN);
+  assertEquals(up[0].info.endsWith(" ... (3000000 characters)"), true);
+  assertEquals(up[1].info, "bad [2J rank ");
 });
