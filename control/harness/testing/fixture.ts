@@ -105,6 +105,7 @@ export async function startFixture(opts: FixtureOptions): Promise<HarnessFixture
       faultDomain: "/host1",
       hostname: "host1",
       bootstrapReplica: true,
+      socketDir,
     })),
   });
   const server = new DrpcServer({ socketPath: `${socketDir}/${SERVER_SOCKET_NAME}`, log });
