@@ -11,7 +11,13 @@ import {
   Status,
 } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import { FaultCode, makeFault } from "../lib/fault.ts";
-import { FramingError, readMessage, StreamReader, writeMessage } from "./framing.ts";
+import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  FramingError,
+  readMessage,
+  StreamReader,
+  writeMessage,
+} from "./framing.ts";
 
 /** Handles one method: gets the Call body, returns the Response body. */
 export type DrpcHandler = (body: Uint8Array, call: Call) => Promise<Uint8Array> | Uint8Array;
@@ -34,6 +40,8 @@ export interface DrpcServerLog {
 export interface DrpcServerOptions {
   socketPath: string;
   log?: DrpcServerLog;
+  /** Largest message a call may announce; a larger one drops the connection. */
+  maxMessageSize?: number;
 }
 
 const noLog: DrpcServerLog = { error: () => {} };
@@ -51,6 +59,7 @@ export const SERVER_SOCKET_NAME = "daos_server.sock";
 export class DrpcServer {
   readonly socketPath: string;
   #log: DrpcServerLog;
+  #maxMessageSize: number;
   #modules = new Map<number, Map<number, DrpcHandler>>();
   #listener: Deno.Listener | undefined;
   #conns = new Set<Deno.Conn>();
@@ -60,6 +69,7 @@ export class DrpcServer {
   constructor(opts: DrpcServerOptions) {
     this.socketPath = opts.socketPath;
     this.#log = opts.log ?? noLog;
+    this.#maxMessageSize = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   }
 
   /** Registers a module; methods not in the table answer UNKNOWN_METHOD. */
@@ -127,7 +137,7 @@ export class DrpcServer {
     const reader = new StreamReader(conn);
     try {
       while (true) {
-        const raw = await readMessage(reader);
+        const raw = await readMessage(reader, this.#maxMessageSize);
         if (raw === null) return;
         const resp = await this.dispatch(raw);
         await writeMessage(conn, toBinary(ResponseSchema, resp));

@@ -12,7 +12,7 @@ import { callDrpc, DrpcTimeoutError, SerialDrpcClient } from "./client.ts";
 import { encodeHeader, readMessage, StreamReader, writeMessage } from "./framing.ts";
 import { DrpcModule, SrvMethod } from "./ids.ts";
 import { DrpcServer, SERVER_SOCKET_NAME } from "./server.ts";
-import { registerServerModules } from "./srv_module.ts";
+import { registerServerModules, SERVER_MAX_MESSAGE_SIZE, serverDrpcOptions } from "./srv_module.ts";
 
 const opts = { timeoutMs: 5000 };
 
@@ -28,10 +28,8 @@ async function withServer(fn: (f: Fixture) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
   const notified: NotifyReadyReq[] = [];
   const errors: string[] = [];
-  const server = new DrpcServer({
-    socketPath: `${dir}/${SERVER_SOCKET_NAME}`,
-    log: { error: (m) => errors.push(m) },
-  });
+  // daos_server.sock as engine_plane.ts makes it.
+  const server = new DrpcServer(serverDrpcOptions(dir, { error: (m) => errors.push(m) }));
   registerServerModules(server, {
     instanceCount: () => 2,
     onNotifyReady: (req) => {
@@ -207,6 +205,37 @@ Deno.test("a malformed frame drops that connection; the server keeps serving", a
     }
     assert(errors.some((e) => e.includes("total_chunks == 0")));
     const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(0), opts);
+    assertEquals(resp.status, Status.UNKNOWN_MODULE);
+  });
+});
+
+Deno.test("daos_server.sock drops a call announcing more than an up-call needs, before buffering it", async () => {
+  await withServer(async ({ server, errors }) => {
+    assertEquals(SERVER_MAX_MESSAGE_SIZE, 1024 * 1024);
+    const conn = await Deno.connect({ transport: "unix", path: server.socketPath });
+    try {
+      const total = 32 * 1024 * 1024;
+      await conn.write(
+        encodeHeader({ totalSize: total, chunkSize: 0, chunkIndex: 0, totalChunks: 257 }),
+      );
+      // Closed by the server; the bound only keeps a regression (the server waiting for 32 MiB
+      // that never come) from hanging the suite.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const got = await Promise.race([
+        conn.read(new Uint8Array(16)),
+        new Promise<string>((r) => timer = setTimeout(() => r("still open after 20 s"), 20_000)),
+      ]);
+      clearTimeout(timer);
+      assertEquals(got, null);
+    } finally {
+      conn.close();
+    }
+    assert(
+      errors.some((e) => e.includes("dRPC message too large: 33554432 bytes (max 1048576)")),
+      errors.join("\n"),
+    );
+    // Up-calls of real size still work.
+    const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(200_000), opts);
     assertEquals(resp.status, Status.UNKNOWN_MODULE);
   });
 });

@@ -16,6 +16,8 @@ import {
   DrpcHandlerError,
   type DrpcServer,
   type DrpcServerLog,
+  type DrpcServerOptions,
+  SERVER_SOCKET_NAME,
 } from "./server.ts";
 
 /** What the srv module needs from the rest of daos_server. */
@@ -80,6 +82,22 @@ export function srvModuleHandlers(deps: SrvModuleDeps): Record<number, DrpcHandl
   return {
     [SrvMethod.NOTIFY_READY]: notifyReady,
     [SrvMethod.CLUSTER_EVENT]: clusterEvent,
+  };
+}
+
+/**
+ * Largest call daos_server.sock reads: engine up-calls (NotifyReady, ClusterEvent) are a few
+ * KB; a local process announcing more is dropped instead of being buffered up to the generic
+ * 64 MiB cap.
+ */
+export const SERVER_MAX_MESSAGE_SIZE = 1024 * 1024;
+
+/** Options of daos_server's own dRPC server on `<socketDir>/daos_server.sock`. */
+export function serverDrpcOptions(socketDir: string, log?: DrpcServerLog): DrpcServerOptions {
+  return {
+    socketPath: `${socketDir}/${SERVER_SOCKET_NAME}`,
+    log,
+    maxMessageSize: SERVER_MAX_MESSAGE_SIZE,
   };
 }
 
