@@ -11,6 +11,9 @@ import { parseRankSet, type RankSet } from "./rankset.ts";
 /** Most hosts one host filter may name (duplicates included): a system's worth and more. */
 export const MAX_FILTER_HOSTS = 16384;
 
+/** Longest entry of a host list: a DNS name (253) with a port, or a bracketed range of them. */
+export const MAX_HOST_ENTRY_LEN = 1024;
+
 /** Most comma-separated elements (ranks or ranges) one rank filter may have. */
 export const MAX_FILTER_RANK_ELEMENTS = 16384;
 
@@ -73,6 +76,25 @@ export function hostFilter(text: string, field: string): HostList {
     );
   // Every separated element names at least one host: refuse before parsing a huge list.
   if (countChars(text, ", \t", MAX_FILTER_HOSTS) >= MAX_FILTER_HOSTS) throw tooMany("has");
+  // A NUL or escape would be echoed back in the absent hosts and printed by dmg.
+  // deno-lint-ignore no-control-regex
+  const ctl = /[\u0000-\u0008\u000a-\u001f\u007f]/.exec(text);
+  if (ctl !== null) {
+    throw badFilter(
+      field,
+      `invalid host list: control character ${JSON.stringify(ctl[0])} at offset ${ctl.index}`,
+      'give hosts as a list such as "host[1-4]:10001,host7"',
+    );
+  }
+  const longest = text.split(/[, \t]/).reduce((n, t) => Math.max(n, t.length), 0);
+  if (longest > MAX_HOST_ENTRY_LEN) {
+    throw badFilter(
+      field,
+      `invalid host list: an entry of ${longest} characters (a host name and port have at ` +
+        `most ${MAX_HOST_ENTRY_LEN})`,
+      'give hosts as a list such as "host[1-4]:10001,host7"',
+    );
+  }
   let list: HostList;
   try {
     list = parseHostList(text);

@@ -397,7 +397,11 @@ export class ManagementService {
   /** Fault 603 unless `sys` names this system. */
   checkSystem(sys: string): void {
     const req = requestSystem(sys);
-    if (req !== this.config.system) throw faults.ServerWrongSystem(sys, this.config.system);
+    if (req !== this.config.system) {
+      // The name is echoed: cut one of 10k characters down to what a system name can be.
+      const shown = sys.length > 127 ? `${sys.slice(0, 127)}... (${sys.length} characters)` : sys;
+      throw faults.ServerWrongSystem(shown, this.config.system);
+    }
   }
 
   /** Throws not-replica on non-replicas and "uninitialized" before the DB runs. */

@@ -113,3 +113,18 @@ Deno.test("applyResults: a host's result message is stored cut to the info bound
   assertEquals(up[0].info.endsWith(" ... (3000000 characters)"), true);
   assertEquals(up[1].info, "bad [2J rank ");
 });
+
+Deno.test("selectMembers: a host filter with a control character or an entry no host name can have is refused, not echoed", () => {
+  const all = [m(0, "10.0.0.1:10001")];
+  throws(
+    () => selectMembers(all, "", "h\0", 10001, "SystemStartReq"),
+    /control character "\\u0000" at offset 1 \(SystemStartReq field hosts\)/,
+  );
+  throws(() => selectMembers(all, "", "h[1-2]\x1b[2J"), /control character "\\u001b"/);
+  throws(
+    () => selectMembers(all, "", `h1,${"a".repeat(100_000)}`),
+    (e: Error) => /an entry of 100000 characters/.test(e.message) && e.message.length < 400,
+  );
+  // Tabs separate hosts like commas and spaces.
+  assertEquals(selectMembers(all, "", "h1\th2").absentHosts, "h[1-2]");
+});

@@ -59,6 +59,17 @@ Deno.test("MS ClusterEvent: a megabyte message is stored cut and cleaned; query 
     );
     assert(q.members[0].info.startsWith(" [31mmmm"), q.members[0].info.slice(0, 20));
     assert(q.members[0].info.endsWith(" ... (1400005 characters)"), q.members[0].info.slice(-40));
+    // A foreign system name of 10k characters is refused without echoing it whole.
+    const wrong = (() => {
+      try {
+        ms.checkSystem("s".repeat(10_000));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "accepted";
+    })();
+    assert(/does not match running system.*\(10000 characters\)/.test(wrong), wrong.slice(0, 300));
+    assert(wrong.length < 400, `${wrong.length} characters`);
   } finally {
     await c.close();
   }
