@@ -886,8 +886,15 @@ export class ManagementService {
       await this.#write((s) => {
         const m = [...s.members.values()].find((x) => x.rank === ev.rank);
         if (!m || !isLegalTransition(m.state, "errored")) return noChanges();
-        // A late event about an engine the rank has since replaced (it rejoined) is stale.
-        if (ev.incarnation !== 0n && ev.incarnation < BigInt(m.incarnation)) return noChanges();
+        // A late event about an engine the rank has since replaced (it rejoined) is stale; so
+        // is one naming no incarnation (0), as in DAOS: anyone could send that for any rank.
+        if (ev.incarnation < BigInt(m.incarnation)) {
+          this.log(
+            `engine_died event for rank ${ev.rank} ignored: incarnation ${ev.incarnation} is ` +
+              `older than the member's ${m.incarnation}`,
+          );
+          return noChanges();
+        }
         return {
           ...noChanges(),
           put: [{ ...m, state: "errored", info: memberInfo(ev.msg), last_update: now }],

@@ -51,7 +51,9 @@ Deno.test("MS ClusterEvent: a megabyte message is stored cut and cleaned; query 
     // Within the 4 MiB request limit; whole, a handful would make SystemQuery's reply too
     // large to send (and each is near etcd's own request limit).
     const huge = "\x1b[31m" + "m".repeat(1_400_000);
-    for (const rank of ranks) await ms.clusterEvent({ id: 2, rank, incarnation: 0n, msg: huge });
+    for (const m of (await ms.query("", "", 0)).members) {
+      await ms.clusterEvent({ id: 2, rank: m.rank, incarnation: BigInt(m.incarnation), msg: huge });
+    }
     const q = await ms.query("", "", 0);
     assertEquals(
       q.members.map((m) => [m.state, m.info.length]),
@@ -139,7 +141,18 @@ Deno.test("MS stop/start/exclude/erase through the fan-out, events and liveness"
     const cl = await ms.systemExclude({ ranks: "1", hosts: "", clear: true });
     assertEquals(cl[0].state, "excluded");
     // Engine death event → Errored with the message.
-    await ms.clusterEvent({ id: 2, rank: 2, incarnation: 0n, msg: "exited with status: signal 9" });
+    // One naming no incarnation, or an older one, is ignored (stale, or not from the engine).
+    const r2 = (await ms.query("2", "", 0)).members[0];
+    for (const incarnation of [0n, BigInt(r2.incarnation) - 1n]) {
+      await ms.clusterEvent({ id: 2, rank: 2, incarnation, msg: "forged" });
+      assertEquals((await ms.query("2", "", 0)).members[0].state, r2.state);
+    }
+    await ms.clusterEvent({
+      id: 2,
+      rank: 2,
+      incarnation: BigInt(r2.incarnation),
+      msg: "exited with status: signal 9",
+    });
     q = await ms.query("2", "", 0);
     assertEquals([q.members[0].state, q.members[0].info], [
       "errored",
