@@ -117,6 +117,37 @@ Deno.test("NotifyReady with a bad instance index or a non-socket path fails", as
       assertEquals((await call(notifyBody(0, `${dir}/plain`))).status, Status.FAILURE);
       assert(errors.some((e) => e.includes("is not a socket")));
       assertEquals((await call(notifyBody(0, `${dir}/missing.sock`))).status, Status.FAILURE);
+      // Fields the engine would join with, checked before the NotifyReady is taken.
+      type Fields = { uri?: string; secondaryUris?: string[]; drpcListenerSock?: string };
+      const bad = (f: Fields) =>
+        toBinary(
+          NotifyReadyReqSchema,
+          create(NotifyReadyReqSchema, {
+            uri: "ofi+tcp://127.0.0.1:31416",
+            nctxs: 4,
+            drpcListenerSock: engSock,
+            instanceIdx: 1,
+            incarnation: 0xffffffffffffffffn,
+            ...f,
+          }),
+        );
+      const cases: Array<[Fields, string]> = [
+        [{ uri: `ofi+tcp://${"h".repeat(10_000)}:1` }, "longer than 127 characters"],
+        [{ uri: "ofi+tcp://127.0.0.1" }, "no port"],
+        [{ secondaryUris: ["x"] }, "no provider scheme"],
+        [{ drpcListenerSock: `${dir}/${"s".repeat(200)}` }, "drpcListenerSock"],
+      ];
+      for (const [f, text] of cases) {
+        assertEquals((await call(bad(f))).status, Status.FAILURE);
+        assert(
+          errors.some((e) => e.includes("NotifyReady from instance 1") && e.includes(text)),
+          errors.join("\n"),
+        );
+      }
+      // A huge incarnation is the engine's business: accepted.
+      assertEquals((await call(bad({}))).status, Status.SUCCESS);
+      await waitFor(() => notified.length === 1, "NotifyReady processed");
+      notified.length = 0;
       assertEquals(
         (await call(new Uint8Array([0xff, 0xff]))).status,
         Status.FAILED_UNMARSHAL_PAYLOAD,

@@ -229,7 +229,7 @@ Deno.test("a NotifyReady that is not the engine's own start-up changes nothing",
     // A local process names a socket that is not the engine's: daos_server's own, the other
     // engine's, a path that merely ends in daos_engine_<pid>.sock; then repeats the engine's
     // own start-up with another URI.
-    await notify(0, serverSock, `ofi+tcp://${"h".repeat(10000)}:1`);
+    await notify(0, serverSock, "ofi+tcp://127.0.0.9:4");
     await notify(1, own0, "ofi+tcp://127.0.0.9:1");
     const elsewhere = await Deno.makeTempDir({ dir: f.dir });
     const foreign = Deno.listen({
