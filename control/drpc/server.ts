@@ -11,7 +11,13 @@ import {
   Status,
 } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import { FaultCode, makeFault } from "../lib/fault.ts";
-import { FramingError, readMessage, StreamReader, writeMessage } from "./framing.ts";
+import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  FramingError,
+  readMessage,
+  StreamReader,
+  writeMessage,
+} from "./framing.ts";
 
 /** Handles one method: gets the Call body, returns the Response body. */
 export type DrpcHandler = (body: Uint8Array, call: Call) => Promise<Uint8Array> | Uint8Array;
@@ -42,6 +48,8 @@ export interface DrpcServerOptions {
   messageTimeoutMs?: number;
   /** Connections served at once; more are refused and logged. Default {@link MAX_CONNS}. */
   maxConns?: number;
+  /** Largest message a call may announce; a larger one drops the connection. */
+  maxMessageSize?: number;
 }
 
 /** Default bound on the wait for each whole Call (engines connect per up-call). */
@@ -64,6 +72,7 @@ export const SERVER_SOCKET_NAME = "daos_server.sock";
 export class DrpcServer {
   readonly socketPath: string;
   #log: DrpcServerLog;
+  #maxMessageSize: number;
   #modules = new Map<number, Map<number, DrpcHandler>>();
   #listener: Deno.Listener | undefined;
   #conns = new Set<Deno.Conn>();
@@ -78,6 +87,7 @@ export class DrpcServer {
     this.#log = opts.log ?? noLog;
     this.#messageTimeoutMs = opts.messageTimeoutMs ?? MESSAGE_TIMEOUT_MS;
     this.#maxConns = opts.maxConns ?? MAX_CONNS;
+    this.#maxMessageSize = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   }
 
   /** Registers a module; methods not in the table answer UNKNOWN_METHOD. */
@@ -170,7 +180,7 @@ export class DrpcServer {
             conn.close();
           } catch { /* already closed */ }
         }, this.#messageTimeoutMs);
-        const raw = await readMessage(reader);
+        const raw = await readMessage(reader, this.#maxMessageSize);
         clearTimeout(timer);
         if (raw === null) return;
         const resp = await this.dispatch(raw);

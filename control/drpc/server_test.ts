@@ -12,7 +12,7 @@ import { callDrpc, DrpcTimeoutError, SerialDrpcClient } from "./client.ts";
 import { encodeHeader, encodeMessage, readMessage, StreamReader, writeMessage } from "./framing.ts";
 import { DrpcModule, SrvMethod } from "./ids.ts";
 import { DrpcServer, SERVER_SOCKET_NAME } from "./server.ts";
-import { registerServerModules } from "./srv_module.ts";
+import { registerServerModules, SERVER_MAX_MESSAGE_SIZE, serverDrpcOptions } from "./srv_module.ts";
 import { prng } from "../../tests/util/prng.ts";
 
 const opts = { timeoutMs: 5000 };
@@ -29,10 +29,8 @@ async function withServer(fn: (f: Fixture) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
   const notified: NotifyReadyReq[] = [];
   const errors: string[] = [];
-  const server = new DrpcServer({
-    socketPath: `${dir}/${SERVER_SOCKET_NAME}`,
-    log: { error: (m) => errors.push(m) },
-  });
+  // daos_server.sock as engine_plane.ts makes it.
+  const server = new DrpcServer(serverDrpcOptions(dir, { error: (m) => errors.push(m) }));
   registerServerModules(server, {
     instanceCount: () => 2,
     onNotifyReady: (req) => {
@@ -120,6 +118,37 @@ Deno.test("NotifyReady with a bad instance index or a non-socket path fails", as
       assertEquals((await call(notifyBody(0, `${dir}/plain`))).status, Status.FAILURE);
       assert(errors.some((e) => e.includes("is not a socket")));
       assertEquals((await call(notifyBody(0, `${dir}/missing.sock`))).status, Status.FAILURE);
+      // Fields the engine would join with, checked before the NotifyReady is taken.
+      type Fields = { uri?: string; secondaryUris?: string[]; drpcListenerSock?: string };
+      const bad = (f: Fields) =>
+        toBinary(
+          NotifyReadyReqSchema,
+          create(NotifyReadyReqSchema, {
+            uri: "ofi+tcp://127.0.0.1:31416",
+            nctxs: 4,
+            drpcListenerSock: engSock,
+            instanceIdx: 1,
+            incarnation: 0xffffffffffffffffn,
+            ...f,
+          }),
+        );
+      const cases: Array<[Fields, string]> = [
+        [{ uri: `ofi+tcp://${"h".repeat(10_000)}:1` }, "longer than 127 characters"],
+        [{ uri: "ofi+tcp://127.0.0.1" }, "no port"],
+        [{ secondaryUris: ["x"] }, "no provider scheme"],
+        [{ drpcListenerSock: `${dir}/${"s".repeat(200)}` }, "drpcListenerSock"],
+      ];
+      for (const [f, text] of cases) {
+        assertEquals((await call(bad(f))).status, Status.FAILURE);
+        assert(
+          errors.some((e) => e.includes("NotifyReady from instance 1") && e.includes(text)),
+          errors.join("\n"),
+        );
+      }
+      // A huge incarnation is the engine's business: accepted.
+      assertEquals((await call(bad({}))).status, Status.SUCCESS);
+      await waitFor(() => notified.length === 1, "NotifyReady processed");
+      notified.length = 0;
       assertEquals(
         (await call(new Uint8Array([0xff, 0xff]))).status,
         Status.FAILED_UNMARSHAL_PAYLOAD,
@@ -269,6 +298,37 @@ Deno.test("connections stalled in a partial call are dropped (bounded, logged); 
     await server.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("daos_server.sock drops a call announcing more than an up-call needs, before buffering it", async () => {
+  await withServer(async ({ server, errors }) => {
+    assertEquals(SERVER_MAX_MESSAGE_SIZE, 1024 * 1024);
+    const conn = await Deno.connect({ transport: "unix", path: server.socketPath });
+    try {
+      const total = 32 * 1024 * 1024;
+      await conn.write(
+        encodeHeader({ totalSize: total, chunkSize: 0, chunkIndex: 0, totalChunks: 257 }),
+      );
+      // Closed by the server; the bound only keeps a regression (the server waiting for 32 MiB
+      // that never come) from hanging the suite.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const got = await Promise.race([
+        conn.read(new Uint8Array(16)),
+        new Promise<string>((r) => timer = setTimeout(() => r("still open after 20 s"), 20_000)),
+      ]);
+      clearTimeout(timer);
+      assertEquals(got, null);
+    } finally {
+      conn.close();
+    }
+    assert(
+      errors.some((e) => e.includes("dRPC message too large: 33554432 bytes (max 1048576)")),
+      errors.join("\n"),
+    );
+    // Up-calls of real size still work.
+    const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(200_000), opts);
+    assertEquals(resp.status, Status.UNKNOWN_MODULE);
+  });
 });
 
 Deno.test("stale socket file is replaced; a live one is fault 6; a plain file is refused", async () => {

@@ -15,6 +15,7 @@ import type { NotifyReadyReq } from "../../proto/gen/ts/srv/srv_pb.ts";
 import { SerialDrpcClient } from "../drpc/client.ts";
 import { DrpcModule, MgmtMethod } from "../drpc/ids.ts";
 import { DaosStatusError, errorText, faults } from "../lib/fault.ts";
+import { quoteInput } from "../lib/member_fields.ts";
 import { localState, type MemberStateValue } from "../lib/states.ts";
 import { engineDiedEvent, engineFormatRequiredEvent } from "./events.ts";
 import { describeExit } from "./exit_status.ts";
@@ -50,6 +51,11 @@ export interface InstanceOptions {
   bootstrapReplica: boolean;
   /** Deadline of each SetRank/SetUp/PrepShutdown dRPC. Default 10 s. */
   drpcTimeoutMs?: number;
+  /**
+   * The server's socket_dir, where the engine binds daos_engine_<pid>.sock; when set, a
+   * NotifyReady must name exactly that path.
+   */
+  socketDir?: string;
   /** Called whenever the instance becomes Ready. */
   onReady?: (index: number, rank: number) => void;
   /**
@@ -90,6 +96,16 @@ export interface InstanceInfo {
   lastError: string | null;
 }
 
+/** The dRPC socket an engine of pid `pid` binds in socketDir (undefined without a dir). */
+function engineSocketPath(socketDir: string | undefined, pid: number): string | undefined {
+  return socketDir === undefined ? undefined : normPath(`${socketDir}/daos_engine_${pid}.sock`);
+}
+
+/** A path with repeated slashes collapsed (the engine joins "<socket_dir>/<name>" as given). */
+function normPath(p: string): string {
+  return p.replace(/\/+/g, "/");
+}
+
 /** One supervised engine. Create, then start(); shutdown() when the server stops. */
 export class EngineInstance {
   readonly index: number;
@@ -113,6 +129,7 @@ export class EngineInstance {
   #attempts = 0;
   #startupFailures = 0; // failed start-up attempts (join, SetRank, SetUp), retried ones too
   #retrying: Deno.ChildProcess | undefined; // the process whose failed start-up is retried
+  #notifiedFor: Deno.ChildProcess | undefined; // the process whose NotifyReady was taken
   #wake: (() => void) | undefined;
   #listeners = new Set<() => void>();
   #abort = new AbortController();
@@ -315,11 +332,19 @@ export class EngineInstance {
       log.error(`instance ${this.index}: NotifyReady while no engine runs; ignored`);
       return;
     }
-    const m = /daos_engine_(\d+)\.sock$/.exec(req.drpcListenerSock);
-    if (m && Number(m[1]) !== child.pid) {
+    // The engine binds <socket_dir>/daos_engine_<pid>.sock; any other path is not our engine
+    // (another engine's socket, daos_server.sock itself, a foreign socket), and taking it
+    // would send SetRank there and remove that file when the engine exits.
+    const own = engineSocketPath(this.#o.socketDir, child.pid);
+    const m = /(?:^|\/)daos_engine_(\d+)\.sock$/.exec(req.drpcListenerSock);
+    if (
+      m === null || Number(m[1]) !== child.pid ||
+      (own !== undefined && normPath(req.drpcListenerSock) !== own)
+    ) {
       log.error(
-        `instance ${this.index}: NotifyReady from pid ${m[1]}, but the engine is pid ` +
-          `${child.pid}; ignored`,
+        `instance ${this.index}: NotifyReady names dRPC socket ` +
+          `${quoteInput(req.drpcListenerSock)}, but the engine (pid ${child.pid}) listens on ` +
+          `${own ?? `daos_engine_${child.pid}.sock`}; ignored`,
       );
       return;
     }
@@ -328,6 +353,15 @@ export class EngineInstance {
       log.debug(`instance ${this.index}: NotifyReady repeated while joining; ignored`);
       return;
     }
+    if (this.#notifiedFor === child) {
+      // An engine sends NotifyReady once; a second one after its start-up (with another URI
+      // or incarnation) would unready a working rank and re-join it.
+      log.error(
+        `instance ${this.index}: NotifyReady repeated after start-up of pid ${child.pid}; ignored`,
+      );
+      return;
+    }
+    this.#notifiedFor = child;
     this.#joiningFor = child;
     this.#drpcSocket = req.drpcListenerSock;
     this.#ready = false;

@@ -53,6 +53,7 @@ import {
   type Selection,
   selectMembers,
 } from "./system_ops.ts";
+import { memberInfo } from "../lib/member_fields.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
 export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
@@ -420,7 +421,11 @@ export class ManagementService {
   /** Fault 603 unless `sys` names this system. */
   checkSystem(sys: string): void {
     const req = requestSystem(sys);
-    if (req !== this.config.system) throw faults.ServerWrongSystem(sys, this.config.system);
+    if (req !== this.config.system) {
+      // The name is echoed: cut one of 10k characters down to what a system name can be.
+      const shown = sys.length > 127 ? `${sys.slice(0, 127)}... (${sys.length} characters)` : sys;
+      throw faults.ServerWrongSystem(shown, this.config.system);
+    }
   }
 
   /** Throws not-replica on non-replicas and "uninitialized" before the DB runs. */
@@ -620,7 +625,13 @@ export class ManagementService {
     if (s.members.size === 0 && ranks === "" && hosts === "") {
       throw new Error("raft service unavailable (not started yet?)");
     }
-    const sel = selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+    const sel = selectMembers(
+      s.members.values(),
+      ranks,
+      hosts,
+      this.config.controlPort,
+      "SystemQueryReq",
+    );
     const mask = stateMask === 0 ? 0xffff : stateMask;
     const prov = s.attrs.get(ATTR_PROVIDERS) ?? "";
     return {
@@ -649,9 +660,9 @@ export class ManagementService {
 
   // ---- system operations ------------------------------------------------------------------
 
-  async #select(ranks: string, hosts: string): Promise<Selection> {
+  async #select(ranks: string, hosts: string, req: string): Promise<Selection> {
     const s = await this.#state();
-    return selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+    return selectMembers(s.members.values(), ranks, hosts, this.config.controlPort, req);
   }
 
   /** Fans `method` out per host in parallel; unreachable hosts give Unresponsive results. */
@@ -707,7 +718,7 @@ export class ManagementService {
     req: { ranks: string; hosts: string; force: boolean; ignoreAdminExcluded: boolean },
   ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
     await this.requireLeader();
-    const sel = await this.#select(req.ranks, req.hosts);
+    const sel = await this.#select(req.ranks, req.hosts, "SystemStopReq");
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
     const out = (results: RankResult[]) => ({
       results,
@@ -739,7 +750,7 @@ export class ManagementService {
     req: { ranks: string; hosts: string; ignoreAdminExcluded: boolean },
   ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
     await this.requireLeader();
-    const sel = await this.#select(req.ranks, req.hosts);
+    const sel = await this.#select(req.ranks, req.hosts, "SystemStartReq");
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
     const started = targets.length === 0
       ? []
@@ -761,10 +772,11 @@ export class ManagementService {
     await this.requireLeader();
     if (req.ranks === "" && req.hosts === "") throw new Error("no hosts or ranks specified");
     const st0 = await this.#state();
-    const sel = selectMembers(st0.members.values(), req.ranks, req.hosts, this.config.controlPort);
+    const port = this.config.controlPort;
+    const sel = selectMembers(st0.members.values(), req.ranks, req.hosts, port, "SystemExcludeReq");
     const bad = req.clear
       ? { records: [], ranks: new Set<number>(), hosts: new Set<string>() }
-      : selectInvalid(st0.invalid, req.ranks, req.hosts, this.config.controlPort);
+      : selectInvalid(st0.invalid, req.ranks, req.hosts, port, "SystemExcludeReq");
     const absentHosts = sel.absentHosts === ""
       ? []
       : parseHostList(sel.absentHosts).expand().filter((h) => !bad.hosts.has(h));
@@ -910,11 +922,18 @@ export class ManagementService {
       await this.#write((s) => {
         const m = [...s.members.values()].find((x) => x.rank === ev.rank);
         if (!m || !isLegalTransition(m.state, "errored")) return noChanges();
-        // A late event about an engine the rank has since replaced (it rejoined) is stale.
-        if (ev.incarnation !== 0n && ev.incarnation < BigInt(m.incarnation)) return noChanges();
+        // A late event about an engine the rank has since replaced (it rejoined) is stale; so
+        // is one naming no incarnation (0), as in DAOS: anyone could send that for any rank.
+        if (ev.incarnation < BigInt(m.incarnation)) {
+          this.log(
+            `engine_died event for rank ${ev.rank} ignored: incarnation ${ev.incarnation} is ` +
+              `older than the member's ${m.incarnation}`,
+          );
+          return noChanges();
+        }
         return {
           ...noChanges(),
-          put: [{ ...m, state: "errored", info: ev.msg, last_update: now }],
+          put: [{ ...m, state: "errored", info: memberInfo(ev.msg), last_update: now }],
         };
       });
     } else if (ev.id === 17) { // swim_rank_dead
@@ -926,7 +945,7 @@ export class ManagementService {
         if (!isLegalTransition(m.state, "excluded")) return noChanges();
         return {
           ...noChanges(),
-          put: [{ ...m, state: "excluded", info: ev.msg, last_update: now }],
+          put: [{ ...m, state: "excluded", info: memberInfo(ev.msg), last_update: now }],
         };
       });
     }

@@ -22,6 +22,7 @@ import {
 } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { ClusterEventRespSchema } from "../../proto/gen/ts/shared/event_pb.ts";
 import { toWireError } from "../lib/rpc/error_codec.ts";
+import { makeFault } from "../lib/fault.ts";
 import type { ManagementService } from "./management_service.ts";
 import type { Member } from "./member.ts";
 
@@ -69,7 +70,13 @@ export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtS
     clusterEvent: (req) =>
       wire(async () => {
         const ev = req.event;
-        if (!ev) throw new Error("ClusterEventReq has no event");
+        if (!ev) {
+          throw makeFault(
+            "SystemUnknown",
+            "no RAS event (ClusterEventReq field event)",
+            "send the event in ClusterEventReq.event",
+          );
+        }
         await ms.clusterEvent({
           id: ev.id,
           rank: ev.rank,

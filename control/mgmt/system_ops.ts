@@ -5,8 +5,10 @@
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { InvalidRecord } from "./db.ts";
 import { addrHost, isLegalTransition, type Member, parseState } from "./member.ts";
-import { HostSet, parseHostList } from "../lib/hostlist.ts";
-import { parseRankSet } from "../lib/rankset.ts";
+import { HostSet } from "../lib/hostlist.ts";
+import { RankSet } from "../lib/rankset.ts";
+import { hostFilter, rankFilter } from "../lib/filter_fields.ts";
+import { memberInfo } from "../lib/member_fields.ts";
 
 /** Members selected by a request's filters, plus what the filters named but did not match. */
 export interface Selection {
@@ -21,39 +23,60 @@ function normHost(h: string): string {
   return h === "localhost" ? "127.0.0.1" : h;
 }
 
-function hostMatches(member: { addr: string }, host: string, defaultPort: number): boolean {
+/**
+ * The key a host filter entry and a member address match on: host (localhost = 127.0.0.1) and
+ * port, the entry's port defaulting to `defaultPort`. Matching by key keeps a filter of many
+ * hosts against many members linear instead of hosts x members.
+ */
+function hostKey(host: string, defaultPort: number): string {
   const i = host.lastIndexOf(":");
   const hasPort = i > 0 && /^\d+$/.test(host.slice(i + 1));
   const name = hasPort ? host.slice(0, i) : host;
   const port = hasPort ? host.slice(i + 1) : String(defaultPort);
-  return normHost(addrHost(member.addr)) === normHost(name) &&
-    member.addr.slice(member.addr.lastIndexOf(":") + 1) === port;
+  return `${normHost(name)}\n${port}`;
 }
 
-/** Resolves `ranks` / `hosts` filter strings (empty = all) against `all` members. */
+function memberKey(addr: string): string {
+  return `${normHost(addrHost(addr))}\n${addr.slice(addr.lastIndexOf(":") + 1)}`;
+}
+
+/** Index of `items` by the key of their address. */
+function byAddrKey<T extends { addr: string }>(items: Iterable<T>): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const m of items) {
+    const k = memberKey(m.addr);
+    const l = out.get(k);
+    if (l) l.push(m);
+    else out.set(k, [m]);
+  }
+  return out;
+}
+
+/**
+ * Resolves `ranks` / `hosts` filter strings (empty = all) against `all` members. `req` names
+ * the request in errors (e.g. "SystemStopReq"); filters are bounded (filter_fields.ts).
+ */
 export function selectMembers(
   all: Iterable<Member>,
   ranks: string,
   hosts: string,
   defaultPort = 10001,
+  req = "request",
 ): Selection {
   const members = [...all].sort((a, b) => a.rank - b.rank);
-  const rankSet = parseRankSet(ranks);
-  const hostList = [...new Set(parseHostList(hosts).expand())];
+  const rankSet = rankFilter(ranks, `${req} field ranks`);
+  const hostList = [...new Set(hostFilter(hosts, `${req} field hosts`).expand())];
   if (rankSet.empty && hostList.length === 0) {
     return { members, absentRanks: "", absentHosts: "", explicit: false };
   }
   const chosen = new Map<number, Member>();
+  for (const m of members) if (rankSet.contains(m.rank)) chosen.set(m.rank, m);
   // Absent = requested minus present, without expanding the requested ranges.
-  const absentRanks = rankSet.clone();
-  for (const m of members) {
-    if (!rankSet.contains(m.rank)) continue;
-    chosen.set(m.rank, m);
-    absentRanks.delete(m.rank);
-  }
+  const absentRanks = rankSet.minus(RankSet.fromRanks(chosen.keys()));
   const absentHosts: string[] = [];
+  const index = byAddrKey(members);
   for (const h of hostList) {
-    const hits = members.filter((m) => hostMatches(m, h, defaultPort));
+    const hits = index.get(hostKey(h, defaultPort)) ?? [];
     if (hits.length === 0) absentHosts.push(h);
     for (const m of hits) chosen.set(m.rank, m);
   }
@@ -93,7 +116,7 @@ export function applyResults(
     let to = parseState(r.state);
     if (r.errored && to !== "errored" && to !== "unresponsive") to = "errored";
     if (to === "unknown" || !isLegalTransition(m.state, to)) continue;
-    updates.set(r.rank, { ...m, state: to, info: r.msg, last_update: now });
+    updates.set(r.rank, { ...m, state: to, info: memberInfo(r.msg), last_update: now });
   }
   return [...updates.values()];
 }
@@ -104,28 +127,30 @@ export function selectInvalid(
   ranks: string,
   hosts: string,
   defaultPort = 10001,
+  req = "request",
 ): { records: InvalidRecord[]; ranks: Set<number>; hosts: Set<string> } {
-  const rankSet = parseRankSet(ranks);
-  const hostList = [...new Set(parseHostList(hosts).expand())];
+  const rankSet = rankFilter(ranks, `${req} field ranks`);
+  const hostList = [...new Set(hostFilter(hosts, `${req} field hosts`).expand())];
   const out = {
     records: [] as InvalidRecord[],
     ranks: new Set<number>(),
     hosts: new Set<string>(),
   };
+  const hit = new Set<InvalidRecord>();
   for (const r of records) {
-    let hit = false;
     if (r.rank !== null && rankSet.contains(r.rank)) {
       out.ranks.add(r.rank);
-      hit = true;
+      hit.add(r);
     }
-    for (const h of hostList) {
-      if (r.addr !== "" && hostMatches(r, h, defaultPort)) {
-        out.hosts.add(h);
-        hit = true;
-      }
-    }
-    if (hit) out.records.push(r);
   }
+  const index = byAddrKey(records.filter((r) => r.addr !== ""));
+  for (const h of hostList) {
+    const hits = index.get(hostKey(h, defaultPort));
+    if (!hits) continue;
+    out.hosts.add(h);
+    for (const r of hits) hit.add(r);
+  }
+  out.records = records.filter((r) => hit.has(r));
   return out;
 }
 

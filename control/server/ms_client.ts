@@ -17,6 +17,8 @@ export const JOIN_TOTAL_MS = 60 * 60_000;
 export const JOIN_TRY_MS = 10_000;
 /** ClusterEvent forwarding: total deadline per event. */
 export const EVENT_TOTAL_MS = 60_000;
+/** Most events waiting to be forwarded to the MS; more are dropped (and logged). */
+export const MAX_QUEUED_EVENTS = 256;
 
 /** Errors worth another round: the MS is unreachable, electing or not started yet. */
 function retryable(e: unknown): boolean {
@@ -57,6 +59,7 @@ export class MsClient {
   readonly #abort = new AbortController();
   #sequence = 0n;
   #events: Promise<void> = Promise.resolve();
+  #queued = 0; // events queued or in flight
 
   constructor(opts: MsClientOptions) {
     this.#o = opts;
@@ -101,40 +104,59 @@ export class MsClient {
    * MS cannot take within EVENT_TOTAL_MS is dropped.
    */
   forwardEvent(ev: RASEvent): void {
+    if (this.#queued >= MAX_QUEUED_EVENTS) {
+      // A local process flooding daos_server.sock with events (each up to 1 MiB) while the MS
+      // is slow or away must not grow memory without bound or bury a real engine_died.
+      this.#o.log.error(
+        `event ${ev.id} (rank ${ev.rank}) dropped: ${this.#queued} events already waiting ` +
+          "for the MS",
+      );
+      return;
+    }
+    this.#queued++;
     const sequence = ++this.#sequence;
+    // Counted from when it was queued: events waiting behind others expire with them.
+    const deadline = Date.now() + EVENT_TOTAL_MS;
     const send = async () => {
-      const signal = this.#abort.signal;
-      const deadline = Date.now() + EVENT_TOTAL_MS;
-      for (let attempt = 0; attempt < 1000 && !signal.aborted && Date.now() < deadline; attempt++) {
-        try {
-          await msRequest(
-            this.#o.pool,
-            (t, o) =>
-              createClient(MgmtSvc, t).clusterEvent(
-                create(ClusterEventReqSchema, { sequence, event: ev }),
-                o,
-              ),
-            {
-              hosts: this.#o.replicas,
-              deadline: Math.min(deadline, Date.now() + JOIN_TRY_MS),
-              perTryMs: JOIN_TRY_MS,
-              name: "ClusterEvent",
-              signal,
-            },
-          );
-          this.#o.log.debug(`event ${ev.id} (rank ${ev.rank}) forwarded to the MS`);
-          return;
-        } catch (e) {
-          if (!retryable(e)) {
-            this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) not forwarded: ${errorText(e)}`);
-            return;
-          }
-          await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
-        }
+      try {
+        await this.#send(ev, sequence, deadline);
+      } finally {
+        this.#queued--;
       }
-      this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) dropped: MS unreachable`);
     };
     this.#events = this.#events.then(send, send);
+  }
+
+  async #send(ev: RASEvent, sequence: bigint, deadline: number): Promise<void> {
+    const signal = this.#abort.signal;
+    for (let attempt = 0; attempt < 1000 && !signal.aborted && Date.now() < deadline; attempt++) {
+      try {
+        await msRequest(
+          this.#o.pool,
+          (t, o) =>
+            createClient(MgmtSvc, t).clusterEvent(
+              create(ClusterEventReqSchema, { sequence, event: ev }),
+              o,
+            ),
+          {
+            hosts: this.#o.replicas,
+            deadline: Math.min(deadline, Date.now() + JOIN_TRY_MS),
+            perTryMs: JOIN_TRY_MS,
+            name: "ClusterEvent",
+            signal,
+          },
+        );
+        this.#o.log.debug(`event ${ev.id} (rank ${ev.rank}) forwarded to the MS`);
+        return;
+      } catch (e) {
+        if (!retryable(e)) {
+          this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) not forwarded: ${errorText(e)}`);
+          return;
+        }
+        await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
+      }
+    }
+    this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) dropped: MS unreachable`);
   }
 
   /** Aborts joins and event forwarding in flight. */

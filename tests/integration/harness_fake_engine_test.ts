@@ -3,7 +3,10 @@
  * start, NotifyReady, join, SetRank/SetUp → Ready, crash, restart, stop, reset format.
  */
 import { deepEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { NotifyReadyReqSchema } from "../../proto/gen/ts/srv/srv_pb.ts";
+import { callDrpc } from "../../control/drpc/client.ts";
+import { DrpcModule, SrvMethod } from "../../control/drpc/ids.ts";
 import { JoinResp_State, JoinRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import { hasFaultCode } from "../../control/lib/fault.ts";
 import { MemberState } from "../../control/lib/states.ts";
@@ -358,6 +361,64 @@ Deno.test("system start of a rank whose storage needs format answers so at once"
     assertEquals(res.map((r) => [r.state, r.msg, r.errored]), [
       ["errored", "system start: rank failed to start: storage format required", true],
     ]);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("a NotifyReady that is not the engine's own start-up changes nothing", async () => {
+  const f = await startFixture({ engines: 2, launch: fakeEngineLaunch() });
+  try {
+    const [i0, i1] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    assert(await i1.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    const serverSock = `${f.socketDir}/daos_server.sock`;
+    const own0 = `${f.socketDir}/daos_engine_${i0.info().pid}.sock`;
+    const own1 = `${f.socketDir}/daos_engine_${i1.info().pid}.sock`;
+    const notify = (instanceIdx: number, drpcListenerSock: string, uri: string) =>
+      callDrpc(
+        serverSock,
+        DrpcModule.SRV,
+        SrvMethod.NOTIFY_READY,
+        toBinary(
+          NotifyReadyReqSchema,
+          create(NotifyReadyReqSchema, {
+            instanceIdx,
+            drpcListenerSock,
+            uri,
+            nctxs: 1,
+            incarnation: 0xffffffffffffffffn,
+          }),
+        ),
+        { timeoutMs: 5000 },
+      );
+    // A local process names a socket that is not the engine's: daos_server's own, the other
+    // engine's, a path that merely ends in daos_engine_<pid>.sock; then repeats the engine's
+    // own start-up with another URI.
+    await notify(0, serverSock, "ofi+tcp://127.0.0.9:4");
+    await notify(1, own0, "ofi+tcp://127.0.0.9:1");
+    const elsewhere = await Deno.makeTempDir({ dir: f.dir });
+    const foreign = Deno.listen({
+      transport: "unix",
+      path: `${elsewhere}/daos_engine_${i0.info().pid}.sock`,
+    });
+    try {
+      await notify(0, `${elsewhere}/daos_engine_${i0.info().pid}.sock`, "ofi+tcp://127.0.0.9:2");
+    } finally {
+      foreign.close();
+    }
+    await notify(1, own1, "ofi+tcp://127.0.0.9:3");
+    await new Promise((r) => setTimeout(r, 300)); // NotifyReady is processed after its reply
+    assertEquals(f.joins.length, 2, f.logs.join("\n"));
+    assert(i0.isReady() && i1.isReady(), f.logs.join("\n"));
+    assertEquals(f.logs.filter((l) => /NotifyReady names dRPC socket/.test(l)).length, 3);
+    assert(f.logs.includes(
+      `ERROR instance 1: NotifyReady repeated after start-up of pid ${i1.info().pid}; ignored`,
+    ));
+    // Stopping engine 0 removes its own socket only: daos_server.sock stays.
+    i0.stop("SIGTERM");
+    assert(await i0.waitFor((i) => !i.isStarted(), WAIT), f.logs.join("\n"));
+    assertEquals((await Deno.lstat(serverSock)).isSocket, true);
   } finally {
     await f.close();
   }

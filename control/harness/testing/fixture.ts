@@ -6,8 +6,8 @@
 import { create } from "@bufbuild/protobuf";
 import { type JoinReq, type JoinResp, JoinRespSchema } from "../../../proto/gen/ts/mgmt/svc_pb.ts";
 import type { RASEvent } from "../../../proto/gen/ts/shared/event_pb.ts";
-import { DrpcServer, SERVER_SOCKET_NAME } from "../../drpc/server.ts";
-import { registerServerModules } from "../../drpc/srv_module.ts";
+import { DrpcServer } from "../../drpc/server.ts";
+import { registerServerModules, serverDrpcOptions } from "../../drpc/srv_module.ts";
 import { newSuperblock, writeSuperblock } from "../../storage/superblock.ts";
 import { EngineHarness } from "../harness.ts";
 import { dirSuperblockStore } from "../storage_adapter.ts";
@@ -117,9 +117,10 @@ export async function startFixture(opts: FixtureOptions): Promise<HarnessFixture
       faultDomain: "/host1",
       hostname: "host1",
       bootstrapReplica: true,
+      socketDir,
     })),
   });
-  const server = new DrpcServer({ socketPath: `${socketDir}/${SERVER_SOCKET_NAME}`, log });
+  const server = new DrpcServer(serverDrpcOptions(socketDir, log));
   registerServerModules(server, harness.srvModuleDeps());
   try {
     await server.start();
