@@ -23,6 +23,10 @@ echo "== deno task check (fmt, lint, type-check)"
 "$deno" task -q check || fail=1
 
 if [ -f engine-ffi/native/Makefile ]; then
+  # `all` first: the Deno tests below dlopen build/libdaos_engine.so (and run the helpers
+  # built with it), which `make test` alone would leave stale after a C change.
+  echo "== engine library and helpers (make all)"
+  make -s -C engine-ffi/native all || fail=1
   echo "== C unit tests (cmocka)"
   make -s -C engine-ffi/native test 2>&1 | tee "$log/c.txt"
   [ "${PIPESTATUS[0]}" = 0 ] || fail=1

@@ -148,12 +148,19 @@ export class MessageAssembler {
 
   /**
    * Where the payload of the chunk whose header was just checked goes: fill exactly this view,
-   * then call payloadDone(). The message buffer is allocated once, at the first chunk (its
-   * size is bounded by maxMessageSize).
+   * then call payloadDone(). The buffer grows with the chunks that arrive (doubling, up to the
+   * announced total), so a header announcing a large total costs nothing until its bytes come.
    */
   payloadTarget(h: ChunkHeader): Uint8Array {
-    this.#buf ??= new Uint8Array(this.#first!.totalSize);
-    return this.#buf.subarray(this.#received, this.#received + h.chunkSize);
+    const need = this.#received + h.chunkSize;
+    if (h.chunkSize === 0) return new Uint8Array(0);
+    const have = this.#buf?.length ?? 0;
+    if (need > have) {
+      const grown = new Uint8Array(Math.min(this.#first!.totalSize, Math.max(need, have * 2)));
+      if (this.#buf) grown.set(this.#buf.subarray(0, this.#received));
+      this.#buf = grown;
+    }
+    return this.#buf!.subarray(this.#received, need);
   }
 
   /** Marks the chunk whose payload was just filled in as received. */
@@ -174,7 +181,7 @@ export class MessageAssembler {
 
   /** The reassembled message (only valid when done()). */
   message(): Uint8Array {
-    return this.#buf ?? new Uint8Array(0);
+    return this.#buf?.subarray(0, this.#received) ?? new Uint8Array(0);
   }
 }
 

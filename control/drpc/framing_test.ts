@@ -8,6 +8,7 @@ import {
   HEADER_SIZE,
   MAX_CHUNK_PAYLOAD,
   MAX_CHUNK_SIZE,
+  MessageAssembler,
   readMessage,
   StreamReader,
 } from "./framing.ts";
@@ -203,4 +204,19 @@ Deno.test("message larger than the receiver's cap is rejected before buffering",
     () => readMessage(new StreamReader(new MemSource(wire)), 1 << 20),
     { name: "FramingError", message: /message too large/ },
   );
+});
+
+Deno.test("a header announcing a large total allocates only what has arrived", async () => {
+  // 64 MiB announced (the default cap), 10 bytes sent, then the peer holds the frame open.
+  const asm = new MessageAssembler();
+  const h = { totalSize: 64 * 1024 * 1024, chunkSize: 10, chunkIndex: 0, totalChunks: 700 };
+  asm.checkHeader(h);
+  const target = asm.payloadTarget(h);
+  assertEquals(target.length, 10);
+  assertEquals(target.buffer.byteLength < 1024 * 1024, true, `${target.buffer.byteLength} bytes`);
+  asm.payloadDone(h);
+  // The buffer doubles as chunks come and the message is whole and exact at the end.
+  const msg = pattern(3 * MAX_CHUNK_PAYLOAD + 17);
+  assertEquals(await read(concat(encodeMessage(msg)), 1000), msg);
+  assertEquals((await read(concat(encodeMessage(msg))))!.length, msg.length);
 });

@@ -11,7 +11,13 @@ import {
   Status,
 } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import { FaultCode, makeFault } from "../lib/fault.ts";
-import { FramingError, readMessage, StreamReader, writeMessage } from "./framing.ts";
+import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  FramingError,
+  readMessage,
+  StreamReader,
+  writeMessage,
+} from "./framing.ts";
 
 /** Handles one method: gets the Call body, returns the Response body. */
 export type DrpcHandler = (body: Uint8Array, call: Call) => Promise<Uint8Array> | Uint8Array;
@@ -34,7 +40,22 @@ export interface DrpcServerLog {
 export interface DrpcServerOptions {
   socketPath: string;
   log?: DrpcServerLog;
+  /**
+   * A connection must deliver each whole Call within this long of the previous one (or of its
+   * accept), else it is dropped: a peer holding a partial header cannot hold the server.
+   * Default {@link MESSAGE_TIMEOUT_MS}.
+   */
+  messageTimeoutMs?: number;
+  /** Connections served at once; more are refused and logged. Default {@link MAX_CONNS}. */
+  maxConns?: number;
+  /** Largest message a call may announce; a larger one drops the connection. */
+  maxMessageSize?: number;
 }
+
+/** Default bound on the wait for each whole Call (engines connect per up-call). */
+export const MESSAGE_TIMEOUT_MS = 10_000;
+/** Default bound on connections served at once. */
+export const MAX_CONNS = 256;
 
 const noLog: DrpcServerLog = { error: () => {} };
 
@@ -51,15 +72,22 @@ export const SERVER_SOCKET_NAME = "daos_server.sock";
 export class DrpcServer {
   readonly socketPath: string;
   #log: DrpcServerLog;
+  #maxMessageSize: number;
   #modules = new Map<number, Map<number, DrpcHandler>>();
   #listener: Deno.Listener | undefined;
   #conns = new Set<Deno.Conn>();
   #tasks = new Set<Promise<void>>();
   #acceptLoop: Promise<void> | undefined;
+  #messageTimeoutMs: number;
+  #maxConns: number;
+  #accepted = 0;
 
   constructor(opts: DrpcServerOptions) {
     this.socketPath = opts.socketPath;
     this.#log = opts.log ?? noLog;
+    this.#messageTimeoutMs = opts.messageTimeoutMs ?? MESSAGE_TIMEOUT_MS;
+    this.#maxConns = opts.maxConns ?? MAX_CONNS;
+    this.#maxMessageSize = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   }
 
   /** Registers a module; methods not in the table answer UNKNOWN_METHOD. */
@@ -114,8 +142,19 @@ export class DrpcServer {
         this.#log.error(`dRPC server ${this.socketPath}: accept failed: ${e}`);
         return;
       }
+      const id = ++this.#accepted;
+      if (this.#conns.size >= this.#maxConns) {
+        this.#log.error(
+          `dRPC server ${this.socketPath}: ${this.#conns.size} connections open, ` +
+            `refusing connection #${id}`,
+        );
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+        continue;
+      }
       this.#conns.add(conn);
-      const t = this.#serve(conn).finally(() => {
+      const t = this.#serve(conn, id).finally(() => {
         this.#conns.delete(conn);
         this.#tasks.delete(t);
       });
@@ -123,22 +162,39 @@ export class DrpcServer {
     }
   }
 
-  async #serve(conn: Deno.Conn): Promise<void> {
+  async #serve(conn: Deno.Conn, id: number): Promise<void> {
     const reader = new StreamReader(conn);
+    const opened = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let dropped = false;
     try {
       while (true) {
-        const raw = await readMessage(reader);
+        // Closing the connection ends the pending read; the drop is logged with who it was.
+        timer = setTimeout(() => {
+          dropped = true;
+          this.#log.error(
+            `dRPC server ${this.socketPath}: dropping connection #${id} (open ` +
+              `${Date.now() - opened} ms): no whole call within ${this.#messageTimeoutMs} ms`,
+          );
+          try {
+            conn.close();
+          } catch { /* already closed */ }
+        }, this.#messageTimeoutMs);
+        const raw = await readMessage(reader, this.#maxMessageSize);
+        clearTimeout(timer);
         if (raw === null) return;
         const resp = await this.dispatch(raw);
         await writeMessage(conn, toBinary(ResponseSchema, resp));
       }
     } catch (e) {
+      if (dropped) return;
       if (e instanceof FramingError) {
         this.#log.error(`dRPC server ${this.socketPath}: dropping connection: ${e.message}`);
       } else if (this.#listener !== undefined && !isClosedConn(e)) {
         this.#log.error(`dRPC server ${this.socketPath}: connection failed: ${e}`);
       }
     } finally {
+      clearTimeout(timer);
       try {
         conn.close();
       } catch { /* already closed */ }

@@ -1,6 +1,6 @@
 import { deepEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ResponseSchema, Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
+import { CallSchema, ResponseSchema, Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import { type NotifyReadyReq, NotifyReadyReqSchema } from "../../proto/gen/ts/srv/srv_pb.ts";
 import {
   ClusterEventReqSchema,
@@ -9,10 +9,11 @@ import {
 } from "../../proto/gen/ts/shared/event_pb.ts";
 import { hasFaultCode } from "../lib/fault.ts";
 import { callDrpc, DrpcTimeoutError, SerialDrpcClient } from "./client.ts";
-import { encodeHeader, readMessage, StreamReader, writeMessage } from "./framing.ts";
+import { encodeHeader, encodeMessage, readMessage, StreamReader, writeMessage } from "./framing.ts";
 import { DrpcModule, SrvMethod } from "./ids.ts";
 import { DrpcServer, SERVER_SOCKET_NAME } from "./server.ts";
-import { registerServerModules } from "./srv_module.ts";
+import { registerServerModules, SERVER_MAX_MESSAGE_SIZE, serverDrpcOptions } from "./srv_module.ts";
+import { prng } from "../../tests/util/prng.ts";
 
 const opts = { timeoutMs: 5000 };
 
@@ -28,10 +29,8 @@ async function withServer(fn: (f: Fixture) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
   const notified: NotifyReadyReq[] = [];
   const errors: string[] = [];
-  const server = new DrpcServer({
-    socketPath: `${dir}/${SERVER_SOCKET_NAME}`,
-    log: { error: (m) => errors.push(m) },
-  });
+  // daos_server.sock as engine_plane.ts makes it.
+  const server = new DrpcServer(serverDrpcOptions(dir, { error: (m) => errors.push(m) }));
   registerServerModules(server, {
     instanceCount: () => 2,
     onNotifyReady: (req) => {
@@ -119,6 +118,37 @@ Deno.test("NotifyReady with a bad instance index or a non-socket path fails", as
       assertEquals((await call(notifyBody(0, `${dir}/plain`))).status, Status.FAILURE);
       assert(errors.some((e) => e.includes("is not a socket")));
       assertEquals((await call(notifyBody(0, `${dir}/missing.sock`))).status, Status.FAILURE);
+      // Fields the engine would join with, checked before the NotifyReady is taken.
+      type Fields = { uri?: string; secondaryUris?: string[]; drpcListenerSock?: string };
+      const bad = (f: Fields) =>
+        toBinary(
+          NotifyReadyReqSchema,
+          create(NotifyReadyReqSchema, {
+            uri: "ofi+tcp://127.0.0.1:31416",
+            nctxs: 4,
+            drpcListenerSock: engSock,
+            instanceIdx: 1,
+            incarnation: 0xffffffffffffffffn,
+            ...f,
+          }),
+        );
+      const cases: Array<[Fields, string]> = [
+        [{ uri: `ofi+tcp://${"h".repeat(10_000)}:1` }, "longer than 127 characters"],
+        [{ uri: "ofi+tcp://127.0.0.1" }, "no port"],
+        [{ secondaryUris: ["x"] }, "no provider scheme"],
+        [{ drpcListenerSock: `${dir}/${"s".repeat(200)}` }, "drpcListenerSock"],
+      ];
+      for (const [f, text] of cases) {
+        assertEquals((await call(bad(f))).status, Status.FAILURE);
+        assert(
+          errors.some((e) => e.includes("NotifyReady from instance 1") && e.includes(text)),
+          errors.join("\n"),
+        );
+      }
+      // A huge incarnation is the engine's business: accepted.
+      assertEquals((await call(bad({}))).status, Status.SUCCESS);
+      await waitFor(() => notified.length === 1, "NotifyReady processed");
+      notified.length = 0;
       assertEquals(
         (await call(new Uint8Array([0xff, 0xff]))).status,
         Status.FAILED_UNMARSHAL_PAYLOAD,
@@ -207,6 +237,96 @@ Deno.test("a malformed frame drops that connection; the server keeps serving", a
     }
     assert(errors.some((e) => e.includes("total_chunks == 0")));
     const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(0), opts);
+    assertEquals(resp.status, Status.UNKNOWN_MODULE);
+  });
+});
+
+Deno.test("connections stalled in a partial call are dropped (bounded, logged); calls go on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "drpc-test-" });
+  const errors: string[] = [];
+  const server = new DrpcServer({
+    socketPath: `${dir}/${SERVER_SOCKET_NAME}`,
+    log: { error: (m) => errors.push(m) },
+    messageTimeoutMs: 300,
+    maxConns: 64,
+  });
+  const conns: Deno.UnixConn[] = [];
+  try {
+    await server.start();
+    // Property: any strict prefix of a valid framed call (seeded, so a failure reproduces)
+    // stalls only its own connection, and only up to the bound.
+    const call = toBinary(
+      CallSchema,
+      create(CallSchema, { module: 9, method: 1, sequence: 1n, body: new Uint8Array(3000) }),
+    );
+    const framed = encodeMessage(call).reduce((a, b) => new Uint8Array([...a, ...b]));
+    const next = prng(15);
+    const rand = (n: number) => Math.floor(next() * n);
+    for (let i = 0; i < 70; i++) {
+      const c = await Deno.connect({ transport: "unix", path: server.socketPath });
+      conns.push(c);
+      const prefix = framed.subarray(0, 1 + rand(framed.length - 1));
+      await c.write(prefix).catch(() => {}); // a refused one: EPIPE
+    }
+    // Every one is closed by the server: refused past maxConns, or dropped at the bound.
+    const closed = await Promise.all(conns.map(async (c) => {
+      const read = c.read(new Uint8Array(16)).catch(() => null);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const r = await Promise.race([
+        read,
+        new Promise<"open">((res) => timer = setTimeout(() => res("open"), 10_000)),
+      ]);
+      clearTimeout(timer);
+      return r === null;
+    }));
+    assertEquals(closed.filter((x) => !x).length, 0, "connections the server kept open");
+    assert(
+      errors.some((e) =>
+        /dropping connection #\d+ \(open \d+ ms\): no whole call within 300 ms/.test(e)
+      ),
+      errors.join("\n"),
+    );
+    assert(errors.some((e) => /64 connections open, refusing connection #\d+/.test(e)));
+    const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(0), opts);
+    assertEquals(resp.status, Status.UNKNOWN_MODULE);
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("daos_server.sock drops a call announcing more than an up-call needs, before buffering it", async () => {
+  await withServer(async ({ server, errors }) => {
+    assertEquals(SERVER_MAX_MESSAGE_SIZE, 1024 * 1024);
+    const conn = await Deno.connect({ transport: "unix", path: server.socketPath });
+    try {
+      const total = 32 * 1024 * 1024;
+      await conn.write(
+        encodeHeader({ totalSize: total, chunkSize: 0, chunkIndex: 0, totalChunks: 257 }),
+      );
+      // Closed by the server; the bound only keeps a regression (the server waiting for 32 MiB
+      // that never come) from hanging the suite.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const got = await Promise.race([
+        conn.read(new Uint8Array(16)),
+        new Promise<string>((r) => timer = setTimeout(() => r("still open after 20 s"), 20_000)),
+      ]);
+      clearTimeout(timer);
+      assertEquals(got, null);
+    } finally {
+      conn.close();
+    }
+    assert(
+      errors.some((e) => e.includes("dRPC message too large: 33554432 bytes (max 1048576)")),
+      errors.join("\n"),
+    );
+    // Up-calls of real size still work.
+    const resp = await callDrpc(server.socketPath, 9, 1, new Uint8Array(200_000), opts);
     assertEquals(resp.status, Status.UNKNOWN_MODULE);
   });
 });

@@ -11,11 +11,14 @@ import {
   ClusterEventRespSchema,
 } from "../../proto/gen/ts/shared/event_pb.ts";
 import { DrpcModule, SrvMethod } from "./ids.ts";
+import { fabricUriProblem, MAX_SECONDARY_PROVIDERS, quoteInput } from "../lib/member_fields.ts";
 import {
   type DrpcHandler,
   DrpcHandlerError,
   type DrpcServer,
   type DrpcServerLog,
+  type DrpcServerOptions,
+  SERVER_SOCKET_NAME,
 } from "./server.ts";
 
 /** What the srv module needs from the rest of daos_server. */
@@ -48,6 +51,25 @@ async function checkIsSocket(path: string): Promise<void> {
   if (!info.isSocket) throw new Error(`engine dRPC socket ${path} is not a socket`);
 }
 
+/** Longest Unix socket path (sun_path holds 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * What makes a NotifyReady unusable, checked before it is taken as the engine's start-up (an
+ * engine sends one; a bad one taken would leave it unready and refuse the real one as a
+ * repeat): the URIs it will join with, the socket path.
+ */
+function notifyReadyProblem(req: NotifyReadyReq): string | null {
+  if (req.drpcListenerSock.length > MAX_SOCKET_PATH) {
+    return `drpcListenerSock ${quoteInput(req.drpcListenerSock)} longer than ${MAX_SOCKET_PATH}`;
+  }
+  if (req.secondaryUris.length > MAX_SECONDARY_PROVIDERS) {
+    return `more than ${MAX_SECONDARY_PROVIDERS} secondaryUris`;
+  }
+  return fabricUriProblem(req.uri) ??
+    req.secondaryUris.map(fabricUriProblem).find((p) => p !== null) ?? null;
+}
+
 /** Builds the srv module's method table. */
 export function srvModuleHandlers(deps: SrvModuleDeps): Record<number, DrpcHandler> {
   const notifyReady: DrpcHandler = async (body) => {
@@ -58,6 +80,8 @@ export function srvModuleHandlers(deps: SrvModuleDeps): Record<number, DrpcHandl
         `NotifyReady from instance ${req.instanceIdx}, but only ${n} engine(s) configured`,
       );
     }
+    const bad = notifyReadyProblem(req);
+    if (bad !== null) throw new Error(`NotifyReady from instance ${req.instanceIdx}: ${bad}`);
     await checkIsSocket(req.drpcListenerSock);
     // Reply first, then join etc. asynchronously: the engine waits for this reply.
     setTimeout(async () => {
@@ -80,6 +104,22 @@ export function srvModuleHandlers(deps: SrvModuleDeps): Record<number, DrpcHandl
   return {
     [SrvMethod.NOTIFY_READY]: notifyReady,
     [SrvMethod.CLUSTER_EVENT]: clusterEvent,
+  };
+}
+
+/**
+ * Largest call daos_server.sock reads: engine up-calls (NotifyReady, ClusterEvent) are a few
+ * KB; a local process announcing more is dropped instead of being buffered up to the generic
+ * 64 MiB cap.
+ */
+export const SERVER_MAX_MESSAGE_SIZE = 1024 * 1024;
+
+/** Options of daos_server's own dRPC server on `<socketDir>/daos_server.sock`. */
+export function serverDrpcOptions(socketDir: string, log?: DrpcServerLog): DrpcServerOptions {
+  return {
+    socketPath: `${socketDir}/${SERVER_SOCKET_NAME}`,
+    log,
+    maxMessageSize: SERVER_MAX_MESSAGE_SIZE,
   };
 }
 

@@ -8,7 +8,8 @@ import { type RanksReq, type RanksResp, RanksRespSchema } from "../../proto/gen/
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { FaultCode, makeFault } from "../lib/fault.ts";
-import { parseRankSet } from "../lib/rankset.ts";
+import type { RankSet } from "../lib/rankset.ts";
+import { rankFilter } from "../lib/filter_fields.ts";
 import type { EngineHarness } from "./harness.ts";
 import { checkGroupMap } from "./group_map_relay.ts";
 import {
@@ -21,6 +22,9 @@ import {
 
 /** Deadline used when the caller set none. */
 export const DEFAULT_RANKS_TIMEOUT_MS = 30_000;
+
+/** How errors name the rank filter of the *Ranks requests. */
+const RANKS_FIELD = "RanksReq field ranks";
 
 /** The *Ranks handlers, as CtlSvc methods. */
 export interface CtlRanksHandlers {
@@ -48,11 +52,11 @@ export function ctlRanksHandlers(harness: EngineHarness, system: string): CtlRan
   const run = async (
     req: RanksReq,
     ctx: HandlerContext,
-    op: (ranks: ReturnType<typeof parseRankSet>, timeoutMs: number) => Promise<RankResult[]>,
+    op: (ranks: RankSet, timeoutMs: number) => Promise<RankResult[]>,
   ): Promise<RanksResp> => {
     requireStarted();
     if (req.ranks.trim() === "") throw new Error("no ranks specified in request");
-    const ranks = parseRankSet(req.ranks);
+    const ranks = rankFilter(req.ranks, RANKS_FIELD);
     // Leave a little of the caller's deadline for the reply itself.
     const deadline = ctx.timeoutMs();
     const timeoutMs = deadline === undefined
@@ -64,7 +68,7 @@ export function ctlRanksHandlers(harness: EngineHarness, system: string): CtlRan
     // deno-lint-ignore require-await
     pingRanks: async (req) => {
       requireStarted();
-      const ranks = parseRankSet(req.ranks.trim());
+      const ranks = rankFilter(req.ranks.trim(), RANKS_FIELD);
       return create(RanksRespSchema, { results: pingRanks(harness, ranks) });
     },
     prepShutdownRanks: (req, ctx) =>

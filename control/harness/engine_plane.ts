@@ -4,8 +4,8 @@
  * listener and closes it on shutdown.
  */
 import type { ServerConfig } from "../config/types.ts";
-import { DrpcServer, SERVER_SOCKET_NAME } from "../drpc/server.ts";
-import { registerServerModules } from "../drpc/srv_module.ts";
+import { DrpcServer } from "../drpc/server.ts";
+import { registerServerModules, serverDrpcOptions } from "../drpc/srv_module.ts";
 import { buildHarness, type HarnessDeps } from "./from_config.ts";
 import type { EngineHarness } from "./harness.ts";
 
@@ -38,10 +38,7 @@ export async function startEnginePlane(cfg: ServerConfig, deps: HarnessDeps): Pr
     deps.log.debug(`removed stale engine socket ${p}`);
   }
   const harness = buildHarness(cfg, deps);
-  const drpc = new DrpcServer({
-    socketPath: `${cfg.socketDir}/${SERVER_SOCKET_NAME}`,
-    log: deps.log,
-  });
+  const drpc = new DrpcServer(serverDrpcOptions(cfg.socketDir, deps.log));
   registerServerModules(drpc, harness.srvModuleDeps());
   await drpc.start();
   try {

@@ -64,6 +64,7 @@ export function buildHarness(cfg: ServerConfig, deps: HarnessDeps): EngineHarnes
         hostname: deps.hostname,
         bootstrapReplica: deps.bootstrapReplica,
         onReady: deps.onReady,
+        socketDir: cfg.socketDir,
       };
     }),
   });

@@ -5,11 +5,17 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DaosRespSchema, SetRankReqSchema } from "../../proto/gen/ts/mgmt/srv_pb.ts";
-import { JoinReqSchema, JoinResp_State } from "../../proto/gen/ts/mgmt/svc_pb.ts";
+import {
+  type JoinReq,
+  JoinReqSchema,
+  type JoinResp,
+  JoinResp_State,
+} from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import type { NotifyReadyReq } from "../../proto/gen/ts/srv/srv_pb.ts";
 import { SerialDrpcClient } from "../drpc/client.ts";
 import { DrpcModule, MgmtMethod } from "../drpc/ids.ts";
-import { DaosStatusError, faults } from "../lib/fault.ts";
+import { DaosStatusError, errorText, faults } from "../lib/fault.ts";
+import { quoteInput } from "../lib/member_fields.ts";
 import { localState, type MemberStateValue } from "../lib/states.ts";
 import { engineDiedEvent, engineFormatRequiredEvent } from "./events.ts";
 import { describeExit } from "./exit_status.ts";
@@ -45,8 +51,38 @@ export interface InstanceOptions {
   bootstrapReplica: boolean;
   /** Deadline of each SetRank/SetUp/PrepShutdown dRPC. Default 10 s. */
   drpcTimeoutMs?: number;
+  /**
+   * The server's socket_dir, where the engine binds daos_engine_<pid>.sock; when set, a
+   * NotifyReady must name exactly that path.
+   */
+  socketDir?: string;
   /** Called whenever the instance becomes Ready. */
   onReady?: (index: number, rank: number) => void;
+  /**
+   * How long a start-up step that failed locally (superblock write, SetRank, SetUp) is retried
+   * while the engine runs, e.g. until a full SCM has space again. Default 10 minutes.
+   */
+  startupRetryMs?: number;
+}
+
+/** Longest engine stderr line kept as an exit cause. */
+const MAX_CAUSE_CHARS = 512;
+
+/** Default bound of start-up retries (InstanceOptions.startupRetryMs). */
+export const STARTUP_RETRY_MS = 600_000;
+const STARTUP_RETRY_FIRST_MS = 250;
+const STARTUP_RETRY_MAX_DELAY_MS = 5_000;
+
+/**
+ * A start-up failure not worth retrying on the same process: the MS answered the join (the
+ * join function retries what is transient itself), so only a new start can change the outcome.
+ */
+class JoinRefused extends Error {
+  readonly refused = true;
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "JoinRefused";
+  }
 }
 
 /** A snapshot of an instance for reports and tests. */
@@ -58,6 +94,16 @@ export interface InstanceInfo {
   incarnation: bigint;
   lastExitStatus: string | null;
   lastError: string | null;
+}
+
+/** The dRPC socket an engine of pid `pid` binds in socketDir (undefined without a dir). */
+function engineSocketPath(socketDir: string | undefined, pid: number): string | undefined {
+  return socketDir === undefined ? undefined : normPath(`${socketDir}/daos_engine_${pid}.sock`);
+}
+
+/** A path with repeated slashes collapsed (the engine joins "<socket_dir>/<name>" as given). */
+function normPath(p: string): string {
+  return p.replace(/\/+/g, "/");
 }
 
 /** One supervised engine. Create, then start(); shutdown() when the server stops. */
@@ -79,6 +125,11 @@ export class EngineInstance {
   #lastExit: string | null = null;
   #lastErr: Error | null = null;
   #joiningFor: Deno.ChildProcess | undefined; // the process whose start-up is in progress
+  #startupFailed: Deno.ChildProcess | undefined; // the process whose start-up gave up
+  #attempts = 0;
+  #startupFailures = 0; // failed start-up attempts (join, SetRank, SetUp), retried ones too
+  #retrying: Deno.ChildProcess | undefined; // the process whose failed start-up is retried
+  #notifiedFor: Deno.ChildProcess | undefined; // the process whose NotifyReady was taken
   #wake: (() => void) | undefined;
   #listeners = new Set<() => void>();
   #abort = new AbortController();
@@ -137,6 +188,46 @@ export class EngineInstance {
   /** True while waiting for storage format. */
   isAwaitingFormat(): boolean {
     return this.#awaitingFormat;
+  }
+
+  /** How many start attempts began so far (to tell a new start from an earlier one). */
+  startAttempts(): number {
+    return this.#attempts;
+  }
+
+  /** How many start-up attempts (join, SetRank, SetUp) failed so far, retried ones included. */
+  startupFailures(): number {
+    return this.#startupFailures;
+  }
+
+  /** True while a failed start-up step of the running engine waits for its next retry. */
+  isRetryingStartup(): boolean {
+    return this.#child !== undefined && this.#retrying === this.#child;
+  }
+
+  /** True while a start is queued or in progress (format wait, spawn, process lifetime). */
+  isStartPending(): boolean {
+    return this.#busy || this.#startPending;
+  }
+
+  /**
+   * True when the running engine's start-up (join, SetRank, SetUp) failed for good: it runs,
+   * not ready, until stopped or restarted (§4.2). Retried failures do not count until given up.
+   */
+  startupFailed(): boolean {
+    return this.#child !== undefined && this.#startupFailed === this.#child;
+  }
+
+  /**
+   * Restarts an engine whose start-up failed (the only way out of "running but not ready"):
+   * SIGTERM, then a start once it exited. Returns false when there is no such engine.
+   */
+  restartFailedStartup(): boolean {
+    if (!this.startupFailed()) return false;
+    this.#o.log.info(`instance ${this.index}: restarting the engine whose start-up failed`);
+    this.stop("SIGTERM");
+    this.#restartAfterExit = true;
+    return true;
   }
 
   /** The instance's rank (from its superblock or last join), null when it has none. */
@@ -241,11 +332,19 @@ export class EngineInstance {
       log.error(`instance ${this.index}: NotifyReady while no engine runs; ignored`);
       return;
     }
-    const m = /daos_engine_(\d+)\.sock$/.exec(req.drpcListenerSock);
-    if (m && Number(m[1]) !== child.pid) {
+    // The engine binds <socket_dir>/daos_engine_<pid>.sock; any other path is not our engine
+    // (another engine's socket, daos_server.sock itself, a foreign socket), and taking it
+    // would send SetRank there and remove that file when the engine exits.
+    const own = engineSocketPath(this.#o.socketDir, child.pid);
+    const m = /(?:^|\/)daos_engine_(\d+)\.sock$/.exec(req.drpcListenerSock);
+    if (
+      m === null || Number(m[1]) !== child.pid ||
+      (own !== undefined && normPath(req.drpcListenerSock) !== own)
+    ) {
       log.error(
-        `instance ${this.index}: NotifyReady from pid ${m[1]}, but the engine is pid ` +
-          `${child.pid}; ignored`,
+        `instance ${this.index}: NotifyReady names dRPC socket ` +
+          `${quoteInput(req.drpcListenerSock)}, but the engine (pid ${child.pid}) listens on ` +
+          `${own ?? `daos_engine_${child.pid}.sock`}; ignored`,
       );
       return;
     }
@@ -254,21 +353,75 @@ export class EngineInstance {
       log.debug(`instance ${this.index}: NotifyReady repeated while joining; ignored`);
       return;
     }
+    if (this.#notifiedFor === child) {
+      // An engine sends NotifyReady once; a second one after its start-up (with another URI
+      // or incarnation) would unready a working rank and re-join it.
+      log.error(
+        `instance ${this.index}: NotifyReady repeated after start-up of pid ${child.pid}; ignored`,
+      );
+      return;
+    }
+    this.#notifiedFor = child;
     this.#joiningFor = child;
     this.#drpcSocket = req.drpcListenerSock;
     this.#ready = false;
     try {
-      await this.#joinAndSetUp(req, child);
-    } catch (e) {
-      this.#lastErr = e instanceof Error ? e : new Error(String(e));
-      log.error(
-        `instance ${this.index}: start-up failed, engine left running but not ready: ` +
-          this.#lastErr.message,
-      );
+      await this.#startUp(req, child);
     } finally {
       if (this.#joiningFor === child) this.#joiningFor = undefined;
     }
     this.#changed();
+  }
+
+  /**
+   * Join and set up the engine; a step that failed locally (e.g. ENOSPC writing the superblock)
+   * is retried with backoff for startupRetryMs while this process runs, so the engine recovers
+   * by itself once the cause is gone. A refused join or the bound ends it: then the engine is
+   * left running but not ready (§4.2) with the cause in lastError.
+   */
+  async #startUp(req: NotifyReadyReq, child: Deno.ChildProcess): Promise<void> {
+    const log = this.#o.log;
+    const until = Date.now() + (this.#o.startupRetryMs ?? STARTUP_RETRY_MS);
+    let delay = STARTUP_RETRY_FIRST_MS;
+    let said = "";
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#joinAndSetUp(req, child);
+        return;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.#lastErr = err;
+        this.#startupFailures++;
+        const gone = this.#child !== child || this.#abort.signal.aborted;
+        const giveUp = err instanceof JoinRefused || Date.now() + delay > until;
+        this.#retrying = gone || giveUp ? undefined : child;
+        if (!gone && giveUp) this.#startupFailed = child;
+        this.#changed();
+        if (gone) return;
+        if (giveUp) {
+          log.error(
+            `instance ${this.index}: start-up failed, engine left running but not ready: ` +
+              err.message,
+          );
+          return;
+        }
+        // The same failure every few seconds for minutes: said once, then only at debug level.
+        const text = `instance ${this.index}: start-up attempt ${attempt} failed, retrying in ` +
+          `${delay} ms: ${err.message}`;
+        if (err.message !== said) log.error(text);
+        else log.debug(text);
+        said = err.message;
+      }
+      await this.#sleepWhileRunning(child, delay);
+      this.#retrying = undefined;
+      if (this.#child !== child || this.#abort.signal.aborted) return;
+      delay = Math.min(delay * 2, STARTUP_RETRY_MAX_DELAY_MS);
+    }
+  }
+
+  /** Sleeps ms, returning early when child exits or the harness shuts down. */
+  async #sleepWhileRunning(child: Deno.ChildProcess, ms: number): Promise<void> {
+    await this.waitFor((i) => i.#child !== child || i.#abort.signal.aborted, ms);
   }
 
   async #joinAndSetUp(req: NotifyReadyReq, child: Deno.ChildProcess): Promise<void> {
@@ -283,7 +436,7 @@ export class EngineInstance {
 
     let rank = sb.validRank && sb.rank !== null ? sb.rank : NIL_RANK;
     if (rank === NIL_RANK && o.bootstrapReplica && this.index === 0) rank = 0;
-    const resp = await o.join(create(JoinReqSchema, {
+    const resp = await this.#join(create(JoinReqSchema, {
       sys: o.systemName,
       uuid: sb.uuid,
       rank,
@@ -298,7 +451,9 @@ export class EngineInstance {
       checkMode: this.#checkMode,
     }));
     if (this.#child !== child) return; // exited while joining
-    if (resp.state === JoinResp_State.OUT) throw new Error(`rank ${resp.rank} excluded`);
+    if (resp.state === JoinResp_State.OUT) {
+      throw new JoinRefused(new Error(`rank ${resp.rank} excluded`));
+    }
     if (resp.state === JoinResp_State.CHECK && !this.#checkMode) {
       o.log.info(`instance ${this.index}: system checker running, restarting in check mode`);
       this.#checkMode = true;
@@ -330,6 +485,20 @@ export class EngineInstance {
     o.onReady?.(this.index, resp.rank);
   }
 
+  /**
+   * The join; its failure is a refusal (the join function retried what was transient). While
+   * it retries, why it does is the instance's last error (a start waiting for it reports it).
+   */
+  async #join(req: JoinReq): Promise<JoinResp> {
+    try {
+      return await this.#o.join(req, (e) => {
+        this.#lastErr = new Error(`join: ${errorText(e)} (retrying)`);
+      });
+    } catch (e) {
+      throw new JoinRefused(e);
+    }
+  }
+
   /** Calls a mgmt method whose reply is DaosResp; throws on a non-zero status. */
   async #expectOk(method: number, body: Uint8Array): Promise<void> {
     const resp = fromBinary(DaosRespSchema, await this.callMgmt(method, body));
@@ -350,6 +519,7 @@ export class EngineInstance {
       }
       this.#startPending = false;
       this.#busy = true;
+      this.#attempts++;
       try {
         await this.#startOnce(signal);
       } catch (e) {
@@ -401,16 +571,23 @@ export class EngineInstance {
     o.log.info(`instance ${this.index}: started daos_engine, pid ${child.pid}`);
     this.#changed();
     const prefix = `daos_engine:${this.index}`;
+    // The engine's last word on stderr (e.g. "daos_engine: <why it stopped>") is the cause
+    // reported with its exit, not only a line in the control log.
+    let lastStderr = "";
     const output = Promise.all([
       pipeLines(child.stdout, prefix, (l) => o.log.info(l)),
-      pipeLines(child.stderr, prefix, (l) => o.log.error(l)),
+      pipeLines(child.stderr, prefix, (l) => {
+        o.log.error(l);
+        const text = l.slice(prefix.length + 1).trim();
+        if (text !== "") lastStderr = text.slice(0, MAX_CAUSE_CHARS);
+      }),
     ]);
     const status = await child.status;
     await output;
-    this.#onExit(child, status);
+    this.#onExit(child, status, lastStderr);
   }
 
-  #onExit(child: Deno.ChildProcess, status: Deno.CommandStatus): void {
+  #onExit(child: Deno.ChildProcess, status: Deno.CommandStatus, lastStderr: string): void {
     const o = this.#o;
     const text = describeExit(status);
     const rankText = this.#rank === null ? "NilRank" : String(this.#rank);
@@ -423,7 +600,8 @@ export class EngineInstance {
     this.#ready = false;
     this.#drpcSocket = undefined;
     this.#lastExit = text;
-    this.#lastErr = new Error(`instance ${this.index} exited: ${text}`);
+    const why = !status.success && lastStderr !== "" ? ` (${lastStderr})` : "";
+    this.#lastErr = new Error(`instance ${this.index} exited: ${text}${why}`);
     if (sock !== undefined) Deno.remove(sock).catch(() => {}); // the engine may have done it
     if (!this.#expectExit) {
       o.notifyEvent(engineDiedEvent({

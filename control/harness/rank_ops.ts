@@ -147,8 +147,11 @@ export interface StartOptions extends RankOpOptions {
 }
 
 /**
- * StartRanks: set the checker mode, request a start of each stopped targeted instance and wait
- * until Ready → Ready `system start`, else Errored `system start: rank failed to start`.
+ * StartRanks: set the checker mode, request a start of each stopped targeted instance (and a
+ * restart of one whose start-up failed: running but not ready) and wait until it is Ready →
+ * Ready `system start`. Else Errored `system start: rank failed to start: <why>`, as soon as
+ * this start failed (a start-up attempt failed, even one retried in the background, the engine
+ * exited, or it waits for storage format), or at the deadline.
  */
 export async function startRanks(
   h: EngineHarness,
@@ -157,16 +160,45 @@ export async function startRanks(
 ): Promise<RankResult[]> {
   const insts = targets(h, ranks);
   h.clearRestartHistory(insts.map((i) => i.rank()!));
+  // What was there before this start: only an attempt or failure after it ends the wait.
+  const before = new Map<EngineInstance, { attempts: number; failures: number }>();
   for (const inst of insts) {
     inst.setCheckMode(opts.checkMode ?? false);
-    if (!inst.isStarted()) inst.requestStart();
+    if (inst.isReady()) continue;
+    const b = { attempts: inst.startAttempts(), failures: inst.startupFailures() };
+    before.set(inst, b);
+    // An attempt in progress (format wait, starting engine) counts as this start's.
+    if (!inst.isStarted()) {
+      if (inst.isStartPending()) b.attempts--;
+      else inst.requestStart();
+    } else if (!inst.restartFailedStartup()) b.attempts--;
   }
-  await Promise.all(insts.map((i) => i.waitFor((x) => x.isReady(), opts.timeoutMs)));
-  return insts.map((inst) =>
-    inst.localState() === MemberState.Ready
-      ? result(h, inst.rank()!, MemberState.Ready, "system start")
-      : result(h, inst.rank()!, MemberState.Errored, "system start: rank failed to start", true)
-  );
+  const settled = (i: EngineInstance): boolean => {
+    if (i.isReady()) return true;
+    const b = before.get(i);
+    if (b === undefined || i.startAttempts() <= b.attempts) return false;
+    return i.startupFailures() > b.failures || i.isAwaitingFormat() ||
+      (!i.isStarted() && !i.isStartPending());
+  };
+  await Promise.all(insts.map((i) => i.waitFor(settled, opts.timeoutMs)));
+  return insts.map((inst) => {
+    if (inst.localState() === MemberState.Ready) {
+      return result(h, inst.rank()!, MemberState.Ready, "system start");
+    }
+    return result(h, inst.rank()!, MemberState.Errored, startFailure(inst), true);
+  });
+}
+
+/** The StartRanks failure text, with the cause the instance recorded (server.md §4.5). */
+function startFailure(inst: EngineInstance): string {
+  const base = "system start: rank failed to start";
+  const i = inst.info();
+  if (inst.isAwaitingFormat()) return `${base}: storage format required`;
+  const why = i.lastError ?? (i.lastExitStatus !== null ? `exited: ${i.lastExitStatus}` : null);
+  if (why === null) return base;
+  return inst.isRetryingStartup()
+    ? `${base}: ${why} (start-up retried in the background)`
+    : `${base}: ${why}`;
 }
 
 /**

@@ -36,8 +36,11 @@ export interface HarnessLog {
   error(msg: string): void;
 }
 
-/** Sends a Join to the MS (retries are the caller's business). */
-export type JoinFn = (req: JoinReq) => Promise<JoinResp>;
+/**
+ * Sends a Join to the MS (retries are the function's business); onRetry, when given, hears
+ * each failure that is retried (the MS unreachable, electing, its database down).
+ */
+export type JoinFn = (req: JoinReq, onRetry?: (err: unknown) => void) => Promise<JoinResp>;
 
 /** Publishes a RAS event (engine_died, engine_format_required, ...). */
 export type NotifyEventFn = (ev: RASEvent) => void;

@@ -139,3 +139,21 @@ export function faultDomainProblem(fd: string): string | null {
   }
   return null;
 }
+
+/** Longest info text a member record keeps (a RAS event's or an operation's message). */
+export const MAX_MEMBER_INFO_LEN = 1024;
+
+/**
+ * The text a member record keeps as its info, from a message a peer sent (a RAS event, a rank
+ * operation result): control characters become spaces (the text is printed in dmg's tables)
+ * and it is cut to MAX_MEMBER_INFO_LEN characters. A peer's message is not refused, since the
+ * state change it comes with matters more than its wording; stored whole, a few events of
+ * megabytes each would make every SystemQuery reply too large to send.
+ */
+export function memberInfo(msg: string): string {
+  // deno-lint-ignore no-control-regex
+  const clean = msg.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+  if (clean.length <= MAX_MEMBER_INFO_LEN) return clean;
+  const note = ` ... (${msg.length} characters)`;
+  return clean.slice(0, MAX_MEMBER_INFO_LEN - note.length) + note;
+}

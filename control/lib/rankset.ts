@@ -42,6 +42,25 @@ export class RankSet {
     return set;
   }
 
+  /**
+   * A set holding the ranges [lo, hi] (any order, overlaps allowed); throws on an invalid rank
+   * or hi < lo. Sorting first keeps this O(n log n): inserting a long list that comes in
+   * descending order one range at a time moves the whole array each time (n^2).
+   */
+  static fromRanges(ranges: Iterable<readonly [number, number]>): RankSet {
+    const sorted: Array<[number, number]> = [];
+    for (const [lo, hi] of ranges) {
+      checkRank(lo);
+      checkRank(hi);
+      if (hi < lo) throw new RangeError(`invalid rank range ${lo}-${hi} (${hi} < ${lo})`);
+      sorted.push([lo, hi]);
+    }
+    sorted.sort((a, b) => a[0] - b[0]);
+    const set = new RankSet();
+    for (const [lo, hi] of sorted) set.#append(lo, hi);
+    return set;
+  }
+
   /** Append an interval that starts at or after the current last one. */
   #append(lo: number, hi: number): void {
     const last = this.#ranges[this.#ranges.length - 1];
@@ -111,6 +130,25 @@ export class RankSet {
     if (r[0] < rank) parts.push([r[0], rank - 1]);
     if (rank < r[1]) parts.push([rank + 1, r[1]]);
     this.#ranges.splice(i, 1, ...parts);
+  }
+
+  /** The ranks of this set that are not in `other`, in one linear pass over both. */
+  minus(other: RankSet): RankSet {
+    const out = new RankSet();
+    const b = other.#ranges;
+    let j = 0;
+    for (const [lo0, hi] of this.#ranges) {
+      let lo = lo0;
+      while (j < b.length && b[j][1] < lo) j++;
+      let k = j;
+      while (lo <= hi && k < b.length && b[k][0] <= hi) {
+        if (b[k][0] > lo) out.#ranges.push([lo, b[k][0] - 1]);
+        lo = Math.max(lo, b[k][1] + 1);
+        k++;
+      }
+      if (lo <= hi) out.#ranges.push([lo, hi]);
+    }
+    return out;
   }
 
   /** Add every rank of `other`. */
@@ -216,9 +254,7 @@ export function parseRankSet(text: string): RankSet {
   } catch (e) {
     return fail((e as Error).message);
   }
-  const set = new RankSet();
-  for (const r of ranges) set.addRange(r.lo, r.hi);
-  return set;
+  return RankSet.fromRanges(ranges.map((r) => [r.lo, r.hi] as const));
 }
 
 /** One row group of a rank table: the ranks sharing `key`. */

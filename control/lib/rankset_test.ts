@@ -378,3 +378,17 @@ Deno.test("property: one bracket added to or dropped from a valid list is refuse
     }
   }
 });
+
+Deno.test("fromRanges sorts and merges any order; minus is the set difference", () => {
+  assertEquals(RankSet.fromRanges([[9, 9], [0, 3], [2, 5], [7, 7]]).toString(), "0-5,7,9");
+  const a = parseRankSet("0-10,20-30,40");
+  assertEquals(a.minus(parseRankSet("")).toString(), "0-10,20-30,40");
+  assertEquals(a.minus(parseRankSet("0-40")).toString(), "");
+  assertEquals(a.minus(parseRankSet("3,5-6,10-20,25,39-41")).toString(), "0-2,4,7-9,21-24,26-30");
+  const r = prng(7);
+  for (let i = 0; i < 200; i++) {
+    const x = RankSet.fromRanks(Array.from({ length: 20 }, () => Math.floor(r() * 60)));
+    const y = RankSet.fromRanks(Array.from({ length: 20 }, () => Math.floor(r() * 60)));
+    assertEquals(x.minus(y).ranks(), x.ranks().filter((v) => !y.contains(v)));
+  }
+});

@@ -7,8 +7,9 @@
  * backwards, and suppressed while the attribute mgmt.group_update_paused is "true".
  *
  * Delivery (ours): the reference hands the map to one local engine that broadcasts it over
- * CaRT; we have no CaRT, so the leader sends it to every host holding a member of the map
- * (CtlSvc.GroupUpdate), and each host forwards it to its ready engines.
+ * CaRT; we have no CaRT, so the leader sends it to every host holding a member of the map, and
+ * (best effort) to hosts holding excluded members, whose engines must see that they are out
+ * (CtlSvc.GroupUpdate); each host forwards it to its ready engines.
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -67,6 +68,17 @@ export function groupMap(
       })
     ),
   });
+}
+
+/** Control addresses of the hosts holding a member of the map, sorted. */
+export function mapHosts(members: Iterable<Member>): string[] {
+  return [...new Set(mapMembers(members).map((m) => m.addr))].sort();
+}
+
+/** Control addresses of the hosts holding an Excluded or AdminExcluded member, sorted. */
+export function excludedHosts(members: Iterable<Member>): string[] {
+  const out = [...members].filter((m) => m.state === "excluded" || m.state === "adminexcluded");
+  return [...new Set(out.map((m) => m.addr))].sort();
 }
 
 /** True when the members' state lets paused group updates resume (§2.5 step 7). */
@@ -188,15 +200,21 @@ export class GroupUpdater {
       );
     }
     const req = groupMap(s.members.values(), version, this.deps.system);
-    const hosts = [...new Set(mapMembers(s.members.values()).map((m) => m.addr))].sort();
+    const hosts = mapHosts(s.members.values());
+    // Hosts holding only excluded ranks get the map too: their engines learn from it that they
+    // were excluded and terminate themselves (server.md §4.4). Best effort: such a host is
+    // often the dead one the rank was excluded for, and must not hold the update back.
+    const outside = excludedHosts(s.members.values()).filter((a) => !hosts.includes(a));
     const failed: string[] = [];
-    await Promise.all(hosts.map(async (addr) => {
+    await Promise.all([...hosts, ...outside].map(async (addr) => {
+      const inMap = hosts.includes(addr);
       try {
         const res = await this.deps.send(addr, req);
         const bad = res.filter((r) => r.errored);
-        if (bad.length > 0) failed.push(`${addr}: ${bad.map((r) => r.msg).join("; ")}`);
+        if (bad.length > 0 && inMap) failed.push(`${addr}: ${bad.map((r) => r.msg).join("; ")}`);
       } catch (e) {
-        failed.push(`${addr}: ${e instanceof Error ? e.message : String(e)}`);
+        if (inMap) failed.push(`${addr}: ${e instanceof Error ? e.message : String(e)}`);
+        else this.deps.log(`group map ${version} to ${addr} (excluded ranks only): ${e}`);
       }
     }));
     if (failed.length > 0) {

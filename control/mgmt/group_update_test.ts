@@ -262,3 +262,31 @@ Deno.test("GroupUpdater: a failed version bump (transient etcd error) is retried
     await u.idle();
   }
 });
+
+Deno.test("GroupUpdater: a host holding only excluded ranks gets the map too, best effort", async () => {
+  const fail = new Set<string>();
+  const r = rig(
+    stateOf([
+      member(0, "joined", "10.0.0.1:10001"),
+      member(1, "adminexcluded", "10.0.0.2:10001"),
+      member(2, "excluded", "10.0.0.3:10001"),
+    ], 3),
+    fail,
+  );
+  r.u.requestImmediate();
+  await r.u.idle();
+  // The excluded engines learn from the map that they are out of it.
+  deepEqual(r.sent.map((s) => [s.addr, s.req.engines.map((e) => e.rank)]).sort(), [
+    ["10.0.0.1:10001", [0]],
+    ["10.0.0.2:10001", [0]],
+    ["10.0.0.3:10001", [0]],
+  ]);
+  equal(r.u.lastSent(), 4);
+  // Such a host being down does not hold the update back (it is often why it was excluded).
+  fail.add("10.0.0.3:10001");
+  r.sent.length = 0;
+  r.u.requestImmediate();
+  await r.u.idle();
+  equal(r.u.lastSent(), 5);
+  deepEqual(r.sent.map((s) => s.addr).sort(), ["10.0.0.1:10001", "10.0.0.2:10001"]);
+});

@@ -11,7 +11,7 @@
  * incarnation gets that rank back as Joined (README.md, "Recovery of Unresponsive ranks").
  */
 import { create } from "@bufbuild/protobuf";
-import { faults } from "../lib/fault.ts";
+import { type Fault, faults, makeFault } from "../lib/fault.ts";
 import { NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
@@ -27,7 +27,7 @@ import { type MgmtSvcDbConfig } from "./db_config.ts";
 import { Election } from "./election.ts";
 import { ATTR_GROUP_UPDATE_PAUSED, GroupUpdater, mayResume } from "./group_update.ts";
 import { EtcdClient, isTransientEtcdError } from "./etcd_client.ts";
-import { etcdEndpoints, EtcdMember } from "./etcd_member.ts";
+import { describeEtcdExit, etcdEndpoints, EtcdMember } from "./etcd_member.ts";
 import {
   applyJoin,
   ATTR_PROVIDERS,
@@ -43,16 +43,17 @@ import {
   type MemberState,
   STATE_BITS,
 } from "./member.ts";
-import { parseRankSet, RankSet } from "../lib/rankset.ts";
+import { NilRank, parseRankSet, RankSet } from "../lib/rankset.ts";
 import { HostSet, parseHostList } from "../lib/hostlist.ts";
 import {
   applyResults,
+  checkStarted,
   ranksByHost,
   selectInvalid,
   type Selection,
   selectMembers,
 } from "./system_ops.ts";
-import { NilRank } from "../lib/rankset.ts";
+import { memberInfo } from "../lib/member_fields.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
 export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
@@ -137,6 +138,25 @@ function removedResult(r: InvalidRecord): RankResult {
     addr: r.addr.length <= 260 ? r.addr : "",
     msg: `${r.key}: ${r.problem}`,
   });
+}
+
+/**
+ * The error an MS request gets when the replica's etcd does not answer (down, restarting, or
+ * stuck, e.g. on a full filesystem): it names the database and where to look, instead of
+ * passing on the etcd client's text (a refused connection or a deadline on a port the
+ * operator never configured, which reads like dmg's own connection failing).
+ */
+export function msDbUnavailable(cause: unknown, endpoints: string[], self: string): Fault {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return makeFault(
+    "SystemUnknown",
+    `the MS database is unavailable: etcd at ${
+      endpoints.map((e) => e.replace(/^[a-z]+:\/\//, "")).join(",")
+    } did not answer (${why})`,
+    `check the control log of MS replica ${self} and the space left on the filesystem ` +
+      "holding its MS database (control_metadata path or engine 0's SCM mount), then retry",
+    cause,
+  );
 }
 
 /** What the MS needs from daos_server's configuration. */
@@ -283,8 +303,13 @@ export class ManagementService {
         dataDir: this.config.dataDir,
         db,
       });
-      this.member.onExit = (s) => this.log(`etcd member exited (code ${s.code}), restarting`);
+      this.member.onExit = (e) => this.log(describeEtcdExit(e));
       await this.member.start();
+      if (this.member.reaped !== undefined) {
+        this.log(
+          `stopped a stale etcd member (pid ${this.member.reaped}) left by an earlier daos_server`,
+        );
+      }
       // The etcd client's circuit breaker backs off for seconds after a refused connection, so
       // wait (bounded) until the local member listens before using it.
       const url = new URL(etcdEndpoints(db, this.self)[0]);
@@ -396,7 +421,11 @@ export class ManagementService {
   /** Fault 603 unless `sys` names this system. */
   checkSystem(sys: string): void {
     const req = requestSystem(sys);
-    if (req !== this.config.system) throw faults.ServerWrongSystem(sys, this.config.system);
+    if (req !== this.config.system) {
+      // The name is echoed: cut one of 10k characters down to what a system name can be.
+      const shown = sys.length > 127 ? `${sys.slice(0, 127)}... (${sys.length} characters)` : sys;
+      throw faults.ServerWrongSystem(shown, this.config.system);
+    }
   }
 
   /** Throws not-replica on non-replicas and "uninitialized" before the DB runs. */
@@ -472,7 +501,7 @@ export class ManagementService {
           this.#cache = null;
           if (
             !isTransientEtcdError(e) || !election.view().isLeader || Date.now() >= retryUntil
-          ) throw e;
+          ) throw this.#dbError(e);
           transient++;
           this.log(`MS write: transient etcd error (attempt ${transient}), retrying: ${e}`);
           await new Promise((r) => setTimeout(r, Math.min(20 * 2 ** transient, 200)));
@@ -489,7 +518,17 @@ export class ManagementService {
   async #state(): Promise<DbState> {
     const { db, election } = this.requireReplica();
     if (election.view().isLeader && this.#cache) return this.#cache;
-    return await this.#read(db);
+    try {
+      return await this.#read(db);
+    } catch (e) {
+      throw this.#dbError(e);
+    }
+  }
+
+  /** A transient etcd failure as the MS answers it (see {@link msDbUnavailable}). */
+  #dbError(e: unknown): unknown {
+    if (!isTransientEtcdError(e)) return e;
+    return msDbUnavailable(e, etcdEndpoints(this.config.db, this.self), this.self);
   }
 
   /** Reads the database and reports member records it had to set aside (once each). */
@@ -586,7 +625,13 @@ export class ManagementService {
     if (s.members.size === 0 && ranks === "" && hosts === "") {
       throw new Error("raft service unavailable (not started yet?)");
     }
-    const sel = selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+    const sel = selectMembers(
+      s.members.values(),
+      ranks,
+      hosts,
+      this.config.controlPort,
+      "SystemQueryReq",
+    );
     const mask = stateMask === 0 ? 0xffff : stateMask;
     const prov = s.attrs.get(ATTR_PROVIDERS) ?? "";
     return {
@@ -615,9 +660,9 @@ export class ManagementService {
 
   // ---- system operations ------------------------------------------------------------------
 
-  async #select(ranks: string, hosts: string): Promise<Selection> {
+  async #select(ranks: string, hosts: string, req: string): Promise<Selection> {
     const s = await this.#state();
-    return selectMembers(s.members.values(), ranks, hosts, this.config.controlPort);
+    return selectMembers(s.members.values(), ranks, hosts, this.config.controlPort, req);
   }
 
   /** Fans `method` out per host in parallel; unreachable hosts give Unresponsive results. */
@@ -673,7 +718,7 @@ export class ManagementService {
     req: { ranks: string; hosts: string; force: boolean; ignoreAdminExcluded: boolean },
   ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
     await this.requireLeader();
-    const sel = await this.#select(req.ranks, req.hosts);
+    const sel = await this.#select(req.ranks, req.hosts, "SystemStopReq");
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
     const out = (results: RankResult[]) => ({
       results,
@@ -705,12 +750,14 @@ export class ManagementService {
     req: { ranks: string; hosts: string; ignoreAdminExcluded: boolean },
   ): Promise<{ results: RankResult[]; absentRanks: string; absentHosts: string }> {
     await this.requireLeader();
-    const sel = await this.#select(req.ranks, req.hosts);
+    const sel = await this.#select(req.ranks, req.hosts, "SystemStartReq");
     const targets = this.#adminExcludedCheck(sel, req.ignoreAdminExcluded);
-    const results = targets.length === 0
+    const started = targets.length === 0
       ? []
       : (await this.#fan("StartRanks", targets, false)).map((r) => ({ ...r, action: "start" }));
-    await this.#applyResults(results);
+    await this.#applyResults(started);
+    // "OK" only for ranks the system now has Joined (a ready engine may still be excluded).
+    const results = checkStarted((await this.#state()).members.values(), started);
     return { results, absentRanks: sel.absentRanks, absentHosts: sel.absentHosts };
   }
 
@@ -725,10 +772,11 @@ export class ManagementService {
     await this.requireLeader();
     if (req.ranks === "" && req.hosts === "") throw new Error("no hosts or ranks specified");
     const st0 = await this.#state();
-    const sel = selectMembers(st0.members.values(), req.ranks, req.hosts, this.config.controlPort);
+    const port = this.config.controlPort;
+    const sel = selectMembers(st0.members.values(), req.ranks, req.hosts, port, "SystemExcludeReq");
     const bad = req.clear
       ? { records: [], ranks: new Set<number>(), hosts: new Set<string>() }
-      : selectInvalid(st0.invalid, req.ranks, req.hosts, this.config.controlPort);
+      : selectInvalid(st0.invalid, req.ranks, req.hosts, port, "SystemExcludeReq");
     const absentHosts = sel.absentHosts === ""
       ? []
       : parseHostList(sel.absentHosts).expand().filter((h) => !bad.hosts.has(h));
@@ -874,11 +922,18 @@ export class ManagementService {
       await this.#write((s) => {
         const m = [...s.members.values()].find((x) => x.rank === ev.rank);
         if (!m || !isLegalTransition(m.state, "errored")) return noChanges();
-        // A late event about an engine the rank has since replaced (it rejoined) is stale.
-        if (ev.incarnation !== 0n && ev.incarnation < BigInt(m.incarnation)) return noChanges();
+        // A late event about an engine the rank has since replaced (it rejoined) is stale; so
+        // is one naming no incarnation (0), as in DAOS: anyone could send that for any rank.
+        if (ev.incarnation < BigInt(m.incarnation)) {
+          this.log(
+            `engine_died event for rank ${ev.rank} ignored: incarnation ${ev.incarnation} is ` +
+              `older than the member's ${m.incarnation}`,
+          );
+          return noChanges();
+        }
         return {
           ...noChanges(),
-          put: [{ ...m, state: "errored", info: ev.msg, last_update: now }],
+          put: [{ ...m, state: "errored", info: memberInfo(ev.msg), last_update: now }],
         };
       });
     } else if (ev.id === 17) { // swim_rank_dead
@@ -890,7 +945,7 @@ export class ManagementService {
         if (!isLegalTransition(m.state, "excluded")) return noChanges();
         return {
           ...noChanges(),
-          put: [{ ...m, state: "excluded", info: ev.msg, last_update: now }],
+          put: [{ ...m, state: "excluded", info: memberInfo(ev.msg), last_update: now }],
         };
       });
     }

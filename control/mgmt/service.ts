@@ -14,6 +14,7 @@ import {
 import {
   SystemEraseRespSchema,
   SystemExcludeRespSchema,
+  type SystemMember,
   SystemMemberSchema,
   SystemQueryRespSchema,
   SystemStartRespSchema,
@@ -21,7 +22,9 @@ import {
 } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { ClusterEventRespSchema } from "../../proto/gen/ts/shared/event_pb.ts";
 import { toWireError } from "../lib/rpc/error_codec.ts";
+import { makeFault } from "../lib/fault.ts";
 import type { ManagementService } from "./management_service.ts";
+import type { Member } from "./member.ts";
 
 /**
  * Context key for the caller's IP address; the server sets it through connectNodeAdapter's
@@ -67,7 +70,13 @@ export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtS
     clusterEvent: (req) =>
       wire(async () => {
         const ev = req.event;
-        if (!ev) throw new Error("ClusterEventReq has no event");
+        if (!ev) {
+          throw makeFault(
+            "SystemUnknown",
+            "no RAS event (ClusterEventReq field event)",
+            "send the event in ClusterEventReq.event",
+          );
+        }
         await ms.clusterEvent({
           id: ev.id,
           rank: ev.rank,
@@ -91,21 +100,7 @@ export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtS
         ms.checkSystem(req.sys);
         const r = await ms.query(req.ranks, req.hosts, req.stateMask);
         return create(SystemQueryRespSchema, {
-          members: r.members.map((m) =>
-            create(SystemMemberSchema, {
-              addr: m.addr,
-              uuid: m.uuid,
-              rank: m.rank,
-              incarnation: BigInt(m.incarnation),
-              state: m.state,
-              fabricUri: m.fabric_uri,
-              fabricContexts: m.fabric_contexts,
-              info: m.info,
-              faultDomain: m.fault_domain,
-              lastUpdate: m.last_update,
-              secondaryFabricUris: m.secondary_fabric_uris,
-            })
-          ),
+          members: r.members.map(memberToProto),
           absentranks: r.absentRanks,
           absenthosts: r.absentHosts,
           dataVersion: r.dataVersion,
@@ -158,4 +153,21 @@ export function mgmtServiceImpl(ms: ManagementService): ServiceImpl<typeof MgmtS
         return create(SystemEraseRespSchema, { results: await ms.systemErase() });
       }),
   };
+}
+
+/** A membership record as SystemQuery carries it (mgmt.SystemMember). */
+export function memberToProto(m: Member): SystemMember {
+  return create(SystemMemberSchema, {
+    addr: m.addr,
+    uuid: m.uuid,
+    rank: m.rank,
+    incarnation: BigInt(m.incarnation),
+    state: m.state,
+    fabricUri: m.fabric_uri,
+    fabricContexts: m.fabric_contexts,
+    info: m.info,
+    faultDomain: m.fault_domain,
+    lastUpdate: m.last_update,
+    secondaryFabricUris: m.secondary_fabric_uris,
+  });
 }

@@ -5,8 +5,10 @@
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { InvalidRecord } from "./db.ts";
 import { addrHost, isLegalTransition, type Member, parseState } from "./member.ts";
-import { HostSet, parseHostList } from "../lib/hostlist.ts";
-import { parseRankSet } from "../lib/rankset.ts";
+import { HostSet } from "../lib/hostlist.ts";
+import { RankSet } from "../lib/rankset.ts";
+import { hostFilter, rankFilter } from "../lib/filter_fields.ts";
+import { memberInfo } from "../lib/member_fields.ts";
 
 /** Members selected by a request's filters, plus what the filters named but did not match. */
 export interface Selection {
@@ -21,30 +23,28 @@ function normHost(h: string): string {
   return h === "localhost" ? "127.0.0.1" : h;
 }
 
-/** Key of a member's control address: normalised host and port. */
-function memberKey(member: { addr: string }): string {
-  return `${normHost(addrHost(member.addr))}\0${
-    member.addr.slice(member.addr.lastIndexOf(":") + 1)
-  }`;
-}
-
-/** Key of a requested host (`name[:port]`, `defaultPort` when absent), as {@link memberKey}. */
+/**
+ * The key a host filter entry and a member address match on: host (localhost = 127.0.0.1) and
+ * port, the entry's port defaulting to `defaultPort`. Matching by key keeps a filter of many
+ * hosts against many members linear instead of hosts x members.
+ */
 function hostKey(host: string, defaultPort: number): string {
   const i = host.lastIndexOf(":");
   const hasPort = i > 0 && /^\d+$/.test(host.slice(i + 1));
   const name = hasPort ? host.slice(0, i) : host;
   const port = hasPort ? host.slice(i + 1) : String(defaultPort);
-  return `${normHost(name)}\0${port}`;
+  return `${normHost(name)}\n${port}`;
 }
 
-/**
- * Members by {@link memberKey}: a host filter is matched by lookup, not by scanning every
- * member per host (65536 hosts x 2000 members took 6 s of the MS event loop).
- */
-function membersByKey<T extends { addr: string }>(members: Iterable<T>): Map<string, T[]> {
+function memberKey(addr: string): string {
+  return `${normHost(addrHost(addr))}\n${addr.slice(addr.lastIndexOf(":") + 1)}`;
+}
+
+/** Index of `items` by the key of their address. */
+function byAddrKey<T extends { addr: string }>(items: Iterable<T>): Map<string, T[]> {
   const out = new Map<string, T[]>();
-  for (const m of members) {
-    const k = memberKey(m);
+  for (const m of items) {
+    const k = memberKey(m.addr);
     const l = out.get(k);
     if (l) l.push(m);
     else out.set(k, [m]);
@@ -52,31 +52,31 @@ function membersByKey<T extends { addr: string }>(members: Iterable<T>): Map<str
   return out;
 }
 
-/** Resolves `ranks` / `hosts` filter strings (empty = all) against `all` members. */
+/**
+ * Resolves `ranks` / `hosts` filter strings (empty = all) against `all` members. `req` names
+ * the request in errors (e.g. "SystemStopReq"); filters are bounded (filter_fields.ts).
+ */
 export function selectMembers(
   all: Iterable<Member>,
   ranks: string,
   hosts: string,
   defaultPort = 10001,
+  req = "request",
 ): Selection {
   const members = [...all].sort((a, b) => a.rank - b.rank);
-  const rankSet = parseRankSet(ranks);
-  const hostList = [...new Set(parseHostList(hosts).expand())];
+  const rankSet = rankFilter(ranks, `${req} field ranks`);
+  const hostList = [...new Set(hostFilter(hosts, `${req} field hosts`).expand())];
   if (rankSet.empty && hostList.length === 0) {
     return { members, absentRanks: "", absentHosts: "", explicit: false };
   }
   const chosen = new Map<number, Member>();
+  for (const m of members) if (rankSet.contains(m.rank)) chosen.set(m.rank, m);
   // Absent = requested minus present, without expanding the requested ranges.
-  const absentRanks = rankSet.clone();
-  for (const m of members) {
-    if (!rankSet.contains(m.rank)) continue;
-    chosen.set(m.rank, m);
-    absentRanks.delete(m.rank);
-  }
+  const absentRanks = rankSet.minus(RankSet.fromRanks(chosen.keys()));
   const absentHosts: string[] = [];
-  const byKey = membersByKey(members);
+  const index = byAddrKey(members);
   for (const h of hostList) {
-    const hits = byKey.get(hostKey(h, defaultPort)) ?? [];
+    const hits = index.get(hostKey(h, defaultPort)) ?? [];
     if (hits.length === 0) absentHosts.push(h);
     for (const m of hits) chosen.set(m.rank, m);
   }
@@ -116,7 +116,7 @@ export function applyResults(
     let to = parseState(r.state);
     if (r.errored && to !== "errored" && to !== "unresponsive") to = "errored";
     if (to === "unknown" || !isLegalTransition(m.state, to)) continue;
-    updates.set(r.rank, { ...m, state: to, info: r.msg, last_update: now });
+    updates.set(r.rank, { ...m, state: to, info: memberInfo(r.msg), last_update: now });
   }
   return [...updates.values()];
 }
@@ -127,31 +127,60 @@ export function selectInvalid(
   ranks: string,
   hosts: string,
   defaultPort = 10001,
+  req = "request",
 ): { records: InvalidRecord[]; ranks: Set<number>; hosts: Set<string> } {
-  const rankSet = parseRankSet(ranks);
-  const hostList = [...new Set(parseHostList(hosts).expand())];
+  const rankSet = rankFilter(ranks, `${req} field ranks`);
+  const hostList = [...new Set(hostFilter(hosts, `${req} field hosts`).expand())];
   const out = {
     records: [] as InvalidRecord[],
     ranks: new Set<number>(),
     hosts: new Set<string>(),
   };
-  // Requested hosts by key: records are matched by lookup (see membersByKey).
-  const wanted = new Map<string, string[]>();
-  for (const h of hostList) {
-    const k = hostKey(h, defaultPort);
-    wanted.set(k, [...(wanted.get(k) ?? []), h]);
-  }
+  const hit = new Set<InvalidRecord>();
   for (const r of records) {
-    let hit = false;
     if (r.rank !== null && rankSet.contains(r.rank)) {
       out.ranks.add(r.rank);
-      hit = true;
+      hit.add(r);
     }
-    for (const h of r.addr !== "" ? wanted.get(memberKey(r)) ?? [] : []) {
-      out.hosts.add(h);
-      hit = true;
-    }
-    if (hit) out.records.push(r);
   }
+  const index = byAddrKey(records.filter((r) => r.addr !== ""));
+  for (const h of hostList) {
+    const hits = index.get(hostKey(h, defaultPort));
+    if (!hits) continue;
+    out.hosts.add(h);
+    for (const r of hits) hit.add(r);
+  }
+  out.records = records.filter((r) => hit.has(r));
   return out;
+}
+
+/**
+ * System start results checked against the membership after they were applied: a rank the
+ * host started counts as started only when the system has it Joined (or CheckerStarted);
+ * otherwise (e.g. still Excluded: its engine was up but the system map has it out) the result
+ * is an error naming the state the rank is in, never "OK".
+ */
+export function checkStarted(members: Iterable<Member>, results: RankResult[]): RankResult[] {
+  const byRank = new Map([...members].map((m) => [m.rank, m]));
+  return results.map((r) => {
+    if (r.errored) return r;
+    const m = byRank.get(r.rank);
+    if (m === undefined || m.state === "joined" || m.state === "checkerstarted") return r;
+    const why = m.info !== "" ? ` (${m.info})` : "";
+    return {
+      ...r,
+      errored: true,
+      state: m.state,
+      msg: `system start: rank ${r.rank} is ${stateLabel(m.state)} in the system, not joined${why}`,
+    };
+  });
+}
+
+/** A member state as dmg prints it (Joined, AdminExcluded, ...). */
+function stateLabel(state: string): string {
+  const names: Record<string, string> = {
+    adminexcluded: "AdminExcluded",
+    awaitformat: "AwaitFormat",
+  };
+  return names[state] ?? state.charAt(0).toUpperCase() + state.slice(1);
 }

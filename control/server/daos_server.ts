@@ -197,7 +197,7 @@ export async function startDaosServer(
     if (!(await saveActiveConfig(cfg))) log.notice("could not save the active config");
     const pageSizeKb = (await readMemInfo()).hugepageSizeKb || 2048;
     plane = await startEnginePlane(cfg, {
-      join: (req) => msClient.join(req),
+      join: (req, onRetry) => msClient.join(req, onRetry),
       notifyEvent: (ev) => {
         if (ev.type === RasType.STATE_CHANGE) msClient.forwardEvent(ev);
       },

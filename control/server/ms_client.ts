@@ -17,6 +17,8 @@ export const JOIN_TOTAL_MS = 60 * 60_000;
 export const JOIN_TRY_MS = 10_000;
 /** ClusterEvent forwarding: total deadline per event. */
 export const EVENT_TOTAL_MS = 60_000;
+/** Most events waiting to be forwarded to the MS; more are dropped (and logged). */
+export const MAX_QUEUED_EVENTS = 256;
 
 /** Errors worth another round: the MS is unreachable, electing or not started yet. */
 function retryable(e: unknown): boolean {
@@ -24,7 +26,7 @@ function retryable(e: unknown): boolean {
   const t = errorText(e);
   // The MS's etcd store being briefly slow or unreachable (its call deadline, its client's
   // circuit breaker) is transient too: a repeated join is idempotent.
-  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED/i
+  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED|the MS database is unavailable/i
     .test(t) || (isFault(e) && e.code === FaultCode.ClientRpcTimeout);
 }
 
@@ -57,6 +59,7 @@ export class MsClient {
   readonly #abort = new AbortController();
   #sequence = 0n;
   #events: Promise<void> = Promise.resolve();
+  #queued = 0; // events queued or in flight
 
   constructor(opts: MsClientOptions) {
     this.#o = opts;
@@ -64,10 +67,10 @@ export class MsClient {
 
   /**
    * Sends `req` to the MS leader, retrying connection failures, "not ready" answers and
-   * elections until JOIN_TOTAL_MS passes or the client is closed. Other errors (e.g. a
-   * duplicate identity) are returned at once.
+   * elections until JOIN_TOTAL_MS passes or the client is closed (onRetry hears each of
+   * these). Other errors (e.g. a duplicate identity) are returned at once.
    */
-  async join(req: JoinReq): Promise<JoinResp> {
+  async join(req: JoinReq, onRetry?: (err: unknown) => void): Promise<JoinResp> {
     const signal = this.#abort.signal;
     const deadline = Date.now() + JOIN_TOTAL_MS;
     let last: unknown;
@@ -84,6 +87,7 @@ export class MsClient {
       } catch (e) {
         last = e;
         if (!retryable(e)) throw e;
+        onRetry?.(e);
         this.#o.log.debug(`join of instance ${req.idx}: ${errorText(e)}; retrying`);
         await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
       }
@@ -100,40 +104,59 @@ export class MsClient {
    * MS cannot take within EVENT_TOTAL_MS is dropped.
    */
   forwardEvent(ev: RASEvent): void {
+    if (this.#queued >= MAX_QUEUED_EVENTS) {
+      // A local process flooding daos_server.sock with events (each up to 1 MiB) while the MS
+      // is slow or away must not grow memory without bound or bury a real engine_died.
+      this.#o.log.error(
+        `event ${ev.id} (rank ${ev.rank}) dropped: ${this.#queued} events already waiting ` +
+          "for the MS",
+      );
+      return;
+    }
+    this.#queued++;
     const sequence = ++this.#sequence;
+    // Counted from when it was queued: events waiting behind others expire with them.
+    const deadline = Date.now() + EVENT_TOTAL_MS;
     const send = async () => {
-      const signal = this.#abort.signal;
-      const deadline = Date.now() + EVENT_TOTAL_MS;
-      for (let attempt = 0; attempt < 1000 && !signal.aborted && Date.now() < deadline; attempt++) {
-        try {
-          await msRequest(
-            this.#o.pool,
-            (t, o) =>
-              createClient(MgmtSvc, t).clusterEvent(
-                create(ClusterEventReqSchema, { sequence, event: ev }),
-                o,
-              ),
-            {
-              hosts: this.#o.replicas,
-              deadline: Math.min(deadline, Date.now() + JOIN_TRY_MS),
-              perTryMs: JOIN_TRY_MS,
-              name: "ClusterEvent",
-              signal,
-            },
-          );
-          this.#o.log.debug(`event ${ev.id} (rank ${ev.rank}) forwarded to the MS`);
-          return;
-        } catch (e) {
-          if (!retryable(e)) {
-            this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) not forwarded: ${errorText(e)}`);
-            return;
-          }
-          await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
-        }
+      try {
+        await this.#send(ev, sequence, deadline);
+      } finally {
+        this.#queued--;
       }
-      this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) dropped: MS unreachable`);
     };
     this.#events = this.#events.then(send, send);
+  }
+
+  async #send(ev: RASEvent, sequence: bigint, deadline: number): Promise<void> {
+    const signal = this.#abort.signal;
+    for (let attempt = 0; attempt < 1000 && !signal.aborted && Date.now() < deadline; attempt++) {
+      try {
+        await msRequest(
+          this.#o.pool,
+          (t, o) =>
+            createClient(MgmtSvc, t).clusterEvent(
+              create(ClusterEventReqSchema, { sequence, event: ev }),
+              o,
+            ),
+          {
+            hosts: this.#o.replicas,
+            deadline: Math.min(deadline, Date.now() + JOIN_TRY_MS),
+            perTryMs: JOIN_TRY_MS,
+            name: "ClusterEvent",
+            signal,
+          },
+        );
+        this.#o.log.debug(`event ${ev.id} (rank ${ev.rank}) forwarded to the MS`);
+        return;
+      } catch (e) {
+        if (!retryable(e)) {
+          this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) not forwarded: ${errorText(e)}`);
+          return;
+        }
+        await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 4)), signal);
+      }
+    }
+    this.#o.log.error(`event ${ev.id} (rank ${ev.rank}) dropped: MS unreachable`);
   }
 
   /** Aborts joins and event forwarding in flight. */

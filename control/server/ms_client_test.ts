@@ -7,7 +7,7 @@ import { faults } from "../lib/fault.ts";
 import { toWireError } from "../lib/rpc/error_codec.ts";
 import { type ControlListener, listenControl } from "../lib/rpc/transport.ts";
 import { serverTransportPool } from "./ctl_fanout.ts";
-import { MsClient } from "./ms_client.ts";
+import { MAX_QUEUED_EVENTS, MsClient } from "./ms_client.ts";
 
 const quiet = { debug: () => {}, info: () => {}, error: () => {} };
 
@@ -51,6 +51,8 @@ Deno.test("MsClient.join retries the MS's transient etcd errors (breaker open, d
   const transient = [
     "Execution prevented because the circuit breaker is open",
     "4 DEADLINE_EXCEEDED: Deadline exceeded after 0.536s",
+    // etcd down (e.g. its filesystem full), as the MS reports it
+    "the MS database is unavailable: etcd at 127.0.0.1:2379 did not answer (14 UNAVAILABLE: No connection established)",
   ];
   let calls = 0;
   const l = await serve((r) =>
@@ -66,7 +68,7 @@ Deno.test("MsClient.join retries the MS's transient etcd errors (breaker open, d
   const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
   try {
     const resp = await c.join(create(JoinReqSchema, { sys: "daos_server", uuid: "u", idx: 0 }));
-    assertEquals([resp.rank, calls], [5, 3]);
+    assertEquals([resp.rank, calls], [5, 4]);
   } finally {
     c.close();
     pool.close();
@@ -121,6 +123,56 @@ Deno.test("MsClient.forwardEvent delivers events in order as ClusterEvent", asyn
     c.forwardEvent(create(RASEventSchema, { id: 2, rank: 5, msg: "died" }));
     for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     assertEquals(got, [{ seq: 1n, id: 2, rank: 4 }, { seq: 2n, id: 2, rank: 5 }]);
+  } finally {
+    c.close();
+    pool.close();
+    await l.close();
+  }
+});
+
+Deno.test("MsClient.forwardEvent keeps at most MAX_QUEUED_EVENTS waiting and says which it dropped", async () => {
+  const got: number[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  const l = await serve((r) =>
+    r.service(MgmtSvc, {
+      clusterEvent: async (req) => {
+        await held; // an MS that is slow to take events
+        got.push(req.event!.rank);
+        return create(ClusterEventRespSchema, { sequence: req.sequence });
+      },
+    })
+  );
+  const errors: string[] = [];
+  const pool = serverTransportPool({ allowInsecure: true });
+  const c = new MsClient({
+    pool,
+    replicas: [l.address],
+    system: "daos_server",
+    log: { ...quiet, error: (m) => errors.push(m) },
+  });
+  try {
+    // A local process floods daos_server.sock with events while the MS is slow.
+    for (let i = 0; i < MAX_QUEUED_EVENTS + 44; i++) {
+      c.forwardEvent(create(RASEventSchema, { id: 5, rank: i, msg: "x".repeat(1000) }));
+    }
+    assertEquals(errors.length, 44);
+    assertEquals(
+      errors[0],
+      `event 5 (rank ${MAX_QUEUED_EVENTS}) dropped: ${MAX_QUEUED_EVENTS} events already ` +
+        "waiting for the MS",
+    );
+    release();
+    for (let i = 0; i < 1000 && got.length < MAX_QUEUED_EVENTS; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(got, Array.from({ length: MAX_QUEUED_EVENTS }, (_, i) => i));
+    // Drained: events are taken again.
+    c.forwardEvent(create(RASEventSchema, { id: 2, rank: 9999, msg: "died" }));
+    for (let i = 0; i < 500 && got.length <= MAX_QUEUED_EVENTS; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assertEquals(got.at(-1), 9999);
   } finally {
     c.close();
     pool.close();

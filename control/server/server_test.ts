@@ -15,12 +15,31 @@ Deno.test("claimSocketDir: refuses a live claim, takes over a stale socket, name
     first.release();
     deepEqual([...Deno.readDirSync(dir)], []);
 
-    // A socket file nobody listens on (server killed with SIGKILL) is taken over.
-    const l = Deno.listen({ transport: "unix", path: `${dir}/daos_server.lock` });
-    l.close(); // Deno removes nothing on close: the file stays, unbound
-    if (!(await Deno.stat(`${dir}/daos_server.lock`).then(() => true, () => false))) {
-      await Deno.writeTextFile(`${dir}/daos_server.lock`, "");
+    // A socket file nobody listens on (server killed with SIGKILL) is taken over: a child
+    // binds it and is SIGKILLed, so the file stays a real, unbound socket.
+    const lock = `${dir}/daos_server.lock`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `Deno.listen({ transport: "unix", path: ${JSON.stringify(lock)} }); ` +
+        "await new Promise((r) => setTimeout(r, 60_000));",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      for (
+        let i = 0;
+        i < 200 && !(await Deno.lstat(lock).then((s) => s.isSocket, () => false));
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
     }
+    ok((await Deno.lstat(lock)).isSocket, "the stale lock is a socket file");
     const second = await claimSocketDir(dir);
     second.release();
 

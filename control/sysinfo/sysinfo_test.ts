@@ -2,7 +2,7 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { parseMeminfo } from "./meminfo.ts";
 import { NetDevClass, providersFor, readInterfaces } from "./netif.ts";
 import { readNvmeControllers } from "./nvme.ts";
-import { findMount, parseMountinfo, statfs } from "./statfs.ts";
+import { findMount, parseMountinfo, statfs, statfsForTest } from "./statfs.ts";
 import { parseCpuList } from "./sysfs.ts";
 import { readTopology } from "./topology.ts";
 
@@ -129,6 +129,20 @@ Deno.test("readTopology: NUMA nodes and online CPUs", async () => {
 Deno.test("statfs and findMount on the real host", async () => {
   const u = await statfs("/");
   ok(u.totalBytes > 0 && u.availBytes <= u.totalBytes, JSON.stringify(u));
+  // statfs(2) through FFI agrees with `stat -f` (a tmpfs of fixed size: nothing else writes it).
+  const dir = await Deno.makeTempDir({ prefix: "statfs-test-" });
+  try {
+    await new Deno.Command("mount", { args: ["-t", "tmpfs", "-o", "size=8m", "none", dir] })
+      .output();
+    equal((await findMount(dir))?.fsType, "tmpfs");
+    ok(statfsForTest.usesFfi(), "libc's statfs could not be opened");
+    const [ffi, cmd] = [await statfs(dir), await statfsForTest.command(dir)];
+    deepEqual(ffi, cmd);
+    equal(ffi.totalBytes, 8 * 1024 * 1024);
+  } finally {
+    await new Deno.Command("umount", { args: [dir] }).output();
+    await Deno.remove(dir);
+  }
   equal((await findMount("/proc"))?.fsType, "proc");
   equal(await findMount("/no/such/mount"), undefined);
   let msg = "";

@@ -166,15 +166,28 @@ export function describeMembers(ms: JsonMember[]): string {
     .join("\n");
 }
 
-async function unmountBelow(dir: string): Promise<void> {
-  const mounts = parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"))
+/** Mount points at or below `dir`, deepest first. */
+async function mountsBelow(dir: string): Promise<string[]> {
+  return parseMountInfo(await Deno.readTextFile("/proc/self/mountinfo"))
     .map((m) => m.mountPoint)
     .filter((p) => p === dir || p.startsWith(dir + "/"))
     .sort((a, b) => b.length - a.length);
-  for (const p of mounts) {
-    await new Deno.Command("umount", { args: ["-l", p], stdout: "null", stderr: "null" })
-      .output();
+}
+
+/** Unmounts everything below `dir`; returns one problem text per mount that would not go. */
+async function unmountBelow(dir: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const p of await mountsBelow(dir)) {
+    const out = await new Deno.Command("umount", {
+      args: ["-l", p],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      problems.push(`umount ${p}: ${new TextDecoder().decode(out.stderr).trim()}`);
+    }
   }
+  return problems;
 }
 
 function alive(pid: number): boolean {
@@ -184,6 +197,40 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, ...]. */
+async function statFields(pid: string): Promise<string[] | null> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  const i = stat.lastIndexOf(")");
+  return i < 0 ? null : stat.slice(i + 2).split(" ");
+}
+
+/** Live (not zombie) processes of process group `pgid`. */
+async function groupMembers(pgid: number): Promise<number[]> {
+  const out: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const f = await statFields(e.name);
+    if (f && f[0] !== "Z" && Number(f[2]) === pgid) out.push(Number(e.name));
+  }
+  return out;
+}
+
+/**
+ * Live processes (not this one, not zombies) whose command line names a path under `dir`:
+ * daos_server via its config, engines via their SCM mount, etcd via its data dir.
+ */
+async function processesUnder(dir: string): Promise<{ pid: number; cmd: string }[]> {
+  const out: { pid: number; cmd: string }[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
+    if (!cmd.includes(dir)) continue;
+    const f = await statFields(e.name);
+    if (f && f[0] !== "Z") out.push({ pid: Number(e.name), cmd: cmd.replaceAll("\0", " ") });
+  }
+  return out.sort((a, b) => a.pid - b.pid);
 }
 
 /** A set of daos_servers on loopback addresses, with their configs, under one temp dir. */
@@ -304,7 +351,8 @@ export class LocalCluster {
       );
       return cluster;
     } catch (e) {
-      await cluster.destroy();
+      // Nothing was started yet; the config error is the one to report.
+      await cluster.destroy().catch(() => {});
       throw e;
     }
   }
@@ -442,21 +490,46 @@ export class LocalCluster {
     await this.#reapGroup(proc.pid);
   }
 
+  /**
+   * SIGKILLs the daos_server process alone (not its group): its engines and etcd member must
+   * notice and go by themselves. The caller checks what is left ({@link processes}).
+   */
+  async killServerOnly(which: number | string): Promise<void> {
+    const s = this.server(which);
+    const proc = s.proc;
+    if (!proc) throw new Error(`server ${s.addr} is not running`);
+    try {
+      proc.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await proc.status;
+    s.proc = null;
+    // The group stays registered: destroy() reaps and reports whatever the kill left.
+  }
+
   /** Stops (SIGTERM) then starts a server again. */
   async restart(which: number | string): Promise<void> {
     await this.stop(which);
     await this.start(which);
   }
 
-  /** Waits (bounded) until no process of the group is left, SIGKILLing stragglers. */
+  /**
+   * Waits (bounded) until no live process of the group is left, SIGKILLing stragglers; throws
+   * naming the survivors (zombies of an exited parent do not count: they are dead).
+   */
   async #reapGroup(pgid: number): Promise<void> {
-    for (let i = 0; i < 100 && alive(-pgid); i++) {
+    let left: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      left = await groupMembers(pgid);
+      if (left.length === 0) break;
       try {
         Deno.kill(-pgid, "SIGKILL");
       } catch { /* gone */ }
       await new Promise((r) => setTimeout(r, 50));
     }
     this.#pgids.delete(pgid);
+    if (left.length > 0) {
+      throw new Error(`process group ${pgid} survived SIGKILL for 5 s: pids ${left.join(", ")}`);
+    }
   }
 
   /** Pids of the server's running engines, by instance index (from daos_engine_<pid>.sock). */
@@ -484,16 +557,7 @@ export class LocalCluster {
    * config, engines via their SCM mount, etcd via its data dir): what must be gone after kill().
    */
   async processes(which: number | string): Promise<number[]> {
-    const dir = this.server(which).dir + "/";
-    const out: number[] = [];
-    for await (const e of Deno.readDir("/proc")) {
-      if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
-      const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
-      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`).catch(() => "");
-      if (/\) Z /.test(stat)) continue; // zombie: already dead, waiting to be reaped
-      if (cmd.includes(dir)) out.push(Number(e.name));
-    }
-    return out.sort((a, b) => a - b);
+    return (await processesUnder(this.server(which).dir + "/")).map((p) => p.pid);
   }
 
   /** The server's control log so far ("" when none). */
@@ -611,14 +675,42 @@ export class LocalCluster {
     }
   }
 
-  /** Kills every process group, unmounts the tmpfs mounts and removes the temp tree. */
+  /**
+   * Kills every process group, unmounts the tmpfs mounts and removes the temp tree, then checks
+   * that nothing is left: a surviving process (an orphaned engine or etcd member), a mount or
+   * the tree itself is killed/cleaned as far as possible and reported by throwing.
+   */
   async destroy(): Promise<void> {
-    for (const s of this.servers) {
-      await this.kill(s.index).catch(() => {});
+    const problems: string[] = [];
+    const note = (what: string) => (e: unknown) =>
+      problems.push(`${what}: ${e instanceof Error ? e.message : e}`);
+    for (const s of this.servers) await this.kill(s.index).catch(note(`kill ${s.addr}`));
+    for (const pgid of [...this.#pgids]) {
+      await this.#reapGroup(pgid).catch(note(`process group ${pgid}`));
     }
-    for (const pgid of [...this.#pgids]) await this.#reapGroup(pgid);
-    await this.#keepLogs().catch(() => {});
-    await unmountBelow(this.root).catch(() => {});
-    await Deno.remove(this.root, { recursive: true }).catch(() => {});
+    await this.#keepLogs().catch(note("keeping logs"));
+    // Anything still naming our files escaped its group (setsid, double fork): an orphan.
+    const stray = await processesUnder(this.root + "/");
+    for (const p of stray) {
+      problems.push(`process left after teardown: pid ${p.pid}: ${p.cmd}`);
+      try {
+        Deno.kill(p.pid, "SIGKILL");
+      } catch { /* gone meanwhile */ }
+    }
+    for (let i = 0; i < 100 && stray.some((p) => alive(p.pid)); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    problems.push(...await unmountBelow(this.root).catch((e) => [`unmount: ${e}`]));
+    const mounts = await mountsBelow(this.root).catch(() => []);
+    if (mounts.length > 0) problems.push(`mounts left after teardown: ${mounts.join(", ")}`);
+    await Deno.remove(this.root, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) note(`removing ${this.root}`)(e);
+    });
+    if (await Deno.lstat(this.root).then(() => true, () => false)) {
+      problems.push(`${this.root} still exists after teardown`);
+    }
+    if (problems.length > 0) {
+      throw new Error(`cluster teardown found leftovers:\n  ${problems.join("\n  ")}`);
+    }
   }
 }

@@ -40,3 +40,43 @@ Deno.test("LocalCluster.create rejects an even or too large replica count", asyn
   await rejects(() => LocalCluster.create({ servers: 3, replicas: 2 }), /replicas must be odd/);
   await rejects(() => LocalCluster.create({ servers: 1, replicas: 3 }), /within 1..servers/);
 });
+
+Deno.test("LocalCluster.destroy fails on a process it leaves behind, after killing it", async () => {
+  const c = await LocalCluster.create({ servers: 1, engines: 1 });
+  // Stands in for an orphaned engine or etcd member: not in any server's process group, but
+  // its command line names a file of the cluster.
+  const orphan = new Deno.Command("tail", {
+    args: ["-f", c.servers[0].configPath],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await rejects(
+      () => c.destroy(),
+      (e: Error) =>
+        new RegExp(`process left after teardown: pid ${orphan.pid}: \\S*tail -f `).test(e.message),
+    );
+    assertEquals((await orphan.status).signal, "SIGKILL");
+    assert(!(await Deno.stat(c.root).then(() => true, () => false)), "temp tree removed anyway");
+  } finally {
+    try {
+      orphan.kill("SIGKILL");
+    } catch { /* killed by destroy */ }
+    await orphan.status;
+  }
+});
+
+Deno.test("LocalCluster.destroy unmounts a tmpfs below its root and reports nothing left", async () => {
+  const c = await LocalCluster.create({ servers: 1, engines: 1 });
+  const mnt = `${c.root}/srv1/scm0`;
+  await Deno.mkdir(mnt, { recursive: true });
+  const m = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+    stderr: "piped",
+  }).output();
+  assert(m.success, new TextDecoder().decode(m.stderr));
+  await c.destroy();
+  const mounts = await Deno.readTextFile("/proc/self/mountinfo");
+  assert(!mounts.includes(c.root), "mount gone");
+  assert(!(await Deno.stat(c.root).then(() => true, () => false)), "temp tree removed");
+});

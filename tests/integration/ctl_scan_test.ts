@@ -4,6 +4,7 @@
  * Errors: block and exit non-zero; -j sets the envelope's error.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { boundedOutput, boundedStatus } from "../cluster/bounded.ts";
 import { DAOS_SERVER, runDmg, ServerSet } from "./ctl_servers.ts";
 
 const ADDRS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
@@ -72,10 +73,10 @@ Deno.test("daos_server refuses a second server on the same socket dir or address
   try {
     const s = set.servers[0];
     // Same config: the socket directory is already claimed.
-    const dup = await new Deno.Command(DAOS_SERVER, {
+    const dup = await boundedOutput(DAOS_SERVER, {
       args: ["start", "-o", s.configPath],
       stdin: "null",
-    }).output();
+    });
     equal(dup.code, 1);
     const dupErr = new TextDecoder().decode(dup.stderr);
     match(
@@ -92,10 +93,10 @@ Deno.test("daos_server refuses a second server on the same socket dir or address
       cfg2,
       (await Deno.readTextFile(s.configPath)).replace(/socket_dir: .*/, `socket_dir: ${otherSock}`),
     );
-    const dup2 = await new Deno.Command(DAOS_SERVER, {
+    const dup2 = await boundedOutput(DAOS_SERVER, {
       args: ["start", "-o", cfg2],
       stdin: "null",
-    }).output();
+    });
     equal(dup2.code, 1);
     match(
       new TextDecoder().decode(dup2.stderr),
@@ -105,7 +106,7 @@ Deno.test("daos_server refuses a second server on the same socket dir or address
     deepEqual([...Deno.readDirSync(otherSock)], []);
 
     s.proc.kill("SIGTERM");
-    const st = await s.proc.status;
+    const st = await boundedStatus(s.proc, "daos_server after SIGTERM");
     equal(st.code, 0);
     match(await s.stderr, /received SIGTERM, shutting down/);
     deepEqual([...Deno.readDirSync(s.socketDir)], [], "lock socket removed on clean stop");

@@ -12,6 +12,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { boundedOutput, boundedStatus } from "../cluster/bounded.ts";
 import { callDrpc } from "../../control/drpc/client.ts";
 import {
   encodeHeader,
@@ -158,7 +159,7 @@ async function stopEngine(
   try {
     r.child.kill(signal);
   } catch { /* already exited */ }
-  const status = await r.child.status;
+  const status = await boundedStatus(r.child, `daos_engine after ${signal}`);
   await r.stderr;
   return status;
 }
@@ -412,11 +413,9 @@ Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", asyn
 });
 
 Deno.test("daos_engine: bad arguments exit 1 with a clear message", async () => {
-  const out = await new Deno.Command(`${top}bin/daos_engine`, {
+  const out = await boundedOutput(`${top}bin/daos_engine`, {
     args: ["-t", "0", "-s", "/tmp", "-d", "/tmp"],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  });
   equal(out.code, 1);
   match(new TextDecoder().decode(out.stderr), /invalid value '0' for -t/);
 });
@@ -427,7 +426,7 @@ Deno.test("daos_engine: NotifyReady rejected by daos_server → the engine stops
   let running: Running | undefined;
   try {
     running = startEngine(["-t", "1", "-s", dir, "-d", dir], { DAOS_FABRIC_ADDR: "127.0.0.1" });
-    const status = await running.child.status;
+    const status = await boundedStatus(running.child, "daos_engine rejected by daos_server");
     const stderr = await running.stderr;
     running = undefined;
     equal(status.code, 1);

@@ -111,7 +111,6 @@ Deno.test("daos_engine: SIGKILL of its daos_server → the engine stops itself, 
 
 Deno.test({
   name: "a real daos_server SIGKILLed alone → its ready engines stop themselves",
-  sanitizeResources: false, // daos_server child pipes are closed by the fixture
   fn: async () => {
     const c = await LocalCluster.create({ servers: 1, replicas: 1, engines: 2 });
     try {

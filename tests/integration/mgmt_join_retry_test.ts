@@ -7,6 +7,7 @@ import { GRPCDeadlineExceededError, GRPCUnavailableError } from "etcd3";
 import { assertEquals, assertRejects } from "./mgmt_assert.ts";
 import * as net from "node:net";
 import { EtcdClient } from "../../control/mgmt/etcd_client.ts";
+import { Fault } from "../../control/lib/fault.ts";
 import { joinReq, MsCluster } from "./mgmt_helpers.ts";
 
 type Txn = EtcdClient["txn"];
@@ -85,11 +86,14 @@ Deno.test("MS join: transient errors are not retried once leadership is gone", a
       await ms.election!.abandon();
       throw new GRPCDeadlineExceededError("4 DEADLINE_EXCEEDED");
     });
-    await assertRejects(
+    // Reported as the MS database being unavailable, with the etcd error as its cause.
+    const e = await assertRejects(
       () => ms.join(joinReq(0, "10.2.0.1:10001")),
-      GRPCDeadlineExceededError,
-      "DEADLINE_EXCEEDED",
+      Fault,
+      "the MS database is unavailable: etcd at",
     );
+    assertEquals((e as Fault).code, 400);
+    assertEquals((e as Fault).cause instanceof GRPCDeadlineExceededError, true);
     assertEquals(f.calls(), 1, "no retry without leadership");
   } finally {
     await c.close();

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertRejects } from "./mgmt_assert.ts";
 import { defaultMgmtSvcDbConfig } from "../../control/mgmt/db_config.ts";
 import { EtcdMember } from "../../control/mgmt/etcd_member.ts";
 import { ManagementService } from "../../control/mgmt/management_service.ts";
+import { MAX_MEMBER_INFO_LEN } from "../../control/lib/member_fields.ts";
 import { FakeFanout, freePort, joinReq, MsCluster, waitFor } from "./mgmt_helpers.ts";
 
 Deno.test("MS single replica: joins, concurrent rank uniqueness, query filters", async () => {
@@ -36,6 +37,41 @@ Deno.test("MS single replica: joins, concurrent rank uniqueness, query filters",
     const none = await ms.query("", "", 0x20); // stopped
     assertEquals(none.members.length, 0);
     await assertRejects(() => ms.query("x", "", 0), Error, 'creating numeric set from "[x]"');
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("MS ClusterEvent: a megabyte message is stored cut and cleaned; query still answers", async () => {
+  const c = await MsCluster.start(1);
+  try {
+    const ms = await c.leader();
+    const ranks: number[] = [];
+    for (let i = 0; i < 3; i++) ranks.push((await ms.join(joinReq(i))).rank);
+    // Within the 4 MiB request limit; whole, a handful would make SystemQuery's reply too
+    // large to send (and each is near etcd's own request limit).
+    const huge = "\x1b[31m" + "m".repeat(1_400_000);
+    for (const m of (await ms.query("", "", 0)).members) {
+      await ms.clusterEvent({ id: 2, rank: m.rank, incarnation: BigInt(m.incarnation), msg: huge });
+    }
+    const q = await ms.query("", "", 0);
+    assertEquals(
+      q.members.map((m) => [m.state, m.info.length]),
+      ranks.map(() => ["errored", MAX_MEMBER_INFO_LEN]),
+    );
+    assert(q.members[0].info.startsWith(" [31mmmm"), q.members[0].info.slice(0, 20));
+    assert(q.members[0].info.endsWith(" ... (1400005 characters)"), q.members[0].info.slice(-40));
+    // A foreign system name of 10k characters is refused without echoing it whole.
+    const wrong = (() => {
+      try {
+        ms.checkSystem("s".repeat(10_000));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "accepted";
+    })();
+    assert(/does not match running system.*\(10000 characters\)/.test(wrong), wrong.slice(0, 300));
+    assert(wrong.length < 400, `${wrong.length} characters`);
   } finally {
     await c.close();
   }
@@ -105,7 +141,18 @@ Deno.test("MS stop/start/exclude/erase through the fan-out, events and liveness"
     const cl = await ms.systemExclude({ ranks: "1", hosts: "", clear: true });
     assertEquals(cl[0].state, "excluded");
     // Engine death event → Errored with the message.
-    await ms.clusterEvent({ id: 2, rank: 2, incarnation: 0n, msg: "exited with status: signal 9" });
+    // One naming no incarnation, or an older one, is ignored (stale, or not from the engine).
+    const r2 = (await ms.query("2", "", 0)).members[0];
+    for (const incarnation of [0n, BigInt(r2.incarnation) - 1n]) {
+      await ms.clusterEvent({ id: 2, rank: 2, incarnation, msg: "forged" });
+      assertEquals((await ms.query("2", "", 0)).members[0].state, r2.state);
+    }
+    await ms.clusterEvent({
+      id: 2,
+      rank: 2,
+      incarnation: BigInt(r2.incarnation),
+      msg: "exited with status: signal 9",
+    });
     q = await ms.query("2", "", 0);
     assertEquals([q.members[0].state, q.members[0].info], [
       "errored",

@@ -1,11 +1,14 @@
 /**
  * Property test of the MgmtSvc and CtlSvc.GroupUpdate handlers (issue 15): seeded random and
- * boundary values for every field of Join, SystemQuery/Stop/Start/Exclude/Erase, ClusterEvent,
- * GroupUpdate and StorageFormat (on a host without the storage it names), sent through the real handlers (MgmtSvc over a Connect transport, one MS on a
- * real etcd; the leader's maps delivered through each host's real CtlSvc.GroupUpdate handler).
+ * boundary values for every field of Join, SystemQuery/Stop/Start/Exclude/Erase (filters of
+ * hostile size included), ClusterEvent, GroupUpdate and StorageFormat (on a host without the
+ * storage it names), sent through the real handlers (MgmtSvc over a Connect transport, one MS
+ * on a real etcd; the leader's maps delivered through each host's real CtlSvc.GroupUpdate
+ * handler).
  * After each batch: SystemQuery still answers, ranks are unique and below NilRank and NextRank,
- * every stored member decodes and encodes, the leader still leads, every host holding a map
- * member holds the leader's current map, and a map a host refused was never kept.
+ * every stored member decodes and encodes and keeps a bounded, printable info, the leader
+ * still leads, every host holding a map member holds the leader's current map, a map a host
+ * refused was never kept, and a refused rank/host filter names its request field.
  *
  * Reproduce a failure with MGMT_PROPERTY_SEED=<seed printed in the failure>.
  */
@@ -19,7 +22,7 @@ import { idleHarness } from "../../control/harness/testing/fixture.ts";
 import { decodeRemoteError } from "../../control/lib/rpc/error_codec.ts";
 import { mapMembers } from "../../control/mgmt/group_update.ts";
 import type { Fanout } from "../../control/mgmt/management_service.ts";
-import { mgmtServiceImpl } from "../../control/mgmt/service.ts";
+import { memberToProto, mgmtServiceImpl } from "../../control/mgmt/service.ts";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import {
@@ -35,6 +38,7 @@ import { stoppedInstances, storageFormatHandlers } from "../../control/ctl/stora
 import { FormatGate } from "../../control/storage/format_state.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { assert, assertEquals } from "./mgmt_assert.ts";
+import { MAX_MEMBER_INFO_LEN } from "../../control/lib/member_fields.ts";
 import { MsCluster, waitFor } from "./mgmt_helpers.ts";
 
 const SYS = "daos_server";
@@ -157,14 +161,49 @@ function rankField(r: Rand, nextRank: number): number {
   ]);
 }
 
+/**
+ * Filters whose size is the attack: a short text naming hundreds of thousands of hosts, and a
+ * rank list of many elements in descending order (each insert used to move the whole set).
+ */
+const MANY_HOSTS = Array.from({ length: 40 }, (_, i) => `h${i}x[0-16384]`).join(",");
+const MANY_RANK_ELEMENTS = Array.from({ length: 20000 }, (_, i) => String(40000 - 2 * i)).join(",");
+
 function rankList(r: Rand, held: number[]): string {
   if (held.length > 0 && r() < 0.4) return String(pick(r, held));
-  return pick(r, ["", "0", "0-3", "1,5", "4294967294", "4294967295", "x", "[0-2]", "0-4294967294"]);
+  return pick(r, [
+    "",
+    "0",
+    "0-3",
+    "1,5",
+    "4294967294",
+    "4294967295",
+    "x",
+    "[0-2]",
+    "0-4294967294",
+    "0-4294967295",
+    "[",
+    "1\0",
+    MANY_RANK_ELEMENTS,
+  ]);
 }
 
 function hostList(r: Rand): string {
-  return pick(r, ["", HOSTS[0], "127.0.0.[2-4]:10001", "bad host", "0.0.0.0:10001", long(2000)]);
+  return pick(r, [
+    "",
+    HOSTS[0],
+    "127.0.0.[2-4]:10001",
+    "bad host",
+    "0.0.0.0:10001",
+    long(2000),
+    MANY_HOSTS,
+    "127.0.0.2\0:10001",
+    "[",
+  ]);
 }
+
+/** A filter refusal must name the request field it is about. */
+const FILTER_REFUSAL = /invalid (rank|host) list|rank list has more|host list (has|names) more/;
+const FIELD_NAMED = /\(System(Query|Stop|Start|Exclude)Req field (ranks|hosts)\)/;
 
 function sysName(r: Rand): string {
   return pick(r, [SYS, "other", "", `${SYS}-2.6.0`, long(10000)]);
@@ -344,13 +383,15 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
               });
               break;
             case "event":
+              // Often about a member (engine_died / swim_rank_dead move it): its message is
+              // then kept as the member's info.
               await mc.clusterEvent({
                 sequence: BigInt(u32(r)),
                 event: {
-                  id: int(r, 32),
-                  rank: u32(r),
-                  incarnation: BigInt(u32(r)),
-                  msg: pick(r, ["", "boom", long(10000)]),
+                  id: pick(r, [2, 2, 17, int(r, 32)]),
+                  rank: held.length > 0 && r() < 0.6 ? pick(r, held) : u32(r),
+                  incarnation: pick(r, [0n, BigInt(u32(r)), 0xffffffffffffffffn]),
+                  msg: pick(r, ["", "boom", long(10000), long(1_200_000), "\x1b[2J\0boom"]),
                 },
               });
               break;
@@ -398,6 +439,9 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
           assert(err.message.length > 0, `${step}: an error without a message`);
           // A refusal says what was wrong; a runtime error is a handler bug.
           assert(!INTERNAL_ERROR.test(err.message), `${step}: ${err.message.slice(0, 500)}`);
+          if (FILTER_REFUSAL.test(err.message)) {
+            assert(FIELD_NAMED.test(err.message), `${step}: ${err.message.slice(0, 500)}`);
+          }
         }
       }
 
@@ -429,20 +473,11 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
         );
       }
       for (const m of s.members.values()) {
-        toBinary(
-          SystemMemberSchema,
-          create(SystemMemberSchema, {
-            addr: m.addr,
-            uuid: m.uuid,
-            rank: m.rank,
-            incarnation: BigInt(m.incarnation),
-            state: m.state,
-            fabricUri: m.fabric_uri,
-            fabricContexts: m.fabric_contexts,
-            faultDomain: m.fault_domain,
-            secondaryFabricUris: m.secondary_fabric_uris,
-          }),
-        );
+        // A peer's message is kept bounded and printable (it is in every SystemQuery reply).
+        assert(m.info.length <= MAX_MEMBER_INFO_LEN, `${step}: info of ${m.info.length} chars`);
+        // deno-lint-ignore no-control-regex
+        assert(!/[\u0000-\u001f]/.test(m.info), `${step}: control character in info`);
+        toBinary(SystemMemberSchema, memberToProto(m));
       }
       // Every host holding a map member gets the leader's current map.
       const inMap = mapMembers(s.members.values());

@@ -10,7 +10,6 @@ import { type JsonMember, LocalCluster } from "../cluster/local_cluster.ts";
 
 Deno.test({
   name: "a live host's Unresponsive ranks return to Joined with the same engines",
-  sanitizeResources: false, // daos_server child pipes are closed by the fixture
   fn: async () => {
     const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 2 });
     let stoppedPid = 0;

@@ -36,7 +36,6 @@ interface ScanJson {
 
 Deno.test({
   name: "storage: scan/usage report the engines' file bdevs with their sizes; exact incarnations",
-  sanitizeResources: false, // dmg/daos_server child pipes are closed by the fixture
   fn: async () => {
     const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 2 });
     try {

@@ -29,7 +29,6 @@ async function leader(c: LocalCluster): Promise<string> {
 Deno.test({
   name:
     "system: 3 replicas + 2 servers, format → ranks 0-9 joined, stop/start by host, restarts, engine kill, follower hint",
-  sanitizeResources: false, // dmg/daos_server child pipes are closed by the fixture
   fn: async (t) => {
     const c = await LocalCluster.create({ servers: 5, replicas: 3, engines: 2 });
     try {

@@ -24,7 +24,6 @@ async function mountsBelow(root: string): Promise<string[]> {
 Deno.test({
   name:
     "system erase: stop → erase leaves engines awaiting format, SCM unmounted, MS empty; format → all joined again",
-  sanitizeResources: false, // child pipes are closed by the fixture
   fn: async (t) => {
     const c = await LocalCluster.create({ servers: 4, replicas: 3, engines: 1 });
     const scmDirs = c.servers.map((s) => `${s.dir}/scm0`);

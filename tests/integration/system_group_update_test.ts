@@ -20,7 +20,6 @@ import { engineSockets, failingPings, pingRank } from "./system_engine_ping.ts";
 Deno.test({
   name:
     "group map: after format every engine reaches every other rank; a restarted rank's new incarnation reaches the map",
-  sanitizeResources: false, // child pipes are closed by the fixture
   fn: async (t) => {
     const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 2 });
     try {

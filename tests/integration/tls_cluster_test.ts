@@ -43,7 +43,6 @@ async function secureConfigs(c: LocalCluster, dir: string): Promise<void> {
 Deno.test({
   name:
     "secure cluster: format, join, system stop/start over mutual TLS; dmg denied server methods",
-  sanitizeResources: false, // dmg/daos_server child pipes are closed by the fixture
   fn: async () => {
     const certs = await CertDirs.create();
     let c: LocalCluster | undefined;

@@ -6,6 +6,7 @@
  * programs at start with faults 901/903 or the permission error.
  */
 import { equal, match, ok } from "node:assert/strict";
+import { boundedStatus } from "../cluster/bounded.ts";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
@@ -303,7 +304,7 @@ Deno.test("bad certificate files stop daos_server and dmg before any connection"
       const dir = `${certs.root}/bad${i}`;
       const port = freePort([ADDR]);
       const { proc, stderr } = spawnServer(await writeServerConfig(dir, port, tc));
-      const status = await proc.status;
+      const status = await boundedStatus(proc, `daos_server refusing config ${i}`);
       const text = await stderr;
       equal(status.code, 1, text);
       match(text, re);

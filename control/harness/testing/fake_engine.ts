@@ -5,6 +5,8 @@
  * FAKE_NOTIFY_TWICE=1 sends NotifyReady twice at once (a retried up-call);
  * FAKE_SELF_TERMINATE_ONCE=<marker path>: unless the marker exists, create it, raise
  * engine_self_terminated after SetUp and exit 1 (as an engine excluded from the group map).
+ * FAKE_FAIL_START_IF=<path>: while it exists, print "daos_engine: <its text>" on stderr and
+ * exit 1 at start.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { DaosRespSchema, SetRankReqSchema } from "../../../proto/gen/ts/mgmt/srv_pb.ts";
@@ -26,6 +28,12 @@ function flag(name: string): string {
 
 const socketDir = flag("-d");
 const idx = Number(flag("-I"));
+// FAKE_FAIL_START_IF=<path>: while that file exists, fail at start as a broken engine does.
+const failIf = Deno.env.get("FAKE_FAIL_START_IF");
+if (failIf !== undefined && (await Deno.stat(failIf).then(() => true, () => false))) {
+  console.error(`daos_engine: ${await Deno.readTextFile(failIf)}`);
+  Deno.exit(1);
+}
 const setupStatus = Number(Deno.env.get("FAKE_SETUP_STATUS") ?? "0");
 const ok = (status = 0) => toBinary(DaosRespSchema, create(DaosRespSchema, { status }));
 let rank = -1;

@@ -6,13 +6,13 @@
 import { create } from "@bufbuild/protobuf";
 import { type JoinReq, type JoinResp, JoinRespSchema } from "../../../proto/gen/ts/mgmt/svc_pb.ts";
 import type { RASEvent } from "../../../proto/gen/ts/shared/event_pb.ts";
-import { DrpcServer, SERVER_SOCKET_NAME } from "../../drpc/server.ts";
-import { registerServerModules } from "../../drpc/srv_module.ts";
+import { DrpcServer } from "../../drpc/server.ts";
+import { registerServerModules, serverDrpcOptions } from "../../drpc/srv_module.ts";
 import { newSuperblock, writeSuperblock } from "../../storage/superblock.ts";
 import { EngineHarness } from "../harness.ts";
 import { dirSuperblockStore } from "../storage_adapter.ts";
 import { superblockPresenceStorage } from "../superblock_storage.ts";
-import { type HarnessLog, NIL_RANK } from "../types.ts";
+import { type HarnessLog, NIL_RANK, type SuperblockStore } from "../types.ts";
 
 /** A harness without engines, not yet started, logging nowhere. */
 export function idleHarness(controlAddr = "127.0.0.1:0"): EngineHarness {
@@ -37,7 +37,15 @@ export interface FixtureOptions {
   /** Write superblocks before start (default true). */
   formatted?: boolean;
   /** Replace the default join (which assigns ranks). */
-  join?: (req: JoinReq, assign: (req: JoinReq) => JoinResp) => Promise<JoinResp>;
+  join?: (
+    req: JoinReq,
+    assign: (req: JoinReq) => JoinResp,
+    onRetry?: (err: unknown) => void,
+  ) => Promise<JoinResp>;
+  /** Wraps instance idx's superblock store (e.g. to make writes fail). */
+  superblock?: (idx: number, store: SuperblockStore) => SuperblockStore;
+  /** InstanceOptions.startupRetryMs of every instance. */
+  startupRetryMs?: number;
 }
 
 /** A running fixture. */
@@ -93,10 +101,14 @@ export async function startFixture(opts: FixtureOptions): Promise<HarnessFixture
     instances: scmDirs.map((scm, index) => ({
       index,
       ...opts.launch(index, scm, socketDir),
-      storage: superblockPresenceStorage(dirSuperblockStore(scm), 20),
-      join: async (req) => {
+      storage: superblockPresenceStorage(
+        opts.superblock?.(index, dirSuperblockStore(scm)) ?? dirSuperblockStore(scm),
+        20,
+      ),
+      startupRetryMs: opts.startupRetryMs,
+      join: async (req, onRetry) => {
         joins.push(req);
-        return opts.join ? await opts.join(req, assign) : assign(req);
+        return opts.join ? await opts.join(req, assign, onRetry) : assign(req);
       },
       notifyEvent: (ev) => events.push(ev),
       log,
@@ -105,9 +117,10 @@ export async function startFixture(opts: FixtureOptions): Promise<HarnessFixture
       faultDomain: "/host1",
       hostname: "host1",
       bootstrapReplica: true,
+      socketDir,
     })),
   });
-  const server = new DrpcServer({ socketPath: `${socketDir}/${SERVER_SOCKET_NAME}`, log });
+  const server = new DrpcServer(serverDrpcOptions(socketDir, log));
   registerServerModules(server, harness.srvModuleDeps());
   try {
     await server.start();

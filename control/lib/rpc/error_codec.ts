@@ -20,12 +20,32 @@ export const Reason = {
 export class NotReplicaError extends Error {
   readonly replicas: string[];
   constructor(replicas: string[]) {
+    const known = replicas.filter((r) => r !== "");
     super(
-      `not a DAOS Management Service replica (try one of ${replicas.join(",")})`,
+      known.length > 0
+        ? `not a DAOS Management Service replica (try one of ${known.join(",")})`
+        : "not a DAOS Management Service replica (no replica known: check mgmt_svc_replicas)",
     );
     this.name = "NotReplicaError";
     this.replicas = replicas;
   }
+}
+
+/**
+ * The not-leader text: the reference's "(try <hint> or one of <replicas>)" when both are known;
+ * a missing part is left out rather than printed empty, and with neither it says that no leader
+ * is known (election in progress or the MS database down).
+ */
+export function notLeaderMessage(leaderHint: string, replicas: string[]): string {
+  const base = "not the DAOS Management Service leader";
+  const others = replicas.filter((r) => r !== "");
+  if (leaderHint !== "" && others.length > 0) {
+    return `${base} (try ${leaderHint} or one of ${others.join(",")})`;
+  }
+  if (leaderHint !== "") return `${base} (try ${leaderHint})`;
+  if (others.length > 0) return `${base} (no leader known; try one of ${others.join(",")})`;
+  return `${base} (no leader known: election in progress or the MS database is down; ` +
+    "retry later, the control log of the MS replica tells why)";
 }
 
 /** "This replica is not the MS leader; try the hint or one of the replicas." */
@@ -33,9 +53,7 @@ export class NotLeaderError extends Error {
   readonly leaderHint: string;
   readonly replicas: string[];
   constructor(leaderHint: string, replicas: string[]) {
-    super(
-      `not the DAOS Management Service leader (try ${leaderHint} or one of ${replicas.join(",")})`,
-    );
+    super(notLeaderMessage(leaderHint, replicas));
     this.name = "NotLeaderError";
     this.leaderHint = leaderHint;
     this.replicas = replicas;

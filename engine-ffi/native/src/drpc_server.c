@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drpc_frame.h"
@@ -16,22 +19,62 @@
 #include "fabric.h"
 #include "log.h"
 
+/*
+ * Connections from anyone but daos_server share MAX_DRPC_CLIENTS slots; daos_server's own
+ * calls (peer pid = DAOS_SERVER_PID, from SO_PEERCRED) also get DRPC_SERVER_SLOTS more, so
+ * peers holding every shared slot cannot cut daos_server off (GroupUpdate, PingRank, ...).
+ */
 #define MAX_DRPC_CLIENTS   64
+#define DRPC_SERVER_SLOTS  8
+#define DRPC_SLOTS         (MAX_DRPC_CLIENTS + DRPC_SERVER_SLOTS)
+/* A message must arrive whole this long after its first byte (a local socket takes ms). */
+#define DRPC_PARTIAL_MS    2000
+/* A connection with nothing in flight is closed after this long (callers connect per call). */
+#define DRPC_IDLE_MS       10000
 #define MAX_FABRIC_CLIENTS 64
 #define POLL_IDLE_MS       1000
-#define SEND_TIMEOUT_MS    5000
+/* Replies queued for a dRPC peer that does not read them: past this it is dropped. */
+#define DRPC_MAX_PENDING   (16 << 20)
 /* poll slots before the clients: stop event, dRPC listener, fabric listener, daos_server */
 #define NFIXED             4
 
 struct drpc_client {
 	int fd;
 	struct drpc_rx rx;
+	pid_t pid;        /* peer (SO_PEERCRED), for the log */
+	uid_t uid;
+	int server;       /* the peer is daos_server: a reserved slot */
+	int64_t msg_since; /* monotonic ms of the current partial message's first byte, or 0 */
+	int64_t last;      /* monotonic ms of accept or the last whole message */
+	/*
+	 * Framed replies not yet taken by the socket: the loop never blocks on one peer. While
+	 * some wait, no more calls are read from that peer (back-pressure).
+	 */
+	uint8_t *out;
+	size_t out_len, out_off;
+	int64_t out_since; /* monotonic ms of the last send progress */
 };
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int drpc_rx_partial(const struct drpc_rx *rx)
+{
+	return rx->hdr_have > 0 || rx->in_chunk || rx->have > 0;
+}
+
+/* Fabric pingers connect per ping: a request must arrive, and be answered, at once. */
 struct fabric_client {
 	int fd;
 	uint8_t buf[DSS_PING_REQ_LEN];
 	size_t have;
+	int64_t since; /* monotonic ms of accept or the last answered request */
+	char peer[64]; /* "ip:port", for the log */
 };
 
 int dss_drpc_listen(struct dss_engine *eng, char *err, size_t errlen)
@@ -75,7 +118,69 @@ static void drpc_client_close(struct drpc_client *c)
 {
 	close(c->fd);
 	drpc_rx_reset(&c->rx);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
 	c->fd = -1;
+}
+
+/* Sends what the socket takes now. 0 (the rest waits for POLLOUT) or -errno. */
+static int drpc_client_flush(struct drpc_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			c->out_since = mono_ms();
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return n < 0 ? -errno : -EPIPE;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return 0;
+}
+
+/* Frames a reply behind any still queued, then sends what the socket takes. 0 or -errno. */
+static int drpc_client_queue(struct drpc_client *c, const uint8_t *msg, size_t len)
+{
+	uint8_t *framed, *buf;
+	size_t flen, left = c->out_len - c->out_off;
+	int rc = drpc_frame_encode(msg, len, &framed, &flen);
+
+	if (rc != 0)
+		return rc;
+	if (c->out == NULL) {
+		c->out = framed;
+		c->out_len = flen;
+		c->out_off = 0;
+		c->out_since = mono_ms();
+		return drpc_client_flush(c);
+	}
+	if (left + flen > DRPC_MAX_PENDING) {
+		free(framed);
+		return -ENOBUFS;
+	}
+	buf = malloc(left + flen);
+	if (buf == NULL) {
+		free(framed);
+		return -ENOMEM;
+	}
+	memcpy(buf, c->out + c->out_off, left);
+	memcpy(buf + left, framed, flen);
+	free(framed);
+	free(c->out);
+	c->out = buf;
+	c->out_len = left + flen;
+	c->out_off = 0;
+	return drpc_client_flush(c);
 }
 
 /* Read what is available, answer every complete Call. Returns -1 when the client must go. */
@@ -83,7 +188,8 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 {
 	uint8_t buf[16384];
 
-	for (;;) {
+	/* replies still queued: read no more calls until the peer took them */
+	while (c->out == NULL) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		size_t off = 0;
 
@@ -91,6 +197,8 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 			return -1;
 		if (n < 0)
 			return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+		if (c->msg_since == 0)
+			c->msg_since = mono_ms();
 		while (off < (size_t)n) {
 			uint8_t *msg = NULL, *out = NULL;
 			size_t msg_len = 0, out_len = 0, used = 0;
@@ -106,18 +214,23 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 			}
 			if (rc == 0)
 				continue;
+			c->last = mono_ms();
+			/* bytes after this message start the next one now */
+			c->msg_since = drpc_rx_partial(&c->rx) || off < (size_t)n ? c->last : 0;
 			rc = dss_drpc_handle_bytes(&eng->reg, eng, msg, msg_len, &out, &out_len);
 			free(msg);
 			if (rc != 0)
 				return -1;
-			rc = drpc_send_msg(c->fd, out, out_len, SEND_TIMEOUT_MS);
+			rc = drpc_client_queue(c, out, out_len);
 			free(out);
 			if (rc != 0) {
-				D_WARN("dRPC reply not sent: %s", strerror(-rc));
+				D_WARN("dRPC: dropping connection from pid %d uid %u: reply not sent: %s",
+				       (int)c->pid, (unsigned)c->uid, strerror(-rc));
 				return -1;
 			}
 		}
 	}
+	return 0;
 }
 
 static int fabric_client_service(struct dss_engine *eng, struct fabric_client *c)
@@ -136,9 +249,123 @@ static int fabric_client_service(struct dss_engine *eng, struct fabric_client *c
 		c->have = 0;
 		if (dss_fabric_ping_reply(eng, c->buf, resp) != 0)
 			return -1;
-		if (drpc_write_all(c->fd, resp, sizeof(resp), SEND_TIMEOUT_MS) != 0)
+		/* never wait on a peer that does not read its answers: the loop serves everyone */
+		n = send(c->fd, resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != (ssize_t)sizeof(resp)) {
+			D_WARN("fabric: dropping connection from %s: it does not read its answers",
+			       c->peer);
 			return -1;
+		}
+		c->since = mono_ms();
 	}
+}
+
+/* Closes fabric connections idle or stalled past the bounds; says who was dropped. */
+static void fabric_clients_sweep(struct fabric_client *fc, int64_t now)
+{
+	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++) {
+		struct fabric_client *c = &fc[i];
+
+		if (c->fd < 0)
+			continue;
+		if (c->have > 0 && now - c->since > DRPC_PARTIAL_MS)
+			D_WARN("fabric: dropping connection from %s: request incomplete after %d ms",
+			       c->peer, DRPC_PARTIAL_MS);
+		else if (c->have == 0 && now - c->since > DRPC_IDLE_MS)
+			D_WARN("fabric: dropping connection from %s: idle for %d ms", c->peer,
+			       DRPC_IDLE_MS);
+		else
+			continue;
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+/* Takes a new fabric connection into a free slot, or refuses it (logged). */
+static void fabric_client_accept(struct fabric_client *fc, int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	char peer[64] = "?";
+	int slot = -1;
+
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sin_family == AF_INET) {
+		char ip[INET_ADDRSTRLEN] = "?";
+
+		inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+		snprintf(peer, sizeof(peer), "%s:%u", ip, (unsigned)ntohs(sa.sin_port));
+	}
+	for (int i = 0; i < MAX_FABRIC_CLIENTS && slot < 0; i++)
+		if (fc[i].fd < 0)
+			slot = i;
+	if (slot < 0) {
+		D_WARN("fabric: %d connections open, refusing one from %s", MAX_FABRIC_CLIENTS,
+		       peer);
+		close(fd);
+		return;
+	}
+	fc[slot].fd = fd;
+	fc[slot].have = 0;
+	fc[slot].since = mono_ms();
+	snprintf(fc[slot].peer, sizeof(fc[slot].peer), "%s", peer);
+}
+
+/* Closes connections whose message stalled or that sat idle; says who was dropped. */
+static void drpc_clients_sweep(struct drpc_client *dc, int64_t now)
+{
+	for (int i = 0; i < DRPC_SLOTS; i++) {
+		struct drpc_client *c = &dc[i];
+		int partial;
+
+		if (c->fd < 0)
+			continue;
+		partial = c->msg_since != 0 && drpc_rx_partial(&c->rx);
+		if (!partial)
+			c->msg_since = 0;
+		if (c->out != NULL && now - c->out_since > DRPC_PARTIAL_MS)
+			D_WARN("dRPC: dropping connection from pid %d uid %u: its replies (%zu bytes) "
+			       "not read for %d ms", (int)c->pid, (unsigned)c->uid,
+			       c->out_len - c->out_off, DRPC_PARTIAL_MS);
+		else if (c->out != NULL)
+			continue; /* waiting on the peer to read is not idling */
+		else if (partial && now - c->msg_since > DRPC_PARTIAL_MS)
+			D_WARN("dRPC: dropping connection from pid %d uid %u: message incomplete "
+			       "%d ms after its first byte", (int)c->pid, (unsigned)c->uid,
+			       DRPC_PARTIAL_MS);
+		else if (!partial && now - c->last > DRPC_IDLE_MS)
+			D_WARN("dRPC: dropping connection from pid %d uid %u: idle for %d ms",
+			       (int)c->pid, (unsigned)c->uid, DRPC_IDLE_MS);
+		else
+			continue;
+		drpc_client_close(c);
+	}
+}
+
+/* Takes a new dRPC connection into a free slot (shared, or reserved for daos_server). */
+static void drpc_client_accept(struct dss_engine *eng, struct drpc_client *dc, int fd)
+{
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1};
+	socklen_t clen = sizeof(cred);
+	int server, shared = 0, slot = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0)
+		cred.pid = 0;
+	server = eng->server.pid != 0 && cred.pid == eng->server.pid;
+	for (int i = 0; i < DRPC_SLOTS; i++) {
+		if (dc[i].fd >= 0 && !dc[i].server)
+			shared++;
+		else if (dc[i].fd < 0 && slot < 0)
+			slot = i;
+	}
+	if (slot < 0 || (!server && shared >= MAX_DRPC_CLIENTS)) {
+		D_WARN("dRPC: %d connections open, refusing one from pid %d uid %u",
+		       MAX_DRPC_CLIENTS, (int)cred.pid, (unsigned)cred.uid);
+		close(fd);
+		return;
+	}
+	dc[slot] = (struct drpc_client){.fd = fd, .pid = cred.pid, .uid = cred.uid,
+					 .server = server, .last = mono_ms()};
+	drpc_rx_init(&dc[slot].rx);
 }
 
 static int accept_fd(int lfd)
@@ -153,12 +380,12 @@ static int accept_fd(int lfd)
 void *dss_progress_main(void *arg)
 {
 	struct dss_engine *eng = arg;
-	struct drpc_client dc[MAX_DRPC_CLIENTS];
+	struct drpc_client dc[DRPC_SLOTS];
 	struct fabric_client fc[MAX_FABRIC_CLIENTS];
-	struct pollfd pfds[NFIXED + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
-	int map[NFIXED + MAX_DRPC_CLIENTS + MAX_FABRIC_CLIENTS];
+	struct pollfd pfds[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
+	int map[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
 
-	for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
+	for (int i = 0; i < DRPC_SLOTS; i++)
 		dc[i].fd = -1;
 	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
 		fc[i].fd = -1;
@@ -181,14 +408,18 @@ void *dss_progress_main(void *arg)
 		pfds[n++] = (struct pollfd){.fd = eng->fabric_fd, .events = POLLIN};
 		pfds[n++] = (struct pollfd){.fd = dss_server_watch_fd(&eng->server),
 					    .events = POLLIN};
-		for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
+		/* at most POLL_IDLE_MS late: bounds are seconds, the loop wakes every second */
+		drpc_clients_sweep(dc, mono_ms());
+		fabric_clients_sweep(fc, mono_ms());
+		for (int i = 0; i < DRPC_SLOTS; i++)
 			if (dc[i].fd >= 0) {
 				map[n] = i;
-				pfds[n++] = (struct pollfd){.fd = dc[i].fd, .events = POLLIN};
+				pfds[n++] = (struct pollfd){.fd = dc[i].fd,
+							    .events = dc[i].out ? POLLOUT : POLLIN};
 			}
 		for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
 			if (fc[i].fd >= 0) {
-				map[n] = MAX_DRPC_CLIENTS + i;
+				map[n] = DRPC_SLOTS + i;
 				pfds[n++] = (struct pollfd){.fd = fc[i].fd, .events = POLLIN};
 			}
 		rc = poll(pfds, (nfds_t)n, POLL_IDLE_MS);
@@ -205,13 +436,14 @@ void *dss_progress_main(void *arg)
 		for (int i = NFIXED; i < n; i++) {
 			if (!pfds[i].revents)
 				continue;
-			if (map[i] < MAX_DRPC_CLIENTS) {
+			if (map[i] < DRPC_SLOTS) {
 				struct drpc_client *c = &dc[map[i]];
+				int rc = c->out ? drpc_client_flush(c) : drpc_client_service(eng, c);
 
-				if (drpc_client_service(eng, c) != 0)
+				if (rc != 0)
 					drpc_client_close(c);
 			} else {
-				struct fabric_client *c = &fc[map[i] - MAX_DRPC_CLIENTS];
+				struct fabric_client *c = &fc[map[i] - DRPC_SLOTS];
 
 				if (fabric_client_service(eng, c) != 0) {
 					close(c->fd);
@@ -220,34 +452,26 @@ void *dss_progress_main(void *arg)
 			}
 		}
 		if (pfds[1].revents & POLLIN) {
-			int fd = accept_fd(eng->drpc_fd), slot = -1;
+			/* drain the backlog: daos_server's call may wait behind a flood */
+			for (int k = 0; k < DRPC_SLOTS; k++) {
+				int fd = accept_fd(eng->drpc_fd);
 
-			for (int i = 0; fd >= 0 && i < MAX_DRPC_CLIENTS && slot < 0; i++)
-				if (dc[i].fd < 0)
-					slot = i;
-			if (fd >= 0 && slot < 0) {
-				D_WARN("dRPC: %d connections open, refusing one", MAX_DRPC_CLIENTS);
-				close(fd);
-			} else if (fd >= 0) {
-				dc[slot].fd = fd;
-				drpc_rx_init(&dc[slot].rx);
+				if (fd < 0)
+					break;
+				drpc_client_accept(eng, dc, fd);
 			}
 		}
 		if (pfds[2].revents & POLLIN) {
-			int fd = accept_fd(eng->fabric_fd), slot = -1;
+			for (int k = 0; k < MAX_FABRIC_CLIENTS; k++) {
+				int fd = accept_fd(eng->fabric_fd);
 
-			for (int i = 0; fd >= 0 && i < MAX_FABRIC_CLIENTS && slot < 0; i++)
-				if (fc[i].fd < 0)
-					slot = i;
-			if (fd >= 0 && slot < 0) {
-				close(fd);
-			} else if (fd >= 0) {
-				fc[slot].fd = fd;
-				fc[slot].have = 0;
+				if (fd < 0)
+					break;
+				fabric_client_accept(fc, fd);
 			}
 		}
 	}
-	for (int i = 0; i < MAX_DRPC_CLIENTS; i++)
+	for (int i = 0; i < DRPC_SLOTS; i++)
 		if (dc[i].fd >= 0)
 			drpc_client_close(&dc[i]);
 	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)

@@ -12,6 +12,7 @@
 #include "fabric.h"
 #include "log.h"
 #include "mgmt/srv.pb-c.h"
+#include "notify.h"
 
 #define PACK_INTO(msg, pfx, out, out_len)                                                    \
 	({                                                                                   \
@@ -159,12 +160,50 @@ static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, u
 	return daos_resp(status, out, out_len);
 }
 
+/*
+ * True when the map just installed (eng->group, under eng->lock) leaves this engine out: it has
+ * a rank, and the map is not older than the one it joined with (SetRank's map version; a map
+ * held from before its join rightly lacks it), yet does not name that rank.
+ */
+static int group_excludes(const struct dss_engine *eng, uint32_t map_version)
+{
+	if (eng->rank == DSS_NIL_RANK || map_version < eng->map_version)
+		return 0;
+	for (size_t i = 0; i < eng->ngroup; i++)
+		if (eng->group[i].rank == eng->rank)
+			return 0;
+	return 1;
+}
+
+/*
+ * Excluded from the group: as the DAOS engine does, leave the group and stop, after telling
+ * daos_server (RAS engine_self_terminated), which restarts it under its auto-restart rules.
+ */
+static void self_terminate(struct dss_engine *eng, uint32_t rank, uint32_t version)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "rank %u excluded from the group map (version %u)", rank,
+		 version);
+	D_ERROR("%s: self-terminating", msg);
+	if (dss_notify_self_terminated(eng, rank, msg) != 0)
+		D_ERROR("engine_self_terminated for rank %u not acknowledged by daos_server", rank);
+	pthread_mutex_lock(&eng->lock);
+	free(eng->group);
+	eng->group = NULL;
+	eng->ngroup = 0;
+	pthread_mutex_unlock(&eng->lock);
+	dss_engine_fail(eng, msg);
+}
+
 static int h_group_update(struct dss_engine *eng, const uint8_t *req, size_t len,
 			  uint8_t **out, size_t *out_len)
 {
 	Mgmt__GroupUpdateReq *r = mgmt__group_update_req__unpack(NULL, len, req);
 	Mgmt__GroupUpdateResp resp = MGMT__GROUP_UPDATE_RESP__INIT;
 	struct dss_group_member *g = NULL;
+	uint32_t self = DSS_NIL_RANK, version = 0;
+	int excluded = 0;
 
 	if (r == NULL)
 		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
@@ -196,10 +235,15 @@ static int h_group_update(struct dss_engine *eng, const uint8_t *req, size_t len
 			eng->group_version = r->map_version;
 			D_INFO("GroupUpdate: version %u, %zu engines", r->map_version,
 			       r->n_engines);
+			self = eng->rank;
+			version = r->map_version;
+			excluded = group_excludes(eng, r->map_version);
 		}
 		pthread_mutex_unlock(&eng->lock);
 	}
 	mgmt__group_update_req__free_unpacked(r, NULL);
+	if (excluded)
+		self_terminate(eng, self, version);
 	return PACK_INTO(&resp, mgmt__group_update_resp, out, out_len);
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -12,10 +13,12 @@
 #include "drpc_frame.h"
 #include "engine_internal.h"
 #include "log.h"
+#include "shared/event.pb-c.h"
 #include "srv/srv.pb-c.h"
 
 #define NOTIFY_MAX_ATTEMPTS 900 /* with the 1024 ms cap: about 15 minutes */
 #define NOTIFY_TIMEOUT_MS   10000
+#define EVENT_TIMEOUT_MS    2000
 
 int dss_notify_ready_pack(struct dss_engine *eng, uint8_t **out, size_t *out_len)
 {
@@ -38,8 +41,9 @@ int dss_notify_ready_pack(struct dss_engine *eng, uint8_t **out, size_t *out_len
 	return 0;
 }
 
-/* One attempt: 1 = acknowledged, 0 = retry later, -1 = rejected (give up). */
-static int notify_once(struct dss_engine *eng, const uint8_t *call, size_t call_len)
+/* One attempt of the up-call what: 1 = acknowledged, 0 = retry later, -1 = rejected. */
+static int notify_once(struct dss_engine *eng, const char *what, const uint8_t *call,
+		       size_t call_len, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	Drpc__Response *resp;
@@ -54,27 +58,27 @@ static int notify_once(struct dss_engine *eng, const uint8_t *call, size_t call_
 	if (fd < 0)
 		return 0;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		D_DEBUG("NotifyReady: %s not available: %s", sa.sun_path, strerror(errno));
+		D_DEBUG("%s: %s not available: %s", what, sa.sun_path, strerror(errno));
 		close(fd);
 		return 0;
 	}
-	rc = drpc_send_msg(fd, call, call_len, NOTIFY_TIMEOUT_MS);
+	rc = drpc_send_msg(fd, call, call_len, timeout_ms);
 	if (rc == 0)
-		rc = drpc_recv_msg(fd, &msg, &msg_len, NOTIFY_TIMEOUT_MS);
+		rc = drpc_recv_msg(fd, &msg, &msg_len, timeout_ms);
 	close(fd);
 	if (rc != 0) {
-		D_WARN("NotifyReady: no response from %s: %s", sa.sun_path, strerror(-rc));
+		D_WARN("%s: no response from %s: %s", what, sa.sun_path, strerror(-rc));
 		return 0;
 	}
 	resp = drpc__response__unpack(NULL, msg_len, msg);
 	free(msg);
 	if (resp == NULL) {
-		D_ERROR("NotifyReady: undecodable response from daos_server");
+		D_ERROR("%s: undecodable response from daos_server", what);
 		return 0;
 	}
 	rc = resp->status == DRPC__STATUS__SUCCESS ? 1 : -1;
 	if (rc < 0)
-		D_ERROR("NotifyReady rejected by daos_server: dRPC status %d", resp->status);
+		D_ERROR("%s rejected by daos_server: dRPC status %d", what, resp->status);
 	drpc__response__free_unpacked(resp, NULL);
 	return rc;
 }
@@ -101,7 +105,7 @@ void *dss_notify_main(void *arg)
 	drpc__call__pack(&call, buf);
 	for (int attempt = 0; attempt < NOTIFY_MAX_ATTEMPTS && !dss_engine_stopping(eng);
 	     attempt++) {
-		int rc = notify_once(eng, buf, len);
+		int rc = notify_once(eng, "NotifyReady", buf, len, NOTIFY_TIMEOUT_MS);
 
 		if (rc == 1) {
 			int started = DAOS_ENGINE_STARTED;
@@ -130,4 +134,66 @@ out:
 	free(buf);
 	__atomic_sub_fetch(&eng->nthreads, 1, __ATOMIC_SEQ_CST);
 	return NULL;
+}
+
+/* Packs call{module srv, method, body} into *out (malloc'd). 0 or -ENOMEM. */
+static int pack_srv_call(int method, const uint8_t *body, size_t body_len, uint8_t **out,
+			 size_t *out_len)
+{
+	Drpc__Call call = DRPC__CALL__INIT;
+
+	call.module = DRPC_MODULE_SRV;
+	call.method = method;
+	call.body.data = (uint8_t *)body;
+	call.body.len = body_len;
+	*out = malloc(drpc__call__get_packed_size(&call) + 1);
+	if (*out == NULL)
+		return -ENOMEM;
+	*out_len = drpc__call__pack(&call, *out);
+	return 0;
+}
+
+int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char *msg)
+{
+	Shared__RASEvent ev = SHARED__RASEVENT__INIT;
+	Shared__RASEvent__EngineStateEventInfo info =
+	    SHARED__RASEVENT__ENGINE_STATE_EVENT_INFO__INIT;
+	Shared__ClusterEventReq req = SHARED__CLUSTER_EVENT_REQ__INIT;
+	char host[256] = "", ts[64] = "";
+	uint8_t *body = NULL, *call = NULL;
+	size_t body_len, call_len = 0;
+	struct timespec now;
+	struct tm tm;
+	int rc = -ENOMEM;
+
+	gethostname(host, sizeof(host) - 1);
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ev.id = DSS_RAS_ENGINE_SELF_TERMINATED;
+	ev.msg = (char *)msg;
+	ev.timestamp = ts;
+	ev.type = DSS_RAS_TYPE_INFO;
+	ev.severity = DSS_RAS_SEV_NOTICE;
+	ev.hostname = host;
+	ev.rank = rank;
+	ev.incarnation = eng->incarnation;
+	ev.proc_id = (uint64_t)getpid();
+	info.instance = (uint32_t)eng->args.instance_idx;
+	ev.extended_info_case = SHARED__RASEVENT__EXTENDED_INFO_ENGINE_STATE_INFO;
+	ev.engine_state_info = &info;
+	req.event = &ev;
+	body_len = shared__cluster_event_req__get_packed_size(&req);
+	body = malloc(body_len + 1);
+	if (body == NULL)
+		goto out;
+	shared__cluster_event_req__pack(&req, body);
+	if (pack_srv_call(DRPC_METHOD_SRV_CLUSTER_EVENT, body, body_len, &call, &call_len) != 0)
+		goto out;
+	/* one bounded attempt: the engine terminates whether or not daos_server heard it */
+	rc = notify_once(eng, "ClusterEvent", call, call_len, EVENT_TIMEOUT_MS) == 1 ? 0 : -EIO;
+out:
+	free(body);
+	free(call);
+	return rc;
 }

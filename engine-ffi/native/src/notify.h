@@ -7,7 +7,13 @@
 
 struct dss_engine;
 
-#define DRPC_METHOD_SRV_NOTIFY_READY 301
+#define DRPC_METHOD_SRV_NOTIFY_READY  301
+#define DRPC_METHOD_SRV_CLUSTER_EVENT 304
+
+/* RAS event ids, types and severities used by the engine (spec/server.md §5.5). */
+#define DSS_RAS_ENGINE_SELF_TERMINATED 5
+#define DSS_RAS_TYPE_INFO              2
+#define DSS_RAS_SEV_NOTICE             3
 
 /** Pack the NotifyReadyReq for this engine into *out (malloc'd). 0 or -ENOMEM. */
 int dss_notify_ready_pack(struct dss_engine *eng, uint8_t **out, size_t *out_len);
@@ -18,5 +24,11 @@ int dss_notify_ready_pack(struct dss_engine *eng, uint8_t **out, size_t *out_len
  * rejected, the attempt bound is hit, or stop.
  */
 void *dss_notify_main(void *eng);
+
+/**
+ * Raise RAS engine_self_terminated (info only) for rank with msg to daos_server (ClusterEvent,
+ * srv 304), one bounded attempt. 0 when daos_server acknowledged it, else -EIO / -ENOMEM.
+ */
+int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char *msg);
 
 #endif

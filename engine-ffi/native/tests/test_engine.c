@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,6 +29,7 @@
 #include "mgmt/srv.pb-c.h"
 #include "srv/srv.pb-c.h"
 #include "drpc/drpc.pb-c.h"
+#include "shared/event.pb-c.h"
 
 struct fake_server {
 	int fd;
@@ -313,6 +316,258 @@ static void test_engine_orphan_stop(void **state)
 	rmdir(dir);
 }
 
+/*
+ * Issue 15 item 10: 70 connections from another process, each stuck in a partial message, must
+ * not cut daos_server (DAOS_SERVER_PID, here this process) off: its call gets a reserved slot.
+ * The stalled connections are dropped after the partial-message bound, so the other process
+ * can call again afterwards.
+ */
+#define FLOOD 70
+/* One PingRank round trip; its dRPC status (engine_call asserts the transport worked). */
+static int flood_call(const char *sock, const uint8_t *body, size_t len)
+{
+	Drpc__Response *resp = engine_call(sock, 2, 225, body, len);
+	int st = resp->status;
+
+	drpc__response__free_unpacked(resp, NULL);
+	return st;
+}
+
+static void test_engine_drpc_flood(void **state)
+{
+	char dir[] = "/tmp/engine_flood_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
+	uint8_t pbody[32];
+	size_t plen;
+	int ready[2], go[2], status = 0;
+	daos_engine_t *eng;
+	pid_t flooder;
+	char b = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	pr.rank = 0;
+	plen = mgmt__ping_rank_req__pack(&pr, pbody);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+
+	flooder = fork();
+	assert_true(flooder >= 0);
+	if (flooder == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		/* a whole header announcing 100 bytes in one chunk, then 5 of them */
+		uint8_t partial[29] = {100, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0,
+				       0, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3, 4, 5};
+		int fds[FLOOD], closed = 0;
+
+		alarm(60); /* never outlives a failed test */
+		close(go[1]); /* a failed parent closes its end: read() below returns */
+		close(ready[0]);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		for (int i = 0; i < FLOOD; i++) {
+			fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+			    /* stalled in the header (10 bytes) or in the body */
+			    write(fds[i], partial, i % 2 ? 10 : sizeof(partial)) !=
+				    (ssize_t)(i % 2 ? 10 : sizeof(partial)))
+				_exit(10);
+		}
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &b, 1) != 1)
+			_exit(11);
+		/* every stalled connection is closed by the engine within its bound (+1 s sweep) */
+		for (int t = 0; t < 60 && closed < FLOOD; t++) {
+			closed = 0;
+			for (int i = 0; i < FLOOD; i++) {
+				struct pollfd p = {.fd = fds[i], .events = POLLIN};
+
+				if (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP)) &&
+				    recv(fds[i], &b, 1, MSG_DONTWAIT) == 0)
+					closed++;
+			}
+			usleep(100000);
+		}
+		_exit(closed == FLOOD ? 0 : 12);
+	}
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	usleep(300000); /* let the engine take the flood into its slots */
+	/* daos_server's calls go through while every shared slot is held */
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(flooder, &status, 0), flooder);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
+/*
+ * A hog: feeds PingRank calls on one connection and never reads a reply, until the engine
+ * drops it (0), or 20 s pass (12). Writes one byte on `ready` once the engine stops taking.
+ */
+static int hog_main(const char *sock, const uint8_t *framed, size_t flen, int ready)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0), stuck = 0;
+	size_t off = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return 10;
+	for (int k = 0; k < 20000; k++) {
+		ssize_t n = send(fd, framed + off, flen - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off = (off + (size_t)n) % flen;
+			stuck = 0;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN)
+			return errno == EPIPE || errno == ECONNRESET ? 0 : 11;
+		if (++stuck == 100 && ready >= 0 && write(ready, "r", 1) != 1)
+			return 11;
+		usleep(1000);
+	}
+	return 12;
+}
+
+/*
+ * Peers that send calls and never read the replies must not stall the engine's loop: while
+ * such connections are full, daos_server's calls are still answered within their deadline,
+ * and each hog is dropped once its replies sat unread past the bound.
+ */
+#define HOGS 3
+static void test_engine_drpc_unread_replies(void **state)
+{
+	char dir[] = "/tmp/engine_hog_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
+	Drpc__Call call = DRPC__CALL__INIT;
+	uint8_t pbody[32], cbuf[64], *framed = NULL;
+	size_t plen, flen = 0;
+	pid_t hogs[HOGS];
+	daos_engine_t *eng;
+	int ready[2];
+	char b = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	plen = mgmt__ping_rank_req__pack(&pr, pbody);
+	call.module = 2;
+	call.method = 225;
+	call.sequence = 1;
+	call.body.data = pbody;
+	call.body.len = plen;
+	assert_int_equal(drpc_frame_encode(cbuf, drpc__call__pack(&call, cbuf), &framed, &flen),
+			 0);
+	assert_int_equal(pipe(ready), 0);
+	for (int i = 0; i < HOGS; i++) {
+		hogs[i] = fork();
+		assert_true(hogs[i] >= 0);
+		if (hogs[i] == 0) {
+			alarm(60); /* never outlives a failed test */
+			close(ready[0]);
+			_exit(hog_main(sock, framed, flen, i == 0 ? ready[1] : -1));
+		}
+	}
+	/* the first hog is full; the others queue behind it */
+	assert_int_equal(read(ready[0], &b, 1), 1);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	assert_int_equal(flood_call(sock, pbody, plen), DRPC__STATUS__SUCCESS);
+	for (int i = 0; i < HOGS; i++) {
+		int status = 0;
+
+		assert_int_equal(waitpid(hogs[i], &status, 0), hogs[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+
+	free(framed);
+	close(ready[0]);
+	close(ready[1]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
+/*
+ * The fabric listener faces the network: 70 peers holding partial ping requests must not lock
+ * pings out for good. The stalled ones are dropped at the bound and pings work again.
+ */
+static void test_engine_fabric_flood(void **state)
+{
+	char dir[] = "/tmp/engine_ffl_XXXXXX", err[1024] = "";
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	const char *uri, *colon;
+	int fds[FLOOD], rc = -1;
+	daos_engine_t *eng;
+	uint32_t rank = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	eng = daos_engine_create(7, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	uri = daos_engine_uri(eng);
+	colon = strrchr(uri, ':');
+	assert_non_null(colon);
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < FLOOD; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(write(fds[i], "abc", 3), 3); /* part of a ping request */
+	}
+	/* bounded: the stalled peers go after the partial bound, pings then succeed */
+	for (int t = 0; t < 100 && rc != 0; t++) {
+		rc = dss_fabric_ping(uri, 1000, &rank, NULL);
+		if (rc != 0)
+			usleep(100000);
+	}
+	assert_int_equal(rc, 0);
+	for (int i = 0; i < FLOOD; i++)
+		close(fds[i]);
+	daos_engine_request_stop(eng);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
 /* A bad or dead DAOS_SERVER_PID is refused at create, naming the variable. */
 static void test_engine_server_pid_errors(void **state)
 {
@@ -354,6 +609,201 @@ static void test_engine_server_pid_errors(void **state)
 	unsetenv("DAOS_SERVER_PID");
 }
 
+/* Serves `calls` up-calls on fd (one per connection), keeping the first ClusterEvent. */
+struct event_server {
+	int fd;
+	int calls;
+	Shared__ClusterEventReq *event;
+};
+
+static void *event_server_main(void *arg)
+{
+	struct event_server *es = arg;
+
+	for (int i = 0; i < es->calls; i++) {
+		Drpc__Response resp = DRPC__RESPONSE__INIT;
+		uint8_t *msg = NULL, out[16];
+		size_t len = 0;
+		Drpc__Call *call;
+		int c = accept(es->fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		if (drpc_recv_msg(c, &msg, &len, 5000) == 0) {
+			call = drpc__call__unpack(NULL, len, msg);
+			if (call != NULL && call->module == 3 && call->method == 304 &&
+			    es->event == NULL)
+				es->event = shared__cluster_event_req__unpack(NULL, call->body.len,
+									       call->body.data);
+			resp.sequence = call ? call->sequence : -1;
+			drpc_send_msg(c, out, drpc__response__pack(&resp, out), 5000);
+			if (call)
+				drpc__call__free_unpacked(call, NULL);
+			free(msg);
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+/* GroupUpdate{version, ranks[n]} to the engine; returns GroupUpdateResp.status. */
+static int32_t group_update(const char *sock, uint32_t version, const uint32_t *ranks, size_t n)
+{
+	Mgmt__GroupUpdateReq req = MGMT__GROUP_UPDATE_REQ__INIT;
+	Mgmt__GroupUpdateReq__Engine e[4], *pe[4];
+	Mgmt__GroupUpdateResp *gr;
+	Drpc__Response *resp;
+	uint8_t body[512];
+	int32_t st;
+
+	assert_true(n <= 4);
+	for (size_t i = 0; i < n; i++) {
+		mgmt__group_update_req__engine__init(&e[i]);
+		e[i].rank = ranks[i];
+		e[i].uri = "ofi+tcp://127.0.0.1:1";
+		e[i].incarnation = 1;
+		pe[i] = &e[i];
+	}
+	req.map_version = version;
+	req.n_engines = n;
+	req.engines = pe;
+	resp = engine_call(sock, 2, 232, body, mgmt__group_update_req__pack(&req, body));
+	assert_int_equal(resp->status, DRPC__STATUS__SUCCESS);
+	gr = mgmt__group_update_resp__unpack(NULL, resp->body.len, resp->body.data);
+	assert_non_null(gr);
+	st = gr->status;
+	mgmt__group_update_resp__free_unpacked(gr, NULL);
+	drpc__response__free_unpacked(resp, NULL);
+	return st;
+}
+
+/*
+ * A set-up engine that receives a map without its rank (newer than the map it joined with)
+ * raises engine_self_terminated to daos_server and stops itself; older maps, or maps naming
+ * it, leave it running.
+ */
+static void test_engine_excluded_self_terminates(void **state)
+{
+	char dir[] = "/tmp/engine_excl_XXXXXX", srv_path[108], err[1024] = "", sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct event_server es = {.fd = -1, .calls = 2};
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	const uint32_t others[] = {0, 2}, with_self[] = {0, 5, 2};
+	uint8_t body[32];
+	daos_engine_t *eng;
+	pthread_t srv;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(es.fd, 4), 0);
+	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+
+	/* before a rank: a map without us means nothing */
+	assert_int_equal(group_update(sock, 1, others, 2), 0);
+	assert_int_equal(daos_engine_wait(eng, 100), 0);
+	sr.rank = 5;
+	sr.map_version = 7;
+	assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)), 0);
+	assert_int_equal(mgmt_status(sock, 209, NULL, 0), 0);
+	/* a map older than our join (held by daos_server from before it) lacks us: ignored */
+	assert_int_equal(group_update(sock, 6, others, 2), 0);
+	assert_int_equal(daos_engine_wait(eng, 100), 0);
+	/* a newer map with us: still running */
+	assert_int_equal(group_update(sock, 8, with_self, 3), 0);
+	assert_int_equal(daos_engine_wait(eng, 100), 0);
+	assert_string_equal(daos_engine_last_error(eng), "");
+	/* a newer map without us: the event, then the engine stops itself */
+	assert_int_equal(group_update(sock, 9, others, 2), 0);
+	assert_int_equal(daos_engine_wait(eng, 5000), 1);
+	assert_non_null(strstr(daos_engine_last_error(eng), "rank 5 excluded"));
+	pthread_join(srv, NULL);
+	assert_non_null(es.event);
+	assert_non_null(es.event->event);
+	assert_int_equal(es.event->event->id, 5);
+	assert_int_equal(es.event->event->rank, 5);
+	assert_int_equal(es.event->event->type, 2);
+	assert_int_equal(es.event->event->incarnation, daos_engine_incarnation(eng));
+	assert_int_equal(es.event->event->extended_info_case,
+			 SHARED__RASEVENT__EXTENDED_INFO_ENGINE_STATE_INFO);
+	assert_int_equal(es.event->event->engine_state_info->instance, 1);
+	assert_non_null(strstr(es.event->event->msg, "version 9"));
+	shared__cluster_event_req__free_unpacked(es.event, NULL);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	close(es.fd);
+	unlink(srv_path);
+	rmdir(dir);
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
+/*
+ * Property: over random sequences of group maps (versions around the join's, with or without
+ * the engine's own rank), the engine stops exactly when it installs a map not older than its
+ * join that leaves it out; every other map leaves it running. Seeded, so failures reproduce.
+ */
+static void test_engine_group_update_property(void **state)
+{
+	unsigned int seed = 15;
+
+	(void)state;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	for (int iter = 0; iter < 16; iter++) {
+		char dir[] = "/tmp/engine_gprop_XXXXXX", err[1024] = "", sock[108];
+		const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+		Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+		uint32_t join_version = 1 + (uint32_t)(rand_r(&seed) % 8), group_version = 0;
+		int has_group = 0, stopped = 0;
+		uint8_t body[32];
+		daos_engine_t *eng;
+
+		assert_non_null(mkdtemp(dir));
+		argv[4] = argv[6] = dir;
+		eng = daos_engine_create(7, argv, err, sizeof(err));
+		assert_non_null(eng);
+		assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+		snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+		sr.rank = 5;
+		sr.map_version = join_version;
+		assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)),
+				 0);
+		assert_int_equal(mgmt_status(sock, 209, NULL, 0), 0);
+		for (int step = 0; step < 12 && !stopped; step++) {
+			uint32_t version = (uint32_t)(rand_r(&seed) % 16);
+			int with_self = rand_r(&seed) % 3 != 0;
+			const uint32_t in[] = {0, 5}, out[] = {0, 7};
+			int installed = !(has_group && version <= group_version);
+			int expect_stop = installed && version >= join_version && !with_self;
+
+			assert_int_equal(group_update(sock, version, with_self ? in : out, 2), 0);
+			if (installed) {
+				has_group = 1;
+				group_version = version;
+			}
+			stopped = daos_engine_wait(eng, expect_stop ? 2000 : 0);
+			if (stopped != expect_stop)
+				fail_msg("iter %d step %d: map v%u (self %d), join v%u, group v%u: "
+					 "stopped %d, expected %d",
+					 iter, step, version, with_self, join_version, group_version,
+					 stopped, expect_stop);
+		}
+		assert_int_equal(daos_engine_stop(eng), 0);
+		daos_engine_destroy(eng);
+		rmdir(dir);
+	}
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +811,11 @@ int main(void)
 		cmocka_unit_test(test_engine_create_errors),
 		cmocka_unit_test(test_engine_orphan_stop),
 		cmocka_unit_test(test_engine_server_pid_errors),
+		cmocka_unit_test(test_engine_excluded_self_terminates),
+		cmocka_unit_test(test_engine_group_update_property),
+		cmocka_unit_test(test_engine_drpc_flood),
+		cmocka_unit_test(test_engine_drpc_unread_replies),
+		cmocka_unit_test(test_engine_fabric_flood),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
