@@ -14,7 +14,6 @@ const AFTER_3S = "after (3s|2\\.99\\ds)";
 
 Deno.test({
   name: "dmg system query with the MS down: progress on stderr, bounded, MS diagnosis",
-  sanitizeResources: false, // child pipes are closed by the fixture
   fn: async (t) => {
     const c = await LocalCluster.create({ servers: 3, replicas: 3, engines: 1 });
     try {

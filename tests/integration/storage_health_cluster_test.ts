@@ -8,7 +8,6 @@ import { LocalCluster } from "../cluster/local_cluster.ts";
 
 Deno.test({
   name: "storage scan -n: a running engine's file bdev health in DAOS's layout",
-  sanitizeResources: false, // dmg/daos_server child pipes are closed by the fixture
   fn: async () => {
     const c = await LocalCluster.create({ servers: 1, replicas: 1, engines: 1 });
     try {

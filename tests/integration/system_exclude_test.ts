@@ -20,7 +20,6 @@ function alive(pid: number): boolean {
 Deno.test({
   name:
     "system exclude: the engine self-terminates and is restarted; clear-exclude + start → joined",
-  sanitizeResources: false, // child pipes are closed by the fixture
   fn: async (t) => {
     const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 1 });
     try {
@@ -84,7 +83,6 @@ Deno.test({
 
 Deno.test({
   name: "system exclude by host with auto-restart disabled: the engine stays down until start",
-  sanitizeResources: false, // child pipes are closed by the fixture
   fn: async () => {
     const c = await LocalCluster.create({
       servers: 2,

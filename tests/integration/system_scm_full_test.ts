@@ -44,7 +44,6 @@ async function etcdOf(c: LocalCluster): Promise<number[]> {
 Deno.test({
   name:
     "full SCM on the MS replica: start names ENOSPC and the path, a stuck etcd is named, the engine recovers once freed",
-  sanitizeResources: false, // child pipes are closed by the fixture
   fn: async (t) => {
     const c = await LocalCluster.create({ servers: 1, replicas: 1, engines: 1 });
     const scm = `${c.server(0).dir}/scm0`;
