@@ -66,6 +66,11 @@ export class Fault extends Error {
     return new Fault({ ...this.init(), description });
   }
 
+  /** A copy with a machine-readable reason (travels on the wire; never printed). */
+  withReason(reason: string): Fault {
+    return new Fault({ ...this.init(), reason, cause: this.cause });
+  }
+
   /** A copy with another resolution. */
   withResolution(resolution: string): Fault {
     return new Fault({ ...this.init(), resolution });

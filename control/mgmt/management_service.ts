@@ -12,7 +12,12 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { type Fault, faults, makeFault } from "../lib/fault.ts";
-import { NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
+import {
+  MS_DB_UNAVAILABLE,
+  MsUnavailableError,
+  NotLeaderError,
+  NotReplicaError,
+} from "../lib/rpc/error_codec.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import {
@@ -156,7 +161,7 @@ export function msDbUnavailable(cause: unknown, endpoints: string[], self: strin
     `check the control log of MS replica ${self} and the space left on the filesystem ` +
       "holding its MS database (control_metadata path or engine 0's SCM mount), then retry",
     cause,
-  );
+  ).withReason(MS_DB_UNAVAILABLE);
 }
 
 /** What the MS needs from daos_server's configuration. */
@@ -432,7 +437,7 @@ export class ManagementService {
   requireReplica(): { etcd: EtcdClient; db: MembershipDb; election: Election } {
     if (!this.isReplica) throw new NotReplicaError(this.config.replicas);
     if (!this.etcd || !this.db || !this.election) {
-      throw new Error("system is uninitialized (storage format required?)");
+      throw new MsUnavailableError("uninitialized");
     }
     return { etcd: this.etcd, db: this.db, election: this.election };
   }
@@ -623,7 +628,7 @@ export class ManagementService {
     this.requireReplica();
     const s = await this.#state();
     if (s.members.size === 0 && ranks === "" && hosts === "") {
-      throw new Error("raft service unavailable (not started yet?)");
+      throw new MsUnavailableError("unavailable");
     }
     const sel = selectMembers(
       s.members.values(),

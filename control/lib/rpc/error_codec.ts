@@ -14,7 +14,50 @@ export const Reason = {
   daosStatus: "proto.daos.DaosStatus",
   notReplica: "proto.system.ErrNotReplica",
   notLeader: "proto.system.ErrNotLeader",
+  uninitialized: "proto.system.ErrUninitialized",
+  raftUnavailable: "proto.system.ErrRaftUnavail",
+  stepUp: "proto.system.ErrLeaderStepUpInProgress",
 } as const;
+
+/**
+ * The `reason` of the fault an MS replica answers when its etcd does not (a Fault, so dmg prints
+ * its resolution): typed by this field, which travels on the wire, never by its text.
+ */
+export const MS_DB_UNAVAILABLE = "ms-db-unavailable";
+
+/**
+ * Why an MS replica cannot answer now, although it may in a moment: `uninitialized` (its
+ * database has not started: storage not formatted yet), `unavailable` (started but it holds no
+ * system yet), `step-up` (a new leader is still taking over).
+ */
+export type MsUnavailableKind = "uninitialized" | "unavailable" | "step-up";
+
+const MS_UNAVAILABLE_TEXT: Record<MsUnavailableKind, string> = {
+  uninitialized: "system is uninitialized (storage format required?)",
+  unavailable: "raft service unavailable (not started yet?)",
+  "step-up": "leader step-up in progress",
+};
+
+const MS_UNAVAILABLE_REASON: Record<MsUnavailableKind, string> = {
+  uninitialized: Reason.uninitialized,
+  unavailable: Reason.raftUnavailable,
+  "step-up": Reason.stepUp,
+};
+
+/**
+ * "The MS cannot answer yet": carried on the wire as an ErrorInfo reason, so clients decide by
+ * type, never by message text.
+ */
+export class MsUnavailableError extends Error {
+  readonly kind: MsUnavailableKind;
+  readonly resolution: string;
+  constructor(kind: MsUnavailableKind, text?: string, resolution = "", cause?: unknown) {
+    super(text ?? MS_UNAVAILABLE_TEXT[kind], { cause });
+    this.name = "MsUnavailableError";
+    this.kind = kind;
+    this.resolution = resolution;
+  }
+}
 
 /** "This server is not an MS replica; try one of these." */
 export class NotReplicaError extends Error {
@@ -108,6 +151,11 @@ export function toWireError(err: unknown): ConnectError {
   if (err instanceof DaosStatusError) return daosStatusError(err);
   if (err instanceof NotLeaderError) return notLeaderError(err.leaderHint, err.replicas);
   if (err instanceof NotReplicaError) return notReplicaError(err.replicas);
+  if (err instanceof MsUnavailableError) {
+    return withInfo(err.message, MS_UNAVAILABLE_REASON[err.kind], "DAOS", {
+      Resolution: err.resolution,
+    });
+  }
   return ConnectError.from(err);
 }
 
@@ -133,7 +181,7 @@ export class RemoteError extends Error {
 
 /**
  * Rebuilds the typed error carried by a remote error: Fault, DaosStatusError, NotLeaderError,
- * NotReplicaError; otherwise a RemoteError.
+ * NotReplicaError, MsUnavailableError; otherwise a RemoteError.
  */
 export function decodeRemoteError(err: unknown): Error {
   const ce = ConnectError.from(err);
@@ -156,6 +204,12 @@ export function decodeRemoteError(err: unknown): Error {
       case Reason.notReplica:
         return new NotReplicaError(replicaList(md.Replicas));
     }
+    const kind = (Object.keys(MS_UNAVAILABLE_REASON) as MsUnavailableKind[]).find((k) =>
+      MS_UNAVAILABLE_REASON[k] === info.reason
+    );
+    if (kind !== undefined) {
+      return new MsUnavailableError(kind, ce.rawMessage, md.Resolution ?? "", ce);
+    }
   }
   return new RemoteError(ce.code, ce.rawMessage);
 }
@@ -166,4 +220,20 @@ export function remoteCode(err: unknown): Code | undefined {
     if (e instanceof ConnectError || e instanceof RemoteError) return e.code;
   }
   return undefined;
+}
+
+/**
+ * True for the MS answers that mean "ask again" (another replica or later): not leader, not a
+ * replica, every {@link MsUnavailableError}, and the MS-database-unavailable fault. The one
+ * check every MS caller uses; transport failures (connection faults, timeouts) are the
+ * caller's to judge.
+ */
+export function isMsRetryable(err: unknown): boolean {
+  return err instanceof NotLeaderError || err instanceof NotReplicaError ||
+    err instanceof MsUnavailableError || (err instanceof Fault && err.reason === MS_DB_UNAVAILABLE);
+}
+
+/** True when `err` says the MS has no system to serve yet (not formatted, not started). */
+export function isMsNotReady(err: unknown): boolean {
+  return err instanceof MsUnavailableError;
 }

@@ -1,10 +1,17 @@
 import { deepEqual as assertEquals, match } from "node:assert/strict";
 import {
   decodeRemoteError,
+  isMsNotReady,
+  isMsRetryable,
+  MS_DB_UNAVAILABLE,
+  MsUnavailableError,
+  type MsUnavailableKind,
   NotLeaderError,
   notLeaderError,
   NotReplicaError,
+  toWireError,
 } from "./error_codec.ts";
+import { makeFault } from "../fault.ts";
 
 Deno.test("not-leader text: the reference form when hint and replicas are known", () => {
   assertEquals(
@@ -42,4 +49,36 @@ Deno.test("not-replica text never ends in an empty replica list", () => {
   );
   match(new NotReplicaError([]).message, /\(no replica known: check mgmt_svc_replicas\)$/);
   match(new NotReplicaError([""]).message, /no replica known/);
+});
+
+Deno.test("MS-unavailable errors keep their kind and text across the wire", () => {
+  const cases: [MsUnavailableKind, string][] = [
+    ["uninitialized", "system is uninitialized (storage format required?)"],
+    ["unavailable", "raft service unavailable (not started yet?)"],
+    ["step-up", "leader step-up in progress"],
+  ];
+  for (const [kind, text] of cases) {
+    const e = decodeRemoteError(toWireError(new MsUnavailableError(kind)));
+    if (!(e instanceof MsUnavailableError)) throw new Error(`${kind} decoded as ${e}`);
+    assertEquals([e.kind, e.message], [kind, text]);
+    assertEquals([isMsRetryable(e), isMsNotReady(e)], [true, true]);
+  }
+});
+
+Deno.test("isMsRetryable: routing and not-ready answers yes, faults and plain errors no", () => {
+  const dbDown = makeFault("SystemUnknown", "the MS database is unavailable").withReason(
+    MS_DB_UNAVAILABLE,
+  );
+  const wireDbDown = decodeRemoteError(toWireError(dbDown));
+  const cases: [unknown, boolean][] = [
+    [new NotLeaderError("", []), true],
+    [new NotReplicaError(["a:1"]), true],
+    [dbDown, true],
+    [wireDbDown, true],
+    [makeFault("SystemUnknown", "the MS database is unavailable"), false],
+    [new Error("system is uninitialized"), false],
+    [undefined, false],
+  ];
+  for (const [err, want] of cases) assertEquals(isMsRetryable(err), want, String(err));
+  assertEquals(isMsNotReady(dbDown), false);
 });
