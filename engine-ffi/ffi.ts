@@ -36,9 +36,6 @@ export enum EngineState {
   Stopped = 5,
 }
 
-/** NilRank: no rank assigned yet. */
-export const NIL_RANK = 0xFFFFFFFF;
-
 /** An engine call failed; the message names the input and the fix (from the C side). */
 export class EngineError extends Error {
   override name = "EngineError";
@@ -154,7 +151,7 @@ export class Engine {
     return readCString(this.lib.symbols.daos_engine_uri(this.#h()));
   }
 
-  /** Rank from SetRank, NIL_RANK before. */
+  /** Rank from SetRank, NilRank before. */
   get rank(): number {
     return this.lib.symbols.daos_engine_rank(this.#h());
   }

@@ -3,6 +3,7 @@
  * serves dRPC on its socket and stops with every thread joined before the library closes.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { NilRank } from "../control/lib/rankset.ts";
 import { equal, match, ok, throws } from "node:assert/strict";
 import { callDrpc } from "../control/drpc/client.ts";
 import { DrpcModule, MgmtMethod } from "../control/drpc/ids.ts";
@@ -13,7 +14,7 @@ import {
   PrepShutdownReqSchema,
   SetRankReqSchema,
 } from "../proto/gen/ts/mgmt/srv_pb.ts";
-import { Engine, EngineError, EngineState, NIL_RANK, openEngineLibrary } from "./ffi.ts";
+import { Engine, EngineError, EngineState, openEngineLibrary } from "./ffi.ts";
 import { pingFabric } from "./fabric_ping.ts";
 
 const opts = { timeoutMs: 5000 };
@@ -59,7 +60,7 @@ Deno.test("engine in-process: serves dRPC, pings, stops with all threads joined"
     try {
       engine = Engine.create(lib, ["-t", "3", "-x", "1", "-s", scm, "-d", dir, "-I", "2"]);
       equal(engine.state, EngineState.Created);
-      equal(engine.rank, NIL_RANK);
+      equal(engine.rank, NilRank);
       // one engine per process: a second create is refused while the first exists
       throws(() => Engine.create(lib, ["-t", "1", "-s", scm, "-d", dir]), /one engine per/);
       engine.start();

@@ -3,6 +3,7 @@
  * (no access to this host). Every violation is recorded, not only the first.
  */
 import { FaultCode } from "../lib/fault.ts";
+import { systemNameProblem } from "../lib/system_name.ts";
 import type { EngineLoc } from "./schema.ts";
 import { faultPathProblem } from "./fault_domain.ts";
 import { storageAreas, storageOverlaps } from "./storage_overlap.ts";
@@ -467,12 +468,13 @@ function validateMultiEngine(cfg: ServerConfig, locs: EngineLoc[]): void {
 
 /** Applies the offline rules of §1 to a parsed config, recording problems; mutates derived fields. */
 export function validateServerConfig(cfg: ServerConfig, top: MapReader, locs: EngineLoc[]): void {
-  if (cfg.name.length === 0 || cfg.name.length > 15) {
+  const nameProblem = systemNameProblem(cfg.name);
+  if (nameProblem !== null) {
     top.problem(
       "name",
       FaultCode.ServerBadConfig,
       `invalid system name: "${cfg.name}"`,
-      "use a system name of 1 to 15 characters",
+      nameProblem,
     );
   }
   const providers = [cfg.fabric.provider, ...cfg.engines.map((e) => e.fabric.provider)];

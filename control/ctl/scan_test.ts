@@ -1,4 +1,5 @@
 import { deepEqual, equal } from "node:assert/strict";
+import { NilRank } from "../lib/rankset.ts";
 import { create } from "@bufbuild/protobuf";
 import { NetworkScanReqSchema } from "../../proto/gen/ts/ctl/network_pb.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
@@ -11,7 +12,7 @@ import {
 } from "../../tests/util/config_fixtures.ts";
 import type { EngineConfig } from "../config/types.ts";
 import { networkScan, type NetworkScanSource } from "./network_scan.ts";
-import { NIL_RANK, NO_PMEM, storageScan, type StorageScanSource } from "./storage_scan.ts";
+import { NO_PMEM, storageScan, type StorageScanSource } from "./storage_scan.ts";
 
 function engines(storage: string): EngineConfig[] {
   return parseConfig(LOCAL_SERVER_HEAD + engineYaml(storage), "test.yml").engines;
@@ -60,7 +61,7 @@ Deno.test("storageScan: ram tier reported as a ramdisk namespace with tmpfs usag
   const m = mounted.scm?.namespaces[0].mount;
   equal(m?.path, "/mnt/daos0");
   equal(m?.availBytes, 1000n);
-  equal(m?.rank, NIL_RANK);
+  equal(m?.rank, NilRank);
 });
 
 Deno.test("storageScan: dcpm has no PMem here; NVMe failures stay in the NVMe part", async () => {
@@ -98,7 +99,7 @@ Deno.test("storageScan: NVMe controllers, basic strips identity, configured ones
   deepEqual([c.model, c.serial, c.fwRev, c.socketId], ["M", "S", "F", 1]);
   equal(c.namespaces[0].size, 2000000000000n);
   equal(c.smdDevices.length, 1);
-  equal(c.smdDevices[0].rank, NIL_RANK);
+  equal(c.smdDevices[0].rank, NilRank);
   const basic = await storageScan(
     create(StorageScanReqSchema, { nvme: { Basic: true } }),
     source(e, { nvme }),

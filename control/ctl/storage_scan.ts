@@ -32,8 +32,6 @@ import { adjustNvmeUsable, type ScanEngine, scanEngineNvme } from "./nvme_engine
 
 export type { ScanEngine } from "./nvme_engine_scan.ts";
 
-/** Rank value of "no rank yet" (re-exported for callers of the scan). */
-export const NIL_RANK = NilRank;
 const GIB = 1024n ** 3n;
 const MIB = 1024n ** 2n;
 /** RDB size when DAOS_MD_CAP is not set (DAOS DefaultDaosMdCapSize). */
@@ -147,7 +145,7 @@ async function ramNamespace(
       totalBytes: BigInt(fs?.totalBytes ?? 0),
       availBytes: avail,
       usableBytes: usage && fs ? scmUsableBytes(engine, avail) : 0n,
-      rank: ready ? (inst?.rank() ?? NIL_RANK) : NIL_RANK,
+      rank: ready ? (inst?.rank() ?? NilRank) : NilRank,
     },
   });
 }
@@ -173,7 +171,7 @@ function nvmeController(
   for (const e of engines) {
     for (const t of e.bdevs) {
       if (t.class === "nvme" && t.bdevList.includes(c.pciAddr)) {
-        ctrlr.smdDevices.push(create(SmdDeviceSchema, { rank: NIL_RANK, roleBits: t.roleBits }));
+        ctrlr.smdDevices.push(create(SmdDeviceSchema, { rank: NilRank, roleBits: t.roleBits }));
       }
     }
   }

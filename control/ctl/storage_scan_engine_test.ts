@@ -4,6 +4,7 @@
  * whole failures, and the usable-size adjustment.
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
+import { NilRank } from "../lib/rankset.ts";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import {
@@ -28,7 +29,6 @@ import { adjustNvmeUsable, type ScanEngine } from "./nvme_engine_scan.ts";
 import {
   CONTROL_MD_BYTES,
   DEFAULT_RDB_BYTES,
-  NIL_RANK,
   rdbBytes,
   SCM_FS_BYTES,
   storageScan,
@@ -200,7 +200,7 @@ Deno.test("storageScan: one engine stopped → its error in the state, the other
   deepEqual(resp.nvme!.ctrlrs.map((c) => c.pciAddr), ["/srv/bdev0"]);
   // Its SCM namespace: rank Nil and zero sizes.
   const n1 = resp.scm!.namespaces[1];
-  deepEqual([n1.mount?.rank, n1.mount?.totalBytes, n1.mount?.usableBytes], [NIL_RANK, 0n, 0n]);
+  deepEqual([n1.mount?.rank, n1.mount?.totalBytes, n1.mount?.usableBytes], [NilRank, 0n, 0n]);
 
   // Started, socket reported, not joined yet: it answers already.
   inst[1].started = true;
@@ -208,7 +208,7 @@ Deno.test("storageScan: one engine stopped → its error in the state, the other
   const joining = await storageScan(usageReq(), source(e, inst));
   equal(joining.nvme?.state?.status, ResponseStatus.CTL_SUCCESS, joining.nvme?.state?.error ?? "");
   equal(joining.nvme!.ctrlrs.length, 2);
-  equal(joining.scm!.namespaces[1].mount?.rank, NIL_RANK, "SCM usage only for ready ranks");
+  equal(joining.scm!.namespaces[1].mount?.rank, NilRank, "SCM usage only for ready ranks");
 
   // Started, no socket yet, ready during the wait: asked again.
   inst[1].socketKnown = false;

@@ -1,11 +1,11 @@
 /** RAS events raised by the harness (spec/server.md §5.5 event ids). */
 import { create } from "@bufbuild/protobuf";
+import { NilRank } from "../lib/rankset.ts";
 import {
   type RASEvent,
   RASEvent_EngineStateEventInfoSchema,
   RASEventSchema,
 } from "../../proto/gen/ts/shared/event_pb.ts";
-import { NIL_RANK } from "./types.ts";
 
 /** RAS event ids used here. */
 export const RasId = {
@@ -37,7 +37,7 @@ export function engineDiedEvent(a: {
     type: RasType.STATE_CHANGE,
     severity: RasSeverity.ERROR,
     hostname: a.hostname,
-    rank: a.rank ?? NIL_RANK,
+    rank: a.rank ?? NilRank,
     incarnation: a.incarnation,
     procId: BigInt(a.pid),
     extendedInfo: {
@@ -60,7 +60,7 @@ export function engineFormatRequiredEvent(hostname: string, instance: number): R
     type: RasType.INFO,
     severity: RasSeverity.NOTICE,
     hostname,
-    rank: NIL_RANK,
+    rank: NilRank,
     extendedInfo: {
       case: "engineStateInfo",
       value: create(RASEvent_EngineStateEventInfoSchema, { instance }),

@@ -6,6 +6,7 @@
  * usually not ready yet when the update that contains it arrives.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { NilRank } from "../lib/rankset.ts";
 import {
   type GroupUpdateReq,
   GroupUpdateReqSchema,
@@ -101,7 +102,7 @@ export class GroupMapRelay {
   }
 
   async #send(e: RelayEngine, req: GroupUpdateReq, timeoutMs: number): Promise<RankResult> {
-    const rank = e.rank() ?? 0xffffffff;
+    const rank = e.rank() ?? NilRank;
     const out = (msg: string, errored: boolean) =>
       create(RankResultSchema, {
         rank,

@@ -4,6 +4,7 @@
  * plane reports for it (spec/server.md §2.3, §3.2, §4.1–4.3).
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { NilRank } from "../lib/rankset.ts";
 import { DaosRespSchema, SetRankReqSchema } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import {
   type JoinReq,
@@ -20,13 +21,7 @@ import { localState, type MemberStateValue } from "../lib/states.ts";
 import { engineDiedEvent, engineFormatRequiredEvent } from "./events.ts";
 import { describeExit } from "./exit_status.ts";
 import { pipeLines } from "./line_logger.ts";
-import {
-  type HarnessLog,
-  type InstanceStorage,
-  type JoinFn,
-  NIL_RANK,
-  type NotifyEventFn,
-} from "./types.ts";
+import { type HarnessLog, type InstanceStorage, type JoinFn, type NotifyEventFn } from "./types.ts";
 
 /** Everything one instance needs; the harness fills it from the server config. */
 export interface InstanceOptions {
@@ -434,8 +429,8 @@ export class EngineInstance {
     await store.write(sb);
     this.#incarnation = req.incarnation;
 
-    let rank = sb.validRank && sb.rank !== null ? sb.rank : NIL_RANK;
-    if (rank === NIL_RANK && o.bootstrapReplica && this.index === 0) rank = 0;
+    let rank = sb.validRank && sb.rank !== null ? sb.rank : NilRank;
+    if (rank === NilRank && o.bootstrapReplica && this.index === 0) rank = 0;
     const resp = await this.#join(create(JoinReqSchema, {
       sys: o.systemName,
       uuid: sb.uuid,

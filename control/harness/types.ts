@@ -44,6 +44,3 @@ export type JoinFn = (req: JoinReq, onRetry?: (err: unknown) => void) => Promise
 
 /** Publishes a RAS event (engine_died, engine_format_required, ...). */
 export type NotifyEventFn = (ev: RASEvent) => void;
-
-/** The NilRank value: no rank assigned. */
-export const NIL_RANK = 0xffffffff;

@@ -4,6 +4,7 @@
  * batches several joins into one draft and commits it.
  */
 import { makeFault } from "../lib/fault.ts";
+import { NilRank } from "../lib/rankset.ts";
 import {
   controlAddrProblem,
   fabricUriProblem,
@@ -16,9 +17,6 @@ import {
 import { MAX_RANK } from "../lib/rankset.ts";
 import type { DbChanges, DbState } from "./db.ts";
 import { addrHost, type Member, memberProblem } from "./member.ts";
-
-/** The "no rank" value of JoinReq.rank. */
-export const NIL_RANK = 0xffffffff;
 
 /** The fields of a JoinReq the MS uses (mgmt.JoinReq). */
 export interface JoinInput {
@@ -46,7 +44,7 @@ export interface JoinOutcome {
 export const ATTR_PROVIDERS = "mgmt.fabric_providers";
 
 function rankStr(r: number): string {
-  return r === NIL_RANK ? "NilRank" : String(r);
+  return r === NilRank ? "NilRank" : String(r);
 }
 
 /** A Join field that cannot be accepted: fault 400 naming the field and how to fix it. */
@@ -64,7 +62,7 @@ const FIX_ENGINE = "the engine's control plane sent this: check its daos_server 
 export function validateJoinInput(req: JoinInput): void {
   const uuid = uuidProblem(req.uuid);
   if (uuid) throw badField("uuid", uuid, "send the engine's superblock uuid");
-  if (req.rank !== NIL_RANK) {
+  if (req.rank !== NilRank) {
     const rank = rankProblem(req.rank);
     if (rank) {
       throw badField("rank", rank, "send the rank from the engine's superblock, or NilRank");
@@ -329,7 +327,7 @@ export function applyJoin(
     });
 
   if (req.replace) {
-    if (req.rank !== NIL_RANK) throw new Error("unexpected rank in replace-rank request");
+    if (req.rank !== NilRank) throw new Error("unexpected rank in replace-rank request");
     if (draft.state.members.has(req.uuid)) {
       throw new Error(`member with uuid ${req.uuid} already exists`);
     }
@@ -351,14 +349,14 @@ export function applyJoin(
     return { rank: old.rank, state };
   }
 
-  const cur = req.rank !== NIL_RANK ? draft.byRank(req.rank) : draft.state.members.get(req.uuid);
+  const cur = req.rank !== NilRank ? draft.byRank(req.rank) : draft.state.members.get(req.uuid);
   if (cur) {
     if (draft.state.members.size > 1) checkDepth(draft, req.srvFaultDomain, depth);
     if (cur.state === "adminexcluded") {
       throw new Error(`member ${cur.uuid} (rank ${cur.rank}) has been administratively excluded`);
     }
     // A Nil rank from a known UUID is a retry whose first join reply was lost: accept it.
-    if (cur.rank !== req.rank && req.rank !== NIL_RANK) {
+    if (cur.rank !== req.rank && req.rank !== NilRank) {
       throw new Error(
         `can't rejoin member with uuid ${req.uuid}: rank changed from ${cur.rank} -> ${
           rankStr(req.rank)
@@ -388,7 +386,7 @@ export function applyJoin(
       "format the rank with 'dmg storage format --replace' to update the UUID and rejoin the system",
     );
   }
-  if (req.rank !== NIL_RANK) {
+  if (req.rank !== NilRank) {
     const known = draft.state.members.get(req.uuid);
     if (known) {
       throw new Error(

@@ -1,14 +1,15 @@
 import { deepEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
+import { NilRank } from "../lib/rankset.ts";
 import { Fault } from "../lib/fault.ts";
 import { emptyState } from "./db.ts";
-import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput, NIL_RANK } from "./join.ts";
+import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput } from "./join.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
 
 function req(over: Partial<JoinInput> = {}): JoinInput {
   return {
     uuid: crypto.randomUUID(),
-    rank: NIL_RANK,
+    rank: NilRank,
     uri: "ofi+tcp://10.0.0.1:31416",
     nctxs: 4,
     addr: "10.0.0.1:10001",
@@ -64,7 +65,7 @@ Deno.test("join: rejoin checks use the reference texts", () => {
   applyJoin(d, a, NOW); // rank 1
   assertEquals(applyJoin(d, { ...a, rank: 1 }, NOW).rank, 1);
   // Lost reply: the engine retries with no rank and gets its rank back.
-  assertEquals(applyJoin(d, { ...a, rank: NIL_RANK }, NOW).rank, 1);
+  assertEquals(applyJoin(d, { ...a, rank: NilRank }, NOW).rank, 1);
   rejects(
     d,
     { ...a, rank: 5 },

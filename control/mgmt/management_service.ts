@@ -59,6 +59,7 @@ import {
   selectMembers,
 } from "./system_ops.ts";
 import { memberInfo } from "../lib/member_fields.ts";
+import { checkRequestSystem } from "../lib/system_name.ts";
 
 /** CtlSvc methods the leader fans out to hosts. */
 export type RanksMethod = "PrepShutdownRanks" | "StopRanks" | "StartRanks" | "ResetFormatRanks";
@@ -196,11 +197,6 @@ interface PendingJoin {
   peerHost?: string;
   resolve: (o: JoinOutcome & { mapVersion: number }) => void;
   reject: (e: unknown) => void;
-}
-
-/** Strips an optional "-<semver>" suffix from a request's system name. */
-function requestSystem(sys: string): string {
-  return sys.replace(/-\d+\.\d+\.\d+.*$/, "");
 }
 
 /** True when a TCP connection to `addr` ("host:port") opens within `timeoutMs`. */
@@ -425,12 +421,7 @@ export class ManagementService {
 
   /** Fault 603 unless `sys` names this system. */
   checkSystem(sys: string): void {
-    const req = requestSystem(sys);
-    if (req !== this.config.system) {
-      // The name is echoed: cut one of 10k characters down to what a system name can be.
-      const shown = sys.length > 127 ? `${sys.slice(0, 127)}... (${sys.length} characters)` : sys;
-      throw faults.ServerWrongSystem(shown, this.config.system);
-    }
+    checkRequestSystem(sys, this.config.system);
   }
 
   /** Throws not-replica on non-replicas and "uninitialized" before the DB runs. */

@@ -5,22 +5,19 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
-import { faults } from "../lib/fault.ts";
+import { Fault } from "../lib/fault.ts";
+import { checkRequestSystem } from "../lib/system_name.ts";
 import { faultError, notReplicaError } from "../lib/rpc/error_codec.ts";
-
-/** Strips an optional trailing `-X.Y.Z` version from a request's `sys` field. */
-export function systemOfRequest(sys: string): string {
-  return sys.replace(/-\d+\.\d+\.\d+$/, "");
-}
 
 /**
  * Throws the fault 603 wire error when `sys` (possibly suffixed with a version) does not name
- * `systemName`. An empty `sys` fails too, as in DAOS.
+ * `systemName` (the rule: {@link checkRequestSystem}).
  */
 export function checkSystemName(sys: string, systemName: string): void {
-  const requested = systemOfRequest(sys);
-  if (requested !== systemName) {
-    throw faultError(faults.ServerWrongSystem(requested, systemName));
+  try {
+    checkRequestSystem(sys, systemName);
+  } catch (e) {
+    throw e instanceof Fault ? faultError(e) : e;
   }
 }
 

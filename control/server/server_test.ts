@@ -5,7 +5,8 @@ import { Fault } from "../lib/fault.ts";
 import { decodeRemoteError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { claimSocketDir } from "./instance_lock.ts";
 import { createLogger, parseLogLevel } from "./logging.ts";
-import { nonReplicaMgmtService, systemOfRequest } from "./mgmt_nonreplica.ts";
+import { nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
+import { systemOfRequest } from "../lib/system_name.ts";
 
 Deno.test("claimSocketDir: refuses a live claim, takes over a stale socket, names a missing dir", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sockdir-" });

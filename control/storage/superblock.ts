@@ -3,6 +3,7 @@
  * engine's control-metadata directory, written atomically (staging file, fsync, rename, fsync dir).
  */
 import { parse, stringify } from "yaml";
+import { NilRank } from "../lib/rankset.ts";
 import { atomicWrite } from "../lib/atomic_write.ts";
 import { Fault } from "../lib/fault.ts";
 import { readTextIfExists } from "../lib/read_if_exists.ts";
@@ -69,7 +70,7 @@ function corrupt(path: string, why: string): Fault {
 }
 
 function u32OrNull(v: unknown): v is number | null {
-  return v === null || (Number.isInteger(v) && (v as number) >= 0 && (v as number) < 0xffffffff);
+  return v === null || (Number.isInteger(v) && (v as number) >= 0 && (v as number) < NilRank);
 }
 
 /** bigint → number when exact, so integer checks on small fields work as before. */

@@ -6,6 +6,7 @@
  * engines, and let an operator remove the bad records.
  */
 import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { NilRank } from "../../control/lib/rankset.ts";
 import { Fault } from "../../control/lib/fault.ts";
 import { decodeRemoteError } from "../../control/lib/rpc/error_codec.ts";
 import type { Fanout } from "../../control/mgmt/management_service.ts";
@@ -16,7 +17,6 @@ import { assert, assertEquals } from "./mgmt_assert.ts";
 import { MsCluster, waitFor } from "./mgmt_helpers.ts";
 
 const SYS = "daos_server";
-const NIL_RANK = 4294967295;
 
 async function remoteErr(p: Promise<unknown>): Promise<Error> {
   try {
@@ -48,7 +48,7 @@ function rawJoin(n: number, over: Record<string, unknown> = {}) {
   return {
     sys: SYS,
     uuid: crypto.randomUUID(),
-    rank: NIL_RANK,
+    rank: NilRank,
     uri: `ofi+tcp://127.0.0.2:${30000 + n}`,
     nctxs: 2,
     addr: "127.0.0.2:10001",
@@ -132,7 +132,7 @@ Deno.test("bad member records already in etcd: reported, skipped, removable; the
     const maps = recordMaps(c);
     const mc = client(c);
     const good = "127.0.0.2:10001";
-    for (let i = 0; i < 3; i++) await mc.join(rawJoin(i, { rank: i === 0 ? 0 : NIL_RANK }));
+    for (let i = 0; i < 3; i++) await mc.join(rawJoin(i, { rank: i === 0 ? 0 : NilRank }));
     const ms = c.services[0];
     const prefix = ms.db!.prefix;
     const record = (over: Record<string, unknown>) =>
@@ -207,7 +207,7 @@ Deno.test("bad member records already in etcd: reported, skipped, removable; the
     ]);
     const exh = await mc.systemExclude({ sys: SYS, hosts: "127.0.0.8:10001" });
     assertEquals(exh.results.map((r) => [r.rank, r.action]), [
-      [NIL_RANK, "remove invalid member record"],
+      [NilRank, "remove invalid member record"],
     ]);
     const left = (await ms.db!.read()).invalid.map((r) => r.uuid);
     assertEquals(left, ["garbage"]);

@@ -13,6 +13,7 @@
  * Reproduce a failure with MGMT_PROPERTY_SEED=<seed printed in the failure>.
  */
 import { AssertionError } from "node:assert";
+import { NilRank } from "../../control/lib/rankset.ts";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { createHandlerContext } from "@connectrpc/connect";
@@ -42,7 +43,6 @@ import { MAX_MEMBER_INFO_LEN } from "../../control/lib/member_fields.ts";
 import { MsCluster, waitFor } from "./mgmt_helpers.ts";
 
 const SYS = "daos_server";
-const NIL_RANK = 0xffffffff;
 const BATCHES = 10;
 const OPS_PER_BATCH = 20;
 /** Hosts that hold members (their CtlSvc.GroupUpdate handler gets the leader's maps). */
@@ -147,9 +147,9 @@ function uuid(r: Rand, known: string[]): string {
 
 function rankField(r: Rand, nextRank: number): number {
   return pick(r, [
-    NIL_RANK,
-    NIL_RANK,
-    NIL_RANK,
+    NilRank,
+    NilRank,
+    NilRank,
     0,
     Math.max(0, nextRank - 1),
     nextRank,
@@ -216,7 +216,7 @@ function randomMap(r: Rand): GroupUpdateReq {
     mapVersion: u32(r),
     engines: Array.from({ length: n }, () =>
       create(GroupUpdateReq_EngineSchema, {
-        rank: pick(r, [0, 1, 2, NIL_RANK, 0xfffffffe, int(r, 2 ** 32)]),
+        rank: pick(r, [0, 1, 2, NilRank, 0xfffffffe, int(r, 2 ** 32)]),
         uri: fabricUri(r),
         incarnation: BigInt(u32(r)),
       })),
@@ -296,7 +296,7 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
               const req = {
                 sys: SYS,
                 uuid: crypto.randomUUID() as string,
-                rank: NIL_RANK,
+                rank: NilRank,
                 uri: `ofi+tcp://127.0.0.${2 + (n % 3)}:${20000 + n}`,
                 nctxs: 2,
                 addr: HOSTS[n % 3],
@@ -340,7 +340,7 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
               await mc.join({
                 sys: SYS,
                 uuid: m.uuid,
-                rank: pick(r, [m.rank, NIL_RANK, m.rank + 1]),
+                rank: pick(r, [m.rank, NilRank, m.rank + 1]),
                 uri: m.fabric_uri,
                 nctxs: m.fabric_contexts,
                 addr: pick(r, [m.addr, m.addr, controlAddr(r)]),
@@ -463,9 +463,9 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
       const ranks = [...s.members.values()].map((m) => m.rank);
       assertEquals(new Set(ranks).size, ranks.length, `${step}: ranks unique`);
       for (const rank of ranks) {
-        assert(rank < NIL_RANK && rank < s.nextRank, `${step}: rank ${rank} < NextRank`);
+        assert(rank < NilRank && rank < s.nextRank, `${step}: rank ${rank} < NextRank`);
       }
-      assert(s.nextRank < NIL_RANK, `${step}: NextRank ${s.nextRank} below NilRank`);
+      assert(s.nextRank < NilRank, `${step}: NextRank ${s.nextRank} below NilRank`);
       if (q) {
         assertEquals(
           q.members.map((m) => m.rank).sort((a, b) => a - b),
@@ -497,7 +497,7 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
         assertEquals(kept.sys, SYS, `${step}: bystander holds another system's map`);
         assert(kept.engines.length > 0, `${step}: bystander holds an empty map`);
         for (const e of kept.engines) {
-          assert(e.rank < NIL_RANK && e.uri !== "" && e.uri.length <= 127, `${step}: ${e.uri}`);
+          assert(e.rank < NilRank && e.uri !== "" && e.uri.length <= 127, `${step}: ${e.uri}`);
         }
         assertEquals(new Set(kept.engines.map((e) => e.rank)).size, kept.engines.length);
       }

@@ -4,6 +4,7 @@
  * close() kills engines and removes every file it made.
  */
 import { create } from "@bufbuild/protobuf";
+import { NilRank } from "../../lib/rankset.ts";
 import { type JoinReq, type JoinResp, JoinRespSchema } from "../../../proto/gen/ts/mgmt/svc_pb.ts";
 import type { RASEvent } from "../../../proto/gen/ts/shared/event_pb.ts";
 import { DrpcServer } from "../../drpc/server.ts";
@@ -12,7 +13,7 @@ import { newSuperblock, writeSuperblock } from "../../storage/superblock.ts";
 import { EngineHarness } from "../harness.ts";
 import { dirSuperblockStore } from "../storage_adapter.ts";
 import { superblockPresenceStorage } from "../superblock_storage.ts";
-import { type HarnessLog, NIL_RANK, type SuperblockStore } from "../types.ts";
+import { type HarnessLog, type SuperblockStore } from "../types.ts";
 
 /** A harness without engines, not yet started, logging nowhere. */
 export function idleHarness(controlAddr = "127.0.0.1:0"): EngineHarness {
@@ -86,7 +87,7 @@ export async function startFixture(opts: FixtureOptions): Promise<HarnessFixture
   const assign = (req: JoinReq): JoinResp => {
     let rank = byUuid.get(req.uuid);
     if (rank === undefined) {
-      rank = req.rank !== NIL_RANK ? req.rank : nextRank++;
+      rank = req.rank !== NilRank ? req.rank : nextRank++;
       byUuid.set(req.uuid, rank);
     }
     return create(JoinRespSchema, { rank, mapVersion: ++mapVersion });
