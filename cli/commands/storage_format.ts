@@ -20,7 +20,7 @@ import { connectionFailure, isDeadline } from "../../control/lib/rpc/conn_errors
 import type { Runner } from "./context.ts";
 import { groupErrors, groupPayloads } from "../../control/lib/rpc/group.ts";
 import { hostErrorsJson } from "../printers/host_block.ts";
-import { Fault } from "../../control/lib/fault.ts";
+import { Fault, faults } from "../../control/lib/fault.ts";
 import { stripPorts } from "../../control/lib/hostlist.ts";
 import { formatTable, indentLines } from "../../control/lib/txtfmt.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
@@ -220,12 +220,7 @@ export function formatJson(r: FormatResults): GoJsonValue {
 
 /** Fault 509: storage format refused because the MS answered (the system is running). */
 export function formatRunningSystemFault(): Fault {
-  return new Fault({
-    domain: "client",
-    code: 509,
-    description: "storage format invoked on a running system",
-    resolution: "stop and erase the system, then retry the format operation",
-  });
+  return faults.ClientFormatRunningSystem();
 }
 
 /** Error texts meaning "no MS is running", which let the format proceed. */

@@ -2,7 +2,7 @@
  * The host's fault domain (server.md §1.9): `fault_path`, else the output of the `fault_cb`
  * script, else `/<hostname>`. Also the fault path syntax rules shared with offline validation.
  */
-import { Fault, FaultCode } from "../lib/fault.ts";
+import { type Fault, FaultCode, makeFault } from "../lib/fault.ts";
 
 /** A fault path rule violation. */
 export interface FaultPathProblem {
@@ -61,7 +61,7 @@ const CB_RESOLUTION =
   "specify a valid fault domain callback script ('fault_cb' parameter) and restart the control server";
 
 function cbFault(code: number, description: string, resolution = CB_RESOLUTION): Fault {
-  return new Fault({ domain: "serverconfig", code, description, resolution });
+  return makeFault(code, description, resolution);
 }
 
 /** A fault_cb problem: code, description and resolution (server.md §1.9). */

@@ -13,8 +13,9 @@ import {
 } from "../storage/format_safety.ts";
 import { storageAreas, storageOverlaps } from "./storage_overlap.ts";
 import { statfs } from "../sysinfo/statfs.ts";
-import { type MemInfo, readMemInfo } from "../storage/meminfo.ts";
-import { fileBdevBytes, scanNvmeSysfs, type SysfsNvme } from "../storage/bdev_format.ts";
+import { readMeminfo, type SysMemInfo } from "../sysinfo/meminfo.ts";
+import { fileBdevBytes } from "../storage/bdev_format.ts";
+import { type NvmeDevice, scanNvme } from "../sysinfo/nvme.ts";
 import { lookup } from "node:dns/promises";
 import { type Fault, isFault } from "../lib/fault.ts";
 import { controlMetadataHazard } from "../storage/metadata_safety.ts";
@@ -32,8 +33,8 @@ export interface HardwareProblem {
 /** The host facts used by the checks (injectable for tests). */
 export interface HostFacts {
   interfaces: Deno.NetworkInterfaceInfo[];
-  mem: MemInfo;
-  nvme: SysfsNvme[];
+  mem: SysMemInfo;
+  nvme: NvmeDevice[];
   stat(path: string): Promise<Deno.FileInfo | null>;
   /** lstat (no symlink following), for fault_cb. */
   lstat(path: string): Promise<Deno.FileInfo | null>;
@@ -93,8 +94,8 @@ export const THP_ENABLED_PATH = "/sys/kernel/mm/transparent_hugepage/enabled";
 export async function hostFacts(): Promise<HostFacts> {
   return {
     interfaces: Deno.networkInterfaces(),
-    mem: await readMemInfo(),
-    nvme: await scanNvmeSysfs(),
+    mem: await readMeminfo(),
+    nvme: await scanNvme(),
     stat: (p) => Deno.stat(p).catch(() => null),
     lstat: (p) => Deno.lstat(p).catch(() => null),
     resolves: (h) => resolvesBounded(h),

@@ -4,7 +4,7 @@
  */
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { yamlErrorText } from "../lib/yaml_errors.ts";
-import { domainOfCode, Fault } from "../lib/fault.ts";
+import { type Fault, makeFault, serverConfigFault } from "../lib/fault.ts";
 import { type ConfigProblem, formatProblem, Problems } from "./problems.ts";
 import { type EngineLoc, readServerConfig } from "./schema.ts";
 import type { ServerConfig } from "./types.ts";
@@ -71,16 +71,13 @@ export function checkServerConfigText(text: string, file: string): ConfigCheck {
 /** Turns a config problem into a Fault (description = `file:line:col: message`). */
 export function problemToFault(p: ConfigProblem): Fault {
   const generic = p.code === 701;
-  return new Fault({
-    domain: domainOfCode(p.code),
-    code: p.code,
-    description: generic
-      ? `insufficient information in configuration: ${formatProblem(p)}`
-      : formatProblem(p),
-    resolution: p.resolution !== ""
+  return makeFault(
+    p.code,
+    generic ? `insufficient information in configuration: ${formatProblem(p)}` : formatProblem(p),
+    p.resolution !== ""
       ? p.resolution
       : "fix the configuration, see the server config examples (utils/config/examples)",
-  });
+  );
 }
 
 /** Reads a config file's text, mapping I/O errors to a fault naming the path. */
@@ -91,12 +88,11 @@ export async function readConfigFile(path: string): Promise<string> {
     if (st.size > MAX_CONFIG_BYTES) return "x".repeat(MAX_CONFIG_BYTES + 1);
     return await Deno.readTextFile(path);
   } catch (e) {
-    throw new Fault({
-      domain: "serverconfig",
-      code: 702,
-      description: `cannot read config file "${path}": ${(e as Error).message}`,
-      resolution: "pass an existing daos_server.yml with -o/--config",
-    });
+    throw serverConfigFault(
+      "ServerNoConfigPath",
+      `cannot read config file "${path}": ${(e as Error).message}`,
+      "pass an existing daos_server.yml with -o/--config",
+    );
   }
 }
 

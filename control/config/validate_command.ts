@@ -4,7 +4,7 @@
  * machine. `loadServerConfigForStart` is the same gate for `daos_server start`.
  */
 import type { Command } from "commander";
-import { Fault } from "../lib/fault.ts";
+import { serverConfigFault } from "../lib/fault.ts";
 import { checkHardware, type HostFacts, hostFacts } from "./hardware_check.ts";
 import { checkServerConfigFile, problemToFault } from "./load.ts";
 import { type ConfigProblem, formatProblem } from "./problems.ts";
@@ -91,12 +91,11 @@ export async function configValidateCommand(
   print: (s: string) => void = (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
 ): Promise<number> {
   if (!path) {
-    throw new Fault({
-      domain: "serverconfig",
-      code: 702,
-      description: "no configuration file given",
-      resolution: "use daos_server config validate -o <daos_server.yml>",
-    });
+    throw serverConfigFault(
+      "ServerNoConfigPath",
+      "no configuration file given",
+      "use daos_server config validate -o <daos_server.yml>",
+    );
   }
   const r = await validateConfigFile(path, { hardware });
   print(r.text);

@@ -23,6 +23,8 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
       memAvailableKb: 0,
       hugepagesTotal: 0,
       hugepagesFree: 0,
+      hugepagesReserved: 0,
+      hugepagesSurplus: 0,
       hugepageSizeKb: 2048,
     },
     nvme: [],

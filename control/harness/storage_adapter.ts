@@ -4,6 +4,7 @@
  */
 import type { EngineConfig } from "../config/types.ts";
 import { engineMetadataDir } from "../storage/engine_paths.ts";
+import { scmFault } from "../lib/fault.ts";
 import { runTool } from "../storage/command.ts";
 import { type ControlMetadataPlace, eraseControlMetadata } from "../storage/control_metadata.ts";
 import { findMount } from "../storage/mounts.ts";
@@ -49,11 +50,16 @@ export async function unmountOrDetach(
   } catch (e) {
     if ((await findMount(path)) === null) return;
     try {
-      await runTool("umount", ["-l", path], {
-        domain: "storage",
-        code: 200,
-        resolution: "check that daos_server runs as root and nothing else holds the mount",
-      });
+      await runTool(
+        "umount",
+        ["-l", path],
+        (d) =>
+          scmFault(
+            "ScmUnknown",
+            d,
+            "check that daos_server runs as root and nothing else holds the mount",
+          ),
+      );
     } catch {
       throw e;
     }

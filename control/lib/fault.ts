@@ -103,167 +103,223 @@ export function hasFaultCode(e: unknown, code: number): e is Fault {
 }
 
 /**
- * Stable fault code numbers (server.md §1.13, dmg.md §3.3). Names follow the DAOS `code`
- * package; only numbers are part of the wire contract.
+ * Stable fault code numbers by domain (server.md §1.13, dmg.md §3.3). Names follow the DAOS
+ * `code` package; only numbers are part of the wire contract. Each group holds the codes of its
+ * domain's numeric range, so the domain helpers below can only be handed their own codes (the
+ * fault test checks every group against {@link domainOfCode}).
  */
+const CODES_BY_DOMAIN = {
+  // 0–6
+  general: {
+    Unknown: 0,
+    MissingSoftwareDependency: 1,
+    BadVersionSoftwareDependency: 2,
+    PrivilegedHelperNotPrivileged: 3,
+    PrivilegedHelperNotAvailable: 4,
+    PrivilegedHelperRequestFailed: 5,
+    SocketFileInUse: 6,
+  },
+  // 100–107
+  storage: {
+    StorageUnknown: 100,
+    StorageAlreadyFormatted: 101,
+    StorageFilesystemAlreadyMounted: 102,
+    StorageDeviceAlreadyMounted: 103,
+    StorageTargetAlreadyMounted: 104,
+    StoragePathAccessDenied: 105,
+    StorageDeviceWithFsNoMountpoint: 106,
+    StorageHugepagesDisabled: 107,
+  },
+  // 200–218
+  scm: {
+    ScmUnknown: 200,
+    ScmFormatInvalidSize: 201,
+    ScmFormatInvalidDeviceCount: 202,
+    ScmFormatMissingMountpoint: 203,
+    ScmFormatMissingDevice: 204,
+    ScmFormatMissingParam: 205,
+    ScmFormatConflictingParam: 206,
+    ScmPathAccessDenied: 207,
+    ScmDiscoveryFailed: 208,
+    ScmDuplicatesInDeviceList: 209,
+    ScmNoDevicesMatchFilter: 210,
+    ScmNoPMem: 211,
+    ScmBadRegion: 212,
+    ScmInvalidPMem: 213,
+    ScmRamdiskLowMem: 214,
+    ScmRamdiskBadSize: 215,
+    ScmConfigTierMissing: 216,
+    ScmKernelConfigUnavailable: 217,
+    ScmHugepagesNotSupported: 218,
+  },
+  // 300–319
+  bdev: {
+    BdevUnknown: 300,
+    BdevFormatUnknownClass: 301,
+    BdevFormatFailure: 302,
+    BdevBadPCIAddress: 303,
+    BdevNotFound: 304,
+    BdevDuplicatesInDeviceList: 305,
+    BdevNoDevicesMatchFilter: 306,
+    BdevAccelEngineUnknown: 307,
+    BdevConfigOptFlagUnknown: 308,
+    BdevConfigTierTypeMismatch: 309,
+    BdevNonRootVFIODisable: 310,
+    BdevNoIOMMU: 311,
+    BdevConfigRolesWithDCPM: 312,
+    BdevConfigRolesBadNr: 313,
+    BdevConfigRolesMissing: 314,
+    BdevConfigMultiTierWithoutRoles: 315,
+    BdevConfigBadNrTiersWithRoles: 316,
+    BdevConfigControlMetadataNoRoles: 317,
+    BdevConfigRolesNoControlMetadata: 318,
+    BdevConfigRolesWalDataNoMeta: 319,
+  },
+  // 400–404
+  system: {
+    SystemUnknown: 400,
+    SystemBadFaultDomainDepth: 401,
+    SystemPoolLocked: 402,
+    SystemJoinReplaceRankNotFound: 403,
+    SystemJoinMemberExists: 404,
+  },
+  // 500–511
+  client: {
+    ClientUnknown: 500,
+    ClientConfigBadControlPort: 501,
+    ClientConfigBadAccessPoints: 502,
+    ClientConfigEmptyHostList: 503,
+    ClientConnectionBadHost: 504,
+    ClientConnectionNoRoute: 505,
+    ClientConnectionRefused: 506,
+    ClientConnectionClosed: 507,
+    ClientConnectionTimedOut: 508,
+    ClientFormatRunningSystem: 509,
+    ClientRpcTimeout: 510,
+    ClientConfigVMDImbalance: 511,
+  },
+  // 600–624
+  server: {
+    ServerUnknown: 600,
+    ServerScmUnmanaged: 601,
+    ServerIommuDisabled: 602,
+    ServerWrongSystem: 603,
+    ServerPoolScmTooSmall: 604,
+    ServerPoolNvmeTooSmall: 605,
+    ServerPoolInvalidRanks: 606,
+    ServerPoolInvalidNumRanks: 607,
+    ServerPoolInvalidServiceReps: 608,
+    ServerPoolDuplicateLabel: 609,
+    ServerHarnessNotStarted: 610,
+    ServerDataPlaneNotStarted: 611,
+    ServerInstancesNotStopped: 612,
+    ServerConfigInvalidNetDevClass: 613,
+    ServerVfioDisabled: 614,
+    ServerPoolNoLabel: 615,
+    ServerIncompatibleComponents: 616,
+    ServerNoCompatibilityInsecure: 617,
+    ServerPoolHasContainers: 618,
+    ServerPoolMemRatioNoRoles: 619,
+    ServerBadFaultDomainLabels: 620,
+    ServerPoolTooFewFaultDomains: 621,
+    ServerJoinReplaceEnabledPoolRank: 622,
+    ServerRankAdminExcluded: 623,
+    ServerTransparentHugepageEnabled: 624,
+  },
+  // 700–740
+  serverconfig: {
+    ServerConfigUnknown: 700,
+    ServerBadConfig: 701,
+    ServerNoConfigPath: 702,
+    ServerConfigBadControlPort: 703,
+    ServerConfigBadTelemetryPort: 704,
+    ServerConfigBadMgmtSvcReplicas: 705,
+    ServerConfigEvenMgmtSvcReplicas: 706,
+    ServerConfigBadProvider: 707,
+    ServerConfigNoEngines: 708,
+    ServerConfigDuplicateFabric: 709,
+    ServerConfigDuplicateLogFile: 710,
+    ServerConfigDuplicateScmMount: 711,
+    ServerConfigDuplicateScmDeviceList: 712,
+    ServerConfigOverlappingBdevDeviceList: 713,
+    ServerConfigBdevCountMismatch: 714,
+    ServerConfigTargetCountMismatch: 715,
+    ServerConfigHelperStreamCountMismatch: 716,
+    ServerConfigFaultDomainInvalid: 717,
+    ServerConfigFaultCallbackNotFound: 718,
+    ServerConfigFaultCallbackInsecure: 719,
+    ServerConfigFaultCallbackBadPerms: 720,
+    ServerConfigFaultCallbackFailed: 721,
+    ServerConfigBothFaultPathAndCb: 722,
+    ServerConfigFaultCallbackEmpty: 723,
+    ServerConfigFaultDomainTooManyLayers: 724,
+    ServerConfigNrHugepagesOutOfRange: 725,
+    ServerConfigHugepagesDisabledWithNvmeBdevs: 726,
+    ServerConfigVMDSettingDuplicate: 727,
+    ServerConfigEngineNUMAImbalance: 728,
+    ServerConfigControlMetadataNoPath: 729,
+    ServerConfigRamdiskUnderMinMem: 730,
+    ServerConfigRamdiskOverMaxMem: 731,
+    ServerConfigScmDiffClass: 732,
+    ServerConfigEngineBdevRolesMismatch: 733,
+    ServerConfigSysRsvdZero: 734,
+    ServerConfigEnableHotplugDeprecated: 735,
+    ServerConfigBdevExcludeClash: 736,
+    ServerConfigHugepagesDisabledWithNrSet: 737,
+    ServerConfigScmHugeEnabled: 738,
+    ServerConfigBadControlInterface: 739,
+    ServerConfigControlInterfaceMismatch: 740,
+  },
+  // 800–804 (only the base is named here)
+  spdk: {
+    SpdkUnknown: 800,
+  },
+  // 900–903
+  security: {
+    SecurityUnknown: 900,
+    SecurityMissingCertFile: 901,
+    SecurityUnreadableCertFile: 902,
+    SecurityInvalidCert: 903,
+  },
+  // 1000–1001 (only the base is named here)
+  controlmetadata: {
+    ControlMetadataUnknown: 1000,
+  },
+  // 1100–1103 (only the base is named here)
+  checker: {
+    CheckerUnknown: 1100,
+  },
+} as const;
+
+/** A fault domain that has codes in the catalogue. */
+export type CatalogueDomain = keyof typeof CODES_BY_DOMAIN;
+
+/** The catalogue grouped by domain (read-only; for tests and diagnostics). */
+export const faultCodesByDomain: {
+  readonly [D in CatalogueDomain]: Readonly<Record<string, number>>;
+} = CODES_BY_DOMAIN;
+
+/** Every catalogue code by name, e.g. `FaultCode.ScmNoPMem === 211`. */
 export const FaultCode = {
-  // general 0–6
-  Unknown: 0,
-  MissingSoftwareDependency: 1,
-  BadVersionSoftwareDependency: 2,
-  PrivilegedHelperNotPrivileged: 3,
-  PrivilegedHelperNotAvailable: 4,
-  PrivilegedHelperRequestFailed: 5,
-  SocketFileInUse: 6,
-  // storage 100–107
-  StorageUnknown: 100,
-  StorageAlreadyFormatted: 101,
-  StorageFilesystemAlreadyMounted: 102,
-  StorageDeviceAlreadyMounted: 103,
-  StorageTargetAlreadyMounted: 104,
-  StoragePathAccessDenied: 105,
-  StorageDeviceWithFsNoMountpoint: 106,
-  StorageHugepagesDisabled: 107,
-  // scm 200–218
-  ScmUnknown: 200,
-  ScmFormatInvalidSize: 201,
-  ScmFormatInvalidDeviceCount: 202,
-  ScmFormatMissingMountpoint: 203,
-  ScmFormatMissingDevice: 204,
-  ScmFormatMissingParam: 205,
-  ScmFormatConflictingParam: 206,
-  ScmPathAccessDenied: 207,
-  ScmDiscoveryFailed: 208,
-  ScmDuplicatesInDeviceList: 209,
-  ScmNoDevicesMatchFilter: 210,
-  ScmNoPMem: 211,
-  ScmBadRegion: 212,
-  ScmInvalidPMem: 213,
-  ScmRamdiskLowMem: 214,
-  ScmRamdiskBadSize: 215,
-  ScmConfigTierMissing: 216,
-  ScmKernelConfigUnavailable: 217,
-  ScmHugepagesNotSupported: 218,
-  // bdev 300–319
-  BdevUnknown: 300,
-  BdevFormatUnknownClass: 301,
-  BdevFormatFailure: 302,
-  BdevBadPCIAddress: 303,
-  BdevNotFound: 304,
-  BdevDuplicatesInDeviceList: 305,
-  BdevNoDevicesMatchFilter: 306,
-  BdevAccelEngineUnknown: 307,
-  BdevConfigOptFlagUnknown: 308,
-  BdevConfigTierTypeMismatch: 309,
-  BdevNonRootVFIODisable: 310,
-  BdevNoIOMMU: 311,
-  BdevConfigRolesWithDCPM: 312,
-  BdevConfigRolesBadNr: 313,
-  BdevConfigRolesMissing: 314,
-  BdevConfigMultiTierWithoutRoles: 315,
-  BdevConfigBadNrTiersWithRoles: 316,
-  BdevConfigControlMetadataNoRoles: 317,
-  BdevConfigRolesNoControlMetadata: 318,
-  BdevConfigRolesWalDataNoMeta: 319,
-  // system 400–404
-  SystemUnknown: 400,
-  SystemBadFaultDomainDepth: 401,
-  SystemPoolLocked: 402,
-  SystemJoinReplaceRankNotFound: 403,
-  SystemJoinMemberExists: 404,
-  // client 500–511
-  ClientUnknown: 500,
-  ClientConfigBadControlPort: 501,
-  ClientConfigBadAccessPoints: 502,
-  ClientConfigEmptyHostList: 503,
-  ClientConnectionBadHost: 504,
-  ClientConnectionNoRoute: 505,
-  ClientConnectionRefused: 506,
-  ClientConnectionClosed: 507,
-  ClientConnectionTimedOut: 508,
-  ClientFormatRunningSystem: 509,
-  ClientRpcTimeout: 510,
-  ClientConfigVMDImbalance: 511,
-  // server 600–624
-  ServerUnknown: 600,
-  ServerScmUnmanaged: 601,
-  ServerIommuDisabled: 602,
-  ServerWrongSystem: 603,
-  ServerPoolScmTooSmall: 604,
-  ServerPoolNvmeTooSmall: 605,
-  ServerPoolInvalidRanks: 606,
-  ServerPoolInvalidNumRanks: 607,
-  ServerPoolInvalidServiceReps: 608,
-  ServerPoolDuplicateLabel: 609,
-  ServerHarnessNotStarted: 610,
-  ServerDataPlaneNotStarted: 611,
-  ServerInstancesNotStopped: 612,
-  ServerConfigInvalidNetDevClass: 613,
-  ServerVfioDisabled: 614,
-  ServerPoolNoLabel: 615,
-  ServerIncompatibleComponents: 616,
-  ServerNoCompatibilityInsecure: 617,
-  ServerPoolHasContainers: 618,
-  ServerPoolMemRatioNoRoles: 619,
-  ServerBadFaultDomainLabels: 620,
-  ServerPoolTooFewFaultDomains: 621,
-  ServerJoinReplaceEnabledPoolRank: 622,
-  ServerRankAdminExcluded: 623,
-  ServerTransparentHugepageEnabled: 624,
-  // server config 700–740
-  ServerConfigUnknown: 700,
-  ServerBadConfig: 701,
-  ServerNoConfigPath: 702,
-  ServerConfigBadControlPort: 703,
-  ServerConfigBadTelemetryPort: 704,
-  ServerConfigBadMgmtSvcReplicas: 705,
-  ServerConfigEvenMgmtSvcReplicas: 706,
-  ServerConfigBadProvider: 707,
-  ServerConfigNoEngines: 708,
-  ServerConfigDuplicateFabric: 709,
-  ServerConfigDuplicateLogFile: 710,
-  ServerConfigDuplicateScmMount: 711,
-  ServerConfigDuplicateScmDeviceList: 712,
-  ServerConfigOverlappingBdevDeviceList: 713,
-  ServerConfigBdevCountMismatch: 714,
-  ServerConfigTargetCountMismatch: 715,
-  ServerConfigHelperStreamCountMismatch: 716,
-  ServerConfigFaultDomainInvalid: 717,
-  ServerConfigFaultCallbackNotFound: 718,
-  ServerConfigFaultCallbackInsecure: 719,
-  ServerConfigFaultCallbackBadPerms: 720,
-  ServerConfigFaultCallbackFailed: 721,
-  ServerConfigBothFaultPathAndCb: 722,
-  ServerConfigFaultCallbackEmpty: 723,
-  ServerConfigFaultDomainTooManyLayers: 724,
-  ServerConfigNrHugepagesOutOfRange: 725,
-  ServerConfigHugepagesDisabledWithNvmeBdevs: 726,
-  ServerConfigVMDSettingDuplicate: 727,
-  ServerConfigEngineNUMAImbalance: 728,
-  ServerConfigControlMetadataNoPath: 729,
-  ServerConfigRamdiskUnderMinMem: 730,
-  ServerConfigRamdiskOverMaxMem: 731,
-  ServerConfigScmDiffClass: 732,
-  ServerConfigEngineBdevRolesMismatch: 733,
-  ServerConfigSysRsvdZero: 734,
-  ServerConfigEnableHotplugDeprecated: 735,
-  ServerConfigBdevExcludeClash: 736,
-  ServerConfigHugepagesDisabledWithNrSet: 737,
-  ServerConfigScmHugeEnabled: 738,
-  ServerConfigBadControlInterface: 739,
-  ServerConfigControlInterfaceMismatch: 740,
-  // other ranges: only the base numbers are fixed by the spec
-  SpdkUnknown: 800,
-  SecurityUnknown: 900,
-  SecurityMissingCertFile: 901,
-  SecurityUnreadableCertFile: 902,
-  SecurityInvalidCert: 903,
-  ControlMetadataUnknown: 1000,
-  CheckerUnknown: 1100,
+  ...CODES_BY_DOMAIN.general,
+  ...CODES_BY_DOMAIN.storage,
+  ...CODES_BY_DOMAIN.scm,
+  ...CODES_BY_DOMAIN.bdev,
+  ...CODES_BY_DOMAIN.system,
+  ...CODES_BY_DOMAIN.client,
+  ...CODES_BY_DOMAIN.server,
+  ...CODES_BY_DOMAIN.serverconfig,
+  ...CODES_BY_DOMAIN.spdk,
+  ...CODES_BY_DOMAIN.security,
+  ...CODES_BY_DOMAIN.controlmetadata,
+  ...CODES_BY_DOMAIN.checker,
 } as const;
 
 /** Name of a fault code in {@link FaultCode}. */
 export type FaultCodeName = keyof typeof FaultCode;
+
+/** Names of the codes of one domain, e.g. `FaultCodeOf<"scm">` is `"ScmUnknown" | …`. */
+export type FaultCodeOf<D extends CatalogueDomain> = keyof (typeof CODES_BY_DOMAIN)[D] & string;
 
 /** The domain a code belongs to, from its numeric range (server.md §1.13). */
 export function domainOfCode(code: number): FaultDomain {
@@ -293,6 +349,62 @@ export function makeFault(
 ): Fault {
   const n = typeof code === "number" ? code : FaultCode[code];
   return new Fault({ domain: domainOfCode(n), code: n, description, resolution, cause });
+}
+
+/** Builds a fault of one domain from one of that domain's code names. */
+export type DomainFaultBuilder<D extends CatalogueDomain> = (
+  code: FaultCodeOf<D>,
+  description: string,
+  resolution?: string,
+  cause?: unknown,
+) => Fault;
+
+/**
+ * The fault builder of `domain`. Its code names are typed to the domain's group; the range is
+ * checked again at run time, so a code filed under the wrong group fails at its first use
+ * instead of printing a domain that contradicts its number.
+ */
+function domainFault<D extends CatalogueDomain>(domain: D): DomainFaultBuilder<D> {
+  const group: Readonly<Record<string, number>> = CODES_BY_DOMAIN[domain];
+  return (code, description, resolution = "", cause) => {
+    const n = group[code];
+    if (n === undefined || domainOfCode(n) !== domain) {
+      throw new Error(`fault code ${String(code)} (${n}) is not in the ${domain} range`);
+    }
+    return new Fault({ domain, code: n, description, resolution, cause });
+  };
+}
+
+/** General faults (0–99), e.g. `generalFault("SocketFileInUse", …)`. */
+export const generalFault: DomainFaultBuilder<"general"> = domainFault("general");
+/** Storage faults (100–199). */
+export const storageFault: DomainFaultBuilder<"storage"> = domainFault("storage");
+/** SCM faults (200–299). */
+export const scmFault: DomainFaultBuilder<"scm"> = domainFault("scm");
+/** Bdev faults (300–399). */
+export const bdevFault: DomainFaultBuilder<"bdev"> = domainFault("bdev");
+/** System faults (400–499). */
+export const systemFault: DomainFaultBuilder<"system"> = domainFault("system");
+/** Client faults (500–599). */
+export const clientFault: DomainFaultBuilder<"client"> = domainFault("client");
+/** Server faults (600–699). */
+export const serverFault: DomainFaultBuilder<"server"> = domainFault("server");
+/** Server config faults (700–799). */
+export const serverConfigFault: DomainFaultBuilder<"serverconfig"> = domainFault("serverconfig");
+/** Security faults (900–999). */
+export const securityFault: DomainFaultBuilder<"security"> = domainFault("security");
+/** Control metadata faults (1000–1099). */
+export const controlMetadataFault: DomainFaultBuilder<"controlmetadata"> = domainFault(
+  "controlmetadata",
+);
+
+/**
+ * Rebuilds a fault exactly as a peer sent it (error_codec). Domain and code are taken as given,
+ * not derived: a newer peer may send codes this catalogue does not name, and they must print
+ * as the peer printed them.
+ */
+export function faultFromWire(init: FaultInit): Fault {
+  return new Fault(init);
 }
 
 function joinRanks(label: string, ranks: string, plural: boolean): string {

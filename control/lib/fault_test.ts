@@ -1,17 +1,30 @@
-import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import {
+  bdevFault,
+  type CatalogueDomain,
+  clientFault,
+  controlMetadataFault,
   DaosStatusError,
   daosStatusString,
   domainOfCode,
   envelopeStatus,
   Fault,
   FaultCode,
+  faultCodesByDomain,
+  faultFromWire,
   faults,
+  generalFault,
   hasFaultCode,
   isFault,
   makeFault,
   rootCause,
   sanitizeDomain,
+  scmFault,
+  securityFault,
+  serverConfigFault,
+  serverFault,
+  storageFault,
+  systemFault,
   wrapError,
 } from "./fault.ts";
 
@@ -125,4 +138,90 @@ Deno.test("rootCause follows wraps and stops at faults", () => {
   // re-wrapping without cause (MS connection failure) loses the fault as root cause
   const rewrapped = new Error(`${f.message}: unable to contact the DAOS Management Service`);
   assert(!isFault(rootCause(rewrapped)));
+});
+
+Deno.test("every catalogue code sits in its domain's range; the flat table is their union", () => {
+  let count = 0;
+  for (const [domain, codes] of Object.entries(faultCodesByDomain)) {
+    for (const [name, code] of Object.entries(codes)) {
+      assertEquals(domainOfCode(code), domain, `${name} = ${code}`);
+      assertEquals(FaultCode[name as keyof typeof FaultCode], code, name);
+      count++;
+    }
+  }
+  assertEquals(Object.keys(FaultCode).length, count, "no name is shadowed across domains");
+  // Range edges (server.md §1.13).
+  assertEquals(domainOfCode(99), "general");
+  assertEquals(domainOfCode(100), "storage");
+  assertEquals(domainOfCode(199), "storage");
+  assertEquals(domainOfCode(200), "scm");
+  assertEquals(domainOfCode(799), "serverconfig");
+  assertEquals(domainOfCode(800), "spdk");
+  assertEquals(domainOfCode(1099), "controlmetadata");
+  assertEquals(domainOfCode(1100), "checker");
+});
+
+Deno.test("domain helpers derive the domain from the code and refuse a foreign code", () => {
+  const built: [Fault, CatalogueDomain, number][] = [
+    [generalFault("SocketFileInUse", "d"), "general", 6],
+    [storageFault("StorageAlreadyFormatted", "d"), "storage", 101],
+    [scmFault("ScmNoPMem", "d", "r"), "scm", 211],
+    [bdevFault("BdevNotFound", "d"), "bdev", 304],
+    [systemFault("SystemJoinMemberExists", "d"), "system", 404],
+    [clientFault("ClientFormatRunningSystem", "d"), "client", 509],
+    [serverFault("ServerUnknown", "d"), "server", 600],
+    [serverConfigFault("ServerNoConfigPath", "d"), "serverconfig", 702],
+    [securityFault("SecurityInvalidCert", "d"), "security", 903],
+    [controlMetadataFault("ControlMetadataUnknown", "d"), "controlmetadata", 1000],
+  ];
+  for (const [f, domain, code] of built) {
+    assertEquals([f.domain, f.code], [domain, code]);
+    assertEquals(f.message, `${domain}: code = ${code} description = "d"`);
+  }
+  assertEquals(scmFault("ScmNoPMem", "d", "r").resolution, "r");
+  const cause = new Error("inner");
+  assertEquals(serverFault("ServerUnknown", "d", "", cause).cause, cause);
+  // The types refuse a foreign name; the run-time check catches one that slips through a cast.
+  const loose = scmFault as unknown as (code: string, description: string) => Fault;
+  throws(() => loose("BdevNotFound", "d"), /BdevNotFound .* not in the scm range/);
+  throws(() => loose("NoSuchCode", "d"), /NoSuchCode .* not in the scm range/);
+});
+
+Deno.test("faultFromWire keeps the peer's domain and code", () => {
+  const f = faultFromWire({ domain: "future", code: 4242, description: "d", reason: "R" });
+  assertEquals(f.message, 'future: code = 4242 description = "d"');
+  assertEquals(f.reason, "R");
+});
+
+/** Every .ts file below `dir` (relative to the repository root). */
+async function sourceFiles(dir: URL): Promise<URL[]> {
+  const out: URL[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const u = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+    if (e.isDirectory) out.push(...await sourceFiles(u));
+    else if (e.name.endsWith(".ts")) out.push(u);
+  }
+  return out;
+}
+
+Deno.test("source scan: faults are built only through the catalogue (no `new Fault(` elsewhere)", async () => {
+  const repo = new URL("../../", import.meta.url);
+  const self = new URL("./fault.ts", import.meta.url).href;
+  const files = [
+    ...await sourceFiles(new URL("control/", repo)),
+    ...await sourceFiles(new URL("cli/", repo)),
+  ];
+  assert(files.some((u) => u.href === self), "the scan reaches control/lib/fault.ts");
+  assert(files.length > 100, `${files.length} files scanned`);
+  const offenders: string[] = [];
+  for (const u of files) {
+    if (u.href === self || u.pathname.endsWith("_test.ts")) continue;
+    const text = await Deno.readTextFile(u);
+    text.split("\n").forEach((line, i) => {
+      if (/\bnew\s+Fault\s*\(/.test(line)) {
+        offenders.push(`${u.pathname.slice(repo.pathname.length)}:${i + 1}`);
+      }
+    });
+  }
+  assertEquals(offenders, [], "use makeFault, faults.* or a domain helper (storageFault, …)");
 });

@@ -28,7 +28,7 @@ import { type ManagementService, startManagementService } from "../mgmt/manageme
 import { mgmtServiceImpl, peerHostKey } from "../mgmt/service.ts";
 import { engineMemArgs } from "../storage/hugepages.ts";
 import { FormatGate, needsFormat } from "../storage/format_state.ts";
-import { readMemInfo } from "../storage/meminfo.ts";
+import { readMeminfo } from "../sysinfo/meminfo.ts";
 import { MaxPerm } from "../lib/rpc/security_certs.ts";
 import { loadTransportSecurity } from "../lib/rpc/transport.ts";
 import { resolveControlHost } from "./control_address.ts";
@@ -195,7 +195,7 @@ export async function startDaosServer(
   try {
     // The socket dir is ours now (claimed by the control server).
     if (!(await saveActiveConfig(cfg))) log.notice("could not save the active config");
-    const pageSizeKb = (await readMemInfo()).hugepageSizeKb || 2048;
+    const pageSizeKb = (await readMeminfo()).hugepageSizeKb || 2048;
     plane = await startEnginePlane(cfg, {
       join: (req, onRetry) => msClient.join(req, onRetry),
       notifyEvent: (ev) => {

@@ -5,7 +5,7 @@
  * left over from a killed server and is taken over. (A pid file cannot be used: Deno needs
  * --allow-all to look at another process in /proc.)
  */
-import { Fault, FaultCode } from "../lib/fault.ts";
+import { type Fault, generalFault } from "../lib/fault.ts";
 
 /** The held claim; release() closes and removes the socket. */
 export interface InstanceLock {
@@ -15,12 +15,11 @@ export interface InstanceLock {
 
 /** The fault for a socket directory already served by another daos_server. */
 export function socketInUseFault(path: string): Fault {
-  return new Fault({
-    domain: "general",
-    code: FaultCode.SocketFileInUse,
-    description: `Configured socket file '${path}' is already in use by another daos_server`,
-    resolution: "stop the daos_server using this socket_dir, or configure a different socket_dir",
-  });
+  return generalFault(
+    "SocketFileInUse",
+    `Configured socket file '${path}' is already in use by another daos_server`,
+    "stop the daos_server using this socket_dir, or configure a different socket_dir",
+  );
 }
 
 async function someoneListens(path: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * needs SPDK, which is not available here.
  */
 import type { BdevTier } from "../config/types.ts";
-import { Fault, makeFault } from "../lib/fault.ts";
+import { bdevFault, Fault, makeFault } from "../lib/fault.ts";
 import { statfs } from "../sysinfo/statfs.ts";
 import {
   BDEV_HEADER_BYTES,
@@ -150,11 +150,11 @@ export async function prepareBdevFile(
     touched = true;
     f.close();
     try {
-      await runTool("fallocate", ["-l", String(bytes), path], {
-        domain: "bdev",
-        code: 302,
-        resolution: "",
-      });
+      await runTool(
+        "fallocate",
+        ["-l", String(bytes), path],
+        (d) => bdevFault("BdevFormatFailure", d),
+      );
     } catch (e) {
       // Only a filesystem without fallocate gets a sparse file (its space was checked above);
       // ENOSPC and every other failure is an error.
@@ -182,31 +182,28 @@ export async function prepareBdevFile(
 export async function checkKdev(path: string): Promise<void> {
   const st = await Deno.stat(path).catch(() => null);
   if (!st) {
-    throw new Fault({
-      domain: "bdev",
-      code: 304,
-      description: `kdev ${path} not found`,
-      resolution: "create the block device (e.g. losetup) or fix bdev_list",
-    });
+    throw bdevFault(
+      "BdevNotFound",
+      `kdev ${path} not found`,
+      "create the block device (e.g. losetup) or fix bdev_list",
+    );
   }
   if (!st.isBlockDevice) {
-    throw new Fault({
-      domain: "bdev",
-      code: 302,
-      description: `kdev ${path} is not a block device`,
-      resolution: "list block devices (/dev/...) in bdev_list for class kdev, or use class file",
-    });
+    throw bdevFault(
+      "BdevFormatFailure",
+      `kdev ${path} is not a block device`,
+      "list block devices (/dev/...) in bdev_list for class kdev, or use class file",
+    );
   }
 }
 
 /** The fault for formatting real NVMe without SPDK. */
 export function nvmeNeedsSpdkFault(addr: string): Fault {
-  return new Fault({
-    domain: "bdev",
-    code: 302,
-    description: `format of NVMe SSD ${addr} needs SPDK, which is not available on this server`,
-    resolution: "use class file or kdev bdev tiers on this machine",
-  });
+  return bdevFault(
+    "BdevFormatFailure",
+    `format of NVMe SSD ${addr} needs SPDK, which is not available on this server`,
+    "use class file or kdev bdev tiers on this machine",
+  );
 }
 
 /**
@@ -235,39 +232,4 @@ export async function formatBdevTier(
     out.push({ device: d, roleBits: t.roleBits, error });
   }
   return out;
-}
-
-/** An NVMe controller seen in sysfs. */
-export interface SysfsNvme {
-  pciAddr: string;
-  vendorId: string;
-  deviceId: string;
-  numaNode: number;
-}
-
-/** Lists NVMe controllers (PCI class 0x0108xx) under `root` (default /sys/bus/pci/devices). */
-export async function scanNvmeSysfs(root = "/sys/bus/pci/devices"): Promise<SysfsNvme[]> {
-  const out: SysfsNvme[] = [];
-  const read = (p: string) => Deno.readTextFile(p).then((s) => s.trim(), () => "");
-  try {
-    for await (const d of Deno.readDir(root)) {
-      const cls = await read(`${root}/${d.name}/class`);
-      if (!cls.startsWith("0x0108")) continue;
-      const numa = Number(await read(`${root}/${d.name}/numa_node`));
-      out.push({
-        pciAddr: d.name,
-        vendorId: await read(`${root}/${d.name}/vendor`),
-        deviceId: await read(`${root}/${d.name}/device`),
-        numaNode: Number.isInteger(numa) && numa >= 0 ? numa : 0,
-      });
-    }
-  } catch (e) {
-    // No PCI bus in sysfs (containers) means no NVMe; any other failure (e.g. permissions)
-    // must surface, or devices would be reported missing instead of the real cause.
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw new Error(
-      `scanning NVMe controllers in ${root} failed: ${e instanceof Error ? e.message : e}`,
-    );
-  }
-  return out.sort((a, b) => a.pciAddr.localeCompare(b.pciAddr));
 }

@@ -10,19 +10,15 @@ import type { ControlMetadataConfig } from "../config/types.ts";
 
 /** The parts of control_metadata used here. */
 export type ControlMetadataPlace = Pick<ControlMetadataConfig, "path" | "device">;
-import { Fault, FaultCode } from "../lib/fault.ts";
+import { controlMetadataFault, type Fault } from "../lib/fault.ts";
 import { runTool } from "./command.ts";
 import { findMount, unmountIfMounted } from "./mounts.ts";
 
-const CM_FAULT = {
-  domain: "controlmetadata",
-  code: FaultCode.ControlMetadataUnknown,
-  resolution: "check control_metadata.device and control_metadata.path, and that daos_server " +
-    "runs as root",
-};
+const CM_RESOLUTION = "check control_metadata.device and control_metadata.path, and that " +
+  "daos_server runs as root";
 
-function cmFault(description: string, resolution = CM_FAULT.resolution): Fault {
-  return new Fault({ ...CM_FAULT, description, resolution });
+function cmFault(description: string, resolution = CM_RESOLUTION): Fault {
+  return controlMetadataFault("ControlMetadataUnknown", description, resolution);
 }
 
 function clean(path: string): string {
@@ -102,7 +98,7 @@ export async function mountControlMetadata(cm: ControlMetadataPlace): Promise<bo
   if ((await probeDevice(cm.device)).type !== "ext4") return false;
   checkPath(cm.path);
   await Deno.mkdir(cm.path, { recursive: true, mode: 0o775 });
-  await runTool("mount", ["-t", "ext4", "-o", "noatime", cm.device, clean(cm.path)], CM_FAULT);
+  await runTool("mount", ["-t", "ext4", "-o", "noatime", cm.device, clean(cm.path)], cmFault);
   return true;
 }
 
@@ -132,10 +128,11 @@ export async function formatControlMetadata(
     await Deno.mkdir(cm.path, { recursive: true, mode: 0o775 });
     // -F: a device with an old filesystem would otherwise make mkfs ask for confirmation.
     const args = ["-q", "-F", ...(label !== "" ? ["-L", label] : []), cm.device];
-    await runTool(tool("mkfs.ext4"), args, {
-      ...CM_FAULT,
-      resolution: "check that the device is not in use and that e2fsprogs is installed",
-    });
+    await runTool(
+      tool("mkfs.ext4"),
+      args,
+      (d) => cmFault(d, "check that the device is not in use and that e2fsprogs is installed"),
+    );
     if (!(await mountControlMetadata(cm))) {
       throw cmFault(`${cm.device} carries no ext4 filesystem after mkfs.ext4`);
     }

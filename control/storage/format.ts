@@ -4,13 +4,14 @@
  * without a superblock, then "storage ready" to every instance that formatted cleanly.
  */
 import type { EngineConfig, ServerConfig } from "../config/types.ts";
-import { Fault } from "../lib/fault.ts";
+import { Fault, scmFault, serverFault } from "../lib/fault.ts";
 import { bdevSpaceFaults, type DeviceResult, formatBdevTier } from "./bdev_format.ts";
 import { engineMetadataDir, nvmeConfPath } from "./engine_paths.ts";
 import type { FormatGate } from "./format_state.ts";
 import { needsMetaFormat, needsScmFormat } from "./format_state.ts";
 import { type KernelConfig, readKernelConfig } from "./kernel_config.ts";
-import { type MemInfo, ramdiskGiB, readMemInfo } from "./meminfo.ts";
+import { ramdiskGiB } from "./ramdisk_size.ts";
+import { readMeminfo, type SysMemInfo } from "../sysinfo/meminfo.ts";
 import { formatScm } from "./scm_format.ts";
 import { bdevOwnerOf, engineFormatHazards, resolvedStorageOverlaps } from "./format_safety.ts";
 import { controlMetadataHazard } from "./metadata_safety.ts";
@@ -66,7 +67,7 @@ export interface FormatRequest {
 export interface FormatEnv {
   hostname: string;
   gate: FormatGate;
-  memInfo?: MemInfo;
+  memInfo?: SysMemInfo;
   kernelConfig?: KernelConfig;
   vmdEnabled?: boolean;
   /** Host fault domain for new superblocks; default fault_path, fault_cb's output or `/<hostname>`. */
@@ -91,18 +92,17 @@ async function formatMetadata(cfg: ServerConfig, reformat: boolean): Promise<voi
 }
 
 /** Checks Σ RAM-disk sizes fit 90 % of MemAvailable (§3.3 step 3). */
-function checkRamdiskFits(sizes: number[], mem: MemInfo): void {
+function checkRamdiskFits(sizes: number[], mem: SysMemInfo): void {
   const want = sizes.reduce((a, b) => a + b, 0) * (1 << 30);
   const avail = mem.memAvailableKb * 1024;
   if (want > avail * 0.9) {
-    throw new Fault({
-      domain: "scm",
-      code: 214,
-      description: `Total memory (RAM) insufficient for creating ram-disks: need ${
+    throw scmFault(
+      "ScmRamdiskLowMem",
+      `Total memory (RAM) insufficient for creating ram-disks: need ${
         sizes.reduce((a, b) => a + b, 0)
       } GiB, 90 % of MemAvailable is ${(avail * 0.9 / (1 << 30)).toFixed(1)} GiB`,
-      resolution: "lower scm_size or free memory on this host",
-    });
+      "lower scm_size or free memory on this host",
+    );
   }
 }
 
@@ -115,7 +115,7 @@ export async function formatHostStorage(
 ): Promise<FormatOutcome> {
   const out: FormatOutcome = { scm: [], bdevs: [] };
   if (instances.length === 0) return out;
-  const mem = env.memInfo ?? await readMemInfo();
+  const mem = env.memInfo ?? await readMeminfo();
   const kcfg = env.kernelConfig ?? await readKernelConfig(cfg.kernelConfigPath);
 
   // Before any destructive step (metadata, unmount, bdev truncation): if any instance's storage
@@ -138,12 +138,10 @@ export async function formatHostStorage(
     instances.map(async (i) => req.reformat || metaFormatted || await needsScmFormat(i.config)),
   );
   if (req.replace && !needs.some((n) => n)) {
-    throw new Fault({
-      domain: "server",
-      code: 600,
-      description:
-        "format replace option only valid if at least one engine requires scm-format but currently no engines need scm-format",
-    });
+    throw serverFault(
+      "ServerUnknown",
+      "format replace option only valid if at least one engine requires scm-format but currently no engines need scm-format",
+    );
   }
   const sizes: number[] = [];
   for (const i of instances) {

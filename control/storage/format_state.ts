@@ -4,7 +4,7 @@
  * `FormatGate.awaitFormat` until StorageFormat calls `storageReady` for that instance.
  */
 import type { EngineConfig } from "../config/types.ts";
-import { Fault } from "../lib/fault.ts";
+import { serverFault } from "../lib/fault.ts";
 import { engineMetadataDir } from "./engine_paths.ts";
 import { findMount } from "./mounts.ts";
 import { isOurTmpfs } from "./format_safety.ts";
@@ -73,11 +73,10 @@ export class FormatGate {
         const i = l.indexOf(done);
         if (i >= 0) l.splice(i, 1);
         reject(
-          new Fault({
-            domain: "server",
-            code: 610,
-            description: `instance ${idx}: wait for storage format aborted`,
-          }),
+          serverFault(
+            "ServerHarnessNotStarted",
+            `instance ${idx}: wait for storage format aborted`,
+          ),
         );
       };
       const done = (r: StorageReady) => {

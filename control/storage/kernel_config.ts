@@ -2,7 +2,7 @@
  * Kernel build options (CONFIG_NUMA, CONFIG_TRANSPARENT_HUGEPAGE) decide the tmpfs options
  * (server.md §3.4); read from `kernel_config_path`, /proc/config.gz or /boot/config-<release>.
  */
-import { Fault } from "../lib/fault.ts";
+import { scmFault } from "../lib/fault.ts";
 
 /** Parsed `CONFIG_X=value` lines. */
 export type KernelConfig = Map<string, string>;
@@ -36,12 +36,11 @@ export async function readKernelConfig(override = ""): Promise<KernelConfig> {
       // try the next candidate
     }
   }
-  throw new Fault({
-    domain: "scm",
-    code: 217,
-    description: `kernel config unavailable (tried ${candidates.join(", ")})`,
-    resolution: "set kernel_config_path in the server config file to the kernel's config file",
-  });
+  throw scmFault(
+    "ScmKernelConfigUnavailable",
+    `kernel config unavailable (tried ${candidates.join(", ")})`,
+    "set kernel_config_path in the server config file to the kernel's config file",
+  );
 }
 
 /** True if the option is built in or a module. */

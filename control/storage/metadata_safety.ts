@@ -5,7 +5,7 @@
  * a device in use elsewhere, a mount of the root filesystem and system paths never.
  */
 import type { ControlMetadataPlace } from "./control_metadata.ts";
-import { type Fault, makeFault } from "../lib/fault.ts";
+import { controlMetadataFault, type Fault, makeFault } from "../lib/fault.ts";
 import { runTool } from "./command.ts";
 import { entryPathOf, realPathOf, rootDev, systemPathFault } from "./format_safety.ts";
 import { allMounts } from "./mounts.ts";
@@ -15,11 +15,11 @@ const FORCE_FIX = "or retry with --force if its contents may be destroyed";
 
 /** Names in the root directory of an (unmounted or mounted) ext4, read-only via debugfs. */
 async function ext4RootNames(device: string): Promise<string[]> {
-  const text = await runTool(sbin("debugfs"), ["-R", "ls -p /", device], {
-    domain: "controlmetadata",
-    code: 1000,
-    resolution: "",
-  });
+  const text = await runTool(
+    sbin("debugfs"),
+    ["-R", "ls -p /", device],
+    (d) => controlMetadataFault("ControlMetadataUnknown", d),
+  );
   // `ls -p` lines: /inode/mode/uid/gid/name/size/
   return text.split("\n").map((l) => l.split("/")[5]).filter((n): n is string =>
     n !== undefined && n !== "" && n !== "." && n !== ".."

@@ -1,4 +1,5 @@
 /** Mount table queries (/proc/self/mountinfo) and tmpfs mount/unmount via mount(8). */
+import { scmFault } from "../lib/fault.ts";
 import { runTool } from "./command.ts";
 import { entryPathOf } from "./real_path.ts";
 
@@ -70,11 +71,12 @@ export function tmpfsSizeBytes(m: MountEntry): number | null {
   return Number(v[1]) * mul;
 }
 
-const SCM_FAULT = {
-  domain: "scm",
-  code: 200,
-  resolution: "check that daos_server runs as root and the mount point is not busy",
-};
+const scmToolFault = (description: string) =>
+  scmFault(
+    "ScmUnknown",
+    description,
+    "check that daos_server runs as root and the mount point is not busy",
+  );
 
 /**
  * Source name of the tmpfs mounts daos_server makes: the signature by which format knows a
@@ -87,18 +89,18 @@ export async function mountTmpfs(path: string, options: string[]): Promise<void>
   await runTool(
     "mount",
     ["-t", "tmpfs", "-o", ["noatime", ...options].join(","), SCM_TMPFS_SOURCE, path],
-    SCM_FAULT,
+    scmToolFault,
   );
 }
 
 /** Unmounts the topmost mount at `path` once. */
 export async function unmountOnce(path: string): Promise<void> {
-  await runTool("umount", [clean(path)], SCM_FAULT);
+  await runTool("umount", [clean(path)], scmToolFault);
 }
 
 /** Unmounts `path` if it is a mount point (repeats for stacked mounts, bounded). */
 export async function unmountIfMounted(path: string): Promise<void> {
   for (let i = 0; i < 8 && (await findMount(path)) !== null; i++) {
-    await runTool("umount", [clean(path)], SCM_FAULT);
+    await runTool("umount", [clean(path)], scmToolFault);
   }
 }

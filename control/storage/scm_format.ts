@@ -3,19 +3,18 @@
  * unmounted on erase; dcpm cannot be formatted here (no PMem, fault 211).
  */
 import type { EngineConfig, ScmTier } from "../config/types.ts";
-import { Fault, makeFault } from "../lib/fault.ts";
+import { type Fault, makeFault, scmFault } from "../lib/fault.ts";
 import { isOurTmpfs, scmMountHazard } from "./format_safety.ts";
 import { type KernelConfig, kernelHas } from "./kernel_config.ts";
 import { findMount, mountTmpfs, unmountOnce } from "./mounts.ts";
 
 /** Fault 211: no PMem on this machine. */
 export function noPmemFault(): Fault {
-  return new Fault({
-    domain: "scm",
-    code: 211,
-    description: "No PMem modules exist on storage server",
-    resolution: "Install PMem modules and retry command, or use class ram for the SCM tier",
-  });
+  return scmFault(
+    "ScmNoPMem",
+    "No PMem modules exist on storage server",
+    "Install PMem modules and retry command, or use class ram for the SCM tier",
+  );
 }
 
 /** tmpfs mount options for a ram tier (mpol only with CONFIG_NUMA; huge only if enabled). */
@@ -26,24 +25,22 @@ export function tmpfsOptions(
   kcfg: KernelConfig,
 ): string[] {
   if (sizeGiB <= 0) {
-    throw new Fault({
-      domain: "scm",
-      code: 201,
-      description: `invalid ram-disk size ${sizeGiB} GiB for ${scm.scmMount}`,
-      resolution: "set scm_size (GiB) in the server config",
-    });
+    throw scmFault(
+      "ScmFormatInvalidSize",
+      `invalid ram-disk size ${sizeGiB} GiB for ${scm.scmMount}`,
+      "set scm_size (GiB) in the server config",
+    );
   }
   const opts: string[] = [];
   if (kernelHas(kcfg, "CONFIG_NUMA")) opts.push(`mpol=prefer:${numaNode}`);
   opts.push(`size=${sizeGiB}g`);
   if (scm.scmHugepagesDisabled === false) {
     if (!kernelHas(kcfg, "CONFIG_TRANSPARENT_HUGEPAGE")) {
-      throw new Fault({
-        domain: "scm",
-        code: 218,
-        description: "huge pages are not supported by this kernel (CONFIG_TRANSPARENT_HUGEPAGE)",
-        resolution: "remove scm_hugepages_disabled: false from the server config",
-      });
+      throw scmFault(
+        "ScmHugepagesNotSupported",
+        "huge pages are not supported by this kernel (CONFIG_TRANSPARENT_HUGEPAGE)",
+        "remove scm_hugepages_disabled: false from the server config",
+      );
     }
     opts.push("huge=always");
   }
@@ -93,7 +90,7 @@ export async function formatScm(
   force = false,
 ): Promise<void> {
   const scm = e.scm;
-  if (!scm) throw new Fault({ domain: "scm", code: 216, description: "missing SCM storage tier" });
+  if (!scm) throw scmFault("ScmConfigTierMissing", "missing SCM storage tier");
   if (scm.class === "dcpm") throw noPmemFault();
   const opts = tmpfsOptions(scm, sizeGiB, e.pinnedNumaNode ?? 0, kcfg);
   // Before any destructive step: nothing not ours is touched without --force, system paths never.
@@ -105,11 +102,7 @@ export async function formatScm(
   await Deno.chmod(scm.scmMount, 0o775);
   const m = await findMount(scm.scmMount);
   if (m?.fsType !== "tmpfs") {
-    throw new Fault({
-      domain: "scm",
-      code: 200,
-      description: `tmpfs not mounted at ${scm.scmMount}`,
-    });
+    throw scmFault("ScmUnknown", `tmpfs not mounted at ${scm.scmMount}`);
   }
 }
 

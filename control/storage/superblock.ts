@@ -5,7 +5,7 @@
 import { parse, stringify } from "yaml";
 import { NilRank } from "../lib/rankset.ts";
 import { atomicWrite } from "../lib/atomic_write.ts";
-import { Fault } from "../lib/fault.ts";
+import { type Fault, serverFault } from "../lib/fault.ts";
 import { readTextIfExists } from "../lib/read_if_exists.ts";
 
 /** File name of the superblock inside its directory. */
@@ -61,12 +61,11 @@ export function encodeSuperblock(sb: Superblock): string {
 }
 
 function corrupt(path: string, why: string): Fault {
-  return new Fault({
-    domain: "server",
-    code: 600,
-    description: `superblock "${path}" is corrupt: ${why}`,
-    resolution: "reformat this engine's storage with 'dmg storage format --force'",
-  });
+  return serverFault(
+    "ServerUnknown",
+    `superblock "${path}" is corrupt: ${why}`,
+    "reformat this engine's storage with 'dmg storage format --force'",
+  );
 }
 
 function u32OrNull(v: unknown): v is number | null {
@@ -146,13 +145,12 @@ export async function writeSuperblock(dir: string, sb: Superblock): Promise<void
   try {
     await atomicWrite(path, encodeSuperblock(sb), { mode: 0o660, tempSuffix: ".staging" });
   } catch (e) {
-    throw new Fault({
-      domain: "server",
-      code: 600,
-      description: `writing superblock "${path}" failed: ${(e as Error).message}`,
-      resolution: "check that the SCM mount is writable and has space, then retry the format",
-      cause: e,
-    });
+    throw serverFault(
+      "ServerUnknown",
+      `writing superblock "${path}" failed: ${(e as Error).message}`,
+      "check that the SCM mount is writable and has space, then retry the format",
+      e,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { parseMeminfo } from "./meminfo.ts";
 import { NetDevClass, providersFor, readInterfaces } from "./netif.ts";
-import { readNvmeControllers } from "./nvme.ts";
+import { readNvmeControllers, scanNvme } from "./nvme.ts";
 import { findMount, parseMountinfo, statfs, statfsForTest } from "./statfs.ts";
 import { parseCpuList } from "./sysfs.ts";
 import { readTopology } from "./topology.ts";
@@ -87,22 +87,67 @@ Deno.test("readInterfaces: sysfs class/numa/rdma, addresses from the OS; provide
   }
 });
 
+const PCI = "bus/pci/devices";
+
+Deno.test("scanNvme: NVMe PCI devices by class 0x0108xx, whichever driver holds them", async () => {
+  const dev = (addr: string, cls: string, numa: string) => ({
+    [`${PCI}/${addr}/class`]: `${cls}\n`,
+    [`${PCI}/${addr}/vendor`]: "0x8086\n",
+    [`${PCI}/${addr}/device`]: "0x0a54\n",
+    [`${PCI}/${addr}/numa_node`]: `${numa}\n`,
+  });
+  const root = await fakeSys({
+    ...dev("0000:81:00.0", "0x010802", "1"),
+    ...dev("0000:00:1f.2", "0x010601", "0"), // SATA AHCI, not NVMe
+    ...dev("0000:5e:00.0", "0x010802", "-1"),
+    [`${PCI}/0000:5e:00.0/nvme/nvme0/model`]: "M\n",
+  });
+  try {
+    const devs = await scanNvme(root);
+    deepEqual(devs.map(({ ctrlr: _, ...d }) => d), [
+      { pciAddr: "0000:5e:00.0", vendorId: "0x8086", deviceId: "0x0a54", numaNode: 0 },
+      { pciAddr: "0000:81:00.0", vendorId: "0x8086", deviceId: "0x0a54", numaNode: 1 },
+    ]);
+    // Bound to the kernel driver: its controller comes along; bound to vfio (no nvme/): none.
+    equal(devs[0].ctrlr?.model, "M");
+    equal(devs[1].ctrlr, undefined);
+    deepEqual(await scanNvme(`${root}/missing`), []);
+    // Not a directory: a real failure, reported with the path instead of "no devices".
+    await Deno.writeTextFile(`${root}/plain`, "");
+    await Deno.mkdir(`${root}/plain2/bus/pci`, { recursive: true });
+    await Deno.writeTextFile(`${root}/plain2/${PCI}`, "");
+    await rejects(
+      () => scanNvme(`${root}/plain2`),
+      /scanning NVMe controllers in .*plain2\/bus\/pci\/devices failed/,
+    );
+    await rejects(() => scanNvme(`${root}/plain`), /scanning NVMe controllers in .*plain\//);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("readNvmeControllers: none is an empty list; controllers with namespaces", async () => {
   const empty = await fakeSys({});
   const root = await fakeSys({
-    "class/nvme/nvme1/address": "0000:81:00.0\n",
-    "class/nvme/nvme1/model": "INTEL SSDPE2KE016T8 \n",
-    "class/nvme/nvme1/serial": "PHLN0001\n",
-    "class/nvme/nvme1/firmware_rev": "VDV10170\n",
-    "class/nvme/nvme1/device/numa_node": "1\n",
-    "class/nvme/nvme1/nvme1n1/size": "3125627568\n",
-    "class/nvme/nvme0/address": "0000:01:00.0\n",
+    [`${PCI}/0000:81:00.0/class`]: "0x010802\n",
+    [`${PCI}/0000:81:00.0/numa_node`]: "1\n",
+    [`${PCI}/0000:81:00.0/nvme/nvme1/address`]: "0000:81:00.0\n",
+    [`${PCI}/0000:81:00.0/nvme/nvme1/model`]: "INTEL SSDPE2KE016T8 \n",
+    [`${PCI}/0000:81:00.0/nvme/nvme1/serial`]: "PHLN0001\n",
+    [`${PCI}/0000:81:00.0/nvme/nvme1/firmware_rev`]: "VDV10170\n",
+    [`${PCI}/0000:81:00.0/nvme/nvme1/nvme1n1/size`]: "3125627568\n",
+    [`${PCI}/0000:01:00.0/class`]: "0x010802\n",
+    [`${PCI}/0000:01:00.0/nvme/nvme0/address`]: "0000:01:00.0\n",
+    // Handed to SPDK (vfio-pci): a device, but no kernel controller to report.
+    [`${PCI}/0000:02:00.0/class`]: "0x010802\n",
   });
   try {
     deepEqual(await readNvmeControllers(empty), []);
     const cs = await readNvmeControllers(root);
     deepEqual(cs.map((c) => c.pciAddr), ["0000:01:00.0", "0000:81:00.0"]);
     equal(cs[1].model, "INTEL SSDPE2KE016T8");
+    equal(cs[1].serial, "PHLN0001");
+    equal(cs[1].fwRev, "VDV10170");
     equal(cs[1].socketId, 1);
     deepEqual(cs[1].namespaces, [{ id: 1, sizeBytes: 3125627568 * 512 }]);
     deepEqual(cs[0].namespaces, []);

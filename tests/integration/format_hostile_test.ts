@@ -586,6 +586,8 @@ Deno.test("start refuses only hazards --force cannot override (so --force stays 
         memAvailableKb: 1 << 30,
         hugepagesTotal: 0,
         hugepagesFree: 0,
+        hugepagesReserved: 0,
+        hugepagesSurplus: 0,
         hugepageSizeKb: 2048,
       },
     };

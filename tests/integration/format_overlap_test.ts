@@ -10,7 +10,7 @@ import { checkHardware, hostFacts } from "../../control/config/hardware_check.ts
 import { stoppedInstances } from "../../control/ctl/storage_format.ts";
 import { formatHostStorage } from "../../control/storage/format.ts";
 import { FormatGate } from "../../control/storage/format_state.ts";
-import type { MemInfo } from "../../control/storage/meminfo.ts";
+import type { SysMemInfo } from "../../control/sysinfo/meminfo.ts";
 import { eraseScm } from "../../control/storage/scm_format.ts";
 import { findMount, parseMountInfo } from "../../control/storage/mounts.ts";
 import { checkServerConfigText } from "../../control/config/load.ts";
@@ -66,12 +66,14 @@ async function tree(dir: string, prefix = ""): Promise<string[]> {
   return out.sort();
 }
 
-const BIG_MEM: MemInfo = {
+const BIG_MEM: SysMemInfo = {
   memTotalKb: 64 << 20,
   memFreeKb: 64 << 20,
   memAvailableKb: 64 << 20,
   hugepagesTotal: 0,
   hugepagesFree: 0,
+  hugepagesReserved: 0,
+  hugepagesSurplus: 0,
   hugepageSizeKb: 2048,
 };
 

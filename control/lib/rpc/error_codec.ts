@@ -6,7 +6,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../../proto/gen/ts/google/rpc/error_details_pb.ts";
-import { DaosStatusError, Fault } from "../fault.ts";
+import { DaosStatusError, Fault, faultFromWire } from "../fault.ts";
 
 /** ErrorInfo reasons (exact strings from server.md §5.2). */
 export const Reason = {
@@ -189,7 +189,7 @@ export function decodeRemoteError(err: unknown): Error {
     const md = info.metadata;
     switch (info.reason) {
       case Reason.fault:
-        return new Fault({
+        return faultFromWire({
           domain: md.Domain ?? info.domain,
           code: Number.parseInt(md.Code ?? "0", 10) || 0,
           description: md.Description ?? ce.rawMessage,

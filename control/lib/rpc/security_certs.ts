@@ -4,7 +4,7 @@
  * at start so a bad file is reported before any connection is made.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { Fault, makeFault } from "../fault.ts";
+import { type Fault, makeFault, securityFault } from "../fault.ts";
 
 /** Most permissive modes allowed (DAOS security/pem.go). */
 export const MaxPerm = {
@@ -63,13 +63,11 @@ export function unreadableCertFile(path: string, cause?: unknown): Fault {
 
 /** Fault 903: the file's content is not a valid certificate/key (or does not fit the CA). */
 export function invalidCertFile(path: string, reason: string): Fault {
-  return new Fault({
-    domain: "security",
-    code: 903,
-    description: `certificate at path "${path}" is invalid: ${reason}`,
-    reason,
-    resolution: INVALID_RESOLUTION,
-  });
+  return securityFault(
+    "SecurityInvalidCert",
+    `certificate at path "${path}" is invalid: ${reason}`,
+    INVALID_RESOLUTION,
+  ).withReason(reason);
 }
 
 function octal(mode: number): string {
