@@ -2,7 +2,18 @@
  * Component authorisation on the control port (server.md §7.2): the caller's component is the
  * CN of its verified client certificate, and each full gRPC method name lists the components
  * allowed to call it. Methods absent from the table are denied.
+ *
+ * The table is written per service over the generated service descriptors, so the compiler
+ * holds it to the services: every method needs a rule and a rule cannot name a method that
+ * does not exist (the authz test checks the same against every service in proto/gen/ts).
+ * Permissions follow the reference's map (DAOS security/grpc_authorization.go); the reference
+ * rows for RPCs not implemented here (Pool*, SystemCheck*, RaftTransport, …) come with their
+ * RPCs, with the components server.md §7.2 lists for them.
  */
+import type { DescService } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import { CtlSvc } from "../../../proto/gen/ts/ctl/ctl_pb.ts";
+import { MgmtSvc } from "../../../proto/gen/ts/mgmt/mgmt_pb.ts";
 
 /** A DAOS component as identified by a certificate CN. */
 export type Component = "admin" | "agent" | "server" | "undefined";
@@ -12,113 +23,55 @@ export function componentFromCommonName(cn: string): Component {
   return cn === "admin" || cn === "agent" || cn === "server" ? cn : "undefined";
 }
 
-const ADMIN_CTL = [
-  "StorageScan",
-  "StorageFormat",
-  "StorageNvmeRebind",
-  "StorageNvmeAddDevice",
-  "NetworkScan",
-  "CollectLog",
-  "SmdQuery",
-  "SmdManage",
-  "SetEngineLogMasks",
-];
-const SERVER_CTL = [
-  "PrepShutdownRanks",
-  "StopRanks",
-  "ResetFormatRanks",
-  "StartRanks",
-  "PingRanks",
-  "GroupUpdate",
-  "SystemErasePeer",
-  "CheckEngineRepair",
-];
-const ADMIN_MGMT = [
-  "LeaderQuery",
-  "SystemQuery",
-  "SystemErase",
-  "SystemStart",
-  "SystemStop",
-  "SystemExclude",
-  "SystemDrain",
-  "SystemRebuildManage",
-  "SystemSelfHealEval",
-  "PoolCreate",
-  "PoolDestroy",
-  "PoolQuery",
-  "PoolQueryTarget",
-  "PoolSetProp",
-  "PoolGetProp",
-  "PoolGetACL",
-  "PoolOverwriteACL",
-  "PoolUpdateACL",
-  "PoolDeleteACL",
-  "PoolExclude",
-  "PoolDrain",
-  "PoolReintegrate",
-  "PoolEvict",
-  "PoolExtend",
-  "PoolUpgrade",
-  "PoolRebuildStart",
-  "PoolRebuildStop",
-  "PoolSelfHealEval",
-  "GetAttachInfo",
-  "ListPools",
-  "ListContainers",
-  "ContSetOwner",
-  "SystemCleanup",
-  "SystemCheckEnable",
-  "SystemCheckDisable",
-  "SystemCheckStart",
-  "SystemCheckStop",
-  "SystemCheckQuery",
-  "SystemCheckSetPolicy",
-  "SystemCheckGetPolicy",
-  "SystemCheckRepair",
-  "FaultInjectReport",
-  "FaultInjectPoolFault",
-  "FaultInjectMgmtPoolFault",
-  "SystemSetAttr",
-  "SystemGetAttr",
-  "SystemSetProp",
-  "SystemGetProp",
-];
-const AGENT_MGMT = ["PoolEvict", "GetAttachInfo", "SystemCleanup"];
-const SERVER_MGMT = [
-  "Join",
-  "ClusterEvent",
-  "PoolDrain",
-  "PoolReintegrate",
-  "PoolRebuildStart",
-  "PoolRebuildStop",
-  "PoolSelfHealEval",
-  "SystemCheckEngineReport",
-  "SystemGetProp",
-];
-const SERVER_RAFT = [
-  "AppendEntries",
-  "AppendEntriesPipeline",
-  "RequestVote",
-  "TimeoutNow",
-  "InstallSnapshot",
-];
+/** One rule per method of a service, keyed by the method's generated (local) name. */
+type ServiceRules<S> = S extends GenService<infer M extends GenServiceMethods>
+  ? { readonly [K in keyof M]: readonly Component[] }
+  : never;
+
+const ADMIN = ["admin"] as const;
+const SERVER = ["server"] as const;
+
+const CTL_RULES: ServiceRules<typeof CtlSvc> = {
+  storageScan: ADMIN,
+  storageFormat: ADMIN,
+  networkScan: ADMIN,
+  prepShutdownRanks: SERVER,
+  stopRanks: SERVER,
+  resetFormatRanks: SERVER,
+  startRanks: SERVER,
+  // Ours (no reference row): the MS leader's server-to-server calls.
+  pingRanks: SERVER,
+  groupUpdate: SERVER,
+  systemErasePeer: SERVER,
+};
+
+const MGMT_RULES: ServiceRules<typeof MgmtSvc> = {
+  join: SERVER,
+  clusterEvent: SERVER,
+  leaderQuery: ADMIN,
+  systemQuery: ADMIN,
+  systemStop: ADMIN,
+  systemStart: ADMIN,
+  systemExclude: ADMIN,
+  // Admin only as in the reference; the leader reaches peer replicas by CtlSvc.SystemErasePeer.
+  systemErase: ADMIN,
+};
+
+/** The services the access table covers (the ones the control server registers). */
+export const AUTHORIZED_SERVICES: readonly DescService[] = [CtlSvc, MgmtSvc];
 
 function buildTable(): ReadonlyMap<string, ReadonlySet<Component>> {
-  const table = new Map<string, Set<Component>>();
-  const grant = (component: Component, prefix: string, methods: string[]) => {
-    for (const m of methods) {
-      const key = `${prefix}/${m}`;
-      const set = table.get(key) ?? new Set<Component>();
-      set.add(component);
-      table.set(key, set);
+  const table = new Map<string, ReadonlySet<Component>>();
+  const add = <M extends GenServiceMethods>(
+    svc: GenService<M>,
+    rules: { readonly [K in keyof M]: readonly Component[] },
+  ) => {
+    for (const local of Object.keys(rules) as (keyof M & string)[]) {
+      table.set(`/${svc.typeName}/${svc.method[local].name}`, new Set(rules[local]));
     }
   };
-  grant("admin", "/ctl.CtlSvc", ADMIN_CTL);
-  grant("server", "/ctl.CtlSvc", SERVER_CTL);
-  grant("admin", "/mgmt.MgmtSvc", ADMIN_MGMT);
-  grant("agent", "/mgmt.MgmtSvc", AGENT_MGMT);
-  grant("server", "/mgmt.MgmtSvc", SERVER_MGMT);
-  grant("server", "/RaftTransport", SERVER_RAFT);
+  add(CtlSvc, CTL_RULES);
+  add(MgmtSvc, MGMT_RULES);
   return table;
 }
 
