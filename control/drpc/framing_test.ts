@@ -112,73 +112,24 @@ Deno.test("clean end of stream before a message reads as null", async () => {
   assertEquals(await read(new Uint8Array(0)), null);
 });
 
-Deno.test("total_chunks == 0 is rejected", async () => {
-  await rejects(
-    () => read(chunk({ totalSize: 4, chunkSize: 4, chunkIndex: 0, totalChunks: 0 })),
-    { name: "FramingError", message: /total_chunks == 0/ },
-  );
-});
-
-Deno.test("chunk payload larger than 131048 bytes is rejected", async () => {
-  await rejects(
-    () =>
-      read(chunk({
-        totalSize: MAX_CHUNK_PAYLOAD + 1,
-        chunkSize: MAX_CHUNK_PAYLOAD + 1,
-        chunkIndex: 0,
-        totalChunks: 1,
-      })),
-    { name: "FramingError", message: /payload too large/ },
-  );
-});
-
-Deno.test("chunk overrunning the announced total is rejected", async () => {
-  const wire = concat([
-    chunk({ totalSize: 30, chunkSize: 20, chunkIndex: 0, totalChunks: 2 }),
-    chunk({ totalSize: 30, chunkSize: 20, chunkIndex: 1, totalChunks: 2 }),
-  ]);
-  await rejects(
-    () => read(wire),
-    FramingError,
-    "overruns",
-  );
-});
-
-Deno.test("changed total size or chunk count is rejected", async () => {
-  const first = chunk({ totalSize: 30, chunkSize: 10, chunkIndex: 0, totalChunks: 3 });
-  await rejects(
-    () =>
-      read(concat([first, chunk({ totalSize: 31, chunkSize: 10, chunkIndex: 1, totalChunks: 3 })])),
-    { name: "FramingError", message: /changed totals/ },
-  );
-  await rejects(
-    () =>
-      read(concat([first, chunk({ totalSize: 30, chunkSize: 10, chunkIndex: 1, totalChunks: 4 })])),
-    { name: "FramingError", message: /changed totals/ },
-  );
-});
-
-Deno.test("out-of-order chunk index is rejected", async () => {
-  await rejects(
-    () => read(chunk({ totalSize: 10, chunkSize: 5, chunkIndex: 1, totalChunks: 2 })),
-    { name: "FramingError", message: /possible lost\/dropped chunk/ },
-  );
-  const wire = concat([
-    chunk({ totalSize: 30, chunkSize: 10, chunkIndex: 0, totalChunks: 3 }),
-    chunk({ totalSize: 30, chunkSize: 10, chunkIndex: 2, totalChunks: 3 }),
-  ]);
-  await rejects(
-    () => read(wire),
-    FramingError,
-    "expected 1",
-  );
-});
-
-Deno.test("final size different from the total is rejected", async () => {
-  await rejects(
-    () => read(chunk({ totalSize: 100, chunkSize: 50, chunkIndex: 0, totalChunks: 1 })),
-    { name: "FramingError", message: /size mismatch/ },
-  );
+Deno.test("malformed chunk sequences are rejected, each with its reason", async () => {
+  /** A chunk with a zero payload of `chunkSize` bytes. */
+  const c = (totalSize: number, chunkSize: number, chunkIndex: number, totalChunks: number) =>
+    chunk({ totalSize, chunkSize, chunkIndex, totalChunks });
+  const big = MAX_CHUNK_PAYLOAD + 1;
+  const cases: [string, Uint8Array[], RegExp][] = [
+    ["total_chunks == 0", [c(4, 4, 0, 0)], /total_chunks == 0/],
+    ["payload larger than 131048 bytes", [c(big, big, 0, 1)], /payload too large/],
+    ["chunk overrunning the announced total", [c(30, 20, 0, 2), c(30, 20, 1, 2)], /overruns/],
+    ["changed total size", [c(30, 10, 0, 3), c(31, 10, 1, 3)], /changed totals/],
+    ["changed chunk count", [c(30, 10, 0, 3), c(30, 10, 1, 4)], /changed totals/],
+    ["first chunk not index 0", [c(10, 5, 1, 2)], /possible lost\/dropped chunk/],
+    ["skipped chunk index", [c(30, 10, 0, 3), c(30, 10, 2, 3)], /index 2, expected 1/],
+    ["final size different from the total", [c(100, 50, 0, 1)], /size mismatch/],
+  ];
+  for (const [what, chunks, message] of cases) {
+    await rejects(() => read(concat(chunks)), { name: "FramingError", message }, what);
+  }
 });
 
 Deno.test("stream ending inside a chunk or between chunks is rejected", async () => {

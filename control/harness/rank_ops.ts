@@ -47,6 +47,13 @@ function targets(h: EngineHarness, ranks: RankFilter): EngineInstance[] {
   return h.instancesByRanks(ranks);
 }
 
+/** Targets of a manual stop or start, whose auto-restart history it clears (server.md §4.4). */
+function manualTargets(h: EngineHarness, ranks: RankFilter): EngineInstance[] {
+  const insts = targets(h, ranks);
+  h.clearRestartHistory(insts.map((i) => i.rank()!));
+  return insts;
+}
+
 /**
  * PrepShutdownRanks: dRPC PrepShutdown to each ready targeted instance → Stopping; a timeout →
  * Unresponsive; a failure → Errored; instances not ready → their state (Stopped when down).
@@ -120,8 +127,7 @@ export async function stopRanks(
   ranks: RankFilter,
   opts: StopOptions,
 ): Promise<RankResult[]> {
-  const insts = targets(h, ranks);
-  h.clearRestartHistory(insts.map((i) => i.rank()!));
+  const insts = manualTargets(h, ranks);
   const killAfter = Math.min(opts.killAfterMs ?? opts.timeoutMs / 2, opts.timeoutMs);
   const stopped = (i: EngineInstance) => !i.isStarted();
   await Promise.all(insts.map(async (inst) => {
@@ -158,8 +164,7 @@ export async function startRanks(
   ranks: RankFilter,
   opts: StartOptions,
 ): Promise<RankResult[]> {
-  const insts = targets(h, ranks);
-  h.clearRestartHistory(insts.map((i) => i.rank()!));
+  const insts = manualTargets(h, ranks);
   // What was there before this start: only an attempt or failure after it ends the wait.
   const before = new Map<EngineInstance, { attempts: number; failures: number }>();
   for (const inst of insts) {

@@ -2,6 +2,7 @@
  * Default InstanceStorage: "formatted" = superblock present; awaiting format polls for it.
  * daos_server can substitute the storage module's own format-aware implementation.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import type { InstanceStorage, SuperblockStore } from "./types.ts";
 
 /** Builds an InstanceStorage over a superblock store, polling every pollMs while unformatted. */
@@ -15,15 +16,8 @@ export function superblockPresenceStorage(
     awaitFormat: async (signal) => {
       while (!signal.aborted) {
         if ((await superblock.read()) !== null) return;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(done, pollMs);
-          function done() {
-            clearTimeout(t);
-            signal.removeEventListener("abort", done);
-            resolve();
-          }
-          signal.addEventListener("abort", done, { once: true });
-        });
+        // An abort ends the pause early (the delay rejects); the loop then throws its reason.
+        await delay(pollMs, undefined, { signal }).catch(() => {});
       }
       throw signal.reason ?? new Error("aborted while waiting for format");
     },

@@ -102,14 +102,10 @@ async function writeHeader(path: string, owner: string): Promise<void> {
       BDEV_MAGIC + (owner === "" ? "" : `${BDEV_OWNER_PREFIX}${owner}\n`),
     ).subarray(0, BDEV_HEADER_BYTES),
   );
-  const f = await Deno.open(path, { write: true });
-  try {
-    let done = 0;
-    while (done < block.length) done += await f.write(block.subarray(done));
-    await f.syncData();
-  } finally {
-    f.close();
-  }
+  using f = await Deno.open(path, { write: true });
+  let done = 0;
+  while (done < block.length) done += await f.write(block.subarray(done));
+  await f.syncData();
 }
 
 /**

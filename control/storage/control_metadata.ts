@@ -12,6 +12,7 @@ import type { ControlMetadataConfig } from "../config/types.ts";
 export type ControlMetadataPlace = Pick<ControlMetadataConfig, "path" | "device">;
 import { controlMetadataFault, type Fault } from "../lib/fault.ts";
 import { runTool } from "./command.ts";
+import { blkidProbe, sbin } from "./block_signatures.ts";
 import { findMount, unmountIfMounted } from "./mounts.ts";
 
 const CM_RESOLUTION = "check control_metadata.device and control_metadata.path, and that " +
@@ -30,37 +31,15 @@ export function controlRoot(path: string): string {
   return `${clean(path)}/daos_control`;
 }
 
-/** Where blkid(8) lives (Debian: /usr/sbin, not always on a service's PATH). */
-function tool(name: string): string {
-  for (const dir of ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch { /* next */ }
-  }
-  return name;
-}
-
 /** Filesystem type and label found on a block device by probing it; type "" when none. */
 export async function probeDevice(device: string): Promise<{ type: string; label: string }> {
-  const out = await new Deno.Command(tool("blkid"), {
-    args: ["-p", "-o", "export", device],
-    stdout: "piped",
-    stderr: "piped",
-  }).output().catch((e: Error) => {
+  const out = await blkidProbe(device).catch((e: Error) => {
     throw cmFault(`running blkid on ${device} failed: ${e.message}`);
   });
   // blkid exits 2 when the device carries no recognizable signature.
   if (out.code === 2) return { type: "", label: "" };
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim() || `exit code ${out.code}`;
-    throw cmFault(`blkid -p ${device}: ${err}`);
-  }
-  const vals = new Map<string, string>();
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    const i = line.indexOf("=");
-    if (i > 0) vals.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return { type: vals.get("TYPE") ?? "", label: vals.get("LABEL") ?? "" };
+  if (!out.success) throw cmFault(`blkid -p ${device}: ${out.stderr || `exit code ${out.code}`}`);
+  return { type: out.values.get("TYPE") ?? "", label: out.values.get("LABEL") ?? "" };
 }
 
 async function checkDevice(device: string): Promise<void> {
@@ -129,7 +108,7 @@ export async function formatControlMetadata(
     // -F: a device with an old filesystem would otherwise make mkfs ask for confirmation.
     const args = ["-q", "-F", ...(label !== "" ? ["-L", label] : []), cm.device];
     await runTool(
-      tool("mkfs.ext4"),
+      sbin("mkfs.ext4"),
       args,
       (d) => cmFault(d, "check that the device is not in use and that e2fsprogs is installed"),
     );
