@@ -1,6 +1,10 @@
-/** System memory and hugepage counters from /proc/meminfo (values in KiB, pages as counts). */
+/**
+ * System memory and hugepage counters from /proc/meminfo (values in KiB, pages as counts): the
+ * one meminfo parser, for StorageScan, the RAM-disk sizing (storage/ramdisk_size.ts), the
+ * `--hardware` config check and the engines' hugepage size.
+ */
 
-/** The /proc/meminfo fields StorageScan reports. */
+/** The /proc/meminfo fields the control plane reads. */
 export interface SysMemInfo {
   hugepagesTotal: number;
   hugepagesFree: number;
