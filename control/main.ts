@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { loadServerConfigForStart, registerConfigValidate } from "./config/validate_command.ts";
+import { applyModulesFlag } from "./config/engine_modules.ts";
 import { errorText, isFault, rootCause } from "./lib/fault.ts";
 import { startDaosServer } from "./server/daos_server.ts";
 import { createLogger } from "./server/logging.ts";
@@ -22,6 +23,7 @@ function fatal(err: unknown): number {
 interface StartOptions {
   port?: string;
   insecure?: boolean;
+  modules?: string;
 }
 
 async function start(configPath: string | undefined, opts: StartOptions): Promise<number> {
@@ -37,6 +39,7 @@ async function start(configPath: string | undefined, opts: StartOptions): Promis
     cfg.port = p;
   }
   if (opts.insecure) cfg.transportConfig.allowInsecure = true;
+  if (opts.modules !== undefined) applyModulesFlag(cfg.engines, opts.modules);
   const log = createLogger({
     mask: cfg.controlLogMask,
     file: cfg.controlLogFile,
@@ -69,6 +72,7 @@ export async function main(args: string[]): Promise<number> {
     .description("Start daos_server")
     .option("-p, --port <port>", "port for the control API (overrides the config)")
     .option("-i, --insecure", "allow insecure (plain-text) control connections")
+    .option("-m, --modules <list>", "engine modules to load, e.g. mgmt (overrides the config)")
     .action((opts: StartOptions) => {
       action = start(program.opts<{ config?: string }>().config, opts);
     });

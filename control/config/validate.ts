@@ -6,6 +6,7 @@ import { FaultCode } from "../lib/fault.ts";
 import { systemNameProblem } from "../lib/system_name.ts";
 import type { EngineLoc } from "./schema.ts";
 import { faultPathProblem } from "./fault_domain.ts";
+import { MODULE_LIST_FIX, moduleListProblem } from "./engine_modules.ts";
 import { storageAreas, storageOverlaps } from "./storage_overlap.ts";
 import type { MapReader } from "./yaml_reader.ts";
 import type { EngineConfig, ServerConfig } from "./types.ts";
@@ -225,6 +226,15 @@ function validateEngine(cfg: ServerConfig, e: EngineConfig, loc: EngineLoc): voi
     );
   }
   validateLogMask(e, m);
+  const modules = moduleListProblem(e.modules);
+  if (modules !== null) {
+    m.problem(
+      "modules",
+      FaultCode.ServerBadConfig,
+      `I/O Engine ${e.index} failed config validation: modules: ${modules}`,
+      MODULE_LIST_FIX,
+    );
+  }
   for (const v of e.envVars) {
     if (!/^[^=\s]+=/.test(v)) {
       fail(

@@ -5,6 +5,7 @@
 import type { EngineConfig } from "../config/types.ts";
 import { nvmeConfPath } from "../storage/engine_paths.ts";
 import { mergeLogSubsystems } from "../config/log_masks.ts";
+import { MODULE_LIST_FIX, moduleListProblem } from "../config/engine_modules.ts";
 
 /** Values computed by daos_server rather than read from the engine's config. */
 export interface LaunchContext {
@@ -24,13 +25,27 @@ function scmMount(cfg: EngineConfig): string {
   return cfg.scm.scmMount;
 }
 
+/**
+ * `-m <modules>` as the reference derives it: only when the engine's module list is set (by
+ * `daos_server start --modules`, which replaces every engine's list as in DAOS; here also by
+ * the engine's `modules` key, which DAOS overwrites); otherwise nothing, and the engine loads
+ * its default modules.
+ * Checked again here because a list that is not plain names must never reach the engine.
+ */
+function moduleArgs(cfg: EngineConfig): string[] {
+  if (cfg.modules === "") return [];
+  const bad = moduleListProblem(cfg.modules);
+  if (bad !== null) throw new Error(`engine ${cfg.index}: modules: ${bad}; ${MODULE_LIST_FIX}`);
+  return ["-m", cfg.modules];
+}
+
 /** daos_engine arguments for cfg (without the program name). */
 export function engineArgs(cfg: EngineConfig, ctx: LaunchContext): string[] {
   const args = ["-t", String(cfg.targets), "-x", String(cfg.nrXsHelpers)];
   if (cfg.firstCore !== null) args.push("-f", String(cfg.firstCore));
   if (cfg.pinnedNumaNode !== null) args.push("-p", String(cfg.pinnedNumaNode));
   if (cfg.fabric.bypassHealthChk) args.push("-b");
-  if (cfg.modules !== "") args.push("-m", cfg.modules);
+  args.push(...moduleArgs(cfg));
   args.push("-g", cfg.systemName, "-d", ctx.socketDir, "-I", String(cfg.index));
   args.push("-T", String(1 + cfg.bdevs.length), "-s", scmMount(cfg));
   const conf = nvmeConfPath(cfg);

@@ -32,6 +32,20 @@ Deno.test("engine arguments with a bdev tier, pinning, check mode", () => {
   ]);
 });
 
+Deno.test("-m only for a set module list, and never for a list that is not plain names", () => {
+  const m = (modules: string) => {
+    const a = engineArgs(engineConfig({ modules }), { socketDir: "/r" });
+    const i = a.indexOf("-m");
+    return i < 0 ? null : a[i + 1];
+  };
+  assertEquals(m(""), null);
+  assertEquals(m("mgmt"), "mgmt");
+  assertEquals(m("mgmt,pool"), "mgmt,pool");
+  for (const bad of ["../mgmt", "mgmt,", "mgmt,mgmt", "a b"]) {
+    throws(() => m(bad), /engine 1: modules: .*write module names separated by commas/, bad);
+  }
+});
+
 Deno.test("engine without an SCM tier is refused with the fix", () => {
   throws(
     () => engineArgs(engineConfig({ scm: null }), { socketDir: "/r" }),

@@ -19,7 +19,8 @@ const WAIT = 30_000;
 const native = new URL("../../engine-ffi/native", import.meta.url).pathname;
 
 async function ensureEngineBuilt(): Promise<void> {
-  const lib = `${native}/build/libdaos_engine.so`;
+  // the engine and its modules (libmgmt.so is built after libdaos_engine.so)
+  const lib = `${native}/build/modules/libmgmt.so`;
   if (await Deno.stat(lib).then(() => true, () => false)) return;
   const out = await new Deno.Command("make", { args: ["-s", "-C", native] }).output();
   if (!out.success) {
@@ -134,6 +135,38 @@ Deno.test("a real engine that cannot start is reported stopped with its error in
     );
     assertEquals(f.joins.length, 0);
     assertEquals(f.events.map((e) => [e.id, e.rank]), [[RasId.ENGINE_DIED, 0xffffffff]]);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("a real engine with a module it cannot load stops with the file named in the log", async () => {
+  await ensureEngineBuilt();
+  const f = await startFixture({
+    engines: 1,
+    launch: (idx, scmDir, socketDir) => {
+      const cfg = engineAt(idx, scmDir);
+      cfg.modules = "mgmt,nosuch";
+      return {
+        enginePath: DEFAULT_ENGINE_PATH,
+        args: (checkMode) => engineArgs(cfg, { socketDir, checkMode }),
+        env: engineEnv(cfg, Deno.env.toObject()),
+      };
+    },
+  });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.info().lastExitStatus !== null, WAIT), f.logs.join("\n"));
+    assertEquals(i0.info().lastExitStatus, "exit status 1");
+    assert(
+      f.logs.some((l) =>
+        l.startsWith("ERROR daos_engine:0 ") &&
+        l.includes("unknown engine module 'nosuch' (-m)") &&
+        l.includes(`${native}/build/modules/libnosuch.so`)
+      ),
+      f.logs.join("\n"),
+    );
+    assertEquals(f.joins.length, 0);
   } finally {
     await f.close();
   }

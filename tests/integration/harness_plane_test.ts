@@ -43,7 +43,7 @@ function ctx(timeoutMs?: number) {
 }
 
 Deno.test("engine plane from daos_server.yml: engines ready, CtlSvc rank calls", async () => {
-  if (!(await Deno.stat(`${native}/build/libdaos_engine.so`).then(() => true, () => false))) {
+  if (!(await Deno.stat(`${native}/build/modules/libmgmt.so`).then(() => true, () => false))) {
     const out = await new Deno.Command("make", { args: ["-s", "-C", native] }).output();
     assert(out.success, new TextDecoder().decode(out.stderr));
   }

@@ -2,7 +2,9 @@
  * libdaos_engine: one DAOS engine instance (data plane) in a shared library.
  *
  * Lifecycle: daos_engine_create() parses the engine arguments (the DAOS flags daos_server
- * passes: -t -x -f -p -s -n -I -d -g -r -H -T -m -b -C) and checks the storage; start() opens
+ * passes: -t -x -f -p -s -n -I -d -g -r -H -T -m -b -C), checks the storage and loads the
+ * modules named by -m (comma-separated, default "mgmt"): each is lib<name>.so in the module
+ * directory, opened with dlopen (src/module.h); start() opens
  * the dRPC listener <socket_dir>/daos_engine_<pid>.sock, binds the fabric endpoint, starts the
  * xstreams and sends NotifyReady to <socket_dir>/daos_server.sock; stop() joins every thread
  * and removes the socket; destroy() frees the engine. One engine per process.
@@ -10,7 +12,9 @@
  * Environment: D_PROVIDER, D_INTERFACE, D_PORT (fabric), DAOS_FABRIC_ADDR (our override of the
  * interface's IPv4 address), D_LOG_FILE (log destination; stderr when unset), D_LOG_MASK,
  * DAOS_SERVER_PID (the daos_server that started the engine: when that process exits, the
- * engine notices at once, logs it and stops itself with last_error set; unset = not watched).
+ * engine notices at once, logs it and stops itself with last_error set; unset = not watched),
+ * DAOS_MODULE_DIR (absolute path of the module directory; default: modules/ beside
+ * libdaos_engine.so, i.e. build/modules).
  *
  * Thread safety: create/start/stop/destroy are called from one controlling thread.
  * daos_engine_request_stop() is async-signal-safe and may be called from any thread.

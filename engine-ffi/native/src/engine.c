@@ -1,6 +1,7 @@
 /* Engine lifecycle: create (args, log, storage, modules), start, stop (joins), destroy. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,13 +14,10 @@
 #include "engine_internal.h"
 #include "fabric.h"
 #include "log.h"
-#include "mgmt_module.h"
 #include "notify.h"
 
 /* One engine per process: its socket name is per pid and its log is process-wide. */
 static int engine_live;
-
-static const struct dss_module *const available_modules[] = {&dss_mgmt_module};
 
 int dss_engine_stopping(const struct dss_engine *eng)
 {
@@ -45,32 +43,43 @@ void dss_engine_fail(struct dss_engine *eng, const char *msg)
 	daos_engine_request_stop(eng);
 }
 
-static int load_modules(struct dss_engine *eng, char *err, size_t errlen)
+/*
+ * The module directory: DAOS_MODULE_DIR when set (checked: it is an untrusted env value),
+ * else modules/ beside libdaos_engine.so.
+ */
+static int module_dir(char *dir, size_t len, char *err, size_t errlen)
 {
-	char list[sizeof(eng->args.modules)], *save = NULL;
-	const char *names = eng->args.modules[0] ? eng->args.modules : "mgmt";
+	const char *env = getenv(DSS_MODULE_DIR_ENV);
+	int rc;
 
-	snprintf(list, sizeof(list), "%s", names);
-	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		const struct dss_module *m = NULL;
-		int rc;
-
-		for (size_t i = 0; i < sizeof(available_modules) / sizeof(available_modules[0]); i++)
-			if (strcmp(available_modules[i]->name, tok) == 0)
-				m = available_modules[i];
-		if (m == NULL) {
-			snprintf(err, errlen, "unknown engine module '%s' (-m): available modules: "
-				 "mgmt", tok);
+	if (env != NULL) {
+		if (env[0] != '/' || strlen(env) >= len - DSS_MODULE_NAME_MAX - sizeof("/lib.so")) {
+			snprintf(err, errlen, "invalid %s '%.200s': must be an absolute directory path "
+				 "shorter than %zu bytes; fix or unset it (default: modules/ beside "
+				 "libdaos_engine.so)", DSS_MODULE_DIR_ENV, env,
+				 len - DSS_MODULE_NAME_MAX - sizeof("/lib.so"));
 			return -EINVAL;
 		}
-		rc = dss_module_load(&eng->reg, m, eng);
-		if (rc != 0) {
-			snprintf(err, errlen, "cannot load engine module '%s': %s", tok,
-				 rc == -EEXIST ? "listed twice in -m" : strerror(-rc));
-			return rc;
-		}
+		snprintf(dir, len, "%s", env);
+		return 0;
 	}
-	return 0;
+	rc = dss_module_default_dir(dir, len);
+	if (rc != 0)
+		snprintf(err, errlen, "cannot find the engine's module directory (modules/ beside "
+			 "libdaos_engine.so): %s; set %s", strerror(-rc), DSS_MODULE_DIR_ENV);
+	return rc;
+}
+
+/* Opens the modules of -m (default DSS_DEFAULT_MODULES) from the module directory. */
+static int load_modules(struct dss_engine *eng, char *err, size_t errlen)
+{
+	const char *names = eng->args.modules[0] ? eng->args.modules : DSS_DEFAULT_MODULES;
+	char dir[PATH_MAX];
+	int rc = module_dir(dir, sizeof(dir), err, errlen);
+
+	if (rc == 0)
+		rc = dss_modules_open(&eng->reg, dir, names, eng, err, errlen);
+	return rc;
 }
 
 static void seterr(char *err, size_t errlen, const char *msg)

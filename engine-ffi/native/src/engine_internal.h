@@ -61,12 +61,12 @@ struct dss_engine {
 };
 
 /** Record why the engine stops itself and request the stop. */
-void dss_engine_fail(struct dss_engine *eng, const char *msg);
+DSS_API void dss_engine_fail(struct dss_engine *eng, const char *msg);
 
 /** True once a stop was requested. */
-int dss_engine_stopping(const struct dss_engine *eng);
+DSS_API int dss_engine_stopping(const struct dss_engine *eng);
 
 /** Sleep up to ms, returning early (1) when a stop is requested; 0 after the full sleep. */
-int dss_engine_sleep(struct dss_engine *eng, int ms);
+DSS_API int dss_engine_sleep(struct dss_engine *eng, int ms);
 
 #endif

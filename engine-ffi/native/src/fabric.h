@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dss_api.h"
+
 #define DSS_PING_REQ_LEN  16
 #define DSS_PING_RESP_LEN 32
 
@@ -31,6 +33,7 @@ int dss_fabric_ping_reply(struct dss_engine *eng, const uint8_t req[DSS_PING_REQ
  * Ping a fabric URI ("proto://IP:PORT") from this process, bounded by timeout_ms.
  * On success fills rank/incarnation (either may be NULL). 0 or -errno.
  */
-int dss_fabric_ping(const char *uri, int timeout_ms, uint32_t *rank, uint64_t *incarnation);
+DSS_API int dss_fabric_ping(const char *uri, int timeout_ms, uint32_t *rank,
+			    uint64_t *incarnation);
 
 #endif

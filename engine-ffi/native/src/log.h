@@ -2,6 +2,8 @@
 #ifndef DSS_LOG_H
 #define DSS_LOG_H
 
+#include "dss_api.h"
+
 enum dss_log_level { DLOG_DBG = 0, DLOG_INFO = 1, DLOG_NOTE = 2, DLOG_WARN = 3, DLOG_ERR = 4, DLOG_CRIT = 5 };
 
 /** Open the log destination (path NULL or "" = stderr). 0 or -errno. */
@@ -9,11 +11,11 @@ int dss_log_open(const char *path);
 /** Close the log file (back to stderr). */
 void dss_log_close(void);
 /** Set the minimum level from a DAOS mask "LEVEL[,SUBSYS=LEVEL...]"; 0 or -EINVAL. */
-int dss_log_set_mask(const char *mask);
+DSS_API int dss_log_set_mask(const char *mask);
 /** Current minimum level. */
-int dss_log_level(void);
+DSS_API int dss_log_level(void);
 /** Write one message if level >= the mask. */
-void dss_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+DSS_API void dss_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define D_DEBUG(...) dss_log(DLOG_DBG, __VA_ARGS__)
 #define D_INFO(...)  dss_log(DLOG_INFO, __VA_ARGS__)

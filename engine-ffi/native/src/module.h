@@ -3,6 +3,14 @@
  * init/fini, optional setup/cleanup, an optional per-xstream key and a zero-terminated table
  * of dRPC handlers. The registry loads modules and dispatches each dRPC Call by module id,
  * then method (spec/server.md §6.5).
+ *
+ * Each module is its own shared library lib<name>.so in the engine's module directory,
+ * exporting one `struct dss_module <name>_module` (DSS_MODULE_EXPORT). The engine opens the
+ * modules named by -m with dlopen(RTLD_NOW | RTLD_LOCAL), checks interface_version, registers
+ * the module, and dlcloses it after cleanup/fini at stop. A module calls back into the engine
+ * through the functions libdaos_engine.so exports (those declared with DSS_API); modules are
+ * linked against libdaos_engine.so with -z defs, so a module using a function the engine does
+ * not export fails to link instead of failing to load.
  */
 #ifndef DSS_MODULE_H
 #define DSS_MODULE_H
@@ -11,8 +19,29 @@
 #include <stdint.h>
 
 #include "drpc/drpc.pb-c.h"
+#include "dss_api.h"
 
 struct dss_engine;
+/* A module's RPC protocol (crt.h); registered by the engine once the RPC layer is up. */
+struct crt_proto_format;
+
+/*
+ * Version of struct dss_module and of the engine functions modules call. Bump it whenever
+ * either changes incompatibly: the engine refuses a module built for another version.
+ */
+#define DSS_MODULE_INTERFACE_VERSION 1
+
+/** Environment variable naming the module directory (default: modules/ beside the engine). */
+#define DSS_MODULE_DIR_ENV "DAOS_MODULE_DIR"
+
+/** Modules loaded when -m is not given (DAOS loads its whole default set; ours is mgmt). */
+#define DSS_DEFAULT_MODULES "mgmt"
+
+/** Longest module name: lib<name>.so and <name>_module must stay short. */
+#define DSS_MODULE_NAME_MAX 32
+
+/** Exports a module's descriptor from its lib<name>.so (built with -fvisibility=hidden). */
+#define DSS_MODULE_EXPORT __attribute__((visibility("default")))
 
 /** dRPC module ids (spec/server.md §6.4). */
 enum drpc_module_id {
@@ -50,7 +79,12 @@ struct dss_module_key {
 
 /** A module. */
 struct dss_module {
-	const char *name;
+	/*
+	 * DSS_MODULE_INTERFACE_VERSION the module was built with. First, so the engine can
+	 * read it even from a module whose struct layout differs from its own.
+	 */
+	uint32_t interface_version;
+	const char *name;        /* must equal the <name> of lib<name>.so */
 	int32_t drpc_module_id;
 	int (*init)(struct dss_engine *eng);
 	int (*fini)(struct dss_engine *eng);
@@ -58,6 +92,8 @@ struct dss_module {
 	int (*cleanup)(struct dss_engine *eng); /* optional: run at stop, before fini */
 	const struct dss_drpc_handler *handlers; /* zero-terminated; NULL = no dRPC methods */
 	struct dss_module_key *key;              /* optional per-xstream storage */
+	uint64_t facs;                           /* feature bits (none defined yet) */
+	const struct crt_proto_format *proto;    /* optional RPC protocol */
 };
 
 #define DSS_MAX_MODULES 8
@@ -67,6 +103,8 @@ struct dss_module {
 struct dss_module_registry {
 	const struct dss_module *mods[DSS_MAX_MODULES];
 	int loaded[DSS_MAX_MODULES]; /* init succeeded */
+	int set_up[DSS_MAX_MODULES]; /* setup succeeded: cleanup runs at unload */
+	void *handles[DSS_MAX_MODULES]; /* dlopen handle; NULL for a module linked in */
 	int nmods;
 	struct dss_module_key *keys[DSS_MAX_KEYS];
 	int nkeys;
@@ -75,16 +113,57 @@ struct dss_module_registry {
 void dss_registry_init(struct dss_module_registry *reg);
 
 /**
- * Register and init a module. Errors: -EINVAL (bad id/table), -EEXIST (name or dRPC id taken),
- * -ENOSPC (too many modules/keys), or the module's init error.
+ * Register and init a module linked into the engine (tests, the fuzz target); modules in
+ * their own library go through dss_module_open, which also checks interface_version. Errors:
+ * -EINVAL (bad name/id/table), -EEXIST (name or dRPC id taken), -ENOSPC (too many
+ * modules/keys), or the module's init error.
  */
 int dss_module_load(struct dss_module_registry *reg, const struct dss_module *mod,
 		    struct dss_engine *eng);
 
-/** Run every loaded module's setup, in load order. First error is returned. */
-int dss_modules_setup(struct dss_module_registry *reg, struct dss_engine *eng);
+/**
+ * dss_module_load with a message: on error, err names what is wrong (the struct field, as
+ * <what>.<field>, where `what` names the module, e.g. "mgmt_module") and the fix.
+ */
+int dss_module_register(struct dss_module_registry *reg, const struct dss_module *mod,
+			const char *what, struct dss_engine *eng, char *err, size_t errlen);
 
-/** Cleanup and fini every loaded module in reverse order; clears the registry. */
+/**
+ * 0 when name can be a module name: 1..DSS_MODULE_NAME_MAX letters, digits or '_' (so
+ * lib<name>.so never leaves the module directory); else -EINVAL.
+ */
+int dss_module_name_valid(const char *name);
+
+/**
+ * Open <dir>/lib<name>.so (dlopen RTLD_NOW | RTLD_LOCAL), look up `<name>_module`, check it
+ * and register + init it; the handle is closed at unload. On error the library is closed
+ * again and err names the file, the symbol or field, and the fix. Errors: -EINVAL (bad
+ * name or field), -ENOENT (no such file), -ELIBBAD (not loadable), -ENOENT (no symbol),
+ * -EPROTO (interface version), -EEXIST (duplicate), -ENOSPC, or the module's init error.
+ */
+int dss_module_open(struct dss_module_registry *reg, const char *dir, const char *name,
+		    struct dss_engine *eng, char *err, size_t errlen);
+
+/**
+ * Open every module of a comma-separated list, in order (see dss_module_open); on the first
+ * error, stop (modules already loaded stay loaded: dss_modules_unload them).
+ */
+int dss_modules_open(struct dss_module_registry *reg, const char *dir, const char *list,
+		     struct dss_engine *eng, char *err, size_t errlen);
+
+/**
+ * The default module directory: "modules" beside the file holding this engine's code
+ * (libdaos_engine.so, or the program it is linked into), found with dladdr. 0 or -errno.
+ */
+int dss_module_default_dir(char *dir, size_t len);
+
+/** Run every loaded module's setup, in load order. First error is returned. */
+DSS_API int dss_modules_setup(struct dss_module_registry *reg, struct dss_engine *eng);
+
+/**
+ * At stop: cleanup every module whose setup ran, in reverse load order; then fini every
+ * module in reverse order and dlclose the ones that were opened; clears the registry.
+ */
 void dss_modules_unload(struct dss_module_registry *reg, struct dss_engine *eng);
 
 /** Module registered under a dRPC module id, or NULL. */

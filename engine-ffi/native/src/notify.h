@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dss_api.h"
+
 struct dss_engine;
 
 #define DRPC_METHOD_SRV_NOTIFY_READY  301
@@ -29,6 +31,6 @@ void *dss_notify_main(void *eng);
  * Raise RAS engine_self_terminated (info only) for rank with msg to daos_server (ClusterEvent,
  * srv 304), one bounded attempt. 0 when daos_server acknowledged it, else -EIO / -ENOMEM.
  */
-int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char *msg);
+DSS_API int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char *msg);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dss_api.h"
+
 #define DSS_MAX_BDEVS 64
 
 enum dss_bdev_state { DSS_BDEV_NORMAL = 1, DSS_BDEV_EVICTED = 3, DSS_BDEV_UNPLUGGED = 4 };
@@ -41,10 +43,10 @@ int dss_storage_open(struct dss_storage *st, const char *scm_mount, const char *
 int dss_nvme_conf_parse(const char *json, struct dss_storage *st, char *err, size_t errlen);
 
 /** Re-check every bdev (size, still present) and refresh SCM usage. */
-void dss_storage_refresh(struct dss_storage *st);
+DSS_API void dss_storage_refresh(struct dss_storage *st);
 
 /** Bdev by uuid, or NULL. */
-struct dss_bdev *dss_storage_bdev(struct dss_storage *st, const char *uuid);
+DSS_API struct dss_bdev *dss_storage_bdev(struct dss_storage *st, const char *uuid);
 
 void dss_storage_close(struct dss_storage *st);
 

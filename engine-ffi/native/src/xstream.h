@@ -56,15 +56,15 @@ void dss_xstreams_stop(struct dss_engine *eng);
  * xstream quit first or is closed to new work. The wait always ends: a quitting xstream
  * completes its queue unrun.
  */
-int dss_xs_run(struct dss_engine *eng, int xs_id, dss_xs_fn fn, void *arg);
+DSS_API int dss_xs_run(struct dss_engine *eng, int xs_id, dss_xs_fn fn, void *arg);
 
 /** Close (closed=1) or reopen (0) every target xstream to new work; helpers stay open. */
-void dss_xs_targets_close(struct dss_engine *eng, int closed);
+DSS_API void dss_xs_targets_close(struct dss_engine *eng, int closed);
 
 /** The calling thread's xstream, or NULL outside xstreams. */
-struct dss_xstream *dss_xs_self(void);
+DSS_API struct dss_xstream *dss_xs_self(void);
 
 /** This xstream's value for a module key (NULL outside xstreams or if unregistered). */
-void *dss_module_key_get(const struct dss_module_key *key);
+DSS_API void *dss_module_key_get(const struct dss_module_key *key);
 
 #endif

@@ -31,7 +31,7 @@ static struct dss_engine *fuzz_engine(void)
 	if (pipe2(eng->stop_pipe, O_CLOEXEC) != 0)
 		abort();
 	dss_registry_init(&eng->reg);
-	if (dss_module_load(&eng->reg, &dss_mgmt_module, eng) != 0)
+	if (dss_module_load(&eng->reg, &mgmt_module, eng) != 0)
 		abort();
 	dss_log_set_mask("CRIT"); /* handler logs would drown the fuzzer's output */
 	return eng;

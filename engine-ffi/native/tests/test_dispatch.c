@@ -83,7 +83,8 @@ static void test_load_and_lookup(void **state)
 	assert_null(dss_module_by_name(&reg, "c"));
 	assert_int_equal(dss_modules_setup(&reg, NULL), 0);
 	dss_modules_unload(&reg, NULL);
-	assert_string_equal(trail, "init:a init:b setup:a fini:b cleanup:a fini:a");
+	/* every cleanup (of a module set up) before any fini, both in reverse load order */
+	assert_string_equal(trail, "init:a init:b setup:a cleanup:a fini:b fini:a");
 	assert_int_equal(reg.nmods, 0);
 }
 
@@ -110,6 +111,9 @@ static void test_load_rejects(void **state)
 	assert_null(dss_module_by_name(&reg, "a2"));
 	m.init = NULL;
 	assert_int_equal(dss_module_load(&reg, &m, NULL), -EINVAL);       /* no init */
+	m.init = b_init;
+	m.name = "a/b";
+	assert_int_equal(dss_module_load(&reg, &m, NULL), -EINVAL);       /* not a name */
 	assert_int_equal(reg.nmods, 1);
 	dss_modules_unload(&reg, NULL);
 }

@@ -1,5 +1,6 @@
 /* The engine's mgmt module (dRPC module 2): SetRank, SetUp, PrepShutdown, PingRank,
- * GroupUpdate, SmdListDevs, BioHealthQuery, SetLogMasks. */
+ * GroupUpdate, SmdListDevs, BioHealthQuery, SetLogMasks. Built as libmgmt.so, exporting
+ * mgmt_module; the engine opens it with dlopen (module.h). */
 #ifndef DSS_MGMT_MODULE_H
 #define DSS_MGMT_MODULE_H
 
@@ -24,6 +25,6 @@ enum drpc_mgmt_method {
 #define DER_TIMEDOUT 1011
 #define DER_SHUTDOWN 2017
 
-extern const struct dss_module dss_mgmt_module;
+extern DSS_MODULE_EXPORT const struct dss_module mgmt_module;
 
 #endif

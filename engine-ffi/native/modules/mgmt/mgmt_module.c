@@ -393,7 +393,8 @@ static int mgmt_fini(struct dss_engine *eng)
 	return 0;
 }
 
-const struct dss_module dss_mgmt_module = {
+const struct dss_module mgmt_module = {
+	.interface_version = DSS_MODULE_INTERFACE_VERSION,
 	.name = "mgmt",
 	.drpc_module_id = DRPC_MODULE_MGMT,
 	.init = mgmt_init,
