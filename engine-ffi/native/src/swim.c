@@ -479,7 +479,8 @@ uint64_t swim_tick(struct swim_ctx *c, uint64_t now)
 	if (!c->started) {
 		c->started = 1;
 		c->last_tick = now;
-		c->next_probe = now + c->period;
+		/* a random phase so engines started together do not probe in lockstep */
+		c->next_probe = now + c->period + rnd(c) % c->period;
 	} else if (now > c->last_tick && now - c->last_tick > c->period) {
 		/* our own thread was late: whatever we did not hear meanwhile is not the others'
 		 * fault, so the stall does not count against their deadlines */
