@@ -753,6 +753,61 @@ static void test_late_tick_shifts_deadlines(void **state)
 }
 
 /*
+ * A suspicion heard from another member gets a grace of one period + ping timeout past the
+ * suspicion timeout, so the decider's DEAD (reason: gossip) usually arrives first; without
+ * it, this context decides itself.
+ */
+static void test_gossip_suspicion_grace(void **state)
+{
+	struct dss_tunables t = default_tun();
+	struct swim_update sus = {1, SWIM_SUSPECT, 1}, dead = {1, SWIM_DEAD, 1};
+	uint64_t grace = t.swim_period_ms + t.swim_ping_timeout_ms, t0 = 1000, now;
+	uint8_t buf[SWIM_MSG_MAX_SIZE];
+	struct swim_ctx *ctx;
+	enum swim_state st;
+	struct cap c;
+	uint64_t inc;
+	size_t len;
+
+	(void)state;
+	for (int decider_speaks = 0; decider_speaks < 2; decider_speaks++) {
+		ctx = cap_ctx(&c, 0, 3, &t);
+		swim_tick(ctx, t0);
+		len = mk(buf, SWIM_MSG_ACK, 99, 2, 1, 2, 0, &sus, 1);
+		assert_int_equal(swim_recv(ctx, 2, buf, len, t0), 0);
+		for (now = t0 + 100; now <= t0 + t.swim_suspect_timeout_ms + grace - 100;
+		     now += 100) {
+			int before = c.n;
+
+			swim_tick(ctx, now);
+			/* every probe is answered (rank 1 too, at its suspected incarnation, which
+			 * does not refute): this context never confirms the suspicion itself */
+			for (int j = before; j < c.n; j++) {
+				if (c.out[j].type != SWIM_MSG_PING)
+					continue;
+				len = mk(buf, SWIM_MSG_ACK, c.out[j].seq, c.dst[j], 1, c.dst[j], 0,
+					 NULL, 0);
+				assert_int_equal(swim_recv(ctx, c.dst[j], buf, len, now), 0);
+			}
+		}
+		assert_int_equal(swim_member_get(ctx, 1, &st, &inc), 0);
+		assert_int_equal(st, SWIM_SUSPECT);
+		assert_int_equal(c.ndead, 0);
+		if (decider_speaks) {
+			len = mk(buf, SWIM_MSG_ACK, 99, 2, 1, 2, 0, &dead, 1);
+			assert_int_equal(swim_recv(ctx, 2, buf, len, now), 0);
+		}
+		for (; now <= t0 + t.swim_suspect_timeout_ms + grace + 200; now += 100)
+			swim_tick(ctx, now);
+		assert_int_equal(c.ndead, 1);
+		assert_int_equal(c.dead_rank[0], 1);
+		assert_int_equal(c.dead_reason[0], decider_speaks ? SWIM_DEAD_GOSSIP
+								  : SWIM_DEAD_SUSPECT_TIMEOUT);
+		swim_fini(ctx);
+	}
+}
+
+/*
  * Dissemination is bounded: the update list holds SWIM_UPDATES_MAX entries, a message carries
  * at most SWIM_PIGGYBACK_MAX of them, and each is piggy-backed a bounded number of times.
  */
@@ -1022,6 +1077,7 @@ int main(void)
 		cmocka_unit_test(test_probe_suspect_dead_by_hand),
 		cmocka_unit_test(test_self_refutes),
 		cmocka_unit_test(test_late_tick_shifts_deadlines),
+		cmocka_unit_test(test_gossip_suspicion_grace),
 		cmocka_unit_test(test_dissemination_bounded),
 		cmocka_unit_test(test_cluster_suspect_refute),
 		cmocka_unit_test(test_cluster_crash_dead),
