@@ -51,6 +51,7 @@ struct swim_ctx {
 
 	int started;
 	uint64_t last_tick;
+	uint64_t last_heard;   /* last valid message from any member */
 	uint64_t next_probe;
 	uint32_t periods;      /* probe periods started, for the dead-member probes */
 	size_t dead_pos;
@@ -157,6 +158,9 @@ const char *swim_dead_reason_str(enum swim_dead_reason r)
 		       "refuted within the suspicion timeout";
 	case SWIM_DEAD_GOSSIP:
 		return "swim: declared dead by another rank";
+	case SWIM_DEAD_ISOLATED:
+		return "swim: suspicion timed out while this rank heard from no other rank (it "
+		       "may be the one cut off)";
 	}
 	return "swim: unknown reason";
 }
@@ -291,15 +295,18 @@ static void send_msg(struct swim_ctx *c, uint32_t dst, uint8_t type, uint64_t se
 }
 
 static void set_dead(struct swim_ctx *c, struct swim_member *mb, uint64_t inc,
-		     enum swim_dead_reason why)
+		     enum swim_dead_reason why, uint64_t now)
 {
+	if (why == SWIM_DEAD_SUSPECT_TIMEOUT && now >= c->last_heard &&
+	    now - c->last_heard >= c->suspect_to)
+		why = SWIM_DEAD_ISOLATED; /* we heard nobody: maybe we are the one cut off */
 	mb->state = SWIM_DEAD;
 	mb->inc = inc;
 	mb->suspect_local = 0;
 	upd_push(c, mb->rank);
 	if (c->phase != PROBE_IDLE && c->probe_target == mb->rank)
 		c->phase = PROBE_IDLE;
-	if (why == SWIM_DEAD_SUSPECT_TIMEOUT)
+	if (why != SWIM_DEAD_GOSSIP)
 		c->st.deaths_decided++;
 	c->ops.member_dead(c->arg, mb->rank, inc, why);
 }
@@ -365,7 +372,7 @@ static void apply_update(struct swim_ctx *c, uint32_t src, const struct swim_upd
 	case SWIM_DEAD:
 		if ((mb->state != SWIM_DEAD && u->incarnation >= mb->inc) ||
 		    u->incarnation > mb->inc)
-			set_dead(c, mb, u->incarnation, SWIM_DEAD_GOSSIP);
+			set_dead(c, mb, u->incarnation, SWIM_DEAD_GOSSIP, now);
 		break;
 	}
 }
@@ -464,6 +471,7 @@ static void shift_deadlines(struct swim_ctx *c, uint64_t delay)
 	if (c->phase != PROBE_IDLE)
 		c->probe_deadline += delay;
 	c->next_probe += delay;
+	c->last_heard += delay;
 	c->st.glitches++;
 }
 
@@ -479,6 +487,7 @@ uint64_t swim_tick(struct swim_ctx *c, uint64_t now)
 	if (!c->started) {
 		c->started = 1;
 		c->last_tick = now;
+		c->last_heard = now;
 		/* a random phase so engines started together do not probe in lockstep */
 		c->next_probe = now + c->period + rnd(c) % c->period;
 	} else if (now > c->last_tick && now - c->last_tick > c->period) {
@@ -521,7 +530,7 @@ uint64_t swim_tick(struct swim_ctx *c, uint64_t now)
 		if (mb->state != SWIM_SUSPECT || now < mb->suspect_deadline)
 			continue;
 		if (mb->suspect_local) {
-			set_dead(c, mb, mb->inc, SWIM_DEAD_SUSPECT_TIMEOUT);
+			set_dead(c, mb, mb->inc, SWIM_DEAD_SUSPECT_TIMEOUT, now);
 		} else {
 			/* heard from another member: give the decider's DEAD time to arrive
 			 * first, then decide ourselves */
@@ -561,6 +570,8 @@ int swim_recv(struct swim_ctx *c, uint32_t src, const uint8_t *buf, size_t len, 
 		c->st.bad_msgs++;
 		return -EINVAL;
 	}
+	if (now > c->last_heard)
+		c->last_heard = now;
 	for (uint32_t i = 0; i < m.nupdates; i++)
 		apply_update(c, src, &m.updates[i], now);
 

@@ -24,6 +24,10 @@
  *  - Members held DEAD are still pinged now and then (one every SWIM_DEAD_PROBE_PERIODS
  *    periods), so a member that was wrongly cut off (partition) learns it was declared dead,
  *    bumps its incarnation and comes back once the network heals.
+ *  - A context that has heard from nobody for a whole suspicion timeout still declares the
+ *    members it suspected dead (locally it cannot tell "I am cut off" from "they all died"),
+ *    but with SWIM_DEAD_ISOLATED, so the engine can keep an isolated rank from reporting
+ *    the healthy ones.
  *  - A late tick (the context's own thread stalled, e.g. SIGSTOP/SIGCONT or CPU starvation)
  *    shifts every pending deadline by the lateness, so the stalled member does not declare
  *    everybody else dead when it wakes up (DAOS's "network glitch" handling).
@@ -74,6 +78,13 @@ enum swim_dead_reason {
 	SWIM_DEAD_SUSPECT_TIMEOUT = 1,
 	/** Another member declared it dead and this context learned it by dissemination. */
 	SWIM_DEAD_GOSSIP = 2,
+	/**
+	 * As SWIM_DEAD_SUSPECT_TIMEOUT, but this context had heard from no member at all for a
+	 * whole suspicion timeout: it is probably the one cut off (partition), or every other
+	 * member died. The engine should not report such a death as a fact (an isolated engine
+	 * would otherwise get every healthy rank excluded).
+	 */
+	SWIM_DEAD_ISOLATED = 3,
 };
 
 struct swim_update {
@@ -136,7 +147,7 @@ struct swim_stats {
 	uint64_t indirect_saves; /* probes answered only through the subgroup */
 	uint64_t relays;	 /* PINGs sent for another member's PING_REQ */
 	uint64_t suspects;	 /* members this context suspected itself */
-	uint64_t deaths_decided; /* SWIM_DEAD_SUSPECT_TIMEOUT callbacks */
+	uint64_t deaths_decided; /* SWIM_DEAD_SUSPECT_TIMEOUT/ISOLATED callbacks */
 	uint64_t refutes;	 /* own incarnation bumps */
 	uint64_t glitches;	 /* late ticks compensated */
 	uint64_t bad_msgs;	 /* messages rejected by the decoder or from non-members */

@@ -31,7 +31,9 @@ static void swim_dead(void *arg, uint32_t rank, uint64_t inc, enum swim_dead_rea
 {
 	(void)arg;
 	(void)inc;
-	if (rank >= 8 || (reason != SWIM_DEAD_GOSSIP && reason != SWIM_DEAD_SUSPECT_TIMEOUT))
+	if (rank == 0 || rank >= 8 ||
+	    (reason != SWIM_DEAD_GOSSIP && reason != SWIM_DEAD_SUSPECT_TIMEOUT &&
+	     reason != SWIM_DEAD_ISOLATED))
 		abort();
 }
 

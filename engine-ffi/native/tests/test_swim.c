@@ -904,6 +904,7 @@ static void test_cluster_crash_dead(void **state)
 			first = s->dead[i].at;
 	}
 	assert_true(deaths_of(s, 4, SWIM_DEAD_SUSPECT_TIMEOUT) >= 1);
+	assert_int_equal(deaths_of(s, 4, SWIM_DEAD_ISOLATED), 0);
 	assert_int_equal(deaths_of(s, 4, 0), 4); /* once per live observer */
 	/* not before ping timeouts + suspicion timeout; within one probe round more */
 	assert_true(first - crash >= t.swim_suspect_timeout_ms + 2 * t.swim_ping_timeout_ms);
@@ -911,6 +912,22 @@ static void test_cluster_crash_dead(void **state)
 					     4 * t.swim_period_ms + 200);
 	sim_run(s, 60000);
 	assert_int_equal(s->ndead, 4); /* and nothing more */
+	sim_free(s);
+}
+
+/* Two members, one crashes: the survivor cannot tell whether it is the one cut off, so its
+ * decision says so (SWIM_DEAD_ISOLATED). */
+static void test_cluster_two_members(void **state)
+{
+	struct dss_tunables t = default_tun();
+	struct sim *s = sim_new(2, &t, 18);
+
+	(void)state;
+	sim_run(s, 3000);
+	s->down[1] = 1;
+	assert_true(sim_until_all(s, 1, SWIM_DEAD, 60000) != UINT64_MAX);
+	assert_int_equal(s->ndead, 1);
+	assert_int_equal(s->dead[0].reason, SWIM_DEAD_ISOLATED);
 	sim_free(s);
 }
 
@@ -1025,9 +1042,15 @@ static void test_cluster_partition_heal(void **state)
 	sim_cut(s, 4, 1000);
 	assert_true(sim_until_all(s, 4, SWIM_DEAD, 60000) != UINT64_MAX);
 	sim_run(s, 10000);
-	for (int i = 0; i < s->ndead; i++) /* the majority blamed only the partitioned one */
-		if (s->dead[i].observer != 4)
+	for (int i = 0; i < s->ndead; i++) {
+		if (s->dead[i].observer != 4) { /* the majority blamed only the partitioned one */
 			assert_int_equal(s->dead[i].rank, 4);
+			assert_true(s->dead[i].reason != SWIM_DEAD_ISOLATED);
+		} else { /* and the partitioned one knows it heard nobody */
+			assert_int_equal(s->dead[i].reason, SWIM_DEAD_ISOLATED);
+		}
+	}
+	assert_true(deaths_of(s, 4, SWIM_DEAD_SUSPECT_TIMEOUT) >= 1);
 	for (int r = 0; r < 4; r++) /* the minority's view: everybody else is gone */
 		assert_int_equal(view(s, 4, r, NULL), SWIM_DEAD);
 	sim_cut(s, 4, 0);
@@ -1081,6 +1104,7 @@ int main(void)
 		cmocka_unit_test(test_dissemination_bounded),
 		cmocka_unit_test(test_cluster_suspect_refute),
 		cmocka_unit_test(test_cluster_crash_dead),
+		cmocka_unit_test(test_cluster_two_members),
 		cmocka_unit_test(test_cluster_sigstop_then_cont),
 		cmocka_unit_test(test_cluster_indirect_ping_saves),
 		cmocka_unit_test(test_cluster_rejoin_restart),
