@@ -334,7 +334,7 @@ static void apply_update(struct swim_ctx *c, uint32_t src, const struct swim_upd
 	if (u->rank == c->self) {
 		if (u->state != SWIM_ALIVE && u->incarnation >= c->inc) {
 			/* refute: a newer incarnation of "ALIVE" overrides the suspicion */
-			c->inc = u->incarnation + 1;
+			c->inc = u->incarnation == UINT64_MAX ? UINT64_MAX : u->incarnation + 1;
 			c->st.refutes++;
 			if (c->ops.self_incarnation != NULL)
 				c->ops.self_incarnation(c->arg, c->inc);

@@ -34,6 +34,18 @@
  *
  * Membership comes from the group map: swim_member_add/del as the map changes.
  *
+ * Wiring into the engine (the lead's part; nothing here depends on the transport):
+ *  - tunables: dss_tunables_from_env at engine start (a bad value is a start error);
+ *  - swim_init(rank, the engine's incarnation) once the rank is known, then swim_member_add
+ *    for every rank of each GroupUpdate map (with the map's incarnation) and
+ *    swim_member_del for ranks that left it;
+ *  - one xstream calls swim_tick at least every ping timeout / 4 (or at the returned time)
+ *    and swim_recv for every SWIM message; ops->send wraps the bytes in the RPC layer;
+ *  - member_dead with SWIM_DEAD_SUSPECT_TIMEOUT → RAS event swim_rank_dead (rank,
+ *    incarnation) through daos_server.sock; SWIM_DEAD_GOSSIP → nothing (the decider
+ *    reports; the MS leader debounces rank:incarnation anyway); SWIM_DEAD_ISOLATED → log
+ *    only; member_alive → RAS swim_rank_alive if wanted.
+ *
  * Thread-safety: none inside. Every call on one context (tick, recv, member_*) must be
  * serialised by the caller; the engine drives a context from one xstream. Callbacks run
  * synchronously inside swim_tick/swim_recv/swim_member_*, must not call back into the same

@@ -1064,6 +1064,29 @@ static void test_cluster_partition_heal(void **state)
 	sim_free(s);
 }
 
+/* 16 members on a network that loses 2% of all messages: suspicions may happen and are
+ * refuted, nobody healthy dies; a crashed member is known DEAD by all 15 others. */
+static void test_cluster_16_lossy_crash(void **state)
+{
+	struct dss_tunables t = default_tun();
+	struct sim *s = sim_new(16, &t, 19);
+
+	(void)state;
+	s->delay_max = 100;
+	for (int a = 0; a < 16; a++)
+		for (int b = 0; b < 16; b++)
+			s->loss_pm[a][b] = a == b ? 0 : 20;
+	sim_run(s, 120000);
+	assert_int_equal(s->ndead, 0);
+	s->down[7] = 1;
+	assert_true(sim_until_all(s, 7, SWIM_DEAD, 40000) != UINT64_MAX);
+	sim_run(s, 120000);
+	assert_int_equal(deaths_of(s, 7, 0), 15);
+	assert_int_equal(s->ndead, 15);
+	assert_true(s->dropped > 0);
+	sim_free(s);
+}
+
 /* Ten simulated minutes of random message delays (up to 200 ms each way) and random member
  * stalls (up to 400 ms), always below the ping timeout: no suspicion, no death. */
 static void test_cluster_no_false_positives(void **state)
@@ -1109,6 +1132,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_indirect_ping_saves),
 		cmocka_unit_test(test_cluster_rejoin_restart),
 		cmocka_unit_test(test_cluster_partition_heal),
+		cmocka_unit_test(test_cluster_16_lossy_crash),
 		cmocka_unit_test(test_cluster_no_false_positives),
 	};
 
