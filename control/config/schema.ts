@@ -6,6 +6,7 @@ import { isScalar } from "yaml";
 import { FaultCode } from "../lib/fault.ts";
 import { systemPathReason } from "../lib/system_paths.ts";
 import { itemMap, type MapReader, type ReadContext } from "./yaml_reader.ts";
+import { readMgmtSvcDb } from "./mgmt_svc_db.ts";
 import {
   type AccelerationConfig,
   type BdevAutoFaultyConfig,
@@ -515,20 +516,7 @@ export function readServerConfig(
   const supportConfig = { fileTransferExec: sc?.str("file_transfer_exec", "") ?? "" };
   sc?.finish();
 
-  const db = top.map("mgmt_svc_db");
-  const mgmtSvcDb = {
-    endpoints: db?.strList("endpoints") ?? [],
-    clientPort: db?.has("client_port") ? db.int("client_port", 0, { min: 1, max: 65535 }) : null,
-    peerPort: db?.has("peer_port") ? db.int("peer_port", 0, { min: 1, max: 65535 }) : null,
-    dataDir: db?.str("data_dir", "") ?? "",
-    extra: {} as Record<string, unknown>,
-  };
-  // Open map by design (brief): keep other etcd settings verbatim for the MS code.
-  for (const k of db?.keys() ?? []) {
-    if (["endpoints", "client_port", "peer_port", "data_dir"].includes(k)) continue;
-    const v = db!.raw(k);
-    mgmtSvcDb.extra[k] = isScalar(v) ? v.value : (v as { toJSON?: () => unknown })?.toJSON?.();
-  }
+  const mgmtSvcDb = readMgmtSvcDb(top);
 
   const enableHotplug = top.triBool("enable_hotplug");
   const disableHotplugRaw = top.triBool("disable_hotplug");

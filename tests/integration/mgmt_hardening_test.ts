@@ -10,7 +10,7 @@ import { NilRank } from "../../control/lib/rankset.ts";
 import { Fault } from "../../control/lib/fault.ts";
 import { decodeRemoteError } from "../../control/lib/rpc/error_codec.ts";
 import type { Fanout } from "../../control/mgmt/management_service.ts";
-import { mgmtServiceImpl } from "../../control/mgmt/service.ts";
+import { replicaMgmtService } from "../../control/handlers/mgmt_svc.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { assert, assertEquals } from "./mgmt_assert.ts";
@@ -40,7 +40,9 @@ function recordMaps(c: MsCluster): Map<string, GroupUpdateReq[]> {
 function client(c: MsCluster) {
   return createClient(
     MgmtSvc,
-    createRouterTransport(({ service }) => service(MgmtSvc, mgmtServiceImpl(c.services[0]))),
+    createRouterTransport(({ service }) =>
+      service(MgmtSvc, replicaMgmtService({ ms: c.services[0] }))
+    ),
   );
 }
 

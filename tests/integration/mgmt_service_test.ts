@@ -2,7 +2,7 @@
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { Fault } from "../../control/lib/fault.ts";
 import { decodeRemoteError, NotLeaderError } from "../../control/lib/rpc/error_codec.ts";
-import { mgmtServiceImpl } from "../../control/mgmt/service.ts";
+import { replicaMgmtService } from "../../control/handlers/mgmt_svc.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { JoinResp_State } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import { assert, assertEquals } from "./mgmt_assert.ts";
@@ -26,7 +26,7 @@ Deno.test("MgmtSvc over Connect: join, query, fault 603, NotLeader hint, restart
     const client = (ms: typeof leader) =>
       createClient(
         MgmtSvc,
-        createRouterTransport(({ service }) => service(MgmtSvc, mgmtServiceImpl(ms))),
+        createRouterTransport(({ service }) => service(MgmtSvc, replicaMgmtService({ ms }))),
       );
     const lc = client(leader);
     const fc = client(follower);
