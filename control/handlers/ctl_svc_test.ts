@@ -17,7 +17,8 @@ import {
 } from "../../tests/util/config_fixtures.ts";
 import { idleHarness } from "../harness/testing/fixture.ts";
 import { Fault, hasFaultCode } from "../lib/fault.ts";
-import { decodeRemoteError, NotReplicaError } from "../lib/rpc/error_codec.ts";
+import { NotReplicaError } from "../lib/rpc/error_codec.ts";
+import { remoteErr } from "./testing.ts";
 import { ctlService } from "./ctl_svc.ts";
 import { ctlStorageHandlers } from "./ctl_storage.ts";
 import {
@@ -26,6 +27,7 @@ import {
   type ServerContextInit,
 } from "./server_context.ts";
 import type { StorageScanSource } from "../ctl/storage_scan.ts";
+import { fakeStorageSource } from "../ctl/testing.ts";
 import type { NetworkScanSource } from "../ctl/network_scan.ts";
 
 /** One dcpm engine: this host has no PMem, so format fails per mount without mounting. */
@@ -48,25 +50,11 @@ const network: NetworkScanSource = {
   topology: () => Promise.resolve({ numaCount: 2, coresPerNuma: 8 }),
 };
 
-function storage(cfg = parseConfig(LOCAL_SERVER_HEAD + engineYaml(ramTierYaml("/mnt/d0")))) {
-  const src: StorageScanSource = {
-    engines: cfg.engines,
-    meminfo: () =>
-      Promise.resolve({
-        hugepagesTotal: 4,
-        hugepagesFree: 3,
-        hugepagesReserved: 0,
-        hugepagesSurplus: 0,
-        hugepageSizeKb: 2048,
-        memTotalKb: 1000,
-        memFreeKb: 500,
-        memAvailableKb: 600,
-      }),
-    nvme: () => Promise.resolve([]),
-    mount: () => Promise.resolve(undefined),
-    usage: () => Promise.reject(new Error("not mounted")),
-  };
-  return src;
+/** A ram tier on /mnt/d0, nothing mounted. */
+function storage(): StorageScanSource {
+  return fakeStorageSource(
+    parseConfig(LOCAL_SERVER_HEAD + engineYaml(ramTierYaml("/mnt/d0"))).engines,
+  );
 }
 
 function ctlClient(init: ServerContextInit) {
@@ -75,15 +63,6 @@ function ctlClient(init: ServerContextInit) {
     CtlSvc,
     createRouterTransport(({ service }) => service(CtlSvc, ctlService(ctx))),
   );
-}
-
-async function remoteErr(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return decodeRemoteError(e);
-  }
-  throw new Error("expected the call to fail");
 }
 
 Deno.test("CtlSvc: NetworkScan and StorageScan answer from the context's sources", async () => {

@@ -25,6 +25,7 @@ import type { Member } from "../mgmt/member.ts";
 import { peerHostKey } from "./mgmt_join.ts";
 import { mgmtService, replicaMgmtService } from "./mgmt_svc.ts";
 import type { ReplicaMs } from "./mgmt_system.ts";
+import { remoteErr } from "./testing.ts";
 
 const SYS = "daos_server";
 
@@ -82,15 +83,6 @@ function client(ms: ReplicaMs) {
     MgmtSvc,
     createRouterTransport(({ service }) => service(MgmtSvc, replicaMgmtService({ ms }))),
   );
-}
-
-async function remoteErr(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return decodeRemoteError(e);
-  }
-  throw new Error("expected the call to fail");
 }
 
 Deno.test("replica MgmtSvc: each call reaches the MS and maps its answer onto the proto", async () => {

@@ -7,15 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { LeaderQueryRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
-import {
-  SystemEraseRespSchema,
-  SystemExcludeRespSchema,
-  type SystemMember,
-  SystemMemberSchema,
-  SystemQueryRespSchema,
-  SystemStartRespSchema,
-  SystemStopRespSchema,
-} from "../../proto/gen/ts/mgmt/system_pb.ts";
+import * as pb from "../../proto/gen/ts/mgmt/system_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { ManagementService } from "../mgmt/management_service.ts";
 import type { Member } from "../mgmt/member.ts";
@@ -76,7 +68,7 @@ export function mgmtSystemHandlers({ ms }: ReplicaContext): MgmtSystemHandlers {
     }),
     systemQuery: systemScoped(ms, async (req) => {
       const r = await ms.query(req.ranks, req.hosts, req.stateMask);
-      return create(SystemQueryRespSchema, {
+      return create(pb.SystemQueryRespSchema, {
         members: r.members.map(memberToProto),
         absentranks: r.absentRanks,
         absenthosts: r.absentHosts,
@@ -88,30 +80,29 @@ export function mgmtSystemHandlers({ ms }: ReplicaContext): MgmtSystemHandlers {
     systemStop: systemScoped(ms, async (req) => {
       const { ranks, hosts, force, ignoreAdminExcluded } = req;
       const r = await ms.systemStop({ ranks, hosts, force, ignoreAdminExcluded });
-      return create(SystemStopRespSchema, rankResults(r));
+      return create(pb.SystemStopRespSchema, rankResults(r));
     }),
     systemStart: systemScoped(ms, async (req) => {
       const { ranks, hosts, ignoreAdminExcluded } = req;
-      return create(
-        SystemStartRespSchema,
-        rankResults(await ms.systemStart({ ranks, hosts, ignoreAdminExcluded })),
-      );
+      const r = await ms.systemStart({ ranks, hosts, ignoreAdminExcluded });
+      return create(pb.SystemStartRespSchema, rankResults(r));
     }),
     systemExclude: systemScoped(ms, async (req) => {
       const { ranks, hosts, clear } = req;
-      return create(SystemExcludeRespSchema, {
+      return create(pb.SystemExcludeRespSchema, {
         results: await ms.systemExclude({ ranks, hosts, clear }),
       });
     }),
-    systemErase: systemScoped(ms, async () => {
-      return create(SystemEraseRespSchema, { results: await ms.systemErase() });
-    }),
+    systemErase: systemScoped(
+      ms,
+      async () => create(pb.SystemEraseRespSchema, { results: await ms.systemErase() }),
+    ),
   };
 }
 
 /** A membership record as SystemQuery carries it (mgmt.SystemMember). */
-export function memberToProto(m: Member): SystemMember {
-  return create(SystemMemberSchema, {
+export function memberToProto(m: Member): pb.SystemMember {
+  return create(pb.SystemMemberSchema, {
     addr: m.addr,
     uuid: m.uuid,
     rank: m.rank,
