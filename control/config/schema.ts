@@ -384,35 +384,35 @@ function readAcceleration(m: MapReader): AccelerationConfig | null {
   return { engine, options };
 }
 
-function readSpdkRpc(m: MapReader): SpdkRpcServerConfig | null {
-  const s = m.map("spdk_rpc_server");
+/** Reads the strict sub-map `key` of `m` with `read` (unknown keys reported); null when absent. */
+function readSection<T>(m: MapReader, key: string, read: (s: MapReader) => T): T | null {
+  const s = m.map(key);
   if (!s) return null;
-  const r = { enable: s.bool("enable", false), sockAddr: s.str("sock_addr", "") };
+  const r = read(s);
   s.finish();
   return r;
+}
+
+function readSpdkRpc(m: MapReader): SpdkRpcServerConfig | null {
+  return readSection(m, "spdk_rpc_server", (s) => ({
+    enable: s.bool("enable", false),
+    sockAddr: s.str("sock_addr", ""),
+  }));
 }
 
 function readAutoFaulty(m: MapReader): BdevAutoFaultyConfig | null {
-  const s = m.map("bdev_auto_faulty");
-  if (!s) return null;
-  const r = {
+  return readSection(m, "bdev_auto_faulty", (s) => ({
     enable: s.bool("enable", true),
     maxIoErrs: s.int("max_io_errs", 10, { min: 0, max: U32 }),
     maxCsumErrs: s.int("max_csum_errs", U32, { min: 0, max: U32 }),
-  };
-  s.finish();
-  return r;
+  }));
 }
 
 function readIobuf(m: MapReader): SpdkIobufConfig | null {
-  const s = m.map("spdk_iobuf");
-  if (!s) return null;
-  const r = {
+  return readSection(m, "spdk_iobuf", (s) => ({
     smallPoolCount: s.int("small_pool_count", 0, { min: 0, max: U32 }),
     largePoolCount: s.int("large_pool_count", 0, { min: 0, max: U32 }),
-  };
-  s.finish();
-  return r;
+  }));
 }
 
 function readEngine(m: MapReader, index: number, top: FabricConfig, loc: EngineLoc): EngineConfig {

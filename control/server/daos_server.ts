@@ -1,8 +1,9 @@
 /**
  * One daos_server process assembled from its config (server.md §1.11, §2.2–2.3, §4): the MS
- * object (replica or not), the control listener with CtlSvc (scans, format, *Ranks) and MgmtSvc,
- * the engine plane with Join and events going to the MS leader, the MS database started on
- * replicas once engine 0's storage is ready, and a clean stop.
+ * object (replica or not), one ServerContext and the control listener serving the CtlSvc and
+ * MgmtSvc built from it (control/handlers), the engine plane with Join and events going to the
+ * MS leader, the MS database started on replicas once engine 0's storage is ready, and a clean
+ * stop.
  */
 import { createContextValues } from "@connectrpc/connect";
 import type { ServerConfig } from "../config/types.ts";
@@ -130,7 +131,6 @@ export async function startDaosServer(
     log,
     harness: () => plane?.harness ?? null,
   });
-  const gate = ctx.formatGate;
   const server: ControlServer = await startControlServer(cfg, log, {
     security,
     ctl: ctlService(ctx),
@@ -154,11 +154,11 @@ export async function startDaosServer(
         return 0;
       },
       log,
-      hostname,
+      hostname: ctx.hostname,
       controlAddr: `${bindHost}:${cfg.port}`,
-      faultDomain,
+      faultDomain: ctx.faultDomain,
       bootstrapReplica: role.bootstrap,
-      storageFor: (e) => engineStorage(e, gate),
+      storageFor: (e) => engineStorage(e, ctx.formatGate),
       eraseHostStorage: () => eraseHostMetadata(cfg.controlMetadata),
       launchExtras: (e) => engineMemArgs(e, pageSizeKb),
       enginePath: opts.enginePath,
@@ -170,7 +170,7 @@ export async function startDaosServer(
         dbStart = (async () => {
           // Again after each system erase that dropped the local database (bounded count).
           for (let round = 0; round < 1_000_000 && !stopping.signal.aborted; round++) {
-            if (cfg.engines.length > 0) await engine0Ready(cfg, gate, stopping.signal);
+            if (cfg.engines.length > 0) await engine0Ready(cfg, ctx.formatGate, stopping.signal);
             if (stopping.signal.aborted) return;
             log.info("starting the MS database");
             await ms.startDb();
