@@ -9,16 +9,21 @@ import {
   SystemEraseRespSchema,
 } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { NotReplicaError } from "../lib/rpc/error_codec.ts";
-import { checkSystemName } from "./mgmt_nonreplica.ts";
-import type { ServerContext } from "./server_context.ts";
+import type { ManagementService } from "../mgmt/management_service.ts";
+import { checkSystemName, type NonReplicaContext } from "./mgmt_nonreplica.ts";
 
 /** The server-level CtlSvc methods. */
 export interface CtlServerHandlers {
   systemErasePeer(req: SystemEraseReq): Promise<SystemEraseResp>;
 }
 
+/** What the server-level calls use: the replica's MS (null on other servers), the config. */
+export type ServerCallsContext = NonReplicaContext & {
+  readonly ms: Pick<ManagementService, "checkSystem" | "eraseAsPeer"> | null;
+};
+
 /** Builds SystemErasePeer over the context's MS (not-replica error on other servers). */
-export function ctlServerHandlers(ctx: Pick<ServerContext, "ms" | "config">): CtlServerHandlers {
+export function ctlServerHandlers(ctx: ServerCallsContext): CtlServerHandlers {
   return {
     systemErasePeer: async (req) => {
       if (ctx.ms === null) {

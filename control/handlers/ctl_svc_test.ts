@@ -3,12 +3,15 @@
  * fake sources, StorageFormat through the context's format lock, rank calls before the engine
  * plane exists, and SystemErasePeer on a server that is no replica.
  */
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { StorageFormatReqSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
+import { SystemEraseReqSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
+import { checkRequestSystem } from "../lib/system_name.ts";
+import { ctlServerHandlers } from "./ctl_server.ts";
 import {
   engineYaml,
   LOCAL_SERVER_HEAD,
@@ -115,6 +118,22 @@ Deno.test("CtlSvc: SystemErasePeer on a server that is no MS replica: 603 for an
   const e = await remoteErr(c.systemErasePeer({ sys: "daos_server" }));
   ok(e instanceof NotReplicaError, String(e));
   deepEqual(e.replicas, ["h1:10001"]);
+});
+
+Deno.test("SystemErasePeer on a replica: the system check, then the MS drops its local database", async () => {
+  const calls: string[] = [];
+  const ms = {
+    checkSystem: (sys: string) => checkRequestSystem(sys, "daos_server"),
+    eraseAsPeer: () => Promise.resolve(void calls.push("eraseAsPeer")),
+  };
+  const h = ctlServerHandlers({ ms, config: DCPM });
+  await rejects(
+    h.systemErasePeer(create(SystemEraseReqSchema, { sys: "other" })),
+    (e) => hasFaultCode(e, 603),
+  );
+  deepEqual(calls, []);
+  await h.systemErasePeer(create(SystemEraseReqSchema, { sys: "daos_server" }));
+  deepEqual(calls, ["eraseAsPeer"]);
 });
 
 Deno.test("format lock: per server context: formats of one server queue, another server's do not wait", async () => {

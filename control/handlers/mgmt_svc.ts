@@ -8,8 +8,7 @@ import type { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { mgmtEventHandlers } from "./mgmt_events.ts";
 import { mgmtJoinHandlers } from "./mgmt_join.ts";
 import { type NonReplicaContext, nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
-import { mgmtSystemHandlers, type ReplicaContext } from "./mgmt_system.ts";
-import type { ServerContext } from "./server_context.ts";
+import { mgmtSystemHandlers, type ReplicaContext, type ReplicaMs } from "./mgmt_system.ts";
 import { wireErrors } from "./wire.ts";
 
 /** MgmtSvc of an MS replica: every family over `ctx.ms`. */
@@ -23,7 +22,7 @@ export function replicaMgmtService(ctx: ReplicaContext): ServiceImpl<typeof Mgmt
 
 /** MgmtSvc of this server: the replica's service when it runs an MS, else not-replica. */
 export function mgmtService(
-  ctx: Pick<ServerContext, "ms"> & NonReplicaContext,
+  ctx: { readonly ms: ReplicaMs | null } & NonReplicaContext,
 ): ServiceImpl<typeof MgmtSvc> {
   return ctx.ms !== null ? replicaMgmtService({ ms: ctx.ms }) : nonReplicaMgmtService(ctx);
 }

@@ -154,6 +154,17 @@ Deno.test("replica MgmtSvc: another system's request is fault 603 before the MS 
   ok(e2 instanceof NotLeaderError && e2.leaderHint === "10.0.0.1:10001", String(e2));
 });
 
+Deno.test("mgmtService: a server with an MS serves the replica's calls", async () => {
+  const calls: string[] = [];
+  const config = { name: SYS, mgmtSvcReplicas: ["h1:10001"] };
+  const c = createClient(
+    MgmtSvc,
+    createRouterTransport((r) => r.service(MgmtSvc, mgmtService({ ms: fakeMs(calls), config }))),
+  );
+  equal((await c.leaderQuery({ sys: SYS })).currentLeader, "10.0.0.1:10001");
+  deepEqual(calls, ["leaderQuery"]);
+});
+
 Deno.test("non-replica MgmtSvc: system name check, then not-replica for every call", async () => {
   const config = { name: SYS, mgmtSvcReplicas: ["h1:10001", "h2:10001"] };
   const transport = createRouterTransport((r) =>
