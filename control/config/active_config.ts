@@ -52,11 +52,11 @@ function engineShape(e: EngineConfig): unknown {
 /** The processed config as YAML text. */
 export function renderActiveConfig(cfg: ServerConfig): string {
   const { engines, fabric, path: _p, notices: _n, mgmtSvcDb, ...rest } = cfg;
-  // mgmt_svc_db keeps its open keys at its own level.
-  const { extra, ...db } = mgmtSvcDb;
+  const { ports, ...db } = mgmtSvcDb;
   return stringify({
     ...(toYamlShape({ ...fabric, ...rest }) as object),
-    mgmt_svc_db: { ...(toYamlShape(db) as object), ...extra },
+    // Port overrides are keyed by replica address: those keys are written as they are.
+    mgmt_svc_db: { ...(toYamlShape(db) as object), ports },
     engines: engines.map(engineShape),
   });
 }

@@ -6,6 +6,7 @@ import { isScalar } from "yaml";
 import { FaultCode } from "../lib/fault.ts";
 import { systemPathReason } from "../lib/system_paths.ts";
 import { itemMap, type MapReader, type ReadContext } from "./yaml_reader.ts";
+import { readMgmtSvcDb } from "./mgmt_svc_db.ts";
 import {
   type AccelerationConfig,
   type BdevAutoFaultyConfig,
@@ -383,35 +384,35 @@ function readAcceleration(m: MapReader): AccelerationConfig | null {
   return { engine, options };
 }
 
-function readSpdkRpc(m: MapReader): SpdkRpcServerConfig | null {
-  const s = m.map("spdk_rpc_server");
+/** Reads the strict sub-map `key` of `m` with `read` (unknown keys reported); null when absent. */
+function readSection<T>(m: MapReader, key: string, read: (s: MapReader) => T): T | null {
+  const s = m.map(key);
   if (!s) return null;
-  const r = { enable: s.bool("enable", false), sockAddr: s.str("sock_addr", "") };
+  const r = read(s);
   s.finish();
   return r;
+}
+
+function readSpdkRpc(m: MapReader): SpdkRpcServerConfig | null {
+  return readSection(m, "spdk_rpc_server", (s) => ({
+    enable: s.bool("enable", false),
+    sockAddr: s.str("sock_addr", ""),
+  }));
 }
 
 function readAutoFaulty(m: MapReader): BdevAutoFaultyConfig | null {
-  const s = m.map("bdev_auto_faulty");
-  if (!s) return null;
-  const r = {
+  return readSection(m, "bdev_auto_faulty", (s) => ({
     enable: s.bool("enable", true),
     maxIoErrs: s.int("max_io_errs", 10, { min: 0, max: U32 }),
     maxCsumErrs: s.int("max_csum_errs", U32, { min: 0, max: U32 }),
-  };
-  s.finish();
-  return r;
+  }));
 }
 
 function readIobuf(m: MapReader): SpdkIobufConfig | null {
-  const s = m.map("spdk_iobuf");
-  if (!s) return null;
-  const r = {
+  return readSection(m, "spdk_iobuf", (s) => ({
     smallPoolCount: s.int("small_pool_count", 0, { min: 0, max: U32 }),
     largePoolCount: s.int("large_pool_count", 0, { min: 0, max: U32 }),
-  };
-  s.finish();
-  return r;
+  }));
 }
 
 function readEngine(m: MapReader, index: number, top: FabricConfig, loc: EngineLoc): EngineConfig {
@@ -515,20 +516,7 @@ export function readServerConfig(
   const supportConfig = { fileTransferExec: sc?.str("file_transfer_exec", "") ?? "" };
   sc?.finish();
 
-  const db = top.map("mgmt_svc_db");
-  const mgmtSvcDb = {
-    endpoints: db?.strList("endpoints") ?? [],
-    clientPort: db?.has("client_port") ? db.int("client_port", 0, { min: 1, max: 65535 }) : null,
-    peerPort: db?.has("peer_port") ? db.int("peer_port", 0, { min: 1, max: 65535 }) : null,
-    dataDir: db?.str("data_dir", "") ?? "",
-    extra: {} as Record<string, unknown>,
-  };
-  // Open map by design (brief): keep other etcd settings verbatim for the MS code.
-  for (const k of db?.keys() ?? []) {
-    if (["endpoints", "client_port", "peer_port", "data_dir"].includes(k)) continue;
-    const v = db!.raw(k);
-    mgmtSvcDb.extra[k] = isScalar(v) ? v.value : (v as { toJSON?: () => unknown })?.toJSON?.();
-  }
+  const mgmtSvcDb = readMgmtSvcDb(top);
 
   const enableHotplug = top.triBool("enable_hotplug");
   const disableHotplugRaw = top.triBool("disable_hotplug");

@@ -32,6 +32,10 @@ function problems(
   return checkServerConfigText(t, "t.yml").problems;
 }
 
+/** Two engines, each a ram tier at `[0]` and one file bdev `[1]`. */
+const two = (e0: [string, string], e1: [string, string]) =>
+  text([{ scm: e0[0], bdevs: [e0[1]] }, { scm: e1[0], bdevs: [e1[1]] }]);
+
 const MD = (bdev: string) => fileTierYaml([bdev], 1, ["wal", "meta", "data"]);
 const CM = (path: string) => `control_metadata:\n  path: ${path}\n`;
 
@@ -39,46 +43,31 @@ Deno.test("storage overlaps: each variant is one problem naming both areas", () 
   const cases: [string, string, number, RegExp][] = [
     [
       "scm_mount with a trailing /",
-      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0"] }, {
-        scm: "/mnt/daos0/",
-        bdevs: ["/var/daos/b1"],
-      }]),
+      two(["/mnt/daos0", "/var/daos/b0"], ["/mnt/daos0/", "/var/daos/b1"]),
       FaultCode.ServerConfigDuplicateScmMount,
       /scm_mount "\/mnt\/daos0\/" of engine 1 \(\/mnt\/daos0\) is the same path as scm_mount "\/mnt\/daos0" of engine 0/,
     ],
     [
       "scm_mount with //",
-      text([{ scm: "//mnt/daos0", bdevs: ["/var/daos/b0"] }, {
-        scm: "/mnt//daos0",
-        bdevs: ["/var/daos/b1"],
-      }]),
+      two(["//mnt/daos0", "/var/daos/b0"], ["/mnt//daos0", "/var/daos/b1"]),
       FaultCode.ServerConfigDuplicateScmMount,
       /scm_mount "\/mnt\/\/daos0" of engine 1 \(\/mnt\/daos0\) is the same path as scm_mount "\/\/mnt\/daos0" of engine 0 \(\/mnt\/daos0\)/,
     ],
     [
       "scm_mount nested in another",
-      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0"] }, {
-        scm: "/mnt/daos0/e1",
-        bdevs: ["/var/daos/b1"],
-      }]),
+      two(["/mnt/daos0", "/var/daos/b0"], ["/mnt/daos0/e1", "/var/daos/b1"]),
       FaultCode.ServerConfigDuplicateScmMount,
       /scm_mount "\/mnt\/daos0\/e1" of engine 1 lies inside scm_mount "\/mnt\/daos0" of engine 0/,
     ],
     [
       "outer scm_mount configured second",
-      text([{ scm: "/mnt/daos0/e1", bdevs: ["/var/daos/b0"] }, {
-        scm: "/mnt/daos0",
-        bdevs: ["/var/daos/b1"],
-      }]),
+      two(["/mnt/daos0/e1", "/var/daos/b0"], ["/mnt/daos0", "/var/daos/b1"]),
       FaultCode.ServerConfigDuplicateScmMount,
       /scm_mount "\/mnt\/daos0\/e1" of engine 0 lies inside scm_mount "\/mnt\/daos0" of engine 1/,
     ],
     [
       "bdev file inside another engine's scm_mount",
-      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0"] }, {
-        scm: "/mnt/daos1",
-        bdevs: ["/mnt/daos0/b1"],
-      }]),
+      two(["/mnt/daos0", "/var/daos/b0"], ["/mnt/daos1", "/mnt/daos0/b1"]),
       FaultCode.ServerConfigOverlappingBdevDeviceList,
       /bdev_list "\/mnt\/daos0\/b1" of engine 1 lies inside scm_mount "\/mnt\/daos0" of engine 0/,
     ],
@@ -90,19 +79,13 @@ Deno.test("storage overlaps: each variant is one problem naming both areas", () 
     ],
     [
       "bdev file equal to a scm_mount",
-      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0"] }, {
-        scm: "/mnt/daos1",
-        bdevs: ["/mnt/daos0"],
-      }]),
+      two(["/mnt/daos0", "/var/daos/b0"], ["/mnt/daos1", "/mnt/daos0"]),
       FaultCode.ServerConfigOverlappingBdevDeviceList,
       /bdev_list "\/mnt\/daos0" of engine 1 is the same path as scm_mount/,
     ],
     [
       "one bdev file in two engines, spelt differently",
-      text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0"] }, {
-        scm: "/mnt/daos1",
-        bdevs: ["/var/daos//b0"],
-      }]),
+      two(["/mnt/daos0", "/var/daos/b0"], ["/mnt/daos1", "/var/daos//b0"]),
       FaultCode.ServerConfigOverlappingBdevDeviceList,
       /bdev_list "\/var\/daos\/\/b0" of engine 1 \(\/var\/daos\/b0\) is the same file as bdev_list "\/var\/daos\/b0" of engine 0; formatting one truncates the other/,
     ],
@@ -167,10 +150,7 @@ Deno.test("storage overlaps: each variant is one problem naming both areas", () 
 
 Deno.test("storage overlaps: siblings and a scm_mount beside the control metadata are fine", () => {
   const ok = [
-    text([{ scm: "/mnt/daos0", bdevs: ["/var/daos/b0"] }, {
-      scm: "/mnt/daos01",
-      bdevs: ["/var/daos/b00"],
-    }]),
+    two(["/mnt/daos0", "/var/daos/b0"], ["/mnt/daos01", "/var/daos/b00"]),
     text([{ scm: "/var/daos/cfg/scm", tiers: MD("/var/daos/cfg/b0") }], CM("/var/daos/cfg")),
   ];
   for (const t of ok) assert.deepEqual(problems(t), []);

@@ -2,6 +2,7 @@
  * Typed, fully defaulted view of daos_server.yml (server.md §1). Field names are the camelCase
  * form of the YAML keys; `source` records where each engine came from for later messages.
  */
+import type { MgmtSvcDbConfig } from "./mgmt_svc_db.ts";
 
 /** SCM classes accepted in tier 0. */
 export type ScmClass = "ram" | "dcpm";
@@ -121,16 +122,6 @@ export interface ControlMetadataConfig {
   allowSpdkConfOverride: boolean;
 }
 
-/** `mgmt_svc_db` (our own key): etcd settings; open map, unknown keys kept. */
-export interface MgmtSvcDbConfig {
-  endpoints: string[];
-  clientPort: number | null;
-  peerPort: number | null;
-  dataDir: string;
-  /** Any other keys, kept verbatim for the MS code to interpret. */
-  extra: Record<string, unknown>;
-}
-
 /** `support_config`. */
 export interface SupportConfig {
   fileTransferExec: string;
@@ -174,6 +165,7 @@ export interface ServerConfig {
   engineAutoRestartMinDelay: number;
   hyperthreads: boolean;
   supportConfig: SupportConfig;
+  /** `mgmt_svc_db` (our own key): the MS database (etcd) settings, typed and defaulted. */
   mgmtSvcDb: MgmtSvcDbConfig;
   /** Notices produced while loading (deprecated keys, no redundancy, ...). */
   notices: string[];

@@ -3,6 +3,7 @@ import type { HostFacts } from "./hardware_check.ts";
 import { loadServerConfigForStart, validateConfigFile } from "./validate_command.ts";
 import { isFault } from "../lib/fault.ts";
 import { runFaultCallback } from "./fault_domain.ts";
+import { loadServerConfig } from "./load.ts";
 
 const dir = new URL("./testdata/", import.meta.url).pathname;
 
@@ -183,3 +184,40 @@ function engineYaml(iface: string, tmp: string): string {
         scm_size: 1
 `;
 }
+
+Deno.test("config validate and start: mgmt_svc_db problems come with file:line:col and the fix", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const path = `${tmp}/db.yml`;
+    await Deno.writeTextFile(
+      path,
+      "name: daos_server\nmgmt_svc_db:\n  lease_ttl_s: 0\n  client_prot: 2379\n",
+    );
+    const r = await validateConfigFile(path, { hardware: false });
+    assert.equal(
+      r.text,
+      `${path}:3:16: mgmt_svc_db.lease_ttl_s: 0 must be a positive number\n` +
+        "  resolution: set mgmt_svc_db.lease_ttl_s to a number greater than 0 or remove it " +
+        "for the default\n" +
+        `${path}:4:3: unknown key "mgmt_svc_db.client_prot": parse of "${path}" failed; config ` +
+        "contains invalid parameters and may be out of date, see server config examples\n" +
+        "  resolution: remove it; mgmt_svc_db knows endpoints, client_port, peer_port, ports, " +
+        "election_timeout_ms, heartbeat_interval_ms, lease_ttl_s, call_timeout_ms, " +
+        "write_retry_ms, host_dead_after_ms, probe_interval_ms, data_dir, etcd_binary\n" +
+        "NOTICE: No DAOS I/O Engines in configuration, DAOS Control Server starting in " +
+        "discovery mode\n" +
+        `2 problems found in ${path}\n`,
+    );
+    // The loader (daos_server start's first gate) throws the first one, located.
+    await assert.rejects(
+      loadServerConfig(path),
+      (e) =>
+        isFault(e) &&
+        e.description.startsWith(
+          `insufficient information in configuration: ${path}:3:16: mgmt_svc_db.lease_ttl_s`,
+        ),
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

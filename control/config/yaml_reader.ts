@@ -132,6 +132,7 @@ const PATH_KEYS = new Set([
   "device",
   "file_transfer_exec",
   "data_dir",
+  "etcd_binary",
   "sock_addr",
 ]);
 
@@ -335,8 +336,11 @@ export class MapReader {
     return this.node.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)));
   }
 
-  /** Reports every key that no read consumed (strict parsing, §1.1). */
-  finish(): void {
+  /**
+   * Reports every key that no read consumed (strict parsing, §1.1); `resolution` overrides
+   * the generic fix (e.g. to list the keys a section knows).
+   */
+  finish(resolution?: (key: string) => string): void {
     if (!this.node) return;
     for (const p of this.node.items) {
       const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
@@ -346,7 +350,8 @@ export class MapReader {
         FaultCode.ServerBadConfig,
         `unknown key "${this.path(k)}": parse of "${this.ctx.problems.file}" failed; ` +
           `config contains invalid parameters and may be out of date, see server config examples`,
-        RENAMED[k] ?? `remove or rename "${k}" (check its spelling and indentation)`,
+        RENAMED[k] ?? resolution?.(k) ??
+          `remove or rename "${k}" (check its spelling and indentation)`,
       );
     }
   }

@@ -12,38 +12,17 @@ import {
 } from "../../tests/util/config_fixtures.ts";
 import type { EngineConfig } from "../config/types.ts";
 import { networkScan, type NetworkScanSource } from "./network_scan.ts";
-import { NO_PMEM, storageScan, type StorageScanSource } from "./storage_scan.ts";
+import { NO_PMEM, storageScan } from "./storage_scan.ts";
+import { fakeStorageSource } from "./testing.ts";
 
 function engines(storage: string): EngineConfig[] {
   return parseConfig(LOCAL_SERVER_HEAD + engineYaml(storage), "test.yml").engines;
 }
 
-const mem = {
-  hugepagesTotal: 4,
-  hugepagesFree: 3,
-  hugepagesReserved: 0,
-  hugepagesSurplus: 0,
-  hugepageSizeKb: 2048,
-  memTotalKb: 1000,
-  memFreeKb: 500,
-  memAvailableKb: 600,
-};
-
-function source(e: EngineConfig[], over: Partial<StorageScanSource> = {}): StorageScanSource {
-  return {
-    engines: e,
-    meminfo: () => Promise.resolve(mem),
-    nvme: () => Promise.resolve([]),
-    mount: () => Promise.resolve(undefined),
-    usage: () => Promise.reject(new Error("not mounted")),
-    ...over,
-  };
-}
-
 Deno.test("storageScan: ram tier reported as a ramdisk namespace with tmpfs usage", async () => {
   const e = engines(ramTierYaml("/mnt/daos0"));
   const req = create(StorageScanReqSchema, { nvme: { Basic: true } });
-  const unmounted = await storageScan(req, source(e));
+  const unmounted = await storageScan(req, fakeStorageSource(e));
   equal(unmounted.scm?.state?.status, ResponseStatus.CTL_SUCCESS);
   equal(unmounted.scm?.namespaces[0].blockdev, "ramdisk");
   equal(unmounted.scm?.namespaces[0].size, 4n * 1024n ** 3n);
@@ -53,7 +32,7 @@ Deno.test("storageScan: ram tier reported as a ramdisk namespace with tmpfs usag
 
   const mounted = await storageScan(
     req,
-    source(e, {
+    fakeStorageSource(e, {
       mount: (p) => Promise.resolve({ mountPoint: p, fsType: "tmpfs", source: "tmpfs" }),
       usage: () => Promise.resolve({ totalBytes: 4 * 1024 ** 3, availBytes: 1000 }),
     }),
@@ -70,7 +49,7 @@ Deno.test("storageScan: dcpm has no PMem here; NVMe failures stay in the NVMe pa
   );
   const resp = await storageScan(
     create(StorageScanReqSchema, {}),
-    source(e, { nvme: () => Promise.reject(new Error("sysfs unreadable")) }),
+    fakeStorageSource(e, { nvme: () => Promise.reject(new Error("sysfs unreadable")) }),
   );
   equal(resp.scm?.state?.status, ResponseStatus.CTL_ERR_SCM);
   equal(resp.scm?.state?.error, NO_PMEM);
@@ -94,7 +73,7 @@ Deno.test("storageScan: NVMe controllers, basic strips identity, configured ones
       socketId: 1,
       namespaces: [{ id: 1, sizeBytes: 2e12 }],
     }]);
-  const full = await storageScan(create(StorageScanReqSchema, {}), source(e, { nvme }));
+  const full = await storageScan(create(StorageScanReqSchema, {}), fakeStorageSource(e, { nvme }));
   const c = full.nvme!.ctrlrs[0];
   deepEqual([c.model, c.serial, c.fwRev, c.socketId], ["M", "S", "F", 1]);
   equal(c.namespaces[0].size, 2000000000000n);
@@ -102,7 +81,7 @@ Deno.test("storageScan: NVMe controllers, basic strips identity, configured ones
   equal(c.smdDevices[0].rank, NilRank);
   const basic = await storageScan(
     create(StorageScanReqSchema, { nvme: { Basic: true } }),
-    source(e, { nvme }),
+    fakeStorageSource(e, { nvme }),
   );
   deepEqual([basic.nvme!.ctrlrs[0].model, basic.nvme!.ctrlrs[0].smdDevices.length], ["", 0]);
 });

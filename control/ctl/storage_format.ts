@@ -1,34 +1,22 @@
 /**
- * ctl.CtlSvc/StorageFormat as a function (server.md §3.3): runs the storage module's format
- * flow for this host's instances and maps the results onto the wire messages. Formats on one
- * host are serialised: a second request waits for the first.
+ * ctl.CtlSvc/StorageFormat's pieces (server.md §3.3): this host's instances as the storage
+ * module's format flow sees them, and its results as the wire message. The handler (one
+ * format at a time per server) is control/handlers/ctl_storage.ts.
  */
 import { create } from "@bufbuild/protobuf";
-import { ResponseStateSchema, ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
+import {
+  type ResponseState,
+  ResponseStateSchema,
+  ResponseStatus,
+} from "../../proto/gen/ts/ctl/common_pb.ts";
 import {
   NvmeControllerResultSchema,
   ScmMountResultSchema,
-  type StorageFormatReq,
   type StorageFormatResp,
   StorageFormatRespSchema,
 } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import type { ServerConfig } from "../config/types.ts";
-import {
-  formatHostStorage,
-  type FormatInstance,
-  type FormatOutcome,
-  type FormatStatus,
-} from "../storage/format.ts";
-import type { FormatGate } from "../storage/format_state.ts";
-
-/** What the handler needs from daos_server. */
-export interface StorageFormatDeps {
-  config: ServerConfig;
-  /** This host's engine instances, one per engines[] entry, in index order. */
-  instances(): FormatInstance[];
-  gate: FormatGate;
-  hostname: string;
-}
+import type { FormatInstance, FormatOutcome, FormatStatus } from "../storage/format.ts";
 
 const STATUS: Record<FormatStatus, ResponseStatus> = {
   CTL_SUCCESS: ResponseStatus.CTL_SUCCESS,
@@ -37,6 +25,11 @@ const STATUS: Record<FormatStatus, ResponseStatus> = {
   CTL_ERR_CONF: ResponseStatus.CTL_ERR_CONF,
 };
 
+/** One result's status, error and info as the wire's ResponseState. */
+function responseState(r: { status: FormatStatus; error: string; info: string }): ResponseState {
+  return create(ResponseStateSchema, { status: STATUS[r.status], error: r.error, info: r.info });
+}
+
 /** Maps the flow's results onto StorageFormatResp (SCM sorted by instance). */
 export function toStorageFormatResp(out: FormatOutcome): StorageFormatResp {
   return create(StorageFormatRespSchema, {
@@ -44,46 +37,17 @@ export function toStorageFormatResp(out: FormatOutcome): StorageFormatResp {
       create(ScmMountResultSchema, {
         mntpoint: r.mountPoint,
         instanceidx: r.instanceIdx,
-        state: create(ResponseStateSchema, {
-          status: STATUS[r.status],
-          error: r.error,
-          info: r.info,
-        }),
+        state: responseState(r),
       })
     ),
     crets: out.bdevs.map((r) =>
       create(NvmeControllerResultSchema, {
         pciAddr: r.device,
         roleBits: r.roleBits,
-        state: create(ResponseStateSchema, {
-          status: STATUS[r.status],
-          error: r.error,
-          info: r.info,
-        }),
+        state: responseState(r),
       })
     ),
   });
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-
-/** Handles one StorageFormat request. */
-export function storageFormat(
-  req: StorageFormatReq,
-  deps: StorageFormatDeps,
-): Promise<StorageFormatResp> {
-  const run = async () => {
-    const out = await formatHostStorage(
-      deps.config,
-      deps.instances(),
-      { reformat: req.reformat, replace: req.replace },
-      { hostname: deps.hostname, gate: deps.gate },
-    );
-    return toStorageFormatResp(out);
-  };
-  const p = queue.then(run, run);
-  queue = p.catch(() => {});
-  return p;
 }
 
 /**
@@ -96,16 +60,6 @@ export function stoppedInstances(cfg: ServerConfig): FormatInstance[] {
     isRunning: () => false,
     kill: () => Promise.resolve(),
   }));
-}
-
-/** The CtlSvc handlers this module owns, ready to merge into the service (`ctl` overrides). */
-export function storageFormatHandlers(
-  cfg: ServerConfig,
-  gate: FormatGate,
-  instances: () => FormatInstance[] = () => stoppedInstances(cfg),
-): { storageFormat: (req: StorageFormatReq) => Promise<StorageFormatResp> } {
-  const deps = { config: cfg, gate, instances, hostname: Deno.hostname() };
-  return { storageFormat: (req) => storageFormat(req, deps) };
 }
 
 /** What the format flow needs of a harness engine instance (structural: EngineInstance fits). */

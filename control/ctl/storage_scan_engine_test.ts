@@ -26,6 +26,7 @@ import {
 import type { EngineConfig } from "../config/types.ts";
 import { MgmtMethod } from "../drpc/ids.ts";
 import { adjustNvmeUsable, type ScanEngine } from "./nvme_engine_scan.ts";
+import { fakeMeminfo, fakeStorageSource } from "./testing.ts";
 import {
   CONTROL_MD_BYTES,
   DEFAULT_RDB_BYTES,
@@ -116,26 +117,13 @@ class FakeEngine implements ScanEngine {
   }
 }
 
-const mem = {
-  hugepagesTotal: 0,
-  hugepagesFree: 0,
-  hugepagesReserved: 0,
-  hugepagesSurplus: 0,
-  hugepageSizeKb: 2048,
-  memTotalKb: 1000,
-  memFreeKb: 500,
-  memAvailableKb: 600,
-};
-
 function source(e: EngineConfig[], inst: ScanEngine[]): StorageScanSource {
-  return {
-    engines: e,
-    meminfo: () => Promise.resolve(mem),
-    nvme: () => Promise.resolve([]),
+  return fakeStorageSource(e, {
+    meminfo: () => Promise.resolve(fakeMeminfo({ hugepagesTotal: 0, hugepagesFree: 0 })),
     mount: (p) => Promise.resolve({ mountPoint: p, fsType: "tmpfs", source: "tmpfs" }),
     usage: () => Promise.resolve({ totalBytes: 4 * 1024 ** 3, availBytes: 4 * 1024 ** 3 - 4096 }),
     instances: () => inst,
-  };
+  });
 }
 
 const usageReq = () =>

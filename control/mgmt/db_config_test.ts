@@ -1,34 +1,6 @@
 import { deepEqual as assertEquals, throws } from "node:assert/strict";
-import {
-  defaultMgmtSvcDbConfig,
-  etcdPortsFor,
-  mgmtDbDir,
-  parseMgmtSvcDbConfig,
-} from "./db_config.ts";
+import { defaultMgmtSvcDbConfig, mgmtDbDir } from "./db_config.ts";
 import { etcdArgs, etcdEndpoints, etcdMemberName } from "./etcd_member.ts";
-
-Deno.test("mgmt_svc_db: defaults, overrides and errors naming the key", () => {
-  assertEquals(parseMgmtSvcDbConfig(undefined), defaultMgmtSvcDbConfig());
-  const c = parseMgmtSvcDbConfig({
-    client_port: 3379,
-    ports: { "10.0.0.2:10001": { client: 4379, peer: 4380 } },
-    lease_ttl_s: 1,
-  });
-  assertEquals([c.clientPort, c.peerPort, c.leaseTtlS, c.electionTimeoutMs], [3379, 2380, 1, 500]);
-  assertEquals(etcdPortsFor(c, "10.0.0.2:10001"), { client: 4379, peer: 4380 });
-  assertEquals(etcdPortsFor(c, "10.0.0.1:10001"), { client: 3379, peer: 2380 });
-  throws(() => parseMgmtSvcDbConfig({ bogus: 1 }), /unknown key "bogus"/);
-  throws(() => parseMgmtSvcDbConfig({ peer_port: 70000 }), /peer_port: 70000 is not a port/);
-  throws(
-    () => parseMgmtSvcDbConfig({ endpoints: ["10.0.0.1:2379"] }),
-    /endpoints: must be a list of etcd client URLs/,
-  );
-  throws(
-    () => parseMgmtSvcDbConfig({ lease_ttl_s: 0 }),
-    /lease_ttl_s: 0 must be a positive number/,
-  );
-  throws(() => parseMgmtSvcDbConfig([]), /must be a mapping/);
-});
 
 Deno.test("mgmt_svc_db: data dir follows control metadata, then engine 0 SCM", () => {
   const d = defaultMgmtSvcDbConfig();

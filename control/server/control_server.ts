@@ -6,9 +6,6 @@ import type { ContextValues, Interceptor, ServiceImpl } from "@connectrpc/connec
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import type { ServerConfig } from "../config/types.ts";
-import { type CtlHandlers, ctlService } from "../ctl/service.ts";
-import { hostNetworkSource } from "../ctl/network_scan.ts";
-import { hostStorageSource } from "../ctl/storage_scan.ts";
 import { toWireError } from "../lib/rpc/error_codec.ts";
 import {
   type ControlListener,
@@ -20,14 +17,13 @@ import { MaxPerm } from "../lib/rpc/security_certs.ts";
 import { securityInterceptor } from "../lib/rpc/security_interceptor.ts";
 import { claimSocketDir } from "./instance_lock.ts";
 import type { Logger } from "./logging.ts";
-import { nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
 import { resolveControlHost } from "./control_address.ts";
 
-/** Handlers other modules add to the services (format, rank control, the MS, …). */
-export interface ServiceOverrides {
-  ctl?: CtlHandlers;
-  mgmt?: Partial<ServiceImpl<typeof MgmtSvc>>;
-  /** Per-request context values from the caller's IP (the MS's peerHostKey). */
+/** The services to serve (control/handlers) and how to serve them. */
+export interface ControlServices {
+  ctl: ServiceImpl<typeof CtlSvc>;
+  mgmt: ServiceImpl<typeof MgmtSvc>;
+  /** Per-request context values from the caller's IP (handlers/mgmt_join.ts peerHostKey). */
   contextValues?: (peerIp: string) => ContextValues;
   /** Already loaded transport security; by default loaded from cfg.transportConfig. */
   security?: TransportSecurity;
@@ -61,40 +57,37 @@ function serverInterceptor(log: Logger): Interceptor {
   };
 }
 
-/** Starts serving `cfg`. Throws a clear error when the socket dir or address is taken. */
+/**
+ * Starts serving `services` for `cfg`. Throws a clear error when the socket dir or address is
+ * taken.
+ */
 export async function startControlServer(
   cfg: ServerConfig,
   log: Logger,
-  overrides: ServiceOverrides = {},
+  services: ControlServices,
 ): Promise<ControlServer> {
   // Certificates first (faults 901–903): nothing is claimed or bound with unusable ones.
-  const security = overrides.security ??
+  const security = services.security ??
     await loadTransportSecurity(cfg.transportConfig, MaxPerm.userOnlyKey);
   const lock = await claimSocketDir(cfg.socketDir);
   let listener: ControlListener;
   try {
     const host = await resolveControlHost(cfg);
-    const engineProvider = cfg.engines[0]?.fabric.provider ?? "";
-    const ctl = ctlService({
-      network: hostNetworkSource(engineProvider || cfg.fabric.provider),
-      storage: hostStorageSource(cfg.engines),
-    }, overrides.ctl);
-    const mgmt = { ...nonReplicaMgmtService(cfg.name, cfg.mgmtSvcReplicas), ...overrides.mgmt };
     try {
       listener = await listenControl({
         host,
         port: cfg.port,
         security,
         routes: (r) => {
-          r.service(CtlSvc, ctl);
-          r.service(MgmtSvc, mgmt);
+          r.service(CtlSvc, services.ctl);
+          r.service(MgmtSvc, services.mgmt);
         },
         // Errors of the access/version checks pass through serverInterceptor's wire mapping.
         interceptors: [
           serverInterceptor(log),
           securityInterceptor({ secure: !security.allowInsecure }),
         ],
-        contextValues: overrides.contextValues,
+        contextValues: services.contextValues,
         onHandshakeError: (m) => log.notice(m),
       });
     } catch (e) {

@@ -5,7 +5,7 @@ import { type RanksReq, RanksRespSchema } from "../../proto/gen/ts/ctl/ranks_pb.
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { listenControl } from "../lib/rpc/transport.ts";
 import { idleHarness } from "../harness/testing/fixture.ts";
-import { ctlRanksHandlers } from "../harness/ctl_ranks.ts";
+import { ctlRanksHandlers } from "../handlers/ctl_ranks.ts";
 import { tcpProbe } from "../mgmt/management_service.ts";
 import { ctlFanout, pingHost, serverTransportPool } from "./ctl_fanout.ts";
 
@@ -69,7 +69,7 @@ Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component serv
 Deno.test("pingHost: a serving host answers (no engine touched); refused, hung and cut-off hosts are dead", async () => {
   const harness = idleHarness();
   const calls: string[] = [];
-  const ranks = ctlRanksHandlers(harness, "daos_server");
+  const ranks = ctlRanksHandlers({ harness: () => harness, config: { name: "daos_server" } });
   const l = await listenControl({
     host: "127.0.0.1",
     port: 0,
@@ -133,7 +133,7 @@ Deno.test("pingHost: a secure pool without certificates falls back to the TCP pr
 
 Deno.test("probeHost: ranks with local state and incarnation from PingRanks; errors mean alive without a report; silence means dead", async () => {
   const harness = idleHarness();
-  const handlers = ctlRanksHandlers(harness, "daos_server");
+  const handlers = ctlRanksHandlers({ harness: () => harness, config: { name: "daos_server" } });
   const l = await listenControl({
     host: "127.0.0.1",
     port: 0,

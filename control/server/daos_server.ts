@@ -1,33 +1,26 @@
 /**
  * One daos_server process assembled from its config (server.md §1.11, §2.2–2.3, §4): the MS
- * object (replica or not), the control listener with CtlSvc (scans, format, *Ranks) and MgmtSvc,
- * the engine plane with Join and events going to the MS leader, the MS database started on
- * replicas once engine 0's storage is ready, and a clean stop.
+ * object (replica or not), one ServerContext and the control listener serving the CtlSvc and
+ * MgmtSvc built from it (control/handlers), the engine plane with Join and events going to the
+ * MS leader, the MS database started on replicas once engine 0's storage is ready, and a clean
+ * stop.
  */
-import { create } from "@bufbuild/protobuf";
 import { createContextValues } from "@connectrpc/connect";
-import { SystemEraseRespSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { ACTIVE_CONFIG_NAME, saveActiveConfig } from "../config/active_config.ts";
 import { hostFaultDomain } from "../config/fault_domain.ts";
-import type { CtlHandlers } from "../ctl/service.ts";
-import { hostStorageSource, type ScanEngine, storageScan } from "../ctl/storage_scan.ts";
-import {
-  harnessFormatInstances,
-  stoppedInstances,
-  storageFormatHandlers,
-} from "../ctl/storage_format.ts";
-import { ctlRanksHandlers } from "../harness/ctl_ranks.ts";
-import type { EngineInstance } from "../harness/instance.ts";
+import { ctlService } from "../handlers/ctl_svc.ts";
+import { peerHostKey } from "../handlers/mgmt_join.ts";
+import { mgmtService } from "../handlers/mgmt_svc.ts";
+import { createServerContext } from "../handlers/server_context.ts";
 import { type EnginePlane, startEnginePlane } from "../harness/engine_plane.ts";
 import { RasType } from "../harness/events.ts";
 import { engineStorage, eraseHostMetadata } from "../harness/storage_adapter.ts";
-import { errorText, FaultCode, makeFault } from "../lib/fault.ts";
-import { mgmtDbDir, parseMgmtSvcDbConfig } from "../mgmt/db_config.ts";
+import { errorText } from "../lib/fault.ts";
+import { mgmtDbDir } from "../mgmt/db_config.ts";
 import { type ManagementService, startManagementService } from "../mgmt/management_service.ts";
-import { mgmtServiceImpl, peerHostKey } from "../mgmt/service.ts";
 import { engineMemArgs } from "../storage/hugepages.ts";
-import { FormatGate, needsFormat } from "../storage/format_state.ts";
+import { type FormatGate, needsFormat } from "../storage/format_state.ts";
 import { readMeminfo } from "../sysinfo/meminfo.ts";
 import { MaxPerm } from "../lib/rpc/security_certs.ts";
 import { loadTransportSecurity } from "../lib/rpc/transport.ts";
@@ -36,7 +29,7 @@ import { type ControlServer, startControlServer } from "./control_server.ts";
 import { ctlFanout, serverTransportPool } from "./ctl_fanout.ts";
 import type { Logger } from "./logging.ts";
 import { MsClient } from "./ms_client.ts";
-import { replicaRole } from "./ms_replicas.ts";
+import { type ReplicaRole, replicaRole } from "./ms_replicas.ts";
 
 /** A running daos_server. */
 export interface DaosServer {
@@ -51,28 +44,19 @@ export interface DaosServer {
   stop(): Promise<void>;
 }
 
-/** The raw `mgmt_svc_db` mapping again, for the MS's own parser (named keys + open keys). */
-function mgmtDbRaw(cfg: ServerConfig): Record<string, unknown> {
-  const d = cfg.mgmtSvcDb;
-  const raw: Record<string, unknown> = { ...d.extra };
-  if (d.endpoints.length > 0) raw.endpoints = d.endpoints;
-  if (d.clientPort !== null) raw.client_port = d.clientPort;
-  if (d.peerPort !== null) raw.peer_port = d.peerPort;
-  if (d.dataDir !== "") raw.data_dir = d.dataDir;
-  return raw;
-}
-
-/** An engine instance as the storage scan uses it. */
-function scanEngine(i: EngineInstance): ScanEngine {
-  return {
-    index: i.index,
-    isStarted: () => i.isStarted(),
-    isReady: () => i.isReady(),
-    rank: () => i.rank(),
-    // Stop waiting as soon as the engine is ready or gone.
-    awaitReady: (ms) => i.waitFor((x) => x.isReady() || !x.isStarted(), ms).then(() => i.isReady()),
-    callMgmt: (method, body, ms) => i.callMgmt(method, body, ms),
-  };
+/**
+ * The local MS database directory of a replica ("" when there is none to start: not a
+ * replica, an external etcd, or no storage and no mgmt_svc_db.data_dir to keep it on).
+ */
+function msDataDir(cfg: ServerConfig, role: ReplicaRole): string {
+  const db = cfg.mgmtSvcDb;
+  const e0 = cfg.engines[0];
+  const place = db.dataDir !== "" || cfg.controlMetadata.path !== "" || !!e0?.scm;
+  if (role.self === null || db.endpoints.length > 0 || !place) return "";
+  return mgmtDbDir(db, {
+    controlMetadataPath: cfg.controlMetadata.path || undefined,
+    engine0ScmMount: e0?.scm?.scmMount,
+  });
 }
 
 /** Resolves once engine 0's storage is ready (format done), or when `signal` aborts. */
@@ -113,25 +97,15 @@ export async function startDaosServer(
   // Certificates loaded once, for the listener and for our calls to other servers.
   const security = await loadTransportSecurity(cfg.transportConfig, MaxPerm.userOnlyKey);
   const pool = serverTransportPool(security);
-  const gate = new FormatGate();
   const stopping = new AbortController();
 
-  const dbConfig = parseMgmtSvcDbConfig(mgmtDbRaw(cfg));
-  const e0 = cfg.engines[0];
-  let dataDir = "";
-  const dbPlace = dbConfig.dataDir !== "" || cfg.controlMetadata.path !== "" || !!e0?.scm;
-  if (role.self !== null && dbConfig.endpoints.length === 0 && dbPlace) {
-    dataDir = mgmtDbDir(dbConfig, {
-      controlMetadataPath: cfg.controlMetadata.path || undefined,
-      engine0ScmMount: e0?.scm?.scmMount,
-    });
-  }
+  const dataDir = msDataDir(cfg, role);
   const ms = startManagementService({
     config: {
       system: cfg.name,
       replicas: role.replicas,
       provider: cfg.fabric.provider,
-      db: dbConfig,
+      db: cfg.mgmtSvcDb,
       dataDir,
       controlPort: cfg.port,
     },
@@ -147,47 +121,21 @@ export async function startDaosServer(
   );
 
   let plane: EnginePlane | null = null;
-  const ranks = (): ReturnType<typeof ctlRanksHandlers> => {
-    if (plane === null) {
-      throw makeFault(
-        FaultCode.ServerHarnessNotStarted,
-        "DAOS I/O Engine harness not started",
-        "retry the operation after the server has started its engines",
-      );
-    }
-    return ctlRanksHandlers(plane.harness, cfg.name);
-  };
-  // Storage scan sees the running engines (NVMe over dRPC, SCM usage per ready rank).
-  const scanSource = hostStorageSource(cfg.engines, {
-    instances: () => plane?.harness.instances.map(scanEngine) ?? [],
-    disableHugepages: cfg.disableHugepages,
+  // One context for every handler; the harness joins it once the engine plane runs.
+  const ctx = createServerContext({
+    config: cfg,
+    hostname,
+    faultDomain,
+    ms: role.self !== null ? ms : null,
+    pool,
+    log,
+    harness: () => plane?.harness ?? null,
   });
-  const ctl: CtlHandlers = {
-    storageScan: (req, ctx) => storageScan(req, scanSource, { timeoutMs: ctx.timeoutMs() }),
-    ...storageFormatHandlers(
-      cfg,
-      gate,
-      () => plane ? harnessFormatInstances(cfg, plane.harness.instances) : stoppedInstances(cfg),
-    ),
-    prepShutdownRanks: (req, ctx) => ranks().prepShutdownRanks(req, ctx),
-    stopRanks: (req, ctx) => ranks().stopRanks(req, ctx),
-    startRanks: (req, ctx) => ranks().startRanks(req, ctx),
-    resetFormatRanks: (req, ctx) => ranks().resetFormatRanks(req, ctx),
-    pingRanks: (req, ctx) => ranks().pingRanks(req, ctx),
-    groupUpdate: (req, ctx) => ranks().groupUpdate(req, ctx),
-    // The leader's erase order to this peer replica: drop the local MS database.
-    systemErasePeer: async (req) => {
-      ms.checkSystem(req.sys);
-      await ms.eraseAsPeer();
-      return create(SystemEraseRespSchema, {});
-    },
-  };
-
   const server: ControlServer = await startControlServer(cfg, log, {
     security,
-    ctl,
-    // Non-replicas keep the placeholder: NotReplica naming the replicas as configured.
-    mgmt: role.self !== null ? mgmtServiceImpl(ms) : undefined,
+    ctl: ctlService(ctx),
+    // Non-replicas answer NotReplica naming the replicas as configured.
+    mgmt: mgmtService(ctx),
     contextValues: (ip) => createContextValues().set(peerHostKey, ip),
   });
   const msClient = new MsClient({ pool, replicas: role.replicas, system: cfg.name, log });
@@ -206,23 +154,23 @@ export async function startDaosServer(
         return 0;
       },
       log,
-      hostname,
+      hostname: ctx.hostname,
       controlAddr: `${bindHost}:${cfg.port}`,
-      faultDomain,
+      faultDomain: ctx.faultDomain,
       bootstrapReplica: role.bootstrap,
-      storageFor: (e) => engineStorage(e, gate),
+      storageFor: (e) => engineStorage(e, ctx.formatGate),
       eraseHostStorage: () => eraseHostMetadata(cfg.controlMetadata),
       launchExtras: (e) => engineMemArgs(e, pageSizeKb),
       enginePath: opts.enginePath,
     });
     if (role.self !== null) {
-      if (dbConfig.endpoints.length === 0 && dataDir === "") {
+      if (cfg.mgmtSvcDb.endpoints.length === 0 && dataDir === "") {
         log.error("MS replica without engines or mgmt_svc_db.data_dir: MS database not started");
       } else {
         dbStart = (async () => {
           // Again after each system erase that dropped the local database (bounded count).
           for (let round = 0; round < 1_000_000 && !stopping.signal.aborted; round++) {
-            if (e0 !== undefined) await engine0Ready(cfg, gate, stopping.signal);
+            if (cfg.engines.length > 0) await engine0Ready(cfg, ctx.formatGate, stopping.signal);
             if (stopping.signal.aborted) return;
             log.info("starting the MS database");
             await ms.startDb();

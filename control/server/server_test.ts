@@ -1,12 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { createClient, createRouterTransport } from "@connectrpc/connect";
-import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { Fault } from "../lib/fault.ts";
-import { decodeRemoteError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { claimSocketDir } from "./instance_lock.ts";
 import { createLogger, parseLogLevel } from "./logging.ts";
-import { nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
-import { systemOfRequest } from "../lib/system_name.ts";
 
 Deno.test("claimSocketDir: refuses a live claim, takes over a stale socket, names a missing dir", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sockdir-" });
@@ -57,25 +52,6 @@ Deno.test("claimSocketDir: refuses a live claim, takes over a stale socket, name
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("non-replica MgmtSvc: system name check, then not-replica for every call", async () => {
-  const transport = createRouterTransport((r) =>
-    r.service(MgmtSvc, nonReplicaMgmtService("daos_server", ["h1:10001", "h2:10001"]))
-  );
-  const client = createClient(MgmtSvc, transport);
-  const err = await client.leaderQuery({ sys: "daos_server-2.9.100" }).then(
-    () => undefined,
-    (e) => decodeRemoteError(e),
-  );
-  ok(err instanceof NotReplicaError);
-  deepEqual(err.replicas, ["h1:10001", "h2:10001"]);
-  equal(err.message, "not a DAOS Management Service replica (try one of h1:10001,h2:10001)");
-  const wrong = await client.systemQuery({ sys: "other" }).then(() => undefined, decodeRemoteError);
-  ok(wrong instanceof Fault);
-  equal(wrong.code, 603);
-  equal(wrong.description, "request system does not match running system (other != daos_server)");
-  equal(systemOfRequest("daos_server-2.9.100"), "daos_server");
 });
 
 Deno.test("control log: mask filtering, JSON lines, bad mask named", async () => {

@@ -9,7 +9,7 @@ import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import { type JoinReq, JoinRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import { loadServerConfig } from "../../control/config/load.ts";
-import { ctlRanksHandlers } from "../../control/harness/ctl_ranks.ts";
+import { ctlRanksHandlers } from "../../control/handlers/ctl_ranks.ts";
 import { startEnginePlane } from "../../control/harness/engine_plane.ts";
 import { dirSuperblockStore } from "../../control/harness/storage_adapter.ts";
 import { superblockPresenceStorage } from "../../control/harness/superblock_storage.ts";
@@ -106,7 +106,7 @@ engines:${engine(0)}${engine(1)}
     for (const i of h.instances) assert(await i.waitFor((x) => x.isReady(), WAIT), logs.join("\n"));
     assertEquals(h.instances.map((i) => i.rank()), [0, 1]);
 
-    const handlers = ctlRanksHandlers(h, "daos_server");
+    const handlers = ctlRanksHandlers({ harness: () => h, config: { name: "daos_server" } });
     const req = (ranks: string, force = false) => create(RanksReqSchema, { ranks, force });
     await rejects(() => handlers.stopRanks(req(""), ctx()), /no ranks specified in request/);
     await rejects(() => handlers.stopRanks(req("0-x"), ctx()), /creating numeric set from/);

@@ -8,24 +8,15 @@
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { NilRank } from "../../control/lib/rankset.ts";
 import { Fault } from "../../control/lib/fault.ts";
-import { decodeRemoteError } from "../../control/lib/rpc/error_codec.ts";
 import type { Fanout } from "../../control/mgmt/management_service.ts";
-import { mgmtServiceImpl } from "../../control/mgmt/service.ts";
+import { replicaMgmtService } from "../../control/handlers/mgmt_svc.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { assert, assertEquals } from "./mgmt_assert.ts";
 import { MsCluster, waitFor } from "./mgmt_helpers.ts";
+import { remoteErr } from "../../control/handlers/testing.ts";
 
 const SYS = "daos_server";
-
-async function remoteErr(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return decodeRemoteError(e);
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Records the group maps handed to each host. */
 function recordMaps(c: MsCluster): Map<string, GroupUpdateReq[]> {
@@ -40,7 +31,9 @@ function recordMaps(c: MsCluster): Map<string, GroupUpdateReq[]> {
 function client(c: MsCluster) {
   return createClient(
     MgmtSvc,
-    createRouterTransport(({ service }) => service(MgmtSvc, mgmtServiceImpl(c.services[0]))),
+    createRouterTransport(({ service }) =>
+      service(MgmtSvc, replicaMgmtService({ ms: c.services[0] }))
+    ),
   );
 }
 

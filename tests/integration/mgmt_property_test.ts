@@ -17,13 +17,14 @@ import { NilRank } from "../../control/lib/rankset.ts";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { createHandlerContext } from "@connectrpc/connect";
-import { ctlRanksHandlers } from "../../control/harness/ctl_ranks.ts";
+import { ctlRanksHandlers } from "../../control/handlers/ctl_ranks.ts";
 import type { EngineHarness } from "../../control/harness/harness.ts";
 import { idleHarness } from "../../control/harness/testing/fixture.ts";
 import { decodeRemoteError } from "../../control/lib/rpc/error_codec.ts";
 import { mapMembers } from "../../control/mgmt/group_update.ts";
 import type { Fanout } from "../../control/mgmt/management_service.ts";
-import { memberToProto, mgmtServiceImpl } from "../../control/mgmt/service.ts";
+import { replicaMgmtService } from "../../control/handlers/mgmt_svc.ts";
+import { memberToProto } from "../../control/handlers/mgmt_system.ts";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import {
@@ -35,8 +36,8 @@ import { SystemMemberSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { StorageFormatReqSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import { prng } from "../util/prng.ts";
 import { engineYaml, parseConfig } from "../util/config_fixtures.ts";
-import { stoppedInstances, storageFormatHandlers } from "../../control/ctl/storage_format.ts";
-import { FormatGate } from "../../control/storage/format_state.ts";
+import { ctlStorageHandlers } from "../../control/handlers/ctl_storage.ts";
+import { createServerContext } from "../../control/handlers/server_context.ts";
 import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import { assert, assertEquals } from "./mgmt_assert.ts";
 import { MAX_MEMBER_INFO_LEN } from "../../control/lib/member_fields.ts";
@@ -242,7 +243,12 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
   let step = "start";
   try {
     for (const h of harnesses.values()) await h.start();
-    const handlers = new Map([...harnesses].map(([a, h]) => [a, ctlRanksHandlers(h, SYS)]));
+    const handlers = new Map(
+      [...harnesses].map(([a, h]) => [
+        a,
+        ctlRanksHandlers({ harness: () => h, config: { name: SYS } }),
+      ]),
+    );
     // The leader's maps go through each host's real CtlSvc.GroupUpdate handler; hosts that
     // do not exist (a 0.0.0.0 address) fail like an unreachable server.
     (c.fanout as Fanout).groupUpdate = async (addr, req) => {
@@ -253,14 +259,11 @@ Deno.test("MgmtSvc/CtlSvc handlers under random and boundary input keep the syst
     const ms = c.services[0];
     const mc = createClient(
       MgmtSvc,
-      createRouterTransport(({ service }) => service(MgmtSvc, mgmtServiceImpl(ms))),
+      createRouterTransport(({ service }) => service(MgmtSvc, replicaMgmtService({ ms }))),
     );
     let erased = false;
-    const format = storageFormatHandlers(
-      NO_PMEM_CFG,
-      new FormatGate(),
-      () => stoppedInstances(NO_PMEM_CFG),
-    );
+    // No harness: every engine counts as stopped.
+    const format = ctlStorageHandlers(createServerContext({ config: NO_PMEM_CFG }));
     const ok = new Map<string, number>(); // operations that succeeded, by kind
     let checked = 0; // batches after which some host's map was checked
 

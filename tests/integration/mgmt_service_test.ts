@@ -1,21 +1,13 @@
 /** MgmtSvc handlers over an in-memory Connect transport: wire errors and proto mapping. */
 import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { Fault } from "../../control/lib/fault.ts";
-import { decodeRemoteError, NotLeaderError } from "../../control/lib/rpc/error_codec.ts";
-import { mgmtServiceImpl } from "../../control/mgmt/service.ts";
+import { NotLeaderError } from "../../control/lib/rpc/error_codec.ts";
+import { replicaMgmtService } from "../../control/handlers/mgmt_svc.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { JoinResp_State } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import { assert, assertEquals } from "./mgmt_assert.ts";
 import { MsCluster, waitFor } from "./mgmt_helpers.ts";
-
-async function remoteErr(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return decodeRemoteError(e);
-  }
-  throw new Error("expected the call to fail");
-}
+import { remoteErr } from "../../control/handlers/testing.ts";
 
 Deno.test("MgmtSvc over Connect: join, query, fault 603, NotLeader hint, restarted etcd member", async () => {
   const c = await MsCluster.start(3);
@@ -26,7 +18,7 @@ Deno.test("MgmtSvc over Connect: join, query, fault 603, NotLeader hint, restart
     const client = (ms: typeof leader) =>
       createClient(
         MgmtSvc,
-        createRouterTransport(({ service }) => service(MgmtSvc, mgmtServiceImpl(ms))),
+        createRouterTransport(({ service }) => service(MgmtSvc, replicaMgmtService({ ms }))),
       );
     const lc = client(leader);
     const fc = client(follower);

@@ -129,7 +129,7 @@ export async function listenControl(
      * certificate, expired, not yet valid, another CA, …) and the fix.
      */
     onHandshakeError?: (message: string) => void;
-    /** Per-request context values, e.g. the caller's IP (see mgmt/service.ts peerHostKey). */
+    /** Per-request context values, e.g. the caller's IP (see handlers/mgmt_join.ts peerHostKey). */
     contextValues?: (peerIp: string) => ContextValues;
   },
 ): Promise<ControlListener> {

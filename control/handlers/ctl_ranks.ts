@@ -1,24 +1,25 @@
 /**
- * ctl.CtlSvc handlers for the *Ranks calls (spec/server.md §4.5), bound to this host's
- * harness. Merge them into the CtlSvc service (control/ctl/service.ts `extra`).
+ * ctl.CtlSvc *Ranks calls (spec/server.md §4.5) and GroupUpdate: the MS leader's orders for
+ * this host's ranks, carried out on the context's engine harness.
  */
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { type RanksReq, type RanksResp, RanksRespSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
-import { FaultCode, makeFault } from "../lib/fault.ts";
+import type { ServerConfig } from "../config/types.ts";
 import type { RankSet } from "../lib/rankset.ts";
 import { rankFilter } from "../lib/filter_fields.ts";
-import type { EngineHarness } from "./harness.ts";
-import { checkGroupMap } from "./group_map_relay.ts";
+import type { EngineHarness } from "../harness/harness.ts";
+import { checkGroupMap } from "../harness/group_map_relay.ts";
 import {
   pingRanks,
   prepShutdownRanks,
   resetFormatRanks,
   startRanks,
   stopRanks,
-} from "./rank_ops.ts";
+} from "../harness/rank_ops.ts";
+import { type ServerContext, startedHarness } from "./server_context.ts";
 
 /** Deadline used when the caller set none. */
 export const DEFAULT_RANKS_TIMEOUT_MS = 30_000;
@@ -38,57 +39,55 @@ export interface CtlRanksHandlers {
   groupUpdate(req: GroupUpdateReq, ctx: HandlerContext): Promise<RanksResp>;
 }
 
-/** Builds the *Ranks handlers over harness; `system` is this server's system name. */
-export function ctlRanksHandlers(harness: EngineHarness, system: string): CtlRanksHandlers {
-  const requireStarted = () => {
-    if (!harness.isStarted()) {
-      throw makeFault(
-        FaultCode.ServerHarnessNotStarted,
-        "DAOS I/O Engine harness not started",
-        "retry the operation after the server has started its engines",
-      );
-    }
-  };
+/** What the rank calls use of the server context: the harness and the system name. */
+export type RanksContext = Pick<ServerContext, "harness"> & {
+  readonly config: Pick<ServerConfig, "name">;
+};
+
+/** The time left of the caller's deadline, less a little for the reply itself. */
+function callTimeout(ctx: HandlerContext): number | undefined {
+  const deadline = ctx.timeoutMs();
+  return deadline === undefined ? undefined : Math.max(0, deadline - 200);
+}
+
+/**
+ * Builds the *Ranks handlers. Each call takes the harness when it runs: fault 610 until the
+ * engine plane exists and its harness has started.
+ */
+export function ctlRanksHandlers(sctx: RanksContext): CtlRanksHandlers {
+  const system = sctx.config.name;
   const run = async (
     req: RanksReq,
     ctx: HandlerContext,
-    op: (ranks: RankSet, timeoutMs: number) => Promise<RankResult[]>,
+    op: (harness: EngineHarness, ranks: RankSet, timeoutMs: number) => Promise<RankResult[]>,
   ): Promise<RanksResp> => {
-    requireStarted();
+    const harness = startedHarness(sctx);
     if (req.ranks.trim() === "") throw new Error("no ranks specified in request");
     const ranks = rankFilter(req.ranks, RANKS_FIELD);
-    // Leave a little of the caller's deadline for the reply itself.
-    const deadline = ctx.timeoutMs();
-    const timeoutMs = deadline === undefined
-      ? DEFAULT_RANKS_TIMEOUT_MS
-      : Math.max(0, deadline - 200);
-    return create(RanksRespSchema, { results: await op(ranks, timeoutMs) });
+    const timeoutMs = callTimeout(ctx) ?? DEFAULT_RANKS_TIMEOUT_MS;
+    return create(RanksRespSchema, { results: await op(harness, ranks, timeoutMs) });
   };
   return {
     // deno-lint-ignore require-await
     pingRanks: async (req) => {
-      requireStarted();
+      const harness = startedHarness(sctx);
       const ranks = rankFilter(req.ranks.trim(), RANKS_FIELD);
       return create(RanksRespSchema, { results: pingRanks(harness, ranks) });
     },
     prepShutdownRanks: (req, ctx) =>
-      run(req, ctx, (r, timeoutMs) => prepShutdownRanks(harness, r, { timeoutMs })),
+      run(req, ctx, (h, r, timeoutMs) => prepShutdownRanks(h, r, { timeoutMs })),
     stopRanks: (req, ctx) =>
-      run(req, ctx, (r, timeoutMs) => stopRanks(harness, r, { timeoutMs, force: req.force })),
+      run(req, ctx, (h, r, timeoutMs) => stopRanks(h, r, { timeoutMs, force: req.force })),
     startRanks: (req, ctx) =>
-      run(
-        req,
-        ctx,
-        (r, timeoutMs) => startRanks(harness, r, { timeoutMs, checkMode: req.checkMode }),
-      ),
+      run(req, ctx, (h, r, timeoutMs) => startRanks(h, r, { timeoutMs, checkMode: req.checkMode })),
     resetFormatRanks: (req, ctx) =>
-      run(req, ctx, (r, timeoutMs) => resetFormatRanks(harness, r, { timeoutMs })),
+      run(req, ctx, (h, r, timeoutMs) => resetFormatRanks(h, r, { timeoutMs })),
     groupUpdate: async (req, ctx) => {
       checkGroupMap(req, system);
-      requireStarted();
-      const deadline = ctx.timeoutMs();
-      const timeoutMs = deadline === undefined ? undefined : Math.max(0, deadline - 200);
-      return create(RanksRespSchema, { results: await harness.groupMap.deliver(req, timeoutMs) });
+      const harness = startedHarness(sctx);
+      return create(RanksRespSchema, {
+        results: await harness.groupMap.deliver(req, callTimeout(ctx)),
+      });
     },
   };
 }

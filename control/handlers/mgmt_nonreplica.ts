@@ -5,6 +5,7 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import type { ServerConfig } from "../config/types.ts";
 import { Fault } from "../lib/fault.ts";
 import { checkRequestSystem } from "../lib/system_name.ts";
 import { faultError, notReplicaError } from "../lib/rpc/error_codec.ts";
@@ -28,15 +29,17 @@ function sysOf(req: unknown): string | undefined {
   return undefined;
 }
 
-/** Every MgmtSvc method, answering "not a replica (try one of `replicas`)". */
-export function nonReplicaMgmtService(
-  systemName: string,
-  replicas: readonly string[],
-): ServiceImpl<typeof MgmtSvc> {
+/** What the non-replica MgmtSvc uses: the system name and the replicas as configured. */
+export interface NonReplicaContext {
+  readonly config: Pick<ServerConfig, "name" | "mgmtSvcReplicas">;
+}
+
+/** Every MgmtSvc method, answering "not a replica (try one of mgmt_svc_replicas)". */
+export function nonReplicaMgmtService({ config }: NonReplicaContext): ServiceImpl<typeof MgmtSvc> {
   const handler = (req: unknown): never => {
     const sys = sysOf(req);
-    if (sys !== undefined) checkSystemName(sys, systemName);
-    throw notReplicaError([...replicas]);
+    if (sys !== undefined) checkSystemName(sys, config.name);
+    throw notReplicaError([...config.mgmtSvcReplicas]);
   };
   const impl: Record<string, (req: unknown) => never> = {};
   for (const m of MgmtSvc.methods) impl[m.localName] = handler;

@@ -9,7 +9,13 @@ import {
 } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { hasFaultCode } from "../lib/fault.ts";
 import { ctlRanksHandlers } from "./ctl_ranks.ts";
-import { idleHarness } from "./testing/fixture.ts";
+import { idleHarness } from "../harness/testing/fixture.ts";
+
+/** The rank handlers over an idle harness of this host (started by the test). */
+function idle() {
+  const h = idleHarness("127.0.0.1:10001");
+  return { h, handlers: ctlRanksHandlers({ harness: () => h, config: { name: "daos_server" } }) };
+}
 
 const ctx = () =>
   createHandlerContext({
@@ -20,13 +26,14 @@ const ctx = () =>
     url: "http://127.0.0.1/ctl.CtlSvc/StartRanks",
   });
 
-Deno.test("rank calls before the harness started are fault 610", async () => {
-  const h = idleHarness("127.0.0.1:10001");
-  const handlers = ctlRanksHandlers(h, "daos_server");
-  await rejects(
-    () => handlers.startRanks(create(RanksReqSchema, { ranks: "0" }), ctx()),
-    (e) => hasFaultCode(e, 610),
-  );
+Deno.test("rank calls (PingRanks included) before the harness started are fault 610", async () => {
+  const { h, handlers } = idle();
+  for (const call of [handlers.startRanks, handlers.pingRanks]) {
+    await rejects(
+      () => call(create(RanksReqSchema, { ranks: "0" }), ctx()),
+      (e) => hasFaultCode(e, 610),
+    );
+  }
   await h.start();
   await rejects(
     () => handlers.startRanks(create(RanksReqSchema, { ranks: "" }), ctx()),
@@ -35,13 +42,8 @@ Deno.test("rank calls before the harness started are fault 610", async () => {
   await h.shutdown();
 });
 
-Deno.test("PingRanks: fault 610 before start, then this host's ranks (none here); bad rank text refused", async () => {
-  const h = idleHarness("127.0.0.1:10001");
-  const handlers = ctlRanksHandlers(h, "daos_server");
-  await rejects(
-    () => handlers.pingRanks(create(RanksReqSchema, { ranks: "" }), ctx()),
-    (e) => hasFaultCode(e, 610),
-  );
+Deno.test("PingRanks: this host's ranks (none here); bad rank text refused", async () => {
+  const { h, handlers } = idle();
   await h.start();
   try {
     const all = await handlers.pingRanks(create(RanksReqSchema, { ranks: "" }), ctx());
@@ -56,8 +58,7 @@ Deno.test("PingRanks: fault 610 before start, then this host's ranks (none here)
 });
 
 Deno.test("GroupUpdate: a map of another system (or none named) is refused, this system's delivered", async () => {
-  const h = idleHarness("127.0.0.1:10001");
-  const handlers = ctlRanksHandlers(h, "daos_server");
+  const { h, handlers } = idle();
   await h.start();
   try {
     const map = (sys: string) =>

@@ -1,0 +1,186 @@
+/**
+ * MgmtSvc handlers against a server context with a fake MS (no etcd, no listener): proto
+ * mapping, the system check before every system call, errors in their wire form, and the
+ * not-replica service of other servers.
+ */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { create } from "@bufbuild/protobuf";
+import {
+  createClient,
+  createContextValues,
+  createHandlerContext,
+  createRouterTransport,
+} from "@connectrpc/connect";
+import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { JoinReqSchema, JoinResp_State } from "../../proto/gen/ts/mgmt/svc_pb.ts";
+import { Fault } from "../lib/fault.ts";
+import {
+  decodeRemoteError,
+  MsUnavailableError,
+  NotLeaderError,
+  NotReplicaError,
+} from "../lib/rpc/error_codec.ts";
+import { checkRequestSystem, systemOfRequest } from "../lib/system_name.ts";
+import type { Member } from "../mgmt/member.ts";
+import { peerHostKey } from "./mgmt_join.ts";
+import { mgmtService, replicaMgmtService } from "./mgmt_svc.ts";
+import type { ReplicaMs } from "./mgmt_system.ts";
+import { remoteErr } from "./testing.ts";
+
+const SYS = "daos_server";
+
+const MEMBER: Member = {
+  rank: 3,
+  uuid: "6b1a1a4e-0b4e-4d0e-9d7e-2c1b9b8d5a11",
+  addr: "10.0.0.2:10001",
+  state: "joined",
+  fault_domain: "/rack0/h2",
+  incarnation: "18446744073709551615",
+  fabric_uri: "ofi+tcp://10.0.0.2:31416",
+  secondary_fabric_uris: [],
+  fabric_contexts: 4,
+  secondary_fabric_contexts: [],
+  info: "",
+  last_update: "2026-01-01T00:00:00Z",
+};
+
+/** A fake MS recording its calls; `fail` makes every call after the system check throw. */
+function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
+  const call = <T>(name: string, v: T): Promise<T> => {
+    calls.push(name);
+    return fail ? Promise.reject(fail()) : Promise.resolve(v);
+  };
+  const results = { results: [], absentRanks: "7", absentHosts: "h9:10001" };
+  return {
+    checkSystem: (sys) => checkRequestSystem(sys, SYS),
+    join: (input, peerHost) =>
+      call(`join ${input.uuid} ${input.addr} peer=${peerHost}`, {
+        rank: 3,
+        state: "joined" as const,
+        mapVersion: 9,
+      }),
+    clusterEvent: (ev) => call(`event ${ev.id} rank ${ev.rank} ${ev.msg}`, undefined),
+    leaderQuery: () =>
+      call("leaderQuery", { leader: "10.0.0.1:10001", replicas: ["10.0.0.1:10001"], down: [] }),
+    query: (ranks, hosts, mask) =>
+      call(`query ${ranks}|${hosts}|${mask}`, {
+        members: [MEMBER],
+        absentRanks: "",
+        absentHosts: "",
+        dataVersion: 5n,
+        providers: ["ofi+tcp"],
+        selfHeal: "exclude",
+      }),
+    systemStop: (r) => call(`stop ${r.ranks} force=${r.force}`, results),
+    systemStart: (r) => call(`start ${r.ranks}`, results),
+    systemExclude: (r) => call(`exclude ${r.ranks} clear=${r.clear}`, []),
+    systemErase: () => call("erase", []),
+  };
+}
+
+function client(ms: ReplicaMs) {
+  return createClient(
+    MgmtSvc,
+    createRouterTransport(({ service }) => service(MgmtSvc, replicaMgmtService({ ms }))),
+  );
+}
+
+Deno.test("replica MgmtSvc: each call reaches the MS and maps its answer onto the proto", async () => {
+  const calls: string[] = [];
+  const c = client(fakeMs(calls));
+  const q = await c.systemQuery({ sys: SYS, ranks: "3", stateMask: 4 });
+  deepEqual(q.members.map((m) => [m.rank, m.addr, m.state, m.incarnation, m.faultDomain]), [
+    [3, "10.0.0.2:10001", "joined", 18446744073709551615n, "/rack0/h2"],
+  ]);
+  deepEqual([q.dataVersion, q.providers, q.sysSelfHealPolicy], [5n, ["ofi+tcp"], "exclude"]);
+  const stop = await c.systemStop({ sys: SYS, ranks: "3,7", force: true });
+  deepEqual([stop.absentranks, stop.absenthosts], ["7", "h9:10001"]);
+  const start = await c.systemStart({ sys: SYS, ranks: "3,7" });
+  deepEqual([start.absentranks, start.absenthosts], ["7", "h9:10001"]);
+  await c.systemExclude({ sys: SYS, ranks: "3", clear: true });
+  await c.systemErase({ sys: SYS });
+  const lq = await c.leaderQuery({ sys: `${SYS}-2.9.100` });
+  deepEqual([lq.currentLeader, lq.replicas, lq.DownReplicas], ["10.0.0.1:10001", [
+    "10.0.0.1:10001",
+  ], []]);
+  const ev = await c.clusterEvent({ sequence: 5n, event: { id: 2, rank: 3, msg: "died" } });
+  equal(ev.sequence, 5n);
+  deepEqual(calls, [
+    "query 3||4",
+    "stop 3,7 force=true",
+    "start 3,7",
+    "exclude 3 clear=true",
+    "erase",
+    "leaderQuery",
+    "event 2 rank 3 died",
+  ]);
+});
+
+Deno.test("replica MgmtSvc: Join takes the caller's IP from the context and answers IN", async () => {
+  const calls: string[] = [];
+  const svc = replicaMgmtService({ ms: fakeMs(calls) });
+  const hctx = createHandlerContext({
+    service: MgmtSvc,
+    method: MgmtSvc.method.join,
+    protocolName: "connect",
+    requestMethod: "POST",
+    url: "http://127.0.0.1/mgmt.MgmtSvc/Join",
+    contextValues: createContextValues().set(peerHostKey, "10.0.0.9"),
+  });
+  const req = create(JoinReqSchema, { sys: SYS, uuid: "u1", addr: "0.0.0.0:10001" });
+  const r = await svc.join(req, hctx);
+  deepEqual([r.rank, r.state, r.mapVersion, r.localJoin], [3, JoinResp_State.IN, 9, false]);
+  deepEqual(calls, ["join u1 0.0.0.0:10001 peer=10.0.0.9"]);
+});
+
+Deno.test("replica MgmtSvc: another system's request is fault 603 before the MS is called; MS errors keep their type on the wire", async () => {
+  const calls: string[] = [];
+  const c = client(fakeMs(calls));
+  for (
+    const p of [c.systemQuery({ sys: "other" }), c.systemStop({ sys: "" }), c.join({ sys: "x" })]
+  ) {
+    const e = await remoteErr(p);
+    ok(e instanceof Fault && e.code === 603, String(e));
+  }
+  deepEqual(calls, []);
+  const noEvent = await remoteErr(c.clusterEvent({ sequence: 1n }));
+  ok(noEvent instanceof Fault && /no RAS event/.test(noEvent.description), String(noEvent));
+
+  const down = client(fakeMs(calls, () => new MsUnavailableError("step-up")));
+  const e1 = await remoteErr(down.systemQuery({ sys: SYS }));
+  ok(e1 instanceof MsUnavailableError && e1.kind === "step-up", String(e1));
+  const follower = client(fakeMs(calls, () => new NotLeaderError("10.0.0.1:10001", [])));
+  const e2 = await remoteErr(follower.systemStart({ sys: SYS, ranks: "1" }));
+  ok(e2 instanceof NotLeaderError && e2.leaderHint === "10.0.0.1:10001", String(e2));
+});
+
+Deno.test("mgmtService: a server with an MS serves the replica's calls", async () => {
+  const calls: string[] = [];
+  const config = { name: SYS, mgmtSvcReplicas: ["h1:10001"] };
+  const c = createClient(
+    MgmtSvc,
+    createRouterTransport((r) => r.service(MgmtSvc, mgmtService({ ms: fakeMs(calls), config }))),
+  );
+  equal((await c.leaderQuery({ sys: SYS })).currentLeader, "10.0.0.1:10001");
+  deepEqual(calls, ["leaderQuery"]);
+});
+
+Deno.test("non-replica MgmtSvc: system name check, then not-replica for every call", async () => {
+  const config = { name: SYS, mgmtSvcReplicas: ["h1:10001", "h2:10001"] };
+  const transport = createRouterTransport((r) =>
+    r.service(MgmtSvc, mgmtService({ ms: null, config }))
+  );
+  const client = createClient(MgmtSvc, transport);
+  const err = await client.leaderQuery({ sys: "daos_server-2.9.100" }).then(
+    () => undefined,
+    (e) => decodeRemoteError(e),
+  );
+  ok(err instanceof NotReplicaError);
+  deepEqual(err.replicas, ["h1:10001", "h2:10001"]);
+  equal(err.message, "not a DAOS Management Service replica (try one of h1:10001,h2:10001)");
+  const wrong = await client.systemQuery({ sys: "other" }).then(() => undefined, decodeRemoteError);
+  ok(wrong instanceof Fault);
+  equal(wrong.code, 603);
+  equal(wrong.description, "request system does not match running system (other != daos_server)");
+  equal(systemOfRequest("daos_server-2.9.100"), "daos_server");
+});
