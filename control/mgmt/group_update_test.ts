@@ -4,7 +4,8 @@ import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { type DbState, emptyState } from "./db.ts";
 import { ATTR_GROUP_UPDATE_PAUSED, groupMap, GroupUpdater, mayResume } from "./group_update.ts";
-import type { Member, MemberState } from "./member.ts";
+import type { MemberStateWireName as MemberState } from "../lib/states.ts";
+import type { Member } from "./member.ts";
 
 function member(rank: number, state: MemberState, addr = "10.0.0.1:10001", uri?: string): Member {
   return {

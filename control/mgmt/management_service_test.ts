@@ -1,6 +1,7 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { type LocalRank, restoredMembers } from "./management_service.ts";
-import type { Member, MemberState } from "./member.ts";
+import type { MemberStateWireName as MemberState } from "../lib/states.ts";
+import type { Member } from "./member.ts";
 
 function member(rank: number, addr: string, state: MemberState, incarnation: string): Member {
   return {
