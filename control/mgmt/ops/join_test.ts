@@ -5,27 +5,19 @@
  */
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { NotLeaderError } from "../../lib/rpc/error_codec.ts";
-import { NilRank } from "../../lib/rankset.ts";
 import { ATTR_PROVIDERS, type JoinInput } from "../join.ts";
-import { NOW, type OpsFixture, opsFixture } from "../testing/fixture.ts";
+import { joinInput, NOW, type OpsFixture, opsFixture } from "../testing/fixture.ts";
 import { JoinQueue } from "./join.ts";
 
+/** The join of engine `n` on host 10.0.0.n. */
 function req(n: number, over: Partial<JoinInput> = {}): JoinInput {
-  return {
+  return joinInput({
     uuid: `00000000-0000-0000-0000-${n.toString().padStart(12, "0")}`,
-    rank: NilRank,
     uri: `ofi+tcp://10.0.0.${n}:31416`,
-    nctxs: 4,
     addr: `10.0.0.${n}:10001`,
     srvFaultDomain: `/host${n}`,
-    idx: 0,
-    incarnation: 1n,
-    secondaryUris: [],
-    secondaryNctxs: [],
-    checkMode: false,
-    replace: false,
     ...over,
-  };
+  });
 }
 
 function queue(fx: OpsFixture): { q: JoinQueue; joined: () => number } {

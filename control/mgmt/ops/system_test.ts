@@ -18,7 +18,7 @@ import {
   results,
   summary,
 } from "../testing/fixture.ts";
-import { query, systemExclude, systemStart, systemStop } from "./system.ts";
+import { type OpResults, query, systemExclude, systemStart, systemStop } from "./system.ts";
 
 /** r0, r1 on host 1 joined; r2 joined and r3 admin-excluded on host 2; r4 stopped on host 3. */
 function members(): Member[] {
@@ -201,13 +201,22 @@ const STOP_CASES: Case<StopReq>[] = [
   },
 ];
 
-for (const c of STOP_CASES) {
-  Deno.test(`systemStop: ${c.name}`, () =>
-    run(c, async (fx, req) => {
-      const r = await systemStop(fx.ctx, req);
-      return { results: results(r.results), absent: [r.absentRanks, r.absentHosts] };
-    }));
+/** Registers the cases of an operation answering results with absent ranks and hosts. */
+function operationCases<R>(
+  name: string,
+  cases: Case<R>[],
+  op: (ctx: OpsFixture["ctx"], req: R) => Promise<OpResults>,
+): void {
+  for (const c of cases) {
+    Deno.test(`${name}: ${c.name}`, () =>
+      run(c, async (fx, req) => {
+        const r = await op(fx.ctx, req);
+        return { results: results(r.results), absent: [r.absentRanks, r.absentHosts] };
+      }));
+  }
 }
+
+operationCases("systemStop", STOP_CASES, systemStop);
 
 type StartReq = Parameters<typeof systemStart>[1];
 const start = (over: Partial<StartReq>): StartReq => ({
@@ -278,13 +287,7 @@ const START_CASES: Case<StartReq>[] = [
   },
 ];
 
-for (const c of START_CASES) {
-  Deno.test(`systemStart: ${c.name}`, () =>
-    run(c, async (fx, req) => {
-      const r = await systemStart(fx.ctx, req);
-      return { results: results(r.results), absent: [r.absentRanks, r.absentHosts] };
-    }));
-}
+operationCases("systemStart", START_CASES, systemStart);
 
 type ExcludeReq = Parameters<typeof systemExclude>[1];
 const REMOVED = `7 remove invalid member record  ${BAD.key}: ${BAD.problem}`;

@@ -8,6 +8,8 @@ import { type RankResult, RankResultSchema } from "../../../proto/gen/ts/shared/
 import type { MemberStateWireName } from "../../lib/states.ts";
 import type { DbState } from "../db.ts";
 import type { Fanout, HostProbe, RanksMethod } from "../fanout.ts";
+import { NilRank } from "../../lib/rankset.ts";
+import type { JoinInput } from "../join.ts";
 import type { Member } from "../member.ts";
 import type { OpsContext } from "../ops/context.ts";
 import { MemoryStore } from "../store_memory.ts";
@@ -172,4 +174,23 @@ export function results(rs: RankResult[]): string[] {
   return rs.map((r) =>
     `${r.rank} ${r.action} ${r.state}${r.errored ? " ERR" : ""}${r.msg === "" ? "" : ` ${r.msg}`}`
   );
+}
+
+/** A valid JoinReq of a new engine (no rank yet) on 10.0.0.1, fields overridden by `over`. */
+export function joinInput(over: Partial<JoinInput> = {}): JoinInput {
+  return {
+    uuid: crypto.randomUUID(),
+    rank: NilRank,
+    uri: "ofi+tcp://10.0.0.1:31416",
+    nctxs: 4,
+    addr: "10.0.0.1:10001",
+    srvFaultDomain: "/host1",
+    idx: 0,
+    incarnation: 1n,
+    secondaryUris: [],
+    secondaryNctxs: [],
+    checkMode: false,
+    replace: false,
+    ...over,
+  };
 }
