@@ -317,14 +317,14 @@ export class ManagementService {
   }
 
   /** SystemQuery (any replica). */
-  query(ranks: string, hosts: string, stateMask: number): Promise<QueryResult> {
+  async query(ranks: string, hosts: string, stateMask: number): Promise<QueryResult> {
     this.requireReplica();
-    return query(this.#ops, { ranks, hosts, stateMask });
+    return await query(this.#ops, { ranks, hosts, stateMask });
   }
 
   /** LeaderQuery: leader address, replicas, replicas not campaigning (down). */
-  leaderQuery(): Promise<{ leader: string; replicas: string[]; down: string[] }> {
-    return leaderQuery(this.#store(), this.config.replicas, this.self);
+  async leaderQuery(): Promise<{ leader: string; replicas: string[]; down: string[] }> {
+    return await leaderQuery(this.#store(), this.config.replicas, this.self);
   }
 
   /** SystemStop (leader): prep shutdown unless forced, then stop. */

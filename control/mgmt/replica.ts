@@ -42,6 +42,7 @@ export class Replica {
   db: MembershipDb | null = null;
   election: Election | null = null;
   store: EtcdStore | null = null;
+  #closed = false;
 
   constructor(private readonly opts: ReplicaOptions) {}
 
@@ -49,27 +50,31 @@ export class Replica {
   async start(): Promise<void> {
     const { db, self, log } = this.opts;
     if (db.endpoints.length === 0) {
-      this.member = new EtcdMember({
+      const member = new EtcdMember({
         self,
         replicas: this.opts.replicas,
         system: this.opts.system,
         dataDir: this.opts.dataDir,
         db,
       });
-      this.member.onExit = (e) => log(describeEtcdExit(e));
-      await this.member.start();
-      if (this.member.reaped !== undefined) {
-        log(
-          `stopped a stale etcd member (pid ${this.member.reaped}) left by an earlier daos_server`,
-        );
+      this.member = member;
+      member.onExit = (e) => log(describeEtcdExit(e));
+      await member.start();
+      if (member.reaped !== undefined) {
+        log(`stopped a stale etcd member (pid ${member.reaped}) left by an earlier daos_server`);
       }
       // The etcd client's circuit breaker backs off for seconds after a refused connection, so
       // wait (bounded) until the local member listens before using it.
       const url = new URL(etcdEndpoints(db, self)[0]);
       const end = Date.now() + 10000;
-      while (Date.now() < end && !(await tcpProbe(`${url.hostname}:${url.port}`, 200))) {
+      while (
+        !this.#closed && Date.now() < end &&
+        !(await tcpProbe(`${url.hostname}:${url.port}`, 200))
+      ) {
         await new Promise((r) => setTimeout(r, 20));
       }
+      // Closed while the member started (daos_server stopping): start nothing more.
+      if (this.#closed) return;
     }
     const endpoints = etcdEndpoints(db, self);
     this.etcd = new EtcdClient(endpoints, db.callTimeoutMs);
@@ -82,6 +87,7 @@ export class Replica {
 
   /** Stops campaigning, the client and the local etcd member, as `mode` says. */
   async close(mode: CloseMode): Promise<void> {
+    this.#closed = true;
     if (mode === "resign") await this.election?.stop();
     else await this.election?.abandon();
     this.etcd?.close();
