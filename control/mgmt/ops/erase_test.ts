@@ -38,12 +38,7 @@ const CASES: Case[] = [
   },
   {
     name: "a rank that failed to reset: nothing wiped, states updated, group updates resumed",
-    setup: (fx) =>
-      fx.fanout.reply("ResetFormatRanks", 1, {
-        state: "errored",
-        errored: true,
-        msg: "rank 1: storage busy",
-      }),
+    setup: (fx) => fx.fanout.fail("ResetFormatRanks", 1, "rank 1: storage busy"),
     want: ["0 reset format awaitformat", "1 reset format errored ERR rank 1: storage busy"],
     stored: ["0 awaitformat", "1 errored rank 1: storage busy"],
     events: ["halt", "resume"],

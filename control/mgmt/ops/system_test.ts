@@ -124,12 +124,7 @@ const STOP_CASES: Case<StopReq>[] = [
   {
     name: "a failed prep shutdown ends the operation with the prep results",
     req: stop({ ranks: "0-1" }),
-    setup: (fx) =>
-      fx.fanout.reply("PrepShutdownRanks", 1, {
-        state: "errored",
-        errored: true,
-        msg: "rank 1: busy",
-      }),
+    setup: (fx) => fx.fanout.fail("PrepShutdownRanks", 1, "rank 1: busy"),
     want: ["0 prep shutdown stopping", "1 prep shutdown errored ERR rank 1: busy"],
     stored: ["0 stopping", "1 errored rank 1: busy", ...UNCHANGED.slice(2)],
     calls: [`PrepShutdownRanks ${host(1)} 0,1`],
@@ -290,18 +285,19 @@ const START_CASES: Case<StartReq>[] = [
 operationCases("systemStart", START_CASES, systemStart);
 
 type ExcludeReq = Parameters<typeof systemExclude>[1];
+const exclude = (ranks: string, hosts = "", clear = false): ExcludeReq => ({ ranks, hosts, clear });
 const REMOVED = `7 remove invalid member record  ${BAD.key}: ${BAD.problem}`;
 
 const EXCLUDE_CASES: (Case<ExcludeReq> & { invalidLeft?: string[] })[] = [
   {
     name: "exclude sets AdminExcluded",
-    req: { ranks: "0", hosts: "", clear: false },
+    req: exclude("0"),
     want: ["0 set admin-excluded state adminexcluded"],
     stored: ["0 adminexcluded", ...UNCHANGED.slice(1)],
   },
   {
     name: "exclude by host sets all its ranks",
-    req: { ranks: "", hosts: "10.0.0.1", clear: false },
+    req: exclude("", "10.0.0.1"),
     want: [
       "0 set admin-excluded state adminexcluded",
       "1 set admin-excluded state adminexcluded",
@@ -310,52 +306,52 @@ const EXCLUDE_CASES: (Case<ExcludeReq> & { invalidLeft?: string[] })[] = [
   },
   {
     name: "excluding an admin-excluded rank reports it and writes nothing",
-    req: { ranks: "3", hosts: "", clear: false },
+    req: exclude("3"),
     want: ["3 set admin-excluded state adminexcluded"],
   },
   {
     name: "clear moves an admin-excluded rank to Excluded",
-    req: { ranks: "3", hosts: "", clear: true },
+    req: exclude("3", "", true),
     want: ["3 clear admin-excluded state excluded"],
     stored: [...UNCHANGED.slice(0, 3), "3 excluded", UNCHANGED[4]],
   },
   {
     name: "clear bypasses the transition rules (Joined → Excluded)",
-    req: { ranks: "0", hosts: "", clear: true },
+    req: exclude("0", "", true),
     want: ["0 clear admin-excluded state excluded"],
     stored: ["0 excluded", ...UNCHANGED.slice(1)],
   },
   {
     name: "no ranks and no hosts is refused",
-    req: { ranks: "", hosts: "", clear: false },
+    req: exclude(""),
     want: /^Error: no hosts or ranks specified$/,
   },
   {
     name: "a rank the system does not have is refused, nothing written",
-    req: { ranks: "0,9", hosts: "", clear: false },
+    req: exclude("0,9"),
     want: /invalid rank\(s\): 9$/,
   },
   {
     name: "a host the system does not have is refused, nothing written",
-    req: { ranks: "0", hosts: "10.0.0.7", clear: false },
+    req: exclude("0", "10.0.0.7"),
     want: /invalid host\(s\): 10\.0\.0\.7$/,
   },
   {
     name: "an invalid record named by rank is removed",
-    req: { ranks: "7", hosts: "", clear: false },
+    req: exclude("7"),
     want: [REMOVED],
     invalidLeft: [],
   },
   {
     name: "an invalid record named by host is removed, with the members named",
-    req: { ranks: "4", hosts: "10.0.0.4", clear: false },
+    req: exclude("4", "10.0.0.4"),
     want: ["4 set admin-excluded state adminexcluded", REMOVED],
     stored: [...UNCHANGED.slice(0, 4), "4 adminexcluded"],
     invalidLeft: [],
   },
   {
     name: "clear never removes invalid records: their rank is unknown",
-    req: { ranks: "7", hosts: "", clear: true },
+    req: exclude("7", "", true),
     want: /invalid rank\(s\): 7$/,
     invalidLeft: ["bad"],
   },

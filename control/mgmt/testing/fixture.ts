@@ -101,6 +101,11 @@ export class FakeFanout implements Fanout {
     return Promise.resolve(out);
   }
 
+  /** `rank` answers `method` with an error (state Errored, message `msg`). */
+  fail(method: RanksMethod, rank: number, msg: string): this {
+    return this.reply(method, rank, { state: "errored", errored: true, msg });
+  }
+
   probeHost(addr: string): Promise<HostProbe | null> {
     return Promise.resolve(this.probes.get(addr) ?? null);
   }
