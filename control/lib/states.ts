@@ -25,6 +25,12 @@ export type MemberStateName = keyof typeof MemberState;
 /** A single member state value. */
 export type MemberStateValue = (typeof MemberState)[MemberStateName];
 
+/**
+ * Lower-case state name, as the MS database stores it and replies carry it (`joined`,
+ * `adminexcluded`): the capitalised names of {@link MemberState}, lower-cased.
+ */
+export type MemberStateWireName = Lowercase<MemberStateName>;
+
 /** Mask matching every state ("all"). */
 export const ALL_STATES_MASK = 0xffff;
 /** Mask for `--not-ok`: everything but Joined. */
@@ -44,14 +50,34 @@ export const REAL_STATE_NAMES: readonly MemberStateName[] = (
   Object.keys(MemberState) as MemberStateName[]
 ).filter((n) => n !== "Unknown").sort();
 
+const valueByWireName = new Map<string, MemberStateValue>(
+  (Object.entries(MemberState) as [MemberStateName, MemberStateValue][]).map((
+    [k, v],
+  ) => [k.toLowerCase(), v]),
+);
+
 /** Capitalised name of a state value; unrecognised values give `Unknown`. */
 export function stateName(state: number): MemberStateName {
   return nameByValue.get(state) ?? "Unknown";
 }
 
 /** Lower-case name used on the wire and in JSON (`joined`, `adminexcluded`, …). */
-export function stateWireName(state: number): string {
-  return stateName(state).toLowerCase();
+export function stateWireName(state: number): MemberStateWireName {
+  return stateName(state).toLowerCase() as MemberStateWireName;
+}
+
+/** State bit of a lower-case wire name (`SystemQueryReq.state_mask` filtering). */
+export function wireStateValue(name: MemberStateWireName): MemberStateValue {
+  return valueByWireName.get(name) ?? MemberState.Unknown;
+}
+
+/**
+ * Parses a stored or received state name (any case); names that are no state give "unknown"
+ * (a record written by a newer or broken writer stays readable).
+ */
+export function parseWireState(s: string): MemberStateWireName {
+  const l = s.toLowerCase();
+  return valueByWireName.has(l) ? l as MemberStateWireName : "unknown";
 }
 
 /**
@@ -116,9 +142,15 @@ const illegal: ReadonlyMap<number, number> = new Map([
 
 /**
  * Whether an automatic state change (operation results, SWIM, engine events) is allowed
- * (dmg.md §9.2). Join, exclude and clear-exclude bypass this check.
+ * (dmg.md §9.2). Join, exclude and clear-exclude bypass this check. States are bit values or
+ * lower-case wire names (the MS's member records).
  */
-export function isLegalTransition(from: number, to: number): boolean {
+export function isLegalTransition(
+  fromState: number | MemberStateWireName,
+  toState: number | MemberStateWireName,
+): boolean {
+  const from = typeof fromState === "number" ? fromState : wireStateValue(fromState);
+  const to = typeof toState === "number" ? toState : wireStateValue(toState);
   if (from === to) return false;
   if (from === S.Unknown || from === S.AdminExcluded) return false;
   return ((illegal.get(from) ?? 0) & to) === 0;

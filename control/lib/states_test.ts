@@ -11,9 +11,11 @@ import {
   MemberState as S,
   NOT_OK_MASK,
   parseStateMask,
+  parseWireState,
   REAL_STATE_NAMES,
   stateName,
   stateWireName,
+  wireStateValue,
 } from "./states.ts";
 
 Deno.test("names and wire names", () => {
@@ -80,4 +82,29 @@ Deno.test("local state rule", () => {
   assertEquals(localState({ ready: false, running: true, awaitingFormat: true }), S.Starting);
   assertEquals(localState({ ready: false, running: false, awaitingFormat: true }), S.AwaitFormat);
   assertEquals(localState({ ready: false, running: false, awaitingFormat: false }), S.Stopped);
+});
+
+Deno.test("wire names (the MS's member records) map to the same states and transitions", () => {
+  // Every state has one wire name and back: the MS stores what dmg filters by bit.
+  for (const [name, bit] of Object.entries(S)) {
+    assertEquals(stateWireName(bit), name.toLowerCase());
+    assertEquals(wireStateValue(stateWireName(bit)), bit);
+  }
+  // A stored name in any case reads as that state; anything else as unknown.
+  assertEquals(parseWireState("AdminExcluded"), "adminexcluded");
+  assertEquals(parseWireState("checkerstarted"), "checkerstarted");
+  assertEquals(parseWireState("rebooting"), "unknown");
+  assertEquals(parseWireState(""), "unknown");
+  // The transition rule is one, whether states come as bits or as wire names.
+  for (const f of Object.values(S)) {
+    for (const t of Object.values(S)) {
+      assertEquals(
+        isLegalTransition(stateWireName(f), stateWireName(t)),
+        isLegalTransition(f, t),
+        `${stateName(f)}->${stateName(t)}`,
+      );
+    }
+  }
+  assert(isLegalTransition("joined", "errored"));
+  assert(!isLegalTransition("excluded", "errored"));
 });

@@ -10,7 +10,8 @@
 import { makeFault } from "../lib/fault.ts";
 import { MAX_RANK } from "../lib/rankset.ts";
 import type { Compare, EtcdClient, Op } from "./etcd_client.ts";
-import { type Member, memberProblem, parseState } from "./member.ts";
+import { parseWireState } from "../lib/states.ts";
+import { type Member, memberProblem } from "./member.ts";
 
 /**
  * A member key whose value is not a member this MS can use (unparsable, a rank that does not
@@ -149,7 +150,7 @@ export function decodeMember(json: string, key: string): Member | InvalidRecord 
     rank: r.rank,
     uuid: strings.uuid!,
     addr: strings.addr!,
-    state: parseState(strings.state!),
+    state: parseWireState(strings.state!),
     fault_domain: strings.fault_domain!,
     incarnation: strings.incarnation!,
     fabric_uri: strings.fabric_uri!,
@@ -230,6 +231,75 @@ function unstorable(m: Member, problem: string) {
   );
 }
 
+/**
+ * The state `changes` make of `base` and the etcd operations writing them under `prefix`
+ * (member puts/removes, attributes, then the meta key carrying `txnId`). Throws, before
+ * anything is written, for a member or a NextRank that could not be decoded or encoded again.
+ * The new state's metaRev and lastTxn are the caller's to set once the write succeeded.
+ */
+export function planCommit(
+  prefix: string,
+  base: DbState,
+  changes: DbChanges,
+  txnId: string,
+): { next: DbState; ops: Op[] } {
+  for (const m of changes.put) {
+    const problem = memberProblem(m);
+    if (problem !== null) throw unstorable(m, problem);
+  }
+  if (
+    changes.nextRank !== undefined &&
+    (!Number.isInteger(changes.nextRank) || changes.nextRank < 0 ||
+      changes.nextRank > MAX_RANK)
+  ) {
+    throw makeFault(
+      "SystemUnknown",
+      `NextRank ${changes.nextRank} not written: out of range [0, ${MAX_RANK}]`,
+      "this is a bug in rank assignment: report it with the daos_server log",
+    );
+  }
+  const next = cloneState(base);
+  const ops: Op[] = [];
+  let entries = 0;
+  for (const uuid of changes.remove) {
+    ops.push({ delete: `${prefix}/members/${uuid}` });
+    next.members.delete(uuid);
+    next.invalid = next.invalid.filter((r) => r.uuid !== uuid);
+    entries++;
+  }
+  for (const m of changes.put) {
+    ops.push({ put: `${prefix}/members/${m.uuid}`, value: JSON.stringify(m) });
+    next.members.set(m.uuid, { ...m });
+    next.invalid = next.invalid.filter((r) => r.uuid !== m.uuid);
+    entries++;
+  }
+  const mapIncs = entries + changes.extraMapIncrements;
+  for (const [k, v] of Object.entries(changes.attrs)) {
+    if (v === "") {
+      ops.push({ delete: `${prefix}/attrs/${k}` });
+      next.attrs.delete(k);
+    } else {
+      ops.push({ put: `${prefix}/attrs/${k}`, value: v });
+      next.attrs.set(k, v);
+    }
+    entries++;
+  }
+  entries += changes.extraMapIncrements;
+  next.mapVersion += mapIncs;
+  next.version += BigInt(Math.max(entries, 1));
+  if (changes.nextRank !== undefined) next.nextRank = changes.nextRank;
+  ops.push({
+    put: `${prefix}/meta`,
+    value: JSON.stringify({
+      next_rank: next.nextRank,
+      map_version: next.mapVersion,
+      version: next.version.toString(),
+      txn: txnId,
+    }),
+  });
+  return { next, ops };
+}
+
 /** Access to one system's membership database. */
 export class MembershipDb {
   readonly prefix: string;
@@ -274,62 +344,8 @@ export class MembershipDb {
     changes: DbChanges,
     txnId: string = crypto.randomUUID(),
   ): Promise<DbState | null> {
-    // Refused before anything is written: a stored member must stay decodable and encodable.
-    for (const m of changes.put) {
-      const problem = memberProblem(m);
-      if (problem !== null) throw unstorable(m, problem);
-    }
-    if (
-      changes.nextRank !== undefined &&
-      (!Number.isInteger(changes.nextRank) || changes.nextRank < 0 ||
-        changes.nextRank > MAX_RANK)
-    ) {
-      throw makeFault(
-        "SystemUnknown",
-        `NextRank ${changes.nextRank} not written: out of range [0, ${MAX_RANK}]`,
-        "this is a bug in rank assignment: report it with the daos_server log",
-      );
-    }
-    const next = cloneState(base);
-    const ops: Op[] = [];
-    let entries = 0;
-    for (const uuid of changes.remove) {
-      ops.push({ delete: `${this.prefix}/members/${uuid}` });
-      next.members.delete(uuid);
-      next.invalid = next.invalid.filter((r) => r.uuid !== uuid);
-      entries++;
-    }
-    for (const m of changes.put) {
-      ops.push({ put: `${this.prefix}/members/${m.uuid}`, value: JSON.stringify(m) });
-      next.members.set(m.uuid, { ...m });
-      next.invalid = next.invalid.filter((r) => r.uuid !== m.uuid);
-      entries++;
-    }
-    const mapIncs = entries + changes.extraMapIncrements;
-    for (const [k, v] of Object.entries(changes.attrs)) {
-      if (v === "") {
-        ops.push({ delete: `${this.prefix}/attrs/${k}` });
-        next.attrs.delete(k);
-      } else {
-        ops.push({ put: `${this.prefix}/attrs/${k}`, value: v });
-        next.attrs.set(k, v);
-      }
-      entries++;
-    }
-    entries += changes.extraMapIncrements;
-    next.mapVersion += mapIncs;
-    next.version += BigInt(Math.max(entries, 1));
-    if (changes.nextRank !== undefined) next.nextRank = changes.nextRank;
+    const { next, ops } = planCommit(this.prefix, base, changes, txnId);
     const metaKey = `${this.prefix}/meta`;
-    ops.push({
-      put: metaKey,
-      value: JSON.stringify({
-        next_rank: next.nextRank,
-        map_version: next.mapVersion,
-        version: next.version.toString(),
-        txn: txnId,
-      }),
-    });
     const compares: Compare[] = [
       fence,
       base.metaRev === 0n

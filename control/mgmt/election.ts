@@ -6,6 +6,7 @@
  * a deposed leader's writes fail (see {@link Election.fence}).
  */
 import type { Compare, EtcdClient, LeaseHandle } from "./etcd_client.ts";
+import { Sleeper } from "./sleeper.ts";
 
 /** Leadership as seen by one replica. */
 export interface LeadershipView {
@@ -25,7 +26,7 @@ export class Election {
   #running = false;
   #loop: Promise<void> | null = null;
   #lastKeepAlive = 0;
-  #wake: (() => void) | null = null;
+  #sleeper = new Sleeper();
   /** Called on every leadership change of this replica (true = gained). */
   onChange: (isLeader: boolean) => void | Promise<void> = () => {};
 
@@ -58,7 +59,7 @@ export class Election {
   /** Stops campaigning and resigns (revokes the lease so a successor is elected at once). */
   async stop(): Promise<void> {
     this.#running = false;
-    this.#wake?.();
+    this.#sleeper.wake();
     await this.#loop;
     this.#loop = null;
     await this.#setLeader(false, "");
@@ -72,7 +73,7 @@ export class Election {
    */
   async abandon(): Promise<void> {
     this.#running = false;
-    this.#wake?.();
+    this.#sleeper.wake();
     await this.#loop;
     this.#loop = null;
     this.#lease = null;
@@ -93,17 +94,6 @@ export class Election {
     try {
       await this.onChange(isLeader);
     } catch { /* the callback owns its errors */ }
-  }
-
-  async #sleep(ms: number): Promise<void> {
-    await new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      this.#wake = () => {
-        clearTimeout(t);
-        r();
-      };
-    });
-    this.#wake = null;
   }
 
   async #campaign(): Promise<void> {
@@ -156,7 +146,7 @@ export class Election {
           await this.#setLeader(false, "");
         }
       }
-      if (this.#running) await this.#sleep(this.pollMs);
+      if (this.#running) await this.#sleeper.sleep(this.pollMs);
     }
   }
 

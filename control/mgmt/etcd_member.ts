@@ -5,6 +5,7 @@
 import { pipeLines } from "../harness/line_logger.ts";
 import { makeFault } from "../lib/fault.ts";
 import { etcdPortsFor, type MgmtSvcDbConfig } from "./db_config.ts";
+import { Sleeper } from "./sleeper.ts";
 
 /** What one replica needs to run its etcd member. */
 export interface EtcdMemberSpec {
@@ -218,7 +219,7 @@ export class EtcdMember {
   #exited = false;
   #output: Promise<void> = Promise.resolve();
   #lastLines: string[] = [];
-  #wake: (() => void) | null = null;
+  #sleeper = new Sleeper();
   /** Number of times the member was (re)started. */
   starts = 0;
   /** pid of a stale member stopped by the last start(), if any (for logs and tests). */
@@ -297,14 +298,7 @@ export class EtcdMember {
         restartInMs: this.#stopping ? null : delay,
       });
       if (this.#stopping) break;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, delay);
-        this.#wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      this.#wake = null;
+      await this.#sleeper.sleep(delay);
       delay = Math.min(delay * 2, this.backoff.maxMs);
       if (this.#stopping) break;
       await this.#spawn();
@@ -315,7 +309,7 @@ export class EtcdMember {
   /** Stops the member (SIGTERM, SIGKILL after `graceMs`) and waits for it to exit. */
   async stop(graceMs = 2000): Promise<void> {
     this.#stopping = true;
-    this.#wake?.(); // no restart after a pending back-off
+    this.#sleeper.wake(); // no restart after a pending back-off
     const proc = this.#proc;
     if (proc && !this.#exited) {
       try {

@@ -20,14 +20,19 @@ import {
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { fabricUriProblem, rankProblem } from "../lib/member_fields.ts";
 import type { DbState } from "./db.ts";
-import type { Member, MemberState } from "./member.ts";
+import type { MemberStateWireName } from "../lib/states.ts";
+import type { Member } from "./member.ts";
 
 /** System attribute that suppresses group updates while "true". */
 export const ATTR_GROUP_UPDATE_PAUSED = "mgmt.group_update_paused";
 /** Period of the lazy group update tick. */
 export const GROUP_UPDATE_TICK_MS = 500;
 
-const LEFT_OUT: ReadonlySet<MemberState> = new Set(["awaitformat", "excluded", "adminexcluded"]);
+const LEFT_OUT: ReadonlySet<MemberStateWireName> = new Set([
+  "awaitformat",
+  "excluded",
+  "adminexcluded",
+]);
 
 /**
  * Members that belong in the group map, by rank. One an engine would refuse (no rank, a URI it

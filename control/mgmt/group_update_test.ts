@@ -4,7 +4,8 @@ import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { type DbState, emptyState } from "./db.ts";
 import { ATTR_GROUP_UPDATE_PAUSED, groupMap, GroupUpdater, mayResume } from "./group_update.ts";
-import type { Member, MemberState } from "./member.ts";
+import type { MemberStateWireName as MemberState } from "../lib/states.ts";
+import type { Member } from "./member.ts";
 
 function member(rank: number, state: MemberState, addr = "10.0.0.1:10001", uri?: string): Member {
   return {
@@ -68,8 +69,11 @@ Deno.test("mayResume: only when every member is Joined or AdminExcluded", () => 
   equal(mayResume([member(0, "joined"), member(1, "stopped")]), false);
 });
 
-/** A GroupUpdater over an in-memory state; `hosts` answers per host (throw = host failed). */
-function rig(initial: DbState, fail = new Set<string>()) {
+/**
+ * A GroupUpdater over an in-memory state; hosts in `fail` fail; with `gate`, every send waits
+ * for it first.
+ */
+function rig(initial: DbState, fail = new Set<string>(), gate?: Promise<void>) {
   let state = initial;
   const sent: { addr: string; req: GroupUpdateReq }[] = [];
   const logs: string[] = [];
@@ -80,10 +84,11 @@ function rig(initial: DbState, fail = new Set<string>()) {
       state = { ...state, mapVersion: state.mapVersion + 1 };
       return Promise.resolve(state);
     },
-    send: (addr, req) => {
-      if (fail.has(addr)) return Promise.reject(new Error("connection refused"));
+    send: async (addr, req) => {
+      if (gate) await gate;
+      if (fail.has(addr)) throw new Error("connection refused");
       sent.push({ addr, req });
-      return Promise.resolve([create(RankResultSchema, { rank: 0, addr })]);
+      return [create(RankResultSchema, { rank: 0, addr })];
     },
     log: (m) => logs.push(m),
   });
@@ -187,23 +192,9 @@ Deno.test("GroupUpdater: a failed host keeps the update flagged and is retried o
 
 Deno.test("GroupUpdater: halt waits for the send in flight and refuses requests until start", async () => {
   let release = () => {};
-  const gate = new Promise<void>((r) => release = r);
-  let state = stateOf([member(0, "joined")], 1);
-  const sent: number[] = [];
-  const u = new GroupUpdater({
-    system: "daos_server",
-    state: () => Promise.resolve(state),
-    bumpMapVersion: () => {
-      state = { ...state, mapVersion: state.mapVersion + 1 };
-      return Promise.resolve(state);
-    },
-    send: async (_addr, req) => {
-      await gate;
-      sent.push(req.mapVersion);
-      return [];
-    },
-    log: () => {},
-  });
+  const r = rig(stateOf([member(0, "joined")], 1), new Set(), new Promise((ok) => release = ok));
+  const u = r.u;
+  const sent = () => r.sent.map((s) => s.req.mapVersion);
   u.requestImmediate();
   let halted = false;
   const h = u.halt().then(() => halted = true);
@@ -211,17 +202,17 @@ Deno.test("GroupUpdater: halt waits for the send in flight and refuses requests 
   equal(halted, false); // the send of version 2 is still in flight
   release();
   await h;
-  deepEqual(sent, [2]); // delivered before halt() returned
+  deepEqual(sent(), [2]); // delivered before halt() returned
   u.requestImmediate();
   u.requestLazy();
   await u.idle();
-  deepEqual(sent, [2]);
-  equal(state.mapVersion, 2); // no increment while halted
+  deepEqual(sent(), [2]);
+  equal(r.get().mapVersion, 2); // no increment while halted
   u.start(1000);
   try {
     u.requestImmediate();
     await u.idle();
-    deepEqual(sent, [2, 3]);
+    deepEqual(sent(), [2, 3]);
   } finally {
     u.stop();
     await u.idle();

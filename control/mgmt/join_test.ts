@@ -3,26 +3,11 @@ import { NilRank } from "../lib/rankset.ts";
 import { Fault } from "../lib/fault.ts";
 import { emptyState } from "./db.ts";
 import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput } from "./join.ts";
+import { joinInput } from "./testing/fixture.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
 
-function req(over: Partial<JoinInput> = {}): JoinInput {
-  return {
-    uuid: crypto.randomUUID(),
-    rank: NilRank,
-    uri: "ofi+tcp://10.0.0.1:31416",
-    nctxs: 4,
-    addr: "10.0.0.1:10001",
-    srvFaultDomain: "/host1",
-    idx: 0,
-    incarnation: 1n,
-    secondaryUris: [],
-    secondaryNctxs: [],
-    checkMode: false,
-    replace: false,
-    ...over,
-  };
-}
+const req = joinInput;
 
 function draft(): Draft {
   const s = emptyState();

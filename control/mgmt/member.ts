@@ -1,8 +1,8 @@
 /**
- * Members of the system (one per engine rank) and their states (dmg.md §9): names, mask bits,
- * and the legal automatic transitions.
+ * Members of the system (one per engine rank) as the MS stores them; their states and the
+ * legal transitions are lib/states.ts's (dmg.md §9).
  */
-import { isLegalTransition as legalByBits } from "../lib/states.ts";
+import type { MemberStateWireName } from "../lib/states.ts";
 import {
   controlAddrProblem,
   fabricUriProblem,
@@ -14,54 +14,12 @@ import {
   uuidProblem,
 } from "../lib/member_fields.ts";
 
-/** Member state names as stored and returned (lower-case on the wire). */
-export type MemberState =
-  | "unknown"
-  | "awaitformat"
-  | "starting"
-  | "ready"
-  | "joined"
-  | "stopping"
-  | "stopped"
-  | "excluded"
-  | "errored"
-  | "unresponsive"
-  | "adminexcluded"
-  | "checkerstarted";
-
-/** State bits used by `SystemQueryReq.state_mask`. */
-export const STATE_BITS: Record<MemberState, number> = {
-  unknown: 0x0,
-  awaitformat: 0x1,
-  starting: 0x2,
-  ready: 0x4,
-  joined: 0x8,
-  stopping: 0x10,
-  stopped: 0x20,
-  excluded: 0x40,
-  errored: 0x80,
-  unresponsive: 0x100,
-  adminexcluded: 0x200,
-  checkerstarted: 0x400,
-};
-
-/** Parses a wire state name (any case); unknown names give "unknown". */
-export function parseState(s: string): MemberState {
-  const l = s.toLowerCase();
-  return (l in STATE_BITS ? l : "unknown") as MemberState;
-}
-
-/** Whether an automatic transition (operation result, event) may move `from` to `to`. */
-export function isLegalTransition(from: MemberState, to: MemberState): boolean {
-  return legalByBits(STATE_BITS[from], STATE_BITS[to]);
-}
-
 /** A member record as stored in etcd (server.md §5.4 member object). */
 export interface Member {
   rank: number;
   uuid: string;
   addr: string;
-  state: MemberState;
+  state: MemberStateWireName;
   fault_domain: string;
   incarnation: string; // uint64 as decimal string (JSON has no 64-bit integers)
   fabric_uri: string;

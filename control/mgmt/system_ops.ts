@@ -4,7 +4,14 @@
  */
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { InvalidRecord } from "./db.ts";
-import { addrHost, isLegalTransition, type Member, parseState } from "./member.ts";
+import { addrHost, type Member } from "./member.ts";
+import {
+  isLegalTransition,
+  type MemberStateWireName,
+  parseWireState,
+  stateName,
+  wireStateValue,
+} from "../lib/states.ts";
 import { HostSet } from "../lib/hostlist.ts";
 import { RankSet } from "../lib/rankset.ts";
 import { hostFilter, rankFilter } from "../lib/filter_fields.ts";
@@ -113,7 +120,7 @@ export function applyResults(
   for (const r of results) {
     const m = updates.get(r.rank) ?? byRank.get(r.rank);
     if (!m) continue;
-    let to = parseState(r.state);
+    let to = parseWireState(r.state);
     if (r.errored && to !== "errored" && to !== "unresponsive") to = "errored";
     if (to === "unknown" || !isLegalTransition(m.state, to)) continue;
     updates.set(r.rank, { ...m, state: to, info: memberInfo(r.msg), last_update: now });
@@ -177,10 +184,6 @@ export function checkStarted(members: Iterable<Member>, results: RankResult[]): 
 }
 
 /** A member state as dmg prints it (Joined, AdminExcluded, ...). */
-function stateLabel(state: string): string {
-  const names: Record<string, string> = {
-    adminexcluded: "AdminExcluded",
-    awaitformat: "AwaitFormat",
-  };
-  return names[state] ?? state.charAt(0).toUpperCase() + state.slice(1);
+function stateLabel(state: MemberStateWireName): string {
+  return stateName(wireStateValue(state));
 }

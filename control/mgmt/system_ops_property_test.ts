@@ -9,10 +9,14 @@ import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { prng } from "../../tests/util/prng.ts";
 import { NotLeaderError } from "../lib/rpc/error_codec.ts";
 import { excludedHosts, mapHosts, mapMembers } from "./group_update.ts";
-import { type Member, type MemberState, STATE_BITS } from "./member.ts";
+import {
+  MemberState as StateBits,
+  type MemberStateWireName as MemberState,
+} from "../lib/states.ts";
+import type { Member } from "./member.ts";
 import { applyResults, checkStarted } from "./system_ops.ts";
 
-const STATES = Object.keys(STATE_BITS) as MemberState[];
+const STATES = Object.keys(StateBits).map((k) => k.toLowerCase() as MemberState);
 
 function member(rank: number, state: MemberState, host: number): Member {
   return {

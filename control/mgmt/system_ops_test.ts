@@ -1,7 +1,8 @@
 import { deepEqual as assertEquals, throws } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
-import type { Member, MemberState } from "./member.ts";
+import type { MemberStateWireName as MemberState } from "../lib/states.ts";
+import type { Member } from "./member.ts";
 import {
   applyResults,
   checkStarted,
