@@ -5,7 +5,7 @@
 import { errorText, isFault, rootCause } from "../../control/lib/fault.ts";
 import { compareBytes, HostSet, stripPorts } from "../../control/lib/hostlist.ts";
 import { formatTable, indentLines } from "../../control/lib/txtfmt.ts";
-import { plural } from "./english.ts";
+import { plural } from "../../control/lib/txtfmt.ts";
 
 /** A failed host: its address (`host:port`) and what went wrong. */
 export interface HostFailure {

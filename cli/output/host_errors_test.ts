@@ -6,7 +6,7 @@ import {
   hostErrorsSummary,
   hostErrorText,
 } from "./host_errors.ts";
-import { plural } from "./english.ts";
+import { plural } from "../../control/lib/txtfmt.ts";
 
 Deno.test("Errors: block matches the connection-refused example (one row per host)", () => {
   const groups = groupHostErrors([

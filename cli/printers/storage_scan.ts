@@ -20,7 +20,7 @@ import type { PayloadGroup } from "../../control/lib/rpc/group.ts";
 import { formatBytes, formatIBytes } from "../../control/lib/sizes.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
-import { plural } from "../output/english.ts";
+import { plural } from "../../control/lib/txtfmt.ts";
 import { hostSetHeader } from "./host_block.ts";
 import { formatNvmeHealth } from "./nvme_health.ts";
 
