@@ -90,7 +90,7 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
       if (cmd.args.length > 0) throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
       // dmg.md §2.2: configuration and certificates are loaded before any command runs
       // (`Unable to load Certificate Data: …`); only `version` needs neither.
-      if (cmd.name() !== "version") await ctx.pool();
+      if (cmd.name() !== "version") await ctx.invoker();
       await fn(ctx, ...a);
       if (ctx.json) ctx.envelope.finish();
     };

@@ -107,10 +107,7 @@ function usageFailures(addr: string, r: StorageScanResp, into: HostErrors): void
   }
 }
 
-/**
- * StorageScan with usage (`storage query usage`): the answers as they came (failed parts
- * included, the printers skip them) and the host errors.
- */
+/** StorageScan with usage (`storage query usage`), folded by {@link foldUsage}. */
 export async function storageUsage(
   inv: Invoker,
   opts: FanOutTargets,
@@ -125,6 +122,16 @@ export async function storageUsage(
     ...fan,
     name: "StorageScan",
   });
+  return foldUsage(results);
+}
+
+/**
+ * Usage answers as they came (failed parts included, the printers skip them); a failed part
+ * is a host error `<error or "<part> scan failed">`.
+ */
+export function foldUsage(
+  results: readonly HostResult<StorageScanResp>[],
+): HostAnswers<StorageScanResp> {
   const out: HostAnswers<StorageScanResp> = { answers: [], hostErrors: new HostErrors() };
   for (const r of results) {
     if (r.error) out.hostErrors.add(r.addr, r.error);

@@ -132,9 +132,7 @@ Deno.test("msRequest: unreachable MS is reported as 'unable to contact', deadlin
         return true;
       },
     );
-    const stuck = await server(() =>
-      toWireError(new MsUnavailableError("step-up"))
-    );
+    const stuck = await server(() => toWireError(new MsUnavailableError("step-up")));
     try {
       const waits: string[] = [];
       await rejects(

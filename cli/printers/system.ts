@@ -18,7 +18,7 @@ import { groupRanks, parseRankSet, type RankGroup, RankSet } from "../../control
 import { parseStateName, stateName } from "../../control/lib/states.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
 import { plural } from "../../control/lib/txtfmt.ts";
-import type { GoJsonValue } from "./gojson.ts";
+import type { GoJsonValue } from "../output/gojson.ts";
 
 /** Text for both streams; either may be empty. */
 export interface Printed {
