@@ -10,7 +10,13 @@ import { FaultCode, faults, isFault } from "../fault.ts";
 import type { AddrCall, HostCall, HostResult, TransportSource } from "./fanout.ts";
 import type { ConnContext } from "./conn_errors.ts";
 import { formatDuration, hostError } from "./host_error.ts";
-import { isMsNotReady, NotLeaderError, NotReplicaError, remoteCode } from "./error_codec.ts";
+import {
+  isMsNotReady,
+  MsUnavailableError,
+  NotLeaderError,
+  NotReplicaError,
+  remoteCode,
+} from "./error_codec.ts";
 
 /** Candidates drawn from the configured host list. */
 export const MS_CANDIDATES = 5;
@@ -275,12 +281,16 @@ export async function msRequestCalls<T>(
   if (lastErr === undefined || Date.now() >= opts.deadline || opts.signal?.aborted) {
     const timeout = faults.ClientRpcTimeout(opts.name, formatDuration(opts.deadline - started));
     if (lastRound && msUnavailable(lastRound) && !opts.signal?.aborted) {
-      // The erase-style diagnosis (the MS is not there), not a bare timeout.
-      const first = lastRound.notReady[0];
+      // The erase-style diagnosis (the MS is not there), not a bare timeout; typed, so that
+      // callers see "MS not ready" without reading the text.
+      const first = lastRound.notReady.find((e) => e instanceof MsUnavailableError);
       const cause = first ? first.message : "raft service unavailable";
-      throw new Error(`${cause}: ${timeout.description}; ${diagnoseMs(lastRound, false)}`, {
-        cause: timeout,
-      });
+      throw new MsUnavailableError(
+        first?.kind ?? "unavailable",
+        `${cause}: ${timeout.description}; ${diagnoseMs(lastRound, false)}`,
+        "",
+        timeout,
+      );
     }
     throw timeout;
   }
