@@ -324,7 +324,7 @@ const storageCases: Case[] = [
         scm: {},
       }),
     code: 1,
-    err: /  h1    nvme scan failed \n\nERROR: dmg: 1 host had errors\n$/,
+    err: / {2}h1 {4}nvme scan failed \n\nERROR: dmg: 1 host had errors\n$/,
     inspect: (m) => {
       const [req] = m.requests(CtlSvc.method.storageScan);
       deepEqual([req.nvme?.Basic, req.nvme?.Health, req.nvme?.linkStats], [false, true, true]);

@@ -10,19 +10,7 @@ import { MAX_EXPANDED_HOSTS, parseHostSet } from "../../control/lib/hostlist.ts"
 import { parseRankSet } from "../../control/lib/rankset.ts";
 import { ALL_STATES_MASK, NOT_OK_MASK, parseStateMask } from "../../control/lib/states.ts";
 import type { SystemStartResp, SystemStopResp } from "../../proto/gen/ts/mgmt/system_pb.ts";
-import {
-  excludeError,
-  leaderQueryJson,
-  type Printed,
-  printExclude,
-  printLeaderQuery,
-  printRankResults,
-  printSystemQuery,
-  rankResultsError,
-  rankResultsJson,
-  systemQueryError,
-  systemQueryJson,
-} from "../printers/system.ts";
+import * as print from "../printers/system.ts";
 import { type Line, render, request } from "../render.ts";
 import { type CommandContext, DEFAULT_QUERY_MS, type RegisterCommands } from "./context.ts";
 
@@ -123,9 +111,9 @@ export async function systemQuery(ctx: CommandContext, f: QueryFlags): Promise<v
     });
   });
   render(ctx, {
-    json: () => systemQueryJson(resp),
-    text: () => printed(printSystemQuery(resp, { verbose: f.verbose === true })),
-    error: systemQueryError(resp),
+    json: () => print.systemQueryJson(resp),
+    text: () => printed(print.printSystemQuery(resp, { verbose: f.verbose === true })),
+    error: print.systemQueryError(resp),
   }, prefix);
 }
 
@@ -169,9 +157,9 @@ function renderRankResults(
   prefix: string,
 ): void {
   render(ctx, {
-    json: () => rankResultsJson(resp),
-    text: () => printed(printRankResults(resp)),
-    error: rankResultsError(resp),
+    json: () => print.rankResultsJson(resp),
+    text: () => printed(print.printRankResults(resp)),
+    error: print.rankResultsError(resp),
   }, prefix);
 }
 
@@ -187,9 +175,9 @@ export async function systemExclude(
     return api.systemExclude(await ctx.invoker(), await ctx.msOptions(), { sys, ...sel, clear });
   });
   render(ctx, {
-    json: () => rankResultsJson(resp),
-    text: () => printed(printExclude(resp)),
-    error: excludeError(resp),
+    json: () => print.rankResultsJson(resp),
+    text: () => printed(print.printExclude(resp)),
+    error: print.excludeError(resp),
   });
 }
 
@@ -199,7 +187,7 @@ export async function systemErase(ctx: CommandContext): Promise<void> {
   const resp = await api.systemErase(await ctx.invoker(), await ctx.msOptions(undefined, true), {
     sys,
   });
-  const error = excludeError(resp);
+  const error = print.excludeError(resp);
   if (error !== undefined) throw new Error(error);
 }
 
@@ -213,13 +201,13 @@ export async function systemLeaderQuery(ctx: CommandContext, f: LeaderFlags): Pr
     }, { sys });
   });
   render(ctx, {
-    json: () => leaderQueryJson(resp),
-    text: () => printed(printLeaderQuery(resp, { downOnly: f.downReplicas === true })),
+    json: () => print.leaderQueryJson(resp),
+    text: () => printed(print.printLeaderQuery(resp, { downOnly: f.downReplicas === true })),
   });
 }
 
 /** The text records of a system printer: stdout part, then the stderr part. */
-function printed(p: Printed): Line[] {
+function printed(p: print.Printed): Line[] {
   return [["info", p.out], ["error", p.err]];
 }
 

@@ -2,8 +2,9 @@
  * The one way to make control calls (DAOS lib/control's UnaryInvoker): a unary call to one
  * host, a fan-out to a host list, an MS request. Implemented over real transports by
  * TransportPool (lib/rpc/transport.ts) and over scripted answers by MockInvoker
- * (mock_invoker.ts); both inherit fan-out and MS routing from {@link BaseInvoker}, so tests
- * exercise the same bounded concurrency, host-error folding, leader following and retries.
+ * (mock_invoker.ts); both inherit unary, fan-out and MS routing from {@link BaseInvoker}, so
+ * tests exercise the same bounded concurrency, host-error folding, leader following and
+ * retries.
  */
 import type { DescMessage, DescMethodUnary, MessageShape } from "@bufbuild/protobuf";
 import type { CallOptions } from "@connectrpc/connect";
@@ -21,10 +22,27 @@ export type FanOutRequest<I extends DescMessage> =
   | MessageShape<I>
   | ((addr: string) => MessageShape<I>);
 
-/** Control calls, whatever carries them. */
-export interface Invoker {
+/** One unary call: the host ("host:port"), the method, the request, per-call options. */
+export interface UnaryCall<I extends DescMessage, O extends DescMessage> {
+  addr: string;
+  method: Method<I, O>;
+  request: MessageShape<I>;
+  opts: CallOptions;
+}
+
+/**
+ * Control calls, whatever carries them: a subclass supplies `call` (one unary call); unary,
+ * fan-out and MS requests are built on it here, the same for every carrier.
+ */
+export abstract class BaseInvoker {
   /** The caller's transport security, as connection-error texts name it. */
-  readonly connContext: ConnContext;
+  abstract readonly connContext: ConnContext;
+
+  /** Sends one call; rejects with the transport's or the server's error as it came. */
+  protected abstract call<I extends DescMessage, O extends DescMessage>(
+    c: UnaryCall<I, O>,
+  ): Promise<MessageShape<O>>;
+
   /**
    * One call to the host `addr` ("host:port"). Rejects with the transport's or the server's
    * error as it came (the caller judges it, e.g. with hostError or decodeRemoteError).
@@ -33,41 +51,15 @@ export interface Invoker {
     addr: string,
     method: Method<I, O>,
     request: MessageShape<I>,
-    opts?: CallOptions,
-  ): Promise<MessageShape<O>>;
+    opts: CallOptions = {},
+  ): Promise<MessageShape<O>> {
+    return this.call({ addr, method, request, opts });
+  }
+
   /**
    * The call on every target, bounded concurrency, one result per target in target order;
    * failures are host errors (lib/rpc/fanout.ts), never a rejection.
    */
-  fanOut<I extends DescMessage, O extends DescMessage>(
-    targets: readonly string[],
-    method: Method<I, O>,
-    request: FanOutRequest<I>,
-    opts: FanOutOptions,
-  ): Promise<HostResult<MessageShape<O>>[]>;
-  /**
-   * The call to the MS leader among `opts.hosts`: candidates, leader hints, retries of
-   * not-ready answers, bounded by the deadline (lib/rpc/ms_request.ts).
-   */
-  msRequest<I extends DescMessage, O extends DescMessage>(
-    method: Method<I, O>,
-    request: MessageShape<I>,
-    opts: MsRequestOptions,
-  ): Promise<MessageShape<O>>;
-}
-
-/** Fan-out and MS requests over a subclass's `unary`. */
-export abstract class BaseInvoker implements Invoker {
-  abstract readonly connContext: ConnContext;
-
-  abstract unary<I extends DescMessage, O extends DescMessage>(
-    addr: string,
-    method: Method<I, O>,
-    request: MessageShape<I>,
-    opts?: CallOptions,
-  ): Promise<MessageShape<O>>;
-
-  /** See {@link Invoker.fanOut}. */
   fanOut<I extends DescMessage, O extends DescMessage>(
     targets: readonly string[],
     method: Method<I, O>,
@@ -83,7 +75,10 @@ export abstract class BaseInvoker implements Invoker {
     );
   }
 
-  /** See {@link Invoker.msRequest}. */
+  /**
+   * The call to the MS leader among `opts.hosts`: candidates, leader hints, retries of
+   * not-ready answers, bounded by the deadline (lib/rpc/ms_request.ts).
+   */
   msRequest<I extends DescMessage, O extends DescMessage>(
     method: Method<I, O>,
     request: MessageShape<I>,
@@ -96,3 +91,6 @@ export abstract class BaseInvoker implements Invoker {
     );
   }
 }
+
+/** What callers use: the public face of {@link BaseInvoker}. */
+export type Invoker = Pick<BaseInvoker, "connContext" | "unary" | "fanOut" | "msRequest">;

@@ -11,10 +11,10 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
-import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnContext } from "../rpc/conn_errors.ts";
 import { toWireError } from "../rpc/error_codec.ts";
-import { BaseInvoker, type Method } from "./invoker.ts";
+import { BaseInvoker, type Method, type UnaryCall } from "./invoker.ts";
 
 /** A scripted answer: the response, or throw the error the call should fail with. */
 export type Script<I extends DescMessage, O extends DescMessage> = (
@@ -90,26 +90,23 @@ export class MockInvoker extends BaseInvoker {
     );
   }
 
-  override async unary<I extends DescMessage, O extends DescMessage>(
-    addr: string,
-    method: Method<I, O>,
-    request: MessageShape<I>,
-    opts: CallOptions = {},
+  protected override async call<I extends DescMessage, O extends DescMessage>(
+    c: UnaryCall<I, O>,
   ): Promise<MessageShape<O>> {
-    this.calls.push({ addr, method: method.name, request });
-    const n = this.#counts.get(method.name) ?? 0;
-    this.#counts.set(method.name, n + 1);
-    if (opts.signal?.aborted) throw new ConnectError("operation was aborted", Code.Canceled);
-    const script = this.#scripts.get(key(method.name, addr)) ??
-      this.#scripts.get(key(method.name, undefined));
+    const name = c.method.name;
+    this.calls.push({ addr: c.addr, method: name, request: c.request });
+    const n = this.#counts.get(name) ?? 0;
+    this.#counts.set(name, n + 1);
+    if (c.opts.signal?.aborted) throw new ConnectError("operation was aborted", Code.Canceled);
+    const script = this.#scripts.get(key(name, c.addr)) ?? this.#scripts.get(key(name, undefined));
     if (script === undefined) {
       throw new ConnectError(
-        `MockInvoker: no script for ${method.name} (host ${addr}): add one with on()/reply()/fail()`,
+        `MockInvoker: no script for ${name} (host ${c.addr}): add one with on()/reply()/fail()`,
         Code.Unimplemented,
       );
     }
-    const init = await script(request, addr, n);
-    return create(method.output, init as MessageInitShape<O>);
+    const init = await script(c.request, c.addr, n);
+    return create(c.method.output, init as MessageInitShape<O>);
   }
 }
 

@@ -9,20 +9,12 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
-import type { CallOptions } from "@connectrpc/connect";
 import { MgmtSvc } from "../../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { LeaderQueryReqSchema, type LeaderQueryResp } from "../../../proto/gen/ts/mgmt/svc_pb.ts";
 import {
   SystemEraseReqSchema,
   type SystemEraseResp,
-  SystemExcludeReqSchema,
-  type SystemExcludeResp,
-  SystemQueryReqSchema,
   type SystemQueryResp,
-  SystemStartReqSchema,
-  type SystemStartResp,
-  SystemStopReqSchema,
-  type SystemStopResp,
 } from "../../../proto/gen/ts/mgmt/system_pb.ts";
 import { RankSet } from "../rankset.ts";
 import { MemberState } from "../states.ts";
@@ -34,60 +26,30 @@ import {
 } from "../rpc/error_codec.ts";
 import type { MsRequestOptions } from "../rpc/ms_request.ts";
 import type { ConnContext } from "../rpc/conn_errors.ts";
-import { BaseInvoker, type Invoker, type Method } from "./invoker.ts";
+import { BaseInvoker, type Invoker, type Method, type UnaryCall } from "./invoker.ts";
 
 /** Where and how long to ask the MS: MsRequestOptions without the request name. */
 export type MsOptions = Omit<MsRequestOptions, "name">;
 
 type Init<S extends DescMessage> = MessageInitShape<S>;
 
-/** SystemQuery: members (filtered by ranks/hosts/state mask), absent ranks and hosts. */
-export function systemQuery(
-  inv: Invoker,
-  opts: MsOptions,
-  req: Init<typeof SystemQueryReqSchema>,
-): Promise<SystemQueryResp> {
-  return inv.msRequest(MgmtSvc.method.systemQuery, create(SystemQueryReqSchema, req), {
-    ...opts,
-    name: "SystemQuery",
-  });
+/** An MS request of `method` with the request built from its init. */
+function msCall<I extends DescMessage, O extends DescMessage>(method: Method<I, O>) {
+  return (inv: Invoker, opts: MsOptions, req: MessageInitShape<I>): Promise<MessageShape<O>> =>
+    inv.msRequest(method, create(method.input, req), { ...opts, name: method.name });
 }
+
+/** SystemQuery: members (filtered by ranks/hosts/state mask), absent ranks and hosts. */
+export const systemQuery = msCall(MgmtSvc.method.systemQuery);
 
 /** SystemStop: per-rank results. */
-export function systemStop(
-  inv: Invoker,
-  opts: MsOptions,
-  req: Init<typeof SystemStopReqSchema>,
-): Promise<SystemStopResp> {
-  return inv.msRequest(MgmtSvc.method.systemStop, create(SystemStopReqSchema, req), {
-    ...opts,
-    name: "SystemStop",
-  });
-}
+export const systemStop = msCall(MgmtSvc.method.systemStop);
 
 /** SystemStart: per-rank results. */
-export function systemStart(
-  inv: Invoker,
-  opts: MsOptions,
-  req: Init<typeof SystemStartReqSchema>,
-): Promise<SystemStartResp> {
-  return inv.msRequest(MgmtSvc.method.systemStart, create(SystemStartReqSchema, req), {
-    ...opts,
-    name: "SystemStart",
-  });
-}
+export const systemStart = msCall(MgmtSvc.method.systemStart);
 
 /** SystemExclude (`clear` false) / clear-exclude (`clear` true): per-rank results. */
-export function systemExclude(
-  inv: Invoker,
-  opts: MsOptions,
-  req: Init<typeof SystemExcludeReqSchema>,
-): Promise<SystemExcludeResp> {
-  return inv.msRequest(MgmtSvc.method.systemExclude, create(SystemExcludeReqSchema, req), {
-    ...opts,
-    name: "SystemExclude",
-  });
-}
+export const systemExclude = msCall(MgmtSvc.method.systemExclude);
 
 /**
  * LeaderQuery, then every replica it names, each with `replicaTimeoutMs` counted from the
@@ -140,14 +102,11 @@ class FailFastInvoker extends BaseInvoker {
     return this.#inner.connContext;
   }
 
-  override async unary<I extends DescMessage, O extends DescMessage>(
-    addr: string,
-    method: Method<I, O>,
-    request: MessageShape<I>,
-    opts?: CallOptions,
+  protected override async call<I extends DescMessage, O extends DescMessage>(
+    c: UnaryCall<I, O>,
   ): Promise<MessageShape<O>> {
     try {
-      return await this.#inner.unary(addr, method, request, opts);
+      return await this.#inner.unary(c.addr, c.method, c.request, c.opts);
     } catch (e) {
       if (isMsNotReady(decodeRemoteError(e))) {
         this.notReady = true;

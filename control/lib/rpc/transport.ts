@@ -14,7 +14,6 @@ import type { Socket } from "node:net";
 import * as nodeTls from "node:tls";
 import type { TLSSocket } from "node:tls";
 import {
-  type CallOptions,
   type ConnectRouter,
   type ContextValues,
   createContextValues,
@@ -27,7 +26,7 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { type ConnContext, SERVER_IDENTITY_ERROR } from "./conn_errors.ts";
-import { BaseInvoker, type Method } from "../control/invoker.ts";
+import { BaseInvoker, type UnaryCall } from "../control/invoker.ts";
 import {
   checkServerIdentity,
   CONNECT_TIMEOUT_MS,
@@ -370,20 +369,19 @@ export class TransportPool extends BaseInvoker {
     return entry.transport;
   }
 
-  /** One call to `addr` over its transport (see Invoker.unary). */
-  override async unary<I extends DescMessage, O extends DescMessage>(
-    addr: string,
-    method: Method<I, O>,
-    request: MessageShape<I>,
-    opts: CallOptions = {},
+  /** One call over the transport of `c.addr` (see BaseInvoker.unary). */
+  protected override async call<I extends DescMessage, O extends DescMessage>(
+    c: UnaryCall<I, O>,
   ): Promise<MessageShape<O>> {
-    const resp = await this.get(addr).unary(
-      method,
-      opts.signal,
-      opts.timeoutMs,
-      opts.headers,
-      request,
-      opts.contextValues,
+    const { signal, timeoutMs, headers, contextValues } = c.opts;
+    const transport = this.get(c.addr);
+    const resp = await transport.unary(
+      c.method,
+      signal,
+      timeoutMs,
+      headers,
+      c.request,
+      contextValues,
     );
     return resp.message;
   }
