@@ -11,7 +11,7 @@ import { ClusterEventReqSchema, type RASEvent } from "../../proto/gen/ts/shared/
 import type { Invoker } from "../lib/control/invoker.ts";
 import { errorText, isFault } from "../lib/fault.ts";
 import { isMsRetryable, remoteCode } from "../lib/rpc/error_codec.ts";
-import { MsUnreachableError } from "../lib/rpc/ms_request.ts";
+import { abortableSleep as sleep, MsUnreachableError } from "../lib/rpc/ms_request.ts";
 
 /** Join: total deadline and per-try timeout (server.md §2.3). */
 export const JOIN_TOTAL_MS = 60 * 60_000;
@@ -32,19 +32,6 @@ function retryable(e: unknown): boolean {
   if (e instanceof MsUnreachableError || isMsRetryable(e)) return true;
   const code = remoteCode(e);
   return code === Code.DeadlineExceeded || code === Code.Unavailable;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Options of {@link MsClient}. */

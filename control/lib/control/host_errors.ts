@@ -6,6 +6,7 @@
  */
 import { errorText, isFault, rootCause } from "../fault.ts";
 import { compareBytes, HostSet } from "../hostlist.ts";
+import type { HostResult } from "../rpc/fanout.ts";
 import { plural } from "../txtfmt.ts";
 
 /** A failed host: its address (`host:port`) and what went wrong. */
@@ -89,4 +90,29 @@ export class HostErrors {
   summary(): string | undefined {
     return hostErrorsSummary(this.groups());
   }
+}
+
+/** What the hosts that answered contributed, and the host errors. */
+export interface HostAnswers<T> {
+  answers: { addr: string; payload: T }[];
+  hostErrors: HostErrors;
+}
+
+/**
+ * Folds fan-out results: failed hosts into host errors, answers into what they contribute,
+ * `contribution` (default: the answer) adding any error the answer carries.
+ */
+export function foldResults<R, T = R>(
+  results: readonly HostResult<R>[],
+  contribution: (addr: string, resp: R, errors: HostErrors) => T = (_a, r) => r as unknown as T,
+): HostAnswers<T> {
+  const out: HostAnswers<T> = { answers: [], hostErrors: new HostErrors() };
+  for (const r of results) {
+    if (r.error) out.hostErrors.add(r.addr, r.error);
+    else {out.answers.push({
+        addr: r.addr,
+        payload: contribution(r.addr, r.response, out.hostErrors),
+      });}
+  }
+  return out;
 }

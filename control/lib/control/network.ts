@@ -8,9 +8,9 @@ import {
   NetworkScanReqSchema,
   type NetworkScanResp,
 } from "../../../proto/gen/ts/ctl/network_pb.ts";
-import { HostErrors } from "./host_errors.ts";
+import { foldResults, type HostAnswers } from "./host_errors.ts";
 import type { Invoker } from "./invoker.ts";
-import type { FanOutTargets, HostAnswers } from "./storage.ts";
+import type { FanOutTargets } from "./storage.ts";
 
 /** NetworkScan on every target, optionally for one `provider` ("" = the configured one). */
 export async function networkScan(
@@ -25,10 +25,5 @@ export async function networkScan(
     create(NetworkScanReqSchema, { provider: req.provider ?? "" }),
     { ...fan, name: "NetworkScan" },
   );
-  const out: HostAnswers<NetworkScanResp> = { answers: [], hostErrors: new HostErrors() };
-  for (const r of results) {
-    if (r.error) out.hostErrors.add(r.addr, r.error);
-    else out.answers.push({ addr: r.addr, payload: r.response });
-  }
-  return out;
+  return foldResults(results);
 }

@@ -25,17 +25,13 @@ import {
   NotReplicaError,
 } from "../rpc/error_codec.ts";
 import type { FanOutOptions, HostResult } from "../rpc/fanout.ts";
-import { HostErrors } from "./host_errors.ts";
+import { foldResults, type HostAnswers, HostErrors } from "./host_errors.ts";
+
+export type { HostAnswers };
 import type { Invoker } from "./invoker.ts";
 
 /** Where and how long to fan out: FanOutOptions without the request name. */
 export type FanOutTargets = Omit<FanOutOptions, "name"> & { targets: readonly string[] };
-
-/** What the hosts that answered contributed, and the host errors. */
-export interface HostAnswers<T> {
-  answers: { addr: string; payload: T }[];
-  hostErrors: HostErrors;
-}
 
 /** Options of a storage scan. */
 export interface ScanRequest {
@@ -86,17 +82,11 @@ export async function storageScan(
     ...fan,
     name: "StorageScan",
   });
-  const out: HostAnswers<StorageScanResp> = { answers: [], hostErrors: new HostErrors() };
-  for (const r of results) {
-    if (r.error) {
-      out.hostErrors.add(r.addr, r.error);
-      continue;
-    }
-    const { errors, storage } = scanResultParts(r.response);
-    for (const error of errors) out.hostErrors.add(r.addr, error);
-    out.answers.push({ addr: r.addr, payload: storage });
-  }
-  return out;
+  return foldResults(results, (addr, resp, hostErrors) => {
+    const { errors, storage } = scanResultParts(resp);
+    for (const error of errors) hostErrors.add(addr, error);
+    return storage;
+  });
 }
 
 function usageFailures(addr: string, r: StorageScanResp, into: HostErrors): void {
@@ -132,15 +122,10 @@ export async function storageUsage(
 export function foldUsage(
   results: readonly HostResult<StorageScanResp>[],
 ): HostAnswers<StorageScanResp> {
-  const out: HostAnswers<StorageScanResp> = { answers: [], hostErrors: new HostErrors() };
-  for (const r of results) {
-    if (r.error) out.hostErrors.add(r.addr, r.error);
-    else {
-      usageFailures(r.addr, r.response, out.hostErrors);
-      out.answers.push({ addr: r.addr, payload: r.response });
-    }
-  }
-  return out;
+  return foldResults(results, (addr, resp, hostErrors) => {
+    usageFailures(addr, resp, hostErrors);
+    return resp;
+  });
 }
 
 /** One successfully formatted SCM mount. */

@@ -86,7 +86,8 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return base + Math.floor(random() * base * 0.25);
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts (never rejects). */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
     const t = setTimeout(done, ms);
@@ -213,7 +214,7 @@ export async function msRequestCalls<T>(
   opts: MsRequestOptions,
 ): Promise<T> {
   const random = opts.random ?? Math.random;
-  const sleep = opts.sleep ?? defaultSleep;
+  const sleep = opts.sleep ?? abortableSleep;
   const started = Date.now();
   const original = opts.explicit ? [...new Set(opts.hosts)] : pickCandidates(opts.hosts, random);
   if (original.length === 0) throw faults.ClientConfigEmptyHostList();
