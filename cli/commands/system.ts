@@ -5,6 +5,7 @@
  * it).
  */
 import { type Command, Option } from "commander";
+import type { Invoker } from "../../control/lib/control/invoker.ts";
 import * as api from "../../control/lib/control/system.ts";
 import { MAX_EXPANDED_HOSTS, parseHostSet } from "../../control/lib/hostlist.ts";
 import { parseRankSet } from "../../control/lib/rankset.ts";
@@ -97,19 +98,33 @@ export function excludeSelection(f: RankHostFlags): RankHostSelection {
   return sel;
 }
 
+/**
+ * A system command's MS request (see render.ts `request`): the configured system name, the
+ * Invoker and the MS options (deadline `--timeout` or `deadlineMs`) handed to `send`.
+ */
+function askMs<T>(
+  ctx: CommandContext,
+  prefix: string,
+  send: (inv: Invoker, opts: api.MsOptions, sys: string) => Promise<T>,
+  deadlineMs?: number,
+): Promise<T> {
+  return request(ctx, prefix, async () => {
+    const sys = (await ctx.config()).name;
+    return send(await ctx.invoker(), await ctx.msOptions(deadlineMs), sys);
+  });
+}
+
 /** `dmg system query`. */
 export async function systemQuery(ctx: CommandContext, f: QueryFlags): Promise<void> {
   const sel = rankHostSelection(f);
   const stateMask = queryStateMask(f);
   const prefix = "system query failed";
-  const resp = await request(ctx, prefix, async () => {
-    const sys = (await ctx.config()).name;
-    return api.systemQuery(await ctx.invoker(), await ctx.msOptions(DEFAULT_QUERY_MS), {
-      sys,
-      ...sel,
-      stateMask,
-    });
-  });
+  const resp = await askMs(
+    ctx,
+    prefix,
+    (inv, o, sys) => api.systemQuery(inv, o, { sys, ...sel, stateMask }),
+    DEFAULT_QUERY_MS,
+  );
   render(ctx, {
     json: () => print.systemQueryJson(resp),
     text: () => printed(print.printSystemQuery(resp, { verbose: f.verbose === true })),
@@ -122,15 +137,12 @@ export async function systemStop(ctx: CommandContext, f: StopFlags): Promise<voi
   checkStopFlags(f);
   const sel = rankHostSelection(f);
   const prefix = "system stop failed";
-  const resp = await request(ctx, prefix, async () => {
-    const sys = (await ctx.config()).name;
-    return api.systemStop(await ctx.invoker(), await ctx.msOptions(), {
-      sys,
-      ...sel,
-      force: !f.full,
-      ignoreAdminExcluded: f.ignoreAdminExcluded === true,
-    });
-  });
+  const ignoreAdminExcluded = f.ignoreAdminExcluded === true;
+  const resp = await askMs(
+    ctx,
+    prefix,
+    (inv, o, sys) => api.systemStop(inv, o, { sys, ...sel, force: !f.full, ignoreAdminExcluded }),
+  );
   renderRankResults(ctx, resp, prefix);
 }
 
@@ -138,15 +150,13 @@ export async function systemStop(ctx: CommandContext, f: StopFlags): Promise<voi
 export async function systemStart(ctx: CommandContext, f: StartFlags): Promise<void> {
   const sel = rankHostSelection(f);
   const prefix = "system start failed";
-  const resp = await request(ctx, prefix, async () => {
-    const sys = (await ctx.config()).name;
-    return api.systemStart(await ctx.invoker(), await ctx.msOptions(), {
-      sys,
-      ...sel,
-      checkMode: false,
-      ignoreAdminExcluded: f.ignoreAdminExcluded === true,
-    });
-  });
+  const ignoreAdminExcluded = f.ignoreAdminExcluded === true;
+  const resp = await askMs(
+    ctx,
+    prefix,
+    (inv, o, sys) =>
+      api.systemStart(inv, o, { sys, ...sel, checkMode: false, ignoreAdminExcluded }),
+  );
   renderRankResults(ctx, resp, prefix);
 }
 
@@ -170,10 +180,11 @@ export async function systemExclude(
   clear: boolean,
 ): Promise<void> {
   const sel = excludeSelection(f);
-  const resp = await request(ctx, "", async () => {
-    const sys = (await ctx.config()).name;
-    return api.systemExclude(await ctx.invoker(), await ctx.msOptions(), { sys, ...sel, clear });
-  });
+  const resp = await askMs(
+    ctx,
+    "",
+    (inv, o, sys) => api.systemExclude(inv, o, { sys, ...sel, clear }),
+  );
   render(ctx, {
     json: () => print.rankResultsJson(resp),
     text: () => printed(print.printExclude(resp)),
@@ -193,13 +204,13 @@ export async function systemErase(ctx: CommandContext): Promise<void> {
 
 /** `dmg system leader-query`: asks the MS, then every replica; failed ones are "down". */
 export async function systemLeaderQuery(ctx: CommandContext, f: LeaderFlags): Promise<void> {
-  const resp = await request(ctx, "leader query failed", async () => {
-    const sys = (await ctx.config()).name;
-    return api.leaderQuery(await ctx.invoker(), {
-      ...await ctx.msOptions(DEFAULT_QUERY_MS),
-      replicaTimeoutMs: ctx.timeoutMs(DEFAULT_QUERY_MS),
-    }, { sys });
-  });
+  const replicaTimeoutMs = ctx.timeoutMs(DEFAULT_QUERY_MS);
+  const resp = await askMs(
+    ctx,
+    "leader query failed",
+    (inv, o, sys) => api.leaderQuery(inv, { ...o, replicaTimeoutMs }, { sys }),
+    DEFAULT_QUERY_MS,
+  );
   render(ctx, {
     json: () => print.leaderQueryJson(resp),
     text: () => printed(print.printLeaderQuery(resp, { downOnly: f.downReplicas === true })),
