@@ -4,7 +4,12 @@
  * exit status, and the -j envelope guarantee.
  */
 import { Command, CommanderError, Option } from "commander";
-import { type CommandContext, type GlobalOptions, type Runner } from "./commands/context.ts";
+import {
+  type CommandContext,
+  type GlobalOptions,
+  type Injected,
+  type Runner,
+} from "./commands/context.ts";
 import { CommandContext as Context } from "./commands/context.ts";
 import { registerNetwork } from "./commands/network.ts";
 import { registerStorage } from "./commands/storage.ts";
@@ -20,7 +25,7 @@ import {
 } from "./commands/parse_errors.ts";
 import { EnvelopeWriter } from "./output/envelope.ts";
 import { EXIT_ERROR, EXIT_OK, programName, reportFatal } from "./output/fatal.ts";
-import { Logger, stdoutSink } from "./output/logger.ts";
+import { Logger, stderrSink, stdoutSink, type TextSink } from "./output/logger.ts";
 
 const PROXY_VARS = ["http_proxy", "https_proxy", "ftp_proxy", "socks_proxy", "no_proxy"];
 
@@ -65,9 +70,20 @@ export function buildProgram(run: Runner): Command {
   return program;
 }
 
+/**
+ * Where a run of dmg writes, and what a test puts in place of the configuration file and the
+ * transports (a MockInvoker).
+ */
+export interface MainIO extends Injected {
+  stdout?: TextSink;
+  stderr?: TextSink;
+}
+
 /** Runs dmg with `args`; returns the exit status. */
-export async function main(args: string[], argv0 = "dmg"): Promise<number> {
+export async function main(args: string[], argv0 = "dmg", io: MainIO = {}): Promise<number> {
   const prog = programName(argv0);
+  const stdout = io.stdout ?? stdoutSink;
+  const stderr = io.stderr ?? stderrSink;
   let ctx: CommandContext | undefined;
   let body: (() => Promise<void>) | undefined;
   // Commander calls the action synchronously during parse; the body runs afterwards so that
@@ -77,12 +93,14 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
       const globals = program.opts<GlobalOptions>();
       scrubProxy(globals.allowProxy);
       const log = new Logger({
+        stdout,
+        stderr,
         jsonOutput: globals.json,
         debug: globals.debug,
         logFile: globals.logFile,
         jsonLogging: globals.jsonLogging,
       });
-      ctx = new Context(globals, log, new EnvelopeWriter((t) => stdoutSink.write(t)));
+      ctx = new Context(globals, log, new EnvelopeWriter((t) => stdout.write(t)), io);
       const cmd = a[a.length - 1] as Command;
       if (globals.hostList !== undefined && !cmd.options.some((o) => o.long === "--host-list")) {
         throw new Error("unknown flag `l'/`host-list'");
@@ -90,7 +108,7 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
       if (cmd.args.length > 0) throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
       // dmg.md §2.2: configuration and certificates are loaded before any command runs
       // (`Unable to load Certificate Data: …`); only `version` needs neither.
-      if (cmd.name() !== "version") await ctx.pool();
+      if (cmd.name() !== "version") await ctx.invoker();
       await fn(ctx, ...a);
       if (ctx.json) ctx.envelope.finish();
     };
@@ -133,10 +151,10 @@ export async function main(args: string[], argv0 = "dmg"): Promise<number> {
     if (body) await body();
     return EXIT_OK;
   } catch (err) {
-    const log = ctx?.log ?? new Logger({ jsonOutput: args.includes("-j") });
+    const log = ctx?.log ?? new Logger({ stdout, stderr, jsonOutput: args.includes("-j") });
     const json = ctx?.json ?? (args.includes("-j") || args.includes("--json"));
     if (json) {
-      const envelope = ctx?.envelope ?? new EnvelopeWriter((t) => stdoutSink.write(t));
+      const envelope = ctx?.envelope ?? new EnvelopeWriter((t) => stdout.write(t));
       envelope.finish(err);
     }
     return reportFatal(log, prog, err) || EXIT_ERROR;

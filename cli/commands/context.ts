@@ -1,9 +1,13 @@
 /**
  * What every dmg command gets: the global flags, the logger, the -j envelope writer, the
- * lazily loaded daos_control.yml, host resolution (dmg.md §2.3) and the control API client.
- * Command groups register themselves with `register*(program, run)` from cli/main.ts.
+ * lazily loaded daos_control.yml, host resolution (dmg.md §2.3), deadlines and the control
+ * API's Invoker (the transport pool, or one a test injects). Command groups register
+ * themselves with `register*(program, run)` from cli/main.ts.
  */
 import type { Command } from "commander";
+import type { Invoker } from "../../control/lib/control/invoker.ts";
+import type { MsOptions } from "../../control/lib/control/system.ts";
+import type { FanOutTargets } from "../../control/lib/control/storage.ts";
 import { faults } from "../../control/lib/fault.ts";
 import { hostsWithPort } from "../../control/lib/hostlist.ts";
 import { loadTransportSecurity, TransportPool } from "../../control/lib/rpc/transport.ts";
@@ -59,6 +63,12 @@ export interface GlobalOptions {
   timeout?: string;
 }
 
+/** What a test puts in place of the configuration file and the transports. */
+export interface Injected {
+  config?: ControlConfig;
+  invoker?: Invoker;
+}
+
 /** The per-invocation state shared by commands. */
 export class CommandContext {
   readonly globals: GlobalOptions;
@@ -66,14 +76,22 @@ export class CommandContext {
   readonly envelope: EnvelopeWriter;
   #config?: ControlConfig;
   #pool?: TransportPool;
+  #invoker?: Invoker;
   readonly #timeoutMs: number | undefined;
 
   /** Throws on a bad `--timeout` (before any command runs). */
-  constructor(globals: GlobalOptions, log: Logger, envelope: EnvelopeWriter) {
+  constructor(
+    globals: GlobalOptions,
+    log: Logger,
+    envelope: EnvelopeWriter,
+    injected: Injected = {},
+  ) {
     this.globals = globals;
     this.log = log;
     this.envelope = envelope;
     this.#timeoutMs = globals.timeout === undefined ? undefined : parseTimeout(globals.timeout);
+    this.#config = injected.config;
+    this.#invoker = injected.invoker;
   }
 
   /** `-j` given. */
@@ -93,11 +111,12 @@ export class CommandContext {
   }
 
   /**
-   * The control API client transports (one HTTP/2 session per host). Certificates are loaded
-   * and verified here, before any connection (dmg.md §2.2); every call carries
-   * `x-daos-component: admin` and `x-daos-version`.
+   * The control API's Invoker: the client transports (one HTTP/2 session per host), unless a
+   * test injected one. Certificates are loaded and verified here, before any connection
+   * (dmg.md §2.2); every call carries `x-daos-component: admin` and `x-daos-version`.
    */
-  async pool(): Promise<TransportPool> {
+  async invoker(): Promise<Invoker> {
+    if (this.#invoker) return this.#invoker;
     if (!this.#pool) {
       const cfg = await this.config();
       let security;
@@ -127,7 +146,32 @@ export class CommandContext {
 
   /** Absolute deadline for a request starting now: `--timeout` if given, else `ms`. */
   deadline(ms = DEFAULT_REQUEST_MS): number {
-    return Date.now() + (this.#timeoutMs ?? ms);
+    return Date.now() + this.timeoutMs(ms);
+  }
+
+  /** A request's time allowed: `--timeout` if given, else `ms`. */
+  timeoutMs(ms = DEFAULT_REQUEST_MS): number {
+    return this.#timeoutMs ?? ms;
+  }
+
+  /**
+   * Where and how long to ask the MS: the configured hosts, the deadline (`--timeout` or
+   * `ms`, computed last so a timeout message shows the duration given) and, unless `quiet`,
+   * a stderr notice of what a retrying request waits for.
+   */
+  async msOptions(ms = DEFAULT_REQUEST_MS, quiet = false): Promise<MsOptions> {
+    const hosts = await this.targets();
+    return {
+      hosts,
+      deadline: this.deadline(ms),
+      onWait: quiet ? undefined : msWaitReporter((m) => this.log.notice(m)),
+    };
+  }
+
+  /** The fan-out targets (see {@link targets}) and the deadline. */
+  async fanOutTargets(commandHostList?: string): Promise<FanOutTargets> {
+    const targets = await this.targets(commandHostList);
+    return { targets, deadline: this.deadline() };
   }
 
   /** Closes client sessions and the log file. */
@@ -135,6 +179,31 @@ export class CommandContext {
     this.#pool?.close();
     this.log.close();
   }
+}
+
+/** Repeats of an unchanged "still waiting" line on stderr at most this often. */
+const WAIT_REPORT_MS = 5_000;
+
+/**
+ * Reports on stderr what an MS request waits for (no leader yet, replicas unreachable, …):
+ * each new diagnosis at once, an unchanged one again every WAIT_REPORT_MS with the time
+ * waited, so a wait for a down MS is never silent.
+ */
+export function msWaitReporter(
+  notice: (msg: string) => void,
+  now: () => number = Date.now,
+): (diagnosis: string) => void {
+  const started = now();
+  let last = "";
+  let lastAt = 0;
+  return (diagnosis) => {
+    const t = now();
+    if (diagnosis === last && t - lastAt < WAIT_REPORT_MS) return;
+    const waited = diagnosis === last ? ` (waiting ${Math.round((t - started) / 1000)}s)` : "";
+    notice(`${diagnosis}; retrying${waited}`);
+    last = diagnosis;
+    lastAt = t;
+  };
 }
 
 /** Wraps a command body into a commander action; main supplies the context. */

@@ -1,7 +1,6 @@
 /** dmg's `--timeout` parsing and the "still waiting for the MS" lines on stderr. */
 import { deepEqual, throws } from "node:assert/strict";
-import { parseTimeout } from "./context.ts";
-import { msWaitReporter } from "./system.ts";
+import { msWaitReporter, parseTimeout } from "./context.ts";
 
 Deno.test("parseTimeout: units ms/s/m/h, seconds without one; bad values name the input", () => {
   deepEqual(

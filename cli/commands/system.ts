@@ -1,48 +1,18 @@
 /**
  * `dmg system query|stop|start|exclude|clear-exclude|erase|leader-query` (dmg.md §5.1–§5.6):
- * flag checks, request building, MS requests through msRequest, and printing through
- * cli/output/system.ts. Each action writes its own `-j` envelope (error text without the
- * command prefix) and throws the error with the prefix for the fatal line.
+ * flags → request → control API (control/lib/control/system.ts) → printers/system.ts through
+ * render (the `-j` envelope carries the error without the command prefix, the fatal line has
+ * it).
  */
 import { type Command, Option } from "commander";
-import { create } from "@bufbuild/protobuf";
-import { type CallOptions, createClient, type Transport } from "@connectrpc/connect";
-import { errorText, wrapError } from "../../control/lib/fault.ts";
+import type { Invoker } from "../../control/lib/control/invoker.ts";
+import * as api from "../../control/lib/control/system.ts";
 import { MAX_EXPANDED_HOSTS, parseHostSet } from "../../control/lib/hostlist.ts";
-import { parseRankSet, RankSet } from "../../control/lib/rankset.ts";
-import { fanOut } from "../../control/lib/rpc/fanout.ts";
-import { msRequest } from "../../control/lib/rpc/ms_request.ts";
-import { NotReplicaError } from "../../control/lib/rpc/error_codec.ts";
-import {
-  ALL_STATES_MASK,
-  MemberState,
-  NOT_OK_MASK,
-  parseStateMask,
-} from "../../control/lib/states.ts";
-import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
-import { LeaderQueryReqSchema, type LeaderQueryResp } from "../../proto/gen/ts/mgmt/svc_pb.ts";
-import {
-  SystemEraseReqSchema,
-  SystemExcludeReqSchema,
-  SystemQueryReqSchema,
-  type SystemQueryResp,
-  SystemStartReqSchema,
-  SystemStopReqSchema,
-} from "../../proto/gen/ts/mgmt/system_pb.ts";
-import type { GoJsonValue } from "../output/gojson.ts";
-import {
-  excludeError,
-  leaderQueryJson,
-  type Printed,
-  printExclude,
-  printLeaderQuery,
-  printRankResults,
-  printSystemQuery,
-  rankResultsError,
-  rankResultsJson,
-  systemQueryError,
-  systemQueryJson,
-} from "../output/system.ts";
+import { parseRankSet } from "../../control/lib/rankset.ts";
+import { ALL_STATES_MASK, NOT_OK_MASK, parseStateMask } from "../../control/lib/states.ts";
+import type { SystemStartResp, SystemStopResp } from "../../proto/gen/ts/mgmt/system_pb.ts";
+import * as print from "../printers/system.ts";
+import { type Line, render, request } from "../render.ts";
 import { type CommandContext, DEFAULT_QUERY_MS, type RegisterCommands } from "./context.ts";
 
 /** `-r/--ranks` and `--rank-hosts`, shared by most system commands. */
@@ -128,147 +98,79 @@ export function excludeSelection(f: RankHostFlags): RankHostSelection {
   return sel;
 }
 
-function mgmt(transport: Transport) {
-  return createClient(MgmtSvc, transport);
-}
-
-/** Repeats of an unchanged "still waiting" line on stderr at most this often. */
-const WAIT_REPORT_MS = 5_000;
-
 /**
- * Reports on stderr what an MS request waits for (no leader yet, replicas unreachable, …):
- * each new diagnosis at once, an unchanged one again every WAIT_REPORT_MS with the time
- * waited, so a wait for a down MS is never silent.
+ * A system command's MS request (see render.ts `request`): the configured system name, the
+ * Invoker and the MS options (deadline `--timeout` or `deadlineMs`) handed to `send`.
  */
-export function msWaitReporter(
-  notice: (msg: string) => void,
-  now: () => number = Date.now,
-): (diagnosis: string) => void {
-  const started = now();
-  let last = "";
-  let lastAt = 0;
-  return (diagnosis) => {
-    const t = now();
-    if (diagnosis === last && t - lastAt < WAIT_REPORT_MS) return;
-    const waited = diagnosis === last ? ` (waiting ${Math.round((t - started) / 1000)}s)` : "";
-    notice(`${diagnosis}; retrying${waited}`);
-    last = diagnosis;
-    lastAt = t;
-  };
-}
-
-/**
- * Runs an MS request; on failure writes the `-j` envelope (unprefixed error) and throws the
- * error with the command prefix.
- */
-async function ms<T>(
+function askMs<T>(
   ctx: CommandContext,
-  name: string,
   prefix: string,
-  call: (t: Transport, o: CallOptions) => Promise<T>,
-  extra: { deadlineMs?: number; signal?: AbortSignal } = {},
+  send: (inv: Invoker, opts: api.MsOptions, sys: string) => Promise<T>,
+  deadlineMs?: number,
 ): Promise<T> {
-  try {
-    const pool = await ctx.pool();
-    const hosts = await ctx.targets();
-    // Computed last, so a timeout message shows the duration the user gave.
-    return await msRequest(pool, call, {
-      hosts,
-      deadline: ctx.deadline(extra.deadlineMs),
-      name,
-      signal: extra.signal,
-      onWait: msWaitReporter((m) => ctx.log.notice(m)),
-    });
-  } catch (e) {
-    if (ctx.json) ctx.envelope.write(null, e);
-    throw prefix === "" ? e : wrapError(e, prefix);
-  }
-}
-
-/** Text mode: prints both parts; JSON mode: writes the payload with the command's error. */
-function emit(
-  ctx: CommandContext,
-  printed: () => Printed,
-  payload: () => GoJsonValue,
-  error: string | undefined,
-): void {
-  if (ctx.json) {
-    ctx.envelope.write(payload(), error === undefined ? undefined : new Error(error));
-    return;
-  }
-  const p = printed();
-  if (p.out !== "") ctx.log.info(p.out);
-  if (p.err !== "") ctx.log.error(p.err);
-}
-
-function fail(prefix: string, error: string | undefined): void {
-  if (error !== undefined) throw new Error(prefix === "" ? error : `${prefix}: ${error}`);
+  return request(ctx, prefix, async () => {
+    const sys = (await ctx.config()).name;
+    return send(await ctx.invoker(), await ctx.msOptions(deadlineMs), sys);
+  });
 }
 
 /** `dmg system query`. */
 export async function systemQuery(ctx: CommandContext, f: QueryFlags): Promise<void> {
   const sel = rankHostSelection(f);
   const stateMask = queryStateMask(f);
-  const cfg = await ctx.config();
-  const req = create(SystemQueryReqSchema, { sys: cfg.name, ...sel, stateMask });
-  const resp = await ms(
+  const prefix = "system query failed";
+  const resp = await askMs(
     ctx,
-    "SystemQuery",
-    "system query failed",
-    (t, o) => mgmt(t).systemQuery(req, o),
-    { deadlineMs: DEFAULT_QUERY_MS },
+    prefix,
+    (inv, o, sys) => api.systemQuery(inv, o, { sys, ...sel, stateMask }),
+    DEFAULT_QUERY_MS,
   );
-  const error = systemQueryError(resp);
-  emit(
-    ctx,
-    () => printSystemQuery(resp, { verbose: f.verbose === true }),
-    () => systemQueryJson(resp),
-    error,
-  );
-  fail("system query failed", error);
+  render(ctx, {
+    json: () => print.systemQueryJson(resp),
+    text: () => printed(print.printSystemQuery(resp, { verbose: f.verbose === true })),
+    error: print.systemQueryError(resp),
+  }, prefix);
 }
 
 /** `dmg system stop`. The wire `force` is `!--full` (quirk 1 of dmg.md §11, kept). */
 export async function systemStop(ctx: CommandContext, f: StopFlags): Promise<void> {
   checkStopFlags(f);
   const sel = rankHostSelection(f);
-  const cfg = await ctx.config();
-  const req = create(SystemStopReqSchema, {
-    sys: cfg.name,
-    ...sel,
-    force: !f.full,
-    ignoreAdminExcluded: f.ignoreAdminExcluded === true,
-  });
-  const resp = await ms(
+  const prefix = "system stop failed";
+  const ignoreAdminExcluded = f.ignoreAdminExcluded === true;
+  const resp = await askMs(
     ctx,
-    "SystemStop",
-    "system stop failed",
-    (t, o) => mgmt(t).systemStop(req, o),
+    prefix,
+    (inv, o, sys) => api.systemStop(inv, o, { sys, ...sel, force: !f.full, ignoreAdminExcluded }),
   );
-  const error = rankResultsError(resp);
-  emit(ctx, () => printRankResults(resp), () => rankResultsJson(resp), error);
-  fail("system stop failed", error);
+  renderRankResults(ctx, resp, prefix);
 }
 
 /** `dmg system start`. */
 export async function systemStart(ctx: CommandContext, f: StartFlags): Promise<void> {
   const sel = rankHostSelection(f);
-  const cfg = await ctx.config();
-  const req = create(SystemStartReqSchema, {
-    sys: cfg.name,
-    ...sel,
-    checkMode: false,
-    ignoreAdminExcluded: f.ignoreAdminExcluded === true,
-  });
-  const resp = await ms(
+  const prefix = "system start failed";
+  const ignoreAdminExcluded = f.ignoreAdminExcluded === true;
+  const resp = await askMs(
     ctx,
-    "SystemStart",
-    "system start failed",
-    (t, o) => mgmt(t).systemStart(req, o),
+    prefix,
+    (inv, o, sys) =>
+      api.systemStart(inv, o, { sys, ...sel, checkMode: false, ignoreAdminExcluded }),
   );
-  const error = rankResultsError(resp);
-  emit(ctx, () => printRankResults(resp), () => rankResultsJson(resp), error);
-  fail("system start failed", error);
+  renderRankResults(ctx, resp, prefix);
+}
+
+/** Output of stop/start: the rank results table, `check results for failed rank(s)`. */
+function renderRankResults(
+  ctx: CommandContext,
+  resp: SystemStopResp | SystemStartResp,
+  prefix: string,
+): void {
+  render(ctx, {
+    json: () => print.rankResultsJson(resp),
+    text: () => printed(print.printRankResults(resp)),
+    error: print.rankResultsError(resp),
+  }, prefix);
 }
 
 /** `dmg system exclude` (`clear` false) / `clear-exclude` (`clear` true). */
@@ -278,122 +180,46 @@ export async function systemExclude(
   clear: boolean,
 ): Promise<void> {
   const sel = excludeSelection(f);
-  const cfg = await ctx.config();
-  const req = create(SystemExcludeReqSchema, { sys: cfg.name, ...sel, clear });
-  const resp = await ms(ctx, "SystemExclude", "", (t, o) => mgmt(t).systemExclude(req, o));
-  const error = excludeError(resp);
-  emit(ctx, () => printExclude(resp), () => rankResultsJson(resp), error);
-  fail("", error);
-}
-
-const NOT_READY = /raft service unavailable|system is uninitialized|leader step-up in progress/;
-
-/**
- * An MS request that does not wait for an unavailable MS (erase's "fail fast"): the first
- * not-ready answer aborts the retry loop and is reported as `raft service unavailable (not
- * started yet?)`.
- */
-async function failFast<T>(
-  ctx: CommandContext,
-  name: string,
-  call: (t: Transport, o: CallOptions) => Promise<T>,
-): Promise<T> {
-  const abort = new AbortController();
-  let notReady = false;
-  const guarded = async (t: Transport, o: CallOptions) => {
-    try {
-      return await call(t, o);
-    } catch (e) {
-      if (NOT_READY.test(errorText(e))) {
-        notReady = true;
-        abort.abort();
-      }
-      throw e;
-    }
-  };
-  try {
-    return await msRequest(await ctx.pool(), guarded, {
-      hosts: await ctx.targets(),
-      deadline: ctx.deadline(),
-      name,
-      signal: abort.signal,
-    });
-  } catch (e) {
-    if (notReady) throw new Error("raft service unavailable (not started yet?)", { cause: e });
-    throw e;
-  }
-}
-
-/** Ranks of members that must be stopped before erase (Ready or Joined). */
-export function eraseBlockers(resp: SystemQueryResp): RankSet {
-  const running = resp.members.filter((m) =>
-    m.state.toLowerCase() === "ready" || m.state.toLowerCase() === "joined"
-  );
-  return RankSet.fromRanks(running.map((m) => m.rank));
-}
-
-/** `dmg system erase` (no JSON payload: the envelope is written by the caller at exit). */
-export async function systemErase(ctx: CommandContext): Promise<void> {
-  const cfg = await ctx.config();
-  let query: SystemQueryResp | undefined;
-  try {
-    query = await failFast(ctx, "SystemQuery", (t, o) =>
-      mgmt(t).systemQuery(
-        create(SystemQueryReqSchema, {
-          sys: cfg.name,
-          stateMask: MemberState.Ready | MemberState.Joined,
-        }),
-        o,
-      ));
-  } catch (e) {
-    // MS not running (not a replica / unavailable): nothing can be running, go on.
-    const unavailable = e instanceof Error && NOT_READY.test(errorText(e));
-    if (!(e instanceof NotReplicaError) && !unavailable) throw e;
-  }
-  if (query !== undefined) {
-    const blockers = eraseBlockers(query);
-    if (blockers.count > 0) {
-      throw new Error(
-        `system erase requires the following ${blockers.count} ${
-          blockers.count === 1 ? "rank" : "ranks"
-        } to be stopped: ${blockers.toString()}`,
-      );
-    }
-  }
-  const resp = await failFast(
+  const resp = await askMs(
     ctx,
-    "SystemErase",
-    (t, o) => mgmt(t).systemErase(create(SystemEraseReqSchema, { sys: cfg.name }), o),
+    "",
+    (inv, o, sys) => api.systemExclude(inv, o, { sys, ...sel, clear }),
   );
-  fail("", excludeError(resp));
+  render(ctx, {
+    json: () => print.rankResultsJson(resp),
+    text: () => printed(print.printExclude(resp)),
+    error: print.excludeError(resp),
+  });
+}
+
+/** `dmg system erase` (no JSON payload: the envelope is written at exit). */
+export async function systemErase(ctx: CommandContext): Promise<void> {
+  const sys = (await ctx.config()).name;
+  const resp = await api.systemErase(await ctx.invoker(), await ctx.msOptions(undefined, true), {
+    sys,
+  });
+  const error = print.excludeError(resp);
+  if (error !== undefined) throw new Error(error);
 }
 
 /** `dmg system leader-query`: asks the MS, then every replica; failed ones are "down". */
 export async function systemLeaderQuery(ctx: CommandContext, f: LeaderFlags): Promise<void> {
-  const cfg = await ctx.config();
-  const req = create(LeaderQueryReqSchema, { sys: cfg.name });
-  const resp: LeaderQueryResp = await ms(
+  const replicaTimeoutMs = ctx.timeoutMs(DEFAULT_QUERY_MS);
+  const resp = await askMs(
     ctx,
-    "LeaderQuery",
     "leader query failed",
-    (t, o) => mgmt(t).leaderQuery(req, o),
-    { deadlineMs: DEFAULT_QUERY_MS },
+    (inv, o, sys) => api.leaderQuery(inv, { ...o, replicaTimeoutMs }, { sys }),
+    DEFAULT_QUERY_MS,
   );
-  if (resp.replicas.length > 0) {
-    const results = await fanOut(
-      await ctx.pool(),
-      resp.replicas,
-      (t, o) => mgmt(t).leaderQuery(req, o),
-      { deadline: ctx.deadline(DEFAULT_QUERY_MS), name: "LeaderQuery" },
-    );
-    resp.DownReplicas = results.filter((r) => r.error !== undefined).map((r) => r.addr);
-  }
-  emit(
-    ctx,
-    () => printLeaderQuery(resp, { downOnly: f.downReplicas === true }),
-    () => leaderQueryJson(resp),
-    undefined,
-  );
+  render(ctx, {
+    json: () => print.leaderQueryJson(resp),
+    text: () => printed(print.printLeaderQuery(resp, { downOnly: f.downReplicas === true })),
+  });
+}
+
+/** The text records of a system printer: stdout part, then the stderr part. */
+function printed(p: print.Printed): Line[] {
+  return [["info", p.out], ["error", p.err]];
 }
 
 function rankHostOptions(cmd: Command): Command {

@@ -7,6 +7,7 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { listenControl } from "../../control/lib/rpc/transport.ts";
+import { MsUnavailableError, toWireError } from "../../control/lib/rpc/error_codec.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { LeaderQueryRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import {
@@ -231,11 +232,11 @@ Deno.test("erase refuses running ranks; fails fast when the MS is unavailable", 
   await withFakeMs((r) =>
     r.service(MgmtSvc, {
       systemQuery() {
-        if (!available) throw new ConnectError("raft service unavailable", Code.Internal);
+        if (!available) throw toWireError(new MsUnavailableError("unavailable"));
         return create(SystemQueryRespSchema, { members: [members[0]] });
       },
       systemErase() {
-        if (!available) throw new ConnectError("raft service unavailable", Code.Internal);
+        if (!available) throw toWireError(new MsUnavailableError("unavailable"));
         erased++;
         return create(SystemEraseRespSchema, {});
       },

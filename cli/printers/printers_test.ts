@@ -4,13 +4,9 @@ import { ResponseStateSchema, ResponseStatus } from "../../proto/gen/ts/ctl/comm
 import { NetworkScanRespSchema } from "../../proto/gen/ts/ctl/network_pb.ts";
 import { type StorageScanResp, StorageScanRespSchema } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import { groupPayloads } from "../../control/lib/rpc/group.ts";
+import { scanResultParts } from "../../control/lib/control/storage.ts";
 import { fabricFingerprint, formatNetworkScan } from "./network_scan.ts";
-import {
-  formatScanTable,
-  formatScanVerbose,
-  scanResultParts,
-  storageFingerprint,
-} from "./storage_scan.ts";
+import { formatScanTable, formatScanVerbose, storageFingerprint } from "./storage_scan.ts";
 
 function withModule(): StorageScanResp {
   return create(StorageScanRespSchema, {

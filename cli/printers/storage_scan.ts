@@ -4,7 +4,6 @@
  * and NVMe-health blocks, and the -j payload.
  */
 import { clone, create, toJsonString } from "@bufbuild/protobuf";
-import { ResponseStatus } from "../../proto/gen/ts/ctl/common_pb.ts";
 import {
   type BioHealthResp,
   LedState,
@@ -20,33 +19,9 @@ import type { PayloadGroup } from "../../control/lib/rpc/group.ts";
 import { formatBytes, formatIBytes } from "../../control/lib/sizes.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
-import { plural } from "../output/english.ts";
+import { plural } from "../../control/lib/txtfmt.ts";
 import { hostSetHeader } from "./host_block.ts";
 import { formatNvmeHealth } from "./nvme_health.ts";
-
-/**
- * Splits one host's answer into per-part errors and the storage it contributes: a part whose
- * state is not success adds `<error or "unknown error">[ (<info>)]` and contributes nothing.
- */
-export function scanResultParts(
-  resp: StorageScanResp,
-): { errors: Error[]; storage: StorageScanResp } {
-  const storage = clone(StorageScanRespSchema, resp);
-  const errors: Error[] = [];
-  const partError = (state: { status: number; error: string; info: string } | undefined) => {
-    if (!state || state.status === ResponseStatus.CTL_SUCCESS) return false;
-    errors.push(
-      new Error((state.error || "unknown error") + (state.info ? ` (${state.info})` : "")),
-    );
-    return true;
-  };
-  if (partError(storage.nvme?.state) && storage.nvme) storage.nvme.ctrlrs = [];
-  if (partError(storage.scm?.state) && storage.scm) {
-    storage.scm.modules = [];
-    storage.scm.namespaces = [];
-  }
-  return { errors, storage };
-}
 
 /**
  * Canonical text of a host's storage for grouping: serial numbers, namespace UUIDs, free

@@ -1,10 +1,11 @@
 /**
  * The MS leader's calls to other daos_servers (management_service.ts `Fanout`): the CtlSvc
- * *Ranks methods on each host over the control API client, as component "server", and the
- * host liveness probe (PingRanks: alive + local rank states).
+ * *Ranks methods on each host through the control API's Invoker (the server's transport
+ * pool, component "server"), and the host liveness probe (PingRanks: alive + local rank
+ * states).
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { SystemEraseReqSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { RanksReqSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
@@ -16,8 +17,8 @@ import {
   type RanksMethod,
   tcpProbe,
 } from "../mgmt/management_service.ts";
+import type { Invoker } from "../lib/control/invoker.ts";
 import { RankSet } from "../lib/rankset.ts";
-import { fanOut } from "../lib/rpc/fanout.ts";
 import {
   TransportPool,
   type TransportSecurity,
@@ -31,12 +32,12 @@ export const GROUP_UPDATE_CALL_MS = 5_000;
 
 /** Sends the group map to the daos_server at `addr` (CtlSvc.GroupUpdate, ours). */
 export async function groupUpdateHost(
-  pool: TransportPool,
+  inv: Invoker,
   addr: string,
   req: GroupUpdateReq,
   timeoutMs = GROUP_UPDATE_CALL_MS,
 ): Promise<RankResult[]> {
-  const resp = await createClient(CtlSvc, pool.get(addr)).groupUpdate(req, { timeoutMs });
+  const resp = await inv.unary(addr, CtlSvc.method.groupUpdate, req, { timeoutMs });
   return resp.results.map((r) => ({ ...r, addr: r.addr || addr }));
 }
 
@@ -48,15 +49,12 @@ export function serverTransportPool(security: TransportSecurity): TransportPool 
   return new TransportPool({ security, component: "server" });
 }
 
-const LOCAL_NAMES: Record<
-  RanksMethod,
-  "prepShutdownRanks" | "stopRanks" | "startRanks" | "resetFormatRanks"
-> = {
-  PrepShutdownRanks: "prepShutdownRanks",
-  StopRanks: "stopRanks",
-  StartRanks: "startRanks",
-  ResetFormatRanks: "resetFormatRanks",
-};
+const METHODS = {
+  PrepShutdownRanks: CtlSvc.method.prepShutdownRanks,
+  StopRanks: CtlSvc.method.stopRanks,
+  StartRanks: CtlSvc.method.startRanks,
+  ResetFormatRanks: CtlSvc.method.resetFormatRanks,
+} as const satisfies Record<RanksMethod, unknown>;
 
 /** Call outcomes that mean the host did not answer (nothing listening, hung, cut off). */
 const NO_ANSWER: ReadonlySet<Code> = new Set([
@@ -73,25 +71,21 @@ const NO_ANSWER: ReadonlySet<Code> = new Set([
  * wedged server whose socket still accepts connections counts as dead.
  */
 export async function pingHost(
-  pool: TransportPool,
+  inv: Invoker,
   addr: string,
   timeoutMs: number,
 ): Promise<boolean> {
-  let transport;
   try {
-    transport = pool.get(addr);
-  } catch (e) {
-    // Secure mode without our certificates: no RPC possible, so only the socket can tell.
-    if (e instanceof TransportUnsupportedError) return await tcpProbe(addr, timeoutMs);
-    throw e;
-  }
-  try {
-    await createClient(CtlSvc, transport).prepShutdownRanks(
+    await inv.unary(
+      addr,
+      CtlSvc.method.prepShutdownRanks,
       create(RanksReqSchema, { ranks: "" }),
       { timeoutMs },
     );
     return true; // not expected, but an answer all the same
   } catch (e) {
+    // Secure mode without our certificates: no RPC possible, so only the socket can tell.
+    if (e instanceof TransportUnsupportedError) return await tcpProbe(addr, timeoutMs);
     if (!(e instanceof ConnectError)) throw e;
     return !NO_ANSWER.has(e.code);
   }
@@ -104,22 +98,14 @@ export async function pingHost(
  * one without PingRanks, or before its engines started) is alive with no rank report.
  */
 export async function probeHost(
-  pool: TransportPool,
+  inv: Invoker,
   addr: string,
   timeoutMs: number,
 ): Promise<HostProbe | null> {
-  let transport;
   try {
-    transport = pool.get(addr);
-  } catch (e) {
-    // Secure mode without our certificates: no RPC possible, so only the socket can tell.
-    if (e instanceof TransportUnsupportedError) {
-      return await tcpProbe(addr, timeoutMs) ? { ranks: null } : null;
-    }
-    throw e;
-  }
-  try {
-    const resp = await createClient(CtlSvc, transport).pingRanks(
+    const resp = await inv.unary(
+      addr,
+      CtlSvc.method.pingRanks,
       create(RanksReqSchema, { ranks: "" }),
       { timeoutMs },
     );
@@ -131,27 +117,33 @@ export async function probeHost(
       })),
     };
   } catch (e) {
+    // Secure mode without our certificates: no RPC possible, so only the socket can tell.
+    if (e instanceof TransportUnsupportedError) {
+      return await tcpProbe(addr, timeoutMs) ? { ranks: null } : null;
+    }
     if (!(e instanceof ConnectError)) throw e;
     return NO_ANSWER.has(e.code) ? null : { ranks: null };
   }
 }
 
 /**
- * Fanout over `pool`: one CtlSvc call per host, concurrently. A host that fails throws (the MS
+ * Fanout over `inv`: one CtlSvc call per host, concurrently. A host that fails throws (the MS
  * turns it into Unresponsive results for that host's ranks).
  */
-export function ctlFanout(pool: TransportPool, callMs = RANKS_CALL_MS): Fanout {
+export function ctlFanout(inv: Invoker, callMs = RANKS_CALL_MS): Fanout {
   return {
     async callRanks(method, byHost, force) {
       const targets = [...byHost.keys()];
-      const name = LOCAL_NAMES[method];
-      const results = await fanOut(pool, targets, (t, o, addr) => {
-        const req = create(RanksReqSchema, {
-          ranks: RankSet.fromRanks(byHost.get(addr) ?? []).toString(),
-          force,
-        });
-        return createClient(CtlSvc, t)[name](req, o);
-      }, { deadline: Date.now() + callMs, name: method });
+      const results = await inv.fanOut(
+        targets,
+        METHODS[method],
+        (addr) =>
+          create(RanksReqSchema, {
+            ranks: RankSet.fromRanks(byHost.get(addr) ?? []).toString(),
+            force,
+          }),
+        { deadline: Date.now() + callMs, name: method },
+      );
       const out: RankResult[] = [];
       for (const r of results) {
         if (r.error) throw r.error;
@@ -159,11 +151,13 @@ export function ctlFanout(pool: TransportPool, callMs = RANKS_CALL_MS): Fanout {
       }
       return out;
     },
-    pingHost: (addr, timeoutMs) => pingHost(pool, addr, timeoutMs),
-    probeHost: (addr, timeoutMs) => probeHost(pool, addr, timeoutMs),
-    groupUpdate: (addr, req) => groupUpdateHost(pool, addr, req),
+    pingHost: (addr, timeoutMs) => pingHost(inv, addr, timeoutMs),
+    probeHost: (addr, timeoutMs) => probeHost(inv, addr, timeoutMs),
+    groupUpdate: (addr, req) => groupUpdateHost(inv, addr, req),
     eraseReplica: async (addr, system) => {
-      await createClient(CtlSvc, pool.get(addr)).systemErasePeer(
+      await inv.unary(
+        addr,
+        CtlSvc.method.systemErasePeer,
         create(SystemEraseReqSchema, { sys: system }),
         { timeoutMs: 10_000 },
       );

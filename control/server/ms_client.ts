@@ -4,13 +4,14 @@
  * the leader as ClusterEvent (server.md §2.3, §5.5).
  */
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import type { JoinReq, JoinResp } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import { ClusterEventReqSchema, type RASEvent } from "../../proto/gen/ts/shared/event_pb.ts";
-import { errorText, FaultCode, isFault } from "../lib/fault.ts";
-import { msRequest } from "../lib/rpc/ms_request.ts";
-import type { TransportPool } from "../lib/rpc/transport.ts";
+import type { Invoker } from "../lib/control/invoker.ts";
+import { errorText, isFault } from "../lib/fault.ts";
+import { isMsRetryable, remoteCode } from "../lib/rpc/error_codec.ts";
+import { abortableSleep as sleep, MsUnreachableError } from "../lib/rpc/ms_request.ts";
 
 /** Join: total deadline and per-try timeout (server.md §2.3). */
 export const JOIN_TOTAL_MS = 60 * 60_000;
@@ -20,32 +21,23 @@ export const EVENT_TOTAL_MS = 60_000;
 /** Most events waiting to be forwarded to the MS; more are dropped (and logged). */
 export const MAX_QUEUED_EVENTS = 256;
 
-/** Errors worth another round: the MS is unreachable, electing or not started yet. */
+/**
+ * Errors worth another round, by type: the MS unreachable (connection faults, RPC timeouts,
+ * no candidate reachable), not the leader or a replica, not ready, its database briefly
+ * unavailable (isMsRetryable), or a call the MS's side cut short (deadline, unavailable):
+ * a repeated join is idempotent.
+ */
 function retryable(e: unknown): boolean {
-  if (isFault(e) && e.domain === "client") return true; // connection faults, RPC timeouts
-  const t = errorText(e);
-  // The MS's etcd store being briefly slow or unreachable (its call deadline, its client's
-  // circuit breaker) is transient too: a repeated join is idempotent.
-  return /unable to contact the DAOS Management Service|system is uninitialized|raft service unavailable|leader step-up in progress|not the leader|not a replica|timed out|circuit breaker is open|DEADLINE_EXCEEDED|the MS database is unavailable/i
-    .test(t) || (isFault(e) && e.code === FaultCode.ClientRpcTimeout);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+  if (isFault(e) && e.domain === "client") return true;
+  if (e instanceof MsUnreachableError || isMsRetryable(e)) return true;
+  const code = remoteCode(e);
+  return code === Code.DeadlineExceeded || code === Code.Unavailable;
 }
 
 /** Options of {@link MsClient}. */
 export interface MsClientOptions {
-  pool: TransportPool;
+  /** How calls are made: the server's transport pool (or a MockInvoker in tests). */
+  pool: Invoker;
   /** mgmt_svc_replicas as "host:port". */
   replicas: string[];
   /** `sys` of requests. */
@@ -77,7 +69,7 @@ export class MsClient {
     for (let attempt = 0; attempt < 10_000 && Date.now() < deadline; attempt++) {
       if (signal.aborted) break;
       try {
-        return await msRequest(this.#o.pool, (t, o) => createClient(MgmtSvc, t).join(req, o), {
+        return await this.#o.pool.msRequest(MgmtSvc.method.join, req, {
           hosts: this.#o.replicas,
           deadline: Math.min(deadline, Date.now() + 3 * JOIN_TRY_MS),
           perTryMs: JOIN_TRY_MS,
@@ -131,13 +123,9 @@ export class MsClient {
     const signal = this.#abort.signal;
     for (let attempt = 0; attempt < 1000 && !signal.aborted && Date.now() < deadline; attempt++) {
       try {
-        await msRequest(
-          this.#o.pool,
-          (t, o) =>
-            createClient(MgmtSvc, t).clusterEvent(
-              create(ClusterEventReqSchema, { sequence, event: ev }),
-              o,
-            ),
+        await this.#o.pool.msRequest(
+          MgmtSvc.method.clusterEvent,
+          create(ClusterEventReqSchema, { sequence, event: ev }),
           {
             hosts: this.#o.replicas,
             deadline: Math.min(deadline, Date.now() + JOIN_TRY_MS),

@@ -4,7 +4,8 @@ import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { JoinReqSchema, JoinRespSchema } from "../../proto/gen/ts/mgmt/svc_pb.ts";
 import { ClusterEventRespSchema, RASEventSchema } from "../../proto/gen/ts/shared/event_pb.ts";
 import { faults } from "../lib/fault.ts";
-import { toWireError } from "../lib/rpc/error_codec.ts";
+import { msDbUnavailable } from "../mgmt/management_service.ts";
+import { MsUnavailableError, toWireError } from "../lib/rpc/error_codec.ts";
 import { type ControlListener, listenControl } from "../lib/rpc/transport.ts";
 import { serverTransportPool } from "./ctl_fanout.ts";
 import { MAX_QUEUED_EVENTS, MsClient } from "./ms_client.ts";
@@ -29,7 +30,7 @@ Deno.test("MsClient.join retries 'not ready' answers until the MS assigns a rank
       join: () => {
         calls++;
         if (calls <= 2) {
-          throw toWireError(new Error("system is uninitialized (storage format required?)"));
+          throw toWireError(new MsUnavailableError("uninitialized"));
         }
         return create(JoinRespSchema, { rank: 7, mapVersion: 3 });
       },
@@ -48,18 +49,26 @@ Deno.test("MsClient.join retries 'not ready' answers until the MS assigns a rank
 });
 
 Deno.test("MsClient.join retries the MS's transient etcd errors (breaker open, deadline)", async () => {
+  // The MS answers its etcd's transient failures typed (msDbUnavailable: the fault's reason),
+  // and a leader still taking over as MsUnavailableError("step-up"); the client goes by type.
+  const etcd = ["127.0.0.1:2379"];
   const transient = [
-    "Execution prevented because the circuit breaker is open",
-    "4 DEADLINE_EXCEEDED: Deadline exceeded after 0.536s",
-    // etcd down (e.g. its filesystem full), as the MS reports it
-    "the MS database is unavailable: etcd at 127.0.0.1:2379 did not answer (14 UNAVAILABLE: No connection established)",
+    msDbUnavailable(
+      new Error("Execution prevented because the circuit breaker is open"),
+      etcd,
+      "a",
+    ),
+    msDbUnavailable(new Error("4 DEADLINE_EXCEEDED: Deadline exceeded after 0.536s"), etcd, "a"),
+    // etcd down (e.g. its filesystem full)
+    msDbUnavailable(new Error("14 UNAVAILABLE: No connection established"), etcd, "a"),
+    new MsUnavailableError("step-up"),
   ];
   let calls = 0;
   const l = await serve((r) =>
     r.service(MgmtSvc, {
       join: () => {
         const err = transient[calls++];
-        if (err !== undefined) throw toWireError(new Error(err));
+        if (err !== undefined) throw toWireError(err);
         return create(JoinRespSchema, { rank: 5, mapVersion: 2 });
       },
     })
@@ -68,7 +77,7 @@ Deno.test("MsClient.join retries the MS's transient etcd errors (breaker open, d
   const c = new MsClient({ pool, replicas: [l.address], system: "daos_server", log: quiet });
   try {
     const resp = await c.join(create(JoinReqSchema, { sys: "daos_server", uuid: "u", idx: 0 }));
-    assertEquals([resp.rank, calls], [5, 4]);
+    assertEquals([resp.rank, calls], [5, 5]);
   } finally {
     c.close();
     pool.close();
@@ -84,7 +93,7 @@ Deno.test("MsClient.join: a refusal is returned at once; close() ends a join tha
       join: () => {
         calls++;
         if (mode === "refuse") throw toWireError(faults.ServerWrongSystem("x", "daos_server"));
-        throw toWireError(new Error("system is uninitialized (storage format required?)"));
+        throw toWireError(new MsUnavailableError("uninitialized"));
       },
     })
   );

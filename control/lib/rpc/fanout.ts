@@ -4,7 +4,7 @@
  * error (transport failures already turned into DAOS client faults).
  */
 import type { CallOptions, Transport } from "@connectrpc/connect";
-import type { TransportPool } from "./transport.ts";
+import type { ConnContext } from "./conn_errors.ts";
 import { hostError } from "./host_error.ts";
 
 /** Default number of hosts called at once. */
@@ -30,14 +30,36 @@ export interface FanOutOptions {
 /** Calls one RPC on one host; gets the host's transport and the per-call options to pass on. */
 export type HostCall<T> = (transport: Transport, opts: CallOptions, addr: string) => Promise<T>;
 
+/** Calls one RPC on the host `addr` with the per-call options to pass on. */
+export type AddrCall<T> = (addr: string, opts: CallOptions) => Promise<T>;
+
+/** What fanOut/msRequest need of a transport pool: a transport per host, its security. */
+export interface TransportSource {
+  get(target: string): Transport;
+  readonly connContext: ConnContext;
+}
+
 /**
  * Runs `call` against every target ("host:port") and returns one result per target, in the
  * order of `targets`. Never rejects because of a host: failures are per-host errors.
  */
-export async function fanOut<T>(
-  pool: TransportPool,
+export function fanOut<T>(
+  pool: TransportSource,
   targets: readonly string[],
   call: HostCall<T>,
+  opts: FanOutOptions,
+): Promise<HostResult<T>[]> {
+  return fanOutCalls(pool.connContext, targets, (addr, o) => call(pool.get(addr), o, addr), opts);
+}
+
+/**
+ * fanOut over any way of calling a host (the Invoker's): `conn` is the caller's transport
+ * security, named in connection-error texts.
+ */
+export async function fanOutCalls<T>(
+  conn: ConnContext | undefined,
+  targets: readonly string[],
+  call: AddrCall<T>,
   opts: FanOutOptions,
 ): Promise<HostResult<T>[]> {
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
@@ -60,22 +82,18 @@ export async function fanOut<T>(
             addr,
             opts.name,
             opts.deadline - started,
-            pool.connContext,
+            conn,
           ),
         };
         continue;
       }
       try {
-        const response = await call(
-          pool.get(addr),
-          { timeoutMs: remaining, signal: opts.signal },
-          addr,
-        );
+        const response = await call(addr, { timeoutMs: remaining, signal: opts.signal });
         results[i] = { addr, response };
       } catch (err) {
         results[i] = {
           addr,
-          error: hostError(err, addr, opts.name, opts.deadline - started, pool.connContext),
+          error: hostError(err, addr, opts.name, opts.deadline - started, conn),
         };
       }
     }

@@ -1,6 +1,6 @@
 /**
  * Folding fan-out results into host sets (dmg.md §4.4): hosts whose payloads are equal after
- * ignoring volatile fields share one group; hosts with the same error text share one group.
+ * ignoring volatile fields share one group (host errors: control/lib/control/host_errors.ts).
  */
 import { compareBytes, HostSet } from "../hostlist.ts";
 import type { HostResult } from "./fanout.ts";
@@ -11,15 +11,6 @@ export interface PayloadGroup<T> {
   /** The payload of the first host of the group. */
   payload: T;
   /** "host:port" of every member. */
-  hosts: HostSet;
-}
-
-/** Hosts that failed with the same error text. */
-export interface ErrorGroup {
-  /** Full error text (the JSON `host_errors` key). */
-  text: string;
-  /** One of the errors (all have `text`). */
-  error: Error;
   hosts: HostSet;
 }
 
@@ -54,26 +45,6 @@ export function groupPayloads<T>(
       payload: g.payload,
       hosts: HostSet.fromHosts(g.addrs),
     })),
-  );
-}
-
-/**
- * Groups per-host errors by their full text (the JSON `host_errors` map). A host may appear
- * under several errors.
- */
-export function groupErrors(items: readonly { addr: string; error: Error }[]): ErrorGroup[] {
-  const groups = new Map<string, { error: Error; addrs: string[] }>();
-  for (const { addr, error } of items) {
-    const g = groups.get(error.message);
-    if (g) g.addrs.push(addr);
-    else groups.set(error.message, { error, addrs: [addr] });
-  }
-  return ([...groups].map(([text, g]) => ({
-    text,
-    error: g.error,
-    hosts: HostSet.fromHosts(g.addrs),
-  }))).sort((a, b) =>
-    compareBytes(a.hosts.toString(), b.hosts.toString()) || compareBytes(a.text, b.text)
   );
 }
 

@@ -1,7 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { faults } from "../fault.ts";
 import { connectionFailure } from "./conn_errors.ts";
-import { fnv1a64, groupErrors, groupPayloads } from "./group.ts";
+import { fnv1a64, groupPayloads } from "./group.ts";
 import { formatDuration } from "./host_error.ts";
 
 Deno.test("groupPayloads: equal fingerprints share a host set, sorted by ranged string", () => {
@@ -15,22 +14,6 @@ Deno.test("groupPayloads: equal fingerprints share a host set, sorted by ranged 
   deepEqual(groups.map((g) => g.hosts.toString()), ["host[1,3]:1", "host[2,10]:1"]);
   deepEqual(groups.map((g) => g.payload.v), [2, 1]);
   equal(groups[0].key, fnv1a64("2").toString());
-});
-
-Deno.test("groupErrors: by full text; connection errors never merge across hosts", () => {
-  const groups = groupErrors([
-    { addr: "h1:1", error: faults.ClientConnectionRefused("h1:1") },
-    { addr: "h2:1", error: faults.ClientConnectionRefused("h2:1") },
-    { addr: "h3:1", error: new Error("nvme scan failed") },
-    { addr: "h4:1", error: new Error("nvme scan failed") },
-    { addr: "h3:1", error: new Error("scm scan failed") },
-  ]);
-  deepEqual(groups.map((g) => [g.hosts.toString(), g.text]), [
-    ["h1:1", 'client: code = 506 description = "the server at h1:1 refused the connection"'],
-    ["h2:1", 'client: code = 506 description = "the server at h2:1 refused the connection"'],
-    ["h3:1", "scm scan failed"],
-    ["h[3-4]:1", "nvme scan failed"],
-  ]);
 });
 
 Deno.test("connectionFailure: errno codes map to DAOS client faults", () => {

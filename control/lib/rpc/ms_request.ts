@@ -7,10 +7,16 @@
  */
 import { Code } from "@connectrpc/connect";
 import { FaultCode, faults, isFault } from "../fault.ts";
-import type { HostCall, HostResult } from "./fanout.ts";
+import type { AddrCall, HostCall, HostResult, TransportSource } from "./fanout.ts";
+import type { ConnContext } from "./conn_errors.ts";
 import { formatDuration, hostError } from "./host_error.ts";
-import { NotLeaderError, NotReplicaError, remoteCode } from "./error_codec.ts";
-import type { TransportPool } from "./transport.ts";
+import {
+  isMsNotReady,
+  MsUnavailableError,
+  NotLeaderError,
+  NotReplicaError,
+  remoteCode,
+} from "./error_codec.ts";
 
 /** Candidates drawn from the configured host list. */
 export const MS_CANDIDATES = 5;
@@ -23,12 +29,17 @@ export const MS_MAX_TRIES = 100;
  */
 export const MS_TRY_MS = 90_000;
 
-/** Substrings of server errors meaning "the MS is not ready yet, retry". */
-const NOT_READY = [
-  "system is uninitialized",
-  "raft service unavailable",
-  "leader step-up in progress",
-];
+/**
+ * No MS host could be reached at all (every candidate refused, unknown, unreachable): the
+ * connection fault's text with `: unable to contact the DAOS Management Service`. Not a Fault
+ * itself, deliberately: DAOS prints no resolution line here.
+ */
+export class MsUnreachableError extends Error {
+  constructor(connection: Error) {
+    super(`${connection.message}: unable to contact the DAOS Management Service`);
+    this.name = "MsUnreachableError";
+  }
+}
 
 /** Options of one MS request. */
 export interface MsRequestOptions {
@@ -75,7 +86,8 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return base + Math.floor(random() * base * 0.25);
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts (never rejects). */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
     const t = setTimeout(done, ms);
@@ -86,16 +98,6 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done, { once: true });
   });
-}
-
-function isNotReady(err: Error): boolean {
-  return NOT_READY.some((s) => err.message.includes(s));
-}
-
-/** The MS's own words in a not-ready error, without the transport's "rpc error: …" prefix. */
-function notReadyText(err: Error): string {
-  const at = Math.min(...NOT_READY.map((s) => err.message.indexOf(s)).filter((i) => i >= 0));
-  return Number.isFinite(at) ? err.message.slice(at) : err.message;
 }
 
 function isConnectionFault(err: Error): boolean {
@@ -122,7 +124,8 @@ function classify(asked: number, replicas: boolean, errors: readonly Error[]): M
     asked,
     replicas,
     unreachable: errors.filter(isConnectionFault).length,
-    notReady: errors.filter(isNotReady),
+    // Typed answers (error_codec.ts), never their text.
+    notReady: errors.filter(isMsNotReady),
     electing: errors.filter((e) => e instanceof NotLeaderError && e.leaderHint === "").length,
     timedOut: errors.filter((e) => isFault(e) && e.code === FaultCode.ClientRpcTimeout).length,
     redirected: errors.some((e) =>
@@ -146,7 +149,7 @@ function diagnoseMs(r: MsRound, withHead = true): string {
   const parts: string[] = [];
   if (r.unreachable > 0) parts.push(`${r.unreachable} ${of} unreachable`);
   if (r.notReady.length > 0) {
-    const why = withHead ? ` (${notReadyText(r.notReady[0])})` : "";
+    const why = withHead ? ` (${r.notReady[0].message})` : "";
     parts.push(`${r.notReady.length} ${of} not ready${why}`);
   }
   if (r.electing > 0) parts.push(`${r.electing} ${of} electing a leader`);
@@ -193,13 +196,25 @@ async function runTry<T>(
  * connection fault wrapped as `<fault>: unable to contact the DAOS Management Service`, or the
  * RPC-timeout fault when the deadline passes.
  */
-export async function msRequest<T>(
-  pool: TransportPool,
+export function msRequest<T>(
+  pool: TransportSource,
   call: HostCall<T>,
   opts: MsRequestOptions,
 ): Promise<T> {
+  return msRequestCalls(pool.connContext, (addr, o) => call(pool.get(addr), o, addr), opts);
+}
+
+/**
+ * msRequest over any way of calling a host (the Invoker's): `conn` is the caller's transport
+ * security, named in connection-error texts.
+ */
+export async function msRequestCalls<T>(
+  conn: ConnContext | undefined,
+  call: AddrCall<T>,
+  opts: MsRequestOptions,
+): Promise<T> {
   const random = opts.random ?? Math.random;
-  const sleep = opts.sleep ?? defaultSleep;
+  const sleep = opts.sleep ?? abortableSleep;
   const started = Date.now();
   const original = opts.explicit ? [...new Set(opts.hosts)] : pickCandidates(opts.hosts, random);
   if (original.length === 0) throw faults.ClientConfigEmptyHostList();
@@ -217,9 +232,9 @@ export async function msRequest<T>(
     const callHost = async (addr: string, signal: AbortSignal): Promise<HostResult<T>> => {
       try {
         const timeoutMs = Math.max(1, tryDeadline - Date.now());
-        return { addr, response: await call(pool.get(addr), { timeoutMs, signal }, addr) };
+        return { addr, response: await call(addr, { timeoutMs, signal }) };
       } catch (err) {
-        const e = hostError(err, addr, opts.name, tryDeadline - started, pool.connContext);
+        const e = hostError(err, addr, opts.name, tryDeadline - started, conn);
         return { addr, error: e };
       }
     };
@@ -246,8 +261,8 @@ export async function msRequest<T>(
       }
     } else if (errors.some((e) => remoteCode(e) === Code.Unimplemented)) {
       lastErr = errors.find((e) => remoteCode(e) === Code.Unimplemented)!;
-    } else if (errors.some((e) => isNotReady(e))) {
-      lastErr = errors.find(isNotReady)!;
+    } else if (errors.some(isMsNotReady)) {
+      lastErr = errors.find(isMsNotReady)!;
       next = original;
     } else if (errors.every((e) => isFault(e) && e.code === FaultCode.ClientRpcTimeout)) {
       next = hosts; // per-try timeout; the overall deadline is checked at the top
@@ -267,18 +282,19 @@ export async function msRequest<T>(
   if (lastErr === undefined || Date.now() >= opts.deadline || opts.signal?.aborted) {
     const timeout = faults.ClientRpcTimeout(opts.name, formatDuration(opts.deadline - started));
     if (lastRound && msUnavailable(lastRound) && !opts.signal?.aborted) {
-      // The erase-style diagnosis (the MS is not there), not a bare timeout.
-      const first = lastRound.notReady[0];
-      const cause = first ? notReadyText(first) : "raft service unavailable";
-      throw new Error(`${cause}: ${timeout.description}; ${diagnoseMs(lastRound, false)}`, {
-        cause: timeout,
-      });
+      // The erase-style diagnosis (the MS is not there), not a bare timeout; typed, so that
+      // callers see "MS not ready" without reading the text.
+      const first = lastRound.notReady.find((e) => e instanceof MsUnavailableError);
+      const cause = first ? first.message : "raft service unavailable";
+      throw new MsUnavailableError(
+        first?.kind ?? "unavailable",
+        `${cause}: ${timeout.description}; ${diagnoseMs(lastRound, false)}`,
+        "",
+        timeout,
+      );
     }
     throw timeout;
   }
-  if (isConnectionFault(lastErr)) {
-    // Root cause deliberately not the fault: DAOS prints no resolution line here.
-    throw new Error(`${lastErr.message}: unable to contact the DAOS Management Service`);
-  }
+  if (isConnectionFault(lastErr)) throw new MsUnreachableError(lastErr);
   throw lastErr;
 }

@@ -13,10 +13,12 @@ import { Fault, faults } from "../fault.ts";
 import {
   decodeRemoteError,
   faultError,
+  MsUnavailableError,
   NotLeaderError,
   notLeaderError,
   NotReplicaError,
   notReplicaError,
+  toWireError,
 } from "./error_codec.ts";
 import { ErrorInfoSchema } from "../../../proto/gen/ts/google/rpc/error_details_pb.ts";
 import { backoffMs, msRequest, pickCandidates } from "./ms_request.ts";
@@ -76,7 +78,7 @@ Deno.test("msRequest follows NotReplica then NotLeader hints to the leader", asy
 Deno.test("msRequest retries 'not ready' answers with backoff and stops on Unimplemented", async () => {
   const flaky = await server((n) =>
     n < 2
-      ? new ConnectError("raft service unavailable (not started yet?)", Code.Unavailable)
+      ? toWireError(new MsUnavailableError("unavailable"))
       : create(LeaderQueryRespSchema, { currentLeader: "x" })
   );
   const unimpl = await server(() => new ConnectError("nope", Code.Unimplemented));
@@ -130,9 +132,7 @@ Deno.test("msRequest: unreachable MS is reported as 'unable to contact', deadlin
         return true;
       },
     );
-    const stuck = await server(() =>
-      new ConnectError("leader step-up in progress", Code.Unavailable)
-    );
+    const stuck = await server(() => toWireError(new MsUnavailableError("step-up")));
     try {
       const waits: string[] = [];
       await rejects(

@@ -7,6 +7,7 @@
  * component to handlers as PEER_COMPONENT; clients verify the server chain against the CA
  * without a hostname check and require the server certificate's CN to be `server`.
  */
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { EventEmitter } from "node:events";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
@@ -25,6 +26,7 @@ import {
   Http2SessionManager,
 } from "@connectrpc/connect-node";
 import { type ConnContext, SERVER_IDENTITY_ERROR } from "./conn_errors.ts";
+import { BaseInvoker, type UnaryCall } from "../control/invoker.ts";
 import {
   checkServerIdentity,
   CONNECT_TIMEOUT_MS,
@@ -276,11 +278,12 @@ export const PING_INTERVAL_MS = 10_000;
 
 /**
  * Client transports keyed by "host:port", one HTTP/2 session per host, reused across calls
- * until close(). A secure pool without certificates can be built but every get() throws
+ * until close(); the control API's Invoker over them (control/lib/control/invoker.ts). A
+ * secure pool without certificates can be built but every get() throws
  * TransportUnsupportedError: a server that has not been handed its certificates still starts
  * and serves, and only its own outgoing calls fail, each with that explanation.
  */
-export class TransportPool {
+export class TransportPool extends BaseInvoker {
   readonly #transports = new Map<string, { transport: Transport; session: Http2SessionManager }>();
 
   readonly #tls: TlsMaterial | undefined;
@@ -290,9 +293,10 @@ export class TransportPool {
   readonly #interceptors: Interceptor[];
 
   /** The pool's security as connection errors describe it (conn_errors.ts). */
-  readonly connContext: ConnContext;
+  override readonly connContext: ConnContext;
 
   constructor(opts: ClientTransportOptions) {
+    super();
     const positive = (what: string, ms: number) => {
       if (!(ms > 0) || !Number.isFinite(ms)) {
         throw new RangeError(`invalid ${what} ${ms} ms: must be a positive number`);
@@ -363,6 +367,23 @@ export class TransportPool {
       this.#transports.set(target, entry);
     }
     return entry.transport;
+  }
+
+  /** One call over the transport of `c.addr` (see BaseInvoker.unary). */
+  protected override async call<I extends DescMessage, O extends DescMessage>(
+    c: UnaryCall<I, O>,
+  ): Promise<MessageShape<O>> {
+    const { signal, timeoutMs, headers, contextValues } = c.opts;
+    const transport = this.get(c.addr);
+    const resp = await transport.unary(
+      c.method,
+      signal,
+      timeoutMs,
+      headers,
+      c.request,
+      contextValues,
+    );
+    return resp.message;
   }
 
   /** Number of hosts with a transport. */

@@ -3,7 +3,7 @@
  * floor = joining the same cell strings with single spaces (the least any layout must do).
  */
 import { create } from "@bufbuild/protobuf";
-import { printSystemQuery } from "../../../cli/output/system.ts";
+import { printSystemQuery } from "../../../cli/printers/system.ts";
 import { SystemMemberSchema, SystemQueryRespSchema } from "../../../proto/gen/ts/mgmt/system_pb.ts";
 import { registerScenario } from "../scenario.ts";
 

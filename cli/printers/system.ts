@@ -17,8 +17,8 @@ import { compareBytes, parseHostSet } from "../../control/lib/hostlist.ts";
 import { groupRanks, parseRankSet, type RankGroup, RankSet } from "../../control/lib/rankset.ts";
 import { parseStateName, stateName } from "../../control/lib/states.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
-import { plural } from "./english.ts";
-import type { GoJsonValue } from "./gojson.ts";
+import { plural } from "../../control/lib/txtfmt.ts";
+import type { GoJsonValue } from "../output/gojson.ts";
 
 /** Text for both streams; either may be empty. */
 export interface Printed {

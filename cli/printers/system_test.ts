@@ -18,7 +18,7 @@ import {
   SystemStopRespSchema,
 } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import { type RankResult, RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
-import { formatEnvelope } from "./envelope.ts";
+import { formatEnvelope } from "../output/envelope.ts";
 import {
   excludeError,
   leaderQueryJson,

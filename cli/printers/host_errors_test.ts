@@ -1,12 +1,12 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { faults, wrapError } from "../../control/lib/fault.ts";
 import {
-  formatHostErrors,
   groupHostErrors,
   hostErrorsSummary,
   hostErrorText,
-} from "./host_errors.ts";
-import { plural } from "./english.ts";
+} from "../../control/lib/control/host_errors.ts";
+import { formatHostErrors } from "./host_errors.ts";
+import { plural } from "../../control/lib/txtfmt.ts";
 
 Deno.test("Errors: block matches the connection-refused example (one row per host)", () => {
   const groups = groupHostErrors([

@@ -10,13 +10,12 @@ import {
 import type { HostResult } from "../../control/lib/rpc/fanout.ts";
 import { isFault } from "../../control/lib/fault.ts";
 import {
-  checkFormatFlags,
+  checkFormatRequest,
   foldFormatResults,
-  formatCommandError,
   formatGuard,
-  printFormatResults,
-  roleNames,
-} from "./storage_format.ts";
+} from "../../control/lib/control/storage.ts";
+import { MsUnavailableError } from "../../control/lib/rpc/error_codec.ts";
+import { printFormatResults, roleNames } from "./storage_format.ts";
 
 function resp(
   scm: Array<[string, ResponseStatus, string]>,
@@ -74,7 +73,7 @@ Deno.test("failed mounts become host errors; summary counts successes (example 2
       "  host[1-2] /mnt/1 format failed \n\n",
   );
   assert.ok(p.out.endsWith("host[1-2] 1           1            \n"), p.out);
-  assert.equal(formatCommandError(folded)?.message, "2 hosts had errors");
+  assert.equal(folded.hostErrors.summary(), "2 hosts had errors");
 });
 
 Deno.test("verbose output lists mounts and devices with roles (example 3 and 4)", () => {
@@ -103,11 +102,11 @@ Deno.test("verbose output lists mounts and devices with roles (example 3 and 4)"
 
 Deno.test("flag checks use the reference texts", () => {
   assert.throws(
-    () => checkFormatFlags({ force: true, replace: true, verbose: false }, 1),
+    () => checkFormatRequest({ reformat: true, replace: true }, 1),
     /--replace may not be mixed with --force/,
   );
   assert.throws(
-    () => checkFormatFlags({ force: false, replace: true, verbose: false }, 2),
+    () => checkFormatRequest({ reformat: false, replace: true }, 2),
     /command expects a single host in hostlist if replace option used/,
   );
 });
@@ -116,7 +115,7 @@ Deno.test("guard: a running MS refuses with fault 509; no MS lets the format pro
   const e = await formatGuard([() => Promise.resolve({})]).then(() => null, (x: unknown) => x);
   assert(isFault(e) && e.code === 509, String(e));
   await formatGuard([
-    () => Promise.reject(new Error("raft service unavailable (not started yet?)")),
+    () => Promise.reject(new MsUnavailableError("unavailable")),
     () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:10001")),
   ]);
   const other = await formatGuard([() => Promise.reject(new Error("permission denied"))])

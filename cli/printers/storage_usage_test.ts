@@ -12,7 +12,9 @@ import {
 } from "../../proto/gen/ts/ctl/storage_pb.ts";
 import type { HostResult } from "../../control/lib/rpc/fanout.ts";
 import { goMarshalIndent } from "../output/gojson.ts";
-import { checkUsageFlags, printUsage, usageHostStorage } from "./storage_usage.ts";
+import { foldUsage } from "../../control/lib/control/storage.ts";
+import { checkUsageFlags } from "../commands/storage_usage.ts";
+import { printUsage, usageHostStorage } from "./storage_usage.ts";
 
 const T = 1_000_000_000_000n;
 
@@ -41,7 +43,7 @@ Deno.test("PMem mode table (dmg.md §5.10 example 1)", () => {
     addr: "host1:10001",
     response: scan([3n * T, 750_000_000_000n], [[0, 0, 36n * T, 27n * T]]),
   }];
-  const p = printUsage(r, { showUsable: false });
+  const p = printUsage(foldUsage(r), { showUsable: false });
   assert.equal(
     p.out,
     "Hosts SCM-Total SCM-Free SCM-Used NVMe-Total NVMe-Free NVMe-Used \n" +
@@ -49,7 +51,7 @@ Deno.test("PMem mode table (dmg.md §5.10 example 1)", () => {
       "host1 3.0 TB    750 GB   75 %     36 TB      27 TB     25 %      \n",
   );
   assert.equal(
-    printUsage(r, { showUsable: true }).notice,
+    printUsage(foldUsage(r), { showUsable: true }).notice,
     "--show-usable flag ignored when MD-on-SSD is not enabled",
   );
 });
@@ -70,7 +72,7 @@ Deno.test("failed scans become host errors and zero rows (example 2)", () => {
     }),
   });
   const r = ["host1:1", "host2:1"].map((addr) => ({ addr, response: bad }));
-  const p = printUsage(r, { showUsable: false });
+  const p = printUsage(foldUsage(r), { showUsable: false });
   assert.equal(
     p.err,
     "Errors:\n  Hosts     Error            \n  -----     -----            \n" +
@@ -90,7 +92,7 @@ Deno.test("MD-on-SSD mode prints tiers and per-rank usage (example 3)", () => {
     ]),
   }];
   assert.equal(
-    printUsage(r, { showUsable: false }).out,
+    printUsage(foldUsage(r), { showUsable: false }).out,
     "Tier Roles    \n---- -----    \nT1   meta,wal \nT2   data     \n\n" +
       "Rank T1-Total T1-Free T1-Usage T2-Total T2-Free T2-Usage \n" +
       "---- -------- ------- -------- -------- ------- -------- \n" +
@@ -118,7 +120,7 @@ Deno.test("-j HostStorage: hosts grouped by exact usage, failed hosts and parts 
     { addr: "host4:10001", response: failedNvme },
     { addr: "host5:10001", error: new Error("refused") },
   ];
-  const out = goMarshalIndent(usageHostStorage(results));
+  const out = goMarshalIndent(usageHostStorage(foldUsage(results).answers));
   const map = JSON.parse(out) as Record<string, {
     hosts: string;
     storage: {
@@ -134,5 +136,8 @@ Deno.test("-j HostStorage: hosts grouped by exact usage, failed hosts and parts 
   const dev = byHosts.get("host3:10001")!.nvme_devices[0].smd_devices[0];
   assert.deepEqual([dev.rank, dev.avail_bytes, dev.roles], [1, Number(T / 2n), "NA"]);
   assert.deepEqual(byHosts.get("host4:10001")!.nvme_devices, [], "failed NVMe part dropped");
-  assert.equal(usageHostStorage([{ addr: "h:1", error: new Error("x") }]), null);
+  assert.equal(
+    usageHostStorage(foldUsage([{ addr: "h:1", error: new Error("x") }]).answers),
+    null,
+  );
 });
