@@ -133,7 +133,15 @@ await new Promise((r) => setTimeout(r, 120_000));
 `,
   );
   const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", script],
+    // The script lives in a temp dir: it needs the project's import map (npm packages).
+    args: [
+      "run",
+      "--allow-all",
+      "--quiet",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      script,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
