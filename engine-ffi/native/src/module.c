@@ -1,5 +1,6 @@
 /* Module registry, module loading (dlopen) and dRPC dispatch by module id, then method. */
 #include "module.h"
+#include "telemetry.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -356,9 +357,14 @@ void dss_drpc_dispatch(const struct dss_module_registry *reg, struct dss_engine 
 		return;
 	}
 	for (const struct dss_drpc_handler *h = mod->handlers; h->handler != NULL; h++) {
+		uint64_t t0;
+
 		if (h->method != call->method)
 			continue;
+		t0 = dss_tm_mono_ns();
 		status = h->handler(eng, call->body.data, call->body.len, &body, &body_len);
+		/* telemetry: drpc/<module>/<method>/{calls,latency} */
+		dss_tm_drpc_call(mod->name, call->module, call->method, dss_tm_mono_ns() - t0);
 		resp->status = (Drpc__Status)status;
 		if (status == DRPC__STATUS__SUCCESS) {
 			resp->body.data = body;
