@@ -361,10 +361,12 @@ void dss_drpc_dispatch(const struct dss_module_registry *reg, struct dss_engine 
 
 		if (h->method != call->method)
 			continue;
-		t0 = dss_tm_mono_ns();
+		/* telemetry: drpc/<module>/<method>/{calls,latency}; no clock reads without a tree */
+		t0 = dss_tm_global() != NULL ? dss_tm_mono_ns() : 0;
 		status = h->handler(eng, call->body.data, call->body.len, &body, &body_len);
-		/* telemetry: drpc/<module>/<method>/{calls,latency} */
-		dss_tm_drpc_call(mod->name, call->module, call->method, dss_tm_mono_ns() - t0);
+		if (t0 != 0)
+			dss_tm_drpc_call(mod->name, call->module, call->method,
+					 dss_tm_mono_ns() - t0);
 		resp->status = (Drpc__Status)status;
 		if (status == DRPC__STATUS__SUCCESS) {
 			resp->body.data = body;

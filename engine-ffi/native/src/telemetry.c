@@ -29,6 +29,12 @@ struct dss_tm {
 	pthread_mutex_t add_lock; /* serialises adding slots; updates take no lock */
 	uint32_t *index;         /* open addressing: slot + 1, 0 = empty; entries never change */
 	uint32_t index_mask;
+	/*
+	 * dRPC metrics by module id and method: method ids are <module>*100 + n, so n indexes.
+	 * Filled on first use (a benign race: both threads store the same node), it spares the
+	 * per-call path formatting and lookup.
+	 */
+	struct dss_tm_node *drpc_nodes[DSS_TM_DRPC_MODULES][100][2];
 };
 
 static struct dss_tm *tm_global;
@@ -468,20 +474,36 @@ const char *dss_tm_drpc_method_name(int32_t module, int32_t method)
 void dss_tm_drpc_call(const char *module, int32_t module_id, int32_t method, uint64_t ns)
 {
 	struct dss_tm *tm = dss_tm_global();
+	struct dss_tm_node **cache = NULL, *calls, *lat;
 	const char *name;
 	char base[DSS_TM_PATH_LEN - 16], path[DSS_TM_PATH_LEN];
 
 	if (tm == NULL)
 		return;
+	if (module_id >= 0 && module_id < DSS_TM_DRPC_MODULES && method >= module_id * 100 &&
+	    method < module_id * 100 + 100) {
+		cache = tm->drpc_nodes[module_id][method - module_id * 100];
+		calls = __atomic_load_n(&cache[0], __ATOMIC_ACQUIRE);
+		lat = __atomic_load_n(&cache[1], __ATOMIC_ACQUIRE);
+		if (calls != NULL && lat != NULL) {
+			dss_tm_node_add(calls, 1);
+			dss_tm_node_sample(lat, ns);
+			return;
+		}
+	}
 	name = dss_tm_drpc_method_name(module_id, method);
 	if (name != NULL)
 		snprintf(base, sizeof(base), "drpc/%s/%s", module, name);
 	else
 		snprintf(base, sizeof(base), "drpc/%s/%d", module, (int)method);
 	snprintf(path, sizeof(path), "%s/calls", base);
-	dss_tm_node_add(dss_tm_node_in(tm, DSS_TM_COUNTER, path, "dRPC calls handled", "calls"),
-			1);
+	calls = dss_tm_node_in(tm, DSS_TM_COUNTER, path, "dRPC calls handled", "calls");
 	snprintf(path, sizeof(path), "%s/latency", base);
-	dss_tm_node_sample(dss_tm_node_in(tm, DSS_TM_DURATION, path,
-					  "dRPC handler time", "ns"), ns);
+	lat = dss_tm_node_in(tm, DSS_TM_DURATION, path, "dRPC handler time", "ns");
+	dss_tm_node_add(calls, 1);
+	dss_tm_node_sample(lat, ns);
+	if (cache != NULL) {
+		__atomic_store_n(&cache[0], calls, __ATOMIC_RELEASE);
+		__atomic_store_n(&cache[1], lat, __ATOMIC_RELEASE);
+	}
 }

@@ -86,6 +86,9 @@ DSS_API uint64_t dss_tm_mono_ns(void);
 /** Lower-case name of a dRPC method for metric paths ("set_rank"), or NULL when unnamed. */
 const char *dss_tm_drpc_method_name(int32_t module, int32_t method);
 
+/** dRPC module ids whose calls have cached metric nodes (DRPC_NUM_MODULES). */
+#define DSS_TM_DRPC_MODULES 5
+
 /** Count one dRPC call of module/method and its handler time (drpc/<mod>/<method>/...). */
 void dss_tm_drpc_call(const char *module, int32_t module_id, int32_t method, uint64_t ns);
 
