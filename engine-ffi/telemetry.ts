@@ -64,6 +64,7 @@ export type TelemetryErrorKind =
   | "stale" // the engine that wrote the tree is gone
   | "corrupt" // not a valid tree
   | "version" // a tree of another layout version
+  | "foreign" // a file of another user (not written by our engine)
   | "invalid" // bad argument (system name, directory)
   | "io"; // any other failure reading the file
 
@@ -80,6 +81,7 @@ const ERRNO_KIND: Record<number, TelemetryErrorKind> = {
   116: "stale", // ESTALE
   74: "corrupt", // EBADMSG
   71: "version", // EPROTO
+  1: "foreign", // EPERM
   22: "invalid", // EINVAL
 };
 

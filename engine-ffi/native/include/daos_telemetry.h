@@ -31,7 +31,8 @@ extern "C" {
  * Read the tree of engine instance_idx of system (dir NULL or "": DAOS_TM_DIR, else
  * /dev/shm). 0 with *json set, or -errno with err naming the file and the cause:
  * -ENOENT (no tree: the engine is not running), -ESTALE (the engine that wrote it is gone),
- * -EBADMSG (not a valid tree), -EPROTO (another layout version), -EINVAL (bad argument).
+ * -EBADMSG (not a valid tree), -EPROTO (another layout version), -EPERM (the file belongs to
+ * another user than the reader's or root: not written by our engine), -EINVAL (bad argument).
  */
 DAOS_TM_API int daos_tm_read(const char *dir, const char *system, int instance_idx,
 			     char **json, char *err, size_t errlen);

@@ -196,6 +196,13 @@ int daos_tm_read_file(const char *file, char **json, char *err, size_t errlen)
 		close(fd);
 		return fail(err, errlen, -EBADMSG, "telemetry tree %s is not a regular file", file);
 	}
+	/* /dev/shm is world-writable: a tree someone else made is not our engine's */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		close(fd);
+		return fail(err, errlen, -EPERM, "telemetry tree %s is owned by uid %u, not by "
+			    "this process's user (uid %u) that runs the engines: remove it",
+			    file, (unsigned)st.st_uid, (unsigned)geteuid());
+	}
 	/* the engine holds LOCK_EX for its whole life; getting LOCK_SH means it is gone */
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		h.pid = 0;

@@ -418,6 +418,15 @@ static void test_stale_and_live(void **state)
 	assert_int_equal(daos_tm_read(dir, "bad name", 1, &json, err, sizeof(err)), -EINVAL);
 	assert_int_equal(daos_tm_read_file("relative", &json, err, sizeof(err)), -EINVAL);
 	assert_int_equal(daos_tm_read_file(dir, &json, err, sizeof(err)), -EBADMSG);
+
+	/* a tree of another user (anyone can write /dev/shm) is refused */
+	if (geteuid() == 0) {
+		assert_int_equal(dss_tm_create(dir, "st", 1, 16, &tm, err, sizeof(err)), 0);
+		assert_int_equal(chown(file, 12345, 12345), 0);
+		assert_int_equal(daos_tm_read(dir, "st", 1, &json, err, sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "owned by uid 12345"));
+		dss_tm_destroy(tm);
+	}
 }
 
 /* A valid image with a few metrics, copied out of a real tree. */
