@@ -27,6 +27,18 @@
 #include "dss_api.h"
 #include "telemetry_layout.h"
 
+/*
+ * Well-known paths (spec/server.md §8 turns them into engine_<path> Prometheus names; path
+ * components net/<provider>, xs_<n>, ctx_<n>, tgt_<n>, pool/<uuid> become labels):
+ *   started_at, servicing_at (timestamps), rank (gauge)       engine.c, mgmt module
+ *   drpc/<module>/<method>/calls, .../latency                  dRPC dispatch (module.c)
+ *   sched/xs_<n>/cycles                                        xstreams, progress loop
+ *   net/<provider>/ctx_<n>/..., events/dead_ranks (gauge), events/last_event_ts (timestamp)
+ *                                                              fabric RPC layer and SWIM
+ */
+#define DSS_TM_DEAD_RANKS    "events/dead_ranks"
+#define DSS_TM_LAST_EVENT_TS "events/last_event_ts"
+
 struct dss_tm;
 /** A metric slot in the tree (opaque to callers). */
 struct dss_tm_node;
