@@ -385,7 +385,6 @@ void *dss_progress_main(void *arg)
 	struct fabric_client fc[MAX_FABRIC_CLIENTS];
 	struct pollfd pfds[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
 	int map[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
-
 	struct dss_tm_node *cycles = dss_xs_cycles_node(eng->nxs - 1); /* the system xstream */
 
 	for (int i = 0; i < DRPC_SLOTS; i++)

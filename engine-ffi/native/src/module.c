@@ -1,6 +1,5 @@
 /* Module registry, module loading (dlopen) and dRPC dispatch by module id, then method. */
 #include "module.h"
-#include "telemetry.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "telemetry.h"
 
 void dss_registry_init(struct dss_module_registry *reg)
 {
