@@ -13,6 +13,10 @@ export const telemetrySymbols = {
     result: "i32",
   },
   daos_tm_read_file: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "i32" },
+  daos_tm_remove_stale: {
+    parameters: ["buffer", "buffer", "i32", "buffer", "usize"],
+    result: "i32",
+  },
   daos_tm_free: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -66,6 +70,7 @@ export type TelemetryErrorKind =
   | "version" // a tree of another layout version
   | "foreign" // a file of another user (not written by our engine)
   | "invalid" // bad argument (system name, directory)
+  | "busy" // the tree's engine is alive (not removed)
   | "io"; // any other failure reading the file
 
 /** A tree could not be read; the message names the file and the cause (from the C reader). */
@@ -83,6 +88,7 @@ const ERRNO_KIND: Record<number, TelemetryErrorKind> = {
   71: "version", // EPROTO
   1: "foreign", // EPERM
   22: "invalid", // EINVAL
+  16: "busy", // EBUSY
 };
 
 const ERR_LEN = 1024;
@@ -214,6 +220,26 @@ export class TelemetryReader {
     return this.#result(rc, out, err);
   }
 
+  /**
+   * Removes the tree of an engine that is gone (e.g. SIGKILLed): true when removed, false when
+   * there was none. Throws TelemetryError kind "busy" when its engine is still running.
+   */
+  removeStale(systemName: string, instanceIdx: number, opts: ReadOptions = {}): boolean {
+    const err = new Uint8Array(ERR_LEN);
+    const rc = this.#lib.symbols.daos_tm_remove_stale(
+      cString(opts.dir ?? "", "telemetry directory"),
+      cString(systemName, "system name"),
+      instanceIdx,
+      err,
+      BigInt(ERR_LEN),
+    );
+    if (rc === -2) return false;
+    if (rc !== 0) {
+      throw new TelemetryError(ERRNO_KIND[-rc] ?? "io", -rc, errText(err) || `${rc}`);
+    }
+    return true;
+  }
+
   #result(rc: number, out: BigUint64Array, err: Uint8Array): EngineMetrics {
     if (rc !== 0) {
       throw new TelemetryError(
@@ -251,6 +277,20 @@ export function readEngineMetrics(
 ): EngineMetrics {
   shared ??= new TelemetryReader();
   return shared.read(systemName, instanceIdx, opts);
+}
+
+/**
+ * Removes the tree an exited engine left (SIGKILL leaves it; the next start of that engine
+ * would replace it): true when removed, false when there was none; throws TelemetryError kind
+ * "busy" when the engine is alive.
+ */
+export function removeStaleEngineTree(
+  systemName: string,
+  instanceIdx: number,
+  opts: ReadOptions = {},
+): boolean {
+  shared ??= new TelemetryReader();
+  return shared.removeStale(systemName, instanceIdx, opts);
 }
 
 /** Closes the reader readEngineMetrics opened (a later call opens it again). */

@@ -23,6 +23,7 @@ import {
   type EngineMetric,
   type EngineMetrics,
   readEngineMetrics,
+  removeStaleEngineTree,
   TelemetryError,
 } from "../../engine-ffi/telemetry.ts";
 
@@ -225,12 +226,29 @@ Deno.test("daos_engine telemetry: a killed engine's tree is stale, the next star
     const m = await treeOf(system, running.child.pid);
     ok(m.pid !== first);
     ok(find(m, "started_at") !== undefined);
+    // a live engine's tree is not removed
+    throws(() => removeStaleEngineTree(system, 0), (e: Error) => {
+      ok(e instanceof TelemetryError && e.kind === "busy", e.message);
+      return true;
+    });
     equal((await stop(running, "SIGTERM")).code, 0);
     running = undefined;
     await Deno.stat(file).then(
       () => Promise.reject(new Error(`${file} left after the engine stopped`)),
       (e) => ok(e instanceof Deno.errors.NotFound),
     );
+
+    // what daos_server does when an engine died: remove the tree it left
+    running = startEngine(dir, system);
+    await treeOf(system, running.child.pid);
+    equal((await stop(running, "SIGKILL")).signal, "SIGKILL");
+    running = undefined;
+    equal(removeStaleEngineTree(system, 0), true);
+    equal(removeStaleEngineTree(system, 0), false);
+    throws(() => readEngineMetrics(system, 0), (e: Error) => {
+      ok(e instanceof TelemetryError && e.kind === "not_running", e.message);
+      return true;
+    });
   } finally {
     if (running) await stop(running, "SIGKILL");
     closeTelemetryReader();

@@ -47,6 +47,15 @@ DAOS_TM_API int daos_tm_read_file(const char *file, char **json, char *err, size
 DAOS_TM_API int daos_tm_decode(const uint8_t *buf, size_t len, char **json, char *err,
 			       size_t errlen);
 
+/**
+ * Remove the tree of (system, instance_idx) in dir (as daos_tm_read) when its engine is gone,
+ * e.g. when daos_server sees that engine exit after a SIGKILL; the next start of that engine
+ * would replace it anyway. 0 removed, -ENOENT no tree, -EBUSY its engine is alive (kept),
+ * -EINVAL bad argument, -EPERM owned by another user, or -errno; err says which.
+ */
+DAOS_TM_API int daos_tm_remove_stale(const char *dir, const char *system, int instance_idx,
+				     char *err, size_t errlen);
+
 /** Free a JSON document returned by the functions above (NULL is a no-op). */
 DAOS_TM_API void daos_tm_free(char *json);
 

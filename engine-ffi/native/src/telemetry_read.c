@@ -254,6 +254,47 @@ int daos_tm_read(const char *dir, const char *system, int instance_idx, char **j
 	return rc != 0 ? rc : daos_tm_read_file(file, json, err, errlen);
 }
 
+int daos_tm_remove_stale(const char *dir, const char *system, int instance_idx, char *err,
+			 size_t errlen)
+{
+	char file[PATH_MAX];
+	struct stat st, now;
+	int fd, rc;
+
+	rc = dss_tm_file_path(dir, system, instance_idx, file, sizeof(file), err, errlen);
+	if (rc != 0)
+		return rc;
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		return fail(err, errlen, rc, "cannot open telemetry tree %s: %s", file,
+			    strerror(-rc));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, -EINVAL, "%s is not a telemetry tree file", file);
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		close(fd);
+		return fail(err, errlen, -EPERM, "telemetry tree %s is owned by uid %u: not ours "
+			    "to remove", file, (unsigned)st.st_uid);
+	}
+	/* LOCK_EX is only granted when no engine holds the tree */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return fail(err, errlen, -EBUSY, "telemetry tree %s belongs to a running engine",
+			    file);
+	}
+	/* still the file we locked (a new engine renames its own tree into place) */
+	rc = 0;
+	if (stat(file, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino &&
+	    unlink(file) != 0)
+		rc = fail(err, errlen, -errno, "cannot remove telemetry tree %s: %s", file,
+			  strerror(errno));
+	close(fd);
+	return rc;
+}
+
 void daos_tm_free(char *json)
 {
 	free(json);

@@ -412,6 +412,28 @@ static void test_stale_and_live(void **state)
 	dss_tm_destroy(other);
 	assert_int_equal(access(file, F_OK), -1);
 
+	/* a dead engine's tree can be removed; a live one's cannot */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct dss_tm *c;
+
+		if (dss_tm_create(dir, "st", 1, 16, &c, err, sizeof(err)) != 0)
+			_exit(2);
+		kill(getpid(), SIGKILL);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(access(file, F_OK), 0);
+	assert_int_equal(daos_tm_remove_stale(dir, "st", 1, err, sizeof(err)), 0);
+	assert_int_equal(access(file, F_OK), -1);
+	assert_int_equal(daos_tm_remove_stale(dir, "st", 1, err, sizeof(err)), -ENOENT);
+	assert_int_equal(dss_tm_create(dir, "st", 1, 16, &tm, err, sizeof(err)), 0);
+	assert_int_equal(daos_tm_remove_stale(dir, "st", 1, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "running engine"));
+	assert_int_equal(access(file, F_OK), 0);
+	dss_tm_destroy(tm);
+
 	/* no tree at all */
 	assert_int_equal(daos_tm_read(dir, "st", 1, &json, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "not running"));
