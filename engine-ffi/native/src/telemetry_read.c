@@ -177,7 +177,7 @@ int daos_tm_read_file(const char *file, char **json, char *err, size_t errlen)
 	struct stat st;
 	uint8_t *buf;
 	ssize_t got;
-	size_t len;
+	size_t len, want;
 	int fd, rc;
 
 	*json = NULL;
@@ -220,11 +220,10 @@ int daos_tm_read_file(const char *file, char **json, char *err, size_t errlen)
 		return fail(err, errlen, -ENOMEM, "out of memory reading telemetry");
 	}
 	/* a file shrunk meanwhile just reads short, and decode reports it truncated */
+	want = len;
 	len = 0;
-	while (len < (size_t)st.st_size && len < TM_MAX_FILE) {
-		got = pread(fd, buf + len, TM_MAX_FILE - len < (size_t)st.st_size - len
-						   ? TM_MAX_FILE - len
-						   : (size_t)st.st_size - len, (off_t)len);
+	while (len < want) {
+		got = pread(fd, buf + len, want - len, (off_t)len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
