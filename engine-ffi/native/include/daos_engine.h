@@ -14,7 +14,12 @@
  * DAOS_SERVER_PID (the daos_server that started the engine: when that process exits, the
  * engine notices at once, logs it and stops itself with last_error set; unset = not watched),
  * DAOS_MODULE_DIR (absolute path of the module directory; default: modules/ beside
- * libdaos_engine.so, i.e. build/modules).
+ * libdaos_engine.so, i.e. build/modules), DAOS_TM_DIR (directory of the telemetry tree,
+ * default /dev/shm).
+ *
+ * Telemetry: start() creates the engine's metrics tree <DAOS_TM_DIR>/daos_tm_<system>_<-I>
+ * (replacing one a dead engine left), stop() removes it; daos_server reads it with the reader
+ * of daos_telemetry.h. An engine that cannot have its tree runs without one (logged).
  *
  * Thread safety: create/start/stop/destroy are called from one controlling thread.
  * daos_engine_request_stop() is async-signal-safe and may be called from any thread.

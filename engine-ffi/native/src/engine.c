@@ -15,6 +15,7 @@
 #include "fabric.h"
 #include "log.h"
 #include "notify.h"
+#include "telemetry.h"
 
 /* One engine per process: its socket name is per pid and its log is process-wide. */
 static int engine_live;
@@ -80,6 +81,37 @@ static int load_modules(struct dss_engine *eng, char *err, size_t errlen)
 	if (rc == 0)
 		rc = dss_modules_open(&eng->reg, dir, names, eng, err, errlen);
 	return rc;
+}
+
+/* Telemetry tree of the running engine (one engine per process), NULL when off. */
+static struct dss_tm *engine_tm;
+
+/*
+ * Create this instance's telemetry tree (replacing a dead engine's) and stamp started_at.
+ * Telemetry is an observer: an engine that cannot have a tree runs without one and says why.
+ */
+static void telemetry_open(struct dss_engine *eng)
+{
+	char buf[512];
+	int rc;
+
+	rc = dss_tm_create(NULL, eng->args.group, eng->args.instance_idx, DSS_TM_DEFAULT_SLOTS,
+			   &engine_tm, buf, sizeof(buf));
+	if (rc != 0) {
+		D_WARN("engine %d runs without telemetry: %s", eng->args.instance_idx, buf);
+		return;
+	}
+	dss_tm_set_global(engine_tm);
+	dss_tm_node_stamp(dss_tm_node(DSS_TM_TIMESTAMP, "started_at",
+				      "when the engine started", "s"), (uint64_t)time(NULL));
+	D_INFO("telemetry tree %s", dss_tm_file(engine_tm));
+}
+
+/* Remove the tree: every thread that updates it has been joined. */
+static void telemetry_close(void)
+{
+	dss_tm_destroy(engine_tm);
+	engine_tm = NULL;
 }
 
 static void seterr(char *err, size_t errlen, const char *msg)
@@ -205,6 +237,7 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 		seterr(err, errlen, buf);
 		return rc;
 	}
+	telemetry_open(eng);
 	__atomic_store_n(&eng->state, DAOS_ENGINE_STARTED, __ATOMIC_SEQ_CST);
 	rc = dss_xstreams_start(eng, dss_progress_main);
 	if (rc == 0) {
@@ -264,6 +297,7 @@ int daos_engine_stop(daos_engine_t *eng)
 	dss_xstreams_stop(eng);
 	close_endpoints(eng);
 	dss_modules_unload(&eng->reg, eng);
+	telemetry_close();
 	dss_storage_close(&eng->storage);
 	__atomic_store_n(&eng->state, DAOS_ENGINE_STOPPED, __ATOMIC_SEQ_CST);
 	D_INFO("engine %d stopped: all threads joined", eng->args.instance_idx);

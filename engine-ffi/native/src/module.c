@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "telemetry.h"
 
 void dss_registry_init(struct dss_module_registry *reg)
 {
@@ -356,9 +357,16 @@ void dss_drpc_dispatch(const struct dss_module_registry *reg, struct dss_engine 
 		return;
 	}
 	for (const struct dss_drpc_handler *h = mod->handlers; h->handler != NULL; h++) {
+		uint64_t t0;
+
 		if (h->method != call->method)
 			continue;
+		/* telemetry: drpc/<module>/<method>/{calls,latency}; no clock reads without a tree */
+		t0 = dss_tm_global() != NULL ? dss_tm_mono_ns() : 0;
 		status = h->handler(eng, call->body.data, call->body.len, &body, &body_len);
+		if (t0 != 0)
+			dss_tm_drpc_call(mod->name, call->module, call->method,
+					 dss_tm_mono_ns() - t0);
 		resp->status = (Drpc__Status)status;
 		if (status == DRPC__STATUS__SUCCESS) {
 			resp->body.data = body;

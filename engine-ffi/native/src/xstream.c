@@ -10,8 +10,18 @@
 
 #include "engine_internal.h"
 #include "log.h"
+#include "telemetry.h"
 
 static __thread struct dss_xstream *xs_self;
+
+struct dss_tm_node *dss_xs_cycles_node(int xs_id)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "sched/xs_%d/cycles", xs_id);
+	return dss_tm_node(DSS_TM_COUNTER, path, "scheduler cycles (wake-ups) of the xstream",
+			   "cycles");
+}
 
 struct dss_xstream *dss_xs_self(void)
 {
@@ -138,6 +148,7 @@ static void xs_pin(struct dss_xstream *xs)
 static void *xs_main(void *arg)
 {
 	struct dss_xstream *xs = arg;
+	struct dss_tm_node *cycles = dss_xs_cycles_node(xs->id);
 
 	xs_self = xs;
 	xs_pin(xs);
@@ -148,6 +159,7 @@ static void *xs_main(void *arg)
 
 		while (xs->head == NULL && !xs->quit)
 			pthread_cond_wait(&xs->cond, &xs->lock);
+		dss_tm_node_add(cycles, 1); /* one scheduler cycle per wake-up */
 		w = xs->head;
 		if (w == NULL)
 			break; /* quit with an empty queue */

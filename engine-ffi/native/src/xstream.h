@@ -11,6 +11,8 @@
 
 #include "module.h"
 
+struct dss_tm_node;
+
 enum dss_xs_kind { DSS_XS_TARGET = 0, DSS_XS_HELPER = 1, DSS_XS_SYS = 2 };
 
 typedef void (*dss_xs_fn)(struct dss_engine *eng, int xs_id, void *arg);
@@ -60,6 +62,9 @@ DSS_API int dss_xs_run(struct dss_engine *eng, int xs_id, dss_xs_fn fn, void *ar
 
 /** Close (closed=1) or reopen (0) every target xstream to new work; helpers stay open. */
 DSS_API void dss_xs_targets_close(struct dss_engine *eng, int closed);
+
+/** The telemetry counter sched/xs_<id>/cycles (NULL without a telemetry tree). */
+struct dss_tm_node *dss_xs_cycles_node(int xs_id);
 
 /** The calling thread's xstream, or NULL outside xstreams. */
 DSS_API struct dss_xstream *dss_xs_self(void);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mgmt/srv.pb-c.h"
 #include "notify.h"
+#include "telemetry.h"
 
 #define PACK_INTO(msg, pfx, out, out_len)                                                    \
 	({                                                                                   \
@@ -53,6 +54,8 @@ static int h_set_rank(struct dss_engine *eng, const uint8_t *req, size_t len, ui
 	} else {
 		eng->rank = r->rank;
 		eng->map_version = r->map_version;
+		dss_tm_node_set(dss_tm_node(DSS_TM_GAUGE, "rank", "rank of this engine", ""),
+				r->rank);
 		D_INFO("SetRank: rank %u, map version %u", r->rank, r->map_version);
 	}
 	pthread_mutex_unlock(&eng->lock);
@@ -84,6 +87,9 @@ static int h_set_up(struct dss_engine *eng, const uint8_t *req, size_t len, uint
 			pthread_mutex_unlock(&eng->lock);
 			if (!dss_engine_stopping(eng))
 				__atomic_store_n(&eng->state, DAOS_ENGINE_SETUP, __ATOMIC_SEQ_CST);
+			dss_tm_node_stamp(dss_tm_node(DSS_TM_TIMESTAMP, "servicing_at",
+						      "when the engine started servicing", "s"),
+					  (uint64_t)time(NULL));
 			D_INFO("SetUp: modules set up");
 		}
 	}
