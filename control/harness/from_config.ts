@@ -53,7 +53,7 @@ export function buildHarness(cfg: ServerConfig, deps: HarnessDeps): EngineHarnes
         enginePath: deps.enginePath ?? DEFAULT_ENGINE_PATH,
         args: (checkMode: boolean) =>
           engineArgs(e, { ...extras, socketDir: cfg.socketDir, checkMode }),
-        env: engineEnv(e, hostEnv),
+        env: withTelemetryDir(engineEnv(e, hostEnv), cfg.socketDir),
         storage: deps.storageFor(e),
         join: deps.join,
         notifyEvent: deps.notifyEvent,
@@ -68,4 +68,14 @@ export function buildHarness(cfg: ServerConfig, deps: HarnessDeps): EngineHarnes
       };
     }),
   });
+}
+
+/**
+ * The engines' telemetry trees go to this server's socket_dir (unless env_vars names a
+ * DAOS_TM_DIR): two daos_servers on one host (test clusters, the demo) would otherwise share
+ * /dev/shm/daos_tm_<system>_<idx>, and only the first engine would get a tree.
+ */
+function withTelemetryDir(env: Record<string, string>, socketDir: string): Record<string, string> {
+  if (env.DAOS_TM_DIR === undefined && socketDir !== "") env.DAOS_TM_DIR = socketDir;
+  return env;
 }

@@ -598,6 +598,11 @@ export class EngineInstance {
     const why = !status.success && lastStderr !== "" ? ` (${lastStderr})` : "";
     this.#lastErr = new Error(`instance ${this.index} exited: ${text}${why}`);
     if (sock !== undefined) Deno.remove(sock).catch(() => {}); // the engine may have done it
+    // A killed engine leaves its telemetry tree behind; the engine is gone, so the tree is stale.
+    const tmDir = o.env.DAOS_TM_DIR;
+    if (tmDir !== undefined && tmDir !== "") {
+      Deno.remove(`${tmDir}/daos_tm_${o.systemName}_${this.index}`).catch(() => {});
+    }
     if (!this.#expectExit) {
       o.notifyEvent(engineDiedEvent({
         hostname: o.hostname,
