@@ -125,6 +125,13 @@ const CASES: Case[] = [
     sent: [GET_ATTR, { keys: [] }],
   },
   {
+    name: "get-attr -j: no attributes is a null map (Go's nil map)",
+    args: ["-j", "system", "get-attr"],
+    script: (m) => m.reply(GET_ATTR, { attributes: {} }),
+    code: 0,
+    json: (doc) => deepEqual(doc.response, { attributes: null }),
+  },
+  {
     name: "get-attr: named keys are sent; nothing set prints a line",
     args: ["system", "get-attr", "a,b"],
     script: (m) => m.reply(GET_ATTR, { attributes: {} }),

@@ -14,9 +14,10 @@ export function printAttrs(attrs: Readonly<Record<string, string>>): string {
   return formatTable(["Name", "Value"], rows);
 }
 
-/** get-attr's `-j` payload (a Go map: keys sorted). */
+/** get-attr's `-j` payload (a Go map: keys sorted; none is Go's nil map, `null`). */
 export function attrsJson(attrs: Readonly<Record<string, string>>): GoJsonValue {
-  return { attributes: new Map(Object.entries(attrs)) };
+  const entries = Object.entries(attrs);
+  return { attributes: entries.length > 0 ? new Map(entries) : null };
 }
 
 /** get-prop's table, `Description (name)` per row, or `No system properties found.` */
