@@ -16,6 +16,7 @@ import { registerStorage } from "./commands/storage.ts";
 import { registerStorageFormat } from "./commands/storage_format.ts";
 import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
+import { registerSystemAttrs } from "./commands/system_attrs.ts";
 import { registerVersion } from "./commands/version.ts";
 import {
   commandTree,
@@ -62,6 +63,7 @@ export function buildProgram(run: Runner): Command {
   registerStorageFormat(program, run);
   registerStorageQueryUsage(program, run);
   registerSystemCommands(program, run);
+  registerSystemAttrs(program, run);
   registerVersion(program, run);
 
   // The full tree replaces commander's one-level command list.
@@ -105,7 +107,9 @@ export async function main(args: string[], argv0 = "dmg", io: MainIO = {}): Prom
       if (globals.hostList !== undefined && !cmd.options.some((o) => o.long === "--host-list")) {
         throw new Error("unknown flag `l'/`host-list'");
       }
-      if (cmd.args.length > 0) throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
+      // Declared positional arguments are the command's; anything beyond them is not.
+      const extra = cmd.args.slice(cmd.registeredArguments.length);
+      if (extra.length > 0) throw new Error(`unexpected arguments: ${extra.join(" ")}`);
       // dmg.md §2.2: configuration and certificates are loaded before any command runs
       // (`Unable to load Certificate Data: …`); only `version` needs neither.
       if (cmd.name() !== "version") await ctx.invoker();

@@ -75,6 +75,10 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
     systemStart: (r) => call(`start ${r.ranks}`, results),
     systemExclude: (r) => call(`exclude ${r.ranks} clear=${r.clear}`, []),
     systemErase: () => call("erase", []),
+    setAttrs: (a) => call(`setAttrs ${JSON.stringify(a)}`, undefined),
+    getAttrs: (keys) => call(`getAttrs ${keys}`, { k1: "v1" }),
+    setProps: (p) => call(`setProps ${JSON.stringify(p)}`, undefined),
+    getProps: (keys) => call(`getProps ${keys}`, { self_heal: "none" }),
   };
 }
 
@@ -183,4 +187,24 @@ Deno.test("non-replica MgmtSvc: system name check, then not-replica for every ca
   equal(wrong.code, 603);
   equal(wrong.description, "request system does not match running system (other != daos_server)");
   equal(systemOfRequest("daos_server-2.9.100"), "daos_server");
+});
+
+Deno.test("replica MgmtSvc: attribute and property calls reach the MS after the system check", async () => {
+  const calls: string[] = [];
+  const c = client(fakeMs(calls));
+  await c.systemSetAttr({ sys: SYS, attributes: { k1: "v1", k2: "" } });
+  const ga = await c.systemGetAttr({ sys: SYS, keys: ["k1"] });
+  deepEqual(ga.attributes, { k1: "v1" });
+  await c.systemSetProp({ sys: SYS, properties: { self_heal: "none" } });
+  const gp = await c.systemGetProp({ sys: SYS, keys: [] });
+  deepEqual(gp.properties, { self_heal: "none" });
+  deepEqual(calls, [
+    'setAttrs {"k1":"v1","k2":""}',
+    "getAttrs k1",
+    'setProps {"self_heal":"none"}',
+    "getProps ",
+  ]);
+  const e = await remoteErr(c.systemSetAttr({ sys: "other", attributes: { a: "b" } }));
+  ok(e instanceof Fault && e.code === 603, String(e));
+  equal(calls.length, 4);
 });

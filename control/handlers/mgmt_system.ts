@@ -24,6 +24,10 @@ export type ReplicaMs = Pick<
   | "systemStart"
   | "systemExclude"
   | "systemErase"
+  | "setAttrs"
+  | "getAttrs"
+  | "setProps"
+  | "getProps"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

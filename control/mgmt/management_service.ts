@@ -25,7 +25,10 @@ import type { Fanout } from "./fanout.ts";
 import { GroupUpdater } from "./group_update.ts";
 import { type JoinInput, validateJoinInput } from "./join.ts";
 import { Liveness } from "./liveness.ts";
+import { checkSetAttrs, getAttrs, setAttrs } from "./ops/attrs.ts";
 import type { OpsContext } from "./ops/context.ts";
+import { getProps, setProps } from "./ops/props.ts";
+import { DAOS_VERSION } from "../lib/rpc/version.ts";
 import { systemErase } from "./ops/erase.ts";
 import { type ClusterEvent, clusterEvent } from "./ops/events.ts";
 import { JoinQueue, type JoinResult } from "./ops/join.ts";
@@ -393,6 +396,33 @@ export class ManagementService {
   async clusterEvent(ev: ClusterEvent): Promise<void> {
     await this.requireLeader();
     await clusterEvent(this.#ops, ev);
+  }
+
+  // ---- system attributes and properties (ops/attrs.ts, ops/props.ts) ----------------------
+
+  /** SystemSetAttr (leader): set attributes, "" deletes; reserved keys refused. */
+  async setAttrs(attrs: Record<string, string>): Promise<void> {
+    checkSetAttrs(attrs);
+    await this.requireLeader();
+    await setAttrs(this.#ops, attrs);
+  }
+
+  /** SystemGetAttr (any replica): the named attributes, or all user-visible ones. */
+  async getAttrs(keys: string[]): Promise<Record<string, string>> {
+    this.requireReplica();
+    return await getAttrs(this.#ops, keys);
+  }
+
+  /** SystemSetProp (leader): checked, normalised, stored as `prop.<name>`. */
+  async setProps(props: Record<string, string>): Promise<void> {
+    await this.requireLeader();
+    await setProps(this.#ops, props);
+  }
+
+  /** SystemGetProp (any replica): the named properties, or all, defaults filled in. */
+  async getProps(keys: string[]): Promise<Record<string, string>> {
+    this.requireReplica();
+    return await getProps(this.#ops, keys, { system: this.config.system, version: DAOS_VERSION });
   }
 }
 

@@ -55,6 +55,11 @@ const MGMT_RULES: ServiceRules<typeof MgmtSvc> = {
   systemExclude: ADMIN,
   // Admin only as in the reference; the leader reaches peer replicas by CtlSvc.SystemErasePeer.
   systemErase: ADMIN,
+  // As the reference: attributes and properties are admin calls; servers read properties.
+  systemSetAttr: ADMIN,
+  systemGetAttr: ADMIN,
+  systemSetProp: ADMIN,
+  systemGetProp: ["admin", "server"],
 };
 
 /** The services the access table covers (the ones the control server registers). */

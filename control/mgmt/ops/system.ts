@@ -6,6 +6,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type RankResult, RankResultSchema } from "../../../proto/gen/ts/shared/ranks_pb.ts";
 import { faults } from "../../lib/fault.ts";
+import { SELF_HEAL_DEFAULT } from "../../lib/system_props.ts";
 import { HostSet, parseHostList } from "../../lib/hostlist.ts";
 import { NilRank, parseRankSet, RankSet } from "../../lib/rankset.ts";
 import { MsUnavailableError } from "../../lib/rpc/error_codec.ts";
@@ -26,8 +27,8 @@ import type { OpsContext } from "./context.ts";
 
 /** System property naming the self-heal actions (`dmg system get-prop self_heal`). */
 export const ATTR_SELF_HEAL = "prop.self_heal";
-/** self_heal when the property was never set. */
-export const SELF_HEAL_DEFAULT = "exclude;pool_exclude;pool_rebuild";
+/** self_heal when the property was never set (lib/system_props.ts). */
+export { SELF_HEAL_DEFAULT };
 
 /** Ranks selected by a request's filters, with what they named but did not match. */
 export interface OpResults {

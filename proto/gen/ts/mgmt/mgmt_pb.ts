@@ -6,9 +6,11 @@
 
 import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { DaosRespSchema } from "./srv_pb.ts";
+import { file_mgmt_srv } from "./srv_pb.ts";
 import type { JoinReqSchema, JoinRespSchema, LeaderQueryReqSchema, LeaderQueryRespSchema } from "./svc_pb.ts";
 import { file_mgmt_svc } from "./svc_pb.ts";
-import type { SystemEraseReqSchema, SystemEraseRespSchema, SystemExcludeReqSchema, SystemExcludeRespSchema, SystemQueryReqSchema, SystemQueryRespSchema, SystemStartReqSchema, SystemStartRespSchema, SystemStopReqSchema, SystemStopRespSchema } from "./system_pb.ts";
+import type { SystemEraseReqSchema, SystemEraseRespSchema, SystemExcludeReqSchema, SystemExcludeRespSchema, SystemGetAttrReqSchema, SystemGetAttrRespSchema, SystemGetPropReqSchema, SystemGetPropRespSchema, SystemQueryReqSchema, SystemQueryRespSchema, SystemSetAttrReqSchema, SystemSetPropReqSchema, SystemStartReqSchema, SystemStartRespSchema, SystemStopReqSchema, SystemStopRespSchema } from "./system_pb.ts";
 import { file_mgmt_system } from "./system_pb.ts";
 import type { ClusterEventReqSchema, ClusterEventRespSchema } from "../shared/event_pb.ts";
 import { file_shared_event } from "../shared/event_pb.ts";
@@ -17,7 +19,7 @@ import { file_shared_event } from "../shared/event_pb.ts";
  * Describes the file mgmt/mgmt.proto.
  */
 export const file_mgmt_mgmt: GenFile = /*@__PURE__*/
-  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQy3gMKB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwYgZwcm90bzM", [file_mgmt_svc, file_mgmt_system, file_shared_event]);
+  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQy1AUKB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwEjcKDVN5c3RlbVNldEF0dHISFi5tZ210LlN5c3RlbVNldEF0dHJSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldEF0dHISFi5tZ210LlN5c3RlbUdldEF0dHJSZXEaFy5tZ210LlN5c3RlbUdldEF0dHJSZXNwEjcKDVN5c3RlbVNldFByb3ASFi5tZ210LlN5c3RlbVNldFByb3BSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldFByb3ASFi5tZ210LlN5c3RlbUdldFByb3BSZXEaFy5tZ210LlN5c3RlbUdldFByb3BSZXNwYgZwcm90bzM", [file_mgmt_srv, file_mgmt_svc, file_mgmt_system, file_shared_event]);
 
 /**
  * @generated from service mgmt.MgmtSvc
@@ -86,6 +88,38 @@ export const MgmtSvc: GenService<{
     methodKind: "unary";
     input: typeof SystemEraseReqSchema;
     output: typeof SystemEraseRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.SystemSetAttr
+   */
+  systemSetAttr: {
+    methodKind: "unary";
+    input: typeof SystemSetAttrReqSchema;
+    output: typeof DaosRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.SystemGetAttr
+   */
+  systemGetAttr: {
+    methodKind: "unary";
+    input: typeof SystemGetAttrReqSchema;
+    output: typeof SystemGetAttrRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.SystemSetProp
+   */
+  systemSetProp: {
+    methodKind: "unary";
+    input: typeof SystemSetPropReqSchema;
+    output: typeof DaosRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.SystemGetProp
+   */
+  systemGetProp: {
+    methodKind: "unary";
+    input: typeof SystemGetPropReqSchema;
+    output: typeof SystemGetPropRespSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mgmt_mgmt, 0);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mgmt/system.proto.
  */
 export const file_mgmt_system: GenFile = /*@__PURE__*/
-  fileDesc("ChFtZ210L3N5c3RlbS5wcm90bxIEbWdtdCLhAQoMU3lzdGVtTWVtYmVyEgwKBGFkZHIYASABKAkSDAoEdXVpZBgCIAEoCRIMCgRyYW5rGAMgASgNEhMKC2luY2FybmF0aW9uGAQgASgEEg0KBXN0YXRlGAUgASgJEhIKCmZhYnJpY191cmkYBiABKAkSFwoPZmFicmljX2NvbnRleHRzGAcgASgNEgwKBGluZm8YCCABKAkSFAoMZmF1bHRfZG9tYWluGAkgASgJEhMKC2xhc3RfdXBkYXRlGAogASgJEh0KFXNlY29uZGFyeV9mYWJyaWNfdXJpcxgLIAMoCSKEAQoNU3lzdGVtU3RvcFJlcRILCgNzeXMYASABKAkSDAoEcHJlcBgCIAEoCBIMCgRraWxsGAMgASgIEg0KBWZvcmNlGAQgASgIEg0KBXJhbmtzGAUgASgJEg0KBWhvc3RzGAYgASgJEh0KFWlnbm9yZV9hZG1pbl9leGNsdWRlZBgHIAEoCCJfCg5TeXN0ZW1TdG9wUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkibgoOU3lzdGVtU3RhcnRSZXESCwoDc3lzGAEgASgJEg0KBXJhbmtzGAIgASgJEg0KBWhvc3RzGAMgASgJEhIKCmNoZWNrX21vZGUYBCABKAgSHQoVaWdub3JlX2FkbWluX2V4Y2x1ZGVkGAUgASgIImAKD1N5c3RlbVN0YXJ0UmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkiTAoQU3lzdGVtRXhjbHVkZVJlcRILCgNzeXMYASABKAkSDQoFcmFua3MYAiABKAkSDQoFaG9zdHMYAyABKAkSDQoFY2xlYXIYBCABKAgiOAoRU3lzdGVtRXhjbHVkZVJlc3ASIwoHcmVzdWx0cxgBIAMoCzISLnNoYXJlZC5SYW5rUmVzdWx0Ik8KDlN5c3RlbVF1ZXJ5UmVxEgsKA3N5cxgBIAEoCRINCgVyYW5rcxgCIAEoCRINCgVob3N0cxgDIAEoCRISCgpzdGF0ZV9tYXNrGAQgASgNIqcBCg9TeXN0ZW1RdWVyeVJlc3ASIwoHbWVtYmVycxgBIAMoCzISLm1nbXQuU3lzdGVtTWVtYmVyEhMKC2Fic2VudHJhbmtzGAIgASgJEhMKC2Fic2VudGhvc3RzGAMgASgJEhQKDGRhdGFfdmVyc2lvbhgEIAEoBBIRCglwcm92aWRlcnMYBSADKAkSHAoUc3lzX3NlbGZfaGVhbF9wb2xpY3kYBiABKAkiHQoOU3lzdGVtRXJhc2VSZXESCwoDc3lzGAEgASgJIjYKD1N5c3RlbUVyYXNlUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHRiBnByb3RvMw", [file_shared_ranks]);
+  fileDesc("ChFtZ210L3N5c3RlbS5wcm90bxIEbWdtdCLhAQoMU3lzdGVtTWVtYmVyEgwKBGFkZHIYASABKAkSDAoEdXVpZBgCIAEoCRIMCgRyYW5rGAMgASgNEhMKC2luY2FybmF0aW9uGAQgASgEEg0KBXN0YXRlGAUgASgJEhIKCmZhYnJpY191cmkYBiABKAkSFwoPZmFicmljX2NvbnRleHRzGAcgASgNEgwKBGluZm8YCCABKAkSFAoMZmF1bHRfZG9tYWluGAkgASgJEhMKC2xhc3RfdXBkYXRlGAogASgJEh0KFXNlY29uZGFyeV9mYWJyaWNfdXJpcxgLIAMoCSKEAQoNU3lzdGVtU3RvcFJlcRILCgNzeXMYASABKAkSDAoEcHJlcBgCIAEoCBIMCgRraWxsGAMgASgIEg0KBWZvcmNlGAQgASgIEg0KBXJhbmtzGAUgASgJEg0KBWhvc3RzGAYgASgJEh0KFWlnbm9yZV9hZG1pbl9leGNsdWRlZBgHIAEoCCJfCg5TeXN0ZW1TdG9wUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkibgoOU3lzdGVtU3RhcnRSZXESCwoDc3lzGAEgASgJEg0KBXJhbmtzGAIgASgJEg0KBWhvc3RzGAMgASgJEhIKCmNoZWNrX21vZGUYBCABKAgSHQoVaWdub3JlX2FkbWluX2V4Y2x1ZGVkGAUgASgIImAKD1N5c3RlbVN0YXJ0UmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkiTAoQU3lzdGVtRXhjbHVkZVJlcRILCgNzeXMYASABKAkSDQoFcmFua3MYAiABKAkSDQoFaG9zdHMYAyABKAkSDQoFY2xlYXIYBCABKAgiOAoRU3lzdGVtRXhjbHVkZVJlc3ASIwoHcmVzdWx0cxgBIAMoCzISLnNoYXJlZC5SYW5rUmVzdWx0Ik8KDlN5c3RlbVF1ZXJ5UmVxEgsKA3N5cxgBIAEoCRINCgVyYW5rcxgCIAEoCRINCgVob3N0cxgDIAEoCRISCgpzdGF0ZV9tYXNrGAQgASgNIqcBCg9TeXN0ZW1RdWVyeVJlc3ASIwoHbWVtYmVycxgBIAMoCzISLm1nbXQuU3lzdGVtTWVtYmVyEhMKC2Fic2VudHJhbmtzGAIgASgJEhMKC2Fic2VudGhvc3RzGAMgASgJEhQKDGRhdGFfdmVyc2lvbhgEIAEoBBIRCglwcm92aWRlcnMYBSADKAkSHAoUc3lzX3NlbGZfaGVhbF9wb2xpY3kYBiABKAkiHQoOU3lzdGVtRXJhc2VSZXESCwoDc3lzGAEgASgJIjYKD1N5c3RlbUVyYXNlUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQijgEKEFN5c3RlbVNldEF0dHJSZXESCwoDc3lzGAEgASgJEjoKCmF0dHJpYnV0ZXMYAiADKAsyJi5tZ210LlN5c3RlbVNldEF0dHJSZXEuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi0KEFN5c3RlbUdldEF0dHJSZXESCwoDc3lzGAEgASgJEgwKBGtleXMYAiADKAkigwEKEVN5c3RlbUdldEF0dHJSZXNwEjsKCmF0dHJpYnV0ZXMYASADKAsyJy5tZ210LlN5c3RlbUdldEF0dHJSZXNwLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKOAQoQU3lzdGVtU2V0UHJvcFJlcRILCgNzeXMYASABKAkSOgoKcHJvcGVydGllcxgCIAMoCzImLm1nbXQuU3lzdGVtU2V0UHJvcFJlcS5Qcm9wZXJ0aWVzRW50cnkaMQoPUHJvcGVydGllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiLQoQU3lzdGVtR2V0UHJvcFJlcRILCgNzeXMYASABKAkSDAoEa2V5cxgCIAMoCSKDAQoRU3lzdGVtR2V0UHJvcFJlc3ASOwoKcHJvcGVydGllcxgBIAMoCzInLm1nbXQuU3lzdGVtR2V0UHJvcFJlc3AuUHJvcGVydGllc0VudHJ5GjEKD1Byb3BlcnRpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBYgZwcm90bzM", [file_shared_ranks]);
 
 /**
  * @generated from message mgmt.SystemMember
@@ -377,4 +377,134 @@ export type SystemEraseResp = Message<"mgmt.SystemEraseResp"> & {
  */
 export const SystemEraseRespSchema: GenMessage<SystemEraseResp> = /*@__PURE__*/
   messageDesc(file_mgmt_system, 10);
+
+/**
+ * SystemSetAttrReq sets system attributes; an empty value deletes the attribute.
+ *
+ * @generated from message mgmt.SystemSetAttrReq
+ */
+export type SystemSetAttrReq = Message<"mgmt.SystemSetAttrReq"> & {
+  /**
+   * @generated from field: string sys = 1;
+   */
+  sys: string;
+
+  /**
+   * @generated from field: map<string, string> attributes = 2;
+   */
+  attributes: { [key: string]: string };
+};
+
+/**
+ * Describes the message mgmt.SystemSetAttrReq.
+ * Use `create(SystemSetAttrReqSchema)` to create a new message.
+ */
+export const SystemSetAttrReqSchema: GenMessage<SystemSetAttrReq> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 11);
+
+/**
+ * SystemGetAttrReq asks for attributes by key; no keys: all user-visible attributes.
+ *
+ * @generated from message mgmt.SystemGetAttrReq
+ */
+export type SystemGetAttrReq = Message<"mgmt.SystemGetAttrReq"> & {
+  /**
+   * @generated from field: string sys = 1;
+   */
+  sys: string;
+
+  /**
+   * @generated from field: repeated string keys = 2;
+   */
+  keys: string[];
+};
+
+/**
+ * Describes the message mgmt.SystemGetAttrReq.
+ * Use `create(SystemGetAttrReqSchema)` to create a new message.
+ */
+export const SystemGetAttrReqSchema: GenMessage<SystemGetAttrReq> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 12);
+
+/**
+ * @generated from message mgmt.SystemGetAttrResp
+ */
+export type SystemGetAttrResp = Message<"mgmt.SystemGetAttrResp"> & {
+  /**
+   * @generated from field: map<string, string> attributes = 1;
+   */
+  attributes: { [key: string]: string };
+};
+
+/**
+ * Describes the message mgmt.SystemGetAttrResp.
+ * Use `create(SystemGetAttrRespSchema)` to create a new message.
+ */
+export const SystemGetAttrRespSchema: GenMessage<SystemGetAttrResp> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 13);
+
+/**
+ * SystemSetPropReq sets system properties (name → value).
+ *
+ * @generated from message mgmt.SystemSetPropReq
+ */
+export type SystemSetPropReq = Message<"mgmt.SystemSetPropReq"> & {
+  /**
+   * @generated from field: string sys = 1;
+   */
+  sys: string;
+
+  /**
+   * @generated from field: map<string, string> properties = 2;
+   */
+  properties: { [key: string]: string };
+};
+
+/**
+ * Describes the message mgmt.SystemSetPropReq.
+ * Use `create(SystemSetPropReqSchema)` to create a new message.
+ */
+export const SystemSetPropReqSchema: GenMessage<SystemSetPropReq> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 14);
+
+/**
+ * SystemGetPropReq asks for properties by name; no names: all properties.
+ *
+ * @generated from message mgmt.SystemGetPropReq
+ */
+export type SystemGetPropReq = Message<"mgmt.SystemGetPropReq"> & {
+  /**
+   * @generated from field: string sys = 1;
+   */
+  sys: string;
+
+  /**
+   * @generated from field: repeated string keys = 2;
+   */
+  keys: string[];
+};
+
+/**
+ * Describes the message mgmt.SystemGetPropReq.
+ * Use `create(SystemGetPropReqSchema)` to create a new message.
+ */
+export const SystemGetPropReqSchema: GenMessage<SystemGetPropReq> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 15);
+
+/**
+ * @generated from message mgmt.SystemGetPropResp
+ */
+export type SystemGetPropResp = Message<"mgmt.SystemGetPropResp"> & {
+  /**
+   * @generated from field: map<string, string> properties = 1;
+   */
+  properties: { [key: string]: string };
+};
+
+/**
+ * Describes the message mgmt.SystemGetPropResp.
+ * Use `create(SystemGetPropRespSchema)` to create a new message.
+ */
+export const SystemGetPropRespSchema: GenMessage<SystemGetPropResp> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 16);
 
