@@ -4,7 +4,7 @@
  * is live. The ping runs in libdaos_engine.so (`daos_engine_fabric_ping`), from a libfabric
  * endpoint of its own, on an FFI worker thread so the event loop keeps running.
  */
-import { defaultLibraryPath } from "./ffi.ts";
+import { defaultLibraryPath, quietFabricSignalHandlers } from "./ffi.ts";
 
 /** What an engine answers to a ping. */
 export interface Pong {
@@ -33,6 +33,7 @@ export function parseFabricUri(uri: string): { host: string; port: number } {
 /** Pings the engine at uri; rejects on timeout, refusal or a malformed reply. */
 export async function pingFabric(uri: string, timeoutMs = 5000): Promise<Pong> {
   parseFabricUri(uri);
+  quietFabricSignalHandlers();
   const lib = Deno.dlopen(defaultLibraryPath(), pingSymbols);
   try {
     const uriBuf = new TextEncoder().encode(`${uri}\0`);

@@ -1219,9 +1219,16 @@ static int expire(struct crt_context *ctx)
 		pthread_mutex_unlock(&ctx->lock);
 		if (due == NULL)
 			break;
-		if (due->forced == 0)
+		if (due->forced == 0 && fab_send_withdraw(ctx->t->ep, cookie_of(due))) {
+			/* the fabric never connected to the peer: it did not even get the request */
+			D_WARN("crt: request 0x%08x to rank %u: no fabric connection to %s after %d ms",
+			       due->opc, due->rank, due->rank == CRT_NIL_RANK ? "its address"
+			       : "the rank", due->timeout_ms);
+			due->forced = -DER_UNREACH;
+		} else if (due->forced == 0) {
 			D_WARN("crt: request 0x%08x to rank %u timed out after %d ms", due->opc,
 			       due->rank, due->timeout_ms);
+		}
 		finish(due, due->forced ? due->forced : -DER_TIMEDOUT);
 		/* the callback may have sent more: scan again */
 		now = now_ms();

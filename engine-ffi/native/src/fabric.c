@@ -485,6 +485,22 @@ int fab_send(struct fab_ep *ep, uint32_t ip, uint16_t port, const uint8_t *msg, 
 	return rc < 0 ? (int)rc : 0;
 }
 
+int fab_send_withdraw(struct fab_ep *ep, uint64_t cookie)
+{
+	struct fab_op **pp, *op = NULL;
+
+	pthread_mutex_lock(&ep->lock);
+	for (pp = &ep->pending; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->cookie == cookie) {
+			op = *pp;
+			*pp = op->next;
+			break;
+		}
+	pthread_mutex_unlock(&ep->lock);
+	free(op);
+	return op != NULL;
+}
+
 int fab_progress(struct fab_ep *ep, int timeout_ms, int wake_fd)
 {
 	struct pollfd pfd[2];

@@ -54,6 +54,13 @@ int fab_send(struct fab_ep *ep, uint32_t ip, uint16_t port, const uint8_t *msg, 
 	     uint64_t cookie);
 
 /**
+ * Drop the send with this cookie if it still waits for the provider to take it (ofi_rxm has
+ * no connection to the peer: refused, or the peer does not progress), and say so (1); 0 when
+ * it already left.
+ */
+int fab_send_withdraw(struct fab_ep *ep, uint64_t cookie);
+
+/**
  * Read the completion queue, delivering received messages; when nothing is there, wait up
  * to timeout_ms for the queue or for wake_fd (-1 = none) to become readable. Returns the
  * number of completions handled or -errno.

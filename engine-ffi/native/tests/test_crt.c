@@ -391,18 +391,32 @@ static void test_timeout_cancel(void **state)
 	mk(&deaf, 1, 0, NULL); /* an endpoint nobody progresses: a hung engine */
 	mk(&slow, 1, 1, NULL);
 
-	/* timeout against the hung endpoint: bounded by the rpc's own timeout */
+	/* a hung endpoint never completes ofi_rxm's connection handshake: at the rpc's own
+	 * timeout the request has not left, and says so (-DER_UNREACH) */
 	assert_int_equal(crt_req_create_uri(crt_context_get(a.t, 0), crt_transport_uri(deaf.t), 0,
 					    OPC_ECHO, &rpc), 0);
 	crt_req_set_timeout(rpc, 300);
 	t0 = now_ms();
 	rc = crt_req_send_sync(rpc);
-	assert_int_equal(rc, -DER_TIMEDOUT);
+	assert_int_equal(rc, -DER_UNREACH);
 	assert_true(now_ms() - t0 >= 290);
 	assert_true(now_ms() - t0 < 2000);
 	crt_req_decref(rpc);
 
-	/* a handler slower than the timeout: the late reply is ignored */
+	/* a closed port: the same, bounded by the timeout */
+	assert_int_equal(crt_req_create_uri(crt_context_get(a.t, 0), "ofi+tcp://127.0.0.1:1", 0,
+					    OPC_ECHO, &rpc), 0);
+	crt_req_set_timeout(rpc, 300);
+	assert_int_equal(crt_req_send_sync(rpc), -DER_UNREACH);
+	crt_req_decref(rpc);
+
+	/* a handler slower than the timeout, on a connected peer: -DER_TIMEDOUT, and the late
+	 * reply is ignored */
+	assert_int_equal(crt_req_create_uri(crt_context_get(a.t, 0), crt_transport_uri(slow.t), 0,
+					    OPC_ECHO, &rpc), 0);
+	crt_req_set_timeout(rpc, 5000);
+	assert_int_equal(crt_req_send_sync(rpc), 0); /* connects */
+	crt_req_decref(rpc);
 	assert_int_equal(crt_req_create_uri(crt_context_get(a.t, 0), crt_transport_uri(slow.t), 0,
 					    OPC_SLEEP, &rpc), 0);
 	((struct echo_in *)crt_req_input(rpc))->v = 400;
@@ -520,12 +534,13 @@ static void test_collective(void **state)
 	nodes[2].sleep_ms = 0;
 	usleep(1000000); /* rank 2 finishes its sleep and its late reply is dropped */
 
-	/* a dead rank: its parent reports it, the rest answer */
+	/* a dead rank (its port closed): its parent reports it unreachable, the rest answer */
 	crt_transport_destroy(nodes[8].t);
 	assert_int_equal(run_sum(nodes, 0, NULL, 0, 2, 1000, &out, fail, &nfail),
 			 -DER_CORPC_INCOMPLETE);
 	assert_int_equal(nfail, 1);
 	assert_int_equal(fail[0].rank, 8);
+	assert_int_equal(fail[0].status, -DER_UNREACH);
 	assert_int_equal(out.count, NCOLL - 1);
 	/* excluding the dead rank makes it whole again */
 	ex[0] = 8;
