@@ -17,7 +17,7 @@
 #include "tree.h"
 
 #define IDLE_POLL_MS 100
-#define CORPC_HDR_LEN 20 /* root u32, k u16, flags u16, budget u32, nex u32, in_len u32 */
+#define CORPC_HDR_LEN CRT_CORPC_HDR_LEN
 
 enum rpc_state { RPC_CREATED = 0, RPC_INFLIGHT = 1, RPC_DONE = 2 };
 
@@ -569,6 +569,9 @@ int crt_req_abort(struct crt_rpc *rpc)
 	struct crt_context *ctx = rpc->ctx;
 	int rc = -EALREADY;
 
+	if (rpc->coll)
+		return -EOPNOTSUPP; /* its children carry their own timeouts */
+
 	pthread_mutex_lock(&ctx->lock);
 	for (struct crt_rpc *r = ctx->inflight; r != NULL; r = r->next)
 		if (r == rpc) {
@@ -739,23 +742,15 @@ static void corpc_fail_subtree(struct corpc *c, uint32_t child, int status)
 /* A child's reply payload: merge its failures and output. 0 or -DER_PROTO. */
 static int corpc_merge(struct corpc *c, const uint8_t *p, size_t len)
 {
-	uint32_t have, nf;
-	size_t need;
+	struct crt_corpc_reply r;
 
-	if (len < 8)
+	if (crt_corpc_reply_decode(p, len, c->fmt->out_size, &r) != 0)
 		return -DER_PROTO;
-	have = (uint32_t)get_le(p, 4);
-	nf = (uint32_t)get_le(p + 4, 4);
-	if (have > 1 || nf > CRT_CORPC_MAX_RANKS)
-		return -DER_PROTO;
-	need = 8 + (size_t)nf * 8 + (have ? c->fmt->out_size : 0);
-	if (len != need)
-		return -DER_PROTO;
-	for (uint32_t i = 0; i < nf; i++)
-		corpc_fail(c, (uint32_t)get_le(p + 8 + i * 8, 4),
-			   (int32_t)(uint32_t)get_le(p + 12 + i * 8, 4));
-	if (have)
-		corpc_fold(c, p + 8 + (size_t)nf * 8);
+	for (uint32_t i = 0; i < r.nfail; i++)
+		corpc_fail(c, (uint32_t)get_le(r.fail + i * 8, 4),
+			   (int32_t)(uint32_t)get_le(r.fail + i * 8 + 4, 4));
+	if (r.have_out)
+		corpc_fold(c, r.out);
 	return 0;
 }
 
@@ -959,40 +954,36 @@ static void corpc_inner(struct crt_context *ctx, const struct crt_hdr *h,
 			const struct crt_proto_rpc_format *fmt, const uint8_t *p)
 {
 	struct crt_transport *t = ctx->t;
-	uint32_t root, k, budget, nex, in_len, self;
+	struct crt_corpc_req r;
+	uint32_t self;
 	struct corpc *c;
 	int rc;
 
-	if (h->payload_len < CORPC_HDR_LEN)
-		goto bad;
-	root = (uint32_t)get_le(p, 4);
-	k = (uint32_t)get_le(p + 4, 2);
-	budget = (uint32_t)get_le(p + 8, 4);
-	nex = (uint32_t)get_le(p + 12, 4);
-	in_len = (uint32_t)get_le(p + 16, 4);
-	if (get_le(p + 6, 2) != 0 || k < 1 || k > CRT_TREE_MAX_K || budget < 1 ||
-	    budget > 3600000 || nex > CRT_CORPC_MAX_RANKS || in_len != fmt->in_size ||
-	    h->payload_len != CORPC_HDR_LEN + (size_t)nex * 4 + in_len)
-		goto bad;
+	if (crt_corpc_req_decode(p, h->payload_len, fmt->in_size, &r) != 0) {
+		D_WARN("crt: malformed collective 0x%08x from rank %u", h->opc, h->src_rank);
+		reply_status(t, h, -DER_PROTO, NULL, 0);
+		return;
+	}
 	if (fmt->aggregate == NULL) {
 		reply_status(t, h, -DER_INVAL, NULL, 0);
 		return;
 	}
 	c = corpc_new(ctx, fmt, h->opc);
-	if (c == NULL || (nex > 0 && (c->excluded = malloc(nex * sizeof(uint32_t))) == NULL)) {
+	if (c == NULL ||
+	    (r.nex > 0 && (c->excluded = malloc(r.nex * sizeof(uint32_t))) == NULL)) {
 		if (c)
 			corpc_free(c);
 		reply_status(t, h, -DER_NOMEM, NULL, 0);
 		return;
 	}
-	c->root = root;
-	c->k = k;
-	c->budget_ms = (int)budget;
-	c->nex = nex;
+	c->root = r.root;
+	c->k = r.k;
+	c->budget_ms = (int)r.budget_ms;
+	c->nex = r.nex;
 	c->parent = *h;
-	for (uint32_t i = 0; i < nex; i++)
-		c->excluded[i] = (uint32_t)get_le(p + CORPC_HDR_LEN + i * 4, 4);
-	memcpy(c->in, p + CORPC_HDR_LEN + nex * 4, in_len);
+	for (uint32_t i = 0; i < r.nex; i++)
+		c->excluded[i] = (uint32_t)get_le(r.excluded + i * 4, 4);
+	memcpy(c->in, r.in, fmt->in_size);
 	if (fmt->in_check && fmt->in_check(c->in) != 0) {
 		corpc_free(c);
 		reply_status(t, h, -DER_INVAL, NULL, 0);
@@ -1005,7 +996,7 @@ static void corpc_inner(struct crt_context *ctx, const struct crt_hdr *h,
 		       h->opc, h->src_rank, h->map_version, c->version);
 		rc = -DER_GRPVER;
 	}
-	if (rc == 0 && (crt_tree_depth(c->members, c->nmembers, root, k, self) < 0))
+	if (rc == 0 && (crt_tree_depth(c->members, c->nmembers, r.root, r.k, self) < 0))
 		rc = -DER_OOG;
 	if (rc != 0) {
 		corpc_free(c);
@@ -1013,10 +1004,6 @@ static void corpc_inner(struct crt_context *ctx, const struct crt_hdr *h,
 		return;
 	}
 	corpc_run(c, self, h->src_rank);
-	return;
-bad:
-	D_WARN("crt: malformed collective 0x%08x from rank %u", h->opc, h->src_rank);
-	reply_status(t, h, -DER_PROTO, NULL, 0);
 }
 
 static void handle_request(struct crt_context *ctx, const struct crt_hdr *h, const uint8_t *p)

@@ -158,7 +158,10 @@ void crt_req_set_timeout(struct crt_rpc *rpc, int timeout_ms);
  * -DER_OOG). 0, or -EINVAL/-EALREADY (not sent, no callback).
  */
 int crt_req_send(struct crt_rpc *rpc, crt_cb_t cb, void *arg);
-/** Cancel an RPC in flight: its callback gets -DER_CANCELED. 0 or -EALREADY. */
+/**
+ * Cancel a point-to-point RPC in flight: its callback gets -DER_CANCELED. 0, -EALREADY (done or
+ * never sent) or -EOPNOTSUPP (a collective: bounded by its children's timeouts instead).
+ */
 int crt_req_abort(struct crt_rpc *rpc);
 /**
  * Send and wait for the completion (not from the context's own thread). Returns the status;

@@ -158,3 +158,38 @@ const char *crt_strerror(int status)
 	default: return "DER_?";
 	}
 }
+
+int crt_corpc_req_decode(const uint8_t *p, size_t len, size_t in_size, struct crt_corpc_req *r)
+{
+	uint32_t in_len;
+
+	if (len < CRT_CORPC_HDR_LEN)
+		return -EPROTO;
+	r->root = (uint32_t)get_le(p, 4);
+	r->k = (uint32_t)get_le(p + 4, 2);
+	r->budget_ms = (uint32_t)get_le(p + 8, 4);
+	r->nex = (uint32_t)get_le(p + 12, 4);
+	in_len = (uint32_t)get_le(p + 16, 4);
+	if (get_le(p + 6, 2) != 0 || r->k < 1 || r->k > CRT_CORPC_MAX_K || r->budget_ms < 1 ||
+	    r->budget_ms > CRT_CORPC_MAX_BUDGET_MS || r->nex > CRT_CORPC_MAX_EXCL ||
+	    in_len != in_size || len != CRT_CORPC_HDR_LEN + (size_t)r->nex * 4 + in_len)
+		return -EPROTO;
+	r->excluded = p + CRT_CORPC_HDR_LEN;
+	r->in = r->excluded + (size_t)r->nex * 4;
+	return 0;
+}
+
+int crt_corpc_reply_decode(const uint8_t *p, size_t len, size_t out_size,
+			   struct crt_corpc_reply *r)
+{
+	if (len < 8)
+		return -EPROTO;
+	r->have_out = (uint32_t)get_le(p, 4);
+	r->nfail = (uint32_t)get_le(p + 4, 4);
+	if (r->have_out > 1 || r->nfail > CRT_MAX_PAYLOAD / 8 ||
+	    len != 8 + (size_t)r->nfail * 8 + (r->have_out ? out_size : 0))
+		return -EPROTO;
+	r->fail = p + 8;
+	r->out = r->have_out ? p + 8 + (size_t)r->nfail * 8 : NULL;
+	return 0;
+}

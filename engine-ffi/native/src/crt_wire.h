@@ -74,6 +74,40 @@ struct crt_hdr {
 	uint16_t src_tag;
 };
 
+/*
+ * Collective payloads (after the header, flag COLL):
+ *   request: root u32, k u16, flags u16 (0), budget_ms u32, nex u32, in_len u32,
+ *            nex x excluded rank u32, in_len bytes of input
+ *   reply:   have_out u32 (0/1), nfail u32, nfail x (rank u32, status i32), out (if have_out)
+ */
+#define CRT_CORPC_HDR_LEN   20
+#define CRT_CORPC_MAX_K     64
+#define CRT_CORPC_MAX_EXCL  900
+#define CRT_CORPC_MAX_BUDGET_MS 3600000u
+
+struct crt_corpc_req {
+	uint32_t root;
+	uint32_t k;
+	uint32_t budget_ms;
+	uint32_t nex;
+	const uint8_t *excluded; /* nex little-endian u32 */
+	const uint8_t *in;       /* in_size bytes */
+};
+
+struct crt_corpc_reply {
+	uint32_t have_out;
+	uint32_t nfail;
+	const uint8_t *fail;     /* nfail x (rank u32, status i32) little-endian */
+	const uint8_t *out;      /* out_size bytes when have_out */
+};
+
+/** Decode a collective request payload whose input must be in_size bytes. 0 or -EPROTO. */
+int crt_corpc_req_decode(const uint8_t *p, size_t len, size_t in_size, struct crt_corpc_req *r);
+
+/** Decode a collective reply payload whose output is out_size bytes. 0 or -EPROTO. */
+int crt_corpc_reply_decode(const uint8_t *p, size_t len, size_t out_size,
+			   struct crt_corpc_reply *r);
+
 /** Encode h into out[CRT_HDR_LEN]. */
 void crt_hdr_encode(const struct crt_hdr *h, uint8_t out[CRT_HDR_LEN]);
 

@@ -1,7 +1,9 @@
 /*
- * libFuzzer target for the fabric message decoder (crt_wire.h): arbitrary bytes go through
+ * libFuzzer target for the fabric message decoders (crt_wire.h): arbitrary bytes go through
  * crt_hdr_decode; whatever it accepts must re-encode to the same header bytes and satisfy the
- * invariants the RPC layer relies on. The bytes are also parsed as a fabric URI.
+ * invariants the RPC layer relies on. The bytes after the first (whose value picks the RPC's
+ * input/output size) go through the collective request and reply decoders, whose accepted
+ * views must stay inside the input. The bytes are also parsed as a fabric URI.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +34,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else if (why == NULL) {
 		abort(); /* every rejection names its reason */
+	}
+	if (size > 0) {
+		size_t io = data[0] % 64, len = size - 1;
+		const uint8_t *p = data + 1, *end = data + size;
+		struct crt_corpc_req rq;
+		struct crt_corpc_reply rp;
+
+		if (crt_corpc_req_decode(p, len, io, &rq) == 0) {
+			if (rq.k < 1 || rq.k > CRT_CORPC_MAX_K || rq.nex > CRT_CORPC_MAX_EXCL ||
+			    rq.in + io != end || rq.excluded + (size_t)rq.nex * 4 != rq.in)
+				abort();
+		}
+		if (crt_corpc_reply_decode(p, len, io, &rp) == 0) {
+			if (rp.have_out > 1 || rp.fail + (size_t)rp.nfail * 8 > end ||
+			    (rp.have_out && rp.out + io != end))
+				abort();
+		}
 	}
 	if (size < sizeof(uri)) {
 		memcpy(uri, data, size);

@@ -504,6 +504,20 @@ static void test_collective(void **state)
 		assert_int_equal(out.sum, 36);
 		assert_int_equal(nfail, 0);
 	}
+	/* a collective cannot be aborted (its children's timeouts bound it) */
+	{
+		struct crt_rpc *rpc;
+
+		assert_int_equal(crt_corpc_create(crt_context_get(nodes[0].t, 0), OPC_SUM, NULL, 0,
+						  2, &rpc), 0);
+		assert_int_equal(crt_req_abort(rpc), -EOPNOTSUPP);
+		crt_req_decref(rpc);
+		/* nor built on an RPC without an aggregate function, nor with fan-out 0 */
+		assert_int_equal(crt_corpc_create(crt_context_get(nodes[0].t, 0), OPC_ECHO, NULL, 0,
+						  2, &rpc), -EINVAL);
+		assert_int_equal(crt_corpc_create(crt_context_get(nodes[0].t, 0), OPC_SUM, NULL, 0,
+						  0, &rpc), -EINVAL);
+	}
 	/* an excluded rank is skipped without being a failure */
 	assert_int_equal(run_sum(nodes, 0, ex, 1, 2, 5000, &out, fail, &nfail), 0);
 	assert_int_equal(out.count, NCOLL - 1);
