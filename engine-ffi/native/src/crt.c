@@ -133,6 +133,9 @@ static void wake(struct crt_context *ctx)
 	if (write(ctx->efd, &one, sizeof(one)) < 0) {
 		/* the counter is only far from full: nothing to do */
 	}
+	/* context 0 may sleep in the provider rather than on its eventfd */
+	if (ctx->idx == 0 && !(ctx->has_thread && pthread_equal(pthread_self(), ctx->thread)))
+		fab_wake(ctx->t->ep);
 }
 
 /* ---- protocols ---- */

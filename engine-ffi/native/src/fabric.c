@@ -297,7 +297,8 @@ int fab_open(const struct fab_config *cfg, fab_recv_fn recv, fab_send_err_fn sen
 	FAB_TRY(fi_ep_bind(ep->ep, &ep->cq->fid, FI_TRANSMIT | FI_RECV), "completion queue bind");
 	FAB_TRY(fi_enable(ep->ep), "endpoint enable (is the port in use? check "
 		"fabric_iface_port)");
-	if (fi_control(&ep->cq->fid, FI_GETWAIT, &ep->cq_fd) != 0)
+	/* the sockets provider answers FI_GETWAIT without an fd: it gets fi_cq_sread instead */
+	if (fi_control(&ep->cq->fid, FI_GETWAIT, &ep->cq_fd) != 0 || ep->cq_fd < 0)
 		ep->cq_fd = -1;
 	FAB_TRY(fi_getname(&ep->ep->fid, &sa, &salen), "address query");
 	if (salen < sizeof(sa) || sa.sin_family != AF_INET) {
@@ -376,6 +377,17 @@ static void complete(struct fab_ep *ep, struct fab_op *op, int rc)
 		D_ERROR("fabric: cannot repost a receive buffer");
 }
 
+static void complete_batch(struct fab_ep *ep, struct fi_cq_msg_entry *ent, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++) {
+		struct fab_op *op = ent[i].op_context;
+
+		if (op->kind == OP_RECV)
+			op->len = ent[i].len;
+		complete(ep, op, 0);
+	}
+}
+
 /* Read what the CQ holds (under ep->lock). Number handled or -errno. */
 static int drain_cq(struct fab_ep *ep)
 {
@@ -404,13 +416,7 @@ static int drain_cq(struct fab_ep *ep)
 		}
 		if (n < 0)
 			return (int)n;
-		for (ssize_t i = 0; i < n; i++) {
-			struct fab_op *op = ent[i].op_context;
-
-			if (op->kind == OP_RECV)
-				op->len = ent[i].len;
-			complete(ep, op, 0);
-		}
+		complete_batch(ep, ent, n);
 		total += (int)n;
 	}
 }
@@ -542,10 +548,23 @@ int fab_progress(struct fab_ep *ep, int timeout_ms, int wake_fd)
 	 */
 	if (timeout_ms > FAB_CM_POLL_MS)
 		timeout_ms = FAB_CM_POLL_MS;
-	if (ep->cq_fd >= 0)
-		pfd[n++] = (struct pollfd){.fd = ep->cq_fd, .events = POLLIN};
-	else if (timeout_ms > 1)
-		timeout_ms = 1;
+	if (ep->cq_fd < 0) {
+		/*
+		 * No fd to poll (the sockets provider): block in the provider's own sread, which
+		 * fab_wake interrupts; entries read here are handled under the lock like the rest.
+		 */
+		struct fi_cq_msg_entry ent[FAB_CQ_BATCH];
+		ssize_t got = fi_cq_sread(ep->cq, ent, FAB_CQ_BATCH, NULL, timeout_ms);
+
+		pthread_mutex_lock(&ep->lock);
+		if (got > 0)
+			complete_batch(ep, ent, got);
+		retry_pending(ep);
+		rc = drain_cq(ep);
+		pthread_mutex_unlock(&ep->lock);
+		return rc < 0 ? rc : rc + (got > 0 ? (int)got : 0);
+	}
+	pfd[n++] = (struct pollfd){.fd = ep->cq_fd, .events = POLLIN};
 	if (wake_fd >= 0)
 		pfd[n++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
 	poll(pfd, (nfds_t)n, timeout_ms);
@@ -554,6 +573,12 @@ int fab_progress(struct fab_ep *ep, int timeout_ms, int wake_fd)
 	rc = drain_cq(ep);
 	pthread_mutex_unlock(&ep->lock);
 	return rc;
+}
+
+void fab_wake(struct fab_ep *ep)
+{
+	if (ep != NULL && ep->cq_fd < 0)
+		fi_cq_signal(ep->cq);
 }
 
 int fab_route_src(uint32_t ip, uint32_t *src)

@@ -67,6 +67,9 @@ int fab_send_withdraw(struct fab_ep *ep, uint64_t cookie);
  */
 int fab_progress(struct fab_ep *ep, int timeout_ms, int wake_fd);
 
+/** Interrupt a fab_progress blocked in the provider (those without a wait fd). */
+void fab_wake(struct fab_ep *ep);
+
 /** Close the endpoint (no progress call may run concurrently). */
 void fab_close(struct fab_ep *ep);
 

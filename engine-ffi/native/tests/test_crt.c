@@ -115,19 +115,28 @@ static const struct crt_proto_format other_proto = {
 	.name = "other", .version = 1, .count = 1, .rpcs = test_rpcs, .base = OTHER_BASE,
 };
 
-static struct crt_transport *mk(struct node *n, int nctx, int threads, const char *sys)
+static struct crt_transport *mk_prov(struct node *n, int nctx, int threads, const char *sys,
+				     const char *d_provider)
 {
 	struct crt_transport_opts o = {
-		.fab = {.provider = "tcp;ofi_rxm", .scheme = "ofi+tcp", .ip = "127.0.0.1"},
-		.nctx = nctx, .threads = threads, .system = sys, .user = n,
+		.fab = {.ip = "127.0.0.1"}, .nctx = nctx, .threads = threads, .system = sys,
+		.user = n,
 	};
 	char err[256] = "";
-	int rc = crt_transport_create(&o, &n->t, err, sizeof(err));
+	int rc = fab_provider_map(d_provider, &o.fab, err, sizeof(err));
+
+	assert_int_equal(rc, 0);
+	rc = crt_transport_create(&o, &n->t, err, sizeof(err));
 
 	if (rc != 0)
 		fail_msg("transport: %s", err);
 	assert_int_equal(crt_proto_register(n->t, &test_proto), 0);
 	return n->t;
+}
+
+static struct crt_transport *mk(struct node *n, int nctx, int threads, const char *sys)
+{
+	return mk_prov(n, nctx, threads, sys, "ofi+tcp");
 }
 
 /* Installs the same map (ranks 0..n-1 at the nodes' URIs) on every node. */
@@ -369,6 +378,34 @@ static void test_group_checks(void **state)
 	crt_transport_destroy(other.t);
 }
 
+/* The other provider: ofi+sockets maps to libfabric's sockets RDM endpoints. */
+static void test_sockets_provider(void **state)
+{
+	struct node a = {.rank = 0}, b = {.rank = 1};
+	struct fab_config cfg;
+	char err[256];
+	struct crt_rpc *rpc;
+
+	(void)state;
+	assert_int_equal(fab_provider_map("ofi+verbs", &cfg, err, sizeof(err)), -EPROTONOSUPPORT);
+	assert_non_null(strstr(err, "'ofi+verbs' (D_PROVIDER)"));
+	assert_int_equal(fab_provider_map("ofi+tcp;ofi_rxm", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.provider, "tcp;ofi_rxm");
+	assert_string_equal(cfg.scheme, "ofi+tcp");
+	mk_prov(&a, 1, 1, NULL, "ofi+sockets");
+	mk_prov(&b, 1, 1, NULL, "ofi+sockets");
+	assert_non_null(strstr(crt_transport_uri(b.t), "ofi+sockets://127.0.0.1:"));
+	assert_int_equal(crt_req_create_uri(crt_context_get(a.t, 0), crt_transport_uri(b.t), 0,
+					    OPC_ECHO, &rpc), 0);
+	((struct echo_in *)crt_req_input(rpc))->v = 1;
+	crt_req_set_timeout(rpc, 10000);
+	assert_int_equal(crt_req_send_sync(rpc), 0);
+	assert_int_equal(((const struct echo_out *)crt_req_output(rpc))->v, 2);
+	crt_req_decref(rpc);
+	crt_transport_destroy(a.t);
+	crt_transport_destroy(b.t);
+}
+
 /* ---- timeout and cancel ---- */
 
 static int cb_status = 1;
@@ -591,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_register),
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_group_checks),
+		cmocka_unit_test(test_sockets_provider),
 		cmocka_unit_test(test_timeout_cancel),
 		cmocka_unit_test(test_collective),
 	};
