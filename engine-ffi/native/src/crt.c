@@ -16,7 +16,8 @@
 #include "log.h"
 #include "tree.h"
 
-#define IDLE_POLL_MS 100
+/* Deadlines are computed and wake-ups signaled: an idle context only checks in this often. */
+#define IDLE_POLL_MS 1000
 #define CORPC_HDR_LEN CRT_CORPC_HDR_LEN
 
 enum rpc_state { RPC_CREATED = 0, RPC_INFLIGHT = 1, RPC_DONE = 2 };

@@ -31,6 +31,9 @@
 #define FAB_CQ_BATCH 32
 #define FAB_SPIN_US  30
 #define FAB_CM_POLL_MS 10
+/* After this long without traffic the endpoint polls its connection manager less often. */
+#define FAB_IDLE_AFTER_US 2000000
+#define FAB_IDLE_CM_POLL_MS 100
 
 enum { OP_RECV = 1, OP_SEND = 2 };
 
@@ -71,6 +74,7 @@ struct fab_ep {
 	int sends_out;         /* sends posted, not yet completed (under lock) */
 	struct fab_op *pending; /* sends refused with FI_EAGAIN, retried by progress */
 	struct fab_op *posted;  /* sends the provider holds */
+	int64_t last_busy_us;   /* last send or completion (monotonic) */
 	uint32_t ip;
 	uint16_t port;
 	fab_recv_fn recv;
@@ -100,6 +104,7 @@ static void posted_del(struct fab_ep *ep, struct fab_op *op)
 }
 
 static int drain_cq(struct fab_ep *ep);
+static int64_t mono_us(void);
 
 int fab_provider_map(const char *d_provider, struct fab_config *cfg, char *err, size_t errlen)
 {
@@ -246,9 +251,23 @@ void fab_close(struct fab_ep *ep)
 		}                                                                            \
 	} while (0)
 
+/*
+ * ofi_rxm sizes its pools for thousands of connections: with FI_OFI_RXM_USE_SRX=1 (which
+ * daos_server passes by default) 4096 bounce buffers of 16 KiB per endpoint, ~70 MB. Our
+ * messages are at most CRT_MAX_MSG bytes and few in flight, so unless the environment says
+ * otherwise the pools are sized for that (~12 MB with SRX, ~2 MB without). libfabric reads
+ * these once, at its first fi_getinfo in the process.
+ */
+static void rxm_env_defaults(void)
+{
+	setenv("FI_OFI_RXM_MSG_RX_SIZE", "128", 0);
+	setenv("FI_OFI_RXM_BUFFER_SIZE", "8448", 0); /* CRT_MAX_MSG + rxm's header: eager */
+}
+
 int fab_open(const struct fab_config *cfg, fab_recv_fn recv, fab_send_err_fn send_err,
 	     void *arg, struct fab_ep **out, char *err, size_t errlen)
 {
+	static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 	struct fi_info *hints = fi_allocinfo();
 	struct fi_cq_attr cq_attr = {.format = FI_CQ_FORMAT_MSG, .size = 1024,
 				     .wait_obj = FI_WAIT_FD};
@@ -265,6 +284,7 @@ int fab_open(const struct fab_config *cfg, fab_recv_fn recv, fab_send_err_fn sen
 		snprintf(err, errlen, "out of memory opening the fabric endpoint");
 		return -ENOMEM;
 	}
+	pthread_once(&env_once, rxm_env_defaults);
 	pthread_mutex_init(&ep->lock, NULL);
 	ep->cq_fd = -1;
 	ep->recv = recv;
@@ -397,8 +417,11 @@ static int drain_cq(struct fab_ep *ep)
 	for (;;) {
 		ssize_t n = fi_cq_read(ep->cq, ent, FAB_CQ_BATCH);
 
-		if (n == -FI_EAGAIN)
+		if (n == -FI_EAGAIN) {
+			if (total > 0)
+				ep->last_busy_us = mono_us();
 			return total;
+		}
 		if (n == -FI_EAVAIL) {
 			struct fi_cq_err_entry e = {0};
 
@@ -471,6 +494,7 @@ int fab_send(struct fab_ep *ep, uint32_t ip, uint16_t port, const uint8_t *msg, 
 	op->len = len;
 	memcpy(op->buf, msg, len);
 	pthread_mutex_lock(&ep->lock);
+	ep->last_busy_us = mono_us();
 	rc = peer_addr(ep, ip, port, &op->addr);
 	if (rc == 0) {
 		rc = fi_send(ep->ep, op->buf, len, NULL, op->addr, op);
@@ -543,11 +567,17 @@ int fab_progress(struct fab_ep *ep, int timeout_ms, int wake_fd)
 	/*
 	 * ofi_rxm runs its connection manager from CQ reads only (at most every 10 ms, its
 	 * FI_OFI_RXM_CM_PROGRESS_INTERVAL) and the CQ fd does not signal connection requests:
-	 * an idle endpoint still reads the CQ that often, or a peer's first contact would wait
-	 * for our next wake-up.
+	 * the endpoint reads the CQ that often while it has traffic, or a peer's connection
+	 * set-up would wait for our next wake-up; an idle one (thousands of stand-in engines on
+	 * two cores) every 100 ms, which a new peer's first contact pays once.
 	 */
-	if (timeout_ms > FAB_CM_POLL_MS)
-		timeout_ms = FAB_CM_POLL_MS;
+	{
+		int cap = mono_us() - ep->last_busy_us < FAB_IDLE_AFTER_US ? FAB_CM_POLL_MS
+									   : FAB_IDLE_CM_POLL_MS;
+
+		if (timeout_ms > cap)
+			timeout_ms = cap;
+	}
 	if (ep->cq_fd < 0) {
 		/*
 		 * No fd to poll (the sockets provider): block in the provider's own sread, which

@@ -26,7 +26,10 @@
 #define OPC_SLEEP   CRT_PROTO_OPC(TEST_BASE, 1, 1)
 #define OPC_SUM     CRT_PROTO_OPC(TEST_BASE, 1, 2)
 #define OPC_WHERE   CRT_PROTO_OPC(TEST_BASE, 1, 3)
+#define OPC_BIG     CRT_PROTO_OPC(TEST_BASE, 1, 4)
 #define OPC_ECHO_V2 CRT_PROTO_OPC(TEST_BASE, 2, 0)
+#define BIG_IN      CRT_MAX_PAYLOAD
+#define BIG_OUT     (CRT_MAX_PAYLOAD - 16)
 #define OTHER_BASE  0x43000000u
 
 /* Per-node behaviour, the transport's user pointer. */
@@ -99,14 +102,24 @@ static void agg_sum(void *acc, const void *child)
 	a->count += c->count;
 }
 
+/* The largest messages: out[i] = in[BIG_IN - 1 - i]. */
+static int h_big(const struct crt_req_info *ri, const void *in, void *out)
+{
+	(void)ri;
+	for (size_t i = 0; i < BIG_OUT; i++)
+		((uint8_t *)out)[i] = ((const uint8_t *)in)[BIG_IN - 1 - i];
+	return 0;
+}
+
 static const struct crt_proto_rpc_format test_rpcs[] = {
 	{"echo", sizeof(struct echo_in), sizeof(struct echo_out), echo_check, h_echo, NULL},
 	{"sleep", sizeof(struct echo_in), sizeof(struct echo_out), NULL, h_sleep, NULL},
 	{"sum", sizeof(struct echo_in), sizeof(struct sum_out), NULL, h_sum, agg_sum},
 	{"where", sizeof(struct echo_in), sizeof(struct echo_out), NULL, h_echo, NULL},
+	{"big", BIG_IN, BIG_OUT, NULL, h_big, NULL},
 };
 static const struct crt_proto_format test_proto = {
-	.name = "test", .version = 1, .count = 4, .rpcs = test_rpcs, .base = TEST_BASE,
+	.name = "test", .version = 1, .count = 5, .rpcs = test_rpcs, .base = TEST_BASE,
 };
 static const struct crt_proto_format test_proto_v2 = {
 	.name = "test", .version = 2, .count = 1, .rpcs = test_rpcs, .base = TEST_BASE,
@@ -296,6 +309,16 @@ static void test_dispatch(void **state)
 	assert_int_equal(out.v, 42);
 	assert_int_equal(out.rank, 1);
 	assert_int_equal(out.ctx, 0);
+	/* the largest request and reply the wire allows */
+	assert_int_equal(crt_req_create(crt_context_get(a.t, 0), 1, 0, OPC_BIG, &rpc), 0);
+	for (size_t i = 0; i < BIG_IN; i++)
+		((uint8_t *)crt_req_input(rpc))[i] = (uint8_t)(i * 7);
+	crt_req_set_timeout(rpc, 5000);
+	assert_int_equal(crt_req_send_sync(rpc), 0);
+	for (size_t i = 0; i < BIG_OUT; i++)
+		assert_int_equal(((const uint8_t *)crt_req_output(rpc))[i],
+				 (uint8_t)((BIG_IN - 1 - i) * 7));
+	crt_req_decref(rpc);
 	/* a request for context 2 runs there */
 	assert_int_equal(echo_rank(crt_context_get(a.t, 0), 1, 2, OPC_WHERE, 1, &out), 0);
 	assert_int_equal(out.ctx, 2);
