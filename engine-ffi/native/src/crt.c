@@ -258,12 +258,16 @@ static void group_refresh(struct crt_transport *t)
 		t->group_refresh(t, t->user);
 }
 
-void crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *version)
+size_t crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *version)
 {
+	size_t n;
+
 	pthread_mutex_lock(&t->lock);
 	*self = t->self;
 	*version = t->version;
+	n = t->members != NULL ? t->nmembers : 0;
 	pthread_mutex_unlock(&t->lock);
+	return n;
 }
 
 void crt_group_info(struct crt_transport *t, uint32_t *self, uint32_t *version)

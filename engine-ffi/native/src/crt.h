@@ -132,8 +132,8 @@ int crt_group_update(struct crt_transport *t, uint32_t self, uint32_t version,
 		     const struct crt_member *m, size_t n);
 /** Current map version and self rank (after the group_refresh hook). */
 void crt_group_info(struct crt_transport *t, uint32_t *self, uint32_t *version);
-/** The same without calling the hook (for the hook itself). */
-void crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *version);
+/** The same without calling the hook (for the hook itself); returns the member count. */
+size_t crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *version);
 
 /** Completion: status 0 or -DER_*; output and failures readable until the rpc is released. */
 typedef void (*crt_cb_t)(struct crt_rpc *rpc, int status, void *arg);

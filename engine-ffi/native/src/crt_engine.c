@@ -51,11 +51,13 @@ static void group_refresh(struct crt_transport *t, void *user)
 	uint32_t self, version, cur_self, cur_version;
 	size_t n = 0;
 
-	crt_group_info_raw(t, &cur_self, &cur_version);
+	size_t cur_n = crt_group_info_raw(t, &cur_self, &cur_version);
+
 	pthread_mutex_lock(&eng->lock);
 	self = eng->rank;
 	version = eng->group_version;
-	if ((self == cur_self && version == cur_version) || eng->group == NULL) {
+	if ((self == cur_self && version == cur_version && (cur_n > 0 || eng->ngroup == 0)) ||
+	    eng->group == NULL) {
 		pthread_mutex_unlock(&eng->lock);
 		if (self != cur_self)
 			crt_group_update(t, self, cur_version, NULL, 0);
