@@ -430,6 +430,55 @@ static void test_sockets_provider(void **state)
 	crt_transport_destroy(b.t);
 }
 
+/* A peer restarted at the same address (a new engine process): the old connection is dead,
+ * requests reach the new one (after at most a bounded number of failures). */
+static void test_peer_restart(void **state)
+{
+	struct node a = {.rank = 0}, b = {.rank = 1};
+	char uri[160];
+	uint32_t ip;
+	uint16_t port;
+	struct crt_rpc *rpc;
+	int rc = -1;
+
+	(void)state;
+	mk(&a, 1, 1, NULL);
+	mk(&b, 1, 1, NULL);
+	snprintf(uri, sizeof(uri), "%s", crt_transport_uri(b.t));
+	assert_int_equal(crt_uri_parse(uri, &ip, &port), 0);
+	assert_int_equal(crt_req_create_uri(crt_context_get(a.t, 0), uri, 0, OPC_ECHO, &rpc), 0);
+	crt_req_set_timeout(rpc, 10000);
+	assert_int_equal(crt_req_send_sync(rpc), 0);
+	crt_req_decref(rpc);
+	crt_transport_destroy(b.t);
+	{
+		struct crt_transport_opts o = {
+			.fab = {.provider = "tcp;ofi_rxm", .scheme = "ofi+tcp", .ip = "127.0.0.1",
+				.port = port},
+			.nctx = 1, .threads = 1, .user = &b,
+		};
+		char err[256];
+
+		if (crt_transport_create(&o, &b.t, err, sizeof(err)) != 0)
+			fail_msg("restart at port %u: %s", port, err);
+		assert_int_equal(crt_proto_register(b.t, &test_proto), 0);
+		assert_string_equal(crt_transport_uri(b.t), uri);
+	}
+	b.rank = 7; /* the new process answers as itself */
+	for (int i = 0; i < 5 && rc != 0; i++) {
+		assert_int_equal(crt_req_create_uri(crt_context_get(a.t, 0), uri, 0, OPC_ECHO, &rpc),
+				 0);
+		crt_req_set_timeout(rpc, 2000);
+		rc = crt_req_send_sync(rpc);
+		if (rc == 0)
+			assert_int_equal(((const struct echo_out *)crt_req_output(rpc))->rank, 7);
+		crt_req_decref(rpc);
+	}
+	assert_int_equal(rc, 0);
+	crt_transport_destroy(a.t);
+	crt_transport_destroy(b.t);
+}
+
 /* ---- timeout and cancel ---- */
 
 static int cb_status = 1;
@@ -654,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_group_checks),
 		cmocka_unit_test(test_sockets_provider),
+		cmocka_unit_test(test_peer_restart),
 		cmocka_unit_test(test_timeout_cancel),
 		cmocka_unit_test(test_collective),
 	};
