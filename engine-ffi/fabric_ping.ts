@@ -1,9 +1,10 @@
 /**
- * Client of the engine's fabric ping protocol (engine-ffi/native/src/fabric.h): proves that
- * the URI an engine reported with NotifyReady is live. Little-endian throughout:
- * request "DAOSPING" nonce:u64 (16 bytes); reply "DAOSPONG" nonce:u64 rank:u32 instance:u32
- * incarnation:u64 (32 bytes).
+ * Client of the engine's fabric ping (the RPC layer's own protocol on libfabric, see
+ * engine-ffi/native/src/crt_engine.h): proves that the URI an engine reported with NotifyReady
+ * is live. The ping runs in libdaos_engine.so (`daos_engine_fabric_ping`), from a libfabric
+ * endpoint of its own, on an FFI worker thread so the event loop keeps running.
  */
+import { defaultLibraryPath, quietFabricSignalHandlers } from "./ffi.ts";
 
 /** What an engine answers to a ping. */
 export interface Pong {
@@ -12,8 +13,13 @@ export interface Pong {
   incarnation: bigint;
 }
 
-const PING = new TextEncoder().encode("DAOSPING");
-const PONG = new TextEncoder().encode("DAOSPONG");
+const pingSymbols = {
+  daos_engine_fabric_ping: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "usize"],
+    result: "i32",
+    nonblocking: true,
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
 
 /** Splits "ofi+tcp://IP:PORT" into host and port; throws on anything else. */
 export function parseFabricUri(uri: string): { host: string; port: number } {
@@ -25,37 +31,33 @@ export function parseFabricUri(uri: string): { host: string; port: number } {
 }
 
 /** Pings the engine at uri; rejects on timeout, refusal or a malformed reply. */
-export async function pingFabric(uri: string, timeoutMs = 1000): Promise<Pong> {
-  const { host, port } = parseFabricUri(uri);
-  const nonce = BigInt(Date.now()) ^ (BigInt(Math.floor(Math.random() * 2 ** 32)) << 20n);
-  const req = new Uint8Array(16);
-  req.set(PING);
-  new DataView(req.buffer).setBigUint64(8, nonce, true);
-  let conn: Deno.TcpConn | undefined;
-  const timer = setTimeout(() => conn?.close(), timeoutMs);
+export async function pingFabric(uri: string, timeoutMs = 5000): Promise<Pong> {
+  parseFabricUri(uri);
+  quietFabricSignalHandlers();
+  const lib = Deno.dlopen(defaultLibraryPath(), pingSymbols);
   try {
-    conn = await Deno.connect({ hostname: host, port });
-    await conn.write(req);
-    const resp = new Uint8Array(32);
-    let got = 0;
-    while (got < resp.length) {
-      const n = await conn.read(resp.subarray(got));
-      if (n === null) throw new Error(`fabric ping to ${uri}: connection closed after ${got} B`);
-      got += n;
+    const uriBuf = new TextEncoder().encode(`${uri}\0`);
+    const rank = new Uint32Array(1);
+    const instance = new Uint32Array(1);
+    const incarnation = new BigUint64Array(1);
+    const err = new Uint8Array(512);
+    // the C side bounds the call by timeoutMs; the buffers stay referenced until it returns
+    const rc = await lib.symbols.daos_engine_fabric_ping(
+      uriBuf,
+      timeoutMs,
+      rank,
+      instance,
+      incarnation,
+      err,
+      BigInt(err.length),
+    );
+    if (rc !== 0) {
+      const end = err.indexOf(0);
+      const msg = new TextDecoder().decode(err.subarray(0, end < 0 ? err.length : end));
+      throw new Error(msg || `fabric ping to ${uri} failed (${rc})`);
     }
-    const dv = new DataView(resp.buffer);
-    if (!PONG.every((b, i) => resp[i] === b) || dv.getBigUint64(8, true) !== nonce) {
-      throw new Error(`fabric ping to ${uri}: not a DAOSPONG reply to our nonce`);
-    }
-    return {
-      rank: dv.getUint32(16, true),
-      instance: dv.getUint32(20, true),
-      incarnation: dv.getBigUint64(24, true),
-    };
+    return { rank: rank[0], instance: instance[0], incarnation: incarnation[0] };
   } finally {
-    clearTimeout(timer);
-    try {
-      conn?.close();
-    } catch { /* closed by the timer */ }
+    lib.close();
   }
 }

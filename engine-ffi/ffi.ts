@@ -46,8 +46,21 @@ export function defaultLibraryPath(): string {
   return decodeURIComponent(new URL("./native/build/libdaos_engine.so", import.meta.url).pathname);
 }
 
+/**
+ * The engine links libfabric, which links the PSM library (libpsm_infinipath): loading it runs
+ * a constructor that, unless IPATH_NO_BACKTRACE is set, installs its own SIGINT/SIGTERM/SIGSEGV
+ * handlers, which end the process with status 1 (a SIGTERM'd engine no longer stops cleanly,
+ * and Deno chains to them). Set it (and PSM2's HFI_NO_BACKTRACE) before any load.
+ */
+export function quietFabricSignalHandlers(): void {
+  for (const name of ["IPATH_NO_BACKTRACE", "HFI_NO_BACKTRACE"]) {
+    if (Deno.env.get(name) === undefined) Deno.env.set(name, "1");
+  }
+}
+
 /** Opens the engine library (default: the one built next to this module). */
 export function openEngineLibrary(path = defaultLibraryPath()): EngineLibrary {
+  quietFabricSignalHandlers();
   try {
     return Deno.dlopen(path, engineSymbols);
   } catch (e) {

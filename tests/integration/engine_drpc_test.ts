@@ -442,3 +442,77 @@ Deno.test("daos_engine: NotifyReady rejected by daos_server → the engine stops
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("two daos_engines: PingRank crosses the fabric; a stale map, a stopped rank fail", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "engine_fab_" });
+  const DER_TIMEDOUT = -1011;
+  let server: FakeServer | undefined;
+  const engines: Running[] = [];
+  try {
+    server = new FakeServer(`${dir}/daos_server.sock`);
+    for (const i of [0, 1]) {
+      await Deno.mkdir(`${dir}/scm${i}`);
+      const env = { DAOS_FABRIC_ADDR: "127.0.0.1", D_LOG_FILE: `${dir}/engine${i}.log` };
+      const args = ["-t", "1", "-s", `${dir}/scm${i}`, "-d", dir, "-I", `${i}`, "-g", "sys"];
+      engines.push(startEngine(args, env));
+    }
+    await until("both NotifyReady", () => server!.notifications.length === 2);
+    const nr = [0, 1].map((i) => server!.notifications.find((n) => n.instanceIdx === i)!);
+    const sock = nr.map((n) => n.drpcListenerSock);
+    for (const i of [0, 1]) {
+      equal(daosStatus(await mgmt(sock[i], MgmtMethod.SET_RANK, SetRankReqSchema, { rank: i })), 0);
+    }
+    const map = (version: number, inc1: bigint) =>
+      create(GroupUpdateReqSchema, {
+        mapVersion: version,
+        engines: [
+          { rank: 0, uri: nr[0].uri, incarnation: nr[0].incarnation },
+          { rank: 1, uri: nr[1].uri, incarnation: inc1 },
+        ],
+      });
+    const update = async (i: number, version: number, inc1: bigint) => {
+      const body = toBinary(GroupUpdateReqSchema, map(version, inc1));
+      const r = await callDrpc(sock[i], DrpcModule.MGMT, MgmtMethod.GROUP_UPDATE, body, opts);
+      equal(fromBinary(GroupUpdateRespSchema, r.body).status, 0);
+    };
+    const ping = async (from: number, rank: number) =>
+      daosStatus(await mgmt(sock[from], MgmtMethod.PING_RANK, PingRankReqSchema, { rank }));
+    await update(0, 3, nr[1].incarnation);
+    await update(1, 3, nr[1].incarnation);
+
+    // each engine reaches the other through a ping RPC on libfabric (the first contact sets
+    // up the connection: on a loaded machine it may take more than one 2 s ping)
+    for (const [from, to] of [[0, 1], [1, 0]]) {
+      let st = await ping(from, to);
+      for (let i = 0; i < 4 && st !== 0; i++) st = await ping(from, to);
+      equal(st, 0, `PingRank ${from}->${to}`);
+    }
+    equal(await ping(0, 1), 0);
+    equal(await ping(1, 0), 0);
+    equal(await ping(0, 7), DER_NONEXIST);
+
+    // a map naming another incarnation of rank 1 is stale: the answer does not count
+    await update(0, 4, nr[1].incarnation + 1n);
+    equal(await ping(0, 1), DER_UNREACH);
+    await update(0, 5, nr[1].incarnation);
+    equal(await ping(0, 1), 0);
+
+    // a stopped engine does not answer: the ping ends at its bound (2 s), then works again
+    engines[1].child.kill("SIGSTOP");
+    const t0 = Date.now();
+    try {
+      equal(await ping(0, 1), DER_TIMEDOUT);
+      const took = Date.now() - t0;
+      ok(took >= 1900 && took < 4500, `PingRank of a stopped rank took ${took} ms`);
+    } finally {
+      engines[1].child.kill("SIGCONT");
+    }
+    equal(await ping(0, 1), 0);
+
+    for (const r of engines.splice(0)) deepEqual((await stopEngine(r)).code, 0);
+  } finally {
+    for (const r of engines) await stopEngine(r, "SIGKILL");
+    await server?.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -9,7 +9,7 @@
  * xstreams and sends NotifyReady to <socket_dir>/daos_server.sock; stop() joins every thread
  * and removes the socket; destroy() frees the engine. One engine per process.
  *
- * Environment: D_PROVIDER, D_INTERFACE, D_PORT (fabric), DAOS_FABRIC_ADDR (our override of the
+ * Environment: D_PROVIDER (ofi+tcp or ofi+sockets, on libfabric), D_INTERFACE, D_PORT (fabric), DAOS_FABRIC_ADDR (our override of the
  * interface's IPv4 address), D_LOG_FILE (log destination; stderr when unset), D_LOG_MASK,
  * DAOS_SERVER_PID (the daos_server that started the engine: when that process exits, the
  * engine notices at once, logs it and stops itself with last_error set; unset = not watched),
@@ -100,6 +100,16 @@ DAOS_ENGINE_API int daos_engine_prep_shutdown(const daos_engine_t *eng);
 
 /** Incarnation sent with NotifyReady (grows across restarts). */
 DAOS_ENGINE_API uint64_t daos_engine_incarnation(const daos_engine_t *eng);
+
+/**
+ * Ping the engine at a fabric URI ("ofi+tcp://IP:PORT") with the RPC layer's ping, from an
+ * endpoint of its own (any process; no engine needed), bounded by timeout_ms. On success
+ * fills rank, instance and incarnation (each may be NULL) and returns 0; otherwise a negative
+ * errno or -DER_* with a message in err.
+ */
+DAOS_ENGINE_API int daos_engine_fabric_ping(const char *uri, int timeout_ms, uint32_t *rank,
+					    uint32_t *instance, uint64_t *incarnation, char *err,
+					    size_t errlen);
 
 #ifdef __cplusplus
 }

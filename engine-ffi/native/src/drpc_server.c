@@ -1,4 +1,4 @@
-/* Progress loop: dRPC over the engine's Unix stream socket and the fabric ping endpoint. */
+/* Progress loop: dRPC over the engine's Unix stream socket (the fabric has its own, crt.h). */
 #include "drpc_server.h"
 
 #include <errno.h>
@@ -16,7 +16,6 @@
 
 #include "drpc_frame.h"
 #include "engine_internal.h"
-#include "fabric.h"
 #include "log.h"
 #include "telemetry.h"
 
@@ -32,12 +31,11 @@
 #define DRPC_PARTIAL_MS    2000
 /* A connection with nothing in flight is closed after this long (callers connect per call). */
 #define DRPC_IDLE_MS       10000
-#define MAX_FABRIC_CLIENTS 64
 #define POLL_IDLE_MS       1000
 /* Replies queued for a dRPC peer that does not read them: past this it is dropped. */
 #define DRPC_MAX_PENDING   (16 << 20)
-/* poll slots before the clients: stop event, dRPC listener, fabric listener, daos_server */
-#define NFIXED             4
+/* poll slots before the clients: stop event, dRPC listener, daos_server */
+#define NFIXED             3
 
 struct drpc_client {
 	int fd;
@@ -68,15 +66,6 @@ static int drpc_rx_partial(const struct drpc_rx *rx)
 {
 	return rx->hdr_have > 0 || rx->in_chunk || rx->have > 0;
 }
-
-/* Fabric pingers connect per ping: a request must arrive, and be answered, at once. */
-struct fabric_client {
-	int fd;
-	uint8_t buf[DSS_PING_REQ_LEN];
-	size_t have;
-	int64_t since; /* monotonic ms of accept or the last answered request */
-	char peer[64]; /* "ip:port", for the log */
-};
 
 int dss_drpc_listen(struct dss_engine *eng, char *err, size_t errlen)
 {
@@ -234,83 +223,6 @@ static int drpc_client_service(struct dss_engine *eng, struct drpc_client *c)
 	return 0;
 }
 
-static int fabric_client_service(struct dss_engine *eng, struct fabric_client *c)
-{
-	for (;;) {
-		ssize_t n = recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, MSG_DONTWAIT);
-		uint8_t resp[DSS_PING_RESP_LEN];
-
-		if (n == 0)
-			return -1;
-		if (n < 0)
-			return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
-		c->have += (size_t)n;
-		if (c->have < sizeof(c->buf))
-			continue;
-		c->have = 0;
-		if (dss_fabric_ping_reply(eng, c->buf, resp) != 0)
-			return -1;
-		/* never wait on a peer that does not read its answers: the loop serves everyone */
-		n = send(c->fd, resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n != (ssize_t)sizeof(resp)) {
-			D_WARN("fabric: dropping connection from %s: it does not read its answers",
-			       c->peer);
-			return -1;
-		}
-		c->since = mono_ms();
-	}
-}
-
-/* Closes fabric connections idle or stalled past the bounds; says who was dropped. */
-static void fabric_clients_sweep(struct fabric_client *fc, int64_t now)
-{
-	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++) {
-		struct fabric_client *c = &fc[i];
-
-		if (c->fd < 0)
-			continue;
-		if (c->have > 0 && now - c->since > DRPC_PARTIAL_MS)
-			D_WARN("fabric: dropping connection from %s: request incomplete after %d ms",
-			       c->peer, DRPC_PARTIAL_MS);
-		else if (c->have == 0 && now - c->since > DRPC_IDLE_MS)
-			D_WARN("fabric: dropping connection from %s: idle for %d ms", c->peer,
-			       DRPC_IDLE_MS);
-		else
-			continue;
-		close(c->fd);
-		c->fd = -1;
-	}
-}
-
-/* Takes a new fabric connection into a free slot, or refuses it (logged). */
-static void fabric_client_accept(struct fabric_client *fc, int fd)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	char peer[64] = "?";
-	int slot = -1;
-
-	if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sin_family == AF_INET) {
-		char ip[INET_ADDRSTRLEN] = "?";
-
-		inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
-		snprintf(peer, sizeof(peer), "%s:%u", ip, (unsigned)ntohs(sa.sin_port));
-	}
-	for (int i = 0; i < MAX_FABRIC_CLIENTS && slot < 0; i++)
-		if (fc[i].fd < 0)
-			slot = i;
-	if (slot < 0) {
-		D_WARN("fabric: %d connections open, refusing one from %s", MAX_FABRIC_CLIENTS,
-		       peer);
-		close(fd);
-		return;
-	}
-	fc[slot].fd = fd;
-	fc[slot].have = 0;
-	fc[slot].since = mono_ms();
-	snprintf(fc[slot].peer, sizeof(fc[slot].peer), "%s", peer);
-}
-
 /* Closes connections whose message stalled or that sat idle; says who was dropped. */
 static void drpc_clients_sweep(struct drpc_client *dc, int64_t now)
 {
@@ -382,15 +294,12 @@ void *dss_progress_main(void *arg)
 {
 	struct dss_engine *eng = arg;
 	struct drpc_client dc[DRPC_SLOTS];
-	struct fabric_client fc[MAX_FABRIC_CLIENTS];
-	struct pollfd pfds[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
-	int map[NFIXED + DRPC_SLOTS + MAX_FABRIC_CLIENTS];
+	struct pollfd pfds[NFIXED + DRPC_SLOTS];
+	int map[NFIXED + DRPC_SLOTS];
 	struct dss_tm_node *cycles = dss_xs_cycles_node(eng->nxs - 1); /* the system xstream */
 
 	for (int i = 0; i < DRPC_SLOTS; i++)
 		dc[i].fd = -1;
-	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
-		fc[i].fd = -1;
 	D_INFO("dRPC listening on %s, fabric on %s", eng->sock_path, eng->uri);
 	while (!dss_engine_stopping(eng)) {
 		int n = 0, rc;
@@ -407,22 +316,15 @@ void *dss_progress_main(void *arg)
 
 		pfds[n++] = (struct pollfd){.fd = eng->stop_pipe[0], .events = POLLIN};
 		pfds[n++] = (struct pollfd){.fd = eng->drpc_fd, .events = POLLIN};
-		pfds[n++] = (struct pollfd){.fd = eng->fabric_fd, .events = POLLIN};
 		pfds[n++] = (struct pollfd){.fd = dss_server_watch_fd(&eng->server),
 					    .events = POLLIN};
 		/* at most POLL_IDLE_MS late: bounds are seconds, the loop wakes every second */
 		drpc_clients_sweep(dc, mono_ms());
-		fabric_clients_sweep(fc, mono_ms());
 		for (int i = 0; i < DRPC_SLOTS; i++)
 			if (dc[i].fd >= 0) {
 				map[n] = i;
 				pfds[n++] = (struct pollfd){.fd = dc[i].fd,
 							    .events = dc[i].out ? POLLOUT : POLLIN};
-			}
-		for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
-			if (fc[i].fd >= 0) {
-				map[n] = DRPC_SLOTS + i;
-				pfds[n++] = (struct pollfd){.fd = fc[i].fd, .events = POLLIN};
 			}
 		rc = poll(pfds, (nfds_t)n, POLL_IDLE_MS);
 		dss_tm_node_add(cycles, 1); /* one progress-loop cycle per wake-up */
@@ -434,25 +336,16 @@ void *dss_progress_main(void *arg)
 		}
 		if (pfds[0].revents)
 			break;
-		if (pfds[3].revents)
+		if (pfds[2].revents)
 			continue; /* daos_server exited: handled at the top of the loop */
 		for (int i = NFIXED; i < n; i++) {
 			if (!pfds[i].revents)
 				continue;
-			if (map[i] < DRPC_SLOTS) {
-				struct drpc_client *c = &dc[map[i]];
-				int rc = c->out ? drpc_client_flush(c) : drpc_client_service(eng, c);
+			struct drpc_client *c = &dc[map[i]];
+			int rc = c->out ? drpc_client_flush(c) : drpc_client_service(eng, c);
 
-				if (rc != 0)
-					drpc_client_close(c);
-			} else {
-				struct fabric_client *c = &fc[map[i] - DRPC_SLOTS];
-
-				if (fabric_client_service(eng, c) != 0) {
-					close(c->fd);
-					c->fd = -1;
-				}
-			}
+			if (rc != 0)
+				drpc_client_close(c);
 		}
 		if (pfds[1].revents & POLLIN) {
 			/* drain the backlog: daos_server's call may wait behind a flood */
@@ -464,22 +357,10 @@ void *dss_progress_main(void *arg)
 				drpc_client_accept(eng, dc, fd);
 			}
 		}
-		if (pfds[2].revents & POLLIN) {
-			for (int k = 0; k < MAX_FABRIC_CLIENTS; k++) {
-				int fd = accept_fd(eng->fabric_fd);
-
-				if (fd < 0)
-					break;
-				fabric_client_accept(fc, fd);
-			}
-		}
 	}
 	for (int i = 0; i < DRPC_SLOTS; i++)
 		if (dc[i].fd >= 0)
 			drpc_client_close(&dc[i]);
-	for (int i = 0; i < MAX_FABRIC_CLIENTS; i++)
-		if (fc[i].fd >= 0)
-			close(fc[i].fd);
 	D_INFO("progress loop stopped");
 	return NULL;
 }

@@ -12,7 +12,7 @@
 #include "daos_engine.h"
 #include "drpc_server.h"
 #include "engine_internal.h"
-#include "fabric.h"
+#include "crt_engine.h"
 #include "log.h"
 #include "notify.h"
 #include "telemetry.h"
@@ -139,7 +139,7 @@ daos_engine_t *daos_engine_create(int argc, const char *const *argv, char *err, 
 		goto fail_live;
 	}
 	eng->stop_pipe[0] = eng->stop_pipe[1] = -1;
-	eng->drpc_fd = eng->fabric_fd = -1;
+	eng->drpc_fd = -1;
 	eng->storage.scm_fd = -1;
 	eng->server.pidfd = -1;
 	eng->rank = DSS_NIL_RANK;
@@ -212,10 +212,7 @@ static void close_endpoints(struct dss_engine *eng)
 		eng->drpc_fd = -1;
 		unlink(eng->sock_path);
 	}
-	if (eng->fabric_fd >= 0) {
-		close(eng->fabric_fd);
-		eng->fabric_fd = -1;
-	}
+	dss_crt_stop(eng);
 }
 
 int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
@@ -231,7 +228,7 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 	}
 	rc = dss_drpc_listen(eng, buf, sizeof(buf));
 	if (rc == 0)
-		rc = dss_fabric_listen(eng, buf, sizeof(buf));
+		rc = dss_crt_start(eng, buf, sizeof(buf));
 	if (rc != 0) {
 		close_endpoints(eng);
 		seterr(err, errlen, buf);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "args.h"
+#include "crt.h"
 #include "daos_engine.h"
 #include "module.h"
 #include "server_watch.h"
@@ -38,9 +39,7 @@ struct dss_engine {
 
 	char sock_path[108];
 	int drpc_fd;             /* dRPC listener */
-	int fabric_fd;           /* fabric (TCP) listener */
-	char fabric_ip[64];
-	int fabric_port;
+	struct crt_transport *crt; /* the fabric RPC transport (crt_engine.h) */
 	char uri[160];
 	uint64_t incarnation;
 	struct dss_server_watch server; /* the daos_server whose death stops this engine */

@@ -27,7 +27,7 @@ static struct dss_engine *fuzz_engine(void)
 	pthread_mutex_init(&eng->lock, NULL);
 	eng->rank = DSS_NIL_RANK;
 	eng->storage.scm_fd = -1;
-	eng->drpc_fd = eng->fabric_fd = -1;
+	eng->drpc_fd = -1;
 	if (pipe2(eng->stop_pipe, O_CLOEXEC) != 0)
 		abort();
 	dss_registry_init(&eng->reg);

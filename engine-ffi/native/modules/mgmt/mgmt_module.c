@@ -9,7 +9,7 @@
 
 #include "ctl/smd.pb-c.h"
 #include "engine_internal.h"
-#include "fabric.h"
+#include "crt_engine.h"
 #include "log.h"
 #include "mgmt/srv.pb-c.h"
 #include "notify.h"
@@ -151,14 +151,15 @@ static int h_ping_rank(struct dss_engine *eng, const uint8_t *req, size_t len, u
 		if (status == 0 && ran != eng->args.targets)
 			status = -DER_UNREACH;
 	} else if (uri[0] != '\0') {
-		uint32_t got = DSS_NIL_RANK;
-		uint64_t inc = 0;
-		int rc = dss_fabric_ping(uri, 1000, &got, &inc);
+		/* a ping RPC over the fabric (crt_engine.h), answered by the rank's system context */
+		struct crt_ping_out pong;
+		int rc = dss_crt_ping_rank(eng, target, 2000, &pong);
 
 		/* another incarnation than the map's answering: our map is stale */
-		if (rc == -ETIMEDOUT)
+		if (rc == -DER_TIMEDOUT)
 			status = -DER_TIMEDOUT;
-		else if (rc != 0 || got != target || (map_inc != 0 && inc != map_inc))
+		else if (rc != 0 || pong.rank != target ||
+			 (map_inc != 0 && pong.incarnation != map_inc))
 			status = -DER_UNREACH;
 	} else {
 		status = -DER_NONEXIST;
