@@ -104,7 +104,21 @@ int vea_check(PMEMobjpool *pop, const struct vea_space_df *df, uint64_t pool_sz,
 			 df->vsd_nfree, df->vsd_cap);
 		return -DER_DF_INVAL;
 	}
-	(void)pop;
+	/* the table must be one of the pool's allocated objects (never the root, nor freed) */
+	{
+		int found = 0;
+
+		for (PMEMoid o = pmemobj_first(pop); !OID_IS_NULL(o); o = pmemobj_next(o))
+			if (o.off == df->vsd_free.off) {
+				found = 1;
+				break;
+			}
+		if (!found || df->vsd_free.off == pmemobj_oid(df).off) {
+			snprintf(err, errlen, "NVMe allocator free-extent table at %#" PRIx64 " is not "
+				 "an allocated object of the pool", df->vsd_free.off);
+			return -DER_DF_INVAL;
+		}
+	}
 	a = vea_arr(df);
 	end = VEA_HDR_BLKS;
 	for (uint32_t i = 0; i < df->vsd_nfree; i++) {

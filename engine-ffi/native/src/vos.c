@@ -567,12 +567,80 @@ static int shard_create(struct vos_engine *eng, const struct smd_pool_df *rec,
 	return 0;
 }
 
+/*
+ * Checks a shard's root object (untrusted: read from a file) against the pool's record; 0, or
+ * an error with msg saying what is wrong.
+ */
+static int shard_check(PMEMobjpool *pop, const struct vos_pool_df *df,
+		       const struct smd_pool_df *rec, const struct smd_ext_df *ext, int tgt,
+		       char *msg, size_t msglen)
+{
+	char us[37], b1[32], b2[32];
+	int rc = -DER_DF_INVAL;
+
+	if (df->pd_magic != POOL_DF_MAGIC) {
+		snprintf(msg, msglen, "root object magic %#x, want %#x", df->pd_magic, POOL_DF_MAGIC);
+		return rc;
+	}
+	if (df->pd_version != POOL_DF_VERSION) {
+		snprintf(msg, msglen, "durable format version %u, this engine reads %u",
+			 df->pd_version, POOL_DF_VERSION);
+		rc = -DER_DF_INCOMPT;
+		return rc;
+	}
+	if (df->pd_csum != pool_df_csum(df)) {
+		snprintf(msg, msglen, "root object checksum mismatch (stored %#" PRIx64 ", computed %#"
+			 PRIx64 "): corrupt", df->pd_csum, pool_df_csum(df));
+		rc = -DER_CSUM;
+		return rc;
+	}
+	if (memcmp(df->pd_id, rec->sp_uuid, 16) != 0) {
+		vos_uuid_format(df->pd_id, us);
+		snprintf(msg, msglen, "belongs to pool %s, not to the pool of its directory", us);
+		return rc;
+	}
+	if (df->pd_tgt_idx != (uint32_t)tgt || df->pd_ntgt != rec->sp_ntgt) {
+		snprintf(msg, msglen, "is target %u of %u, expected target %d of %u", df->pd_tgt_idx,
+			 df->pd_ntgt, tgt, rec->sp_ntgt);
+		return rc;
+	}
+	if (df->pd_scm_sz != rec->sp_scm_sz || df->pd_nvme_sz != rec->sp_nvme_sz) {
+		snprintf(msg, msglen, "sizes SCM %s NVMe %s differ from the pool's record",
+			 hsize(df->pd_scm_sz, b1), hsize(df->pd_nvme_sz, b2));
+		return rc;
+	}
+	if (ext != NULL &&
+	    (strncmp(df->pd_dev_uuid, ext->se_dev, sizeof(df->pd_dev_uuid)) != 0 ||
+	     df->pd_nvme_off != ext->se_off || df->pd_nvme_len != ext->se_len)) {
+		snprintf(msg, msglen, "NVMe extent %.40s@%" PRIu64 "+%" PRIu64 " differs from the "
+			 "allocation table's %.40s@%" PRIu64 "+%" PRIu64, df->pd_dev_uuid,
+			 df->pd_nvme_off, df->pd_nvme_len, ext->se_dev, ext->se_off, ext->se_len);
+		return rc;
+	}
+	if (ext != NULL) {
+		char verr[256];
+
+		rc = vea_check(pop, &df->pd_vea_df, rec->sp_scm_sz, verr, sizeof(verr));
+		if (rc == 0 && df->pd_vea_df.vsd_tot_blks != ext->se_len / VOS_BLK_SZ) {
+			snprintf(verr, sizeof(verr), "NVMe allocator covers %" PRIu64 " blocks, the "
+				 "extent %" PRIu64, df->pd_vea_df.vsd_tot_blks,
+				 ext->se_len / VOS_BLK_SZ);
+			rc = -DER_DF_INVAL;
+		}
+		if (rc != 0) {
+			snprintf(msg, msglen, "%s", verr);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* Opens and validates one shard of a READY pool; on failure msg says why. */
 static int shard_open(struct vos_engine *eng, const struct smd_pool_df *rec,
 		      const struct smd_ext_df *ext, int tgt, struct vos_shard *sh, char *msg,
 		      size_t msglen)
 {
-	char path[4200], us[37], b1[32], b2[32];
+	char path[4200], b1[32];
 	struct vos_pool_df *df;
 	PMEMobjpool *pop;
 	struct stat sb;
@@ -605,61 +673,9 @@ static int shard_open(struct vos_engine *eng, const struct smd_pool_df *rec,
 	}
 	enable_stats(pop);
 	df = pmemobj_direct(pmemobj_root(pop, sizeof(*df)));
-	rc = -DER_DF_INVAL;
-	if (df->pd_magic != POOL_DF_MAGIC) {
-		snprintf(msg, msglen, "root object magic %#x, want %#x", df->pd_magic, POOL_DF_MAGIC);
+	rc = shard_check(pop, df, rec, ext, tgt, msg, msglen);
+	if (rc != 0)
 		goto fail;
-	}
-	if (df->pd_version != POOL_DF_VERSION) {
-		snprintf(msg, msglen, "durable format version %u, this engine reads %u",
-			 df->pd_version, POOL_DF_VERSION);
-		rc = -DER_DF_INCOMPT;
-		goto fail;
-	}
-	if (df->pd_csum != pool_df_csum(df)) {
-		snprintf(msg, msglen, "root object checksum mismatch (stored %#" PRIx64 ", computed %#"
-			 PRIx64 "): corrupt", df->pd_csum, pool_df_csum(df));
-		rc = -DER_CSUM;
-		goto fail;
-	}
-	if (memcmp(df->pd_id, rec->sp_uuid, 16) != 0) {
-		vos_uuid_format(df->pd_id, us);
-		snprintf(msg, msglen, "belongs to pool %s, not to the pool of its directory", us);
-		goto fail;
-	}
-	if (df->pd_tgt_idx != (uint32_t)tgt || df->pd_ntgt != rec->sp_ntgt) {
-		snprintf(msg, msglen, "is target %u of %u, expected target %d of %u", df->pd_tgt_idx,
-			 df->pd_ntgt, tgt, rec->sp_ntgt);
-		goto fail;
-	}
-	if (df->pd_scm_sz != rec->sp_scm_sz || df->pd_nvme_sz != rec->sp_nvme_sz) {
-		snprintf(msg, msglen, "sizes SCM %s NVMe %s differ from the pool's record",
-			 hsize(df->pd_scm_sz, b1), hsize(df->pd_nvme_sz, b2));
-		goto fail;
-	}
-	if (ext != NULL &&
-	    (strncmp(df->pd_dev_uuid, ext->se_dev, sizeof(df->pd_dev_uuid)) != 0 ||
-	     df->pd_nvme_off != ext->se_off || df->pd_nvme_len != ext->se_len)) {
-		snprintf(msg, msglen, "NVMe extent %.40s@%" PRIu64 "+%" PRIu64 " differs from the "
-			 "allocation table's %.40s@%" PRIu64 "+%" PRIu64, df->pd_dev_uuid,
-			 df->pd_nvme_off, df->pd_nvme_len, ext->se_dev, ext->se_off, ext->se_len);
-		goto fail;
-	}
-	if (ext != NULL) {
-		char verr[256];
-
-		rc = vea_check(pop, &df->pd_vea_df, rec->sp_scm_sz, verr, sizeof(verr));
-		if (rc == 0 && df->pd_vea_df.vsd_tot_blks != ext->se_len / VOS_BLK_SZ) {
-			snprintf(verr, sizeof(verr), "NVMe allocator covers %" PRIu64 " blocks, the "
-				 "extent %" PRIu64, df->pd_vea_df.vsd_tot_blks,
-				 ext->se_len / VOS_BLK_SZ);
-			rc = -DER_DF_INVAL;
-		}
-		if (rc != 0) {
-			snprintf(msg, msglen, "%s", verr);
-			goto fail;
-		}
-	}
 	sh->pop = pop;
 	sh->df = df;
 	return 0;

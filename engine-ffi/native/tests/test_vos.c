@@ -786,6 +786,42 @@ static void test_bad_table_and_bdev(void **state)
 	assert_int_equal(vos_engine_open(&e->st, 0, &e->eng, err, sizeof(err)), -DER_INVAL);
 }
 
+/* A pool whose bdev is gone from the engine's config is damaged, reported by shard path. */
+static void test_missing_bdev(void **state)
+{
+	struct env *e = *state;
+	struct dss_storage one;
+	struct vos_pool_info pi[1];
+	const struct vos_problem *pr;
+	uint8_t u[16];
+	char f1[512], err[512];
+
+	env_init(e, 2, 64 * MiB, 2);
+	env_open(e);
+	mkuuid(u, 110);
+	create_ok(e, u, 8 * MiB, 8 * MiB);
+	env_close(e);
+	/* the same storage with bdev1 removed from the config */
+	one = e->st;
+	one.nbdevs = 1;
+	assert_int_equal(vos_engine_open(&one, 2, &e->eng, err, sizeof(err)), 0);
+	shard_file(e, u, 1, f1, sizeof(f1));
+	assert_int_equal(vos_engine_nproblems(e->eng), 1);
+	pr = find_problem(e->eng, f1);
+	assert_int_equal(pr->tgt, 1);
+	assert_contains(pr->msg, "not among this engine's usable bdevs");
+	assert_int_equal(vos_pool_list(e->eng, pi, 1), 1);
+	assert_int_equal(pi[0].state, VOS_POOL_DAMAGED);
+	assert_int_equal(vos_target_query(e->eng, u, 0, &(struct vos_space){0}, err, sizeof(err)),
+			 0);
+	env_close(e);
+	/* with the bdev back, the pool is whole again */
+	env_open(e);
+	assert_int_equal(vos_engine_nproblems(e->eng), 0);
+	assert_int_equal(vos_pool_list(e->eng, pi, 1), 1);
+	assert_int_equal(pi[0].state, VOS_POOL_READY);
+}
+
 /* The per-target NVMe allocator: reserve/free, persistence across reopen, growth. */
 static void test_allocator_survives_reopen(void **state)
 {
@@ -926,6 +962,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_recovery, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_shards, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_table_and_bdev, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_bdev, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_allocator_survives_reopen, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_fragmentation, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_create_time, env_setup, env_teardown),
