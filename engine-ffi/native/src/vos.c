@@ -129,7 +129,8 @@ void vos_fault_set(int fault, int arg)
 /* A point where a power loss is simulated under VOS_FI_CRASH. */
 static void fi_crash_point(void)
 {
-	if (fi_kind == VOS_FI_CRASH && ++fi_count == fi_arg)
+	/* atomic: shards are created by several threads */
+	if (fi_kind == VOS_FI_CRASH && __atomic_add_fetch(&fi_count, 1, __ATOMIC_SEQ_CST) == fi_arg)
 		_exit(VOS_FI_EXIT);
 }
 
@@ -1169,6 +1170,73 @@ static int scm_avail(struct vos_engine *eng, uint64_t *avail)
 	return 0;
 }
 
+/* Shards of one create, made by a few threads at once (PMDK pools are independent). */
+struct create_job {
+	struct vos_engine *eng;
+	const struct smd_pool_df *rec;
+	const struct smd_ext_df *exts;
+	struct vos_shard *shards;
+	int ntgt;
+	int next;               /* atomic: next target to create */
+	int failed;             /* atomic: a target failed, hand out no more */
+	int rc;                 /* the first failure, under lock */
+	char err[4608];
+	pthread_mutex_t lock;
+};
+
+static void *create_worker(void *arg)
+{
+	struct create_job *j = arg;
+	char err[4608];
+
+	for (;;) {
+		int t = __atomic_fetch_add(&j->next, 1, __ATOMIC_SEQ_CST);
+		int rc;
+
+		if (t >= j->ntgt || __atomic_load_n(&j->failed, __ATOMIC_SEQ_CST))
+			break;
+		rc = shard_create(j->eng, j->rec, j->exts ? &j->exts[t] : NULL, t, &j->shards[t],
+				  err, sizeof(err));
+		if (rc != 0) {
+			pthread_mutex_lock(&j->lock);
+			if (!j->failed) {
+				j->rc = rc;
+				snprintf(j->err, sizeof(j->err), "%s", err);
+				__atomic_store_n(&j->failed, 1, __ATOMIC_SEQ_CST);
+			}
+			pthread_mutex_unlock(&j->lock);
+			break;
+		}
+		fi_crash_point();
+	}
+	return NULL;
+}
+
+/* Creates every target's shard; on failure the first error is in err (shards made stay open). */
+static int create_shards(struct vos_engine *eng, const struct smd_pool_df *rec,
+			 struct vos_shard *shards, char *err, size_t errlen)
+{
+	struct create_job j = {.eng = eng, .rec = rec, .exts = smd_exts(rec), .shards = shards,
+			       .ntgt = (int)rec->sp_ntgt};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthr = (int)(ncpu < 2 ? 2 : ncpu > 16 ? 16 : ncpu), started = 0;
+	pthread_t th[16];
+
+	if (nthr > j.ntgt)
+		nthr = j.ntgt;
+	pthread_mutex_init(&j.lock, NULL);
+	for (int i = 1; i < nthr; i++)
+		if (pthread_create(&th[started], NULL, create_worker, &j) == 0)
+			started++;
+	create_worker(&j); /* this thread works too, so a failed pthread_create only slows it */
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&j.lock);
+	if (j.failed)
+		snprintf(err, errlen, "%s", j.err);
+	return j.failed ? j.rc : 0;
+}
+
 static int create_locked(struct vos_engine *eng, const uint8_t uuid[16], uint64_t scm_sz,
 			 uint64_t nvme_sz, struct vos_nospace *ns, char *err, size_t errlen)
 {
@@ -1178,7 +1246,7 @@ static int create_locked(struct vos_engine *eng, const uint8_t uuid[16], uint64_
 	char us[37], dir[4200], b1[32], b2[32], b3[32];
 	uint64_t avail, margin, need, scm_largest = 0, nvme_largest = 0;
 	uint32_t short_tiers = 0;
-	int ntgt = eng->ntgt, idx, made = 0, rc;
+	int ntgt = eng->ntgt, idx, rc;
 	struct vos_shard *shards;
 	struct stat sb;
 	size_t off;
@@ -1302,16 +1370,9 @@ static int create_locked(struct vos_engine *eng, const uint8_t uuid[16], uint64_
 	}
 	fsync_dir(eng->scm);
 	fi_crash_point();
-	for (int t = 0; t < ntgt; t++) {
-		struct smd_ext_df *e = smd_exts(&smd_pools(eng)[idx]);
-
-		rc = shard_create(eng, &smd_pools(eng)[idx], e ? &e[t] : NULL, t, &shards[t], err,
-				  errlen);
-		if (rc != 0)
-			goto rollback;
-		made++;
-		fi_crash_point();
-	}
+	rc = create_shards(eng, &smd_pools(eng)[idx], shards, err, errlen);
+	if (rc != 0)
+		goto rollback;
 	fsync_dir(dir);
 	/* 3: complete */
 	rc = smd_set_state(eng, idx, VOS_POOL_READY);
@@ -1323,7 +1384,7 @@ static int create_locked(struct vos_engine *eng, const uint8_t uuid[16], uint64_
 	p = mem_add(eng, &smd_pools(eng)[idx]);
 	if (p == NULL) {
 		/* durable and complete: it opens at the next start; report the memory shortage */
-		for (int t = 0; t < made; t++)
+		for (int t = 0; t < ntgt; t++)
 			shard_close(&shards[t]);
 		free(shards);
 		snprintf(err, errlen, "pool %s created but out of memory to keep it open", us);
@@ -1336,7 +1397,7 @@ static int create_locked(struct vos_engine *eng, const uint8_t uuid[16], uint64_
 	return 0;
 
 rollback:
-	for (int t = 0; shards != NULL && t < made; t++)
+	for (int t = 0; shards != NULL && t < ntgt; t++)
 		shard_close(&shards[t]);
 	free(shards);
 	{
