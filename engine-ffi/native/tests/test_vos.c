@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <libpmemobj.h>
 #include <setjmp.h>
@@ -926,6 +927,74 @@ static void test_fragmentation(void **state)
 	create_ok(e, x, 8 * MiB, 20 * MiB);
 }
 
+struct racer {
+	struct env *e;
+	int base;
+	int failures;
+};
+
+/* Creates 9 pools, destroying every third, while another racer does the same. */
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	char err[1024];
+
+	for (int i = 0; i < 9; i++) {
+		uint8_t u[16];
+		struct vos_space sp;
+
+		mkuuid(u, r->base + i);
+		if (vos_pool_create(r->e->eng, u, 8 * MiB, 1 * MiB, NULL, err, sizeof(err)) != 0)
+			r->failures++;
+		vos_engine_query(r->e->eng, &sp);
+		if (i % 3 == 2 && vos_pool_destroy(r->e->eng, u, err, sizeof(err)) != 0)
+			r->failures++;
+	}
+	return NULL;
+}
+
+/* Concurrent callers are serialised; the table grows past its first 16 records. */
+static void test_concurrent_and_many(void **state)
+{
+	struct env *e = *state;
+	struct racer r[2] = {{e, 120, 0}, {e, 140, 0}};
+	pthread_t th[2];
+	struct vos_pool_info pi[32];
+	uint8_t uu[12][16];
+	struct vos_space s0, sp;
+	int n = 0;
+
+	env_init(e, 1, 64 * MiB, 1);
+	env_open(e);
+	vos_engine_query(e->eng, &s0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	assert_int_equal(r[0].failures + r[1].failures, 0);
+	/* 18 made, 6 destroyed: then 8 more make 20 records at once (table capacity 16) */
+	for (int i = 0; i < 8; i++) {
+		uint8_t u[16];
+
+		mkuuid(u, 160 + i);
+		create_ok(e, u, 8 * MiB, 1 * MiB);
+	}
+	assert_int_equal(vos_pool_list(e->eng, pi, 32), 20);
+	env_close(e);
+	env_open(e);
+	assert_int_equal(vos_engine_nproblems(e->eng), 0);
+	assert_int_equal(vos_pool_list(e->eng, pi, 32), 20);
+	for (int i = 0; i < 20 && n < 12; i++)
+		memcpy(uu[n++], pi[i].uuid, 16);
+	assert_no_overlap(e, uu, n);
+	vos_engine_query(e->eng, &sp);
+	assert_int_equal(sp.nvme_free, s0.nvme_free - 20 * MiB);
+	for (int i = 0; i < 20; i++)
+		destroy_ok(e, pi[i].uuid);
+	vos_engine_query(e->eng, &sp);
+	assert_int_equal(sp.nvme_free, s0.nvme_free);
+}
+
 /* Measures shard creation: 8 targets x 64 MiB SCM (+ 1 GiB NVMe each) on the test's tmpfs. */
 static void test_create_time(void **state)
 {
@@ -965,6 +1034,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_bdev, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_allocator_survives_reopen, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_fragmentation, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_and_many, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_create_time, env_setup, env_teardown),
 	};
 
