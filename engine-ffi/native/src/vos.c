@@ -479,6 +479,8 @@ static int smd_open(struct vos_engine *eng, char *err, size_t errlen)
 	if (eng->sd == NULL || pmemobj_root_size(eng->smd) != sizeof(struct smd_df) ||
 	    eng->sd->sd_magic != SMD_MAGIC || eng->sd->sd_version != SMD_VERSION ||
 	    eng->sd->sd_npools > eng->sd->sd_cap || OID_IS_NULL(eng->sd->sd_pools) ||
+	    eng->sd->sd_pools.pool_uuid_lo != pmemobj_oid(eng->sd).pool_uuid_lo ||
+	    eng->sd->sd_pools.off < 4096 || eng->sd->sd_pools.off >= SMD_SIZE ||
 	    pmemobj_alloc_usable_size(eng->sd->sd_pools) <
 		    (size_t)eng->sd->sd_cap * sizeof(struct smd_pool_df)) {
 		snprintf(err, errlen, "pool allocation table %s is damaged or of another version "
@@ -487,6 +489,57 @@ static int smd_open(struct vos_engine *eng, char *err, size_t errlen)
 		pmemobj_close(eng->smd);
 		eng->smd = NULL;
 		return -DER_DF_INVAL;
+	}
+	return 0;
+}
+
+/*
+ * Checks every record of the table before anything trusts it (a damaged SCM can hold
+ * anything): a bad record makes the held NVMe space unknown, so the open fails, naming it.
+ */
+static int smd_validate(struct vos_engine *eng, char *err, size_t errlen)
+{
+	struct smd_pool_df *p = smd_pools(eng);
+
+	for (uint32_t i = 0; i < eng->sd->sd_npools; i++) {
+		const char *why = NULL;
+		char us[37];
+
+		vos_uuid_format(p[i].sp_uuid, us);
+		if (p[i].sp_state < VOS_POOL_CREATING || p[i].sp_state > VOS_POOL_DESTROYING)
+			why = "unknown state";
+		else if (p[i].sp_ntgt == 0 || p[i].sp_ntgt > VOS_MAX_TARGETS)
+			why = "target count out of range";
+		else if (p[i].sp_scm_sz < VOS_SCM_MIN || p[i].sp_scm_sz % VOS_BLK_SZ != 0)
+			why = "SCM size out of range";
+		else if ((p[i].sp_nvme_sz == 0) != OID_IS_NULL(p[i].sp_exts) ||
+			 p[i].sp_nvme_sz % VOS_BLK_SZ != 0)
+			why = "NVMe size and extents disagree";
+		else if (!OID_IS_NULL(p[i].sp_exts) &&
+			 (p[i].sp_exts.pool_uuid_lo != eng->sd->sd_pools.pool_uuid_lo ||
+			  p[i].sp_exts.off < 4096 || p[i].sp_exts.off >= SMD_SIZE ||
+			  pmemobj_alloc_usable_size(p[i].sp_exts) <
+				  (size_t)p[i].sp_ntgt * sizeof(struct smd_ext_df)))
+			why = "extent table missing or too small";
+		for (uint32_t j = 0; why == NULL && j < i; j++)
+			if (memcmp(p[j].sp_uuid, p[i].sp_uuid, 16) == 0)
+				why = "recorded twice";
+		for (uint32_t t = 0; why == NULL && !OID_IS_NULL(p[i].sp_exts) && t < p[i].sp_ntgt;
+		     t++) {
+			const struct smd_ext_df *e = &smd_exts(&p[i])[t];
+
+			if (memchr(e->se_dev, '\0', sizeof(e->se_dev)) == NULL ||
+			    e->se_len != p[i].sp_nvme_sz || e->se_off < VOS_BDEV_HDR ||
+			    e->se_off % VOS_BLK_SZ != 0 || e->se_off > UINT64_MAX - e->se_len)
+				why = "an extent is out of range";
+		}
+		if (why != NULL) {
+			snprintf(err, errlen, "pool allocation table %s is damaged: record %u (pool %s): "
+				 "%s; without it the NVMe space held by pools is unknown: restore it, or "
+				 "remove it together with every pool directory under %s", eng->smd_path,
+				 i, us, why, eng->scm);
+			return -DER_DF_INVAL;
+		}
 	}
 	return 0;
 }
@@ -1089,6 +1142,8 @@ int vos_engine_open(const struct dss_storage *st, int ntargets, struct vos_engin
 	for (int i = 0; i < st->nbdevs && i < DSS_MAX_BDEVS; i++)
 		dev_add(eng, &st->bdevs[i]);
 	rc = smd_open(eng, err, errlen);
+	if (rc == 0)
+		rc = smd_validate(eng, err, errlen);
 	if (rc != 0) {
 		vos_engine_close(eng);
 		return rc;

@@ -787,6 +787,38 @@ static void test_bad_table_and_bdev(void **state)
 	assert_int_equal(vos_engine_open(&e->st, 0, &e->eng, err, sizeof(err)), -DER_INVAL);
 }
 
+/* A damaged record of the allocation table stops the open, naming the table and the pool. */
+static void test_bad_table_record(void **state)
+{
+	struct env *e = *state;
+	char err[1024], smd[512], us[37];
+	PMEMobjpool *pop;
+	uint8_t u[16], *root;
+	uint64_t recs;
+
+	env_init(e, 1, 64 * MiB, 2);
+	env_open(e);
+	mkuuid(u, 130);
+	create_ok(e, u, 8 * MiB, 4 * MiB);
+	env_close(e);
+	/* white box: smd_df.sd_pools.off is at root + 24, smd_pool_df.sp_state at record + 16 */
+	snprintf(smd, sizeof(smd), "%s/daos_sys/vos_smd", e->scm);
+	pop = pmemobj_open(smd, VOS_SMD_LAYOUT);
+	assert_non_null(pop);
+	root = pmemobj_direct(pmemobj_root(pop, 1));
+	memcpy(&recs, root + 24, 8);
+	assert_memory_equal((uint8_t *)pop + recs, u, 16);
+	memset((uint8_t *)pop + recs + 16, 0x7f, 4);
+	pmemobj_persist(pop, (uint8_t *)pop + recs + 16, 4);
+	pmemobj_close(pop);
+	assert_int_equal(vos_engine_open(&e->st, 2, &e->eng, err, sizeof(err)), -DER_DF_INVAL);
+	assert_null(e->eng);
+	assert_contains(err, smd);
+	vos_uuid_format(u, us);
+	assert_contains(err, us);
+	assert_contains(err, "unknown state");
+}
+
 /* A pool whose bdev is gone from the engine's config is damaged, reported by shard path. */
 static void test_missing_bdev(void **state)
 {
@@ -1031,6 +1063,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_recovery, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_shards, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_table_and_bdev, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_table_record, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_bdev, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_allocator_survives_reopen, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_fragmentation, env_setup, env_teardown),
