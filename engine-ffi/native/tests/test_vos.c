@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <libpmemobj.h>
 #include <setjmp.h>
@@ -648,6 +649,90 @@ static void test_crash_recovery(void **state)
 	assert_int_equal(k, 5);
 }
 
+/*
+ * SIGKILL at arbitrary instants (inside PMDK transactions and pmemobj_create too) while a
+ * child creates and destroys pools: after every kill the engine opens with no problem, every
+ * pool it lists is whole and the free NVMe space is exactly what the listed pools leave.
+ */
+static void test_kill_anytime(void **state)
+{
+	struct env *e = *state;
+	struct vos_space s0, sp;
+	struct vos_pool_info pi[64];
+	unsigned seed = (unsigned)time(NULL);
+	char err[512];
+
+	env_init(e, 2, 512 * MiB, 3);
+	env_open(e);
+	vos_engine_query(e->eng, &s0);
+	env_close(e);
+	print_message("test_kill_anytime: seed %u\n", seed);
+	for (int round = 0; round < 8; round++) {
+		struct timespec delay;
+		pid_t pid;
+		int status, n;
+		uint64_t held = 0;
+
+		int ready[2];
+		char c;
+
+		assert_int_equal(pipe(ready), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct vos_engine *eng;
+
+			if (vos_engine_open(&e->st, e->ntgt, &eng, err, sizeof(err)) != 0)
+				_exit(2);
+			/* the kill is timed from here: it lands among creates and destroys */
+			if (write(ready[1], "r", 1) != 1)
+				_exit(2);
+			for (int i = 0;; i++) {
+				uint8_t u[16];
+
+				mkuuid(u, (round * 64 + i) % 250);
+				vos_pool_create(eng, u, 8 * MiB, (uint64_t)(1 + i % 5) * MiB, NULL, err,
+						sizeof(err));
+				if (i % 2 == 1)
+					vos_pool_destroy(eng, u, err, sizeof(err));
+			}
+		}
+		close(ready[1]);
+		assert_int_equal(read(ready[0], &c, 1), 1);
+		close(ready[0]);
+		delay.tv_sec = 0;
+		delay.tv_nsec = (long)(rand_r(&seed) % 999) * 1000000L;
+		if (round % 2 == 1)
+			delay.tv_sec = 1; /* odd rounds wait longer: they find whole pools too */
+		nanosleep(&delay, NULL);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+
+		env_open(e);
+		for (int i = 0; i < vos_engine_nproblems(e->eng); i++)
+			print_message("problem: %s: %s\n", vos_engine_problem(e->eng, i)->path,
+				      vos_engine_problem(e->eng, i)->msg);
+		assert_int_equal(vos_engine_nproblems(e->eng), 0);
+		n = vos_pool_list(e->eng, pi, 64);
+		assert_true(n <= 64);
+		for (int i = 0; i < n; i++) {
+			assert_int_equal(pi[i].state, VOS_POOL_READY);
+			for (int t = 0; t < 3; t++)
+				assert_int_equal(vos_target_query(e->eng, pi[i].uuid, t, &sp, err,
+								  sizeof(err)), 0);
+			held += pi[i].nvme_sz * pi[i].ntgt;
+		}
+		vos_engine_query(e->eng, &sp);
+		assert_int_equal(sp.nvme_free, s0.nvme_free - held);
+		print_message("round %d: killed after %ld ms, %d pools whole\n", round,
+			      (long)delay.tv_sec * 1000 + delay.tv_nsec / 1000000L, n);
+		for (int i = 0; i < n; i++)
+			destroy_ok(e, pi[i].uuid);
+		env_close(e);
+	}
+}
+
 /* Overwrites len bytes at off in path, as media corruption would. */
 static void scribble(const char *path, uint64_t off, const void *buf, size_t len)
 {
@@ -1061,6 +1146,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nospace_scm, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_target_n, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_kill_anytime, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_shards, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_table_and_bdev, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_table_record, env_setup, env_teardown),
