@@ -1591,6 +1591,33 @@ int vos_target_query(struct vos_engine *eng, const uint8_t uuid[16], int tgt,
 	return 0;
 }
 
+int vos_pool_space(struct vos_engine *eng, const uint8_t uuid[16], struct vos_space *per_tgt,
+		   int max, char *err, size_t errlen)
+{
+	struct vos_pool *p;
+	int n;
+
+	pthread_mutex_lock(&eng->lock);
+	p = mem_find(eng, uuid);
+	n = p != NULL ? (int)p->ntgt : 0;
+	pthread_mutex_unlock(&eng->lock);
+	if (p == NULL) {
+		char us[37];
+
+		vos_uuid_format(uuid, us);
+		snprintf(err, errlen, "pool %s has no shards on this engine", us);
+		return -DER_NONEXIST;
+	}
+	/* per target under the lock each time: a destroy in between is seen as NONEXIST */
+	for (int t = 0; t < n && t < max; t++) {
+		int rc = vos_target_query(eng, uuid, t, &per_tgt[t], err, errlen);
+
+		if (rc != 0)
+			return rc;
+	}
+	return n;
+}
+
 int vos_target_info(struct vos_engine *eng, const uint8_t uuid[16], int tgt,
 		    struct vos_target_info *ti, char *err, size_t errlen)
 {

@@ -134,6 +134,14 @@ DSS_API int vos_pool_list(struct vos_engine *eng, struct vos_pool_info *out, int
 DSS_API int vos_target_query(struct vos_engine *eng, const uint8_t uuid[16], int tgt,
 			     struct vos_space *sp, char *err, size_t errlen);
 
+/**
+ * Space of every target of a pool on this engine (what pool query's per-tier total, free, min,
+ * max and mean are made of): fills per_tgt[0..n) for n = min(max, targets); returns the number
+ * of targets, or the first target's error (a damaged shard) with err naming its file.
+ */
+DSS_API int vos_pool_space(struct vos_engine *eng, const uint8_t uuid[16],
+			   struct vos_space *per_tgt, int max, char *err, size_t errlen);
+
 /** Where a target shard lives. */
 DSS_API int vos_target_info(struct vos_engine *eng, const uint8_t uuid[16], int tgt,
 			    struct vos_target_info *ti, char *err, size_t errlen);

@@ -270,6 +270,16 @@ static void test_create_destroy_reopen(void **state)
 		assert_int_equal(sp.nvme_free, 64 * MiB - VOS_BLK_SZ);
 	}
 	assert_int_equal(vos_target_query(e->eng, u, 4, &sp, err, sizeof(err)), -DER_NONEXIST);
+	{
+		struct vos_space all[8];
+
+		assert_int_equal(vos_pool_space(e->eng, u, all, 8, err, sizeof(err)), 4);
+		for (int t = 0; t < 4; t++) {
+			assert_int_equal(all[t].scm_total, 16 * MiB);
+			assert_int_equal(all[t].nvme_free, 64 * MiB - VOS_BLK_SZ);
+		}
+		assert_int_equal(vos_pool_space(e->eng, u, all, 2, err, sizeof(err)), 4);
+	}
 	assert_contains(err, "no target 4");
 	assert_int_equal(vos_pool_create(e->eng, u, 16 * MiB, 0, NULL, err, sizeof(err)),
 			 -DER_EXIST);
@@ -830,6 +840,13 @@ static void test_damaged_shards(void **state)
 									    : VOS_POOL_READY);
 	assert_int_equal(vos_target_query(e->eng, p, 0, &sp, err, sizeof(err)), -DER_DF_INVAL);
 	assert_contains(err, f[0]);
+	{
+		struct vos_space all[5];
+
+		assert_int_equal(vos_pool_space(e->eng, p, all, 5, err, sizeof(err)), -DER_DF_INVAL);
+		assert_contains(err, f[0]);
+		assert_int_equal(vos_pool_space(e->eng, q, all, 5, err, sizeof(err)), 5);
+	}
 	for (int t = 0; t < 5; t++)
 		assert_int_equal(vos_target_query(e->eng, q, t, &sp, err, sizeof(err)), 0);
 	/* a new pool cannot take the stray directory's name */
