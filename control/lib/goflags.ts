@@ -142,7 +142,7 @@ export function goFlagsHelp(cmd: Command): string {
   for (const g of groups) {
     // Command option groups are indented one more level in go-flags.
     const indent = g.title.startsWith("[") ? "    " : "";
-    out += `${g.title.startsWith("[") ? "  " : ""}${g.title}\n`;
+    out += `${g.title}\n`;
     for (const r of g.rows) out += `${indent}${r.left.padEnd(width)}  ${r.text}\n`.trimEnd() + "\n";
     out += "\n";
   }
