@@ -4,6 +4,9 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { freePort, waitListening } from "./ctl_servers.ts";
+import { makeFormatFixture } from "./format_fixture.ts";
+import { needsFormat } from "../../control/storage/format_state.ts";
+import { readSuperblock } from "../../control/storage/superblock.ts";
 
 const top = new URL("../../", import.meta.url).pathname;
 
@@ -152,5 +155,79 @@ Deno.test("daos_server ms status: a running replica's etcd member is up and lead
     clearTimeout(timer);
     await stderr.catch(() => "");
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("daos_server start --auto-format: unformatted storage is formatted at start, once", async () => {
+  const addr = "127.0.0.92";
+  const port = freePort([addr]);
+  // No MS here (the replica is elsewhere): only the local format is under test.
+  const f = await makeFormatFixture(
+    1,
+    `control_address: ${addr}\nsystem_ram_reserved: 1\nallow_thp: true\n` +
+      `mgmt_svc_replicas: [127.0.0.93:${port}]\n`,
+    port,
+  );
+  const e0 = f.config.engines[0];
+  const start = () => {
+    const proc = new Deno.Command(`${top}bin/daos_server`, {
+      args: ["start", "--auto-format", "-o", f.configPath],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const s = { proc, log: "", done: Promise.resolve() };
+    s.done = (async () => {
+      for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) s.log += chunk;
+    })();
+    return s;
+  };
+  /** Waits (bounded) until the server's log matches `re`. */
+  const waitLog = async (s: ReturnType<typeof start>, re: RegExp) => {
+    for (let i = 0; i < 300 && !re.test(s.log); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    match(s.log, re);
+  };
+  const stop = async (s: ReturnType<typeof start>) => {
+    try {
+      s.proc.kill("SIGTERM");
+    } catch { /* exited */ }
+    const timer = setTimeout(() => {
+      try {
+        s.proc.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, 15_000);
+    await s.proc.status;
+    clearTimeout(timer);
+    await s.done.catch(() => {});
+  };
+  let server: ReturnType<typeof start> | undefined;
+  try {
+    ok(await needsFormat(e0), "unformatted before start");
+    server = start();
+    await waitListening(addr, port, server.proc);
+    await waitLog(
+      server,
+      /--auto-format flag set on server start so formatting storage now \(engines 0\)/,
+    );
+    for (let i = 0; i < 150 && (await needsFormat(e0)) !== null; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    equal(await needsFormat(e0), null, "formatted by --auto-format");
+    const sb = await readSuperblock(e0.scm!.scmMount);
+    ok(sb, "superblock written");
+    await stop(server);
+
+    // Started again: already formatted, nothing is redone (same superblock).
+    server = start();
+    await waitListening(addr, port, server.proc);
+    await waitLog(server, /--auto-format: storage already formatted, nothing to do/);
+    await stop(server);
+    server = undefined;
+    equal((await readSuperblock(e0.scm!.scmMount))!.uuid, sb.uuid);
+  } finally {
+    if (server) await stop(server);
+    await f.cleanup();
   }
 });
