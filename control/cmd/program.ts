@@ -31,6 +31,7 @@ import type { Body, BodySpec, Runner } from "./runner.ts";
 import { registerStart } from "./start.ts";
 import { registerStorage, SPDK_SETUP_SCRIPTS } from "./storage.ts";
 import { registerVersion } from "./version.ts";
+import { registerConfigGenerate } from "./config_generate.ts";
 
 /** The real host. */
 export const realHost: HostDeps = {
@@ -75,6 +76,7 @@ export function buildProgram(run: Runner, setStatus: (p: Promise<number>) => voi
   config.alias("cfg").description(
     "Perform tasks related to configuration of hardware on the local server",
   );
+  registerConfigGenerate(config, run);
   registerMs(program, run);
   registerNetwork(program, run);
   registerStorage(program, run);

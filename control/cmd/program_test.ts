@@ -3,6 +3,7 @@
  * command's text and -j output, and their errors.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { checkServerConfigText } from "../config/load.ts";
 import { fakeHost, MemorySyslog, runCli, tempConfig } from "./testing.ts";
 
 const COMMANDS = "config, ms, network, nvme, scm, start, storage or version";
@@ -459,4 +460,52 @@ Deno.test("global options: -J JSON log records, -b debug lines, --syslog, proxy 
   } finally {
     Deno.env.delete("HTTPS_PROXY");
   }
+});
+
+Deno.test("config generate: YAML alone on stdout that validates; -j; choice and -o errors", async () => {
+  const r = await runCli([
+    "config",
+    "generate",
+    "-e",
+    "1",
+    "-c",
+    "ethernet",
+    "-t",
+    "-s",
+    "-r",
+    "10.0.0.1",
+  ]);
+  equal(r.code, 0, r.stderr);
+  equal(r.stderr, "");
+  const { config, problems } = checkServerConfigText(r.stdout, "gen.yml");
+  deepEqual(problems, []);
+  deepEqual(config!.engines.map((e) => [e.fabric.fabricIface, e.scm!.class]), [["eth0", "ram"]]);
+  const j = await runCli(["-j", "config", "gen", "-e", "1", "-c", "ethernet", "-t", "-s"]);
+  equal(j.code, 0, j.stderr);
+  deepEqual(JSON.parse(j.stdout).response.mgmt_svc_replicas, ["localhost"]);
+  const ap = await runCli([
+    "config",
+    "generate",
+    "-e",
+    "1",
+    "-c",
+    "ethernet",
+    "-t",
+    "-s",
+    "-a",
+    "h1",
+  ]);
+  equal(ap.stderr, "NOTICE: access-points is deprecated; please use ms-replicas instead\n");
+  match(ap.stdout, /mgmt_svc_replicas:\n {2}- h1\n/);
+  const bad = await runCli(["config", "generate", "-c", "wifi"]);
+  equal(
+    bad.stderr,
+    "ERROR: daos_server: Invalid value `wifi' for option `-c, --net-class'. Allowed values " +
+      "are: ethernet or infiniband\n",
+  );
+  const ib = await runCli(["config", "generate", "-t", "-s"]);
+  equal(ib.code, 1);
+  match(ib.stderr, /insufficient number of infiniband network interfaces/);
+  const o = await runCli(["-o", "/x.yml", "config", "generate"]);
+  match(o.stderr, /config filepath has been supplied but this command will not use it/);
 });

@@ -231,3 +231,18 @@ Deno.test("daos_server start --auto-format: unformatted storage is formatted at 
     await f.cleanup();
   }
 });
+
+Deno.test("daos_server config generate on this host writes a config that validates", async () => {
+  const g = await daosServer("config", "generate", "-e", "1", "-c", "ethernet", "-t", "-s");
+  equal(g.code, 0, g.stderr);
+  match(g.stdout, /^name: daos_server\nport: 10001\n/);
+  const dir = await Deno.makeTempDir({ prefix: "dsrv-gen-" });
+  try {
+    await Deno.writeTextFile(`${dir}/daos_server.yml`, g.stdout);
+    const v = await daosServer("config", "validate", "-o", `${dir}/daos_server.yml`);
+    equal(v.code, 0, v.stdout + v.stderr);
+    match(v.stdout, /configuration .*daos_server\.yml is valid\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
