@@ -90,13 +90,13 @@ Deno.test("-j: a parse or command error is one JSON document on stdout, the erro
   equal(p.code, 1);
   deepEqual(JSON.parse(p.stdout), {
     response: null,
-    error: 'storage: code = 211 description = "No PMem modules exist on storage server"',
+    error: 'scm: code = 211 description = "No PMem modules exist on storage server"',
     status: -1025,
   });
   equal(
     p.stderr,
-    'ERROR: daos_server: storage: code = 211 description = "No PMem modules exist on storage server"\n' +
-      'ERROR: daos_server: storage: code = 211 resolution = "Install PMem modules and retry command"\n',
+    'ERROR: daos_server: scm: code = 211 description = "No PMem modules exist on storage server"\n' +
+      'ERROR: daos_server: scm: code = 211 resolution = "Install PMem modules and retry command"\n',
   );
 });
 
@@ -201,7 +201,7 @@ Deno.test("scm prepare/reset: fault 211 without PMem; -S 0 refused; existing nam
   for (const sub of ["prepare", "reset"]) {
     const r = await runCli(["scm", sub, "-f"]);
     equal(r.code, 1, sub);
-    match(r.stderr, /^ERROR: daos_server: storage: code = 211 description = "No PMem modules/);
+    match(r.stderr, /^ERROR: daos_server: scm: code = 211 description = "No PMem modules/);
     match(r.stderr, /resolution = "Install PMem modules and retry command"\n$/);
   }
   const zero = await runCli(["scm", "prepare", "-S", "0"]);
@@ -308,7 +308,7 @@ Deno.test("storage prepare (deprecated): both parts' errors, -s/-n exclusive", a
   equal(both.code, 1);
   match(
     both.stderr,
-    /^ERROR: daos_server: storage prepare command returned multiple errors: storage: code = 211 .*SPDK is not installed/,
+    /^ERROR: daos_server: storage prepare command returned multiple errors: scm: code = 211 .*SPDK is not installed/,
   );
   const x = await runCli(["storage", "prepare", "-s", "-n"]);
   equal(
@@ -316,7 +316,7 @@ Deno.test("storage prepare (deprecated): both parts' errors, -s/-n exclusive", a
     "ERROR: daos_server: scm-only and nvme-only options should not be set together\n",
   );
   const scmOnly = await runCli(["storage", "prepare", "-s", "-f"]);
-  match(scmOnly.stderr, /^ERROR: daos_server: storage: code = 211 /);
+  match(scmOnly.stderr, /^ERROR: daos_server: scm: code = 211 /);
 });
 
 Deno.test("network scan: per NUMA node and provider, -p filter and all, -j", async () => {

@@ -15,7 +15,7 @@ import { ScmNamespaceSchema, type StorageScanResp } from "../../proto/gen/ts/ctl
 import { isPciAddress } from "../config/schema.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { storageScan } from "../ctl/storage_scan.ts";
-import { Fault, FaultCode, generalFault, makeFault, wrapError } from "../lib/fault.ts";
+import { type Fault, generalFault, makeFault, scmFault, wrapError } from "../lib/fault.ts";
 import { listDir } from "../sysinfo/sysfs.ts";
 import type { CmdContext, PmemFacts } from "./context.ts";
 import { optionalConfig, type Runner, uintArg } from "./runner.ts";
@@ -32,14 +32,16 @@ export const MSG_STORAGE_PREPARE_WARN = "Memory allocation goals for PMem will b
   "unmounted and locally attached PMem modules are not in use. Please be patient as it may " +
   "take several minutes and subsequent reboot maybe required.\n";
 
-/** storage.FaultScmNoPMem (code ScmNoPMem = 211; the reference files it under "storage"). */
+/**
+ * storage.FaultScmNoPMem (code ScmNoPMem = 211). DAOS prints it under domain "storage"; ours
+ * derives the domain from the code's range (server.md §1.13), so it prints as "scm".
+ */
 export function noPmemFault(): Fault {
-  return new Fault({
-    domain: "storage",
-    code: FaultCode.ScmNoPMem,
-    description: "No PMem modules exist on storage server",
-    resolution: "Install PMem modules and retry command",
-  });
+  return scmFault(
+    "ScmNoPMem",
+    "No PMem modules exist on storage server",
+    "Install PMem modules and retry command",
+  );
 }
 
 /** PMem present but no ndctl/ipmctl to change its goals and namespaces. */

@@ -78,8 +78,8 @@ Deno.test("daos_server: scm/nvme prepare on a host without PMem or SPDK give the
     equal(r.code, 1);
     equal(
       r.stderr,
-      'ERROR: daos_server: storage: code = 211 description = "No PMem modules exist on storage server"\n' +
-        'ERROR: daos_server: storage: code = 211 resolution = "Install PMem modules and retry command"\n',
+      'ERROR: daos_server: scm: code = 211 description = "No PMem modules exist on storage server"\n' +
+        'ERROR: daos_server: scm: code = 211 resolution = "Install PMem modules and retry command"\n',
     );
   }
   if (!spdk) {
