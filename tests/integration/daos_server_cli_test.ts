@@ -211,11 +211,14 @@ Deno.test("daos_server start --auto-format: unformatted storage is formatted at 
       server,
       /--auto-format flag set on server start so formatting storage now \(engines 0\)/,
     );
-    for (let i = 0; i < 150 && (await needsFormat(e0)) !== null; i++) {
+    // The tmpfs is mounted before the superblock is written: wait for the superblock.
+    const mnt = e0.scm!.scmMount;
+    let sb = await readSuperblock(mnt).catch(() => null);
+    for (let i = 0; i < 150 && !sb; i++) {
       await new Promise((r) => setTimeout(r, 200));
+      sb = await readSuperblock(mnt).catch(() => null);
     }
     equal(await needsFormat(e0), null, "formatted by --auto-format");
-    const sb = await readSuperblock(e0.scm!.scmMount);
     ok(sb, "superblock written");
     await stop(server);
 
@@ -225,7 +228,7 @@ Deno.test("daos_server start --auto-format: unformatted storage is formatted at 
     await waitLog(server, /--auto-format: storage already formatted, nothing to do/);
     await stop(server);
     server = undefined;
-    equal((await readSuperblock(e0.scm!.scmMount))!.uuid, sb.uuid);
+    equal((await readSuperblock(mnt))!.uuid, sb!.uuid);
   } finally {
     if (server) await stop(server);
     await f.cleanup();
