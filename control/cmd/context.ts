@@ -157,6 +157,8 @@ export interface HostDeps {
   spdkSetup(): Promise<string | undefined>;
   /** The etcd JSON gateway: POSTs `body` to `url`, returns the parsed answer. */
   httpPost(url: string, body: unknown, timeoutMs: number): Promise<unknown>;
+  /** Whether something accepts TCP connections at "IP:port" (the local control port). */
+  tcpProbe(addr: string): Promise<boolean>;
   /** The syslog sink of --syslog. */
   syslog(): SyslogSink;
   /** Default config file (the reference's build.ConfigDir/daos_server.yml). */

@@ -113,11 +113,39 @@ export async function postJson(url: string, body: unknown, timeoutMs: number): P
   return JSON.parse(text);
 }
 
+/** Whether the local daos_server's control port accepts connections. */
+export async function controlPortAnswers(addr: string, timeoutMs = 1_000): Promise<boolean> {
+  const i = addr.lastIndexOf(":");
+  const connect = Deno.connect({ hostname: addr.slice(0, i), port: Number(addr.slice(i + 1)) });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
+  try {
+    const c = await Promise.race([connect, timeout]);
+    if (c === null) {
+      connect.then((x) => x.close(), () => {});
+      return false;
+    }
+    c.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The status report (text). */
-export function formatMsStatus(local: string, peers: string[], db: DbStatus | null): string {
+export function formatMsStatus(
+  local: string,
+  peers: string[],
+  db: DbStatus | null,
+  serverUp: boolean,
+): string {
   let out = `${MS_NAME} DB status:\n  Control configuration:\n`;
   out += `    Local replica address: ${local}\n`;
   if (peers.length > 0) out += `    Peer replica addresses: ${peers.join(",")}\n`;
+  out += `    Local daos_server: ${serverUp ? "running" : "not running"} (control port ${local}` +
+    `${serverUp ? " answers" : " does not answer"})\n`;
   if (db === null) {
     return out + "  Database: external etcd (mgmt_svc_db.endpoints); no local member\n";
   }
@@ -141,10 +169,16 @@ export function formatMsStatus(local: string, peers: string[], db: DbStatus | nu
   return out;
 }
 
-function statusJson(local: string, peers: string[], db: DbStatus | null): GoJsonValue {
+function statusJson(
+  local: string,
+  peers: string[],
+  db: DbStatus | null,
+  serverUp: boolean,
+): GoJsonValue {
   return {
     local_replica: local,
     peer_replicas: peers,
+    server_running: serverUp,
     db: db === null ? null : {
       member: db.member,
       url: db.url,
@@ -195,8 +229,9 @@ async function status(ctx: CmdContext): Promise<void> {
     url: etcdClientUrl(cfg.mgmtSvcDb, role.self),
     dataDir: dataDir(cfg),
   });
-  if (ctx.json) return ctx.writeJson(statusJson(role.self, peers, db));
-  ctx.log.info(formatMsStatus(role.self, peers, db));
+  const up = await ctx.host.tcpProbe(role.self);
+  if (ctx.json) return ctx.writeJson(statusJson(role.self, peers, db, up));
+  ctx.log.info(formatMsStatus(role.self, peers, db, up));
 }
 
 /** Registers `ms status`. */

@@ -25,7 +25,7 @@ import {
   loggerSyslog,
   processIO,
 } from "./context.ts";
-import { postJson, registerMs } from "./ms.ts";
+import { controlPortAnswers, postJson, registerMs } from "./ms.ts";
 import { registerNetwork } from "./network.ts";
 import type { Body, BodySpec, Runner } from "./runner.ts";
 import { registerStart } from "./start.ts";
@@ -47,6 +47,7 @@ export const realHost: HostDeps = {
     return undefined;
   },
   httpPost: postJson,
+  tcpProbe: (addr) => controlPortAnswers(addr),
   syslog: () => loggerSyslog(),
   defaultConfigPath: "/etc/daos/daos_server.yml",
 };

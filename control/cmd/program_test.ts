@@ -369,7 +369,7 @@ Deno.test("ms status: replica per config, the local etcd member's view, refusal 
         ],
       });
     };
-    const host = fakeHost({ httpPost });
+    const host = fakeHost({ httpPost, tcpProbe: (a) => Promise.resolve(a === "127.0.0.1:10001") });
     const r = await runCli(["ms", "status", "-o", cfg], host);
     equal(r.code, 0, r.stderr);
     equal(
@@ -377,6 +377,7 @@ Deno.test("ms status: replica per config, the local etcd member's view, refusal 
       "DAOS Management Service DB status:\n  Control configuration:\n" +
         "    Local replica address: 127.0.0.1:10001\n" +
         "    Peer replica addresses: 127.0.0.2:10001,127.0.0.3:10001\n" +
+        "    Local daos_server: running (control port 127.0.0.1:10001 answers)\n" +
         "  Database (etcd member ms-127.0.0.1-10001, http://127.0.0.1:2479):\n" +
         "    Data directory: /var/lib/daos/mgmt_db\n    Running: yes (etcd 3.5.17)\n" +
         "    Leader: ms-127.0.0.2-10001\n    Raft term: 4\n    Raft index: 120\n" +
@@ -390,8 +391,15 @@ Deno.test("ms status: replica per config, the local etcd member's view, refusal 
     ]);
     const j = await runCli(["-j", "ms", "status", "-o", cfg], host);
     const doc = JSON.parse(j.stdout).response;
-    deepEqual([doc.local_replica, doc.db.running, doc.db.is_leader, doc.db.leader], [
+    deepEqual([
+      doc.local_replica,
+      doc.server_running,
+      doc.db.running,
+      doc.db.is_leader,
+      doc.db.leader,
+    ], [
       "127.0.0.1:10001",
+      true,
       true,
       false,
       "ms-127.0.0.2-10001",
@@ -399,6 +407,10 @@ Deno.test("ms status: replica per config, the local etcd member's view, refusal 
     // DB not answering: still a report, saying so and why.
     const down = await runCli(["ms", "status", "-o", cfg]);
     equal(down.code, 0);
+    match(
+      down.stdout,
+      /\n {4}Local daos_server: not running \(control port 127\.0\.0\.1:10001 does not answer\)\n/,
+    );
     match(down.stdout, /\n {4}Running: no \(no answer from http:\/\/fake\); it runs while/);
   } finally {
     await Deno.remove(cfg.replace(/\/[^/]*$/, ""), { recursive: true });

@@ -1,7 +1,8 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { checkServerConfigText } from "../config/load.ts";
-import { applyStartOverrides } from "./start.ts";
-import { loggerSyslog } from "./context.ts";
+import { applyStartOverrides, startLogger } from "./start.ts";
+import { CmdContext, CmdLogger, type GlobalOptions, loggerSyslog } from "./context.ts";
+import { fakeHost, MemorySyslog } from "./testing.ts";
 
 const TEXT = "name: daos_server\nprovider: ofi+tcp\nengines:\n- targets: 4\n  nr_xs_helpers: 1\n" +
   "  fabric_iface: eth0\n  fabric_iface_port: 31416\n  log_file: /tmp/e0.log\n  storage:\n" +
@@ -67,6 +68,40 @@ Deno.test("--syslog sink: INFO/NOTICE/ERROR lines with their level reach the log
       () => loggerSyslog(["/nonexistent/logger"]),
       /--syslog: cannot run \/nonexistent\/logger/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("start's control log: -b raises it to DEBUG, -J makes it JSON lines, --syslog copies", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dsrv-startlog-" });
+  try {
+    const cfg = config();
+    cfg.controlLogMask = "INFO";
+    cfg.controlLogFile = `${dir}/plain.log`;
+    const ctx = (globals: GlobalOptions, sys = new MemorySyslog()) =>
+      new CmdContext(globals, new CmdLogger({ out: () => {}, err: () => {} }, {}), {
+        out: () => {},
+        err: () => {},
+      }, fakeHost({ syslog: () => sys }));
+    const plain = startLogger(cfg, ctx({}));
+    plain.debug("hidden");
+    plain.info("shown");
+    plain.close();
+    const lines = (await Deno.readTextFile(`${dir}/plain.log`)).trim().split("\n");
+    deepEqual(lines.map((l) => l.replace(/ \S+Z /, " T ")), ["INFO T shown"]);
+
+    cfg.controlLogFile = `${dir}/debug.log`;
+    const sys = new MemorySyslog();
+    const dbg = startLogger(cfg, ctx({ debug: true, jsonLogging: true, syslog: true }, sys));
+    dbg.debug("now shown");
+    dbg.notice("note");
+    dbg.close();
+    const recs = (await Deno.readTextFile(`${dir}/debug.log`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    deepEqual(recs.map((r) => [r.level, r.msg]), [["debug", "now shown"], ["notice", "note"]]);
+    deepEqual(sys.lines, ["notice: note"], "debug never goes to syslog");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -56,6 +56,7 @@ export function fakeHost(over: Partial<HostDeps> = {}): HostDeps {
     pmem: (): Promise<PmemFacts> => Promise.resolve({ modules: 0, namespaces: [] }),
     spdkSetup: () => Promise.resolve(undefined),
     httpPost: () => Promise.reject(new Error("no answer from http://fake")),
+    tcpProbe: () => Promise.resolve(false),
     syslog: () => new MemorySyslog(),
     defaultConfigPath: "/nonexistent/daos_server.yml",
     ...over,

@@ -117,6 +117,10 @@ Deno.test("daos_server ms status: a running replica's etcd member is up and lead
   );
   const before = await daosServer("ms", "status", "-o", cfg);
   equal(before.code, 0, before.stderr);
+  match(
+    before.stdout,
+    /\n {4}Local daos_server: not running \(control port 127\.0\.0\.91:\d+ does not answer\)\n/,
+  );
   match(before.stdout, /\n {4}Running: no \(no answer from http:\/\/127\.0\.0\.91:\d+/);
 
   const proc = new Deno.Command(`${top}bin/daos_server`, {
@@ -128,7 +132,12 @@ Deno.test("daos_server ms status: a running replica's etcd member is up and lead
   const stderr = new Response(proc.stderr).text();
   try {
     await waitListening(addr, port, proc);
-    let doc: { db: { running: boolean; is_leader: boolean; members: unknown[] } } | undefined;
+    let doc:
+      | {
+        server_running: boolean;
+        db: { running: boolean; is_leader: boolean; members: unknown[] };
+      }
+      | undefined;
     for (let i = 0; i < 100; i++) {
       const r = await daosServer("-j", "ms", "status", "-o", cfg);
       equal(r.code, 0, r.stderr);
@@ -136,6 +145,7 @@ Deno.test("daos_server ms status: a running replica's etcd member is up and lead
       if (doc!.db.running && doc!.db.is_leader) break;
       await new Promise((res) => setTimeout(res, 200));
     }
+    equal(doc!.server_running, true);
     equal(doc!.db.running, true);
     equal(doc!.db.is_leader, true);
     equal(doc!.db.members.length, 1);
