@@ -132,7 +132,9 @@ export function goFlagsHelp(cmd: Command): string {
     rows: [{ left: "  -h, --help", text: "Show this help message" }],
   });
   for (const c of levels.slice(1)) {
-    const rows = c.options.filter((o) => !o.hidden).map(optionRow);
+    // Command option groups are indented one more level in go-flags.
+    const rows = c.options.filter((o) => !o.hidden).map(optionRow)
+      .map((r) => ({ left: `    ${r.left}`, text: r.text }));
     if (rows.length > 0) groups.push({ title: `[${c.name()} command options]`, rows });
   }
   const width = Math.max(...groups.flatMap((g) => g.rows.map((r) => r.left.length)));
@@ -140,10 +142,8 @@ export function goFlagsHelp(cmd: Command): string {
   const desc = cmd.description();
   if (desc !== "") out += `${desc}\n\n`;
   for (const g of groups) {
-    // Command option groups are indented one more level in go-flags.
-    const indent = g.title.startsWith("[") ? "    " : "";
     out += `${g.title}\n`;
-    for (const r of g.rows) out += `${indent}${r.left.padEnd(width)}  ${r.text}\n`.trimEnd() + "\n";
+    for (const r of g.rows) out += `${r.left.padEnd(width)}  ${r.text}`.trimEnd() + "\n";
     out += "\n";
   }
   const subs = cmd.commands.filter((c) => !isHidden(c)).sort((a, b) =>
