@@ -9,7 +9,6 @@ import type { Command } from "commander";
 import { loadServerConfigForStart } from "../config/validate_command.ts";
 import { applyModulesFlag } from "../config/engine_modules.ts";
 import type { ServerConfig } from "../config/types.ts";
-import { startDaosServer } from "../server/daos_server.ts";
 import { createLogger, type Logger } from "../server/logging.ts";
 import { waitForStopSignal } from "../server/signals.ts";
 import type { CmdContext } from "./context.ts";
@@ -111,6 +110,9 @@ async function start(ctx: CmdContext, opts: StartOptions): Promise<void> {
     for (const n of [...cfg.notices, ...notices]) log.notice(n);
     // Listen for stop signals from the start: a signal during start-up still stops cleanly.
     const signal = waitForStopSignal();
+    // Loaded here: the server's modules (RPC stacks, etcd client) cost the other commands'
+    // start-up time for nothing.
+    const { startDaosServer } = await import("../server/daos_server.ts");
     const server = await startDaosServer(cfg, log, { autoFormat: opts.autoFormat === true });
     const sig = await signal;
     log.info(`received ${sig}, shutting down`);
