@@ -5,7 +5,6 @@
  * under -j exactly one JSON document on stdout, also for errors.
  */
 import { Command, CommanderError } from "commander";
-import { registerConfigValidate } from "../config/validate_command.ts";
 import { errorText, isFault, rootCause } from "../lib/fault.ts";
 import {
   goFlagsHelp,
@@ -32,6 +31,7 @@ import { registerStart } from "./start.ts";
 import { registerStorage, SPDK_SETUP_SCRIPTS } from "./storage.ts";
 import { registerVersion } from "./version.ts";
 import { registerConfigGenerate } from "./config_generate.ts";
+import { registerConfigValidate } from "./config_validate.ts";
 
 /** The real host. */
 export const realHost: HostDeps = {
@@ -63,7 +63,7 @@ function scrubProxy(): void {
 }
 
 /** Builds the command tree; `run` wraps each command body. */
-export function buildProgram(run: Runner, setStatus: (p: Promise<number>) => void): Command {
+export function buildProgram(run: Runner): Command {
   const program = new Command("daos_server")
     .description("DAOS Control Server")
     .option("--allow-proxy", "Allow proxy configuration via environment")
@@ -72,11 +72,10 @@ export function buildProgram(run: Runner, setStatus: (p: Promise<number>) => voi
     .option("-j, --json", "enable JSON output")
     .option("-J, --json-logging", "Enable JSON-formatted log output")
     .option("--syslog", "Enable logging to syslog");
-  registerConfigValidate(program, setStatus);
-  const config = program.commands.find((c) => c.name() === "config")!;
-  config.alias("cfg").description(
+  const config = program.command("config").alias("cfg").description(
     "Perform tasks related to configuration of hardware on the local server",
   );
+  registerConfigValidate(config, run);
   registerConfigGenerate(config, run);
   registerMs(program, run);
   registerNetwork(program, run);
@@ -104,8 +103,7 @@ export async function main(
   io: CmdIO = processIO,
   host: HostDeps = realHost,
 ): Promise<number> {
-  let body: (() => Promise<void>) | undefined;
-  let status: Promise<number> | undefined;
+  let body: (() => Promise<void | number>) | undefined;
   let ctx: CmdContext | undefined;
   // Commander calls the action during parsing; the body runs afterwards so that parse errors
   // and command errors leave by the same path.
@@ -131,10 +129,10 @@ export async function main(
         syslog: globals.syslog && cmd.name() !== "start" ? host.syslog() : undefined,
       });
       ctx = new CmdContext(globals, log, io, host);
-      await fn(ctx, opts, cmd);
+      return await fn(ctx, opts, cmd);
     };
   };
-  const program: Command = buildProgram(run, (p) => (status = p));
+  const program: Command = buildProgram(run);
   for (const c of allCommands(program)) {
     c.exitOverride()
       .helpCommand(false)
@@ -165,11 +163,9 @@ export async function main(
       }
       throw e;
     }
-    // config validate prints its own report and decides its status.
-    if (status) return await status;
-    if (body) await body();
+    const code = body ? await body() : undefined;
     ctx?.finishJson();
-    return 0;
+    return code ?? 0;
   } catch (err) {
     if (jsonWanted()) {
       if (ctx) ctx.finishJson(err);

@@ -521,3 +521,45 @@ Deno.test("config generate: YAML alone on stdout that validates; -j; choice and 
   const o = await runCli(["-o", "/x.yml", "config", "generate"]);
   match(o.stderr, /config filepath has been supplied but this command will not use it/);
 });
+
+Deno.test("config validate: the report and its status; -j the problems as a document", async () => {
+  const good = await tempConfig("name: daos_server\nmgmt_svc_replicas: [a, b, c]\nengines: []\n");
+  const bad = await tempConfig(
+    "name: daos_server\nport: 0\nengines: []\ncontrol_log_mask: LOUD\n",
+  );
+  try {
+    const ok1 = await runCli(["config", "validate", "-o", good]);
+    const discovery = "NOTICE: No DAOS I/O Engines in configuration, DAOS Control Server " +
+      "starting in discovery mode\n";
+    deepEqual(ok1, {
+      code: 0,
+      stdout: `${discovery}configuration ${good} is valid\n`,
+      stderr: "",
+    });
+    const no = await runCli(["config", "validate", "-o", bad]);
+    equal(no.code, 1);
+    equal(no.stderr, "", "the report says it all");
+    match(no.stdout, /daos_server\.yml:2:7: .*\n/);
+    match(no.stdout, /\n2 problems found in .*daos_server\.yml\n$/);
+    const j = await runCli(["-j", "config", "validate", "-o", good]);
+    deepEqual(JSON.parse(j.stdout), {
+      response: { valid: true, problems: [], notices: [discovery.slice(8, -1)] },
+      error: null,
+      status: 0,
+    });
+    const jb = await runCli(["-j", "config", "validate", "-o", bad]);
+    equal(jb.code, 1);
+    const doc = JSON.parse(jb.stdout);
+    equal(doc.response.valid, false);
+    deepEqual(doc.response.problems.map((p: { line: number }) => p.line), [2, 4]);
+    match(doc.error, /^2 problems found in /);
+    match(jb.stderr, /^ERROR: daos_server: 2 problems found in /);
+  } finally {
+    for (const p of [good, bad]) await Deno.remove(p.replace(/\/[^/]*$/, ""), { recursive: true });
+  }
+  const none = await runCli(["config", "validate"]);
+  match(
+    none.stderr,
+    /^ERROR: daos_server: serverconfig: code = 702 description = "no configuration file given"/,
+  );
+});

@@ -5,8 +5,11 @@ import { loadServerConfig } from "../config/load.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { wrapError } from "../lib/fault.ts";
 
-/** A command body: runs after parsing, with the context, its options and its command. */
-export type Body<O> = (ctx: CmdContext, opts: O, cmd: Command) => Promise<void>;
+/**
+ * A command body: runs after parsing, with the context, its options and its command. It may
+ * return an exit status to fail without an error line (a report that already says why).
+ */
+export type Body<O> = (ctx: CmdContext, opts: O, cmd: Command) => Promise<void | number>;
 
 /** Whether a command reads daos_server.yml (the reference's cfgLoader commands). */
 export interface BodySpec {
