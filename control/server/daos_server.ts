@@ -12,7 +12,9 @@ import { hostFaultDomain } from "../config/fault_domain.ts";
 import { ctlService } from "../handlers/ctl_svc.ts";
 import { peerHostKey } from "../handlers/mgmt_join.ts";
 import { mgmtService } from "../handlers/mgmt_svc.ts";
-import { createServerContext } from "../handlers/server_context.ts";
+import { createServerContext, type ServerContext } from "../handlers/server_context.ts";
+import { formatInstances } from "../handlers/ctl_storage.ts";
+import { formatHostStorage } from "../storage/format.ts";
 import { type EnginePlane, startEnginePlane } from "../harness/engine_plane.ts";
 import { RasType } from "../harness/events.ts";
 import { engineStorage, eraseHostMetadata } from "../harness/storage_adapter.ts";
@@ -79,6 +81,42 @@ async function engine0Ready(cfg: ServerConfig, gate: FormatGate, signal: AbortSi
 export interface DaosServerOptions {
   /** Engine program instead of bin/daos_engine (e.g. a light stand-in for scale runs). */
   enginePath?: string;
+  /**
+   * `start --auto-format`: once the engines run, format this host's storage that needs it, as
+   * `dmg storage format` would (the reference calls its own StorageFormat handler).
+   */
+  autoFormat?: boolean;
+}
+
+/**
+ * --auto-format: formats the engines whose storage needs it through the StorageFormat flow
+ * (format lock, gate). Per-device failures are logged, not fatal, as the reference's
+ * StorageFormat reports them in its results: the engines stay waiting for `dmg storage format`.
+ */
+async function autoFormat(ctx: ServerContext, log: Logger): Promise<void> {
+  const pending: number[] = [];
+  for (const e of ctx.config.engines) if ((await needsFormat(e)) !== null) pending.push(e.index);
+  if (pending.length === 0) {
+    log.info("--auto-format: storage already formatted, nothing to do");
+    return;
+  }
+  log.notice(
+    `--auto-format flag set on server start so formatting storage now (engines ${
+      pending.join(", ")
+    })`,
+  );
+  const out = await ctx.formatLock.run(() =>
+    formatHostStorage(ctx.config, formatInstances(ctx), { reformat: false, replace: false }, {
+      hostname: ctx.hostname,
+      gate: ctx.formatGate,
+    })
+  );
+  for (const r of [...out.scm, ...out.bdevs]) {
+    const where = "mountPoint" in r ? r.mountPoint : r.device;
+    if (r.status !== "CTL_SUCCESS") {
+      log.error(`--auto-format: engine ${r.instanceIdx} ${where}: ${r.error || r.status}`);
+    }
+  }
 }
 
 /** Assembles and starts daos_server for `cfg`. Throws a clear error when start-up fails. */
@@ -163,6 +201,7 @@ export async function startDaosServer(
       launchExtras: (e) => engineMemArgs(e, pageSizeKb),
       enginePath: opts.enginePath,
     });
+    if (opts.autoFormat) await autoFormat(ctx, log);
     if (role.self !== null) {
       if (cfg.mgmtSvcDb.endpoints.length === 0 && dataDir === "") {
         log.error("MS replica without engines or mgmt_svc_db.data_dir: MS database not started");
