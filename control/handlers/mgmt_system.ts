@@ -24,6 +24,9 @@ export type ReplicaMs = Pick<
   | "systemStart"
   | "systemExclude"
   | "systemErase"
+  | "getEvents"
+  | "followEvents"
+  | "getAudit"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

@@ -55,6 +55,11 @@ const MGMT_RULES: ServiceRules<typeof MgmtSvc> = {
   systemExclude: ADMIN,
   // Admin only as in the reference; the leader reaches peer replicas by CtlSvc.SystemErasePeer.
   systemErase: ADMIN,
+  // Ours: the RAS event log (admin reads it; the agent has no use for it) and the audit trail
+  // (admin only: who did what is not for every component to read).
+  systemGetEvents: ADMIN,
+  systemFollowEvents: ADMIN,
+  systemGetAudit: ADMIN,
 };
 
 /** The services the access table covers (the ones the control server registers). */
