@@ -4,14 +4,9 @@
  * whatever its outcome, refused access included. Calls the client will repeat elsewhere (not
  * the leader, not a replica, the MS not ready) are no action and are not recorded.
  */
-import { type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { errorText } from "../lib/fault.ts";
-import {
-  decodeRemoteError,
-  MsUnavailableError,
-  NotLeaderError,
-  NotReplicaError,
-} from "../lib/rpc/error_codec.ts";
+import { decodeRemoteError, isMsRetryable, RemoteError } from "../lib/rpc/error_codec.ts";
 import { COMPONENT_HEADER, PEER_COMPONENT } from "../lib/rpc/security_interceptor.ts";
 import { type AuditRecord, auditRecord, auditTarget, isAudited } from "../mgmt/ops/audit.ts";
 import { peerHostKey } from "./mgmt_join.ts";
@@ -28,11 +23,17 @@ export interface AuditHookOptions {
   now?: () => string;
 }
 
-/** True for an error after which the client retries the call on another replica. */
+/** True for an error after which the client retries the call (elsewhere or later). */
 function redirected(e: unknown): boolean {
+  return isMsRetryable(decodeRemoteError(e));
+}
+
+/** The outcome text of a failed call: a typed error's text, else the status and message. */
+function failureText(e: unknown): string {
   const typed = decodeRemoteError(e);
-  return typed instanceof NotLeaderError || typed instanceof NotReplicaError ||
-    typed instanceof MsUnavailableError;
+  if (!(typed instanceof RemoteError)) return errorText(typed);
+  const ce = ConnectError.from(e);
+  return ce.code === Code.Unknown ? ce.rawMessage : `${Code[ce.code]}: ${ce.rawMessage}`;
 }
 
 /** Interceptor recording every audited call (place it outside the access check). */
@@ -53,7 +54,7 @@ export function auditInterceptor(opts: AuditHookOptions): Interceptor {
           peer: req.contextValues.get(peerHostKey),
           method,
           target: auditTarget(method, req.message, opts.server),
-          error: error === undefined ? undefined : errorText(decodeRemoteError(error)),
+          error: error === undefined ? undefined : failureText(error),
           server: opts.server,
         }));
       } catch { /* the sink's problem must not become the call's */ }

@@ -212,7 +212,7 @@ interface Pending {
 export class AppendLog {
   #pending: Pending[] = [];
   #next: bigint | null = null;
-  #flushing: Promise<void> | null = null;
+  #flushing = false;
   #waiters = new Set<() => void>();
 
   constructor(readonly kind: LogKind, private readonly deps: AppendLogDeps) {}
@@ -225,10 +225,23 @@ export class AppendLog {
   append(value: string): Promise<bigint> {
     const done = Promise.withResolvers<bigint>();
     this.#pending.push({ value, done });
-    // Flushed on the next macrotask, so a burst raised in one go shares its transactions.
-    this.#flushing ??= new Promise<void>((r) => setTimeout(r, 0)).then(() => this.#flush())
-      .finally(() => this.#flushing = null);
+    this.#schedule();
     return done.promise;
+  }
+
+  /**
+   * Starts a flush on the next macrotask (so a burst raised in one go shares its
+   * transactions) unless one runs; entries queued while it ends get a flush of their own.
+   */
+  #schedule(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setTimeout(() => {
+      this.#flush().finally(() => {
+        this.#flushing = false;
+        if (this.#pending.length > 0) this.#schedule();
+      });
+    }, 0);
   }
 
   /** Forgets the next sequence number (leadership changed: read it again before writing). */
