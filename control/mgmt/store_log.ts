@@ -88,10 +88,14 @@ export class EtcdLogStore implements LogStore {
       return false;
     }
     const dir = this.#dir(kind);
-    const ops = values.map((value, i) => ({ put: `${dir}${seqKey(first + BigInt(i))}`, value }));
     const last = first + BigInt(values.length) - 1n;
     const from = firstKept(last, keep);
-    const trim = from > 1n ? [{ deleteFrom: dir, end: `${dir}${seqKey(from)}` }] : [];
+    // etcd refuses a txn whose delete range covers a key it puts: entries of this batch
+    // beyond the bound are not written at all, and the range stops below the batch.
+    const ops = values.map((value, i) => ({ put: `${dir}${seqKey(first + BigInt(i))}`, value }))
+      .slice(from > first ? Number(from - first) : 0);
+    const end = from < first ? from : first;
+    const trim = end > 1n ? [{ deleteFrom: dir, end: `${dir}${seqKey(end)}` }] : [];
     const r = await this.etcd.txn(
       [fence, { key: `${dir}${seqKey(first)}`, target: "create", equals: 0n }],
       [...ops, ...trim],

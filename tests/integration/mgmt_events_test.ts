@@ -15,6 +15,10 @@ import { TransportPool } from "../../control/lib/rpc/transport.ts";
 import { RasEventId } from "../../control/mgmt/ops/ras_log.ts";
 import { LocalCluster } from "../cluster/local_cluster.ts";
 import { CertDirs } from "./tls_fixture.ts";
+import { MsCluster } from "./mgmt_helpers.ts";
+import { leaderChangedEvent } from "../../control/mgmt/ops/ras_log.ts";
+import { create } from "@bufbuild/protobuf";
+import { AuditRecordSchema } from "../../proto/gen/ts/mgmt/events_pb.ts";
 
 const INSECURE = "transport_config:\n  allow_insecure: true\n";
 
@@ -232,4 +236,50 @@ Deno.test({
       await c.destroy();
     }
   },
+});
+
+Deno.test("event log on etcd: a burst of 1000 shares ~10 txns, the bound keeps the newest", async () => {
+  const c = await MsCluster.start(1);
+  try {
+    const ms = await c.leader();
+    c.db.rasLogSize = 50; // read at each batch
+    const etcd = ms.etcd!;
+    const rev0 = (await etcd.getPrefix("/daos-log/", { limit: 1 })).revision;
+    const seqs = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => ms.raise(leaderChangedEvent(`burst:${i}`, "T"))),
+    );
+    const rev1 = (await etcd.getPrefix("/daos-log/", { limit: 1 })).revision;
+    // One revision per transaction: ten batches of 100 (a few more if a write landed between).
+    ok(rev1 - rev0 <= 13n, `${rev1 - rev0} etcd revisions for 1000 events`);
+    const sorted = [...seqs].sort((a, b) => (a < b ? -1 : 1));
+    deepEqual(seqs, sorted);
+    equal(new Set(seqs).size, 1000, c.logs.filter((l) => !l.includes("RAS ms_leader")).join("\n"));
+    equal(Number(seqs[999] - seqs[0]), 999);
+    const r = await ms.getEvents({ after: 0n, since: "", ranks: "", limit: 0 });
+    equal(r.events.length, 50);
+    deepEqual(r.events.map((e) => e.seq), Array.from({ length: 50 }, (_, i) => seqs[950 + i]));
+    equal(r.events[49].event?.msg, "MS leadership gained by replica burst:999");
+    equal(r.cursor, seqs[999]);
+    // Paging by cursor and limit.
+    const page = await ms.getEvents({ after: seqs[989], since: "", ranks: "", limit: 3 });
+    deepEqual(page.events.map((e) => e.seq), [seqs[990], seqs[991], seqs[992]]);
+    equal(page.cursor, seqs[992]);
+    // Audit records: stored with their own sequence, read back whole.
+    const a = await ms.recordAudit(
+      create(AuditRecordSchema, {
+        who: "admin",
+        method: "/mgmt.MgmtSvc/SystemStop",
+        outcome: "ok",
+      }),
+    );
+    const audit = await ms.getAudit({ after: 0n, limit: 0 });
+    deepEqual(audit.records.map((x) => [x.seq, x.who, x.method, x.outcome]), [[
+      a,
+      "admin",
+      "/mgmt.MgmtSvc/SystemStop",
+      "ok",
+    ]]);
+  } finally {
+    await c.close();
+  }
 });
