@@ -124,6 +124,24 @@ Deno.test({
         new Set(formats.map((r) => [r.server, r.who, r.outcome].join(" "))),
         new Set(cl.servers.map((s) => `${s.addr} admin ok`)),
       );
+      // dmg reads both: the audit line with the CN, engine_died as a JSON line.
+      const dmgAudit = await c.dmg(["system", "audit"]);
+      equal(dmgAudit.code, 0, dmgAudit.stderr);
+      ok(
+        dmgAudit.stdout.includes(
+          `/mgmt.MgmtSvc/SystemStop by admin (admin) from 127.0.0.1 on ranks 1 at ${
+            c.servers[0].addr
+          }: ok`,
+        ),
+        dmgAudit.stdout,
+      );
+      const dmgEvents = await c.dmg(["-j", "system", "events", "-r", "0"]);
+      equal(dmgEvents.code, 0, dmgEvents.stderr);
+      const lines = dmgEvents.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      ok(
+        lines.some((l) => l.name === "engine_died" && l.rank === 0 && l.seq === Number(died.seq)),
+        dmgEvents.stdout,
+      );
       // Every server's control log has its own records.
       ok((await c.log(1)).includes("AUDIT /ctl.CtlSvc/StorageFormat by admin"), "host 1 log");
       // The audit trail is admin's only: the server certificate may not read it.
