@@ -13,7 +13,7 @@ import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import type { RASLogEntry } from "../../proto/gen/ts/mgmt/events_pb.ts";
 import { TransportPool } from "../../control/lib/rpc/transport.ts";
 import { RasEventId } from "../../control/mgmt/ops/ras_log.ts";
-import { LocalCluster } from "../cluster/local_cluster.ts";
+import { DMG, LocalCluster } from "../cluster/local_cluster.ts";
 import { CertDirs } from "./tls_fixture.ts";
 import { MsCluster } from "./mgmt_helpers.ts";
 import { leaderChangedEvent } from "../../control/mgmt/ops/ras_log.ts";
@@ -173,6 +173,7 @@ Deno.test({
     const pool = new TransportPool({ security: { allowInsecure: true } });
     const ac = new AbortController();
     let follower: Promise<void> = Promise.resolve();
+    let dmgFollow: Deno.ChildProcess | null = null;
     try {
       await c.startAll();
       const f = await c.dmg(["storage", "format"]);
@@ -212,6 +213,18 @@ Deno.test({
         }
       })();
       await c.waitFor("the follower saw the joins", () => Promise.resolve(got.length >= 3), 10_000);
+      // dmg follows too, with every server in its host list (JSON lines on stdout).
+      dmgFollow = new Deno.Command(DMG, {
+        args: ["-o", c.dmgConfigPath, "-j", "system", "events", "--follow"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      let dmgText = "";
+      const dmgRead = dmgFollow.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+        new WritableStream({ write: (t) => void (dmgText += t) }),
+      );
+      const dmgErr = new Response(dmgFollow.stderr).text();
 
       // The leader's daos_server stops (its etcd member too): another replica leads.
       const leadIndex = c.servers.findIndex((s) => s.addr === lead);
@@ -233,9 +246,27 @@ Deno.test({
         const last = r.events[r.events.length - 1]?.seq ?? 0n;
         return cursor >= last && r.events.length > 0 ? r.events : null;
       }, 20_000);
+      // (Events stored after `all` was read may follow; compared up to its last.)
+      const lastSeq: bigint = all[all.length - 1].seq;
       ok(switches.length >= 1, "the stream had to move to another replica");
+      // dmg printed the same events, once each, in order.
+      const lastLine = `"seq":${all[all.length - 1].seq},`;
+      await c.waitFor("dmg caught up", () => Promise.resolve(dmgText.includes(lastLine)), 20_000)
+        .catch(() => {}); // compared below, whatever it printed
+      const proc = dmgFollow;
+      dmgFollow = null;
+      proc.kill("SIGTERM");
+      await proc.status;
+      await dmgRead.catch(() => {});
+      const dmgLines = dmgText.trim().split("\n")
+        .map((l) => JSON.parse(l) as { seq: number; id: number; msg: string });
+      deepEqual(
+        dmgLines.filter((l) => BigInt(l.seq) <= lastSeq).map((l) => `${l.seq} ${l.id} ${l.msg}`),
+        all.map((e) => `${e.seq} ${e.event?.id} ${e.event?.msg}`),
+        await dmgErr,
+      );
       const key = (e: RASLogEntry) => `${e.seq} ${e.event?.id} ${e.event?.rank} ${e.event?.msg}`;
-      deepEqual(got.map(key), all.map(key));
+      deepEqual(got.filter((e) => e.seq <= lastSeq).map(key), all.map(key));
       const seqs = got.map((e) => Number(e.seq));
       deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i));
       // The new leader announced itself, and the stopped rank's changes are there.
@@ -250,6 +281,10 @@ Deno.test({
     } finally {
       ac.abort();
       await follower.catch(() => {});
+      try {
+        dmgFollow?.kill("SIGKILL");
+      } catch { /* gone */ }
+      await dmgFollow?.status;
       pool.close();
       await c.destroy();
     }
