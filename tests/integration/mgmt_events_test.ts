@@ -317,6 +317,10 @@ Deno.test("event log on etcd: a burst of 1000 shares ~10 txns, the bound keeps t
     const page = await ms.getEvents({ after: seqs[989], since: "", ranks: "", limit: 3 });
     deepEqual(page.events.map((e) => e.seq), [seqs[990], seqs[991], seqs[992]]);
     equal(page.cursor, seqs[992]);
+    // A forwarded megabyte message is stored, cut (whole, etcd would refuse the txn).
+    await ms.clusterEvent({ id: 2, rank: 99, incarnation: 1n, msg: "m".repeat(1_400_000) });
+    const big = await ms.getEvents({ after: 0n, since: "", ranks: "99", limit: 0 });
+    deepEqual(big.events.map((e) => [e.event?.id, e.event?.msg.length]), [[2, 4096]]);
     // Audit records: stored with their own sequence, read back whole.
     const a = await ms.recordAudit(
       create(AuditRecordSchema, {

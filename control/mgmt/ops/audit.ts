@@ -12,7 +12,7 @@ import { type RASEvent, RASEventSchema } from "../../../proto/gen/ts/shared/even
 import { errorText } from "../../lib/fault.ts";
 import { NilRank } from "../../lib/rankset.ts";
 import type { LogEntry } from "../store_log.ts";
-import { RasEventId, RasSeverity, RasType } from "./ras_log.ts";
+import { cut, RasEventId, RasSeverity, RasType } from "./ras_log.ts";
 
 export type { AuditRecord };
 
@@ -80,8 +80,8 @@ export function auditRecord(a: AuditInput): AuditRecord {
     component: a.component,
     peer: a.peer,
     method: a.method,
-    target: a.target,
-    outcome: a.error === undefined ? "ok" : errorText(a.error),
+    target: cut(a.target),
+    outcome: a.error === undefined ? "ok" : cut(errorText(a.error)),
     server: a.server,
   });
 }

@@ -19,6 +19,10 @@ import type { LogEntry, LogKind, LogStore } from "../store_log.ts";
 
 /** Entries written per transaction (etcd's default --max-txn-ops is 128; one op trims). */
 export const MAX_BATCH = 100;
+/** Bytes of entries per transaction (etcd refuses requests over 1.5 MiB by default). */
+export const MAX_BATCH_BYTES = 512 * 1024;
+/** Longest text field of a stored event: a forwarded 1 MiB message is cut, not refused. */
+export const MAX_EVENT_TEXT = 4096;
 /** Default bound of each log (mgmt_svc_db `ras_log_size` / `audit_log_size`). */
 export const DEFAULT_LOG_SIZE = 10_000;
 /** How long a batch failing transiently is retried while leading (ms). */
@@ -174,9 +178,35 @@ export function joinFailedEvent(
   });
 }
 
-/** Stored form of an event (the proto's JSON, every field kept). */
+/** `text` cut to {@link MAX_EVENT_TEXT} characters, saying how long it was. */
+export function cut(text: string): string {
+  if (text.length <= MAX_EVENT_TEXT) return text;
+  const note = ` ... (${text.length} characters)`;
+  return text.slice(0, MAX_EVENT_TEXT - note.length) + note;
+}
+
+/**
+ * Stored form of an event (the proto's JSON, every field kept; the message and the other
+ * free-text fields cut to {@link MAX_EVENT_TEXT}, so that one event cannot exceed what etcd
+ * takes in a transaction).
+ */
 export function encodeEvent(ev: RASEvent): string {
-  return toJsonString(RASEventSchema, ev);
+  const c = create(RASEventSchema, {
+    ...ev,
+    msg: cut(ev.msg),
+    hostname: cut(ev.hostname),
+    hwId: cut(ev.hwId),
+    jobId: cut(ev.jobId),
+    poolUuid: cut(ev.poolUuid),
+    contUuid: cut(ev.contUuid),
+    objId: cut(ev.objId),
+    ctlOp: cut(ev.ctlOp),
+    timestamp: cut(ev.timestamp),
+  });
+  if (c.extendedInfo.case === "strInfo" && ev.id !== RasEventId.AUDIT_RECORD) {
+    c.extendedInfo = { case: "strInfo", value: cut(c.extendedInfo.value) };
+  }
+  return toJsonString(RASEventSchema, c);
 }
 
 /** An event as stored; an unreadable entry (written by hand) becomes an event saying so. */
@@ -277,7 +307,15 @@ export class AppendLog {
   async #flush(): Promise<void> {
     const max = this.deps.maxBatch ?? MAX_BATCH;
     while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, max);
+      // At most `max` entries and MAX_BATCH_BYTES (but always one).
+      let n = 0;
+      let bytes = 0;
+      while (n < this.#pending.length && n < max) {
+        bytes += this.#pending[n].value.length;
+        if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+        n++;
+      }
+      const batch = this.#pending.splice(0, n);
       try {
         const first = await this.#write(batch.map((p) => p.value));
         batch.forEach((p, i) => p.done.resolve(first + BigInt(i)));

@@ -17,6 +17,7 @@ import {
   joinFailedEvent,
   leaderChangedEvent,
   MAX_BATCH,
+  MAX_EVENT_TEXT,
   RasEventId,
   rasEventName,
   RasSeverity,
@@ -245,4 +246,19 @@ Deno.test("SystemGetEvents filter: since and ranks", () => {
     equal(eventFilter(since, ranks)(ev(rank, ts)), want, `${since}|${ranks}|${rank}|${ts}`);
   }
   throws(() => eventFilter("yesterday", ""), /invalid since time "yesterday": use an RFC 3339/);
+});
+
+Deno.test("RAS log: a megabyte message is stored cut; big entries split batches by bytes", async () => {
+  const ev = leaderChangedEvent("h:1", "T");
+  ev.msg = "m".repeat(1_400_000);
+  const back = decodeEvent({ seq: 1n, value: encodeEvent(ev) });
+  equal(back.msg.length, MAX_EVENT_TEXT);
+  ok(back.msg.endsWith(" ... (1400000 characters)"), back.msg.slice(-40));
+  ok(encodeEvent(ev).length < 2 * MAX_EVENT_TEXT);
+  const store = new MemoryLogStore();
+  const log = appendLog(store);
+  // Ten entries of 200 KB: at most two per 512 KiB transaction.
+  await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(`${i}`.repeat(200_000))));
+  equal(store.txns, 5);
+  deepEqual(store.seqs("events").map(Number), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 });
