@@ -11,6 +11,7 @@
  */
 import { create, fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { type RASEvent, RASEventSchema } from "../../../proto/gen/ts/shared/event_pb.ts";
+import { RasSeverity, RasType } from "../../harness/events.ts";
 import { errorText } from "../../lib/fault.ts";
 import { NilRank } from "../../lib/rankset.ts";
 import type { DbState } from "../db.ts";
@@ -28,9 +29,8 @@ export const DEFAULT_LOG_SIZE = 10_000;
 /** How long a batch failing transiently is retried while leading (ms). */
 const RETRY_MS = 3000;
 
-/** RAS event types and severities (server.md §5.5). */
-export const RasType = { ANY: 0, STATE_CHANGE: 1, INFO: 2 } as const;
-export const RasSeverity = { UNKNOWN: 0, ERROR: 1, WARNING: 2, NOTICE: 3 } as const;
+/** RAS event types and severities (server.md §5.5), as the harness raises them. */
+export { RasSeverity, RasType };
 
 /** Event ids (server.md §5.5 enum order) and ours, beyond the reference's range. */
 export const RasEventId = {
