@@ -12,6 +12,7 @@ import { parseRankSet } from "../../control/lib/rankset.ts";
 import { ALL_STATES_MASK, NOT_OK_MASK, parseStateMask } from "../../control/lib/states.ts";
 import type { SystemStartResp, SystemStopResp } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import * as print from "../printers/system.ts";
+import { registerEventCommands } from "./events.ts";
 import { type Line, render, request } from "../render.ts";
 import { type CommandContext, DEFAULT_QUERY_MS, type RegisterCommands } from "./context.ts";
 
@@ -263,4 +264,6 @@ export const registerSystemCommands: RegisterCommands = (program, run) => {
   system.command("leader-query").description("Query for current Management Service leader")
     .option("-N, --down-replicas", "show only unresponsive replicas")
     .action(run((ctx, f: LeaderFlags) => systemLeaderQuery(ctx, f)));
+
+  registerEventCommands(system, run);
 };

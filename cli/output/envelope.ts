@@ -43,6 +43,20 @@ export class EnvelopeWriter {
     this.#out(formatEnvelope(response, error));
   }
 
+  /**
+   * Writes one compact JSON document as a line (`dmg system events -j`: one object per event,
+   * for following); the command then writes no envelope.
+   */
+  writeLine(json: string): void {
+    this.claim();
+    this.#out(json + "\n");
+  }
+
+  /** The command writes JSON lines (maybe none): no envelope at its end, nor on its error. */
+  claim(): void {
+    this.#written = true;
+  }
+
   /** At command end: writes `{"response": null, …}` if the command produced no envelope. */
   finish(error?: unknown): void {
     if (!this.#written) this.write(null, error);

@@ -43,6 +43,10 @@ export interface MgmtSvcDbConfig {
   hostDeadAfterMs: number;
   /** How often the leader probes member hosts (default 500). */
   probeIntervalMs: number;
+  /** RAS events the MS keeps (oldest dropped first; default 10000). */
+  rasLogSize: number;
+  /** Audit records the MS keeps (oldest dropped first; default 10000). */
+  auditLogSize: number;
   /** Data directory override; default derived from control metadata / engine 0 SCM. */
   dataDir: string;
   /** etcd binary (default /usr/bin/etcd). */
@@ -63,6 +67,8 @@ export function defaultMgmtSvcDbConfig(): MgmtSvcDbConfig {
     writeRetryMs: 3000,
     hostDeadAfterMs: 2000,
     probeIntervalMs: 500,
+    rasLogSize: 10000,
+    auditLogSize: 10000,
     dataDir: "",
     etcdBinary: "/usr/bin/etcd",
   };
@@ -79,6 +85,12 @@ const POSITIVE_KEYS = {
   probe_interval_ms: "probeIntervalMs",
 } as const;
 
+/** The entry-count keys (log bounds) by YAML name: whole numbers ≥ 1. */
+const COUNT_KEYS = {
+  ras_log_size: "rasLogSize",
+  audit_log_size: "auditLogSize",
+} as const;
+
 /** Every key the section accepts, in the order the unknown-key resolution lists them. */
 export const MGMT_SVC_DB_KEYS = [
   "endpoints",
@@ -86,6 +98,7 @@ export const MGMT_SVC_DB_KEYS = [
   "peer_port",
   "ports",
   ...Object.keys(POSITIVE_KEYS),
+  ...Object.keys(COUNT_KEYS),
   "data_dir",
   "etcd_binary",
 ];
@@ -205,6 +218,21 @@ export function readMgmtSvcDb(top: MapReader): MgmtSvcDbConfig {
       FaultCode.ServerBadConfig,
       `${m.path(key)}: ${valueText(v)} must be a positive number`,
       `set ${m.path(key)} to a number greater than 0 or remove it for the default`,
+    );
+  }
+  for (const [key, field] of Object.entries(COUNT_KEYS)) {
+    const v = present(m, key);
+    if (v === undefined) continue;
+    const n = isScalar(v) ? v.value : undefined;
+    if (typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 10_000_000) {
+      cfg[field] = n;
+      continue;
+    }
+    m.problem(
+      key,
+      FaultCode.ServerBadConfig,
+      `${m.path(key)}: ${valueText(v)} must be a whole number of entries from 1 to 10000000`,
+      `set ${m.path(key)} to the number of entries to keep or remove it for the default (10000)`,
     );
   }
   cfg.dataDir = readPath(m, "data_dir", true) ?? cfg.dataDir;

@@ -81,3 +81,17 @@ Deno.test("mgmt_svc_db: errors name the key, its file:line:col and the fix", () 
   equal(check("  peer_port: 0\n  client_port: x\n  bogus: 1\n").problems.length, 3);
   ok(check("  peer_port: 0\n").config !== null, "the config is still returned for validate");
 });
+
+Deno.test("mgmt_svc_db: the RAS and audit log bounds are whole entry counts", () => {
+  const d = defaultMgmtSvcDbConfig();
+  assertEquals([d.rasLogSize, d.auditLogSize], [10000, 10000]);
+  const r = check("  ras_log_size: 50\n  audit_log_size: 1\n");
+  assertEquals(r.problems, []);
+  assertEquals([r.config!.mgmtSvcDb.rasLogSize, r.config!.mgmtSvcDb.auditLogSize], [50, 1]);
+  for (const bad of ["0", "2.5", "-1", "many", "20000000"]) {
+    const p = only(`  ras_log_size: ${bad}\n`);
+    match(formatProblem(p), /^s\.yml:3:17: mgmt_svc_db\.ras_log_size: .* must be a whole number/);
+    match(p.resolution, /number of entries to keep/);
+  }
+  match(only("  audit_log_size: 0\n").message, /audit_log_size: 0 must be a whole number/);
+});

@@ -203,7 +203,8 @@ Deno.test("config validate and start: mgmt_svc_db problems come with file:line:c
         "contains invalid parameters and may be out of date, see server config examples\n" +
         "  resolution: remove it; mgmt_svc_db knows endpoints, client_port, peer_port, ports, " +
         "election_timeout_ms, heartbeat_interval_ms, lease_ttl_s, call_timeout_ms, " +
-        "write_retry_ms, host_dead_after_ms, probe_interval_ms, data_dir, etcd_binary\n" +
+        "write_retry_ms, host_dead_after_ms, probe_interval_ms, ras_log_size, audit_log_size, " +
+        "data_dir, etcd_binary\n" +
         "NOTICE: No DAOS I/O Engines in configuration, DAOS Control Server starting in " +
         "discovery mode\n" +
         `2 problems found in ${path}\n`,

@@ -6,7 +6,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { mgmtAttrHandlers } from "./mgmt_attrs.ts";
-import { mgmtEventHandlers } from "./mgmt_events.ts";
+import { followEventsHandler, mgmtEventHandlers } from "./mgmt_events.ts";
 import { mgmtJoinHandlers } from "./mgmt_join.ts";
 import { type NonReplicaContext, nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
 import { mgmtSystemHandlers, type ReplicaContext, type ReplicaMs } from "./mgmt_system.ts";
@@ -14,12 +14,15 @@ import { wireErrors } from "./wire.ts";
 
 /** MgmtSvc of an MS replica: every family over `ctx.ms`. */
 export function replicaMgmtService(ctx: ReplicaContext): ServiceImpl<typeof MgmtSvc> {
-  return wireErrors({
-    ...mgmtJoinHandlers(ctx),
-    ...mgmtSystemHandlers(ctx),
-    ...mgmtEventHandlers(ctx),
-    ...mgmtAttrHandlers(ctx),
-  });
+  return {
+    ...wireErrors({
+      ...mgmtJoinHandlers(ctx),
+      ...mgmtSystemHandlers(ctx),
+      ...mgmtEventHandlers(ctx),
+      ...mgmtAttrHandlers(ctx),
+    }),
+    systemFollowEvents: followEventsHandler(ctx),
+  };
 }
 
 /** MgmtSvc of this server: the replica's service when it runs an MS, else not-replica. */

@@ -13,6 +13,7 @@ import {
 } from "@connectrpc/connect";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { JoinReqSchema, JoinResp_State } from "../../proto/gen/ts/mgmt/svc_pb.ts";
+import { AuditRecordSchema, RASLogEntrySchema } from "../../proto/gen/ts/mgmt/events_pb.ts";
 import { Fault } from "../lib/fault.ts";
 import {
   decodeRemoteError,
@@ -79,6 +80,23 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
     getAttrs: (keys) => call(`getAttrs ${keys}`, { k1: "v1" }),
     setProps: (p) => call(`setProps ${JSON.stringify(p)}`, undefined),
     getProps: (keys) => call(`getProps ${keys}`, { self_heal: "none" }),
+    getEvents: (r) =>
+      call(`events after=${r.after} since=${r.since} ranks=${r.ranks} limit=${r.limit}`, {
+        events: [create(RASLogEntrySchema, { seq: 7n, event: { id: 2, rank: 3, msg: "died" } })],
+        cursor: 9n,
+      }),
+    followEvents: async function* (r) {
+      calls.push(`follow after=${r.after} ranks=${r.ranks} tail=${r.tail}`);
+      if (fail) throw fail();
+      for (let seq = r.after + 1n; seq <= r.after + 3n; seq++) {
+        yield create(RASLogEntrySchema, { seq, event: { id: 1000, rank: 3 } });
+      }
+    },
+    getAudit: (r) =>
+      call(`audit after=${r.after} limit=${r.limit}`, {
+        records: [create(AuditRecordSchema, { seq: 4n, who: "admin", outcome: "ok" })],
+        cursor: 4n,
+      }),
   };
 }
 
@@ -207,4 +225,44 @@ Deno.test("replica MgmtSvc: attribute and property calls reach the MS after the 
   const e = await remoteErr(c.systemSetAttr({ sys: "other", attributes: { a: "b" } }));
   ok(e instanceof Fault && e.code === 603, String(e));
   equal(calls.length, 4);
+});
+
+Deno.test("replica MgmtSvc: event log and audit calls map onto the proto, follow streams", async () => {
+  const calls: string[] = [];
+  const c = client(fakeMs(calls));
+  const ev = await c.systemGetEvents({ sys: SYS, after: 2n, since: "T", ranks: "3", limit: 5 });
+  deepEqual([ev.cursor, ev.events.map((e) => [e.seq, e.event?.id, e.event?.msg])], [9n, [[
+    7n,
+    2,
+    "died",
+  ]]]);
+  const au = await c.systemGetAudit({ sys: SYS, after: 1n, limit: 2 });
+  deepEqual([au.cursor, au.records.map((r) => [r.seq, r.who, r.outcome])], [4n, [[
+    4n,
+    "admin",
+    "ok",
+  ]]]);
+  const seqs: bigint[] = [];
+  for await (const e of c.systemFollowEvents({ sys: SYS, after: 10n, ranks: "3", tail: 0 })) {
+    seqs.push(e.seq);
+  }
+  deepEqual(seqs, [11n, 12n, 13n]);
+  deepEqual(calls, [
+    "events after=2 since=T ranks=3 limit=5",
+    "audit after=1 limit=2",
+    "follow after=10 ranks=3 tail=0",
+  ]);
+  // The system check comes first, and a stream's failure arrives in its wire form.
+  const wrong = await remoteErr(c.systemGetEvents({ sys: "other" }));
+  ok(wrong instanceof Fault && wrong.code === 603, String(wrong));
+  const follow = async () => {
+    for await (const _ of c.systemFollowEvents({ sys: "other" })) { /* none */ }
+  };
+  const wrongFollow = await remoteErr(follow());
+  ok(wrongFollow instanceof Fault && wrongFollow.code === 603, String(wrongFollow));
+  const down = client(fakeMs([], () => new NotLeaderError("10.0.0.9:10001", [])));
+  const notLeader = await remoteErr((async () => {
+    for await (const _ of down.systemFollowEvents({ sys: SYS })) { /* none */ }
+  })());
+  ok(notLeader instanceof NotLeaderError, String(notLeader));
 });

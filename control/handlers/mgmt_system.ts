@@ -28,6 +28,9 @@ export type ReplicaMs = Pick<
   | "getAttrs"
   | "setProps"
   | "getProps"
+  | "getEvents"
+  | "followEvents"
+  | "getAudit"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

@@ -38,7 +38,9 @@ export type Compare =
 export type Op =
   | { put: string; value: string; lease?: string }
   | { delete: string }
-  | { deletePrefix: string };
+  | { deletePrefix: string }
+  /** Every key in [deleteFrom, end). */
+  | { deleteFrom: string; end: string };
 
 /** Outcome of a transaction. */
 export interface TxnResult {
@@ -173,6 +175,25 @@ export class EtcdClient {
     return { kvs: r.kvs.map(toKv), revision: BigInt(r.header.revision) };
   }
 
+  /**
+   * Reads keys in [start, end) in key order (newest first with `descending`), at most `limit`
+   * (0: all): the log ranges of ops/ras_log.ts.
+   */
+  async getRange(
+    start: string,
+    end: string,
+    opts: { limit?: number; descending?: boolean } = {},
+  ): Promise<KeyValue[]> {
+    const r = await this.#client.kv.range({
+      key: Buffer.from(start),
+      range_end: Buffer.from(end),
+      sort_target: "Key",
+      sort_order: opts.descending ? "Descend" : "Ascend",
+      limit: opts.limit ?? 0,
+    }, this.#opts());
+    return r.kvs.map(toKv);
+  }
+
   /** Atomically applies `ops` if every compare holds (at most ETCD_MAX_IN_FLIGHT at once). */
   async txn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
     const r = await this.#gate.run(() =>
@@ -204,6 +225,14 @@ export class EtcdClient {
             };
           }
           if ("delete" in o) return { request_delete_range: { key: Buffer.from(o.delete) } };
+          if ("deleteFrom" in o) {
+            return {
+              request_delete_range: {
+                key: Buffer.from(o.deleteFrom),
+                range_end: Buffer.from(o.end),
+              },
+            };
+          }
           return {
             request_delete_range: {
               key: Buffer.from(o.deletePrefix),

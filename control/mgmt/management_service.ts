@@ -13,7 +13,13 @@
  * This file holds what ties them together: leadership changes (step-up, step-down), the
  * replica/leader pre-checks, and the lifecycle (start, stop, crash, erase).
  */
+import type { AuditRecord, RASLogEntry } from "../../proto/gen/ts/mgmt/events_pb.ts";
+import { create } from "@bufbuild/protobuf";
+import { RASLogEntrySchema } from "../../proto/gen/ts/mgmt/events_pb.ts";
+import { type RASEvent, RASEventSchema } from "../../proto/gen/ts/shared/event_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
+import { errorText } from "../lib/fault.ts";
+import { parseRankSet } from "../lib/rankset.ts";
 import { MsUnavailableError, NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { checkRequestSystem } from "../lib/system_name.ts";
 import { type DbChanges, type DbState, type MembershipDb, noChanges } from "./db.ts";
@@ -32,6 +38,19 @@ import { DAOS_VERSION } from "../lib/rpc/version.ts";
 import { systemErase } from "./ops/erase.ts";
 import { type ClusterEvent, clusterEvent } from "./ops/events.ts";
 import { JoinQueue, type JoinResult } from "./ops/join.ts";
+import { auditFromEvent, decodeAudit, describeAudit, encodeAudit } from "./ops/audit.ts";
+import {
+  AppendLog,
+  decodeEvent,
+  DEFAULT_LOG_SIZE,
+  describeEvent,
+  encodeEvent,
+  joinFailedEvent,
+  leaderChangedEvent,
+  RasSeverity,
+  RasType,
+  stateChangeEvents,
+} from "./ops/ras_log.ts";
 import {
   leaderQuery,
   type OpResults,
@@ -44,6 +63,7 @@ import {
 } from "./ops/system.ts";
 import { type CloseMode, Replica } from "./replica.ts";
 import type { MembershipStore } from "./store.ts";
+import type { LogStore } from "./store_log.ts";
 import { WritePipeline } from "./writes.ts";
 
 export type { Fanout, HostProbe, LocalRank, RanksMethod } from "./fanout.ts";
@@ -91,6 +111,8 @@ export class ManagementService {
   readonly #joins: JoinQueue;
   readonly #liveness: Liveness;
   readonly #ops: OpsContext;
+  readonly #events: AppendLog;
+  readonly #audit: AppendLog;
 
   constructor(opts: MsOptions) {
     this.config = opts.config;
@@ -104,6 +126,24 @@ export class ManagementService {
       otherReplicas: () => this.otherReplicas(),
       // Member changes reach the engines with the next lazy update.
       onMembersChanged: () => this.#requestGroupUpdate(),
+      // Every rank state change the MS makes becomes a RAS event (stop, start, exclude,
+      // unresponsive, errored, joined...), whichever operation wrote it.
+      onCommitted: (base, next) => {
+        for (const ev of stateChangeEvents(base, next, new Date().toISOString())) {
+          void this.raise(ev);
+        }
+      },
+      log: this.log,
+    });
+    const logStore = () => this.#logStore();
+    this.#events = new AppendLog("events", {
+      store: logStore,
+      keep: () => this.config.db.rasLogSize ?? DEFAULT_LOG_SIZE,
+      log: this.log,
+    });
+    this.#audit = new AppendLog("audit", {
+      store: logStore,
+      keep: () => this.config.db.auditLogSize ?? DEFAULT_LOG_SIZE,
       log: this.log,
     });
     const write = (fn: (s: DbState) => DbChanges) => this.#writes.write(fn);
@@ -251,6 +291,9 @@ export class ManagementService {
 
   #onLeadership(leader: boolean): void {
     this.#writes.invalidate();
+    // The next sequence numbers are read again from the logs before this replica writes.
+    this.#events.invalidate();
+    this.#audit.invalidate();
     if (!leader) {
       this.#liveness.stop();
       this.groups.stop();
@@ -268,6 +311,7 @@ export class ManagementService {
 
   async #stepUpTasks(): Promise<void> {
     await this.#writes.write((s) => providerChanges(s, this.config.provider, this.log));
+    void this.raise(leaderChangedEvent(this.self, new Date().toISOString()));
     this.#liveness.start();
     // A new leader tells the engines the map as it knows it (with a version increment).
     this.groups.start();
@@ -288,6 +332,12 @@ export class ManagementService {
     const r = this.#replica;
     if (!r?.etcd || !r.db || !r.election) throw new MsUnavailableError("uninitialized");
     return { etcd: r.etcd, db: r.db, election: r.election };
+  }
+
+  /** The running replica's logs (pre-checked as {@link requireReplica}). */
+  #logStore(): LogStore {
+    this.requireReplica();
+    return this.#replica!.logs!;
   }
 
   /** The running replica's store (pre-checked as {@link requireReplica}). */
@@ -316,7 +366,19 @@ export class ManagementService {
     // Refused before it is queued: nothing of a bad request reaches the database.
     validateJoinInput(input);
     await this.requireLeader();
-    return await this.#joins.submit(input, peerHost);
+    try {
+      return await this.#joins.submit(input, peerHost);
+    } catch (e) {
+      // Refused by the MS's rules (a retry elsewhere is no failure of the join).
+      if (!(e instanceof NotLeaderError) && !(e instanceof MsUnavailableError)) {
+        void this.raise(joinFailedEvent(
+          { rank: input.rank, addr: input.addr, incarnation: input.incarnation },
+          e,
+          new Date().toISOString(),
+        ));
+      }
+      throw e;
+    }
   }
 
   /** SystemQuery (any replica). */
@@ -392,10 +454,31 @@ export class ManagementService {
     if (this.config.db.endpoints.length === 0) await this.#dropLocalDb();
   }
 
-  /** Applies a RAS event forwarded by a server (leader only). */
-  async clusterEvent(ev: ClusterEvent): Promise<void> {
+  /**
+   * Applies a RAS event forwarded by a server (leader only): stored in the event log (an
+   * audit record a server forwarded goes to the audit log instead) and turned into member
+   * state changes. `raw` is the event as sent (default: one made of `ev`'s fields).
+   */
+  async clusterEvent(ev: ClusterEvent, raw?: RASEvent): Promise<void> {
     await this.requireLeader();
+    const full = raw ?? create(RASEventSchema, {
+      id: ev.id,
+      rank: ev.rank,
+      incarnation: ev.incarnation,
+      msg: ev.msg,
+      timestamp: new Date().toISOString(),
+      type: RasType.STATE_CHANGE,
+      severity: RasSeverity.ERROR,
+    });
+    const audit = auditFromEvent(full);
+    if (audit !== null) {
+      await this.recordAudit(audit);
+      return;
+    }
+    // Queued before the state change it causes, so the log reads cause, then effect.
+    const stored = this.raise(full);
     await clusterEvent(this.#ops, ev);
+    await stored;
   }
 
   // ---- system attributes and properties (ops/attrs.ts, ops/props.ts) ----------------------
@@ -424,6 +507,101 @@ export class ManagementService {
     this.requireReplica();
     return await getProps(this.#ops, keys, { system: this.config.system, version: DAOS_VERSION });
   }
+  /**
+   * Records RAS event `ev`: one line in the control log, and on the leader the event log
+   * (resolves with its sequence number; 0 when it was not stored: not the leader, or the
+   * database failed, which is logged).
+   */
+  async raise(ev: RASEvent): Promise<bigint> {
+    this.log(describeEvent(ev));
+    if (this.#replica?.store?.view().isLeader !== true) return 0n;
+    try {
+      return await this.#events.append(encodeEvent(ev));
+    } catch (e) {
+      this.log(`RAS event not stored in the MS event log: ${errorText(e)}`);
+      return 0n;
+    }
+  }
+
+  /** Appends audit record `r` (leader only); resolves with its sequence number. */
+  async recordAudit(r: AuditRecord): Promise<bigint> {
+    await this.requireLeader();
+    this.log(`stored ${describeAudit(r)}`);
+    return await this.#audit.append(encodeAudit(r));
+  }
+
+  /**
+   * SystemGetEvents (any replica): events after sequence number `after`, stamped at or after
+   * `since`, of the ranks in `ranks`; at most `limit` (0: all kept). The cursor is the last
+   * sequence number scanned (pass it as `after` to go on).
+   */
+  async getEvents(
+    req: { after: bigint; since: string; ranks: string; limit: number },
+  ): Promise<{ events: RASLogEntry[]; cursor: bigint }> {
+    this.requireReplica();
+    const match = eventFilter(req.since, req.ranks);
+    const events: RASLogEntry[] = [];
+    let cursor = req.after;
+    for (const e of await this.#events.read(req.after, 0)) {
+      cursor = e.seq;
+      const event = decodeEvent(e);
+      if (match(event)) events.push(create(RASLogEntrySchema, { seq: e.seq, event }));
+      if (req.limit > 0 && events.length >= req.limit) break;
+    }
+    return { events, cursor };
+  }
+
+  /**
+   * SystemFollowEvents (any replica): the events after `after` (or the newest `tail` when
+   * `after` is 0 and `tail` is set), then each new one as it is stored, until `signal` aborts
+   * or this replica's database stops (the client resumes elsewhere from its last sequence).
+   */
+  async *followEvents(
+    req: { after: bigint; ranks: string; tail: number },
+    signal: AbortSignal,
+  ): AsyncGenerator<RASLogEntry> {
+    this.requireReplica();
+    const match = eventFilter("", req.ranks);
+    let cursor = req.after;
+    if (cursor === 0n && req.tail > 0) {
+      const newest = await this.#events.tail(req.tail);
+      if (newest.length > 0) cursor = newest[0].seq - 1n;
+    }
+    while (!signal.aborted) {
+      this.requireReplica();
+      const batch = await this.#events.read(cursor, 500);
+      for (const e of batch) {
+        cursor = e.seq;
+        const event = decodeEvent(e);
+        if (match(event)) yield create(RASLogEntrySchema, { seq: e.seq, event });
+      }
+      // The leader wakes its followers at each append; other replicas poll their etcd.
+      if (batch.length === 0) await this.#events.changed(200, signal);
+    }
+  }
+
+  /** SystemGetAudit (any replica): records after `after`, at most `limit` (0: all kept). */
+  async getAudit(
+    req: { after: bigint; limit: number },
+  ): Promise<{ records: AuditRecord[]; cursor: bigint }> {
+    this.requireReplica();
+    const records = (await this.#audit.read(req.after, req.limit)).map(decodeAudit);
+    return { records, cursor: records.length > 0 ? records[records.length - 1].seq : req.after };
+  }
+}
+
+/** The filter of SystemGetEvents: stamped at or after `since` (RFC 3339), rank in `ranks`. */
+export function eventFilter(since: string, ranks: string): (ev: RASEvent) => boolean {
+  const from = since === "" ? null : Date.parse(since);
+  if (from !== null && Number.isNaN(from)) {
+    throw new Error(
+      `invalid since time "${since}": use an RFC 3339 time like 2026-01-02T03:04:05Z`,
+    );
+  }
+  const set = ranks === "" ? null : parseRankSet(ranks);
+  return (ev) =>
+    (from === null || Date.parse(ev.timestamp) >= from) &&
+    (set === null || set.contains(ev.rank));
 }
 
 /** Creates the MS of a server; call `startDb()` on replicas once storage is ready. */

@@ -10,6 +10,7 @@ import { EtcdClient } from "./etcd_client.ts";
 import { describeEtcdExit, etcdEndpoints, EtcdMember } from "./etcd_member.ts";
 import { tcpProbe } from "./fanout.ts";
 import { EtcdStore } from "./store_etcd.ts";
+import { EtcdLogStore } from "./store_log.ts";
 
 /** How a replica's database side ends. */
 export type CloseMode =
@@ -42,6 +43,8 @@ export class Replica {
   db: MembershipDb | null = null;
   election: Election | null = null;
   store: EtcdStore | null = null;
+  /** The RAS event and audit logs (beside the membership database). */
+  logs: EtcdLogStore | null = null;
   #closed = false;
 
   constructor(private readonly opts: ReplicaOptions) {}
@@ -81,6 +84,7 @@ export class Replica {
     this.db = new MembershipDb(this.etcd, this.opts.system);
     this.election = new Election(this.etcd, this.db.prefix, self, db.leaseTtlS);
     this.store = new EtcdStore(this.etcd, this.db, this.election, endpoints, self);
+    this.logs = new EtcdLogStore(this.etcd, this.election, this.opts.system);
     this.election.onChange = (leader) => this.opts.onLeadership(leader);
     this.election.start();
   }
@@ -103,5 +107,6 @@ export class Replica {
     this.db = null;
     this.election = null;
     this.store = null;
+    this.logs = null;
   }
 }

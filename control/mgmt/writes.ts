@@ -20,6 +20,8 @@ export interface WritePipelineDeps {
   otherReplicas(): string[];
   /** Called after a commit that put or removed members (group map changed). */
   onMembersChanged(): void;
+  /** Called after each commit with the state before and after it (RAS state-change events). */
+  onCommitted?(base: DbState, next: DbState): void;
   log(msg: string): void;
 }
 
@@ -65,6 +67,7 @@ export class WritePipeline {
           const next = await store.commit(base, changes, txnId);
           if (next) {
             this.#cache = next;
+            this.deps.onCommitted?.(base, next);
             // Member changes reach the engines with the next lazy update.
             if (changes.put.length > 0 || changes.remove.length > 0) this.deps.onMembersChanged();
             return next;

@@ -25,6 +25,11 @@ export interface ControlServices {
   mgmt: ServiceImpl<typeof MgmtSvc>;
   /** Per-request context values from the caller's IP (handlers/mgmt_join.ts peerHostKey). */
   contextValues?: (peerIp: string) => ContextValues;
+  /**
+   * Interceptors run around each call outside the access check (the audit hook,
+   * handlers/audit.ts), after the error mapping.
+   */
+  interceptors?: (security: TransportSecurity) => Interceptor[];
   /** Already loaded transport security; by default loaded from cfg.transportConfig. */
   security?: TransportSecurity;
 }
@@ -85,6 +90,7 @@ export async function startControlServer(
         // Errors of the access/version checks pass through serverInterceptor's wire mapping.
         interceptors: [
           serverInterceptor(log),
+          ...(services.interceptors?.(security) ?? []),
           securityInterceptor({ secure: !security.allowInsecure }),
         ],
         contextValues: services.contextValues,

@@ -10,6 +10,7 @@ import type { ServerConfig } from "../config/types.ts";
 import { ACTIVE_CONFIG_NAME, saveActiveConfig } from "../config/active_config.ts";
 import { hostFaultDomain } from "../config/fault_domain.ts";
 import { ctlService } from "../handlers/ctl_svc.ts";
+import { auditInterceptor } from "../handlers/audit.ts";
 import { peerHostKey } from "../handlers/mgmt_join.ts";
 import { mgmtService } from "../handlers/mgmt_svc.ts";
 import { createServerContext, type ServerContext } from "../handlers/server_context.ts";
@@ -21,6 +22,8 @@ import { engineStorage, eraseHostMetadata } from "../harness/storage_adapter.ts"
 import { errorText } from "../lib/fault.ts";
 import { mgmtDbDir } from "../mgmt/db_config.ts";
 import { type ManagementService, startManagementService } from "../mgmt/management_service.ts";
+import { auditEvent, describeAudit } from "../mgmt/ops/audit.ts";
+import type { RASEvent } from "../../proto/gen/ts/shared/event_pb.ts";
 import { engineMemArgs } from "../storage/hugepages.ts";
 import { type FormatGate, needsFormat } from "../storage/format_state.ts";
 import { readMeminfo } from "../sysinfo/meminfo.ts";
@@ -169,14 +172,33 @@ export async function startDaosServer(
     log,
     harness: () => plane?.harness ?? null,
   });
+  // Set once the MS client exists; audit records of calls served before are logged only.
+  let forwardAudit: ((ev: RASEvent) => void) | null = null;
   const server: ControlServer = await startControlServer(cfg, log, {
     security,
     ctl: ctlService(ctx),
     // Non-replicas answer NotReplica naming the replicas as configured.
     mgmt: mgmtService(ctx),
     contextValues: (ip) => createContextValues().set(peerHostKey, ip),
+    interceptors: (sec) => [auditInterceptor({
+      secure: !sec.allowInsecure,
+      server: selfAddr,
+      sink: (r) => {
+        // Always in this server's control log; in the MS's audit log by the leader, to which
+        // other servers forward it (best effort, like RAS events: the call never waits).
+        log.notice(describeAudit(r));
+        const forward = () => forwardAudit?.(auditEvent(r, hostname));
+        if (role.self !== null && ms.election?.view().isLeader === true) {
+          ms.recordAudit(r).catch((e) => {
+            log.error(`audit record not stored locally (${errorText(e)}): forwarding it`);
+            forward();
+          });
+        } else forward();
+      },
+    })],
   });
   const msClient = new MsClient({ pool, replicas: role.replicas, system: cfg.name, log });
+  forwardAudit = (ev) => msClient.forwardEvent(ev);
   let dbStart: Promise<void> = Promise.resolve();
   try {
     // The socket dir is ours now (claimed by the control server).

@@ -60,6 +60,11 @@ const MGMT_RULES: ServiceRules<typeof MgmtSvc> = {
   systemGetAttr: ADMIN,
   systemSetProp: ADMIN,
   systemGetProp: ["admin", "server"],
+  // Ours: the RAS event log (admin reads it; the agent has no use for it) and the audit trail
+  // (admin only: who did what is not for every component to read).
+  systemGetEvents: ADMIN,
+  systemFollowEvents: ADMIN,
+  systemGetAudit: ADMIN,
 };
 
 /** The services the access table covers (the ones the control server registers). */

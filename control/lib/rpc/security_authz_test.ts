@@ -36,6 +36,10 @@ Deno.test("hasAccess: the server.md §7.2 table", () => {
     ["/mgmt.MgmtSvc/SystemStop", ["admin"]],
     ["/mgmt.MgmtSvc/SystemExclude", ["admin"]],
     ["/mgmt.MgmtSvc/LeaderQuery", ["admin"]],
+    // Ours: the event log and the audit trail (admin only).
+    ["/mgmt.MgmtSvc/SystemGetEvents", ["admin"]],
+    ["/mgmt.MgmtSvc/SystemFollowEvents", ["admin"]],
+    ["/mgmt.MgmtSvc/SystemGetAudit", ["admin"]],
     // Reference rows of RPCs that do not exist here (stale rows, removed): nobody, like any
     // method not in the table. They come back with their RPCs (server.md §7.2).
     ["/mgmt.MgmtSvc/PoolEvict", []],
