@@ -12,8 +12,11 @@ import {
 } from "./commands/context.ts";
 import { CommandContext as Context } from "./commands/context.ts";
 import { registerNetwork } from "./commands/network.ts";
+import { registerServer } from "./commands/server.ts";
 import { registerStorage } from "./commands/storage.ts";
 import { registerStorageFormat } from "./commands/storage_format.ts";
+import { registerStorageQuerySmd } from "./commands/storage_query.ts";
+import { registerStorageSet } from "./commands/storage_set.ts";
 import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerVersion } from "./commands/version.ts";
@@ -61,6 +64,9 @@ export function buildProgram(run: Runner): Command {
   registerStorage(program, run);
   registerStorageFormat(program, run);
   registerStorageQueryUsage(program, run);
+  registerStorageQuerySmd(program, run);
+  registerStorageSet(program, run);
+  registerServer(program, run);
   registerSystemCommands(program, run);
   registerVersion(program, run);
 
@@ -105,7 +111,10 @@ export async function main(args: string[], argv0 = "dmg", io: MainIO = {}): Prom
       if (globals.hostList !== undefined && !cmd.options.some((o) => o.long === "--host-list")) {
         throw new Error("unknown flag `l'/`host-list'");
       }
-      if (cmd.args.length > 0) throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
+      // Declared positional arguments (storage led <ids>) are not excess.
+      if (cmd.args.length > cmd.registeredArguments.length) {
+        throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
+      }
       // dmg.md §2.2: configuration and certificates are loaded before any command runs
       // (`Unable to load Certificate Data: …`); only `version` needs neither.
       if (cmd.name() !== "version") await ctx.invoker();

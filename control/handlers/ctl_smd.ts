@@ -36,6 +36,7 @@ import {
   SetLogMasksRespSchema as EngineLogMasksRespSchema,
 } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import type { EngineConfig } from "../config/types.ts";
+import { deviceRoleBits } from "../ctl/nvme_engine_scan.ts";
 import { MgmtMethod } from "../drpc/ids.ts";
 import { DaosStatusError, errorText, faults } from "../lib/fault.ts";
 import { NilRank } from "../lib/rankset.ts";
@@ -87,11 +88,17 @@ async function listDevices(e: SmdEngine): Promise<SmdDevice[]> {
 }
 
 /** Devices of one rank, filtered by uuid, with health for devices that can give it. */
-async function rankDevices(e: SmdEngine, req: SmdQueryReq): Promise<SmdDevice[]> {
+async function rankDevices(
+  e: SmdEngine,
+  cfg: EngineConfig | undefined,
+  req: SmdQueryReq,
+): Promise<SmdDevice[]> {
   let devs = await listDevices(e);
-  if (req.uuid !== "") devs = devs.filter((d) => d.uuid === req.uuid);
+  if (req.uuid !== "") devs = devs.filter((d) => d.uuid.toLowerCase() === req.uuid.toLowerCase());
   for (const d of devs) {
     d.rank = e.rank() ?? NilRank;
+    // The engine does not know its tiers' roles; the config does.
+    d.roleBits ||= deviceRoleBits(cfg, d.bdevPath || d.ctrlr?.pciAddr || "");
     d.ctrlr ??= create(NvmeControllerSchema, {});
     // The reference skips health only for NEW devices; an evicted one still answers.
     if (!req.includeBioHealth || d.ctrlr.devState === NvmeDevState.NEW) continue;
@@ -122,7 +129,7 @@ export async function smdQuery(src: SmdSource, req: SmdQueryReq): Promise<SmdQue
     resp.ranks.push({
       $typeName: "ctl.SmdQueryResp.RankResp",
       rank,
-      devices: req.omitDevices ? [] : await rankDevices(e, req),
+      devices: req.omitDevices ? [] : await rankDevices(e, src.engineConfig(e.index), req),
       pools: [],
     });
   }
