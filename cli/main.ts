@@ -12,6 +12,7 @@ import {
 } from "./commands/context.ts";
 import { CommandContext as Context } from "./commands/context.ts";
 import { registerNetwork } from "./commands/network.ts";
+import { preferLeafFlags } from "./commands/flag_collisions.ts";
 import { registerServer } from "./commands/server.ts";
 import { registerStorage } from "./commands/storage.ts";
 import { registerStorageFormat } from "./commands/storage_format.ts";
@@ -144,7 +145,7 @@ export async function main(args: string[], argv0 = "dmg", io: MainIO = {}): Prom
 
   try {
     try {
-      await program.parseAsync(args, { from: "user" });
+      await program.parseAsync(preferLeafFlags(program, args), { from: "user" });
     } catch (e) {
       if (e instanceof CommanderError) {
         if (e.code === "commander.helpDisplayed" || e.code === "commander.version") {

@@ -4,7 +4,8 @@
  * the reference's confirmations and flag checks; LED requests go to the hosts, which refuse
  * them where no VMD drives a status LED.
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
+import { leafAlias } from "./flag_collisions.ts";
 import { smdLed, smdManage, type SmdManageOp } from "../../control/lib/control/storage_query.ts";
 import { request } from "../render.ts";
 import { type CommandContext, commandGroup, type Runner } from "./context.ts";
@@ -74,6 +75,7 @@ interface ReplaceOptions {
 interface IdentifyOptions {
   hostList?: string;
   timeout?: string;
+  leafTimeout?: string;
   reset?: boolean;
 }
 
@@ -158,10 +160,13 @@ export function registerStorageSet(program: Command, run: Runner): void {
     .argument("[ids]", "comma-separated VMD backing device PCI addresses or device UUIDs")
     .option("-l, --host-list <hosts>", HOSTS_HELP)
     .option("--timeout <minutes>", "number of minutes to blink the status LED for")
+    // The global --timeout would take the flag; flag_collisions.ts rewrites it to this.
+    .addOption(new Option(`${leafAlias("timeout")} <minutes>`).hideHelp())
     .option("--reset", "reset blinking LED on specified VMD device back to previous state")
     .action(run(async (ctx, ids: string | undefined, opts: IdentifyOptions) => {
       const list = checkIds(ids);
-      const minutes = opts.timeout === undefined ? 0 : parseMinutes(opts.timeout);
+      const given = opts.leafTimeout ?? opts.timeout;
+      const minutes = given === undefined ? 0 : parseMinutes(given);
       if (opts.reset && minutes !== 0) {
         throw new Error("timeout option can not be set at the same time as reset");
       }
