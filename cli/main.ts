@@ -13,7 +13,7 @@ import {
 import { CommandContext as Context } from "./commands/context.ts";
 import { registerNetwork } from "./commands/network.ts";
 import { preferLeafFlags } from "./commands/flag_collisions.ts";
-import { registerServer } from "./commands/server.ts";
+import { registerServer, registerServerVersion } from "./commands/server.ts";
 import { registerStorage } from "./commands/storage.ts";
 import { registerStorageFormat } from "./commands/storage_format.ts";
 import { registerStorageQuerySmd } from "./commands/storage_query.ts";
@@ -68,6 +68,7 @@ export function buildProgram(run: Runner): Command {
   registerStorageQuerySmd(program, run);
   registerStorageSet(program, run);
   registerServer(program, run);
+  registerServerVersion(program, run);
   registerSystemCommands(program, run);
   registerVersion(program, run);
 

@@ -1,9 +1,10 @@
 /**
  * `dmg server …` (alias `srv`): `set-logmasks` (alias `slm`) sends log masks to every engine
- * of the hosts (DAOS cmd/dmg/server.go); errors are folded per host.
+ * of the hosts (DAOS cmd/dmg/server.go); errors are folded per host. `server-version` prints
+ * the servers' version as the MS reports it (dmg.md §5.17).
  */
 import type { Command } from "commander";
-import { setEngineLogMasks } from "../../control/lib/control/server.ts";
+import { serverVersion, setEngineLogMasks } from "../../control/lib/control/server.ts";
 import { stripPorts } from "../../control/lib/hostlist.ts";
 import { HostSet } from "../../control/lib/hostlist.ts";
 import { hostErrorsBlock } from "../printers/host_errors.ts";
@@ -67,5 +68,21 @@ export function registerServer(program: Command, run: Runner): void {
         ],
         error: res.hostErrors.summary(),
       }, PREFIX);
+    }));
+}
+
+/** Registers `server-version`. */
+export function registerServerVersion(program: Command, run: Runner): void {
+  program.command("server-version")
+    .description("Print the version of the DAOS control servers (as the MS reports it)")
+    .action(run(async (ctx) => {
+      const v = await request(ctx, "", async () => {
+        const sys = (await ctx.config()).name;
+        return serverVersion(await ctx.invoker(), await ctx.msOptions(), sys);
+      });
+      render(ctx, {
+        json: () => ({ name: "DAOS Control Server", version: v.version, build_info: v.tag }),
+        text: () => [["info", `DAOS Control Server version ${v.version}`]],
+      });
     }));
 }

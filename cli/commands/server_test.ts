@@ -1,13 +1,15 @@
 /**
  * `dmg server set-logmasks` on a MockInvoker: the request from the flags (unset fields reset),
- * `-d` as --streams inside the sub-command, text and -j output, per-engine and per-host errors.
+ * `-d` as --streams inside the sub-command, text and -j output, per-engine and per-host errors;
+ * `dmg server-version` from the MS.
  */
 import { deepEqual, equal, match } from "node:assert/strict";
 import { Command } from "commander";
 import { MockInvoker, refused } from "../../control/lib/control/mock_invoker.ts";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import type { SetLogMasksReq } from "../../proto/gen/ts/ctl/server_pb.ts";
-import { runDmg } from "../testing/dmg_harness.ts";
+import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { runDmg, testConfig } from "../testing/dmg_harness.ts";
 import { leafAlias, preferLeafFlags } from "./flag_collisions.ts";
 
 const S = CtlSvc.method.setEngineLogMasks;
@@ -101,4 +103,54 @@ Deno.test("preferLeafFlags: only colliding flags after the sub-command are rewri
   );
   // No hidden alias: the global --timeout keeps the flag.
   deepEqual(preferLeafFlags(p, ["other", "--timeout", "1s"]), ["other", "--timeout", "1s"]);
+});
+
+const V = MgmtSvc.method.getAttachInfo;
+
+Deno.test("server-version: the MS's build version, text and -j; request for all ranks", async () => {
+  const m = new MockInvoker().reply(V, {
+    buildInfo: { major: 2, minor: 9, patch: 100, tag: "" },
+  });
+  const r = await runDmg(["server-version"], m, testConfig(["h1:10001"]));
+  equal(r.code, 0, r.err);
+  equal(r.out, "DAOS Control Server version 2.9.100\n");
+  const req = m.requests(V)[0] as { sys: string; allRanks: boolean };
+  deepEqual([req.sys, req.allRanks], ["daos_server", true]);
+  const j = await runDmg(["-j", "server-version"], m, testConfig(["h1:10001"]));
+  equal(j.code, 0);
+  deepEqual(JSON.parse(j.out), {
+    response: { name: "DAOS Control Server", version: "2.9.100", build_info: "" },
+    error: null,
+    status: 0,
+  });
+});
+
+Deno.test("server-version: MS down (every host refuses) fails with the connection error", async () => {
+  const m = new MockInvoker().on(V, (_r, addr) => {
+    throw refused(addr);
+  });
+  const r = await runDmg(["--timeout", "300ms", "server-version"], m, testConfig(["h1:10001"]));
+  equal(r.code, 1);
+  match(r.err, /ERROR: dmg: .*refused the connection/);
+  equal(r.out, "");
+  const j = await runDmg(
+    ["-j", "--timeout", "300ms", "server-version"],
+    m,
+    testConfig(["h1:10001"]),
+  );
+  equal(j.code, 1);
+  const doc = JSON.parse(j.out);
+  equal(doc.response, null);
+  match(doc.error, /refused the connection/);
+});
+
+Deno.test("server-version: a stray argument or a host list is refused", async () => {
+  const m = new MockInvoker();
+  let r = await runDmg(["server-version", "now"], m);
+  equal(r.code, 1);
+  match(r.err, /unexpected arguments: now/);
+  r = await runDmg(["-l", "h1", "server-version"], m);
+  equal(r.code, 1);
+  match(r.err, /unknown flag `l'\/`host-list'/);
+  equal(m.calls.length, 0);
 });

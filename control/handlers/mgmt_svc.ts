@@ -5,6 +5,7 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { mgmtAttachHandlers } from "./mgmt_attach.ts";
 import { mgmtEventHandlers } from "./mgmt_events.ts";
 import { mgmtJoinHandlers } from "./mgmt_join.ts";
 import { type NonReplicaContext, nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
@@ -17,6 +18,7 @@ export function replicaMgmtService(ctx: ReplicaContext): ServiceImpl<typeof Mgmt
     ...mgmtJoinHandlers(ctx),
     ...mgmtSystemHandlers(ctx),
     ...mgmtEventHandlers(ctx),
+    ...mgmtAttachHandlers(ctx),
   });
 }
 

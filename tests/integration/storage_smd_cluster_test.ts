@@ -3,9 +3,11 @@
  * bdevs, formatted and joined. `storage query list-devices` lists both ranks' devices from the
  * engines' SMD lists; `server set-logmasks` reaches both engines (a bad mask is refused by
  * them); `storage set nvme-faulty` and `storage replace nvme` follow the device state rules
- * (NORMAL → EVICTED → NORMAL, refused otherwise); `storage led check` is refused (no VMD).
+ * (NORMAL → EVICTED → NORMAL, refused otherwise); `storage led check` is refused (no VMD);
+ * `server-version` reports the servers' version from the MS.
  */
 import { deepEqual, equal, match } from "node:assert/strict";
+import { DAOS_VERSION } from "../../control/lib/rpc/version.ts";
 import { LocalCluster } from "../cluster/local_cluster.ts";
 
 interface SmdJson {
@@ -95,6 +97,11 @@ Deno.test({
       ]);
       equal(r.code, 1);
       match(r.stderr, /device 11111111-2222-4333-8444-555555555555 not found on any host/);
+
+      // The servers' version from the MS.
+      r = await c.dmg(["server-version"]);
+      equal(r.code, 0, r.stdout + r.stderr);
+      equal(r.stdout, `DAOS Control Server version ${DAOS_VERSION}\n`);
 
       // No VMD here: LED requests are refused by the host.
       r = await c.dmg(["storage", "led", "check", uuid]);

@@ -1,13 +1,17 @@
 /**
  * Server-level requests (DAOS lib/control/server.go): SetEngineLogMasks fanned out to the
- * hosts; an engine that refused adds its `engine-<i>: <why>` text to its host's errors.
+ * hosts (an engine that refused adds its `engine-<i>: <why>` text to its host's errors), and
+ * the servers' version from the MS.
  */
 import { create } from "@bufbuild/protobuf";
 import { CtlSvc } from "../../../proto/gen/ts/ctl/ctl_pb.ts";
 import { SetLogMasksReqSchema } from "../../../proto/gen/ts/ctl/server_pb.ts";
+import { GetAttachInfoReqSchema } from "../../../proto/gen/ts/mgmt/attach_pb.ts";
+import { MgmtSvc } from "../../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { foldResults, type HostAnswers } from "./host_errors.ts";
 import type { Invoker } from "./invoker.ts";
 import type { FanOutTargets } from "./storage.ts";
+import type { MsOptions } from "./system.ts";
 
 /** The masks to set; an undefined field resets the engines to their configured value. */
 export interface LogMasksRequest {
@@ -43,4 +47,20 @@ export async function setEngineLogMasks(
   const failed = new Set(folded.hostErrors.failures.map((f) => f.addr));
   folded.answers = folded.answers.filter((a) => !failed.has(a.addr));
   return folded;
+}
+
+/** The servers' version from the MS (GetAttachInfo's build info), e.g. "2.9.100". */
+export async function serverVersion(
+  inv: Invoker,
+  opts: MsOptions,
+  sys: string,
+): Promise<{ version: string; tag: string }> {
+  const resp = await inv.msRequest(
+    MgmtSvc.method.getAttachInfo,
+    create(GetAttachInfoReqSchema, { sys, allRanks: true }),
+    { ...opts, name: "GetAttachInfo" },
+  );
+  const b = resp.buildInfo;
+  if (b === undefined) throw new Error("the MS answered without build information");
+  return { version: `${b.major}.${b.minor}.${b.patch}`, tag: b.tag };
 }

@@ -52,6 +52,7 @@ const MGMT_RULES: ServiceRules<typeof MgmtSvc> = {
   join: SERVER,
   clusterEvent: SERVER,
   leaderQuery: ADMIN,
+  getAttachInfo: ["admin", "agent"],
   systemQuery: ADMIN,
   systemStop: ADMIN,
   systemStart: ADMIN,

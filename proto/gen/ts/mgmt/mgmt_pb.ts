@@ -6,6 +6,8 @@
 
 import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GetAttachInfoReqSchema, GetAttachInfoRespSchema } from "./attach_pb.ts";
+import { file_mgmt_attach } from "./attach_pb.ts";
 import type { JoinReqSchema, JoinRespSchema, LeaderQueryReqSchema, LeaderQueryRespSchema } from "./svc_pb.ts";
 import { file_mgmt_svc } from "./svc_pb.ts";
 import type { SystemEraseReqSchema, SystemEraseRespSchema, SystemExcludeReqSchema, SystemExcludeRespSchema, SystemQueryReqSchema, SystemQueryRespSchema, SystemStartReqSchema, SystemStartRespSchema, SystemStopReqSchema, SystemStopRespSchema } from "./system_pb.ts";
@@ -17,7 +19,7 @@ import { file_shared_event } from "../shared/event_pb.ts";
  * Describes the file mgmt/mgmt.proto.
  */
 export const file_mgmt_mgmt: GenFile = /*@__PURE__*/
-  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQy3gMKB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwYgZwcm90bzM", [file_mgmt_svc, file_mgmt_system, file_shared_event]);
+  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQyoAQKB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEkAKDUdldEF0dGFjaEluZm8SFi5tZ210LkdldEF0dGFjaEluZm9SZXEaFy5tZ210LkdldEF0dGFjaEluZm9SZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwYgZwcm90bzM", [file_mgmt_attach, file_mgmt_svc, file_mgmt_system, file_shared_event]);
 
 /**
  * @generated from service mgmt.MgmtSvc
@@ -46,6 +48,14 @@ export const MgmtSvc: GenService<{
     methodKind: "unary";
     input: typeof LeaderQueryReqSchema;
     output: typeof LeaderQueryRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.GetAttachInfo
+   */
+  getAttachInfo: {
+    methodKind: "unary";
+    input: typeof GetAttachInfoReqSchema;
+    output: typeof GetAttachInfoRespSchema;
   },
   /**
    * @generated from rpc mgmt.MgmtSvc.SystemQuery
