@@ -20,7 +20,7 @@ interface SmdJson {
 
 Deno.test({
   name:
-    "storage query list-devices, set nvme-faulty, replace nvme, server set-logmasks on a cluster",
+    "storage query list-devices, set nvme-faulty, replace nvme, server set-logmasks, server-version on a cluster",
   fn: async () => {
     const c = await LocalCluster.create({ servers: 1, replicas: 1, engines: 2 });
     try {
@@ -53,7 +53,7 @@ Deno.test({
       match(r.stdout, /Rank:1 State:NORMAL LED:NA\n {8}Health Stats:\n {10}Timestamp:/);
       r = await c.dmg(["storage", "query", "list-devices", "-r", "7"]);
       equal(r.code, 0);
-      match(r.stdout, /\n  No devices found\n$/);
+      match(r.stdout, /\n {2}No devices found\n$/);
       r = await c.dmg(["storage", "query", "device-health", "-u", uuid]);
       equal(r.code, 0, r.stderr);
       match(r.stdout, new RegExp(`UUID:${uuid} .*\\n.*Rank:0 State:NORMAL.*\\n {8}Health Stats:`));
