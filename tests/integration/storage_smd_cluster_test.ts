@@ -3,7 +3,7 @@
  * bdevs, formatted and joined. `storage query list-devices` lists both ranks' devices from the
  * engines' SMD lists; `server set-logmasks` reaches both engines (a bad mask is refused by
  * them); `storage set nvme-faulty` and `storage replace nvme` follow the device state rules
- * (NORMAL → EVICTED → NORMAL, refused otherwise); `storage led check` is refused (no VMD);
+ * (NORMAL → EVICTED → NORMAL, refused otherwise; EVICTED kept across a restart); `storage led check` is refused (no VMD);
  * `server-version` reports the servers' version from the MS.
  */
 import { deepEqual, equal, match } from "node:assert/strict";
@@ -76,6 +76,15 @@ Deno.test({
       r = await c.dmg(["storage", "query", "list-devices", "-e"]);
       equal(r.stdout.match(/UUID:/g)?.length, 1);
       match(r.stdout, new RegExp(`UUID:${uuid}`));
+      // The state survives a restart (kept on SCM, as DAOS's SMD keeps it).
+      await c.restart(0);
+      await c.waitFor("2 ranks rejoined", async () => (await c.joinedRanks()).length === 2, 40_000);
+      // The MS may still hold the old "joined" states: wait for the engines themselves.
+      await c.waitFor("rank 0's engine answers", async () => {
+        r = await c.dmg(["storage", "query", "list-devices", "-r", "0"]);
+        return r.code === 0 && r.stdout.includes("UUID:");
+      }, 40_000);
+      match(r.stdout, new RegExp(`UUID:${uuid} .*\\n.*Rank:0 State:EVICTED`));
       r = await c.dmg(["storage", "set", "nvme-faulty", "-u", uuid, "-f"]);
       equal(r.code, 1);
       match(r.stdout, new RegExp(`set-faulty on device ${uuid}: DER_INVAL\\(-1003\\)`));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl/smd.pb-c.h"
 #include "engine_internal.h"
@@ -365,6 +366,63 @@ static int h_set_log_masks(struct dss_engine *eng, const uint8_t *req, size_t le
 	return PACK_INTO(&resp, mgmt__set_log_masks_resp, out, out_len);
 }
 
+/*
+ * Device states other than NORMAL survive an engine restart, as DAOS's SMD keeps them on SCM:
+ * one "<uuid> <state>" line per such device in DEV_STATE_FILE under the SCM mount, rewritten
+ * (temp file + rename) on every change. A reformat of the SCM wipes it with the rest.
+ */
+#define DEV_STATE_FILE "daos_dev_state"
+
+static int dev_state_save(struct dss_storage *st)
+{
+	char path[4200], tmp[4210];
+	FILE *fp;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", st->scm_mount, DEV_STATE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fp = fopen(tmp, "w");
+	if (fp == NULL) {
+		D_ERROR("cannot write %s: %s", tmp, strerror(errno));
+		return -DER_IO;
+	}
+	for (int i = 0; i < st->nbdevs; i++)
+		if (st->bdevs[i].state == DSS_BDEV_EVICTED)
+			fprintf(fp, "%s %d\n", st->bdevs[i].uuid, st->bdevs[i].state);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+		rc = -DER_IO;
+	if (fclose(fp) != 0)
+		rc = -DER_IO;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -DER_IO;
+	if (rc != 0) {
+		D_ERROR("cannot save device states to %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	return rc;
+}
+
+static void dev_state_load(struct dss_storage *st)
+{
+	char path[4200], uuid[64];
+	int state;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", st->scm_mount, DEV_STATE_FILE);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return; /* none saved: every device as opened */
+	while (fscanf(fp, "%63s %d", uuid, &state) == 2) {
+		struct dss_bdev *b = dss_storage_bdev(st, uuid);
+
+		if (b != NULL && state == DSS_BDEV_EVICTED && b->state == DSS_BDEV_NORMAL) {
+			b->state = DSS_BDEV_EVICTED;
+			D_INFO("device %s: EVICTED (saved state)", uuid);
+		}
+	}
+	fclose(fp);
+}
+
 /* A device record for a DevManageResp: uuid, rank and the controller's state. */
 static void dev_manage_device(struct dss_engine *eng, struct dss_bdev *b, Ctl__SmdDevice *d,
 			      Ctl__NvmeController *c)
@@ -404,7 +462,11 @@ static int h_dev_set_faulty(struct dss_engine *eng, const uint8_t *req, size_t l
 		resp.status = -DER_INVAL;
 	} else {
 		b->state = DSS_BDEV_EVICTED;
-		D_INFO("SetFaulty: device %s evicted", b->uuid);
+		resp.status = dev_state_save(&eng->storage);
+		if (resp.status != 0)
+			b->state = DSS_BDEV_NORMAL;
+		else
+			D_INFO("SetFaulty: device %s evicted", b->uuid);
 	}
 	if (b != NULL) {
 		dev_manage_device(eng, b, &dev, &ctrlr);
@@ -448,7 +510,11 @@ static int h_dev_replace(struct dss_engine *eng, const uint8_t *req, size_t len,
 		resp.status = -DER_INVAL;
 	} else {
 		old->state = DSS_BDEV_NORMAL;
-		D_INFO("DevReplace: device %s back in use", old->uuid);
+		resp.status = dev_state_save(&eng->storage);
+		if (resp.status != 0)
+			old->state = DSS_BDEV_EVICTED;
+		else
+			D_INFO("DevReplace: device %s back in use", old->uuid);
 	}
 	if (nb != NULL || old != NULL) {
 		dev_manage_device(eng, nb != NULL ? nb : old, &dev, &ctrlr);
@@ -476,7 +542,7 @@ static const struct dss_drpc_handler mgmt_handlers[] = {
 
 static int mgmt_init(struct dss_engine *eng)
 {
-	(void)eng;
+	dev_state_load(&eng->storage);
 	return 0;
 }
 

@@ -25,6 +25,7 @@ enum drpc_mgmt_method {
 #define DER_UNREACH  1006
 #define DER_NOMEM    1009
 #define DER_TIMEDOUT 1011
+#define DER_IO       2001
 #define DER_SHUTDOWN 2017
 
 extern DSS_MODULE_EXPORT const struct dss_module mgmt_module;
