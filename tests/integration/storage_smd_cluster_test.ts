@@ -6,7 +6,7 @@
  * (NORMAL → EVICTED → NORMAL, refused otherwise; EVICTED kept across a restart); `storage led check` is refused (no VMD);
  * `server-version` reports the servers' version from the MS.
  */
-import { deepEqual, equal, match } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual } from "node:assert/strict";
 import { DAOS_VERSION } from "../../control/lib/rpc/version.ts";
 import { LocalCluster } from "../cluster/local_cluster.ts";
 
@@ -44,6 +44,8 @@ Deno.test({
       const j = await c.dmgJson<SmdJson>(["storage", "query", "list-devices"]);
       const devs = Object.values(j.response!.HostStorage)[0].storage.smd_info.devices;
       deepEqual(devs.map((d) => d.rank), [0, 1]);
+      // The engines name their bdevs alike; the device uuids still differ.
+      notEqual(devs[0].uuid, devs[1].uuid);
       const uuid = devs[0].uuid;
 
       // Rank filter and health.
