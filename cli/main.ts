@@ -12,8 +12,12 @@ import {
 } from "./commands/context.ts";
 import { CommandContext as Context } from "./commands/context.ts";
 import { registerNetwork } from "./commands/network.ts";
+import { preferLeafFlags } from "./commands/flag_collisions.ts";
+import { registerServer, registerServerVersion } from "./commands/server.ts";
 import { registerStorage } from "./commands/storage.ts";
 import { registerStorageFormat } from "./commands/storage_format.ts";
+import { registerStorageQuerySmd } from "./commands/storage_query.ts";
+import { registerStorageSet } from "./commands/storage_set.ts";
 import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerSystemAttrs } from "./commands/system_attrs.ts";
@@ -62,6 +66,10 @@ export function buildProgram(run: Runner): Command {
   registerStorage(program, run);
   registerStorageFormat(program, run);
   registerStorageQueryUsage(program, run);
+  registerStorageQuerySmd(program, run);
+  registerStorageSet(program, run);
+  registerServer(program, run);
+  registerServerVersion(program, run);
   registerSystemCommands(program, run);
   registerSystemAttrs(program, run);
   registerVersion(program, run);
@@ -139,7 +147,7 @@ export async function main(args: string[], argv0 = "dmg", io: MainIO = {}): Prom
 
   try {
     try {
-      await program.parseAsync(args, { from: "user" });
+      await program.parseAsync(preferLeafFlags(program, args), { from: "user" });
     } catch (e) {
       if (e instanceof CommanderError) {
         if (e.code === "commander.helpDisplayed" || e.code === "commander.version") {

@@ -192,7 +192,8 @@ export function formatScanHealth(groups: readonly PayloadGroup<StorageScanResp>[
   return out;
 }
 
-function healthJson(h: BioHealthResp | undefined): GoJsonValue {
+/** One controller's health as DAOS's storage.NvmeHealth marshals it (null when absent). */
+export function healthJson(h: BioHealthResp | undefined): GoJsonValue {
   if (!h) return null;
   return {
     timestamp: h.timestamp,
@@ -263,7 +264,8 @@ function smdJson(d: SmdDevice): GoJsonValue {
   };
 }
 
-function ctrlrJson(c: NvmeController): GoJsonValue {
+/** One controller as DAOS's storage.NvmeController marshals it. */
+export function ctrlrJson(c: NvmeController): GoJsonValue {
   return {
     info: "",
     model: c.model,

@@ -8,6 +8,7 @@ import type { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { ctlNetworkHandlers } from "./ctl_network.ts";
 import { ctlRanksHandlers } from "./ctl_ranks.ts";
 import { ctlServerHandlers } from "./ctl_server.ts";
+import { ctlSmdHandlers } from "./ctl_smd.ts";
 import { ctlStorageHandlers } from "./ctl_storage.ts";
 import type { ServerContext } from "./server_context.ts";
 import { wireErrors } from "./wire.ts";
@@ -19,5 +20,6 @@ export function ctlService(ctx: ServerContext): ServiceImpl<typeof CtlSvc> {
     ...ctlNetworkHandlers(ctx),
     ...ctlRanksHandlers(ctx),
     ...ctlServerHandlers(ctx),
+    ...ctlSmdHandlers(ctx),
   });
 }

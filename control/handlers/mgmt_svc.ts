@@ -5,6 +5,7 @@
  */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
+import { mgmtAttachHandlers } from "./mgmt_attach.ts";
 import { mgmtAttrHandlers } from "./mgmt_attrs.ts";
 import { followEventsHandler, mgmtEventHandlers } from "./mgmt_events.ts";
 import { mgmtJoinHandlers } from "./mgmt_join.ts";
@@ -20,6 +21,7 @@ export function replicaMgmtService(ctx: ReplicaContext): ServiceImpl<typeof Mgmt
       ...mgmtSystemHandlers(ctx),
       ...mgmtEventHandlers(ctx),
       ...mgmtAttrHandlers(ctx),
+      ...mgmtAttachHandlers(ctx),
     }),
     systemFollowEvents: followEventsHandler(ctx),
   };

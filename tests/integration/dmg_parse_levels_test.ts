@@ -34,9 +34,19 @@ Deno.test("dmg: unknown flags, unknown commands and missing flag values at every
     [["storage", "format", "--bogus"], unknownFlag],
     [
       ["storage", "query", "bogus"],
-      /^ERROR: dmg: Unknown command `bogus'\. Please specify one command of: usage\n$/,
+      /^ERROR: dmg: Unknown command `bogus'\. Please specify one command of: device-health, list-devices or usage\n$/,
     ],
-    [["storage", "query"], /^ERROR: dmg: Please specify one command of: usage\n$/],
+    [
+      ["storage", "query"],
+      /^ERROR: dmg: Please specify one command of: device-health, list-devices or usage\n$/,
+    ],
+    [["server"], /^ERROR: dmg: Please specify one command of: set-logmasks\n$/],
+    [["server", "set-logmasks", "--bogus"], unknownFlag],
+    // -d inside set-logmasks is --streams (it needs a value), not the global --debug.
+    [
+      ["server", "set-logmasks", "-d"],
+      /^ERROR: dmg: expected argument for flag `-d, --streams'\n$/,
+    ],
     // Level 4: a command in a nested group.
     [["storage", "query", "usage", "--bogus"], unknownFlag],
     [

@@ -25,7 +25,10 @@ import { pingFabric } from "../../engine-ffi/fabric_ping.ts";
 import {
   BioHealthReqSchema,
   BioHealthRespSchema,
+  DevManageRespSchema,
+  DevReplaceReqSchema,
   NvmeDevState,
+  SetFaultyReqSchema,
   SmdDevReqSchema,
   SmdDevRespSchema,
 } from "../../proto/gen/ts/ctl/smd_pb.ts";
@@ -323,6 +326,24 @@ Deno.test("daos_engine: NotifyReady, dRPC calls, malformed input, SIGTERM", asyn
       ).status;
     equal(await masks("DEBUG"), 0);
     equal(await masks("LOUD"), DER_INVAL);
+    // Device state rules (DevSetFaulty 220, DevReplace 221): NORMAL → EVICTED once; replace
+    // only an EVICTED device, by itself (this engine has no NEW device to swap in).
+    const devOp = async <D extends DescMessage>(m: number, s: D, init: MessageInitShape<D>) => {
+      const r = fromBinary(DevManageRespSchema, (await mgmt(sock, m, s, init)).body);
+      return [r.status, r.device?.ctrlr?.devState];
+    };
+    const faulty = () => devOp(MgmtMethod.DEV_SET_FAULTY, SetFaultyReqSchema, { uuid: dev.uuid });
+    const replace = (n: string) =>
+      devOp(MgmtMethod.DEV_REPLACE, DevReplaceReqSchema, { oldDevUuid: dev.uuid, newDevUuid: n });
+    deepEqual(await replace(dev.uuid), [DER_INVAL, NvmeDevState.NORMAL]);
+    deepEqual(await faulty(), [0, NvmeDevState.EVICTED]);
+    deepEqual(await faulty(), [DER_INVAL, NvmeDevState.EVICTED]);
+    deepEqual(
+      await devOp(MgmtMethod.DEV_SET_FAULTY, SetFaultyReqSchema, { uuid: "nope" }),
+      [DER_NONEXIST, undefined],
+    );
+    deepEqual((await replace("nope"))[0], DER_NONEXIST);
+    deepEqual(await replace(dev.uuid), [0, NvmeDevState.NORMAL]);
     // PrepShutdown: the targets take no new work, so pinging ourselves fails; SetUp clears it
     const pingSelf = async () =>
       daosStatus(await mgmt(sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 1 }));

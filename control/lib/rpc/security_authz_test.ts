@@ -40,10 +40,13 @@ Deno.test("hasAccess: the server.md §7.2 table", () => {
     ["/mgmt.MgmtSvc/SystemGetEvents", ["admin"]],
     ["/mgmt.MgmtSvc/SystemFollowEvents", ["admin"]],
     ["/mgmt.MgmtSvc/SystemGetAudit", ["admin"]],
+    ["/mgmt.MgmtSvc/GetAttachInfo", ["admin", "agent"]],
+    ["/ctl.CtlSvc/SmdQuery", ["admin"]],
+    ["/ctl.CtlSvc/SmdManage", ["admin"]],
+    ["/ctl.CtlSvc/SetEngineLogMasks", ["admin"]],
     // Reference rows of RPCs that do not exist here (stale rows, removed): nobody, like any
     // method not in the table. They come back with their RPCs (server.md §7.2).
     ["/mgmt.MgmtSvc/PoolEvict", []],
-    ["/mgmt.MgmtSvc/GetAttachInfo", []],
     ["/mgmt.MgmtSvc/PoolDrain", []],
     ["/mgmt.MgmtSvc/SystemCheckEngineReport", []],
     ["/RaftTransport/AppendEntries", []],

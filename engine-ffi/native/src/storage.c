@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 /*
- * A device uuid that stays the same for the same bdev name across restarts, as SMD's stored
- * uuid would: FNV-1a over the name, formatted as a version-4-shaped uuid.
+ * A device uuid that stays the same for the same device across restarts, as SMD's stored uuid
+ * would: FNV-1a over the bdev name and its backing file or PCI address (names alone repeat
+ * between the engines of a host), formatted as a version-4-shaped uuid.
  */
 static void name_uuid(const char *name, char out[37])
 {
@@ -65,7 +66,6 @@ static int add_bdev(struct dss_storage *st, json_object *params, const char *met
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	snprintf(b->name, sizeof(b->name), "%s", name);
-	name_uuid(name, b->uuid);
 	if (strcmp(method, "bdev_aio_create") == 0) {
 		json_object *bs;
 
@@ -84,6 +84,13 @@ static int add_bdev(struct dss_storage *st, json_object *params, const char *met
 		s = jstr(params, "traddr");
 		snprintf(b->traddr, sizeof(b->traddr), "%s", s ? s : "");
 		snprintf(b->cls, sizeof(b->cls), "nvme");
+	}
+	{
+		char key[sizeof(b->name) + sizeof(b->path) + 1];
+
+		snprintf(key, sizeof(key), "%s\n%s", b->name,
+			 strcmp(b->cls, "nvme") == 0 ? b->traddr : b->path);
+		name_uuid(key, b->uuid);
 	}
 	st->nbdevs++;
 	return 0;

@@ -15,7 +15,7 @@ struct dss_bdev {
 	char name[128];     /* SPDK bdev name, e.g. AIO_host_0_0_0 */
 	char path[4096];    /* backing file or block device ("" for nvme) */
 	char cls[8];        /* "file", "kdev" or "nvme" */
-	char uuid[37];      /* stable per name (see storage.c) */
+	char uuid[37];      /* stable per name and backing device (see storage.c) */
 	char traddr[64];    /* nvme PCI address */
 	uint64_t size;      /* bytes */
 	uint32_t block_size;

@@ -137,6 +137,26 @@ static void test_nvme_conf_and_storage(void **state)
 	rmdir(dir);
 }
 
+/* Engines of one host name their bdevs alike: the uuid also follows the backing device. */
+static void test_bdev_uuid_per_device(void **state)
+{
+	const char *fmt = "{\"subsystems\":[{\"subsystem\":\"bdev\",\"config\":["
+			  "{\"method\":\"bdev_aio_create\",\"params\":{\"name\":\"AIO_h_0_0_0\","
+			  "\"filename\":\"%s\",\"block_size\":4096}}]}]}";
+	char text[512], err[256], first[37];
+	struct dss_storage st;
+
+	(void)state;
+	snprintf(text, sizeof(text), fmt, "/srv/e0/bdev");
+	assert_int_equal(dss_nvme_conf_parse(text, &st, err, sizeof(err)), 0);
+	memcpy(first, st.bdevs[0].uuid, sizeof(first));
+	assert_int_equal(dss_nvme_conf_parse(text, &st, err, sizeof(err)), 0);
+	assert_string_equal(st.bdevs[0].uuid, first); /* stable */
+	snprintf(text, sizeof(text), fmt, "/srv/e1/bdev");
+	assert_int_equal(dss_nvme_conf_parse(text, &st, err, sizeof(err)), 0);
+	assert_string_not_equal(st.bdevs[0].uuid, first); /* same name, other device */
+}
+
 static void test_nvme_conf_errors(void **state)
 {
 	struct dss_storage st;
@@ -164,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_args_errors),
 		cmocka_unit_test(test_nvme_conf_and_storage),
 		cmocka_unit_test(test_nvme_conf_errors),
+		cmocka_unit_test(test_bdev_uuid_per_device),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

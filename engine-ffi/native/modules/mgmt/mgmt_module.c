@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl/smd.pb-c.h"
 #include "engine_internal.h"
@@ -372,6 +373,166 @@ static int h_set_log_masks(struct dss_engine *eng, const uint8_t *req, size_t le
 	return PACK_INTO(&resp, mgmt__set_log_masks_resp, out, out_len);
 }
 
+/*
+ * Device states other than NORMAL survive an engine restart, as DAOS's SMD keeps them on SCM:
+ * one "<uuid> <state>" line per such device in DEV_STATE_FILE under the SCM mount, rewritten
+ * (temp file + rename) on every change. A reformat of the SCM wipes it with the rest.
+ */
+#define DEV_STATE_FILE "daos_dev_state"
+
+static int dev_state_save(struct dss_storage *st)
+{
+	char path[4200], tmp[4210];
+	FILE *fp;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", st->scm_mount, DEV_STATE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fp = fopen(tmp, "w");
+	if (fp == NULL) {
+		D_ERROR("cannot write %s: %s", tmp, strerror(errno));
+		return -DER_IO;
+	}
+	for (int i = 0; i < st->nbdevs; i++)
+		if (st->bdevs[i].state == DSS_BDEV_EVICTED)
+			fprintf(fp, "%s %d\n", st->bdevs[i].uuid, st->bdevs[i].state);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+		rc = -DER_IO;
+	if (fclose(fp) != 0)
+		rc = -DER_IO;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -DER_IO;
+	if (rc != 0) {
+		D_ERROR("cannot save device states to %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	return rc;
+}
+
+static void dev_state_load(struct dss_storage *st)
+{
+	char path[4200], uuid[64];
+	int state;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", st->scm_mount, DEV_STATE_FILE);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return; /* none saved: every device as opened */
+	while (fscanf(fp, "%63s %d", uuid, &state) == 2) {
+		struct dss_bdev *b = dss_storage_bdev(st, uuid);
+
+		if (b != NULL && state == DSS_BDEV_EVICTED && b->state == DSS_BDEV_NORMAL) {
+			b->state = DSS_BDEV_EVICTED;
+			D_INFO("device %s: EVICTED (saved state)", uuid);
+		}
+	}
+	fclose(fp);
+}
+
+/* A device record for a DevManageResp: uuid, rank and the controller's state. */
+static void dev_manage_device(struct dss_engine *eng, struct dss_bdev *b, Ctl__SmdDevice *d,
+			      Ctl__NvmeController *c)
+{
+	ctl__smd_device__init(d);
+	ctl__nvme_controller__init(c);
+	d->uuid = b->uuid;
+	d->rank = eng->rank;
+	d->bdev_path = b->path;
+	d->bdev_class = b->cls;
+	c->pci_addr = b->traddr;
+	c->dev_state = (Ctl__NvmeDevState)b->state;
+	c->led_state = CTL__LED_STATE__NA;
+	d->ctrlr = c;
+}
+
+/* SetFaulty (220): the device state rule of DAOS bio: only a NORMAL device becomes EVICTED. */
+static int h_dev_set_faulty(struct dss_engine *eng, const uint8_t *req, size_t len,
+			    uint8_t **out, size_t *out_len)
+{
+	Ctl__SetFaultyReq *r = ctl__set_faulty_req__unpack(NULL, len, req);
+	Ctl__DevManageResp resp = CTL__DEV_MANAGE_RESP__INIT;
+	Ctl__SmdDevice dev;
+	Ctl__NvmeController ctrlr;
+	struct dss_bdev *b;
+	int status;
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	pthread_mutex_lock(&eng->lock);
+	dss_storage_refresh(&eng->storage);
+	b = dss_storage_bdev(&eng->storage, r->uuid);
+	if (b == NULL) {
+		resp.status = -DER_NONEXIST;
+	} else if (b->state != DSS_BDEV_NORMAL) {
+		D_ERROR("SetFaulty: device %s is not NORMAL (state %d)", b->uuid, b->state);
+		resp.status = -DER_INVAL;
+	} else {
+		b->state = DSS_BDEV_EVICTED;
+		resp.status = dev_state_save(&eng->storage);
+		if (resp.status != 0)
+			b->state = DSS_BDEV_NORMAL;
+		else
+			D_INFO("SetFaulty: device %s evicted", b->uuid);
+	}
+	if (b != NULL) {
+		dev_manage_device(eng, b, &dev, &ctrlr);
+		resp.device = &dev;
+	}
+	status = PACK_INTO(&resp, ctl__dev_manage_resp, out, out_len);
+	pthread_mutex_unlock(&eng->lock);
+	ctl__set_faulty_req__free_unpacked(r, NULL);
+	return status;
+}
+
+/*
+ * DevReplace (221): the old device must be EVICTED; the same uuid brings it back to NORMAL
+ * (reuse), another uuid must name a NEW device (this engine has none: its devices are all in
+ * use from start-up), which then takes the old one's place.
+ */
+static int h_dev_replace(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
+			 size_t *out_len)
+{
+	Ctl__DevReplaceReq *r = ctl__dev_replace_req__unpack(NULL, len, req);
+	Ctl__DevManageResp resp = CTL__DEV_MANAGE_RESP__INIT;
+	Ctl__SmdDevice dev;
+	Ctl__NvmeController ctrlr;
+	struct dss_bdev *old, *nb;
+	int status;
+
+	if (r == NULL)
+		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	pthread_mutex_lock(&eng->lock);
+	dss_storage_refresh(&eng->storage);
+	old = dss_storage_bdev(&eng->storage, r->old_dev_uuid);
+	nb = dss_storage_bdev(&eng->storage, r->new_dev_uuid);
+	if (old == NULL || nb == NULL) {
+		resp.status = -DER_NONEXIST;
+	} else if (old->state != DSS_BDEV_EVICTED) {
+		D_ERROR("DevReplace: old device %s is not EVICTED (state %d)", old->uuid,
+			old->state);
+		resp.status = -DER_INVAL;
+	} else if (nb != old) {
+		D_ERROR("DevReplace: new device %s is in use (state %d)", nb->uuid, nb->state);
+		resp.status = -DER_INVAL;
+	} else {
+		old->state = DSS_BDEV_NORMAL;
+		resp.status = dev_state_save(&eng->storage);
+		if (resp.status != 0)
+			old->state = DSS_BDEV_EVICTED;
+		else
+			D_INFO("DevReplace: device %s back in use", old->uuid);
+	}
+	if (nb != NULL || old != NULL) {
+		dev_manage_device(eng, nb != NULL ? nb : old, &dev, &ctrlr);
+		resp.device = &dev;
+	}
+	status = PACK_INTO(&resp, ctl__dev_manage_resp, out, out_len);
+	pthread_mutex_unlock(&eng->lock);
+	ctl__dev_replace_req__free_unpacked(r, NULL);
+	return status;
+}
+
 static const struct dss_drpc_handler mgmt_handlers[] = {
 	{DRPC_METHOD_MGMT_SET_RANK, h_set_rank},
 	{DRPC_METHOD_MGMT_SET_UP, h_set_up},
@@ -381,12 +542,14 @@ static const struct dss_drpc_handler mgmt_handlers[] = {
 	{DRPC_METHOD_MGMT_PING_RANK, h_ping_rank},
 	{DRPC_METHOD_MGMT_GROUP_UPDATE, h_group_update},
 	{DRPC_METHOD_MGMT_SET_LOG_MASKS, h_set_log_masks},
+	{DRPC_METHOD_MGMT_DEV_SET_FAULTY, h_dev_set_faulty},
+	{DRPC_METHOD_MGMT_DEV_REPLACE, h_dev_replace},
 	{0, NULL},
 };
 
 static int mgmt_init(struct dss_engine *eng)
 {
-	(void)eng;
+	dev_state_load(&eng->storage);
 	return 0;
 }
 

@@ -22,6 +22,18 @@ typedef struct Ctl__NvmeController__Namespace Ctl__NvmeController__Namespace;
 typedef struct Ctl__SmdDevice Ctl__SmdDevice;
 typedef struct Ctl__SmdDevReq Ctl__SmdDevReq;
 typedef struct Ctl__SmdDevResp Ctl__SmdDevResp;
+typedef struct Ctl__SmdQueryReq Ctl__SmdQueryReq;
+typedef struct Ctl__SmdQueryResp Ctl__SmdQueryResp;
+typedef struct Ctl__SmdQueryResp__Pool Ctl__SmdQueryResp__Pool;
+typedef struct Ctl__SmdQueryResp__RankResp Ctl__SmdQueryResp__RankResp;
+typedef struct Ctl__LedManageReq Ctl__LedManageReq;
+typedef struct Ctl__DevReplaceReq Ctl__DevReplaceReq;
+typedef struct Ctl__SetFaultyReq Ctl__SetFaultyReq;
+typedef struct Ctl__DevManageResp Ctl__DevManageResp;
+typedef struct Ctl__SmdManageReq Ctl__SmdManageReq;
+typedef struct Ctl__SmdManageResp Ctl__SmdManageResp;
+typedef struct Ctl__SmdManageResp__Result Ctl__SmdManageResp__Result;
+typedef struct Ctl__SmdManageResp__RankResp Ctl__SmdManageResp__RankResp;
 
 
 /* --- enums --- */
@@ -42,6 +54,12 @@ typedef enum _Ctl__LedState {
   CTL__LED_STATE__OFF = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CTL__LED_STATE)
 } Ctl__LedState;
+typedef enum _Ctl__LedAction {
+  CTL__LED_ACTION__GET = 0,
+  CTL__LED_ACTION__SET = 1,
+  CTL__LED_ACTION__RESET = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CTL__LED_ACTION)
+} Ctl__LedAction;
 
 /* --- messages --- */
 
@@ -207,6 +225,168 @@ struct  Ctl__SmdDevResp
     , 0, 0,NULL }
 
 
+/*
+ * SmdQuery (reference numbers): devices of this host's ready engines, by rank.
+ */
+struct  Ctl__SmdQueryReq
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean omit_devices;
+  protobuf_c_boolean omit_pools;
+  protobuf_c_boolean include_bio_health;
+  char *uuid;
+  uint32_t rank;
+};
+#define CTL__SMD_QUERY_REQ__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_query_req__descriptor) \
+    , 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ctl__SmdQueryResp__Pool
+{
+  ProtobufCMessage base;
+  char *uuid;
+  size_t n_tgt_ids;
+  int32_t *tgt_ids;
+  size_t n_blobs;
+  uint64_t *blobs;
+};
+#define CTL__SMD_QUERY_RESP__POOL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_query_resp__pool__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+
+
+struct  Ctl__SmdQueryResp__RankResp
+{
+  ProtobufCMessage base;
+  uint32_t rank;
+  size_t n_devices;
+  Ctl__SmdDevice **devices;
+  size_t n_pools;
+  Ctl__SmdQueryResp__Pool **pools;
+};
+#define CTL__SMD_QUERY_RESP__RANK_RESP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_query_resp__rank_resp__descriptor) \
+    , 0, 0,NULL, 0,NULL }
+
+
+struct  Ctl__SmdQueryResp
+{
+  ProtobufCMessage base;
+  int32_t status;
+  size_t n_ranks;
+  Ctl__SmdQueryResp__RankResp **ranks;
+};
+#define CTL__SMD_QUERY_RESP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_query_resp__descriptor) \
+    , 0, 0,NULL }
+
+
+struct  Ctl__LedManageReq
+{
+  ProtobufCMessage base;
+  char *ids;
+  Ctl__LedAction led_action;
+  Ctl__LedState led_state;
+  uint32_t led_duration_mins;
+};
+#define CTL__LED_MANAGE_REQ__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__led_manage_req__descriptor) \
+    , (char *)protobuf_c_empty_string, CTL__LED_ACTION__GET, CTL__LED_STATE__NA, 0 }
+
+
+struct  Ctl__DevReplaceReq
+{
+  ProtobufCMessage base;
+  char *old_dev_uuid;
+  char *new_dev_uuid;
+};
+#define CTL__DEV_REPLACE_REQ__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__dev_replace_req__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ctl__SetFaultyReq
+{
+  ProtobufCMessage base;
+  char *uuid;
+};
+#define CTL__SET_FAULTY_REQ__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__set_faulty_req__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * The engine's answer to SetFaulty (220) and DevReplace (221).
+ */
+struct  Ctl__DevManageResp
+{
+  ProtobufCMessage base;
+  int32_t status;
+  Ctl__SmdDevice *device;
+};
+#define CTL__DEV_MANAGE_RESP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__dev_manage_resp__descriptor) \
+    , 0, NULL }
+
+
+typedef enum {
+  CTL__SMD_MANAGE_REQ__OP__NOT_SET = 0,
+  CTL__SMD_MANAGE_REQ__OP_LED = 1,
+  CTL__SMD_MANAGE_REQ__OP_REPLACE = 2,
+  CTL__SMD_MANAGE_REQ__OP_FAULTY = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CTL__SMD_MANAGE_REQ__OP__CASE)
+} Ctl__SmdManageReq__OpCase;
+
+struct  Ctl__SmdManageReq
+{
+  ProtobufCMessage base;
+  Ctl__SmdManageReq__OpCase op_case;
+  union {
+    Ctl__LedManageReq *led;
+    Ctl__DevReplaceReq *replace;
+    Ctl__SetFaultyReq *faulty;
+  };
+};
+#define CTL__SMD_MANAGE_REQ__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_manage_req__descriptor) \
+    , CTL__SMD_MANAGE_REQ__OP__NOT_SET, {0} }
+
+
+struct  Ctl__SmdManageResp__Result
+{
+  ProtobufCMessage base;
+  int32_t status;
+  Ctl__SmdDevice *device;
+};
+#define CTL__SMD_MANAGE_RESP__RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_manage_resp__result__descriptor) \
+    , 0, NULL }
+
+
+struct  Ctl__SmdManageResp__RankResp
+{
+  ProtobufCMessage base;
+  uint32_t rank;
+  size_t n_results;
+  Ctl__SmdManageResp__Result **results;
+};
+#define CTL__SMD_MANAGE_RESP__RANK_RESP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_manage_resp__rank_resp__descriptor) \
+    , 0, 0,NULL }
+
+
+struct  Ctl__SmdManageResp
+{
+  ProtobufCMessage base;
+  size_t n_ranks;
+  Ctl__SmdManageResp__RankResp **ranks;
+};
+#define CTL__SMD_MANAGE_RESP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_manage_resp__descriptor) \
+    , 0,NULL }
+
+
 /* Ctl__BioHealthReq methods */
 void   ctl__bio_health_req__init
                      (Ctl__BioHealthReq         *message);
@@ -324,6 +504,170 @@ Ctl__SmdDevResp *
 void   ctl__smd_dev_resp__free_unpacked
                      (Ctl__SmdDevResp *message,
                       ProtobufCAllocator *allocator);
+/* Ctl__SmdQueryReq methods */
+void   ctl__smd_query_req__init
+                     (Ctl__SmdQueryReq         *message);
+size_t ctl__smd_query_req__get_packed_size
+                     (const Ctl__SmdQueryReq   *message);
+size_t ctl__smd_query_req__pack
+                     (const Ctl__SmdQueryReq   *message,
+                      uint8_t             *out);
+size_t ctl__smd_query_req__pack_to_buffer
+                     (const Ctl__SmdQueryReq   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__SmdQueryReq *
+       ctl__smd_query_req__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__smd_query_req__free_unpacked
+                     (Ctl__SmdQueryReq *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__SmdQueryResp__Pool methods */
+void   ctl__smd_query_resp__pool__init
+                     (Ctl__SmdQueryResp__Pool         *message);
+/* Ctl__SmdQueryResp__RankResp methods */
+void   ctl__smd_query_resp__rank_resp__init
+                     (Ctl__SmdQueryResp__RankResp         *message);
+/* Ctl__SmdQueryResp methods */
+void   ctl__smd_query_resp__init
+                     (Ctl__SmdQueryResp         *message);
+size_t ctl__smd_query_resp__get_packed_size
+                     (const Ctl__SmdQueryResp   *message);
+size_t ctl__smd_query_resp__pack
+                     (const Ctl__SmdQueryResp   *message,
+                      uint8_t             *out);
+size_t ctl__smd_query_resp__pack_to_buffer
+                     (const Ctl__SmdQueryResp   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__SmdQueryResp *
+       ctl__smd_query_resp__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__smd_query_resp__free_unpacked
+                     (Ctl__SmdQueryResp *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__LedManageReq methods */
+void   ctl__led_manage_req__init
+                     (Ctl__LedManageReq         *message);
+size_t ctl__led_manage_req__get_packed_size
+                     (const Ctl__LedManageReq   *message);
+size_t ctl__led_manage_req__pack
+                     (const Ctl__LedManageReq   *message,
+                      uint8_t             *out);
+size_t ctl__led_manage_req__pack_to_buffer
+                     (const Ctl__LedManageReq   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__LedManageReq *
+       ctl__led_manage_req__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__led_manage_req__free_unpacked
+                     (Ctl__LedManageReq *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__DevReplaceReq methods */
+void   ctl__dev_replace_req__init
+                     (Ctl__DevReplaceReq         *message);
+size_t ctl__dev_replace_req__get_packed_size
+                     (const Ctl__DevReplaceReq   *message);
+size_t ctl__dev_replace_req__pack
+                     (const Ctl__DevReplaceReq   *message,
+                      uint8_t             *out);
+size_t ctl__dev_replace_req__pack_to_buffer
+                     (const Ctl__DevReplaceReq   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__DevReplaceReq *
+       ctl__dev_replace_req__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__dev_replace_req__free_unpacked
+                     (Ctl__DevReplaceReq *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__SetFaultyReq methods */
+void   ctl__set_faulty_req__init
+                     (Ctl__SetFaultyReq         *message);
+size_t ctl__set_faulty_req__get_packed_size
+                     (const Ctl__SetFaultyReq   *message);
+size_t ctl__set_faulty_req__pack
+                     (const Ctl__SetFaultyReq   *message,
+                      uint8_t             *out);
+size_t ctl__set_faulty_req__pack_to_buffer
+                     (const Ctl__SetFaultyReq   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__SetFaultyReq *
+       ctl__set_faulty_req__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__set_faulty_req__free_unpacked
+                     (Ctl__SetFaultyReq *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__DevManageResp methods */
+void   ctl__dev_manage_resp__init
+                     (Ctl__DevManageResp         *message);
+size_t ctl__dev_manage_resp__get_packed_size
+                     (const Ctl__DevManageResp   *message);
+size_t ctl__dev_manage_resp__pack
+                     (const Ctl__DevManageResp   *message,
+                      uint8_t             *out);
+size_t ctl__dev_manage_resp__pack_to_buffer
+                     (const Ctl__DevManageResp   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__DevManageResp *
+       ctl__dev_manage_resp__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__dev_manage_resp__free_unpacked
+                     (Ctl__DevManageResp *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__SmdManageReq methods */
+void   ctl__smd_manage_req__init
+                     (Ctl__SmdManageReq         *message);
+size_t ctl__smd_manage_req__get_packed_size
+                     (const Ctl__SmdManageReq   *message);
+size_t ctl__smd_manage_req__pack
+                     (const Ctl__SmdManageReq   *message,
+                      uint8_t             *out);
+size_t ctl__smd_manage_req__pack_to_buffer
+                     (const Ctl__SmdManageReq   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__SmdManageReq *
+       ctl__smd_manage_req__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__smd_manage_req__free_unpacked
+                     (Ctl__SmdManageReq *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__SmdManageResp__Result methods */
+void   ctl__smd_manage_resp__result__init
+                     (Ctl__SmdManageResp__Result         *message);
+/* Ctl__SmdManageResp__RankResp methods */
+void   ctl__smd_manage_resp__rank_resp__init
+                     (Ctl__SmdManageResp__RankResp         *message);
+/* Ctl__SmdManageResp methods */
+void   ctl__smd_manage_resp__init
+                     (Ctl__SmdManageResp         *message);
+size_t ctl__smd_manage_resp__get_packed_size
+                     (const Ctl__SmdManageResp   *message);
+size_t ctl__smd_manage_resp__pack
+                     (const Ctl__SmdManageResp   *message,
+                      uint8_t             *out);
+size_t ctl__smd_manage_resp__pack_to_buffer
+                     (const Ctl__SmdManageResp   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__SmdManageResp *
+       ctl__smd_manage_resp__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__smd_manage_resp__free_unpacked
+                     (Ctl__SmdManageResp *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ctl__BioHealthReq_Closure)
@@ -347,6 +691,42 @@ typedef void (*Ctl__SmdDevReq_Closure)
 typedef void (*Ctl__SmdDevResp_Closure)
                  (const Ctl__SmdDevResp *message,
                   void *closure_data);
+typedef void (*Ctl__SmdQueryReq_Closure)
+                 (const Ctl__SmdQueryReq *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdQueryResp__Pool_Closure)
+                 (const Ctl__SmdQueryResp__Pool *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdQueryResp__RankResp_Closure)
+                 (const Ctl__SmdQueryResp__RankResp *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdQueryResp_Closure)
+                 (const Ctl__SmdQueryResp *message,
+                  void *closure_data);
+typedef void (*Ctl__LedManageReq_Closure)
+                 (const Ctl__LedManageReq *message,
+                  void *closure_data);
+typedef void (*Ctl__DevReplaceReq_Closure)
+                 (const Ctl__DevReplaceReq *message,
+                  void *closure_data);
+typedef void (*Ctl__SetFaultyReq_Closure)
+                 (const Ctl__SetFaultyReq *message,
+                  void *closure_data);
+typedef void (*Ctl__DevManageResp_Closure)
+                 (const Ctl__DevManageResp *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdManageReq_Closure)
+                 (const Ctl__SmdManageReq *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdManageResp__Result_Closure)
+                 (const Ctl__SmdManageResp__Result *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdManageResp__RankResp_Closure)
+                 (const Ctl__SmdManageResp__RankResp *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdManageResp_Closure)
+                 (const Ctl__SmdManageResp *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -355,6 +735,7 @@ typedef void (*Ctl__SmdDevResp_Closure)
 
 extern const ProtobufCEnumDescriptor    ctl__nvme_dev_state__descriptor;
 extern const ProtobufCEnumDescriptor    ctl__led_state__descriptor;
+extern const ProtobufCEnumDescriptor    ctl__led_action__descriptor;
 extern const ProtobufCMessageDescriptor ctl__bio_health_req__descriptor;
 extern const ProtobufCMessageDescriptor ctl__bio_health_resp__descriptor;
 extern const ProtobufCMessageDescriptor ctl__nvme_controller__descriptor;
@@ -362,6 +743,18 @@ extern const ProtobufCMessageDescriptor ctl__nvme_controller__namespace__descrip
 extern const ProtobufCMessageDescriptor ctl__smd_device__descriptor;
 extern const ProtobufCMessageDescriptor ctl__smd_dev_req__descriptor;
 extern const ProtobufCMessageDescriptor ctl__smd_dev_resp__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_query_req__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_query_resp__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_query_resp__pool__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_query_resp__rank_resp__descriptor;
+extern const ProtobufCMessageDescriptor ctl__led_manage_req__descriptor;
+extern const ProtobufCMessageDescriptor ctl__dev_replace_req__descriptor;
+extern const ProtobufCMessageDescriptor ctl__set_faulty_req__descriptor;
+extern const ProtobufCMessageDescriptor ctl__dev_manage_resp__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_manage_req__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_manage_resp__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_manage_resp__result__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_manage_resp__rank_resp__descriptor;
 
 PROTOBUF_C__END_DECLS
 

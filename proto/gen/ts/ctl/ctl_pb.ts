@@ -12,6 +12,10 @@ import type { NetworkScanReqSchema, NetworkScanRespSchema } from "./network_pb.t
 import { file_ctl_network } from "./network_pb.ts";
 import type { RanksReqSchema, RanksRespSchema } from "./ranks_pb.ts";
 import { file_ctl_ranks } from "./ranks_pb.ts";
+import type { SetLogMasksReqSchema, SetLogMasksRespSchema } from "./server_pb.ts";
+import { file_ctl_server } from "./server_pb.ts";
+import type { SmdManageReqSchema, SmdManageRespSchema, SmdQueryReqSchema, SmdQueryRespSchema } from "./smd_pb.ts";
+import { file_ctl_smd } from "./smd_pb.ts";
 import type { GroupUpdateReqSchema } from "../mgmt/srv_pb.ts";
 import { file_mgmt_srv } from "../mgmt/srv_pb.ts";
 import type { SystemEraseReqSchema, SystemEraseRespSchema } from "../mgmt/system_pb.ts";
@@ -21,7 +25,7 @@ import { file_mgmt_system } from "../mgmt/system_pb.ts";
  * Describes the file ctl/ctl.proto.
  */
 export const file_ctl_ctl: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwynQQKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwEjMKC0dyb3VwVXBkYXRlEhQubWdtdC5Hcm91cFVwZGF0ZVJlcRoOLmN0bC5SYW5rc1Jlc3ASPgoPU3lzdGVtRXJhc2VQZWVyEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwYgZwcm90bzM", [file_ctl_storage, file_ctl_network, file_ctl_ranks, file_mgmt_srv, file_mgmt_system]);
+  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwywgUKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIvCghTbWRRdWVyeRIQLmN0bC5TbWRRdWVyeVJlcRoRLmN0bC5TbWRRdWVyeVJlc3ASMgoJU21kTWFuYWdlEhEuY3RsLlNtZE1hbmFnZVJlcRoSLmN0bC5TbWRNYW5hZ2VSZXNwEj4KEVNldEVuZ2luZUxvZ01hc2tzEhMuY3RsLlNldExvZ01hc2tzUmVxGhQuY3RsLlNldExvZ01hc2tzUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwEjMKC0dyb3VwVXBkYXRlEhQubWdtdC5Hcm91cFVwZGF0ZVJlcRoOLmN0bC5SYW5rc1Jlc3ASPgoPU3lzdGVtRXJhc2VQZWVyEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwYgZwcm90bzM", [file_ctl_storage, file_ctl_network, file_ctl_ranks, file_ctl_server, file_ctl_smd, file_mgmt_srv, file_mgmt_system]);
 
 /**
  * @generated from service ctl.CtlSvc
@@ -50,6 +54,30 @@ export const CtlSvc: GenService<{
     methodKind: "unary";
     input: typeof NetworkScanReqSchema;
     output: typeof NetworkScanRespSchema;
+  },
+  /**
+   * @generated from rpc ctl.CtlSvc.SmdQuery
+   */
+  smdQuery: {
+    methodKind: "unary";
+    input: typeof SmdQueryReqSchema;
+    output: typeof SmdQueryRespSchema;
+  },
+  /**
+   * @generated from rpc ctl.CtlSvc.SmdManage
+   */
+  smdManage: {
+    methodKind: "unary";
+    input: typeof SmdManageReqSchema;
+    output: typeof SmdManageRespSchema;
+  },
+  /**
+   * @generated from rpc ctl.CtlSvc.SetEngineLogMasks
+   */
+  setEngineLogMasks: {
+    methodKind: "unary";
+    input: typeof SetLogMasksReqSchema;
+    output: typeof SetLogMasksRespSchema;
   },
   /**
    * @generated from rpc ctl.CtlSvc.PrepShutdownRanks

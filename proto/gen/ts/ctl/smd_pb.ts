@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ctl/smd.proto.
  */
 export const file_ctl_smd: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvc21kLnByb3RvEgNjdGwiRQoMQmlvSGVhbHRoUmVxEhAKCGRldl91dWlkGAEgASgJEhEKCW1ldGFfc2l6ZRgCIAEoBBIQCghyZGJfc2l6ZRgDIAEoBCKoCgoNQmlvSGVhbHRoUmVzcBIRCgl0aW1lc3RhbXAYAyABKAQSFgoOd2Fybl90ZW1wX3RpbWUYBSABKA0SFgoOY3JpdF90ZW1wX3RpbWUYBiABKA0SFgoOY3RybF9idXN5X3RpbWUYByABKAQSFAoMcG93ZXJfY3ljbGVzGAggASgEEhYKDnBvd2VyX29uX2hvdXJzGAkgASgEEhgKEHVuc2FmZV9zaHV0ZG93bnMYCiABKAQSEgoKbWVkaWFfZXJycxgLIAEoBBIXCg9lcnJfbG9nX2VudHJpZXMYDCABKAQSFQoNYmlvX3JlYWRfZXJycxgNIAEoDRIWCg5iaW9fd3JpdGVfZXJycxgOIAEoDRIWCg5iaW9fdW5tYXBfZXJycxgPIAEoDRIVCg1jaGVja3N1bV9lcnJzGBAgASgNEhMKC3RlbXBlcmF0dXJlGBEgASgNEhEKCXRlbXBfd2FybhgSIAEoCBIYChBhdmFpbF9zcGFyZV93YXJuGBMgASgIEhwKFGRldl9yZWxpYWJpbGl0eV93YXJuGBQgASgIEhYKDnJlYWRfb25seV93YXJuGBUgASgIEhkKEXZvbGF0aWxlX21lbV93YXJuGBYgASgIEg4KBnN0YXR1cxgXIAEoBRIQCghkZXZfdXVpZBgYIAEoCRITCgt0b3RhbF9ieXRlcxgZIAEoBBITCgthdmFpbF9ieXRlcxgaIAEoBBIdChVwcm9ncmFtX2ZhaWxfY250X25vcm0YGyABKA0SHAoUcHJvZ3JhbV9mYWlsX2NudF9yYXcYHCABKAQSGwoTZXJhc2VfZmFpbF9jbnRfbm9ybRgdIAEoDRIaChJlcmFzZV9mYWlsX2NudF9yYXcYHiABKAQSHgoWd2Vhcl9sZXZlbGluZ19jbnRfbm9ybRgfIAEoDRIdChV3ZWFyX2xldmVsaW5nX2NudF9taW4YICABKA0SHQoVd2Vhcl9sZXZlbGluZ19jbnRfbWF4GCEgASgNEh0KFXdlYXJfbGV2ZWxpbmdfY250X2F2ZxgiIAEoDRIcChRlbmR0b2VuZF9lcnJfY250X3JhdxgjIAEoBBIXCg9jcmNfZXJyX2NudF9yYXcYJCABKAQSFgoObWVkaWFfd2Vhcl9yYXcYJSABKAQSFgoOaG9zdF9yZWFkc19yYXcYJiABKAQSGgoSd29ya2xvYWRfdGltZXJfcmF3GCcgASgEEh8KF3RoZXJtYWxfdGhyb3R0bGVfc3RhdHVzGCggASgNEiIKGnRoZXJtYWxfdGhyb3R0bGVfZXZlbnRfY250GCkgASgEEiEKGXJldHJ5X2J1ZmZlcl9vdmVyZmxvd19jbnQYKiABKAQSGQoRcGxsX2xvY2tfbG9zc19jbnQYKyABKAQSGgoSbmFuZF9ieXRlc193cml0dGVuGCwgASgEEhoKEmhvc3RfYnl0ZXNfd3JpdHRlbhgtIAEoBBIUCgxjbHVzdGVyX3NpemUYLiABKAQSFQoNbWV0YV93YWxfc2l6ZRgvIAEoBBIUCgxyZGJfd2FsX3NpemUYMCABKAQSFAoMbGlua19wb3J0X2lkGDEgASgNEhYKDmxpbmtfbWF4X3NwZWVkGDIgASgCEhYKDmxpbmtfbWF4X3dpZHRoGDMgASgNEhYKDmxpbmtfbmVnX3NwZWVkGDQgASgCEhYKDmxpbmtfbmVnX3dpZHRoGDUgASgNEhQKDHBlcmNlbnRfdXNlZBhkIAEoDUoECAEQAkoECAIQAyKWAwoOTnZtZUNvbnRyb2xsZXISDQoFbW9kZWwYASABKAkSDgoGc2VyaWFsGAIgASgJEhAKCHBjaV9hZGRyGAMgASgJEg4KBmZ3X3JldhgEIAEoCRIRCglzb2NrZXRfaWQYBSABKAUSKAoMaGVhbHRoX3N0YXRzGAYgASgLMhIuY3RsLkJpb0hlYWx0aFJlc3ASMQoKbmFtZXNwYWNlcxgHIAMoCzIdLmN0bC5Odm1lQ29udHJvbGxlci5OYW1lc3BhY2USIwoLc21kX2RldmljZXMYCCADKAsyDi5jdGwuU21kRGV2aWNlEiQKCWRldl9zdGF0ZRgJIAEoDjIRLmN0bC5Odm1lRGV2U3RhdGUSIAoJbGVkX3N0YXRlGAogASgOMg0uY3RsLkxlZFN0YXRlEhQKDHBjaV9kZXZfdHlwZRgLIAEoCRIRCgl2ZW5kb3JfaWQYDCABKAkaPQoJTmFtZXNwYWNlEgoKAmlkGAEgASgNEgwKBHNpemUYAiABKAQSFgoOY3RybHJfcGNpX2FkZHIYAyABKAkimgIKCVNtZERldmljZRIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSEwoLdG90YWxfYnl0ZXMYBiABKAQSEwoLYXZhaWxfYnl0ZXMYByABKAQSFAoMY2x1c3Rlcl9zaXplGAggASgEEgwKBHJhbmsYCSABKA0SEQoJcm9sZV9iaXRzGAogASgNEhQKDHVzYWJsZV9ieXRlcxgPIAEoBBIiCgVjdHJschgQIAEoCzITLmN0bC5Odm1lQ29udHJvbGxlchIaChJjdHJscl9uYW1lc3BhY2VfaWQYESABKA0SEQoJYmRldl9wYXRoGGQgASgJEhIKCmJkZXZfY2xhc3MYZSABKAlKBAgDEARKBAgEEAVKBAgFEAYiCwoJU21kRGV2UmVxIj0KClNtZERldlJlc3ASDgoGc3RhdHVzGAEgASgFEh8KB2RldmljZXMYAiADKAsyDi5jdGwuU21kRGV2aWNlKkwKDE52bWVEZXZTdGF0ZRILCgdVTktOT1dOEAASCgoGTk9STUFMEAESBwoDTkVXEAISCwoHRVZJQ1RFRBADEg0KCVVOUExVR0dFRBAEKkQKCExlZFN0YXRlEgYKAk5BEAASDwoLUVVJQ0tfQkxJTksQARIGCgJPThACEg4KClNMT1dfQkxJTksQAxIHCgNPRkYQBGIGcHJvdG8z");
+  fileDesc("Cg1jdGwvc21kLnByb3RvEgNjdGwiRQoMQmlvSGVhbHRoUmVxEhAKCGRldl91dWlkGAEgASgJEhEKCW1ldGFfc2l6ZRgCIAEoBBIQCghyZGJfc2l6ZRgDIAEoBCKoCgoNQmlvSGVhbHRoUmVzcBIRCgl0aW1lc3RhbXAYAyABKAQSFgoOd2Fybl90ZW1wX3RpbWUYBSABKA0SFgoOY3JpdF90ZW1wX3RpbWUYBiABKA0SFgoOY3RybF9idXN5X3RpbWUYByABKAQSFAoMcG93ZXJfY3ljbGVzGAggASgEEhYKDnBvd2VyX29uX2hvdXJzGAkgASgEEhgKEHVuc2FmZV9zaHV0ZG93bnMYCiABKAQSEgoKbWVkaWFfZXJycxgLIAEoBBIXCg9lcnJfbG9nX2VudHJpZXMYDCABKAQSFQoNYmlvX3JlYWRfZXJycxgNIAEoDRIWCg5iaW9fd3JpdGVfZXJycxgOIAEoDRIWCg5iaW9fdW5tYXBfZXJycxgPIAEoDRIVCg1jaGVja3N1bV9lcnJzGBAgASgNEhMKC3RlbXBlcmF0dXJlGBEgASgNEhEKCXRlbXBfd2FybhgSIAEoCBIYChBhdmFpbF9zcGFyZV93YXJuGBMgASgIEhwKFGRldl9yZWxpYWJpbGl0eV93YXJuGBQgASgIEhYKDnJlYWRfb25seV93YXJuGBUgASgIEhkKEXZvbGF0aWxlX21lbV93YXJuGBYgASgIEg4KBnN0YXR1cxgXIAEoBRIQCghkZXZfdXVpZBgYIAEoCRITCgt0b3RhbF9ieXRlcxgZIAEoBBITCgthdmFpbF9ieXRlcxgaIAEoBBIdChVwcm9ncmFtX2ZhaWxfY250X25vcm0YGyABKA0SHAoUcHJvZ3JhbV9mYWlsX2NudF9yYXcYHCABKAQSGwoTZXJhc2VfZmFpbF9jbnRfbm9ybRgdIAEoDRIaChJlcmFzZV9mYWlsX2NudF9yYXcYHiABKAQSHgoWd2Vhcl9sZXZlbGluZ19jbnRfbm9ybRgfIAEoDRIdChV3ZWFyX2xldmVsaW5nX2NudF9taW4YICABKA0SHQoVd2Vhcl9sZXZlbGluZ19jbnRfbWF4GCEgASgNEh0KFXdlYXJfbGV2ZWxpbmdfY250X2F2ZxgiIAEoDRIcChRlbmR0b2VuZF9lcnJfY250X3JhdxgjIAEoBBIXCg9jcmNfZXJyX2NudF9yYXcYJCABKAQSFgoObWVkaWFfd2Vhcl9yYXcYJSABKAQSFgoOaG9zdF9yZWFkc19yYXcYJiABKAQSGgoSd29ya2xvYWRfdGltZXJfcmF3GCcgASgEEh8KF3RoZXJtYWxfdGhyb3R0bGVfc3RhdHVzGCggASgNEiIKGnRoZXJtYWxfdGhyb3R0bGVfZXZlbnRfY250GCkgASgEEiEKGXJldHJ5X2J1ZmZlcl9vdmVyZmxvd19jbnQYKiABKAQSGQoRcGxsX2xvY2tfbG9zc19jbnQYKyABKAQSGgoSbmFuZF9ieXRlc193cml0dGVuGCwgASgEEhoKEmhvc3RfYnl0ZXNfd3JpdHRlbhgtIAEoBBIUCgxjbHVzdGVyX3NpemUYLiABKAQSFQoNbWV0YV93YWxfc2l6ZRgvIAEoBBIUCgxyZGJfd2FsX3NpemUYMCABKAQSFAoMbGlua19wb3J0X2lkGDEgASgNEhYKDmxpbmtfbWF4X3NwZWVkGDIgASgCEhYKDmxpbmtfbWF4X3dpZHRoGDMgASgNEhYKDmxpbmtfbmVnX3NwZWVkGDQgASgCEhYKDmxpbmtfbmVnX3dpZHRoGDUgASgNEhQKDHBlcmNlbnRfdXNlZBhkIAEoDUoECAEQAkoECAIQAyKWAwoOTnZtZUNvbnRyb2xsZXISDQoFbW9kZWwYASABKAkSDgoGc2VyaWFsGAIgASgJEhAKCHBjaV9hZGRyGAMgASgJEg4KBmZ3X3JldhgEIAEoCRIRCglzb2NrZXRfaWQYBSABKAUSKAoMaGVhbHRoX3N0YXRzGAYgASgLMhIuY3RsLkJpb0hlYWx0aFJlc3ASMQoKbmFtZXNwYWNlcxgHIAMoCzIdLmN0bC5Odm1lQ29udHJvbGxlci5OYW1lc3BhY2USIwoLc21kX2RldmljZXMYCCADKAsyDi5jdGwuU21kRGV2aWNlEiQKCWRldl9zdGF0ZRgJIAEoDjIRLmN0bC5Odm1lRGV2U3RhdGUSIAoJbGVkX3N0YXRlGAogASgOMg0uY3RsLkxlZFN0YXRlEhQKDHBjaV9kZXZfdHlwZRgLIAEoCRIRCgl2ZW5kb3JfaWQYDCABKAkaPQoJTmFtZXNwYWNlEgoKAmlkGAEgASgNEgwKBHNpemUYAiABKAQSFgoOY3RybHJfcGNpX2FkZHIYAyABKAkimgIKCVNtZERldmljZRIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSEwoLdG90YWxfYnl0ZXMYBiABKAQSEwoLYXZhaWxfYnl0ZXMYByABKAQSFAoMY2x1c3Rlcl9zaXplGAggASgEEgwKBHJhbmsYCSABKA0SEQoJcm9sZV9iaXRzGAogASgNEhQKDHVzYWJsZV9ieXRlcxgPIAEoBBIiCgVjdHJschgQIAEoCzITLmN0bC5Odm1lQ29udHJvbGxlchIaChJjdHJscl9uYW1lc3BhY2VfaWQYESABKA0SEQoJYmRldl9wYXRoGGQgASgJEhIKCmJkZXZfY2xhc3MYZSABKAlKBAgDEARKBAgEEAVKBAgFEAYiCwoJU21kRGV2UmVxIj0KClNtZERldlJlc3ASDgoGc3RhdHVzGAEgASgFEh8KB2RldmljZXMYAiADKAsyDi5jdGwuU21kRGV2aWNlIm8KC1NtZFF1ZXJ5UmVxEhQKDG9taXRfZGV2aWNlcxgBIAEoCBISCgpvbWl0X3Bvb2xzGAIgASgIEhoKEmluY2x1ZGVfYmlvX2hlYWx0aBgDIAEoCBIMCgR1dWlkGAQgASgJEgwKBHJhbmsYBSABKA0i4QEKDFNtZFF1ZXJ5UmVzcBIOCgZzdGF0dXMYASABKAUSKQoFcmFua3MYAiADKAsyGi5jdGwuU21kUXVlcnlSZXNwLlJhbmtSZXNwGjQKBFBvb2wSDAoEdXVpZBgBIAEoCRIPCgd0Z3RfaWRzGAIgAygFEg0KBWJsb2JzGAMgAygEGmAKCFJhbmtSZXNwEgwKBHJhbmsYASABKA0SHwoHZGV2aWNlcxgCIAMoCzIOLmN0bC5TbWREZXZpY2USJQoFcG9vbHMYAyADKAsyFi5jdGwuU21kUXVlcnlSZXNwLlBvb2wifAoMTGVkTWFuYWdlUmVxEgsKA2lkcxgBIAEoCRIiCgpsZWRfYWN0aW9uGAMgASgOMg4uY3RsLkxlZEFjdGlvbhIgCglsZWRfc3RhdGUYBCABKA4yDS5jdGwuTGVkU3RhdGUSGQoRbGVkX2R1cmF0aW9uX21pbnMYBSABKA0iOwoNRGV2UmVwbGFjZVJlcRIUCgxvbGRfZGV2X3V1aWQYASABKAkSFAoMbmV3X2Rldl91dWlkGAIgASgJIhwKDFNldEZhdWx0eVJlcRIMCgR1dWlkGAEgASgJIj8KDURldk1hbmFnZVJlc3ASDgoGc3RhdHVzGAEgASgFEh4KBmRldmljZRgCIAEoCzIOLmN0bC5TbWREZXZpY2UiggEKDFNtZE1hbmFnZVJlcRIgCgNsZWQYASABKAsyES5jdGwuTGVkTWFuYWdlUmVxSAASJQoHcmVwbGFjZRgCIAEoCzISLmN0bC5EZXZSZXBsYWNlUmVxSAASIwoGZmF1bHR5GAMgASgLMhEuY3RsLlNldEZhdWx0eVJlcUgAQgQKAm9wIrsBCg1TbWRNYW5hZ2VSZXNwEioKBXJhbmtzGAEgAygLMhsuY3RsLlNtZE1hbmFnZVJlc3AuUmFua1Jlc3AaOAoGUmVzdWx0Eg4KBnN0YXR1cxgBIAEoBRIeCgZkZXZpY2UYAiABKAsyDi5jdGwuU21kRGV2aWNlGkQKCFJhbmtSZXNwEgwKBHJhbmsYASABKA0SKgoHcmVzdWx0cxgCIAMoCzIZLmN0bC5TbWRNYW5hZ2VSZXNwLlJlc3VsdCpMCgxOdm1lRGV2U3RhdGUSCwoHVU5LTk9XThAAEgoKBk5PUk1BTBABEgcKA05FVxACEgsKB0VWSUNURUQQAxINCglVTlBMVUdHRUQQBCpECghMZWRTdGF0ZRIGCgJOQRAAEg8KC1FVSUNLX0JMSU5LEAESBgoCT04QAhIOCgpTTE9XX0JMSU5LEAMSBwoDT0ZGEAQqKAoJTGVkQWN0aW9uEgcKA0dFVBAAEgcKA1NFVBABEgkKBVJFU0VUEAJiBnByb3RvMw");
 
 /**
  * @generated from message ctl.BioHealthReq
@@ -523,6 +523,312 @@ export const SmdDevRespSchema: GenMessage<SmdDevResp> = /*@__PURE__*/
   messageDesc(file_ctl_smd, 5);
 
 /**
+ * SmdQuery (reference numbers): devices of this host's ready engines, by rank.
+ *
+ * @generated from message ctl.SmdQueryReq
+ */
+export type SmdQueryReq = Message<"ctl.SmdQueryReq"> & {
+  /**
+   * @generated from field: bool omit_devices = 1;
+   */
+  omitDevices: boolean;
+
+  /**
+   * @generated from field: bool omit_pools = 2;
+   */
+  omitPools: boolean;
+
+  /**
+   * @generated from field: bool include_bio_health = 3;
+   */
+  includeBioHealth: boolean;
+
+  /**
+   * @generated from field: string uuid = 4;
+   */
+  uuid: string;
+
+  /**
+   * @generated from field: uint32 rank = 5;
+   */
+  rank: number;
+};
+
+/**
+ * Describes the message ctl.SmdQueryReq.
+ * Use `create(SmdQueryReqSchema)` to create a new message.
+ */
+export const SmdQueryReqSchema: GenMessage<SmdQueryReq> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 6);
+
+/**
+ * @generated from message ctl.SmdQueryResp
+ */
+export type SmdQueryResp = Message<"ctl.SmdQueryResp"> & {
+  /**
+   * @generated from field: int32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: repeated ctl.SmdQueryResp.RankResp ranks = 2;
+   */
+  ranks: SmdQueryResp_RankResp[];
+};
+
+/**
+ * Describes the message ctl.SmdQueryResp.
+ * Use `create(SmdQueryRespSchema)` to create a new message.
+ */
+export const SmdQueryRespSchema: GenMessage<SmdQueryResp> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 7);
+
+/**
+ * @generated from message ctl.SmdQueryResp.Pool
+ */
+export type SmdQueryResp_Pool = Message<"ctl.SmdQueryResp.Pool"> & {
+  /**
+   * @generated from field: string uuid = 1;
+   */
+  uuid: string;
+
+  /**
+   * @generated from field: repeated int32 tgt_ids = 2;
+   */
+  tgtIds: number[];
+
+  /**
+   * @generated from field: repeated uint64 blobs = 3;
+   */
+  blobs: bigint[];
+};
+
+/**
+ * Describes the message ctl.SmdQueryResp.Pool.
+ * Use `create(SmdQueryResp_PoolSchema)` to create a new message.
+ */
+export const SmdQueryResp_PoolSchema: GenMessage<SmdQueryResp_Pool> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 7, 0);
+
+/**
+ * @generated from message ctl.SmdQueryResp.RankResp
+ */
+export type SmdQueryResp_RankResp = Message<"ctl.SmdQueryResp.RankResp"> & {
+  /**
+   * @generated from field: uint32 rank = 1;
+   */
+  rank: number;
+
+  /**
+   * @generated from field: repeated ctl.SmdDevice devices = 2;
+   */
+  devices: SmdDevice[];
+
+  /**
+   * @generated from field: repeated ctl.SmdQueryResp.Pool pools = 3;
+   */
+  pools: SmdQueryResp_Pool[];
+};
+
+/**
+ * Describes the message ctl.SmdQueryResp.RankResp.
+ * Use `create(SmdQueryResp_RankRespSchema)` to create a new message.
+ */
+export const SmdQueryResp_RankRespSchema: GenMessage<SmdQueryResp_RankResp> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 7, 1);
+
+/**
+ * @generated from message ctl.LedManageReq
+ */
+export type LedManageReq = Message<"ctl.LedManageReq"> & {
+  /**
+   * @generated from field: string ids = 1;
+   */
+  ids: string;
+
+  /**
+   * @generated from field: ctl.LedAction led_action = 3;
+   */
+  ledAction: LedAction;
+
+  /**
+   * @generated from field: ctl.LedState led_state = 4;
+   */
+  ledState: LedState;
+
+  /**
+   * @generated from field: uint32 led_duration_mins = 5;
+   */
+  ledDurationMins: number;
+};
+
+/**
+ * Describes the message ctl.LedManageReq.
+ * Use `create(LedManageReqSchema)` to create a new message.
+ */
+export const LedManageReqSchema: GenMessage<LedManageReq> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 8);
+
+/**
+ * @generated from message ctl.DevReplaceReq
+ */
+export type DevReplaceReq = Message<"ctl.DevReplaceReq"> & {
+  /**
+   * @generated from field: string old_dev_uuid = 1;
+   */
+  oldDevUuid: string;
+
+  /**
+   * @generated from field: string new_dev_uuid = 2;
+   */
+  newDevUuid: string;
+};
+
+/**
+ * Describes the message ctl.DevReplaceReq.
+ * Use `create(DevReplaceReqSchema)` to create a new message.
+ */
+export const DevReplaceReqSchema: GenMessage<DevReplaceReq> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 9);
+
+/**
+ * @generated from message ctl.SetFaultyReq
+ */
+export type SetFaultyReq = Message<"ctl.SetFaultyReq"> & {
+  /**
+   * @generated from field: string uuid = 1;
+   */
+  uuid: string;
+};
+
+/**
+ * Describes the message ctl.SetFaultyReq.
+ * Use `create(SetFaultyReqSchema)` to create a new message.
+ */
+export const SetFaultyReqSchema: GenMessage<SetFaultyReq> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 10);
+
+/**
+ * The engine's answer to SetFaulty (220) and DevReplace (221).
+ *
+ * @generated from message ctl.DevManageResp
+ */
+export type DevManageResp = Message<"ctl.DevManageResp"> & {
+  /**
+   * @generated from field: int32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: ctl.SmdDevice device = 2;
+   */
+  device?: SmdDevice | undefined;
+};
+
+/**
+ * Describes the message ctl.DevManageResp.
+ * Use `create(DevManageRespSchema)` to create a new message.
+ */
+export const DevManageRespSchema: GenMessage<DevManageResp> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 11);
+
+/**
+ * @generated from message ctl.SmdManageReq
+ */
+export type SmdManageReq = Message<"ctl.SmdManageReq"> & {
+  /**
+   * @generated from oneof ctl.SmdManageReq.op
+   */
+  op: {
+    /**
+     * @generated from field: ctl.LedManageReq led = 1;
+     */
+    value: LedManageReq;
+    case: "led";
+  } | {
+    /**
+     * @generated from field: ctl.DevReplaceReq replace = 2;
+     */
+    value: DevReplaceReq;
+    case: "replace";
+  } | {
+    /**
+     * @generated from field: ctl.SetFaultyReq faulty = 3;
+     */
+    value: SetFaultyReq;
+    case: "faulty";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ctl.SmdManageReq.
+ * Use `create(SmdManageReqSchema)` to create a new message.
+ */
+export const SmdManageReqSchema: GenMessage<SmdManageReq> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 12);
+
+/**
+ * @generated from message ctl.SmdManageResp
+ */
+export type SmdManageResp = Message<"ctl.SmdManageResp"> & {
+  /**
+   * @generated from field: repeated ctl.SmdManageResp.RankResp ranks = 1;
+   */
+  ranks: SmdManageResp_RankResp[];
+};
+
+/**
+ * Describes the message ctl.SmdManageResp.
+ * Use `create(SmdManageRespSchema)` to create a new message.
+ */
+export const SmdManageRespSchema: GenMessage<SmdManageResp> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 13);
+
+/**
+ * @generated from message ctl.SmdManageResp.Result
+ */
+export type SmdManageResp_Result = Message<"ctl.SmdManageResp.Result"> & {
+  /**
+   * @generated from field: int32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: ctl.SmdDevice device = 2;
+   */
+  device?: SmdDevice | undefined;
+};
+
+/**
+ * Describes the message ctl.SmdManageResp.Result.
+ * Use `create(SmdManageResp_ResultSchema)` to create a new message.
+ */
+export const SmdManageResp_ResultSchema: GenMessage<SmdManageResp_Result> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 13, 0);
+
+/**
+ * @generated from message ctl.SmdManageResp.RankResp
+ */
+export type SmdManageResp_RankResp = Message<"ctl.SmdManageResp.RankResp"> & {
+  /**
+   * @generated from field: uint32 rank = 1;
+   */
+  rank: number;
+
+  /**
+   * @generated from field: repeated ctl.SmdManageResp.Result results = 2;
+   */
+  results: SmdManageResp_Result[];
+};
+
+/**
+ * Describes the message ctl.SmdManageResp.RankResp.
+ * Use `create(SmdManageResp_RankRespSchema)` to create a new message.
+ */
+export const SmdManageResp_RankRespSchema: GenMessage<SmdManageResp_RankResp> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 13, 1);
+
+/**
  * @generated from enum ctl.NvmeDevState
  */
 export enum NvmeDevState {
@@ -593,4 +899,30 @@ export enum LedState {
  */
 export const LedStateSchema: GenEnum<LedState> = /*@__PURE__*/
   enumDesc(file_ctl_smd, 1);
+
+/**
+ * @generated from enum ctl.LedAction
+ */
+export enum LedAction {
+  /**
+   * @generated from enum value: GET = 0;
+   */
+  GET = 0,
+
+  /**
+   * @generated from enum value: SET = 1;
+   */
+  SET = 1,
+
+  /**
+   * @generated from enum value: RESET = 2;
+   */
+  RESET = 2,
+}
+
+/**
+ * Describes the enum ctl.LedAction.
+ */
+export const LedActionSchema: GenEnum<LedAction> = /*@__PURE__*/
+  enumDesc(file_ctl_smd, 2);
 

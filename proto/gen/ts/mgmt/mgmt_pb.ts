@@ -10,6 +10,8 @@ import type { DaosRespSchema } from "./srv_pb.ts";
 import { file_mgmt_srv } from "./srv_pb.ts";
 import type { RASLogEntrySchema, SystemFollowEventsReqSchema, SystemGetAuditReqSchema, SystemGetAuditRespSchema, SystemGetEventsReqSchema, SystemGetEventsRespSchema } from "./events_pb.ts";
 import { file_mgmt_events } from "./events_pb.ts";
+import type { GetAttachInfoReqSchema, GetAttachInfoRespSchema } from "./attach_pb.ts";
+import { file_mgmt_attach } from "./attach_pb.ts";
 import type { JoinReqSchema, JoinRespSchema, LeaderQueryReqSchema, LeaderQueryRespSchema } from "./svc_pb.ts";
 import { file_mgmt_svc } from "./svc_pb.ts";
 import type { SystemEraseReqSchema, SystemEraseRespSchema, SystemExcludeReqSchema, SystemExcludeRespSchema, SystemGetAttrReqSchema, SystemGetAttrRespSchema, SystemGetPropReqSchema, SystemGetPropRespSchema, SystemQueryReqSchema, SystemQueryRespSchema, SystemSetAttrReqSchema, SystemSetPropReqSchema, SystemStartReqSchema, SystemStartRespSchema, SystemStopReqSchema, SystemStopRespSchema } from "./system_pb.ts";
@@ -21,7 +23,7 @@ import { file_shared_event } from "../shared/event_pb.ts";
  * Describes the file mgmt/mgmt.proto.
  */
 export const file_mgmt_mgmt: GenFile = /*@__PURE__*/
-  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQyqQcKB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwEjcKDVN5c3RlbVNldEF0dHISFi5tZ210LlN5c3RlbVNldEF0dHJSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldEF0dHISFi5tZ210LlN5c3RlbUdldEF0dHJSZXEaFy5tZ210LlN5c3RlbUdldEF0dHJSZXNwEjcKDVN5c3RlbVNldFByb3ASFi5tZ210LlN5c3RlbVNldFByb3BSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldFByb3ASFi5tZ210LlN5c3RlbUdldFByb3BSZXEaFy5tZ210LlN5c3RlbUdldFByb3BSZXNwEkYKD1N5c3RlbUdldEV2ZW50cxIYLm1nbXQuU3lzdGVtR2V0RXZlbnRzUmVxGhkubWdtdC5TeXN0ZW1HZXRFdmVudHNSZXNwEkYKElN5c3RlbUZvbGxvd0V2ZW50cxIbLm1nbXQuU3lzdGVtRm9sbG93RXZlbnRzUmVxGhEubWdtdC5SQVNMb2dFbnRyeTABEkMKDlN5c3RlbUdldEF1ZGl0EhcubWdtdC5TeXN0ZW1HZXRBdWRpdFJlcRoYLm1nbXQuU3lzdGVtR2V0QXVkaXRSZXNwYgZwcm90bzM", [file_mgmt_srv, file_mgmt_events, file_mgmt_svc, file_mgmt_system, file_shared_event]);
+  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQy6wcKB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEkAKDUdldEF0dGFjaEluZm8SFi5tZ210LkdldEF0dGFjaEluZm9SZXEaFy5tZ210LkdldEF0dGFjaEluZm9SZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwEjcKDVN5c3RlbVNldEF0dHISFi5tZ210LlN5c3RlbVNldEF0dHJSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldEF0dHISFi5tZ210LlN5c3RlbUdldEF0dHJSZXEaFy5tZ210LlN5c3RlbUdldEF0dHJSZXNwEjcKDVN5c3RlbVNldFByb3ASFi5tZ210LlN5c3RlbVNldFByb3BSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldFByb3ASFi5tZ210LlN5c3RlbUdldFByb3BSZXEaFy5tZ210LlN5c3RlbUdldFByb3BSZXNwEkYKD1N5c3RlbUdldEV2ZW50cxIYLm1nbXQuU3lzdGVtR2V0RXZlbnRzUmVxGhkubWdtdC5TeXN0ZW1HZXRFdmVudHNSZXNwEkYKElN5c3RlbUZvbGxvd0V2ZW50cxIbLm1nbXQuU3lzdGVtRm9sbG93RXZlbnRzUmVxGhEubWdtdC5SQVNMb2dFbnRyeTABEkMKDlN5c3RlbUdldEF1ZGl0EhcubWdtdC5TeXN0ZW1HZXRBdWRpdFJlcRoYLm1nbXQuU3lzdGVtR2V0QXVkaXRSZXNwYgZwcm90bzM", [file_mgmt_srv, file_mgmt_events, file_mgmt_attach, file_mgmt_svc, file_mgmt_system, file_shared_event]);
 
 /**
  * @generated from service mgmt.MgmtSvc
@@ -50,6 +52,14 @@ export const MgmtSvc: GenService<{
     methodKind: "unary";
     input: typeof LeaderQueryReqSchema;
     output: typeof LeaderQueryRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.GetAttachInfo
+   */
+  getAttachInfo: {
+    methodKind: "unary";
+    input: typeof GetAttachInfoReqSchema;
+    output: typeof GetAttachInfoRespSchema;
   },
   /**
    * @generated from rpc mgmt.MgmtSvc.SystemQuery
