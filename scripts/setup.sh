@@ -45,3 +45,6 @@ fi
 if [ -f engine-ffi/native/Makefile ]; then
   make -s -C engine-ffi/native >/dev/null
 fi
+
+# bin/dmg's bundle and cached command tree (bin/dmg also remakes it when a source is newer).
+"$deno" run --quiet -A scripts/build-dmg.ts "$PWD"
