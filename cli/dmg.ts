@@ -1,12 +1,13 @@
 /**
  * bin/dmg's entry (bundled with its chunks into build/dmg/ by scripts/build-dmg.ts). With the
  * cached command tree beside the bundle, the arguments are parsed over that tree first: help,
- * `version` and parse errors are answered from it with commander alone. Any other command (or
+ * `version`, `completion` and parse errors are answered from it with commander alone. Any other command (or
  * no cache, when run from source) loads the full tree (cli/main.ts, with Connect, protobuf and
  * YAML) and runs the arguments again; nothing was written before that.
  */
 import type { Command } from "commander";
 import { printVersion } from "./commands/version.ts";
+import { printCompletion, SHELLS } from "./completion.ts";
 import { finishProgram, type MainIO, NEED_FULL, NeedFullTree, runDmg } from "./run.ts";
 import { rebuildTree, type TreeNode } from "./tree_cache.ts";
 
@@ -33,23 +34,28 @@ export async function dmg(
 ): Promise<number> {
   if (tree) {
     let root: Command | undefined;
-    const isVersion = (c: Command) => c.parent === root && c.name() === "version";
+    // The commands answered from the cached tree: their bodies need nothing but the tree.
+    const light = (c: Command) => {
+      const path = c.parent === root ? c.name() : `${c.parent?.name()} ${c.name()}`;
+      if (path === "version") return printVersion;
+      const shell = SHELLS.find((s) => path === `completion ${s}`);
+      return shell && c.parent?.parent === root ? printCompletion(shell) : undefined;
+    };
     const status = await runDmg(
       (run) => {
-        // Only `version` runs here (admitted below); every other body stays in the full tree.
-        root = finishProgram(
-          rebuildTree(
-            tree,
-            (c) =>
-              run((ctx) => isVersion(c) ? printVersion(ctx) : Promise.reject(new NeedFullTree())),
-          ),
-        );
+        // Only the light commands run here (admitted below); every other body stays in the
+        // full tree.
+        root = finishProgram(rebuildTree(tree, (c) =>
+          run((ctx, opts: unknown, cmd: Command) => {
+            const body = light(c);
+            return body ? body(ctx, opts, cmd) : Promise.reject(new NeedFullTree());
+          })));
         return root;
       },
       args,
       "dmg",
       io,
-      isVersion,
+      (c) => light(c) !== undefined,
     );
     if (status !== NEED_FULL) return status;
   }

@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import type { Runner } from "./commands/context.ts";
+import { registerCompletion } from "./completion.ts";
 import { registerNetwork } from "./commands/network.ts";
 import { registerStorage } from "./commands/storage.ts";
 import { registerStorageFormat } from "./commands/storage_format.ts";
@@ -30,6 +31,7 @@ export function buildTree(run: Runner): Command {
   registerStorageQueryUsage(program, run);
   registerSystemCommands(program, run);
   registerVersion(program, run);
+  registerCompletion(program, run);
   return program;
 }
 

@@ -60,6 +60,16 @@ export function finishProgram(program: Command): Command {
   return program;
 }
 
+/** Commands that need neither configuration nor certificates (they talk to no server). */
+const LOCAL_COMMANDS = ["version", "completion bash", "completion zsh"];
+
+/** The words of `cmd` after the program name, e.g. "system query". */
+export function commandPath(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(" ");
+}
+
 /** Builds a command tree whose command bodies `run` wraps. */
 export type ProgramBuilder = (run: Runner) => Command;
 
@@ -122,7 +132,7 @@ export async function runDmg(
       if (cmd.args.length > 0) throw new Error(`unexpected arguments: ${cmd.args.join(" ")}`);
       // dmg.md §2.2: configuration and certificates are loaded before any command runs
       // (`Unable to load Certificate Data: …`); only `version` needs neither.
-      if (cmd.name() !== "version") await ctx.invoker();
+      if (!LOCAL_COMMANDS.includes(commandPath(cmd))) await ctx.invoker();
       await fn(ctx, ...a);
       if (ctx.json) ctx.envelope.finish();
     };

@@ -156,7 +156,7 @@ function restore<T extends object>(target: T, fields: Fields): T {
  */
 export function rebuildTree(
   tree: TreeNode,
-  action: (cmd: Command) => (...args: unknown[]) => void | Promise<void>,
+  action: (cmd: Command) => Parameters<Command["action"]>[0],
 ): Command {
   const cmd = new Command();
   Object.assign(cmd, structuredClone(tree.fields));

@@ -78,6 +78,9 @@ Deno.test("cached tree: version and parse errors print what the full tree prints
     [["-j", "system", "query", "--ranks"], 1],
     [["storage", "format", "-x"], 1],
     [["--timeout"], 1],
+    [["completion", "bash"], 0],
+    [["-j", "completion", "zsh"], 0],
+    [["completion", "fish"], 1],
   ];
   for (const [args, code] of cases) {
     const r = await both(args);
