@@ -1,9 +1,11 @@
 /**
  * Builds what bin/dmg runs: build/dmg/dmg.js (cli/dmg.ts bundled with `deno bundle`, one chunk
  * per dynamically imported part, npm packages included) and build/dmg/tree.json (the command
- * tree cached by cli/tree_cache.ts). Built into a temporary directory that replaces build/dmg
+ * tree cached by cli/tree_cache.ts) and build/dmg/sources (every local file the bundle was
+ * made of, with deno.json, deno.lock and this script: bin/dmg rebuilds when one of them is
+ * newer than build/dmg/stamp, or gone). Built into a temporary directory that replaces build/dmg
  * in one rename, so a dmg started meanwhile runs either the old or the new build, never half.
- * bin/dmg runs this when a source is newer than build/dmg/stamp; scripts/setup.sh runs it once.
+ * bin/dmg runs this when the build is stale; scripts/setup.sh runs it once.
  *
  * Usage: deno run -A scripts/build-dmg.ts [top]
  */
@@ -15,6 +17,8 @@ const out = `${top}/build/dmg`;
 await Deno.mkdir(`${top}/build`, { recursive: true });
 const tmp = await Deno.makeTempDir({ dir: `${top}/build`, prefix: ".dmg-" });
 try {
+  // The stamp gets the time the build started: a source edited while it runs is newer.
+  const started = new Date();
   const tree = captureTree(buildTree((fn) => fn as never));
   await Deno.writeTextFile(`${tmp}/tree.json`, JSON.stringify(tree));
   const bundle = await new Deno.Command(Deno.execPath(), {
@@ -34,7 +38,21 @@ try {
     stderr: "inherit",
   }).output();
   if (!bundle.success) throw new Error(`deno bundle of cli/dmg.ts failed (status ${bundle.code})`);
-  await Deno.writeTextFile(`${tmp}/stamp`, new Date().toISOString() + "\n");
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "--config", `${top}/deno.json`, `${top}/cli/dmg.ts`],
+    stderr: "inherit",
+  }).output();
+  if (!info.success) throw new Error(`deno info of cli/dmg.ts failed (status ${info.code})`);
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const sources = graph.modules.map((m) => m.specifier).filter((s) => s.startsWith("file:"))
+    .map((s) => decodeURIComponent(new URL(s).pathname));
+  if (sources.length < 10) throw new Error(`deno info listed only ${sources.length} modules`);
+  sources.push(`${top}/deno.json`, `${top}/deno.lock`, `${top}/scripts/build-dmg.ts`);
+  await Deno.writeTextFile(`${tmp}/sources`, sources.join("\n") + "\n");
+  await Deno.writeTextFile(`${tmp}/stamp`, started.toISOString() + "\n");
+  await Deno.utime(`${tmp}/stamp`, started, started);
   // Swap: move the old build aside, the new one in, then drop the old one.
   const old = `${tmp}.old`;
   await Deno.rename(out, old).catch(() => {});
