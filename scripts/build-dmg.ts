@@ -12,6 +12,34 @@
 import { buildTree } from "../cli/main.ts";
 import { captureTree } from "../cli/tree_cache.ts";
 
+/**
+ * commander requires node:child_process, node:fs and node:path when it loads, for executable
+ * sub-commands dmg does not have; loading them costs every dmg run (node:child_process pulls
+ * in the networking modules). The bundle gets them on first use instead. Applied only where
+ * each require appears exactly once in one chunk (else the bundle is left as it is: slower,
+ * not wrong).
+ */
+async function deferCommanderRequires(dir: string): Promise<void> {
+  const mods = ["node:child_process", "node:fs", "node:path"];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".js")) continue;
+    const file = `${dir}/${e.name}`;
+    let text = await Deno.readTextFile(file);
+    if (!text.includes('var childProcess = __require("node:child_process");')) continue;
+    for (const m of mods) {
+      const req = `__require("${m}")`;
+      if (text.split(req).length !== 2) {
+        console.error(`build-dmg: ${req} not found once in ${e.name}; left as it is`);
+        return;
+      }
+      text = text.replace(req, `new Proxy({}, { get: (_t, k) => ${req}[k] })`);
+    }
+    await Deno.writeTextFile(file, text);
+    return;
+  }
+  console.error("build-dmg: commander's chunk not found; its requires are left as they are");
+}
+
 const top = Deno.args[0] ?? new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const out = `${top}/build/dmg`;
 await Deno.mkdir(`${top}/build`, { recursive: true });
@@ -38,6 +66,7 @@ try {
     stderr: "inherit",
   }).output();
   if (!bundle.success) throw new Error(`deno bundle of cli/dmg.ts failed (status ${bundle.code})`);
+  await deferCommanderRequires(tmp);
   const info = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "--config", `${top}/deno.json`, `${top}/cli/dmg.ts`],
     stderr: "inherit",
