@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import { printVersion } from "./commands/version.ts";
 import { printCompletion, SHELLS } from "./completion.ts";
-import { finishProgram, type MainIO, NEED_FULL, NeedFullTree, runDmg } from "./run.ts";
+import { commandPath, finishProgram, type MainIO, NEED_FULL, NeedFullTree, runDmg } from "./run.ts";
 import { rebuildTree, type TreeNode } from "./tree_cache.ts";
 
 /** The cached tree written beside the bundle, or undefined (running from source). */
@@ -33,24 +33,22 @@ export async function dmg(
   io: MainIO = {},
 ): Promise<number> {
   if (tree) {
-    let root: Command | undefined;
     // The commands answered from the cached tree: their bodies need nothing but the tree.
     const light = (c: Command) => {
-      const path = c.parent === root ? c.name() : `${c.parent?.name()} ${c.name()}`;
+      const path = commandPath(c);
       if (path === "version") return printVersion;
       const shell = SHELLS.find((s) => path === `completion ${s}`);
-      return shell && c.parent?.parent === root ? printCompletion(shell) : undefined;
+      return shell ? printCompletion(shell) : undefined;
     };
     const status = await runDmg(
       (run) => {
         // Only the light commands run here (admitted below); every other body stays in the
         // full tree.
-        root = finishProgram(rebuildTree(tree, (c) =>
+        return finishProgram(rebuildTree(tree, (c) =>
           run((ctx, opts: unknown, cmd: Command) => {
             const body = light(c);
             return body ? body(ctx, opts, cmd) : Promise.reject(new NeedFullTree());
           })));
-        return root;
       },
       args,
       "dmg",
