@@ -3,8 +3,9 @@
  * per dynamically imported part, npm packages included) and build/dmg/tree.json (the command
  * tree cached by cli/tree_cache.ts) and build/dmg/sources (every local file the bundle was
  * made of, with deno.json, deno.lock and this script: bin/dmg rebuilds when one of them is
- * newer than build/dmg/stamp, or gone). Built into a temporary directory that replaces build/dmg
- * in one rename, so a dmg started meanwhile runs either the old or the new build, never half.
+ * newer than build/dmg/stamp, or gone). Built into a temporary directory, then moved in
+ * chunks first, entry and stamp last (see install), so a dmg started meanwhile runs the old or
+ * the new build.
  * bin/dmg runs this when the build is stale; scripts/setup.sh runs it once.
  *
  * Usage: deno run -A scripts/build-dmg.ts [top]
@@ -38,6 +39,40 @@ async function deferCommanderRequires(dir: string): Promise<void> {
     return;
   }
   console.error("build-dmg: commander's chunk not found; its requires are left as they are");
+}
+
+/** Files of a build that name no chunk; the stamp goes last. */
+const FIXED = ["tree.json", "sources", "dmg.js", "stamp"];
+
+/** Keeps chunks of earlier builds this long, for a dmg that started before a rebuild. */
+const KEEP_OLD_MS = 10 * 60_000;
+
+/**
+ * Moves the build in `from` into `to`. Chunk names carry their content's hash: they are moved
+ * first (an equal name is equal content), then tree.json, sources and dmg.js, the stamp last;
+ * chunks of earlier builds stay a while, since a dmg that loaded the old dmg.js imports the
+ * old main chunk a few milliseconds later.
+ */
+async function install(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  await Deno.chmod(to, 0o755);
+  const fresh = new Set<string>();
+  for await (const e of Deno.readDir(from)) fresh.add(e.name);
+  for (const name of fresh) {
+    if (!FIXED.includes(name)) await Deno.rename(`${from}/${name}`, `${to}/${name}`);
+  }
+  for (const name of FIXED) {
+    if (fresh.has(name)) await Deno.rename(`${from}/${name}`, `${to}/${name}`);
+    else await Deno.remove(`${to}/${name}`).catch(() => {});
+  }
+  const now = Date.now();
+  for await (const e of Deno.readDir(to)) {
+    if (fresh.has(e.name) || FIXED.includes(e.name)) continue;
+    const st = await Deno.stat(`${to}/${e.name}`).catch(() => undefined);
+    if (st?.mtime && now - st.mtime.getTime() > KEEP_OLD_MS) {
+      await Deno.remove(`${to}/${e.name}`, { recursive: true }).catch(() => {});
+    }
+  }
 }
 
 const top = Deno.args[0] ?? new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -89,11 +124,8 @@ try {
   await Deno.writeTextFile(`${tmp}/sources`, sources.join("\n") + "\n");
   await Deno.writeTextFile(`${tmp}/stamp`, started.toISOString() + "\n");
   await Deno.utime(`${tmp}/stamp`, started, started);
-  // Swap: move the old build aside, the new one in, then drop the old one.
-  const old = `${tmp}.old`;
-  await Deno.rename(out, old).catch(() => {});
-  await Deno.rename(tmp, out);
-  await Deno.remove(old, { recursive: true }).catch(() => {});
+  await install(tmp, out);
+  await Deno.remove(tmp, { recursive: true });
 } catch (e) {
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   throw e;
