@@ -1,18 +1,13 @@
 /**
- * dmg, the DAOS management CLI: global flags, the command tree (one registration line per
- * group), flag-parser messages in go-flags wording (dmg.md §1.3), the fatal error line and
- * exit status, and the -j envelope guarantee.
+ * dmg, the DAOS management CLI: the command tree (one registration line per group) over the
+ * run in cli/run.ts (global flags, go-flags parse errors (dmg.md §1.3), the fatal error line and
+ * exit status, the -j envelope guarantee). bin/dmg starts cli/dmg.ts, which loads this module
+ * only for commands that need it.
  */
-import { Command, CommanderError, Option } from "commander";
-import {
-  type CommandContext,
-  type GlobalOptions,
-  type Injected,
-  type Runner,
-} from "./commands/context.ts";
-import { CommandContext as Context } from "./commands/context.ts";
+import type { Command } from "commander";
+import type { Runner } from "./commands/context.ts";
+import { registerCompletion } from "./completion.ts";
 import { registerNetwork } from "./commands/network.ts";
-import { preferLeafFlags } from "./commands/flag_collisions.ts";
 import { registerServer, registerServerVersion } from "./commands/server.ts";
 import { registerStorage } from "./commands/storage.ts";
 import { registerStorageFormat } from "./commands/storage_format.ts";
@@ -22,44 +17,16 @@ import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerSystemAttrs } from "./commands/system_attrs.ts";
 import { registerVersion } from "./commands/version.ts";
-import {
-  commandTree,
-  missingRequiredFlags,
-  parserError,
-  unknownCommandError,
-} from "./commands/parse_errors.ts";
-import { EnvelopeWriter } from "./output/envelope.ts";
-import { EXIT_ERROR, EXIT_OK, programName, reportFatal } from "./output/fatal.ts";
-import { Logger, stderrSink, stdoutSink, type TextSink } from "./output/logger.ts";
+import { finishProgram, type MainIO, newProgram, runDmg } from "./run.ts";
 
-const PROXY_VARS = ["http_proxy", "https_proxy", "ftp_proxy", "socks_proxy", "no_proxy"];
+export type { MainIO } from "./run.ts";
 
-function scrubProxy(allow: boolean | undefined): void {
-  const off = /^(1|t|true)$/i.test(Deno.env.get("DAOS_DISABLE_PROXY_SCRUB") ?? "");
-  if (allow || off) return;
-  for (const v of PROXY_VARS) {
-    Deno.env.delete(v);
-    Deno.env.delete(v.toUpperCase());
-  }
-}
-
-/** Builds the command tree. `run` wraps each command body. */
-export function buildProgram(run: Runner): Command {
-  const program = new Command("dmg")
-    .description("DAOS management tool: administer a DAOS system")
-    .option("-o, --config-path <path>", "client config file to load")
-    .option("-i, --insecure", "have dmg attempt to connect without certificates")
-    .option("-d, --debug", "enable debug output")
-    .option("-j, --json", "enable JSON output")
-    .option("-J, --json-logging", "enable JSON-formatted log output")
-    .option("--log-file <path>", "log command output to the specified file")
-    .option("--allow-proxy", "allow proxy configuration via environment")
-    .option(
-      "--timeout <duration>",
-      "give up on a request after this long (e.g. 30s, 2m; default 30s for system query and " +
-        "leader-query, 5m otherwise)",
-    )
-    .addOption(new Option("-l, --host-list <hosts>").hideHelp());
+/**
+ * Builds the command tree without the help layout (what cli/tree_cache.ts caches). `run`
+ * wraps each command body.
+ */
+export function buildTree(run: Runner): Command {
+  const program = newProgram();
 
   // One line per command group. Other groups (system, pool, …) register here too.
   registerNetwork(program, run);
@@ -73,106 +40,18 @@ export function buildProgram(run: Runner): Command {
   registerSystemCommands(program, run);
   registerSystemAttrs(program, run);
   registerVersion(program, run);
-
-  // The full tree replaces commander's one-level command list.
-  program.configureHelp({ visibleCommands: () => [] });
-  program.addHelpText("after", () => "\nCommands:\n" + commandTree(program));
+  registerCompletion(program, run);
   return program;
 }
 
-/**
- * Where a run of dmg writes, and what a test puts in place of the configuration file and the
- * transports (a MockInvoker).
- */
-export interface MainIO extends Injected {
-  stdout?: TextSink;
-  stderr?: TextSink;
+/** Builds the command tree. `run` wraps each command body. */
+export function buildProgram(run: Runner): Command {
+  return finishProgram(buildTree(run));
 }
 
-/** Runs dmg with `args`; returns the exit status. */
-export async function main(args: string[], argv0 = "dmg", io: MainIO = {}): Promise<number> {
-  const prog = programName(argv0);
-  const stdout = io.stdout ?? stdoutSink;
-  const stderr = io.stderr ?? stderrSink;
-  let ctx: CommandContext | undefined;
-  let body: (() => Promise<void>) | undefined;
-  // Commander calls the action synchronously during parse; the body runs afterwards so that
-  // parse errors and command errors take the same exit path.
-  const run: Runner = (fn) => (...a) => {
-    body = async () => {
-      const globals = program.opts<GlobalOptions>();
-      scrubProxy(globals.allowProxy);
-      const log = new Logger({
-        stdout,
-        stderr,
-        jsonOutput: globals.json,
-        debug: globals.debug,
-        logFile: globals.logFile,
-        jsonLogging: globals.jsonLogging,
-      });
-      ctx = new Context(globals, log, new EnvelopeWriter((t) => stdout.write(t)), io);
-      const cmd = a[a.length - 1] as Command;
-      if (globals.hostList !== undefined && !cmd.options.some((o) => o.long === "--host-list")) {
-        throw new Error("unknown flag `l'/`host-list'");
-      }
-      // Declared positional arguments are the command's; anything beyond them is not.
-      const extra = cmd.args.slice(cmd.registeredArguments.length);
-      if (extra.length > 0) throw new Error(`unexpected arguments: ${extra.join(" ")}`);
-      // dmg.md §2.2: configuration and certificates are loaded before any command runs
-      // (`Unable to load Certificate Data: …`); only `version` needs neither.
-      if (cmd.name() !== "version") await ctx.invoker();
-      await fn(ctx, ...a);
-      if (ctx.json) ctx.envelope.finish();
-    };
-    return Promise.resolve();
-  };
-  const program = buildProgram(run);
-  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
-  // The command commander is parsing, so a parse error can be put in its context.
-  let parsing = program;
-  for (const c of all(program)) {
-    c.exitOverride().allowExcessArguments(true).configureOutput({
-      writeErr: () => {},
-      outputError: () => {},
-    });
-    c.hook("preSubcommand", (_self, sub) => {
-      parsing = sub;
-    });
-    if (c.commands.length > 0) {
-      c.action((_opts, self: Command) => {
-        throw unknownCommandError(self);
-      });
-    }
-  }
-
-  try {
-    try {
-      await program.parseAsync(preferLeafFlags(program, args), { from: "user" });
-    } catch (e) {
-      if (e instanceof CommanderError) {
-        if (e.code === "commander.helpDisplayed" || e.code === "commander.version") {
-          return EXIT_OK;
-        }
-        if (e.code === "commander.missingMandatoryOptionValue") {
-          throw missingRequiredFlags(parsing) ?? parserError(e);
-        }
-        throw parserError(e);
-      }
-      throw e;
-    }
-    if (body) await body();
-    return EXIT_OK;
-  } catch (err) {
-    const log = ctx?.log ?? new Logger({ stdout, stderr, jsonOutput: args.includes("-j") });
-    const json = ctx?.json ?? (args.includes("-j") || args.includes("--json"));
-    if (json) {
-      const envelope = ctx?.envelope ?? new EnvelopeWriter((t) => stdout.write(t));
-      envelope.finish(err);
-    }
-    return reportFatal(log, prog, err) || EXIT_ERROR;
-  } finally {
-    ctx?.close();
-  }
+/** Runs dmg with `args` over the full command tree; returns the exit status. */
+export function main(args: string[], argv0 = "dmg", io: MainIO = {}): Promise<number> {
+  return runDmg(buildProgram, args, argv0, io);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -3,6 +3,9 @@
  * lazily loaded daos_control.yml, host resolution (dmg.md §2.3), deadlines and the control
  * API's Invoker (the transport pool, or one a test injects). Command groups register
  * themselves with `register*(program, run)` from cli/main.ts.
+ *
+ * Start-up speed: the YAML parser (config) and the Connect/HTTP/2 transport are imported
+ * when first needed, not with this module, so `dmg version` and `--help` load neither.
  */
 import type { Command } from "commander";
 import type { Invoker } from "../../control/lib/control/invoker.ts";
@@ -10,9 +13,8 @@ import type { MsOptions } from "../../control/lib/control/system.ts";
 import type { FanOutTargets } from "../../control/lib/control/storage.ts";
 import { faults } from "../../control/lib/fault.ts";
 import { hostsWithPort } from "../../control/lib/hostlist.ts";
-import { loadTransportSecurity, TransportPool } from "../../control/lib/rpc/transport.ts";
-import { MaxPerm } from "../../control/lib/rpc/security_certs.ts";
-import { type ControlConfig, loadControlConfig } from "../config.ts";
+import type { TransportPool } from "../../control/lib/rpc/transport.ts";
+import type { ControlConfig } from "../config.ts";
 import type { EnvelopeWriter } from "../output/envelope.ts";
 import type { Logger } from "../output/logger.ts";
 
@@ -102,6 +104,7 @@ export class CommandContext {
   /** daos_control.yml (loaded once; `-i` forces insecure). */
   async config(): Promise<ControlConfig> {
     if (!this.#config) {
+      const { loadControlConfig } = await import("../config.ts");
       const cfg = await loadControlConfig(this.globals.configPath);
       if (this.globals.insecure) cfg.transportConfig.allowInsecure = true;
       this.log.debug(`control config: ${cfg.path || "built-in defaults"}`);
@@ -119,6 +122,10 @@ export class CommandContext {
     if (this.#invoker) return this.#invoker;
     if (!this.#pool) {
       const cfg = await this.config();
+      const [{ loadTransportSecurity, TransportPool }, { MaxPerm }] = await Promise.all([
+        import("../../control/lib/rpc/transport.ts"),
+        import("../../control/lib/rpc/security_certs.ts"),
+      ]);
       let security;
       try {
         security = await loadTransportSecurity(cfg.transportConfig, MaxPerm.groupKey);
