@@ -148,6 +148,13 @@ struct iv_ns;
 int iv_init(struct iv_ns **ns, uint32_t self, const struct iv_ops *ops, void *arg,
 	    uint32_t timeout_ms);
 
+/**
+ * Starts the namespace's request ids after base (a new incarnation of a rank picks a base of
+ * its own, so a late reply meant for its previous life cannot match one of its requests).
+ * Call before the first request.
+ */
+void iv_set_req_id_base(struct iv_ns *ns, uint64_t base);
+
 /** Frees the namespace; pending local callbacks are called with -ECANCELED. */
 void iv_fini(struct iv_ns *ns);
 
