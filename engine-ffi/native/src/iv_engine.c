@@ -136,10 +136,27 @@ static const struct iv_ops ive_ops = {
 	.send = ops_send, .parent_of = ops_parent_of, .children_of = ops_children_of,
 };
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Both self and the root are in the map: otherwise there is no tree to use (a fixed leader
+ * that left the map must not turn every rank into a root answering from its own source). */
+static int in_tree(const struct ive *ive, uint32_t self)
+{
+	return ive->nmembers > 0 &&
+	       bsearch(&self, ive->members, ive->nmembers, sizeof(self), cmp_u32) != NULL &&
+	       bsearch(&ive->root, ive->members, ive->nmembers, sizeof(self), cmp_u32) != NULL;
+}
+
 /*
  * Takes the map from the transport (outside the lock: the group hook may take engine locks)
  * and, under ive->lock, installs the tree and (re)creates the namespace for our rank. Returns
- * with ive->lock held; 0, or -EAGAIN (no rank yet) / -ENOMEM, lock held too.
+ * with ive->lock held; 0, or -EAGAIN (no rank yet), -ENOTCONN (the namespace exists but this
+ * rank or the leader is not in the map), -ENOMEM; the lock held in every case.
  */
 static int lock_sync(struct ive *ive)
 {
@@ -164,7 +181,7 @@ static int lock_sync(struct ive *ive)
 	if (self == CRT_NIL_RANK)
 		return -EAGAIN;
 	if (ive->ns != NULL && ive->self == self)
-		return 0;
+		return in_tree(ive, self) ? 0 : -ENOTCONN;
 	if (ive->ns != NULL) {
 		D_INFO("IV: rank changed %u -> %u, namespace restarts empty", ive->self, self);
 		iv_fini(ive->ns); /* local waiters get -ECANCELED */
@@ -179,7 +196,7 @@ static int lock_sync(struct ive *ive)
 		(void)iv_class_register(ive->ns, ive->classes[i].id, &ive->classes[i].ops,
 					ive->classes[i].arg);
 	pthread_cond_broadcast(&ive->cond); /* the ticker has a namespace to tick now */
-	return 0;
+	return in_tree(ive, self) ? 0 : -ENOTCONN;
 }
 
 static void send_cb(struct crt_rpc *rpc, int status, void *arg);
@@ -318,8 +335,8 @@ static int h_iv_msg(const struct crt_req_info *ri, const void *in, void *out)
 	}
 	unlock_flush(ive);
 	ive_put(ive);
-	if (rc == -EAGAIN)
-		return -DER_UNREACH; /* no rank yet: the sender retries or times out */
+	if (rc == -EAGAIN || rc == -ENOTCONN)
+		return -DER_UNREACH; /* no rank yet, or out of the map: the sender's request fails */
 	return rc == 0 ? 0 : -DER_INVAL;
 }
 
@@ -605,7 +622,7 @@ int ive_cache_get(struct ive *ive, uint32_t class_id, const void *key, size_t kl
 	if (ive == NULL || key == NULL || klen == 0 || klen > IV_KEY_MAX)
 		return -EINVAL;
 	rc = lock_sync(ive);
-	if (rc == 0)
+	if (rc == 0 || (rc == -ENOTCONN && ive->ns != NULL))
 		rc = iv_cache_get(ive->ns, class_id, key, klen, &v, &l, &ver);
 	if (rc == 0) {
 		if (len)

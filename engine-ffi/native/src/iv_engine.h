@@ -73,7 +73,8 @@ int ive_class_register(struct ive *ive, uint32_t class_id, const struct iv_class
  * Fetches a value: from the local cache, else through the parent up to the root. Copies up to
  * cap bytes into buf; *len is the value's full length (-ENOBUFS when it exceeds cap).
  * 0, or a negative errno: -ENOENT (no such value/class), -EHOSTUNREACH, -ETIMEDOUT,
- * -EAGAIN (the transport has no rank yet), -EDEADLK.
+ * -EAGAIN (the transport has no rank yet), -ENOTCONN (this rank or the IV leader is not in
+ * the map), -EDEADLK.
  */
 int ive_fetch(struct ive *ive, uint32_t class_id, const void *key, size_t klen, void *buf,
 	      size_t cap, size_t *len, uint64_t *version);

@@ -335,6 +335,21 @@ static void test_iv_over_crt(void **state)
 	assert_int_equal(fetch(&nodes[2], "map", buf, &ver), 0);
 	assert_string_equal(buf, "pool-map-v9");
 
+	/* a map without rank 3 (it was excluded): no tree to use, it says so; its cache stays
+	 * readable (and empty for "map": the invalidation dropped it, its parent died since) */
+	{
+		struct crt_member m[2];
+
+		for (size_t i = 0; i < 2; i++) {
+			m[i].rank = nodes[i * 2].rank; /* 0 and 2 */
+			snprintf(m[i].uri, sizeof(m[i].uri), "%s", crt_transport_uri(nodes[i * 2].t));
+		}
+		assert_int_equal(crt_group_update(nodes[3].t, 3, 3, m, 2), 0);
+		assert_int_equal(fetch(&nodes[3], "map", buf, &ver), -ENOTCONN);
+		assert_int_equal(ive_cache_get(nodes[3].ive, CLS, "map", 3, buf, 63, NULL, &ver),
+				 -ENOENT);
+	}
+
 	for (size_t i = 0; i < N; i++) {
 		ive_destroy(nodes[i].ive);
 		if (nodes[i].t != NULL)
