@@ -51,11 +51,22 @@ struct ive {
 	int users;        /* references taken by handlers and callbacks (reg_lock) */
 };
 
-struct wire_in {
+/* The input of both RPCs: this header, then len bytes of IV message in a fixed-size area. */
+struct wire_hdr {
 	uint64_t incarnation;
 	uint32_t len;
 	uint32_t pad;
+};
+
+struct wire_in {
+	struct wire_hdr h;
 	uint8_t msg[IVE_WIRE_MAX];
+};
+
+/* Most IV messages (fetches, replies without a value, small values) fit this one. */
+struct wire_in_small {
+	struct wire_hdr h;
+	uint8_t msg[IVE_WIRE_SMALL];
 };
 
 struct wire_out {
@@ -63,7 +74,9 @@ struct wire_out {
 	uint32_t pad;
 };
 
+_Static_assert(sizeof(struct wire_hdr) == IVE_WIRE_HDR, "wire header");
 _Static_assert(sizeof(struct wire_in) == IVE_WIRE_HDR + IVE_WIRE_MAX, "one IV message per RPC");
+_Static_assert(sizeof(struct wire_in_small) == IVE_WIRE_HDR + IVE_WIRE_SMALL, "small message");
 
 /* The namespaces by context 0 of their transport: the handler finds its own from ri->ctx. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -219,10 +232,11 @@ static void unlock_flush(struct ive *ive)
 	pthread_mutex_unlock(&ive->lock);
 	for (size_t i = 0; i < n; i++) {
 		struct sent *s = malloc(sizeof(*s) + out[i].len);
+		uint32_t opc = out[i].len <= IVE_WIRE_SMALL ? IVE_OPC_MSG_SMALL : IVE_OPC_MSG;
 		struct crt_rpc *rpc;
-		struct wire_in *in;
+		struct wire_hdr *in;
 
-		if (s == NULL || crt_req_create(ive->ctx, out[i].dst, 0, IVE_OPC_MSG, &rpc) != 0) {
+		if (s == NULL || crt_req_create(ive->ctx, out[i].dst, 0, opc, &rpc) != 0) {
 			free(s);
 			free(out[i].buf);
 			continue; /* no memory: the request times out */
@@ -234,7 +248,7 @@ static void unlock_flush(struct ive *ive)
 		in = crt_req_input(rpc);
 		in->incarnation = ive->incarnation;
 		in->len = (uint32_t)s->len;
-		memcpy(in->msg, s->buf, s->len);
+		memcpy((uint8_t *)in + IVE_WIRE_HDR, s->buf, s->len);
 		crt_req_set_timeout(rpc, (int)ive->timeout_ms);
 		if (crt_req_send(rpc, send_cb, s) != 0)
 			free(s);
@@ -309,14 +323,21 @@ static void send_cb(struct crt_rpc *rpc, int status, void *arg)
 
 static int wire_check(const void *in)
 {
-	const struct wire_in *w = in;
+	const struct wire_hdr *w = in;
 
 	return w->pad == 0 && w->len >= IV_MSG_HDR_SIZE && w->len <= IVE_WIRE_MAX ? 0 : -1;
 }
 
+static int wire_check_small(const void *in)
+{
+	const struct wire_hdr *w = in;
+
+	return w->pad == 0 && w->len >= IV_MSG_HDR_SIZE && w->len <= IVE_WIRE_SMALL ? 0 : -1;
+}
+
 static int h_iv_msg(const struct crt_req_info *ri, const void *in, void *out)
 {
-	const struct wire_in *w = in;
+	const struct wire_hdr *w = in;
 	struct ive *ive;
 	int rc;
 
@@ -329,7 +350,8 @@ static int h_iv_msg(const struct crt_req_info *ri, const void *in, void *out)
 		return -DER_UNREG; /* the protocol outlived its namespace */
 	rc = lock_sync(ive);
 	if (rc == 0) {
-		rc = iv_recv(ive->ns, ri->src_rank, w->msg, w->len, now_ms());
+		rc = iv_recv(ive->ns, ri->src_rank, (const uint8_t *)in + IVE_WIRE_HDR, w->len,
+			     now_ms());
 		if (rc == -ENOENT)
 			rc = 0; /* a late reply: its request completed already */
 	}
@@ -349,9 +371,11 @@ static void agg_none(void *acc, const void *child)
 static const struct crt_proto_rpc_format ive_rpcs[] = {
 	{"iv_msg", sizeof(struct wire_in), sizeof(struct wire_out), wire_check, h_iv_msg,
 	 agg_none},
+	{"iv_msg_small", sizeof(struct wire_in_small), sizeof(struct wire_out), wire_check_small,
+	 h_iv_msg, agg_none},
 };
 static const struct crt_proto_format ive_proto = {
-	.name = "iv", .version = 1, .count = 1, .rpcs = ive_rpcs, .base = IVE_OPC_BASE,
+	.name = "iv", .version = 1, .count = 2, .rpcs = ive_rpcs, .base = IVE_OPC_BASE,
 };
 
 /* ---------------------------------------------------------------- ticker */

@@ -2,8 +2,10 @@
  * IV over the RPC layer: the transport-agnostic IV state machine (iv.h) wired onto a crt
  * transport (crt.h), as CaRT's crt_iv is for DAOS engines.
  *
- *  - Protocol: base opcode IVE_OPC_BASE, one RPC "iv_msg" carrying one encoded IV message
- *    (iv_msg_encode) plus the sender's incarnation; its reply is a bare acknowledgement. IV's
+ *  - Protocol: base opcode IVE_OPC_BASE, an RPC carrying one encoded IV message
+ *    (iv_msg_encode) plus the sender's incarnation, in two sizes (the layer's inputs are fixed
+ *    size: "iv_msg_small" for most messages, "iv_msg" for large values); its reply is a bare
+ *    acknowledgement. IV's
  *    own replies (FETCH_REPLY, UPDATE_REPLY) and pushes (REFRESH) are iv_msg RPCs the other
  *    way, so a namespace never blocks a context thread waiting for another rank.
  *  - Tree: the k-ary tree of src/tree.c over the transport's group (the system map) rooted at
@@ -37,10 +39,12 @@
 
 /** Opcode base of the IV protocol (CaRT keeps IV inside its internal range; ours is next). */
 #define IVE_OPC_BASE	  0xFE000000u
-#define IVE_OPC_MSG	  CRT_PROTO_OPC(IVE_OPC_BASE, 1, 0)
+#define IVE_OPC_MSG	  CRT_PROTO_OPC(IVE_OPC_BASE, 1, 0) /* up to IVE_WIRE_MAX bytes */
+#define IVE_OPC_MSG_SMALL CRT_PROTO_OPC(IVE_OPC_BASE, 1, 1) /* up to IVE_WIRE_SMALL bytes */
 /* Wire input: incarnation u64, length u32, pad u32, then the IV message. */
 #define IVE_WIRE_HDR	  16u
 #define IVE_WIRE_MAX	  ((CRT_MAX_PAYLOAD - IVE_WIRE_HDR) & ~7u)
+#define IVE_WIRE_SMALL	  496u
 #define IVE_VALUE_MAX	  (IVE_WIRE_MAX - IV_MSG_HDR_SIZE - IV_KEY_MAX)
 #define IVE_LEADER_LOWEST 0xFFFFFFFEu
 #define IVE_MAX_RANKS	  CRT_CORPC_MAX_RANKS
