@@ -26,10 +26,11 @@
  *  - Every request has a deadline (the RPC timeout); iv_tick completes expired ones with
  *    -ETIMEDOUT, forwarding the error to the child that asked.
  *
- * Wiring into the engine: iv_init with CRT_TIMEOUT (ms), parent_of/children_of from the
- * k-ary tree (DAOS_TREE_FANOUT) over the group map's live ranks rooted at the IV leader,
- * iv_recv for every IV message, iv_tick from the same xstream. A message can be up to
- * IV_MSG_MAX_SIZE bytes (64 KiB value + key + header): the transport must carry that.
+ * Wiring into the engine (done by iv_engine.h over the RPC layer): iv_init with CRT_TIMEOUT
+ * (ms), parent_of/children_of from the k-ary tree (DAOS_TREE_FANOUT) over the group map's live
+ * ranks rooted at the IV leader, iv_recv for every IV message, iv_tick from the same xstream.
+ * A message can be up to IV_MSG_MAX_SIZE bytes (64 KiB value + key + header): iv_engine.h
+ * carries one message per RPC, so its values are bounded by IVE_VALUE_MAX instead.
  *
  * Thread-safety: none inside; serialise all calls on one namespace (one xstream). Callbacks run
  * synchronously inside iv_* calls and must not call back into the same namespace; ops->send
