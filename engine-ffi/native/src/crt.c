@@ -270,6 +270,22 @@ size_t crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *ver
 	return n;
 }
 
+size_t crt_group_ranks(struct crt_transport *t, uint32_t *self, uint32_t *version,
+		       uint32_t *ranks, size_t cap)
+{
+	size_t n;
+
+	group_refresh(t);
+	pthread_mutex_lock(&t->lock);
+	*self = t->self;
+	*version = t->version;
+	n = t->members != NULL ? t->nmembers : 0;
+	for (size_t i = 0; i < n && i < cap; i++)
+		ranks[i] = t->members[i].rank;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 void crt_group_info(struct crt_transport *t, uint32_t *self, uint32_t *version)
 {
 	group_refresh(t);

@@ -132,6 +132,12 @@ int crt_group_update(struct crt_transport *t, uint32_t self, uint32_t version,
 		     const struct crt_member *m, size_t n);
 /** Current map version and self rank (after the group_refresh hook). */
 void crt_group_info(struct crt_transport *t, uint32_t *self, uint32_t *version);
+/**
+ * Current self rank, map version and the members' ranks, sorted (after the group_refresh
+ * hook): up to cap into ranks; returns the member count (which may exceed cap).
+ */
+size_t crt_group_ranks(struct crt_transport *t, uint32_t *self, uint32_t *version,
+		       uint32_t *ranks, size_t cap);
 /** The same without calling the hook (for the hook itself); returns the member count. */
 size_t crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *version);
 

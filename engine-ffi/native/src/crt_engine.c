@@ -11,6 +11,9 @@
 #include "crt.h"
 #include "daos_engine.h"
 #include "engine_internal.h"
+#include "iv_engine.h"
+#include "tree.h"
+#include "tunables.h"
 #include "log.h"
 
 #define OPC_PING CRT_PROTO_OPC(CRT_OPC_INTERNAL_BASE, 1, 0)
@@ -76,6 +79,25 @@ static void group_refresh(struct crt_transport *t, void *user)
 	free(m);
 }
 
+/* The engine's IV namespace: rooted at the lowest rank of the map, CRT_TIMEOUT and
+ * DAOS_TREE_FANOUT from the engine's environment. */
+static int iv_start(struct dss_engine *eng, char *err, size_t errlen)
+{
+	struct dss_tunables tun;
+	struct ive_opts o = {.t = eng->crt, .leader = IVE_LEADER_LOWEST,
+			     .incarnation = eng->incarnation};
+	int rc = dss_tunables_from_env(&tun, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	o.fanout = tun.tree_fanout > CRT_TREE_MAX_K ? CRT_TREE_MAX_K : tun.tree_fanout;
+	o.timeout_ms = tun.rpc_timeout_s * 1000u;
+	rc = ive_create(&o, &eng->iv);
+	if (rc != 0)
+		snprintf(err, errlen, "cannot start the IV namespace: %s", strerror(-rc));
+	return rc;
+}
+
 int dss_crt_start(struct dss_engine *eng, char *err, size_t errlen)
 {
 	struct crt_transport_opts o = {
@@ -96,12 +118,19 @@ int dss_crt_start(struct dss_engine *eng, char *err, size_t errlen)
 		dss_crt_stop(eng);
 		return rc;
 	}
+	rc = iv_start(eng, err, errlen);
+	if (rc != 0) {
+		dss_crt_stop(eng);
+		return rc;
+	}
 	snprintf(eng->uri, sizeof(eng->uri), "%s", crt_transport_uri(eng->crt));
 	return 0;
 }
 
 void dss_crt_stop(struct dss_engine *eng)
 {
+	ive_destroy(eng->iv); /* before the transport its messages travel on */
+	eng->iv = NULL;
 	crt_transport_destroy(eng->crt);
 	eng->crt = NULL;
 }

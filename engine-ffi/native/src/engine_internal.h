@@ -15,6 +15,8 @@
 
 #define DSS_NIL_RANK 0xFFFFFFFFu
 
+struct ive;
+
 /** One member of the group map received with GroupUpdate. */
 struct dss_group_member {
 	uint32_t rank;
@@ -40,6 +42,7 @@ struct dss_engine {
 	char sock_path[108];
 	int drpc_fd;             /* dRPC listener */
 	struct crt_transport *crt; /* the fabric RPC transport (crt_engine.h) */
+	struct ive *iv;          /* the engine's IV namespace over crt (iv_engine.h) */
 	char uri[160];
 	uint64_t incarnation;
 	struct dss_server_watch server; /* the daos_server whose death stops this engine */

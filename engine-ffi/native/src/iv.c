@@ -860,6 +860,11 @@ int iv_init(struct iv_ns **out, uint32_t self, const struct iv_ops *ops, void *a
 	return 0;
 }
 
+void iv_set_req_id_base(struct iv_ns *ns, uint64_t base)
+{
+	ns->next_id = base;
+}
+
 void iv_fini(struct iv_ns *ns)
 {
 	if (ns == NULL)

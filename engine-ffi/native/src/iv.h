@@ -26,10 +26,11 @@
  *  - Every request has a deadline (the RPC timeout); iv_tick completes expired ones with
  *    -ETIMEDOUT, forwarding the error to the child that asked.
  *
- * Wiring into the engine: iv_init with CRT_TIMEOUT (ms), parent_of/children_of from the
- * k-ary tree (DAOS_TREE_FANOUT) over the group map's live ranks rooted at the IV leader,
- * iv_recv for every IV message, iv_tick from the same xstream. A message can be up to
- * IV_MSG_MAX_SIZE bytes (64 KiB value + key + header): the transport must carry that.
+ * Wiring into the engine (done by iv_engine.h over the RPC layer): iv_init with CRT_TIMEOUT
+ * (ms), parent_of/children_of from the k-ary tree (DAOS_TREE_FANOUT) over the group map's live
+ * ranks rooted at the IV leader, iv_recv for every IV message, iv_tick from the same xstream.
+ * A message can be up to IV_MSG_MAX_SIZE bytes (64 KiB value + key + header): iv_engine.h
+ * carries one message per RPC, so its values are bounded by IVE_VALUE_MAX instead.
  *
  * Thread-safety: none inside; serialise all calls on one namespace (one xstream). Callbacks run
  * synchronously inside iv_* calls and must not call back into the same namespace; ops->send
@@ -147,6 +148,13 @@ struct iv_ns;
  */
 int iv_init(struct iv_ns **ns, uint32_t self, const struct iv_ops *ops, void *arg,
 	    uint32_t timeout_ms);
+
+/**
+ * Starts the namespace's request ids after base (a new incarnation of a rank picks a base of
+ * its own, so a late reply meant for its previous life cannot match one of its requests).
+ * Call before the first request.
+ */
+void iv_set_req_id_base(struct iv_ns *ns, uint64_t base);
 
 /** Frees the namespace; pending local callbacks are called with -ECANCELED. */
 void iv_fini(struct iv_ns *ns);
