@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pmem_tx.h"
 #include "vea.h"
 
 #define POOL_DF_MAGIC   0x5ca1ab1eu
@@ -286,23 +287,6 @@ static int smd_find(const struct vos_engine *eng, const uint8_t uuid[16])
 		if (memcmp(p[i].sp_uuid, uuid, 16) == 0)
 			return (int)i;
 	return -1;
-}
-
-static int tx_errno(int e)
-{
-	return e == ENOMEM ? -DER_NOSPACE : -DER_IO;
-}
-
-/* Ends the transaction begun by the caller: commit when rc is 0, else abort; returns rc. */
-static int tx_finish(int rc)
-{
-	if (rc == 0)
-		pmemobj_tx_commit();
-	else
-		pmemobj_tx_abort(EINVAL);
-	if (pmemobj_tx_end() != 0 && rc == 0)
-		rc = -DER_IO;
-	return rc;
 }
 
 /* Appends a pool record (and its extents) in one transaction. */
