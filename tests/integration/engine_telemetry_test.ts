@@ -62,6 +62,29 @@ async function stop(r: Running, signal: Deno.Signal): Promise<Deno.CommandStatus
   return await boundedStatus(r.child, `daos_engine after ${signal}`);
 }
 
+/** Asserts that fn throws a TelemetryError of `kind` whose message includes `text`. */
+function throwsKind(fn: () => unknown, kind: TelemetryError["kind"], text = ""): void {
+  throws(fn, (e: Error) => {
+    ok(e instanceof TelemetryError && e.kind === kind, e.message);
+    ok(e.message.includes(text), e.message);
+    return true;
+  });
+}
+
+/** Kills the engine if still running, closes the reader and the fake server, removes files. */
+async function cleanUp(
+  running: Running | undefined,
+  server: FakeServer,
+  file: string,
+  dir: string,
+): Promise<void> {
+  if (running) await stop(running, "SIGKILL");
+  closeTelemetryReader();
+  await server.close();
+  await Deno.remove(file).catch(() => undefined);
+  await Deno.remove(dir, { recursive: true });
+}
+
 /** The tree once it belongs to pid (a tree of an earlier engine may still be there). */
 async function treeOf(system: string, pid: number): Promise<EngineMetrics> {
   let m: EngineMetrics | undefined;
@@ -142,16 +165,9 @@ Deno.test("daos_engine telemetry: metrics move with dRPC calls, tree removed at 
 
     equal((await stop(r, "SIGTERM")).code, 0);
     running = undefined;
-    throws(() => readEngineMetrics(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "not_running", e.message);
-      return true;
-    });
+    throwsKind(() => readEngineMetrics(system, 0), "not_running");
   } finally {
-    if (running) await stop(running, "SIGKILL");
-    closeTelemetryReader();
-    await server.close();
-    await Deno.remove(file).catch(() => undefined);
-    await Deno.remove(dir, { recursive: true });
+    await cleanUp(running, server, file, dir);
   }
 });
 
@@ -170,21 +186,14 @@ Deno.test("daos_engine telemetry: a killed engine's tree is stale, the next star
     running = undefined;
     equal(st.signal, "SIGKILL");
     ok((await Deno.stat(file)).isFile, "a killed engine leaves its tree");
-    throws(() => readEngineMetrics(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "stale", e.message);
-      ok(e.message.includes(`pid ${first}`), e.message);
-      return true;
-    });
+    throwsKind(() => readEngineMetrics(system, 0), "stale", `pid ${first}`);
 
     running = startEngine(dir, system);
     const m = await treeOf(system, running.child.pid);
     ok(m.pid !== first);
     ok(find(m, "started_at") !== undefined);
     // a live engine's tree is not removed
-    throws(() => removeStaleEngineTree(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "busy", e.message);
-      return true;
-    });
+    throwsKind(() => removeStaleEngineTree(system, 0), "busy");
     equal((await stop(running, "SIGTERM")).code, 0);
     running = undefined;
     await Deno.stat(file).then(
@@ -199,15 +208,8 @@ Deno.test("daos_engine telemetry: a killed engine's tree is stale, the next star
     running = undefined;
     equal(removeStaleEngineTree(system, 0), true);
     equal(removeStaleEngineTree(system, 0), false);
-    throws(() => readEngineMetrics(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "not_running", e.message);
-      return true;
-    });
+    throwsKind(() => readEngineMetrics(system, 0), "not_running");
   } finally {
-    if (running) await stop(running, "SIGKILL");
-    closeTelemetryReader();
-    await server.close();
-    await Deno.remove(file).catch(() => undefined);
-    await Deno.remove(dir, { recursive: true });
+    await cleanUp(running, server, file, dir);
   }
 });
