@@ -73,15 +73,21 @@ export function openEngineLibrary(path = defaultLibraryPath()): EngineLibrary {
 
 const ERR_LEN = 1024;
 
-function cString(s: string): Uint8Array<ArrayBuffer> {
+/** `s` as a NUL-terminated C string; throws `onNul()` when `s` itself holds a NUL byte. */
+export function nulTerminated(s: string, onNul: () => Error): Uint8Array<ArrayBuffer> {
   const bytes = new TextEncoder().encode(s);
-  if (bytes.includes(0)) throw new EngineError(`engine argument contains a NUL byte: ${s}`);
+  if (bytes.includes(0)) throw onNul();
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);
   return out;
 }
 
-function errText(buf: Uint8Array): string {
+function cString(s: string): Uint8Array<ArrayBuffer> {
+  return nulTerminated(s, () => new EngineError(`engine argument contains a NUL byte: ${s}`));
+}
+
+/** The text of a C error buffer, up to its first NUL byte. */
+export function errText(buf: Uint8Array): string {
   const end = buf.indexOf(0);
   return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
 }

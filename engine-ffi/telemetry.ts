@@ -4,7 +4,7 @@
  * (/dev/shm/daos_tm_<system>_<instance>), with no dRPC round trip. The C reader opens the file
  * read-only and validates everything in it, so a corrupt tree is a TelemetryError, not a crash.
  */
-import { defaultLibraryPath } from "./ffi.ts";
+import { defaultLibraryPath, errText, nulTerminated } from "./ffi.ts";
 
 /** Symbols of the reader API, as Deno.dlopen wants them. */
 export const telemetrySymbols = {
@@ -94,18 +94,10 @@ const ERRNO_KIND: Record<number, TelemetryErrorKind> = {
 const ERR_LEN = 1024;
 
 function cString(s: string, what: string): Uint8Array<ArrayBuffer> {
-  const bytes = new TextEncoder().encode(s);
-  if (bytes.includes(0)) {
-    throw new TelemetryError("invalid", 22, `${what} '${s}' contains a NUL byte`);
-  }
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes);
-  return out;
-}
-
-function errText(buf: Uint8Array): string {
-  const end = buf.indexOf(0);
-  return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
+  return nulTerminated(
+    s,
+    () => new TelemetryError("invalid", 22, `${what} '${s}' contains a NUL byte`),
+  );
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {

@@ -1,74 +1,29 @@
 /**
- * Flag-parser messages in go-flags wording (dmg.md §1.3), translated from commander's errors,
- * and the command tree shown by `dmg --help`.
+ * Flag-parser messages in go-flags wording (dmg.md §1.3), translated from commander's errors
+ * by control/lib/goflags.ts (shared with daos_server), and the command tree of `dmg --help`.
  */
 import type { Command, CommanderError } from "commander";
-
-function visibleNames(cmd: Command): string[] {
-  return cmd.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden)
-    .map((c) => c.name()).sort();
-}
-
-/** "a, b or c" */
-function orList(names: string[]): string {
-  if (names.length <= 1) return names.join("");
-  return `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return d[b.length];
-}
+import {
+  goFlagsParseError,
+  quotedFlag,
+  unknownCommandMessage,
+  visibleCommandNames,
+} from "../../control/lib/goflags.ts";
 
 /**
  * The error for a group command invoked without a known sub-command:
  * `Please specify one command of: …` or ``Unknown command `x', did you mean `y'?``.
  */
 export function unknownCommandError(cmd: Command): Error {
-  const names = visibleNames(cmd);
-  const word = cmd.args[0];
-  if (word === undefined) return new Error(`Please specify one command of: ${orList(names)}`);
-  let best: string | undefined;
-  let bestDist = Infinity;
-  for (const n of names) {
-    const dist = editDistance(word, n);
-    if (dist < bestDist) [best, bestDist] = [n, dist];
-  }
-  if (best !== undefined && bestDist < Math.max(word.length, best.length) / 2) {
-    return new Error(`Unknown command \`${word}', did you mean \`${best}'?`);
-  }
-  return new Error(`Unknown command \`${word}'. Please specify one command of: ${orList(names)}`);
+  return new Error(unknownCommandMessage(visibleCommandNames(cmd), cmd.args[0]));
 }
 
-/** Translates a commander parse error into dmg's message. */
+/**
+ * Translates a commander parse error into dmg's message (the go-flags wording daos_server
+ * prints too, so the two binaries cannot drift apart).
+ */
 export function parserError(e: CommanderError): Error {
-  const quoted = /'([^']*)'/.exec(e.message)?.[1] ?? "";
-  switch (e.code) {
-    case "commander.unknownOption":
-      return new Error(`unknown flag \`${quoted.replace(/^-+/, "").replace(/=.*$/, "")}'`);
-    case "commander.optionMissingArgument":
-      return new Error(`expected argument for flag \`${quoted.replace(/ <[^>]*>$/, "")}'`);
-    case "commander.missingArgument":
-      return new Error(`the required argument \`<${quoted}>\` was not provided`);
-    case "commander.missingMandatoryOptionValue":
-      return new Error(`the required flag ${quotedFlag(quoted)} was not specified`);
-    default:
-      return new Error(e.message.replace(/^error: /, ""));
-  }
-}
-
-/** `-a, --aa <x>` → `` `-a, --aa' `` (go-flags quoting, no value placeholder). */
-function quotedFlag(flags: string): string {
-  return `\`${flags.replace(/ [<[][^>\]]*[>\]]$/, "")}'`;
+  return goFlagsParseError(e);
 }
 
 /**

@@ -6,7 +6,12 @@
  */
 import { type Command, Option } from "commander";
 import { leafAlias } from "./flag_collisions.ts";
-import { smdLed, smdManage, type SmdManageOp } from "../../control/lib/control/storage_query.ts";
+import {
+  type LedRequest,
+  smdLed,
+  smdManage,
+  type SmdManageOp,
+} from "../../control/lib/control/storage_query.ts";
 import { request } from "../render.ts";
 import { type CommandContext, commandGroup, type Runner } from "./context.ts";
 import { storageGroup } from "./storage.ts";
@@ -55,6 +60,20 @@ async function manage(
     ctx,
     "",
     async () => smdManage(await ctx.invoker(), await ctx.fanOutTargets(hostList), op),
+  );
+  renderSmd(ctx, res);
+}
+
+/** Sends one LED request to the hosts and prints their answers. */
+async function led(
+  ctx: CommandContext,
+  hostList: string | undefined,
+  req: LedRequest,
+): Promise<void> {
+  const res = await request(
+    ctx,
+    "",
+    async () => smdLed(await ctx.invoker(), await ctx.fanOutTargets(hostList), req),
   );
   renderSmd(ctx, res);
 }
@@ -134,25 +153,16 @@ export function registerStorageSet(program: Command, run: Runner): void {
       });
     }));
 
-  const led = commandGroup(storage, "led", undefined, "Manage LED status of VMD devices");
-  led.command("check")
+  const ledGroup = commandGroup(storage, "led", undefined, "Manage LED status of VMD devices");
+  ledGroup.command("check")
     .description("Retrieve the current LED state of specified VMD device")
     .argument("[ids]", "comma-separated VMD backing device PCI addresses or device UUIDs")
     .option("-l, --host-list <hosts>", HOSTS_HELP)
     .action(run(async (ctx, ids: string | undefined, opts: { hostList?: string }) => {
       const list = checkIds(ids);
-      const res = await request(
-        ctx,
-        "",
-        async () =>
-          smdLed(await ctx.invoker(), await ctx.fanOutTargets(opts.hostList), {
-            ids: list,
-            action: "check",
-          }),
-      );
-      renderSmd(ctx, res);
+      await led(ctx, opts.hostList, { ids: list, action: "check" });
     }));
-  led.command("identify")
+  ledGroup.command("identify")
     .description(
       "Blink the status LED on specified VMD device (for the purpose of visual SSD " +
         "identification). Default duration is 2 minutes",
@@ -170,16 +180,10 @@ export function registerStorageSet(program: Command, run: Runner): void {
       if (opts.reset && minutes !== 0) {
         throw new Error("timeout option can not be set at the same time as reset");
       }
-      const res = await request(
-        ctx,
-        "",
-        async () =>
-          smdLed(await ctx.invoker(), await ctx.fanOutTargets(opts.hostList), {
-            ids: list,
-            action: opts.reset ? "reset" : "identify",
-            minutes,
-          }),
-      );
-      renderSmd(ctx, res);
+      await led(ctx, opts.hostList, {
+        ids: list,
+        action: opts.reset ? "reset" : "identify",
+        minutes,
+      });
     }));
 }

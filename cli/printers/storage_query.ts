@@ -10,7 +10,7 @@ import type { PayloadGroup } from "../../control/lib/rpc/group.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
 import { hostSetHeader } from "./host_block.ts";
 import { formatNvmeHealth } from "./nvme_health.ts";
-import { ctrlrJson } from "./storage_scan.ts";
+import { ctrlrJson, smdJson } from "./storage_scan.ts";
 import { roleNames } from "./storage_format.ts";
 
 /** The address a device is listed by: its controller's PCI address, else its backing path. */
@@ -60,23 +60,7 @@ export function formatSmdInfo(groups: readonly PayloadGroup<HostSmd>[]): string 
 
 /** One SMD device as DAOS's storage.SmdDevice marshals it, with its controller. */
 export function smdDeviceJson(d: SmdDevice): GoJsonValue {
-  return {
-    uuid: d.uuid,
-    tgt_ids: d.tgtIds.length > 0 ? [...d.tgtIds] : null,
-    rank: d.rank,
-    total_bytes: d.totalBytes,
-    avail_bytes: d.availBytes,
-    usable_bytes: d.usableBytes,
-    cluster_size: d.clusterSize,
-    meta_size: 0,
-    meta_wal_size: 0,
-    rdb_size: 0,
-    rdb_wal_size: 0,
-    roles: roleNames(d.roleBits),
-    has_sys_xs: false,
-    ctrlr: d.ctrlr ? ctrlrJson({ ...d.ctrlr, pciAddr: deviceAddr(d) }) : null,
-    ctrlr_namespace_id: d.ctrlrNamespaceId,
-  };
+  return smdJson(d, d.ctrlr ? ctrlrJson({ ...d.ctrlr, pciAddr: deviceAddr(d) }) : null);
 }
 
 /** The -j `HostStorage` map: key → `{storage: {smd_info: {devices, pools}}, hosts}`. */

@@ -22,6 +22,7 @@ import type { GoJsonValue } from "../output/gojson.ts";
 import { plural } from "../../control/lib/txtfmt.ts";
 import { hostSetHeader } from "./host_block.ts";
 import { formatNvmeHealth } from "./nvme_health.ts";
+import { roleNames } from "./storage_format.ts";
 
 /**
  * Canonical text of a host's storage for grouping: serial numbers, namespace UUIDs, free
@@ -92,13 +93,12 @@ export function formatScanTable(groups: readonly PayloadGroup<StorageScanResp>[]
   );
 }
 
-function roleNames(bits: number): string {
-  const names = [[1, "data"], [2, "meta"], [4, "wal"]]
-    .filter(([b]) => (bits & (b as number)) !== 0).map(([, n]) => n);
-  return names.length > 0 ? names.join(",") : "NA";
-}
-
-function scmBlock(s: StorageScanResp): string {
+/**
+ * The SCM namespace table when there are namespaces, else the module table (with UID, part
+ * number and health when `moduleDetails`: dmg prints them, daos_server does not) or
+ * `  No SCM modules found`.
+ */
+export function formatScmBlock(s: StorageScanResp, moduleDetails: boolean): string {
   const ns = [...(s.scm?.namespaces ?? [])].sort((a, b) => compareBytes(a.blockdev, b.blockdev));
   if (ns.length > 0) {
     return formatTable(
@@ -112,18 +112,10 @@ function scmBlock(s: StorageScanResp): string {
   }
   const mods = [...(s.scm?.modules ?? [])].sort((a, b) => a.physicalid - b.physicalid);
   if (mods.length === 0) return "  No SCM modules found\n";
+  const columns = ["SCM Module", "Socket", "Memory Ctrlr", "Channel", "Channel Slot", "Capacity"];
+  if (moduleDetails) columns.push("UID", "Part Number", "Health");
   return formatTable(
-    [
-      "SCM Module",
-      "Socket",
-      "Memory Ctrlr",
-      "Channel",
-      "Channel Slot",
-      "Capacity",
-      "UID",
-      "Part Number",
-      "Health",
-    ],
+    columns,
     mods.map((m) => ({
       "SCM Module": String(m.physicalid),
       Socket: String(m.socketid),
@@ -138,8 +130,9 @@ function scmBlock(s: StorageScanResp): string {
   );
 }
 
-function nvmeBlock(s: StorageScanResp): string {
-  const cs = [...(s.nvme?.ctrlrs ?? [])].sort((a, b) => compareBytes(a.pciAddr, b.pciAddr));
+/** The NVMe controller table, or `  No NVMe devices found`. */
+export function formatNvmeControllers(ctrlrs: readonly NvmeController[]): string {
+  const cs = [...ctrlrs].sort((a, b) => compareBytes(a.pciAddr, b.pciAddr));
   if (cs.length === 0) return "  No NVMe devices found\n";
   return formatTable(
     ["NVMe PCI", "Model", "FW Revision", "Socket", "Capacity", "Role(s)", "Rank"],
@@ -164,8 +157,8 @@ export function formatScanVerbose(groups: readonly PayloadGroup<StorageScanResp>
   for (const g of groups) {
     out += hostSetHeader(g.hosts.toString());
     out += `HugePage Size: ${g.payload.memInfo?.hugepageSizeKb ?? 0} KB\n\n`;
-    out += scmBlock(g.payload) + "\n";
-    out += nvmeBlock(g.payload) + "\n";
+    out += formatScmBlock(g.payload, true) + "\n";
+    out += formatNvmeControllers(g.payload.nvme?.ctrlrs ?? []) + "\n";
   }
   return out;
 }
@@ -243,8 +236,11 @@ export function healthJson(h: BioHealthResp | undefined): GoJsonValue {
   };
 }
 
-/** One SMD device as DAOS's storage.SmdDevice marshals it (roles as names). */
-function smdJson(d: SmdDevice): GoJsonValue {
+/**
+ * One SMD device as DAOS's storage.SmdDevice marshals it (roles as names), with `ctrlr` as
+ * the caller renders it (scan: an empty controller; SMD query: the device's own or null).
+ */
+export function smdJson(d: SmdDevice, ctrlr: GoJsonValue): GoJsonValue {
   return {
     uuid: d.uuid,
     tgt_ids: d.tgtIds.length > 0 ? [...d.tgtIds] : null,
@@ -259,7 +255,7 @@ function smdJson(d: SmdDevice): GoJsonValue {
     rdb_wal_size: 0,
     roles: roleNames(d.roleBits),
     has_sys_xs: false,
-    ctrlr: ctrlrJson(create(NvmeControllerSchema, {})),
+    ctrlr,
     ctrlr_namespace_id: d.ctrlrNamespaceId,
   };
 }
@@ -277,7 +273,9 @@ export function ctrlrJson(c: NvmeController): GoJsonValue {
     socket_id: c.socketId,
     health_stats: healthJson(c.healthStats),
     namespaces: c.namespaces.map((n) => ({ id: n.id, size: n.size })),
-    smd_devices: c.smdDevices.length > 0 ? c.smdDevices.map(smdJson) : null,
+    smd_devices: c.smdDevices.length > 0
+      ? c.smdDevices.map((d) => smdJson(d, ctrlrJson(create(NvmeControllerSchema, {}))))
+      : null,
     dev_state: NvmeDevState[c.devState],
     led_state: LedState[c.ledState],
   };

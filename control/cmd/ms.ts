@@ -12,6 +12,7 @@ import type { GoJsonValue } from "../../cli/output/gojson.ts";
 import type { ServerConfig } from "../config/types.ts";
 import { mgmtDbDir } from "../mgmt/db_config.ts";
 import { etcdClientUrl, etcdMemberName } from "../mgmt/etcd_member.ts";
+import { tcpProbe } from "../mgmt/fanout.ts";
 import { errorText } from "../lib/fault.ts";
 import { resolveControlHost } from "../server/control_address.ts";
 import { replicaRole } from "../server/ms_replicas.ts";
@@ -114,24 +115,8 @@ export async function postJson(url: string, body: unknown, timeoutMs: number): P
 }
 
 /** Whether the local daos_server's control port accepts connections. */
-export async function controlPortAnswers(addr: string, timeoutMs = 1_000): Promise<boolean> {
-  const i = addr.lastIndexOf(":");
-  const connect = Deno.connect({ hostname: addr.slice(0, i), port: Number(addr.slice(i + 1)) });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)));
-  try {
-    const c = await Promise.race([connect, timeout]);
-    if (c === null) {
-      connect.then((x) => x.close(), () => {});
-      return false;
-    }
-    c.close();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+export function controlPortAnswers(addr: string, timeoutMs = 1_000): Promise<boolean> {
+  return tcpProbe(addr, timeoutMs);
 }
 
 /** The status report (text). */

@@ -410,6 +410,22 @@ function withCommon(c: Command): Command {
     .option("--ignore-config", IGNORE_CONFIG);
 }
 
+/**
+ * The SPDK setup options `nvme prepare`, `nvme reset` and the legacy `storage prepare` share,
+ * in the reference's order: the hugepage count (not on reset), target user, UIO switch.
+ */
+function spdkOptions(c: Command, hugepages: boolean): Command {
+  if (hugepages) {
+    c.option(
+      "-p, --hugepages <n>",
+      "Number of hugepages to allocate for use by SPDK (default 1024)",
+      uintArg,
+    );
+  }
+  return c.option("-u, --target-user <user>", TARGET_USER)
+    .option("--disable-vfio", DISABLE_VFIO);
+}
+
 /** Registers the scm, nvme and (deprecated) storage groups. */
 export function registerStorage(program: Command, run: Runner): void {
   const scm = program.command("scm")
@@ -438,31 +454,21 @@ export function registerStorage(program: Command, run: Runner): void {
     .option("--socket <id>", socket, uintArg)
     .action(run((ctx, o: ScmScanOpts) => scmScan(ctx, o), { config: "use" }));
 
+  // `nvme prepare|reset [pci-allow-list]`: the same SPDK setup, binding or unbinding.
+  const nvmeDeviceCommand = (c: Command, reset: boolean) =>
+    c.argument(`[${ALLOW_ARG}]`).action(run(
+      (ctx, o: NvmePrepOpts, cmd) =>
+        nvmePrepareReset(ctx, o, cmd.processedArgs[0] as string, reset),
+      { config: "use" },
+    ));
   const nvme = program.command("nvme")
     .description("Perform tasks related to locally-attached NVMe storage");
   const prep = withCommon(nvme.command("prepare").description("Prepare NVMe SSDs for use by DAOS"))
-    .option("--pci-block-list <list>", BLOCK_LIST)
-    .option(
-      "-p, --hugepages <n>",
-      "Number of hugepages to allocate for use by SPDK (default 1024)",
-      uintArg,
-    )
-    .option("-u, --target-user <user>", TARGET_USER)
-    .option("--disable-vfio", DISABLE_VFIO)
-    .argument(`[${ALLOW_ARG}]`);
-  prep.action(run(
-    (ctx, o: NvmePrepOpts, cmd) => nvmePrepareReset(ctx, o, cmd.processedArgs[0] as string, false),
-    { config: "use" },
-  ));
+    .option("--pci-block-list <list>", BLOCK_LIST);
+  nvmeDeviceCommand(spdkOptions(prep, true), false);
   const reset = withCommon(nvme.command("reset").description("Reset NVMe SSDs for use by OS"))
-    .option("--pci-block-list <list>", BLOCK_LIST)
-    .option("-u, --target-user <user>", TARGET_USER)
-    .option("--disable-vfio", DISABLE_VFIO)
-    .argument(`[${ALLOW_ARG}]`);
-  reset.action(run(
-    (ctx, o: NvmePrepOpts, cmd) => nvmePrepareReset(ctx, o, cmd.processedArgs[0] as string, true),
-    { config: "use" },
-  ));
+    .option("--pci-block-list <list>", BLOCK_LIST);
+  nvmeDeviceCommand(spdkOptions(reset, false), true);
   withCommon(nvme.command("scan").description("Scan NVMe SSDs"))
     .option("--disable-vmd", "Disable VMD-aware scan.")
     .option("--skip-prep", "Skip preparation of devices during scan.")
@@ -471,7 +477,7 @@ export function registerStorage(program: Command, run: Runner): void {
   const legacy = program.command("storage").description(
     "Perform tasks related to locally-attached storage (deprecated, use scm or nvme instead)",
   );
-  legacy.command("prepare")
+  const legacyPrep = legacy.command("prepare")
     .description(
       "Prepare SCM and NVMe storage attached to local servers (deprecated, use scm " +
         "(prepare|reset) or nvme (prepare|reset) instead).",
@@ -500,14 +506,8 @@ export function registerStorage(program: Command, run: Runner): void {
       "--pci-block-list <list>",
       "Whitespace separated list of PCI devices (by address) to be ignored when unbinding " +
         "devices from Kernel driver to be used with SPDK (default is no PCI devices).",
-    )
-    .option(
-      "-p, --hugepages <n>",
-      "Number of hugepages to allocate for use by SPDK (default 1024)",
-      uintArg,
-    )
-    .option("-u, --target-user <user>", TARGET_USER)
-    .option("--disable-vfio", DISABLE_VFIO)
+    );
+  spdkOptions(legacyPrep, true)
     .action(run((ctx, o: LegacyPrepOpts) => legacyPrepare(ctx, o), { config: "reject" }));
   legacy.command("scan")
     .description(

@@ -1,10 +1,9 @@
 /**
- * `daos_server config validate -o FILE [--hardware]`: reports every problem of a config file
- * (offline rules; with --hardware also the checks against this host) without touching the
- * machine. `loadServerConfigForStart` is the same gate for `daos_server start`.
+ * The checks behind `daos_server config validate -o FILE [--hardware]` (registered in
+ * control/cmd/config_validate.ts): every problem of a config file (offline rules; with
+ * --hardware also the checks against this host) without touching the machine.
+ * `loadServerConfigForStart` is the same gate for `daos_server start`.
  */
-import type { Command } from "commander";
-import { serverConfigFault } from "../lib/fault.ts";
 import { checkHardware, type HostFacts, hostFacts } from "./hardware_check.ts";
 import { checkServerConfigFile, problemToFault } from "./load.ts";
 import { type ConfigProblem, formatProblem } from "./problems.ts";
@@ -82,45 +81,4 @@ export async function loadServerConfigForStart(
     );
   }
   return r.config;
-}
-
-/** Runs the command; returns the exit status (0 valid, 1 problems) after printing. */
-export async function configValidateCommand(
-  path: string | undefined,
-  hardware: boolean,
-  print: (s: string) => void = (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
-): Promise<number> {
-  if (!path) {
-    throw serverConfigFault(
-      "ServerNoConfigPath",
-      "no configuration file given",
-      "use daos_server config validate -o <daos_server.yml>",
-    );
-  }
-  const r = await validateConfigFile(path, { hardware });
-  print(r.text);
-  return r.problems.length === 0 ? 0 : 1;
-}
-
-/**
- * Registers `daos_server config validate [--hardware]` (uses the global -o/--config);
- * `setAction` receives the command's exit status promise.
- */
-export function registerConfigValidate(
-  program: Command,
-  setAction: (status: Promise<number>) => void,
-): void {
-  const group = program.commands.find((c) => c.name() === "config") ??
-    program.command("config").description("Perform tasks related to configuration of hardware");
-  group.command("validate")
-    .description("Validate a server config file, reporting every problem with file:line:col")
-    .option("--hardware", "also check the config against this host (interfaces, devices, memory)")
-    .action((opts: { hardware?: boolean }) => {
-      setAction(
-        configValidateCommand(
-          program.opts<{ config?: string }>().config,
-          opts.hardware === true,
-        ),
-      );
-    });
 }

@@ -2,8 +2,8 @@
  * go-flags wording (dmg.md §1.3) for the control plane's commander-based CLIs: the parser's
  * error messages and its help layout. The DAOS tools (dmg, daos_server) are built on
  * github.com/jessevdk/go-flags, and scripts match its messages, so both of ours print them.
- * Kept free of any one program's commands; `daos_server` uses it directly (dmg still has its
- * own copy in cli/commands/parse_errors.ts, which can re-export these).
+ * Kept free of any one program's commands; `daos_server` uses it directly and dmg through
+ * cli/commands/parse_errors.ts.
  */
 import type { Command, CommanderError, Option } from "commander";
 

@@ -13,6 +13,7 @@ import {
 } from "@bufbuild/protobuf";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { boundedOutput, boundedStatus } from "../cluster/bounded.ts";
+import { FakeServer, mgmtCall, until } from "./engine_fixture.ts";
 import { callDrpc } from "../../control/drpc/client.ts";
 import {
   encodeHeader,
@@ -20,7 +21,7 @@ import {
   StreamReader,
   writeMessage,
 } from "../../control/drpc/framing.ts";
-import { DrpcModule, MgmtMethod, SrvMethod } from "../../control/drpc/ids.ts";
+import { DrpcModule, MgmtMethod } from "../../control/drpc/ids.ts";
 import { pingFabric } from "../../engine-ffi/fabric_ping.ts";
 import {
   BioHealthReqSchema,
@@ -33,7 +34,6 @@ import {
   SmdDevRespSchema,
 } from "../../proto/gen/ts/ctl/smd_pb.ts";
 import {
-  CallSchema,
   type Response as DrpcResponse,
   ResponseSchema,
   Status,
@@ -48,7 +48,6 @@ import {
   SetLogMasksRespSchema,
   SetRankReqSchema,
 } from "../../proto/gen/ts/mgmt/srv_pb.ts";
-import { type NotifyReadyReq, NotifyReadyReqSchema } from "../../proto/gen/ts/srv/srv_pb.ts";
 
 const top = new URL("../../", import.meta.url).pathname;
 const opts = { timeoutMs: 5000 };
@@ -56,53 +55,6 @@ const DER_INVAL = -1003;
 const DER_NONEXIST = -1005;
 const DER_UNREACH = -1006;
 const DER_SHUTDOWN = -2017;
-
-/** Polls cond every 10 ms, at most 500 times (5 s). */
-async function until(what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** A fake daos_server.sock: answers NotifyReady with SUCCESS and records each request. */
-class FakeServer {
-  readonly notifications: NotifyReadyReq[] = [];
-  readonly calls: { module: number; method: number }[] = [];
-  #listener: Deno.Listener;
-  #done: Promise<void>;
-
-  constructor(path: string, private readonly reject = false) {
-    this.#listener = Deno.listen({ transport: "unix", path });
-    this.#done = this.#serve();
-  }
-
-  async #serve(): Promise<void> {
-    for await (const conn of this.#listener) {
-      try {
-        const raw = await readMessage(new StreamReader(conn));
-        if (raw === null) continue;
-        const call = fromBinary(CallSchema, raw);
-        this.calls.push({ module: call.module, method: call.method });
-        const ok = call.module === DrpcModule.SRV && call.method === SrvMethod.NOTIFY_READY;
-        if (ok) this.notifications.push(fromBinary(NotifyReadyReqSchema, call.body));
-        const resp = create(ResponseSchema, {
-          sequence: call.sequence,
-          status: !ok ? Status.UNKNOWN_METHOD : this.reject ? Status.FAILURE : Status.SUCCESS,
-        });
-        await writeMessage(conn, toBinary(ResponseSchema, resp));
-      } finally {
-        conn.close();
-      }
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#listener.close();
-    await this.#done.catch(() => undefined);
-  }
-}
 
 /** Sends raw bytes as one framed message and returns the decoded Response. */
 async function rawCall(path: string, msg: Uint8Array): Promise<DrpcResponse> {
@@ -117,21 +69,7 @@ async function rawCall(path: string, msg: Uint8Array): Promise<DrpcResponse> {
   }
 }
 
-/** Calls an mgmt method with a typed request and returns the Response. */
-async function mgmt<Desc extends DescMessage>(
-  sock: string,
-  method: number,
-  schema: Desc,
-  init: MessageInitShape<Desc>,
-): Promise<DrpcResponse> {
-  return await callDrpc(
-    sock,
-    DrpcModule.MGMT,
-    method,
-    toBinary(schema, create(schema, init)),
-    opts,
-  );
-}
+const mgmt = mgmtCall;
 
 function daosStatus(r: DrpcResponse): number {
   equal(r.status, Status.SUCCESS);

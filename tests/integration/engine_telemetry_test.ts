@@ -4,19 +4,13 @@
  * grow with the calls made, servicing_at follows SetUp; the tree is gone after SIGTERM; after
  * a SIGKILL the left tree reads as stale and the next start of that instance replaces it.
  */
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  type MessageInitShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { equal, ok, throws } from "node:assert/strict";
 import { boundedStatus } from "../cluster/bounded.ts";
+import { FakeServer, mgmtCall, until as untilEvery } from "./engine_fixture.ts";
 import { callDrpc } from "../../control/drpc/client.ts";
-import { readMessage, StreamReader, writeMessage } from "../../control/drpc/framing.ts";
-import { DrpcModule, MgmtMethod, SrvMethod } from "../../control/drpc/ids.ts";
-import { CallSchema, ResponseSchema, Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
+import { DrpcModule, MgmtMethod } from "../../control/drpc/ids.ts";
+import { Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import { PingRankReqSchema, SetRankReqSchema } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import {
   closeTelemetryReader,
@@ -31,58 +25,18 @@ const top = new URL("../../", import.meta.url).pathname;
 const opts = { timeoutMs: 5000 };
 
 /** Polls cond every 20 ms for up to 15 s (an engine process takes a while to start). */
-async function until(what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 750; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+function until(what: string, cond: () => Promise<boolean> | boolean): Promise<void> {
+  return untilEvery(what, cond, { tries: 750, intervalMs: 20 });
 }
 
-/** A daos_server.sock that acknowledges NotifyReady, so the engine runs normally. */
-function fakeServer(path: string): { close: () => Promise<void> } {
-  const listener = Deno.listen({ transport: "unix", path });
-  const done = (async () => {
-    for await (const conn of listener) {
-      try {
-        const raw = await readMessage(new StreamReader(conn));
-        if (raw === null) continue;
-        const call = fromBinary(CallSchema, raw);
-        const ready = call.module === DrpcModule.SRV && call.method === SrvMethod.NOTIFY_READY;
-        const resp = create(ResponseSchema, {
-          sequence: call.sequence,
-          status: ready ? Status.SUCCESS : Status.UNKNOWN_METHOD,
-        });
-        await writeMessage(conn, toBinary(ResponseSchema, resp));
-      } catch {
-        /* a broken connection only ends that call */
-      } finally {
-        conn.close();
-      }
-    }
-  })();
-  return {
-    close: async () => {
-      listener.close();
-      await done.catch(() => undefined);
-    },
-  };
-}
-
+/** Calls an mgmt method and checks that the engine answered it. */
 async function mgmt<Desc extends DescMessage>(
   sock: string,
   method: number,
   schema: Desc,
   init: MessageInitShape<Desc>,
 ): Promise<void> {
-  const r = await callDrpc(
-    sock,
-    DrpcModule.MGMT,
-    method,
-    toBinary(schema, create(schema, init)),
-    opts,
-  );
-  equal(r.status, Status.SUCCESS);
+  equal((await mgmtCall(sock, method, schema, init)).status, Status.SUCCESS);
 }
 
 interface Running {
@@ -106,6 +60,29 @@ async function stop(r: Running, signal: Deno.Signal): Promise<Deno.CommandStatus
     r.child.kill(signal);
   } catch { /* already exited */ }
   return await boundedStatus(r.child, `daos_engine after ${signal}`);
+}
+
+/** Asserts that fn throws a TelemetryError of `kind` whose message includes `text`. */
+function throwsKind(fn: () => unknown, kind: TelemetryError["kind"], text = ""): void {
+  throws(fn, (e: Error) => {
+    ok(e instanceof TelemetryError && e.kind === kind, e.message);
+    ok(e.message.includes(text), e.message);
+    return true;
+  });
+}
+
+/** Kills the engine if still running, closes the reader and the fake server, removes files. */
+async function cleanUp(
+  running: Running | undefined,
+  server: FakeServer,
+  file: string,
+  dir: string,
+): Promise<void> {
+  if (running) await stop(running, "SIGKILL");
+  closeTelemetryReader();
+  await server.close();
+  await Deno.remove(file).catch(() => undefined);
+  await Deno.remove(dir, { recursive: true });
 }
 
 /** The tree once it belongs to pid (a tree of an earlier engine may still be there). */
@@ -140,7 +117,7 @@ Deno.test("daos_engine telemetry: metrics move with dRPC calls, tree removed at 
   // a system name of our own: trees live in the shared /dev/shm
   const system = `tmtest_${Deno.pid}_${Math.floor(Math.random() * 1e6)}`;
   const file = `/dev/shm/daos_tm_${system}_0`;
-  const server = fakeServer(`${dir}/daos_server.sock`);
+  const server = new FakeServer(`${dir}/daos_server.sock`);
   let running: Running | undefined;
   try {
     await Deno.mkdir(`${dir}/scm`);
@@ -188,16 +165,9 @@ Deno.test("daos_engine telemetry: metrics move with dRPC calls, tree removed at 
 
     equal((await stop(r, "SIGTERM")).code, 0);
     running = undefined;
-    throws(() => readEngineMetrics(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "not_running", e.message);
-      return true;
-    });
+    throwsKind(() => readEngineMetrics(system, 0), "not_running");
   } finally {
-    if (running) await stop(running, "SIGKILL");
-    closeTelemetryReader();
-    await server.close();
-    await Deno.remove(file).catch(() => undefined);
-    await Deno.remove(dir, { recursive: true });
+    await cleanUp(running, server, file, dir);
   }
 });
 
@@ -205,7 +175,7 @@ Deno.test("daos_engine telemetry: a killed engine's tree is stale, the next star
   const dir = await Deno.makeTempDir({ prefix: "engine_tm_" });
   const system = `tmkill_${Deno.pid}_${Math.floor(Math.random() * 1e6)}`;
   const file = `/dev/shm/daos_tm_${system}_0`;
-  const server = fakeServer(`${dir}/daos_server.sock`);
+  const server = new FakeServer(`${dir}/daos_server.sock`);
   let running: Running | undefined;
   try {
     await Deno.mkdir(`${dir}/scm`);
@@ -216,21 +186,14 @@ Deno.test("daos_engine telemetry: a killed engine's tree is stale, the next star
     running = undefined;
     equal(st.signal, "SIGKILL");
     ok((await Deno.stat(file)).isFile, "a killed engine leaves its tree");
-    throws(() => readEngineMetrics(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "stale", e.message);
-      ok(e.message.includes(`pid ${first}`), e.message);
-      return true;
-    });
+    throwsKind(() => readEngineMetrics(system, 0), "stale", `pid ${first}`);
 
     running = startEngine(dir, system);
     const m = await treeOf(system, running.child.pid);
     ok(m.pid !== first);
     ok(find(m, "started_at") !== undefined);
     // a live engine's tree is not removed
-    throws(() => removeStaleEngineTree(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "busy", e.message);
-      return true;
-    });
+    throwsKind(() => removeStaleEngineTree(system, 0), "busy");
     equal((await stop(running, "SIGTERM")).code, 0);
     running = undefined;
     await Deno.stat(file).then(
@@ -245,15 +208,8 @@ Deno.test("daos_engine telemetry: a killed engine's tree is stale, the next star
     running = undefined;
     equal(removeStaleEngineTree(system, 0), true);
     equal(removeStaleEngineTree(system, 0), false);
-    throws(() => readEngineMetrics(system, 0), (e: Error) => {
-      ok(e instanceof TelemetryError && e.kind === "not_running", e.message);
-      return true;
-    });
+    throwsKind(() => readEngineMetrics(system, 0), "not_running");
   } finally {
-    if (running) await stop(running, "SIGKILL");
-    closeTelemetryReader();
-    await server.close();
-    await Deno.remove(file).catch(() => undefined);
-    await Deno.remove(dir, { recursive: true });
+    await cleanUp(running, server, file, dir);
   }
 });

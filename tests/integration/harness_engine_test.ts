@@ -40,8 +40,15 @@ function engineAt(index: number, scmMount: string): EngineConfig {
   });
 }
 
-function realEngine(idx: number, scmDir: string, socketDir: string): EngineLaunch {
+/** Launches the real engine for `engineAt(idx, scmDir)`, changed first by `edit` when given. */
+function realEngine(
+  idx: number,
+  scmDir: string,
+  socketDir: string,
+  edit?: (cfg: EngineConfig) => void,
+): EngineLaunch {
   const cfg = engineAt(idx, scmDir);
+  edit?.(cfg);
   return {
     enginePath: DEFAULT_ENGINE_PATH,
     args: (checkMode) => engineArgs(cfg, { socketDir, checkMode }),
@@ -114,15 +121,10 @@ Deno.test("a real engine that cannot start is reported stopped with its error in
   await ensureEngineBuilt();
   const f = await startFixture({
     engines: 1,
-    launch: (idx, scmDir, socketDir) => {
-      const cfg = engineAt(idx, scmDir);
-      cfg.fabric = { ...cfg.fabric, fabricIface: "nosuchif0" };
-      return {
-        enginePath: DEFAULT_ENGINE_PATH,
-        args: (checkMode) => engineArgs(cfg, { socketDir, checkMode }),
-        env: engineEnv(cfg, Deno.env.toObject()),
-      };
-    },
+    launch: (idx, scmDir, socketDir) =>
+      realEngine(idx, scmDir, socketDir, (cfg) => {
+        cfg.fabric = { ...cfg.fabric, fabricIface: "nosuchif0" };
+      }),
   });
   try {
     const [i0] = f.harness.instances;
@@ -144,15 +146,10 @@ Deno.test("a real engine with a module it cannot load stops with the file named 
   await ensureEngineBuilt();
   const f = await startFixture({
     engines: 1,
-    launch: (idx, scmDir, socketDir) => {
-      const cfg = engineAt(idx, scmDir);
-      cfg.modules = "mgmt,nosuch";
-      return {
-        enginePath: DEFAULT_ENGINE_PATH,
-        args: (checkMode) => engineArgs(cfg, { socketDir, checkMode }),
-        env: engineEnv(cfg, Deno.env.toObject()),
-      };
-    },
+    launch: (idx, scmDir, socketDir) =>
+      realEngine(idx, scmDir, socketDir, (cfg) => {
+        cfg.modules = "mgmt,nosuch";
+      }),
   });
   try {
     const [i0] = f.harness.instances;

@@ -14,38 +14,11 @@ import type { RASLogEntry } from "../../proto/gen/ts/mgmt/events_pb.ts";
 import { TransportPool } from "../../control/lib/rpc/transport.ts";
 import { RasEventId } from "../../control/mgmt/ops/ras_log.ts";
 import { DMG, LocalCluster } from "../cluster/local_cluster.ts";
-import { CertDirs } from "./tls_fixture.ts";
+import { CertDirs, secureConfigs } from "./tls_fixture.ts";
 import { MsCluster } from "./mgmt_helpers.ts";
 import { leaderChangedEvent } from "../../control/mgmt/ops/ras_log.ts";
 import { create } from "@bufbuild/protobuf";
 import { AuditRecordSchema } from "../../proto/gen/ts/mgmt/events_pb.ts";
-
-const INSECURE = "transport_config:\n  allow_insecure: true\n";
-
-/** Turns the fixture's insecure configs into secure ones using the certificates in `dir`. */
-async function secureConfigs(c: LocalCluster, dir: string): Promise<void> {
-  const block = (name: string, extra: string[] = []) =>
-    [
-      "transport_config:",
-      "  allow_insecure: false",
-      `  ca_cert: ${dir}/daosCA.crt`,
-      `  cert: ${dir}/${name}.crt`,
-      `  key: ${dir}/${name}.key`,
-      ...extra,
-      "",
-    ].join("\n");
-  const paths: [string, string][] = [
-    ...c.servers.map((s) =>
-      [s.configPath, block("server", [`  client_cert_dir: ${dir}/clients`])] as [string, string]
-    ),
-    [c.dmgConfigPath, block("admin")],
-  ];
-  for (const [path, replacement] of paths) {
-    const text = await Deno.readTextFile(path);
-    if (!text.includes(INSECURE)) throw new Error(`${path}: no insecure transport_config`);
-    await Deno.writeTextFile(path, text.replace(INSECURE, replacement));
-  }
-}
 
 Deno.test({
   name: "events and audit (secure): a killed engine within a second, SystemStop by admin's CN",

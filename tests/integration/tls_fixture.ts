@@ -5,6 +5,7 @@
  */
 import { MaxPerm, type TlsMaterial } from "../../control/lib/rpc/security_certs.ts";
 import { loadTlsMaterial } from "../../control/lib/rpc/security_certs.ts";
+import type { LocalCluster } from "../cluster/local_cluster.ts";
 
 const top = new URL("../../", import.meta.url).pathname;
 export const GEN_CERTS = `${top}scripts/gen-certs.sh`;
@@ -218,5 +219,34 @@ export class CertDirs {
   /** Deletes everything. */
   async remove(): Promise<void> {
     await Deno.remove(this.root, { recursive: true }).catch(() => {});
+  }
+}
+
+const INSECURE = "transport_config:\n  allow_insecure: true\n";
+
+/** Turns the fixture's insecure configs into secure ones using the certificates in `dir`. */
+export async function secureConfigs(c: LocalCluster, dir: string): Promise<void> {
+  const block = (name: string, extra: string[] = []) =>
+    [
+      "transport_config:",
+      "  allow_insecure: false",
+      `  ca_cert: ${dir}/daosCA.crt`,
+      `  cert: ${dir}/${name}.crt`,
+      `  key: ${dir}/${name}.key`,
+      ...extra,
+      "",
+    ].join("\n");
+  const paths: [string, string][] = [
+    ...c.servers.map((s) =>
+      [s.configPath, block("server", [`  client_cert_dir: ${dir}/clients`])] as [string, string]
+    ),
+    [c.dmgConfigPath, block("admin")],
+  ];
+  for (const [path, replacement] of paths) {
+    const text = await Deno.readTextFile(path);
+    if (!text.includes(INSECURE)) {
+      throw new Error(`${path}: no insecure transport_config to replace`);
+    }
+    await Deno.writeTextFile(path, text.replace(INSECURE, replacement));
   }
 }

@@ -7,16 +7,11 @@
 #include <string.h>
 
 #include "der.h"
+#include "pmem_tx.h"
 
 static struct vea_free_df *vea_arr(const struct vea_space_df *df)
 {
 	return pmemobj_direct(df->vsd_free);
-}
-
-/* Maps a pmemobj errno to a DAOS error. */
-static int tx_err(int e)
-{
-	return e == ENOMEM ? -DER_NOSPACE : -DER_IO;
 }
 
 /* Runs inside a transaction: makes room for one more entry, doubling the array. */
@@ -32,12 +27,12 @@ static int vea_grow(struct vea_space_df *df)
 	oid = pmemobj_tx_xalloc((size_t)cap * sizeof(struct vea_free_df), 0,
 				POBJ_XALLOC_NO_ABORT);
 	if (OID_IS_NULL(oid))
-		return tx_err(errno);
+		return tx_errno(errno);
 	memcpy(pmemobj_direct(oid), vea_arr(df), (size_t)df->vsd_nfree * sizeof(struct vea_free_df));
 	if (pmemobj_tx_xadd_range_direct(df, sizeof(*df), POBJ_XADD_NO_ABORT) != 0)
-		return tx_err(errno);
+		return tx_errno(errno);
 	if (pmemobj_tx_xfree(df->vsd_free, POBJ_XFREE_NO_ABORT) != 0)
-		return tx_err(errno);
+		return tx_errno(errno);
 	df->vsd_free = oid;
 	df->vsd_cap = cap;
 	return 0;
@@ -52,11 +47,11 @@ int vea_format(PMEMobjpool *pop, struct vea_space_df *df, uint64_t tot_blks)
 	if (pmemobj_tx_stage() != TX_STAGE_WORK)
 		return -DER_INVAL;
 	if (pmemobj_tx_xadd_range_direct(df, sizeof(*df), POBJ_XADD_NO_ABORT) != 0)
-		return tx_err(errno);
+		return tx_errno(errno);
 	oid = pmemobj_tx_xalloc(VEA_INIT_CAP * sizeof(struct vea_free_df), 0,
 				POBJ_XALLOC_NO_ABORT | POBJ_XALLOC_ZERO);
 	if (OID_IS_NULL(oid))
-		return tx_err(errno);
+		return tx_errno(errno);
 	df->vsd_magic = VEA_MAGIC;
 	df->vsd_compat = 0;
 	df->vsd_blk_sz = VEA_BLK_SZ;
@@ -146,18 +141,9 @@ int vea_check(PMEMobjpool *pop, const struct vea_space_df *df, uint64_t pool_sz,
 static int vea_tx(PMEMobjpool *pop, int (*fn)(struct vea_space_df *, uint64_t, uint64_t *),
 		  struct vea_space_df *df, uint64_t a, uint64_t *b)
 {
-	int rc;
-
 	if (pmemobj_tx_begin(pop, NULL, TX_PARAM_NONE) != 0)
-		return tx_err(errno);
-	rc = fn(df, a, b);
-	if (rc == 0)
-		pmemobj_tx_commit();
-	else
-		pmemobj_tx_abort(EINVAL);
-	if (pmemobj_tx_end() != 0 && rc == 0)
-		rc = -DER_IO;
-	return rc;
+		return tx_errno(errno);
+	return tx_finish(fn(df, a, b));
 }
 
 static int do_reserve(struct vea_space_df *df, uint64_t nblks, uint64_t *off)
@@ -171,7 +157,7 @@ static int do_reserve(struct vea_space_df *df, uint64_t nblks, uint64_t *off)
 	if (best == UINT32_MAX)
 		return -DER_NOSPACE;
 	if (pmemobj_tx_xadd_range_direct(df, sizeof(*df), POBJ_XADD_NO_ABORT) != 0)
-		return tx_err(errno);
+		return tx_errno(errno);
 	*off = a[best].vfe_off;
 	if (a[best].vfe_cnt == nblks) {
 		/* the extent is used up: close the gap */
@@ -179,12 +165,12 @@ static int do_reserve(struct vea_space_df *df, uint64_t nblks, uint64_t *off)
 
 		if (pmemobj_tx_xadd_range_direct(&a[best], tail + sizeof(*a),
 						 POBJ_XADD_NO_ABORT) != 0)
-			return tx_err(errno);
+			return tx_errno(errno);
 		memmove(&a[best], &a[best + 1], tail);
 		df->vsd_nfree--;
 	} else {
 		if (pmemobj_tx_xadd_range_direct(&a[best], sizeof(*a), POBJ_XADD_NO_ABORT) != 0)
-			return tx_err(errno);
+			return tx_errno(errno);
 		a[best].vfe_off += nblks;
 		a[best].vfe_cnt -= nblks;
 	}
@@ -219,23 +205,23 @@ static int do_free(struct vea_space_df *df, uint64_t off, uint64_t *nblksp)
 	merge_prev = i > 0 && a[i - 1].vfe_off + a[i - 1].vfe_cnt == off;
 	merge_next = i < n && off + nblks == a[i].vfe_off;
 	if (pmemobj_tx_xadd_range_direct(df, sizeof(*df), POBJ_XADD_NO_ABORT) != 0)
-		return tx_err(errno);
+		return tx_errno(errno);
 	if (merge_prev && merge_next) {
 		size_t tail = (size_t)(n - i - 1) * sizeof(*a);
 
 		if (pmemobj_tx_xadd_range_direct(&a[i - 1], tail + 2 * sizeof(*a),
 						 POBJ_XADD_NO_ABORT) != 0)
-			return tx_err(errno);
+			return tx_errno(errno);
 		a[i - 1].vfe_cnt += nblks + a[i].vfe_cnt;
 		memmove(&a[i], &a[i + 1], tail);
 		df->vsd_nfree--;
 	} else if (merge_prev) {
 		if (pmemobj_tx_xadd_range_direct(&a[i - 1], sizeof(*a), POBJ_XADD_NO_ABORT) != 0)
-			return tx_err(errno);
+			return tx_errno(errno);
 		a[i - 1].vfe_cnt += nblks;
 	} else if (merge_next) {
 		if (pmemobj_tx_xadd_range_direct(&a[i], sizeof(*a), POBJ_XADD_NO_ABORT) != 0)
-			return tx_err(errno);
+			return tx_errno(errno);
 		a[i].vfe_off = off;
 		a[i].vfe_cnt += nblks;
 	} else {
@@ -248,7 +234,7 @@ static int do_free(struct vea_space_df *df, uint64_t off, uint64_t *nblksp)
 		tail = (size_t)(n - i) * sizeof(*a);
 		if (pmemobj_tx_xadd_range_direct(&a[i], tail + sizeof(*a),
 						 POBJ_XADD_NO_ABORT) != 0)
-			return tx_err(errno);
+			return tx_errno(errno);
 		memmove(&a[i + 1], &a[i], tail);
 		a[i].vfe_off = off;
 		a[i].vfe_cnt = nblks;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pmem_tx.h"
 #include "vea.h"
 
 #define POOL_DF_MAGIC   0x5ca1ab1eu
@@ -286,23 +287,6 @@ static int smd_find(const struct vos_engine *eng, const uint8_t uuid[16])
 		if (memcmp(p[i].sp_uuid, uuid, 16) == 0)
 			return (int)i;
 	return -1;
-}
-
-static int tx_errno(int e)
-{
-	return e == ENOMEM ? -DER_NOSPACE : -DER_IO;
-}
-
-/* Ends the transaction begun by the caller: commit when rc is 0, else abort; returns rc. */
-static int tx_finish(int rc)
-{
-	if (rc == 0)
-		pmemobj_tx_commit();
-	else
-		pmemobj_tx_abort(EINVAL);
-	if (pmemobj_tx_end() != 0 && rc == 0)
-		rc = -DER_IO;
-	return rc;
 }
 
 /* Appends a pool record (and its extents) in one transaction. */
@@ -1670,8 +1654,12 @@ void vos_engine_query(struct vos_engine *eng, struct vos_space *sp)
 	pthread_mutex_unlock(&eng->lock);
 }
 
-int vos_target_nvme_reserve(struct vos_engine *eng, const uint8_t uuid[16], int tgt,
-			    uint64_t bytes, uint64_t *bdev_off)
+/*
+ * Reserves (reserve: *bdev_off set) or frees (*bdev_off given) `bytes` of target tgt's NVMe
+ * extent of pool uuid, under the engine lock: the shard lookup and block rounding both share.
+ */
+static int nvme_extent_op(struct vos_engine *eng, const uint8_t uuid[16], int tgt, int reserve,
+			  uint64_t bytes, uint64_t *bdev_off)
 {
 	struct vos_shard *sh;
 	uint64_t blk = 0, n = round_up(bytes, VOS_BLK_SZ) / VOS_BLK_SZ;
@@ -1682,37 +1670,34 @@ int vos_target_nvme_reserve(struct vos_engine *eng, const uint8_t uuid[16], int 
 		return -DER_INVAL;
 	pthread_mutex_lock(&eng->lock);
 	sh = get_shard(eng, uuid, tgt, &rc, err, sizeof(err));
-	if (sh == NULL)
+	if (sh == NULL) {
 		;
-	else if (sh->df->pd_nvme_len == 0)
-		rc = -DER_NOSPACE;
-	else
-		rc = vea_reserve(sh->pop, &sh->df->pd_vea_df, n, &blk);
-	if (rc == 0)
-		*bdev_off = sh->df->pd_nvme_off + blk * VOS_BLK_SZ;
+	} else if (reserve) {
+		if (sh->df->pd_nvme_len == 0)
+			rc = -DER_NOSPACE;
+		else
+			rc = vea_reserve(sh->pop, &sh->df->pd_vea_df, n, &blk);
+		if (rc == 0)
+			*bdev_off = sh->df->pd_nvme_off + blk * VOS_BLK_SZ;
+	} else if (*bdev_off < sh->df->pd_nvme_off ||
+		   (*bdev_off - sh->df->pd_nvme_off) % VOS_BLK_SZ) {
+		rc = -DER_INVAL;
+	} else {
+		rc = vea_free(sh->pop, &sh->df->pd_vea_df,
+			      (*bdev_off - sh->df->pd_nvme_off) / VOS_BLK_SZ, n);
+	}
 	pthread_mutex_unlock(&eng->lock);
 	return rc;
+}
+
+int vos_target_nvme_reserve(struct vos_engine *eng, const uint8_t uuid[16], int tgt,
+			    uint64_t bytes, uint64_t *bdev_off)
+{
+	return nvme_extent_op(eng, uuid, tgt, 1, bytes, bdev_off);
 }
 
 int vos_target_nvme_free(struct vos_engine *eng, const uint8_t uuid[16], int tgt,
 			 uint64_t bdev_off, uint64_t bytes)
 {
-	struct vos_shard *sh;
-	uint64_t n = round_up(bytes, VOS_BLK_SZ) / VOS_BLK_SZ;
-	char err[256];
-	int rc;
-
-	if (n == 0)
-		return -DER_INVAL;
-	pthread_mutex_lock(&eng->lock);
-	sh = get_shard(eng, uuid, tgt, &rc, err, sizeof(err));
-	if (sh == NULL)
-		;
-	else if (bdev_off < sh->df->pd_nvme_off || (bdev_off - sh->df->pd_nvme_off) % VOS_BLK_SZ)
-		rc = -DER_INVAL;
-	else
-		rc = vea_free(sh->pop, &sh->df->pd_vea_df,
-			      (bdev_off - sh->df->pd_nvme_off) / VOS_BLK_SZ, n);
-	pthread_mutex_unlock(&eng->lock);
-	return rc;
+	return nvme_extent_op(eng, uuid, tgt, 0, bytes, &bdev_off);
 }

@@ -30,6 +30,8 @@
 #include "drpc/drpc.pb-c.h"
 #include "shared/event.pb-c.h"
 
+#include "engine_call.h"
+
 struct fake_server {
 	int fd;
 	Srv__NotifyReadyReq *req; /* first NotifyReady received */
@@ -60,33 +62,6 @@ static void *fake_server_main(void *arg)
 	}
 	close(c);
 	return NULL;
-}
-
-static Drpc__Response *engine_call(const char *sock, int module, int method, const uint8_t *body,
-				   size_t body_len)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	Drpc__Call call = DRPC__CALL__INIT;
-	uint8_t buf[256], *msg = NULL;
-	size_t len = 0;
-	Drpc__Response *resp;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	call.module = module;
-	call.method = method;
-	call.sequence = 3;
-	call.body.data = (uint8_t *)body;
-	call.body.len = body_len;
-	assert_int_equal(drpc_send_msg(fd, buf, drpc__call__pack(&call, buf), 5000), 0);
-	assert_int_equal(drpc_recv_msg(fd, &msg, &len, 5000), 0);
-	close(fd);
-	resp = drpc__response__unpack(NULL, len, msg);
-	free(msg);
-	assert_non_null(resp);
-	assert_int_equal(resp->sequence, 3);
-	return resp;
 }
 
 /* The DaosResp status of an mgmt call on the engine socket. */

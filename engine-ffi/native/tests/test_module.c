@@ -31,6 +31,8 @@
 #include "module.h"
 #include "xstream.h"
 
+#include "engine_call.h"
+
 /* Lifecycle calls of the test modules, e.g. "init:ta init:tb setup:ta ...". */
 static char trail[1024];
 static pthread_mutex_t trail_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -274,30 +276,6 @@ static void test_open_bad_names(void **state)
 
 /* ---- whole engine: -m, DAOS_MODULE_DIR, keys per xstream, dRPC by module id ---- */
 
-static Drpc__Response *engine_call(const char *sock, int module, int method)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	Drpc__Call call = DRPC__CALL__INIT;
-	uint8_t buf[64], *msg = NULL;
-	size_t len = 0;
-	Drpc__Response *resp;
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	call.module = module;
-	call.method = method;
-	call.sequence = 9;
-	assert_int_equal(drpc_send_msg(fd, buf, drpc__call__pack(&call, buf), 5000), 0);
-	assert_int_equal(drpc_recv_msg(fd, &msg, &len, 5000), 0);
-	close(fd);
-	resp = drpc__response__unpack(NULL, len, msg);
-	free(msg);
-	assert_non_null(resp);
-	assert_int_equal(resp->sequence, 9);
-	return resp;
-}
-
 /* The tmod key value: {module name, xs_id} (tests/modules/tmod.c). */
 struct tmod_value {
 	const char *module;
@@ -362,27 +340,27 @@ static void test_engine_modules(void **state)
 	assert_null(dss_module_key_get(probe.keys[0]));
 
 	/* dRPC by module id: handlers run on the system xstream (id 3), with its key value */
-	resp = engine_call(sock, DRPC_MODULE_TEST, 1);
+	resp = engine_call(sock, DRPC_MODULE_TEST, 1, NULL, 0);
 	assert_int_equal(resp->status, DRPC__STATUS__SUCCESS);
 	assert_int_equal(resp->body.len, 4);
 	assert_memory_equal(resp->body.data, "ta:3", 4);
 	drpc__response__free_unpacked(resp, NULL);
-	resp = engine_call(sock, DRPC_MODULE_SEC_AGENT, 1);
+	resp = engine_call(sock, DRPC_MODULE_SEC_AGENT, 1, NULL, 0);
 	assert_int_equal(resp->status, DRPC__STATUS__SUCCESS);
 	assert_memory_equal(resp->body.data, "tb:3", 4);
 	drpc__response__free_unpacked(resp, NULL);
-	resp = engine_call(sock, DRPC_MODULE_TEST, 2);
+	resp = engine_call(sock, DRPC_MODULE_TEST, 2, NULL, 0);
 	assert_int_equal(resp->status, DRPC__STATUS__UNKNOWN_METHOD);
 	drpc__response__free_unpacked(resp, NULL);
 	/* ids no loaded module serves: SEC (4), SRV (3, daos_server's), out of range */
 	for (int id = 3; id <= 6; id++) {
-		resp = engine_call(sock, id == 5 ? 1000 : id == 6 ? -1 : id, 1);
+		resp = engine_call(sock, id == 5 ? 1000 : id == 6 ? -1 : id, 1, NULL, 0);
 		assert_int_equal(resp->status, DRPC__STATUS__UNKNOWN_MODULE);
 		assert_int_equal(resp->body.len, 0);
 		drpc__response__free_unpacked(resp, NULL);
 	}
 	/* SetUp (mgmt 209, from libmgmt.so) sets up every module, in load order */
-	resp = engine_call(sock, DRPC_MODULE_MGMT, 209);
+	resp = engine_call(sock, DRPC_MODULE_MGMT, 209, NULL, 0);
 	assert_int_equal(resp->status, DRPC__STATUS__SUCCESS);
 	drpc__response__free_unpacked(resp, NULL);
 	assert_int_equal(daos_engine_state(eng), DAOS_ENGINE_SETUP);

@@ -446,14 +446,38 @@ static void dev_manage_device(struct dss_engine *eng, struct dss_bdev *b, Ctl__S
 	d->ctrlr = c;
 }
 
+/* Moves b to state `to`, persisted; back to `from` when the state file cannot be written. */
+static int dev_state_move(struct dss_storage *st, struct dss_bdev *b, int from, int to)
+{
+	int rc;
+
+	b->state = to;
+	rc = dev_state_save(st);
+	if (rc != 0)
+		b->state = from;
+	return rc;
+}
+
+/* Packs a DevManage answer: resp's status and, when b is known, that device. */
+static int dev_manage_pack(struct dss_engine *eng, struct dss_bdev *b, Ctl__DevManageResp *resp,
+			   uint8_t **out, size_t *out_len)
+{
+	Ctl__SmdDevice dev;
+	Ctl__NvmeController ctrlr;
+
+	if (b != NULL) {
+		dev_manage_device(eng, b, &dev, &ctrlr);
+		resp->device = &dev;
+	}
+	return PACK_INTO(resp, ctl__dev_manage_resp, out, out_len);
+}
+
 /* SetFaulty (220): the device state rule of DAOS bio: only a NORMAL device becomes EVICTED. */
 static int h_dev_set_faulty(struct dss_engine *eng, const uint8_t *req, size_t len,
 			    uint8_t **out, size_t *out_len)
 {
 	Ctl__SetFaultyReq *r = ctl__set_faulty_req__unpack(NULL, len, req);
 	Ctl__DevManageResp resp = CTL__DEV_MANAGE_RESP__INIT;
-	Ctl__SmdDevice dev;
-	Ctl__NvmeController ctrlr;
 	struct dss_bdev *b;
 	int status;
 
@@ -468,18 +492,11 @@ static int h_dev_set_faulty(struct dss_engine *eng, const uint8_t *req, size_t l
 		D_ERROR("SetFaulty: device %s is not NORMAL (state %d)", b->uuid, b->state);
 		resp.status = -DER_INVAL;
 	} else {
-		b->state = DSS_BDEV_EVICTED;
-		resp.status = dev_state_save(&eng->storage);
-		if (resp.status != 0)
-			b->state = DSS_BDEV_NORMAL;
-		else
+		resp.status = dev_state_move(&eng->storage, b, DSS_BDEV_NORMAL, DSS_BDEV_EVICTED);
+		if (resp.status == 0)
 			D_INFO("SetFaulty: device %s evicted", b->uuid);
 	}
-	if (b != NULL) {
-		dev_manage_device(eng, b, &dev, &ctrlr);
-		resp.device = &dev;
-	}
-	status = PACK_INTO(&resp, ctl__dev_manage_resp, out, out_len);
+	status = dev_manage_pack(eng, b, &resp, out, out_len);
 	pthread_mutex_unlock(&eng->lock);
 	ctl__set_faulty_req__free_unpacked(r, NULL);
 	return status;
@@ -495,8 +512,6 @@ static int h_dev_replace(struct dss_engine *eng, const uint8_t *req, size_t len,
 {
 	Ctl__DevReplaceReq *r = ctl__dev_replace_req__unpack(NULL, len, req);
 	Ctl__DevManageResp resp = CTL__DEV_MANAGE_RESP__INIT;
-	Ctl__SmdDevice dev;
-	Ctl__NvmeController ctrlr;
 	struct dss_bdev *old, *nb;
 	int status;
 
@@ -516,18 +531,11 @@ static int h_dev_replace(struct dss_engine *eng, const uint8_t *req, size_t len,
 		D_ERROR("DevReplace: new device %s is in use (state %d)", nb->uuid, nb->state);
 		resp.status = -DER_INVAL;
 	} else {
-		old->state = DSS_BDEV_NORMAL;
-		resp.status = dev_state_save(&eng->storage);
-		if (resp.status != 0)
-			old->state = DSS_BDEV_EVICTED;
-		else
+		resp.status = dev_state_move(&eng->storage, old, DSS_BDEV_EVICTED, DSS_BDEV_NORMAL);
+		if (resp.status == 0)
 			D_INFO("DevReplace: device %s back in use", old->uuid);
 	}
-	if (nb != NULL || old != NULL) {
-		dev_manage_device(eng, nb != NULL ? nb : old, &dev, &ctrlr);
-		resp.device = &dev;
-	}
-	status = PACK_INTO(&resp, ctl__dev_manage_resp, out, out_len);
+	status = dev_manage_pack(eng, nb != NULL ? nb : old, &resp, out, out_len);
 	pthread_mutex_unlock(&eng->lock);
 	ctl__dev_replace_req__free_unpacked(r, NULL);
 	return status;
