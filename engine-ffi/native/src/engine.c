@@ -115,6 +115,21 @@ static void telemetry_close(void)
 	engine_tm = NULL;
 }
 
+/*
+ * The engine's environment for the tunables. daos_server always exports CRT_TIMEOUT, as 0 when
+ * crt_timeout is not configured; CaRT reads 0 as "the default", so the engine does too (any
+ * other value is still checked strictly).
+ */
+static const char *tunable_env(void *arg, const char *name)
+{
+	const char *v = getenv(name);
+
+	(void)arg;
+	if (v != NULL && strcmp(name, "CRT_TIMEOUT") == 0 && strcmp(v, "0") == 0)
+		return NULL;
+	return v;
+}
+
 static void seterr(char *err, size_t errlen, const char *msg)
 {
 	if (err != NULL && errlen > 0)
@@ -231,7 +246,7 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	/* a bad tunable is a start error naming the variable (daos_server shows it) */
-	rc = dss_tunables_from_env(&eng->tun, buf, sizeof(buf));
+	rc = dss_tunables_parse(&eng->tun, tunable_env, NULL, buf, sizeof(buf));
 	if (rc != 0) {
 		seterr(err, errlen, buf);
 		return rc;

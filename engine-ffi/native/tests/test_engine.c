@@ -933,6 +933,19 @@ static void test_engine_bad_tunable(void **state)
 	assert_int_equal(daos_engine_thread_count(eng), 0);
 	daos_engine_destroy(eng);
 	unsetenv("SWIM_SUSPECT_TIMEOUT");
+	/* daos_server exports CRT_TIMEOUT=0 for "not configured": the default, as in CaRT */
+	setenv("CRT_TIMEOUT", "0", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	daos_engine_destroy(eng);
+	setenv("CRT_TIMEOUT", "0x10", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "CRT_TIMEOUT='0x10'"));
+	daos_engine_destroy(eng);
+	unsetenv("CRT_TIMEOUT");
 	unsetenv("DAOS_FABRIC_ADDR");
 	rmdir(dir);
 }
