@@ -19,6 +19,8 @@
 #define INBOX_MAX	  4096 /* queued messages beyond this are dropped (counted as lost) */
 #define EVENT_QUEUE_MAX	  256
 #define EVENT_ATTEMPTS	  5
+#define PEER_SLOTS	  1024 /* reply tracking, by rank modulo (collisions only blur it) */
+#define PEER_FRESH_MS	  5000 /* replies older than this are not counted */
 
 /* The request: one encoded swim message (fixed size for the RPC layer, len says how much). */
 struct swim_rpc_in {
@@ -41,6 +43,13 @@ struct death {
 	uint32_t rank;
 	uint64_t inc;
 	enum swim_dead_reason reason;
+};
+
+/* The last reply a peer gave our SWIM messages: answered, or out of group (not in its map). */
+struct peer_reply {
+	uint32_t rank;
+	int oog;
+	uint64_t at_ms;
 };
 
 struct dss_swim {
@@ -66,6 +75,10 @@ struct dss_swim {
 	struct msg *outbox, **outbox_tail;
 	struct death decided[SWIM_UPDATES_MAX];
 	size_t ndecided;
+
+	struct peer_reply peers[PEER_SLOTS]; /* under lock (written by send_done) */
+	uint64_t oog_since;		     /* swim thread: when most peers began answering OOG */
+	int left;			     /* swim thread: self-termination started */
 
 	/* copies readable under lock from other threads */
 	struct swim_stats stats;
@@ -200,11 +213,62 @@ static const struct swim_ops ops = {
 
 /* ---- the swim thread ---- */
 
+/* Remembers how the peer answered: a peer whose map lacks us answers -DER_OOG. */
 static void send_done(struct crt_rpc *rpc, int status, void *arg)
 {
-	(void)status;
-	(void)arg;
+	struct dss_swim *s = arg;
+	uint32_t rank = crt_req_rank(rpc);
+
+	if (status == 0 || status == -DER_OOG) {
+		pthread_mutex_lock(&s->lock);
+		s->peers[rank % PEER_SLOTS] = (struct peer_reply){rank, status != 0, now_ms()};
+		pthread_mutex_unlock(&s->lock);
+	}
 	crt_req_decref(rpc);
+}
+
+/*
+ * Out of the group without hearing it: the MS excluded this engine (e.g. while it was cut off)
+ * and the map saying so never reached it, so it keeps running with a map that still holds it.
+ * Its peers then answer its SWIM messages out-of-group. When, for a whole suspicion timeout,
+ * more of the peers that recently answered say so than answer normally, the engine leaves the
+ * way an engine excluded by the map does: RAS engine_self_terminated, then stop (daos_server
+ * restarts it and it joins again). The suspicion timeout covers a new rank whose peers have
+ * not installed the map naming it yet.
+ */
+static void check_out_of_group(struct dss_swim *s, uint64_t now)
+{
+	unsigned oog = 0, ok = 0;
+	char msg[160];
+
+	if (s->left)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < PEER_SLOTS; i++) {
+		const struct peer_reply *p = &s->peers[i];
+
+		if (p->at_ms == 0 || p->at_ms + PEER_FRESH_MS < now || p->rank == s->self)
+			continue;
+		oog += p->oog;
+		ok += !p->oog;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (oog < 2 || oog <= ok) {
+		s->oog_since = 0;
+		return;
+	}
+	if (s->oog_since == 0)
+		s->oog_since = now;
+	if (now - s->oog_since < s->eng->tun.swim_suspect_timeout_ms)
+		return;
+	s->left = 1;
+	snprintf(msg, sizeof(msg), "rank %u out of the group: %u peers answer that it is not in "
+		 "their map, %u that it is", s->self, oog, ok);
+	D_ERROR("%s: self-terminating", msg);
+	if (dss_notify_self_terminated(s->eng, s->self, msg) != 0)
+		D_ERROR("engine_self_terminated for rank %u not acknowledged by daos_server",
+			s->self);
+	dss_engine_fail(s->eng, msg);
 }
 
 /* Sends what the context queued; a failed send is a lost message (SWIM copes). */
@@ -225,7 +289,7 @@ static void flush_outbox(struct dss_swim *s)
 			in->len = m->len;
 			memcpy(in->buf, m->buf, m->len);
 			crt_req_set_timeout(rpc, (int)s->eng->tun.swim_ping_timeout_ms);
-			if (crt_req_send(rpc, send_done, NULL) != 0)
+			if (crt_req_send(rpc, send_done, s) != 0)
 				crt_req_decref(rpc);
 		}
 		free(m);
@@ -432,6 +496,7 @@ static void *swim_main(void *arg)
 		flush_outbox(s);
 		handle_deaths(s);
 		publish_stats(s);
+		check_out_of_group(s, t);
 	}
 	return NULL;
 }
