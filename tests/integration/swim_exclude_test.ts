@@ -9,6 +9,14 @@
  */
 import { deepEqual as assertEquals, match, ok as assert } from "node:assert/strict";
 import { type JsonMember, LocalCluster } from "../cluster/local_cluster.ts";
+import { closeTelemetryReader, readEngineMetrics } from "../../engine-ffi/telemetry.ts";
+
+/** A value metric of a local engine's telemetry tree (0 when absent). */
+function metric(c: LocalCluster, server: number, instance: number, path: string): number {
+  const m = readEngineMetrics(c.name, instance, { dir: c.server(server).socketDir });
+  const x = m.metrics.find((v) => v.path === path);
+  return x && x.type !== "duration" ? x.value : 0;
+}
 
 /**
  * SIGSTOP → Excluded bound. The floor is about ping timeout x 2 + suspicion timeout
@@ -51,6 +59,18 @@ Deno.test({
       const others = (ms: JsonMember[]) =>
         ms.filter((m) => m.addr !== host.addr).map((m) => [m.rank, m.state, m.incarnation]);
       assertEquals(others(out), others(all));
+      // The survivors' telemetry: every one probed; the deaths were counted and stamped.
+      let deaths = 0;
+      for (const srv of [0, 1]) {
+        for (const inst of [0, 1]) {
+          assert(metric(c, srv, inst, "swim/pings_sent") > 0, `server ${srv} engine ${inst}`);
+          deaths += metric(c, srv, inst, "events/dead_ranks");
+          if (metric(c, srv, inst, "events/dead_ranks") > 0) {
+            assert(metric(c, srv, inst, "events/last_event_ts") >= Math.floor(t0 / 1000));
+          }
+        }
+      }
+      assert(deaths >= 2, `dead_ranks over the survivors: ${deaths}`);
 
       for (const p of stopped) Deno.kill(p, "SIGCONT");
       stopped = [];
@@ -69,6 +89,7 @@ Deno.test({
           Deno.kill(p, "SIGCONT");
         } catch { /* gone */ }
       }
+      closeTelemetryReader();
       await c.destroy();
     }
   },

@@ -177,6 +177,8 @@ static void op_dead(void *arg, uint32_t rank, uint64_t inc, enum swim_dead_reaso
 
 	D_ERROR("swim: rank %u (incarnation %llu) dead in rank %u's view: %s", rank,
 	       (unsigned long long)inc, s->self, swim_dead_reason_str(reason));
+	/* as DAOS's events/dead_ranks: one per rank death this engine saw, never decremented */
+	dss_tm_gauge_add(DSS_TM_DEAD_RANKS, 1);
 	dss_tm_timestamp_now(DSS_TM_LAST_EVENT_TS);
 	if (s->ndecided < SWIM_UPDATES_MAX)
 		s->decided[s->ndecided++] = (struct death){rank, inc, reason};
@@ -367,28 +369,30 @@ static void sync_members(struct dss_swim *s)
 	free(g);
 }
 
-/* Members ALIVE in this context's view (self included), and those held DEAD. */
-static void count_states(struct dss_swim *s, size_t *alive, size_t *dead)
+/* Members ALIVE in this context's view (self included). */
+static size_t count_alive(struct dss_swim *s)
 {
-	*alive = *dead = 0;
+	size_t alive = 0;
+
 	for (size_t i = 0; i < s->nranks; i++) {
 		enum swim_state st = SWIM_ALIVE;
 		uint64_t inc;
 
 		if (s->ranks[i] != s->self && swim_member_get(s->ctx, s->ranks[i], &st, &inc) != 0)
 			continue;
-		*alive += st == SWIM_ALIVE;
-		*dead += st == SWIM_DEAD;
+		alive += st == SWIM_ALIVE;
 	}
+	return alive;
 }
 
 /* Turns the deaths decided during the last tick/recv into RAS events (or log lines). */
 static void handle_deaths(struct dss_swim *s)
 {
-	size_t alive, dead;
+	size_t alive;
 
-	count_states(s, &alive, &dead);
-	dss_tm_gauge_set(DSS_TM_DEAD_RANKS, (int64_t)dead);
+	if (s->ndecided == 0)
+		return;
+	alive = count_alive(s);
 	for (size_t i = 0; i < s->ndecided; i++) {
 		struct death *d = &s->decided[i];
 

@@ -17,7 +17,8 @@
  *    Minority guard: a death this engine decided is reported only while more than half of the
  *    members (self included) are ALIVE in its view (or the group has at most two members), so
  *    the engines of a partitioned-off minority do not get the healthy majority excluded.
- *  - Telemetry: events/dead_ranks (members held DEAD), events/last_event_ts (last death),
+ *  - Telemetry: events/dead_ranks (rank deaths seen, as DAOS counts them), events/last_event_ts
+ *    (last death),
  *    swim/pings_sent, swim/ping_reqs_sent, swim/acks_received, swim/suspects,
  *    swim/deaths_decided, swim/refutes, swim/glitches, swim/bad_msgs, swim/events_sent,
  *    swim/events_suppressed.

@@ -112,7 +112,14 @@ registerScenario({
     soakPolls = 0;
     excludeMs.length = 0;
     rejoinMs.length = 0;
-    cluster = await LocalCluster.create({ servers: 3, replicas: 1, engines: 2 });
+    // Every round restarts the same ranks: the default rate limit (one restart per rank per
+    // 300 s) would defer the second round's restart.
+    cluster = await LocalCluster.create({
+      servers: 3,
+      replicas: 1,
+      engines: 2,
+      extraServerYaml: "engine_auto_restart_min_delay: 1",
+    });
     const c = cluster;
     await c.startAll();
     const f = await c.dmg(["storage", "format"]);
