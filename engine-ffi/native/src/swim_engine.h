@@ -17,6 +17,11 @@
  *    Minority guard: a death this engine decided is reported only while more than half of the
  *    members (self included) are ALIVE in its view (or the group has at most two members), so
  *    the engines of a partitioned-off minority do not get the healthy majority excluded.
+ *  - Out of the group: an engine the MS excluded while it could not hear the map (partition)
+ *    still holds a map with itself; its peers answer its SWIM requests -DER_OOG. When, for a
+ *    suspicion timeout, more recent repliers say so than answer normally, it leaves as an
+ *    engine excluded by the map does (RAS engine_self_terminated, stop; daos_server restarts
+ *    it and it joins again).
  *  - Telemetry: events/dead_ranks (rank deaths seen, as DAOS counts them), events/last_event_ts
  *    (last death),
  *    swim/pings_sent, swim/ping_reqs_sent, swim/acks_received, swim/suspects,
