@@ -912,6 +912,146 @@ static void test_engine_swim_rank_dead(void **state)
 	unsetenv("DAOS_FABRIC_ADDR");
 }
 
+/*
+ * Child of test_engine_swim_out_of_group: engine `rank` whose map holds ranks 6 and 7 only.
+ * Writes its URI (URI_LEN bytes) to wfd, reads the URIs of ranks 5, 6, 7 from rfd, installs
+ * the map and runs until rfd closes.
+ */
+#define URI_LEN 160
+static int swim_oog_peer_main(int rfd, int wfd, const char *dir, uint32_t rank)
+{
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", dir, "-d", dir, "-I", "2"};
+	const uint32_t ranks[] = {6, 7};
+	const char *uris[2];
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	char err[1024], all[3][URI_LEN], mine[URI_LEN] = "", c;
+	uint8_t body[32];
+	daos_engine_t *eng;
+
+	setenv("SWIM_PROTOCOL_PERIOD_LEN", "200", 1);
+	setenv("SWIM_PING_TIMEOUT", "100", 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", "5000", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	if (eng == NULL || daos_engine_start(eng, err, sizeof(err)) != 0)
+		return 1;
+	snprintf(mine, sizeof(mine), "%s", daos_engine_uri(eng));
+	if (write(wfd, mine, URI_LEN) != URI_LEN || read(rfd, all, sizeof(all)) != sizeof(all))
+		return 2;
+	uris[0] = all[1];
+	uris[1] = all[2];
+	sr.rank = rank;
+	sr.map_version = 1;
+	if (mgmt_status(daos_engine_socket_path(eng), 202, body,
+			mgmt__set_rank_req__pack(&sr, body)) != 0 ||
+	    group_update_uris(daos_engine_socket_path(eng), 2, ranks, uris, 2) != 0)
+		return 3;
+	while (read(rfd, &c, 1) > 0)
+		;
+	daos_engine_destroy(eng);
+	return 0;
+}
+
+/*
+ * An engine excluded without hearing it: this engine (rank 5) holds a map {5, 6, 7}, while
+ * ranks 6 and 7 (child processes) hold one without it, so they answer its SWIM requests
+ * out-of-group. After a suspicion timeout of that, the engine leaves as an engine excluded by
+ * the map does: RAS engine_self_terminated to daos_server, then it stops itself. The deaths
+ * its own SWIM decides meanwhile are isolated ones (it hears from nobody): none is reported.
+ */
+static void test_engine_swim_out_of_group(void **state)
+{
+	char dir[] = "/tmp/engine_oog_XXXXXX", d6[] = "/tmp/engine_oog6_XXXXXX";
+	char d7[] = "/tmp/engine_oog7_XXXXXX", srv_path[108], err[1024] = "", sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct event_server es = {.fd = -1, .calls = 2};
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	const uint32_t ranks[] = {5, 6, 7};
+	char all[3][URI_LEN];
+	const char *uris[3] = {all[0], all[1], all[2]};
+	int to[2][2], from[2][2], wst;
+	char *dirs[2] = {d6, d7};
+	uint8_t body[32];
+	daos_engine_t *eng;
+	pid_t child[2];
+	pthread_t srv;
+
+	(void)state;
+	memset(all, 0, sizeof(all));
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	for (int i = 0; i < 2; i++) {
+		assert_non_null(mkdtemp(dirs[i]));
+		assert_int_equal(pipe(to[i]), 0);
+		assert_int_equal(pipe(from[i]), 0);
+		child[i] = fork();
+		assert_true(child[i] >= 0);
+		if (child[i] == 0) {
+			close(to[i][1]);
+			close(from[i][0]);
+			if (i == 1) {
+				close(to[0][1]);
+				close(from[0][0]);
+			}
+			_exit(swim_oog_peer_main(to[i][0], from[i][1], dirs[i], 6 + (uint32_t)i));
+		}
+		close(to[i][0]);
+		close(from[i][1]);
+	}
+	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
+	setenv("SWIM_PROTOCOL_PERIOD_LEN", "100", 1);
+	setenv("SWIM_PING_TIMEOUT", "50", 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", "500", 1);
+	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(es.fd, 4), 0);
+	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	snprintf(all[0], URI_LEN, "%s", daos_engine_uri(eng));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(read(from[i][0], all[1 + i], URI_LEN), URI_LEN);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(write(to[i][1], all, sizeof(all)), (ssize_t)sizeof(all));
+	sr.rank = 5;
+	sr.map_version = 1;
+	assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)), 0);
+	assert_int_equal(group_update_uris(sock, 2, ranks, uris, 3), 0);
+	assert_int_equal(daos_engine_wait(eng, 15000), 1);
+	assert_non_null(strstr(daos_engine_last_error(eng), "rank 5 out of the group"));
+	for (int i = 0; i < 50 && es.event == NULL; i++)
+		usleep(100 * 1000);
+	if (es.event == NULL)
+		shutdown(es.fd, SHUT_RDWR);
+	pthread_join(srv, NULL);
+	for (int i = 0; i < 2; i++) {
+		close(to[i][1]);
+		close(from[i][0]);
+		assert_int_equal(waitpid(child[i], &wst, 0), child[i]);
+		assert_true(WIFEXITED(wst));
+		assert_int_equal(WEXITSTATUS(wst), 0);
+		rmdir(dirs[i]);
+	}
+	assert_non_null(es.event);
+	assert_non_null(es.event->event);
+	assert_int_equal(es.event->event->id, 5); /* engine_self_terminated, not a death */
+	assert_int_equal(es.event->event->rank, 5);
+	shared__cluster_event_req__free_unpacked(es.event, NULL);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	close(es.fd);
+	unlink(srv_path);
+	rmdir(dir);
+	unsetenv("SWIM_PROTOCOL_PERIOD_LEN");
+	unsetenv("SWIM_PING_TIMEOUT");
+	unsetenv("SWIM_SUSPECT_TIMEOUT");
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
 /* A bad tunable in the environment is a start error naming the variable; create still works. */
 static void test_engine_bad_tunable(void **state)
 {
@@ -1017,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_engine_excluded_self_terminates),
 		cmocka_unit_test(test_engine_group_update_property),
 		cmocka_unit_test(test_engine_swim_rank_dead),
+		cmocka_unit_test(test_engine_swim_out_of_group),
 		cmocka_unit_test(test_engine_bad_tunable),
 		cmocka_unit_test(test_engine_drpc_flood),
 		cmocka_unit_test(test_engine_drpc_unread_replies),
