@@ -118,6 +118,26 @@ int dss_crt_start(struct dss_engine *eng, char *err, size_t errlen)
 		dss_crt_stop(eng);
 		return rc;
 	}
+	/*
+	 * Every loaded module's protocol, now that the transport exists; they go away with it
+	 * (dss_crt_stop runs before the modules unload).
+	 */
+	for (int i = 0; i < eng->reg.nmods; i++) {
+		const struct dss_module *mod = eng->reg.mods[i];
+
+		if (!eng->reg.loaded[i] || mod->proto == NULL)
+			continue;
+		rc = crt_proto_register(eng->crt, mod->proto);
+		if (rc != 0) {
+			snprintf(err, errlen, "module %s: cannot register its RPC protocol %s "
+				 "(base 0x%08x): %s; give the module a unique base opcode",
+				 mod->name, mod->proto->name ? mod->proto->name : "(unnamed)",
+				 mod->proto->base, strerror(-rc));
+			dss_crt_stop(eng);
+			return rc;
+		}
+		D_INFO("module %s: RPC protocol %s registered", mod->name, mod->proto->name);
+	}
 	rc = iv_start(eng, err, errlen);
 	if (rc != 0) {
 		dss_crt_stop(eng);

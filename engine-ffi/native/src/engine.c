@@ -15,6 +15,7 @@
 #include "crt_engine.h"
 #include "log.h"
 #include "notify.h"
+#include "swim_engine.h"
 #include "telemetry.h"
 
 /* One engine per process: its socket name is per pid and its log is process-wide. */
@@ -112,6 +113,21 @@ static void telemetry_close(void)
 {
 	dss_tm_destroy(engine_tm);
 	engine_tm = NULL;
+}
+
+/*
+ * The engine's environment for the tunables. daos_server always exports CRT_TIMEOUT, as 0 when
+ * crt_timeout is not configured; CaRT reads 0 as "the default", so the engine does too (any
+ * other value is still checked strictly).
+ */
+static const char *tunable_env(void *arg, const char *name)
+{
+	const char *v = getenv(name);
+
+	(void)arg;
+	if (v != NULL && strcmp(name, "CRT_TIMEOUT") == 0 && strcmp(v, "0") == 0)
+		return NULL;
+	return v;
 }
 
 static void seterr(char *err, size_t errlen, const char *msg)
@@ -212,7 +228,10 @@ static void close_endpoints(struct dss_engine *eng)
 		eng->drpc_fd = -1;
 		unlink(eng->sock_path);
 	}
+	/* SWIM's threads first (they send on the transport), its state once no handler runs */
+	dss_swim_stop(eng);
 	dss_crt_stop(eng);
+	dss_swim_free(eng);
 }
 
 int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
@@ -226,9 +245,18 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 		       "create");
 		return -EINVAL;
 	}
+	/* a bad tunable is a start error naming the variable (daos_server shows it) */
+	rc = dss_tunables_parse(&eng->tun, tunable_env, NULL, buf, sizeof(buf));
+	if (rc != 0) {
+		seterr(err, errlen, buf);
+		return rc;
+	}
+	D_INFO("tunables: %s", dss_tunables_str(&eng->tun, buf, sizeof(buf)));
 	rc = dss_drpc_listen(eng, buf, sizeof(buf));
 	if (rc == 0)
 		rc = dss_crt_start(eng, buf, sizeof(buf));
+	if (rc == 0)
+		rc = dss_swim_start(eng, buf, sizeof(buf));
 	if (rc != 0) {
 		close_endpoints(eng);
 		seterr(err, errlen, buf);

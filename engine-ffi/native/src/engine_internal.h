@@ -11,6 +11,7 @@
 #include "module.h"
 #include "server_watch.h"
 #include "storage.h"
+#include "tunables.h"
 #include "xstream.h"
 
 #define DSS_NIL_RANK 0xFFFFFFFFu
@@ -43,6 +44,8 @@ struct dss_engine {
 	int drpc_fd;             /* dRPC listener */
 	struct crt_transport *crt; /* the fabric RPC transport (crt_engine.h) */
 	struct ive *iv;          /* the engine's IV namespace over crt (iv_engine.h) */
+	struct dss_tunables tun; /* read from the environment at start (tunables.h) */
+	struct dss_swim *swim;   /* SWIM (swim_engine.h), NULL when not started */
 	char uri[160];
 	uint64_t incarnation;
 	struct dss_server_watch server; /* the daos_server whose death stops this engine */

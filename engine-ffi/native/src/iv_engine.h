@@ -38,7 +38,7 @@
 #include "iv.h"
 
 /** Opcode base of the IV protocol (CaRT keeps IV inside its internal range; ours is next). */
-#define IVE_OPC_BASE	  0xFE000000u
+#define IVE_OPC_BASE	  0xFD000000u
 #define IVE_OPC_MSG	  CRT_PROTO_OPC(IVE_OPC_BASE, 1, 0) /* up to IVE_WIRE_MAX bytes */
 #define IVE_OPC_MSG_SMALL CRT_PROTO_OPC(IVE_OPC_BASE, 1, 1) /* up to IVE_WIRE_SMALL bytes */
 /* Wire input: incarnation u64, length u32, pad u32, then the IV message. */

@@ -153,7 +153,12 @@ static int pack_srv_call(int method, const uint8_t *body, size_t body_len, uint8
 	return 0;
 }
 
-int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char *msg)
+/*
+ * Packs RAS event id for rank/incarnation with msg into a ClusterEvent up-call and makes one
+ * bounded attempt. info: the engine-state extended info, or NULL for none.
+ */
+static int send_event(struct dss_engine *eng, uint32_t id, uint32_t type, uint32_t sev,
+		      uint32_t rank, uint64_t incarnation, const char *msg, int engine_info)
 {
 	Shared__RASEvent ev = SHARED__RASEVENT__INIT;
 	Shared__RASEvent__EngineStateEventInfo info =
@@ -170,18 +175,20 @@ int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	ev.id = DSS_RAS_ENGINE_SELF_TERMINATED;
+	ev.id = id;
 	ev.msg = (char *)msg;
 	ev.timestamp = ts;
-	ev.type = DSS_RAS_TYPE_INFO;
-	ev.severity = DSS_RAS_SEV_NOTICE;
+	ev.type = type;
+	ev.severity = sev;
 	ev.hostname = host;
 	ev.rank = rank;
-	ev.incarnation = eng->incarnation;
+	ev.incarnation = incarnation;
 	ev.proc_id = (uint64_t)getpid();
-	info.instance = (uint32_t)eng->args.instance_idx;
-	ev.extended_info_case = SHARED__RASEVENT__EXTENDED_INFO_ENGINE_STATE_INFO;
-	ev.engine_state_info = &info;
+	if (engine_info) {
+		info.instance = (uint32_t)eng->args.instance_idx;
+		ev.extended_info_case = SHARED__RASEVENT__EXTENDED_INFO_ENGINE_STATE_INFO;
+		ev.engine_state_info = &info;
+	}
 	req.event = &ev;
 	body_len = shared__cluster_event_req__get_packed_size(&req);
 	body = malloc(body_len + 1);
@@ -190,10 +197,24 @@ int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char
 	shared__cluster_event_req__pack(&req, body);
 	if (pack_srv_call(DRPC_METHOD_SRV_CLUSTER_EVENT, body, body_len, &call, &call_len) != 0)
 		goto out;
-	/* one bounded attempt: the engine terminates whether or not daos_server heard it */
 	rc = notify_once(eng, "ClusterEvent", call, call_len, EVENT_TIMEOUT_MS) == 1 ? 0 : -EIO;
 out:
 	free(body);
 	free(call);
 	return rc;
+}
+
+int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char *msg)
+{
+	/* one bounded attempt: the engine terminates whether or not daos_server heard it */
+	return send_event(eng, DSS_RAS_ENGINE_SELF_TERMINATED, DSS_RAS_TYPE_INFO,
+			  DSS_RAS_SEV_NOTICE, rank, eng->incarnation, msg, 1);
+}
+
+int dss_notify_swim_rank_dead(struct dss_engine *eng, uint32_t rank, uint64_t incarnation,
+			      const char *msg)
+{
+	/* a state change: daos_server forwards it to the MS leader, which excludes the rank */
+	return send_event(eng, DSS_RAS_SWIM_RANK_DEAD, DSS_RAS_TYPE_STATE_CHANGE,
+			  DSS_RAS_SEV_NOTICE, rank, incarnation, msg, 0);
 }

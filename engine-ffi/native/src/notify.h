@@ -14,6 +14,8 @@ struct dss_engine;
 
 /* RAS event ids, types and severities used by the engine (spec/server.md §5.5). */
 #define DSS_RAS_ENGINE_SELF_TERMINATED 5
+#define DSS_RAS_SWIM_RANK_DEAD         17
+#define DSS_RAS_TYPE_STATE_CHANGE      1
 #define DSS_RAS_TYPE_INFO              2
 #define DSS_RAS_SEV_NOTICE             3
 
@@ -32,5 +34,13 @@ void *dss_notify_main(void *eng);
  * srv 304), one bounded attempt. 0 when daos_server acknowledged it, else -EIO / -ENOMEM.
  */
 DSS_API int dss_notify_self_terminated(struct dss_engine *eng, uint32_t rank, const char *msg);
+
+/**
+ * Raise RAS swim_rank_dead (state change) for rank at incarnation with msg (the reason) to
+ * daos_server, which forwards it to the MS leader. One bounded attempt: 0 when acknowledged,
+ * else -EIO / -ENOMEM.
+ */
+DSS_API int dss_notify_swim_rank_dead(struct dss_engine *eng, uint32_t rank,
+				      uint64_t incarnation, const char *msg);
 
 #endif

@@ -638,8 +638,9 @@ static void *event_server_main(void *arg)
 	return NULL;
 }
 
-/* GroupUpdate{version, ranks[n]} to the engine; returns GroupUpdateResp.status. */
-static int32_t group_update(const char *sock, uint32_t version, const uint32_t *ranks, size_t n)
+/* GroupUpdate{version, ranks[n] at uris[n] (NULL: an unserved address)}; the resp status. */
+static int32_t group_update_uris(const char *sock, uint32_t version, const uint32_t *ranks,
+				 const char *const *uris, size_t n)
 {
 	Mgmt__GroupUpdateReq req = MGMT__GROUP_UPDATE_REQ__INIT;
 	Mgmt__GroupUpdateReq__Engine e[4], *pe[4];
@@ -652,7 +653,7 @@ static int32_t group_update(const char *sock, uint32_t version, const uint32_t *
 	for (size_t i = 0; i < n; i++) {
 		mgmt__group_update_req__engine__init(&e[i]);
 		e[i].rank = ranks[i];
-		e[i].uri = "ofi+tcp://127.0.0.1:1";
+		e[i].uri = (char *)(uris && uris[i] ? uris[i] : "ofi+tcp://127.0.0.1:1");
 		e[i].incarnation = 1;
 		pe[i] = &e[i];
 	}
@@ -667,6 +668,12 @@ static int32_t group_update(const char *sock, uint32_t version, const uint32_t *
 	mgmt__group_update_resp__free_unpacked(gr, NULL);
 	drpc__response__free_unpacked(resp, NULL);
 	return st;
+}
+
+/* GroupUpdate{version, ranks[n]}, every rank at an unserved address. */
+static int32_t group_update(const char *sock, uint32_t version, const uint32_t *ranks, size_t n)
+{
+	return group_update_uris(sock, version, ranks, NULL, n);
 }
 
 /*
@@ -740,6 +747,325 @@ static void test_engine_excluded_self_terminates(void **state)
 }
 
 /*
+ * SWIM wired end to end in one engine: with short tunables from the environment, a map naming
+ * the engine (rank 5) and rank 9 at an address nobody serves, the engine's SWIM suspects rank
+ * 9, declares it dead when the suspicion times out and raises RAS swim_rank_dead (id 17, a
+ * state change, rank 9 at the map's incarnation, the SWIM reason) to daos_server.sock.
+ */
+/*
+ * Child of test_engine_swim_rank_dead: a second engine (rank 6, in its own process since an
+ * engine is one per process) with a slow SWIM of its own, so the parent decides rank 9's death.
+ * Writes its URI to wfd, reads the parent's from rfd, installs the map, runs until rfd closes.
+ */
+static int swim_peer_main(int rfd, int wfd, const char *dir)
+{
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", dir, "-d", dir, "-I", "2"};
+	const char *uris[3] = {NULL, NULL, NULL};
+	const uint32_t ranks[] = {5, 6, 9};
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	char err[1024], peer[160] = "", c;
+	uint8_t body[32];
+	daos_engine_t *eng;
+	ssize_t n;
+
+	setenv("SWIM_PROTOCOL_PERIOD_LEN", "2000", 1);
+	setenv("SWIM_PING_TIMEOUT", "1000", 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", "60000", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	if (eng == NULL || daos_engine_start(eng, err, sizeof(err)) != 0)
+		return 1;
+	if (write(wfd, daos_engine_uri(eng), strlen(daos_engine_uri(eng)) + 1) < 0)
+		return 2;
+	n = read(rfd, peer, sizeof(peer) - 1);
+	if (n <= 0)
+		return 3;
+	uris[0] = peer;
+	uris[1] = daos_engine_uri(eng);
+	sr.rank = 6;
+	sr.map_version = 1;
+	if (mgmt_status(daos_engine_socket_path(eng), 202, body,
+			mgmt__set_rank_req__pack(&sr, body)) != 0 ||
+	    group_update_uris(daos_engine_socket_path(eng), 2, ranks, uris, 3) != 0)
+		return 4;
+	while (read(rfd, &c, 1) > 0)
+		;
+	daos_engine_destroy(eng);
+	return 0;
+}
+
+/*
+ * SWIM wired end to end: with short tunables from the environment and a map naming this
+ * engine (rank 5), a live engine in a child process (rank 6) and rank 9 at an address nobody
+ * serves, this engine's SWIM suspects rank 9 (no direct ACK, no indirect one through rank 6),
+ * declares it dead when the suspicion times out and raises RAS swim_rank_dead (id 17, a state
+ * change, rank 9 at the map's incarnation, the SWIM reason) to daos_server.sock.
+ */
+static void test_engine_swim_rank_dead(void **state)
+{
+	char dir[] = "/tmp/engine_swim_XXXXXX", dir2[] = "/tmp/engine_swim2_XXXXXX";
+	char srv_path[108], err[1024] = "", sock[108], peer[160] = "";
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct event_server es = {.fd = -1, .calls = 2};
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	const uint32_t ranks[] = {5, 6, 9};
+	const char *uris[3] = {NULL, NULL, NULL};
+	int to_child[2], from_child[2], wst = 0;
+	uint8_t body[32];
+	daos_engine_t *eng;
+	pthread_t srv;
+	pid_t child;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(dir2));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	assert_int_equal(pipe(to_child), 0);
+	assert_int_equal(pipe(from_child), 0);
+	/* fork before this process has threads of its own */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(to_child[1]);
+		close(from_child[0]);
+		_exit(swim_peer_main(to_child[0], from_child[1], dir2));
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
+	setenv("SWIM_PROTOCOL_PERIOD_LEN", "100", 1);
+	setenv("SWIM_PING_TIMEOUT", "50", 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", "500", 1);
+	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(es.fd, 4), 0);
+	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	assert_true(read(from_child[0], peer, sizeof(peer) - 1) > 0);
+	assert_true(write(to_child[1], daos_engine_uri(eng), strlen(daos_engine_uri(eng)) + 1) >
+		    0);
+	uris[0] = daos_engine_uri(eng);
+	uris[1] = peer;
+	sr.rank = 5;
+	sr.map_version = 1;
+	assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)), 0);
+	assert_int_equal(group_update_uris(sock, 2, ranks, uris, 3), 0);
+	/* NotifyReady, then the event: the server thread returns after both (bounded wait) */
+	for (int i = 0; i < 150 && es.event == NULL; i++)
+		usleep(100 * 1000);
+	if (es.event == NULL)
+		shutdown(es.fd, SHUT_RDWR); /* unblock accept: the assertion below reports it */
+	pthread_join(srv, NULL);
+	close(to_child[1]);
+	assert_int_equal(waitpid(child, &wst, 0), child);
+	assert_true(WIFEXITED(wst));
+	assert_int_equal(WEXITSTATUS(wst), 0);
+	assert_non_null(es.event);
+	assert_non_null(es.event->event);
+	assert_int_equal(es.event->event->id, 17);
+	assert_int_equal(es.event->event->type, 1);
+	assert_int_equal(es.event->event->rank, 9);
+	assert_int_equal(es.event->event->incarnation, 1);
+	assert_non_null(strstr(es.event->event->msg, "swim: "));
+	assert_non_null(strstr(es.event->event->msg, "decided by rank 5"));
+	shared__cluster_event_req__free_unpacked(es.event, NULL);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	close(es.fd);
+	close(from_child[0]);
+	unlink(srv_path);
+	rmdir(dir);
+	rmdir(dir2);
+	unsetenv("SWIM_PROTOCOL_PERIOD_LEN");
+	unsetenv("SWIM_PING_TIMEOUT");
+	unsetenv("SWIM_SUSPECT_TIMEOUT");
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
+/*
+ * Child of test_engine_swim_out_of_group: engine `rank` whose map holds ranks 6 and 7 only.
+ * Writes its URI (URI_LEN bytes) to wfd, reads the URIs of ranks 5, 6, 7 from rfd, installs
+ * the map and runs until rfd closes.
+ */
+#define URI_LEN 160
+static int swim_oog_peer_main(int rfd, int wfd, const char *dir, uint32_t rank)
+{
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", dir, "-d", dir, "-I", "2"};
+	const uint32_t ranks[] = {6, 7};
+	const char *uris[2];
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	char err[1024], all[3][URI_LEN], mine[URI_LEN] = "", c;
+	uint8_t body[32];
+	daos_engine_t *eng;
+
+	setenv("SWIM_PROTOCOL_PERIOD_LEN", "200", 1);
+	setenv("SWIM_PING_TIMEOUT", "100", 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", "5000", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	if (eng == NULL || daos_engine_start(eng, err, sizeof(err)) != 0)
+		return 1;
+	snprintf(mine, sizeof(mine), "%s", daos_engine_uri(eng));
+	if (write(wfd, mine, URI_LEN) != URI_LEN || read(rfd, all, sizeof(all)) != sizeof(all))
+		return 2;
+	uris[0] = all[1];
+	uris[1] = all[2];
+	sr.rank = rank;
+	sr.map_version = 1;
+	if (mgmt_status(daos_engine_socket_path(eng), 202, body,
+			mgmt__set_rank_req__pack(&sr, body)) != 0 ||
+	    group_update_uris(daos_engine_socket_path(eng), 2, ranks, uris, 2) != 0)
+		return 3;
+	while (read(rfd, &c, 1) > 0)
+		;
+	daos_engine_destroy(eng);
+	return 0;
+}
+
+/*
+ * An engine excluded without hearing it: this engine (rank 5) holds a map {5, 6, 7}, while
+ * ranks 6 and 7 (child processes) hold one without it, so they answer its SWIM requests
+ * out-of-group. After a suspicion timeout of that, the engine leaves as an engine excluded by
+ * the map does: RAS engine_self_terminated to daos_server, then it stops itself. The deaths
+ * its own SWIM decides meanwhile are isolated ones (it hears from nobody): none is reported.
+ */
+static void test_engine_swim_out_of_group(void **state)
+{
+	char dir[] = "/tmp/engine_oog_XXXXXX", d6[] = "/tmp/engine_oog6_XXXXXX";
+	char d7[] = "/tmp/engine_oog7_XXXXXX", srv_path[108], err[1024] = "", sock[108];
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct event_server es = {.fd = -1, .calls = 2};
+	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
+	const uint32_t ranks[] = {5, 6, 7};
+	char all[3][URI_LEN];
+	const char *uris[3] = {all[0], all[1], all[2]};
+	int to[2][2], from[2][2], wst;
+	char *dirs[2] = {d6, d7};
+	uint8_t body[32];
+	daos_engine_t *eng;
+	pid_t child[2];
+	pthread_t srv;
+
+	(void)state;
+	memset(all, 0, sizeof(all));
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	for (int i = 0; i < 2; i++) {
+		assert_non_null(mkdtemp(dirs[i]));
+		assert_int_equal(pipe(to[i]), 0);
+		assert_int_equal(pipe(from[i]), 0);
+		child[i] = fork();
+		assert_true(child[i] >= 0);
+		if (child[i] == 0) {
+			close(to[i][1]);
+			close(from[i][0]);
+			if (i == 1) {
+				close(to[0][1]);
+				close(from[0][0]);
+			}
+			_exit(swim_oog_peer_main(to[i][0], from[i][1], dirs[i], 6 + (uint32_t)i));
+		}
+		close(to[i][0]);
+		close(from[i][1]);
+	}
+	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
+	setenv("SWIM_PROTOCOL_PERIOD_LEN", "100", 1);
+	setenv("SWIM_PING_TIMEOUT", "50", 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", "500", 1);
+	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(es.fd, 4), 0);
+	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	snprintf(all[0], URI_LEN, "%s", daos_engine_uri(eng));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(read(from[i][0], all[1 + i], URI_LEN), URI_LEN);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(write(to[i][1], all, sizeof(all)), (ssize_t)sizeof(all));
+	sr.rank = 5;
+	sr.map_version = 1;
+	assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)), 0);
+	assert_int_equal(group_update_uris(sock, 2, ranks, uris, 3), 0);
+	assert_int_equal(daos_engine_wait(eng, 15000), 1);
+	assert_non_null(strstr(daos_engine_last_error(eng), "rank 5 out of the group"));
+	for (int i = 0; i < 50 && es.event == NULL; i++)
+		usleep(100 * 1000);
+	if (es.event == NULL)
+		shutdown(es.fd, SHUT_RDWR);
+	pthread_join(srv, NULL);
+	for (int i = 0; i < 2; i++) {
+		close(to[i][1]);
+		close(from[i][0]);
+		assert_int_equal(waitpid(child[i], &wst, 0), child[i]);
+		assert_true(WIFEXITED(wst));
+		assert_int_equal(WEXITSTATUS(wst), 0);
+		rmdir(dirs[i]);
+	}
+	assert_non_null(es.event);
+	assert_non_null(es.event->event);
+	assert_int_equal(es.event->event->id, 5); /* engine_self_terminated, not a death */
+	assert_int_equal(es.event->event->rank, 5);
+	shared__cluster_event_req__free_unpacked(es.event, NULL);
+	assert_int_equal(daos_engine_stop(eng), 0);
+	daos_engine_destroy(eng);
+	close(es.fd);
+	unlink(srv_path);
+	rmdir(dir);
+	unsetenv("SWIM_PROTOCOL_PERIOD_LEN");
+	unsetenv("SWIM_PING_TIMEOUT");
+	unsetenv("SWIM_SUSPECT_TIMEOUT");
+	unsetenv("DAOS_FABRIC_ADDR");
+}
+
+/* A bad tunable in the environment is a start error naming the variable; create still works. */
+static void test_engine_bad_tunable(void **state)
+{
+	char dir[] = "/tmp/engine_tun_XXXXXX", err[1024] = "";
+	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
+	daos_engine_t *eng;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	argv[4] = argv[6] = dir;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", "10s", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "SWIM_SUSPECT_TIMEOUT"));
+	assert_non_null(strstr(err, "10s"));
+	assert_int_equal(daos_engine_state(eng), DAOS_ENGINE_CREATED);
+	assert_int_equal(daos_engine_thread_count(eng), 0);
+	daos_engine_destroy(eng);
+	unsetenv("SWIM_SUSPECT_TIMEOUT");
+	/* daos_server exports CRT_TIMEOUT=0 for "not configured": the default, as in CaRT */
+	setenv("CRT_TIMEOUT", "0", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	daos_engine_destroy(eng);
+	setenv("CRT_TIMEOUT", "0x10", 1);
+	eng = daos_engine_create(9, argv, err, sizeof(err));
+	assert_non_null(eng);
+	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "CRT_TIMEOUT='0x10'"));
+	daos_engine_destroy(eng);
+	unsetenv("CRT_TIMEOUT");
+	unsetenv("DAOS_FABRIC_ADDR");
+	rmdir(dir);
+}
+
+/*
  * Property: over random sequences of group maps (versions around the join's, with or without
  * the engine's own rank), the engine stops exactly when it installs a map not older than its
  * join that leaves it out; every other map leaves it running. Seeded, so failures reproduce.
@@ -805,6 +1131,9 @@ int main(void)
 		cmocka_unit_test(test_engine_server_pid_errors),
 		cmocka_unit_test(test_engine_excluded_self_terminates),
 		cmocka_unit_test(test_engine_group_update_property),
+		cmocka_unit_test(test_engine_swim_rank_dead),
+		cmocka_unit_test(test_engine_swim_out_of_group),
+		cmocka_unit_test(test_engine_bad_tunable),
 		cmocka_unit_test(test_engine_drpc_flood),
 		cmocka_unit_test(test_engine_drpc_unread_replies),
 		cmocka_unit_test(test_engine_fabric_flood),
