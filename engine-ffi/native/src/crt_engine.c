@@ -80,18 +80,16 @@ static void group_refresh(struct crt_transport *t, void *user)
 }
 
 /* The engine's IV namespace: rooted at the lowest rank of the map, CRT_TIMEOUT and
- * DAOS_TREE_FANOUT from the engine's environment. */
+ * DAOS_TREE_FANOUT from the tunables the engine read at start (engine.c). */
 static int iv_start(struct dss_engine *eng, char *err, size_t errlen)
 {
-	struct dss_tunables tun;
+	const struct dss_tunables *tun = &eng->tun;
 	struct ive_opts o = {.t = eng->crt, .leader = IVE_LEADER_LOWEST,
 			     .incarnation = eng->incarnation};
-	int rc = dss_tunables_from_env(&tun, err, errlen);
+	int rc;
 
-	if (rc != 0)
-		return rc;
-	o.fanout = tun.tree_fanout > CRT_TREE_MAX_K ? CRT_TREE_MAX_K : tun.tree_fanout;
-	o.timeout_ms = tun.rpc_timeout_s * 1000u;
+	o.fanout = tun->tree_fanout > CRT_TREE_MAX_K ? CRT_TREE_MAX_K : tun->tree_fanout;
+	o.timeout_ms = tun->rpc_timeout_s * 1000u;
 	rc = ive_create(&o, &eng->iv);
 	if (rc != 0)
 		snprintf(err, errlen, "cannot start the IV namespace: %s", strerror(-rc));
