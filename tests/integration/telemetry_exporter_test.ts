@@ -31,7 +31,8 @@ Deno.test({
     const c = await LocalCluster.create({
       servers: 1,
       engines: 2,
-      extraServerYaml: `telemetry_port: ${tport}\ndisable_engine_auto_restart: true`,
+      extraServerYaml:
+        `telemetry_port: ${tport}\ndisable_engine_auto_restart: true\ncrt_timeout: 60`,
     });
     const url = `http://127.0.0.1:${tport}/metrics`;
     const scrape = async (): Promise<string> => {
