@@ -37,7 +37,7 @@ export class ControlPlaneMetrics {
     });
     if (ms !== null) {
       new Gauge({
-        name: "daos_cp_ms_leader",
+        name: "daos_cp_mgmt_svc_leader",
         help: "1 while this server is the MS leader, 0 on other replicas",
         registers: [this.registry],
         collect() {
@@ -46,7 +46,7 @@ export class ControlPlaneMetrics {
         },
       });
       new Gauge({
-        name: "daos_cp_ms_map_version",
+        name: "daos_cp_system_map_version",
         help: "System map version known to this server",
         registers: [this.registry],
         collect() {

@@ -158,8 +158,8 @@ Deno.test("HTTP: /metrics and / served, control-plane histogram included", async
       text,
       /daos_cp_rpc_duration_seconds_count\{method="mgmt.MgmtSvc\/Join",code="OK"\} 1/,
     );
-    includes(text, "daos_cp_ms_leader 1\n");
-    includes(text, "daos_cp_ms_map_version 7\n");
+    includes(text, "daos_cp_mgmt_svc_leader 1\n");
+    includes(text, "daos_cp_system_map_version 7\n");
     const idx = await fetch(`http://${srv.address}/`);
     includes(await idx.text(), "<title>DAOS Engine Telemetry</title>");
     const nf = await fetch(`http://${srv.address}/nope`);
