@@ -5,7 +5,8 @@
  * run neither crashes daos_server nor leaves its metrics behind.
  */
 import { equal, ok } from "node:assert/strict";
-import { freePort, LocalCluster } from "../cluster/local_cluster.ts";
+import { freePort, LocalCluster, waitFor } from "../cluster/local_cluster.ts";
+import { prometheusScrapeConfig } from "../../control/lib/control/telemetry.ts";
 
 /** Sum of the samples of names matching `re` with rank `rank`. */
 function sumFor(text: string, re: RegExp, rank: number): number {
@@ -59,6 +60,48 @@ async function promtoolCheck(text: string): Promise<void> {
   }
 }
 
+/** Runs a real Prometheus (when installed) on `config` until its one target is healthy. */
+async function prometheusTargetUp(root: string, tport: number): Promise<void> {
+  const have = await new Deno.Command("prometheus", { args: ["--version"] }).output()
+    .then(() => true, () => false);
+  if (!have) {
+    console.log("prometheus not installed (apt-get install prometheus): scrape check skipped");
+    return;
+  }
+  const conf = `${root}/prometheus.yml`;
+  await Deno.writeTextFile(conf, prometheusScrapeConfig("daos_server", ["127.0.0.1"], tport, 1));
+  const web = freePort();
+  const child = new Deno.Command("prometheus", {
+    args: [
+      `--config.file=${conf}`,
+      `--storage.tsdb.path=${root}/prom-data`,
+      `--web.listen-address=127.0.0.1:${web}`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const target = await waitFor(
+      "Prometheus target healthy",
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${web}/api/v1/targets`).catch(() => null);
+        if (r === null) return null;
+        const doc = await r.json() as {
+          data: { activeTargets: { health: string; scrapeUrl: string; lastError: string }[] };
+        };
+        const t = doc.data.activeTargets[0];
+        return t?.health === "up" ? t : null;
+      },
+      40_000,
+      250,
+    );
+    equal(target.scrapeUrl, `http://127.0.0.1:${tport}/metrics`);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
 Deno.test({
   name: "telemetry exporter: per-rank engine metrics move, control-plane histograms, engine kill",
   fn: async () => {
@@ -91,6 +134,9 @@ Deno.test({
       ok(text.includes("# TYPE daos_cp_rpc_duration_seconds histogram"), text);
       ok(/daos_cp_rpc_duration_seconds_count\{method="[^"]*Join"/.test(text), text);
       await promtoolCheck(text);
+      await prometheusTargetUp(c.root, tport);
+      const conf = await c.dmg(["telemetry", "config", "-p", String(tport)]);
+      ok(conf.stdout.includes(`"127.0.0.1:${tport}"`), conf.stdout + conf.stderr);
       const index = await (await fetch(`http://127.0.0.1:${tport}/`)).text();
       ok(index.includes("DAOS Engine Telemetry"), index);
 

@@ -137,13 +137,18 @@ export function selectSets(sets: MetricSet[], names: string[]): MetricSet[] {
 }
 
 /** A Prometheus configuration scraping daos_server exporters at `hosts` (host names or IPs). */
-export function prometheusScrapeConfig(system: string, hosts: string[], port: number): string {
+export function prometheusScrapeConfig(
+  system: string,
+  hosts: string[],
+  port: number,
+  intervalS = 15,
+): string {
   const targets = hosts.map((h) => `"${h.includes(":") ? `[${h}]` : h}:${port}"`).join(", ");
   return [
     "# Prometheus configuration for DAOS system " + system + " (dmg telemetry config)",
     "global:",
-    "  scrape_interval: 15s",
-    "  evaluation_interval: 15s",
+    `  scrape_interval: ${intervalS}s`,
+    `  evaluation_interval: ${intervalS}s`,
     "scrape_configs:",
     `  - job_name: daos_${system.replace(/[^A-Za-z0-9_]/g, "_")}`,
     "    metrics_path: /metrics",
