@@ -5,6 +5,7 @@
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Fanout } from "../mgmt/fanout.ts";
 
 /** What the MS gauges read at scrape time. */
 export interface MsView {
@@ -19,6 +20,8 @@ export class ControlPlaneMetrics {
   readonly registry = new Registry();
   readonly rpcDuration: Histogram<"method" | "code">;
   readonly joins: Counter<"result">;
+  readonly fanoutDuration: Histogram<"method" | "result">;
+  readonly hostFailures: Counter<"method" | "host">;
 
   constructor(ms: MsView | null = null) {
     // Gauges read their value when scraped (collect), so nothing polls between scrapes.
@@ -33,6 +36,19 @@ export class ControlPlaneMetrics {
       name: "daos_cp_joins_total",
       help: "Join requests served by this server, by result",
       labelNames: ["result"],
+      registers: [this.registry],
+    });
+    this.fanoutDuration = new Histogram({
+      name: "daos_cp_fanout_duration_seconds",
+      help: "Time of an MS fan-out to the hosts of the involved ranks, by method and result",
+      labelNames: ["method", "result"],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+      registers: [this.registry],
+    });
+    this.hostFailures = new Counter({
+      name: "daos_cp_fanout_host_failures_total",
+      help: "Fan-out calls to a host that failed, by method and host",
+      labelNames: ["method", "host"],
       registers: [this.registry],
     });
     if (ms !== null) {
@@ -73,6 +89,38 @@ export class ControlPlaneMetrics {
         if (req.method.name === "Join") this.joins.inc({ result: code === "OK" ? "ok" : code });
       }
     };
+  }
+
+  /** `f` with its rank fan-outs timed and its per-host group-update failures counted. */
+  instrumentFanout(f: Fanout): Fanout {
+    const out: Fanout = { ...f };
+    out.callRanks = async (method, byHost, force) => {
+      const end = this.fanoutDuration.startTimer({ method });
+      try {
+        const r = await f.callRanks(method, byHost, force);
+        end({ result: "ok" });
+        return r;
+      } catch (e) {
+        end({ result: "error" });
+        throw e;
+      }
+    };
+    const gu = f.groupUpdate?.bind(f);
+    if (gu !== undefined) {
+      out.groupUpdate = async (addr, req) => {
+        const end = this.fanoutDuration.startTimer({ method: "GroupUpdate" });
+        try {
+          const r = await gu(addr, req);
+          end({ result: "ok" });
+          return r;
+        } catch (e) {
+          end({ result: "error" });
+          this.hostFailures.inc({ method: "GroupUpdate", host: addr });
+          throw e;
+        }
+      };
+    }
+    return out;
   }
 
   /** The metrics in the Prometheus text format. */

@@ -143,6 +143,12 @@ export async function startDaosServer(
   const stopping = new AbortController();
 
   const dataDir = msDataDir(cfg, role);
+  let plane: EnginePlane | null = null;
+  // Read at scrape time only (after start-up), so `ms` below is set by then.
+  const cpMetrics = new ControlPlaneMetrics({
+    isLeader: () => role.self !== null ? ms.election?.view().isLeader === true : null,
+    mapVersion: () => plane?.harness.groupMap.latestVersion() ?? null,
+  });
   const ms = startManagementService({
     config: {
       system: cfg.name,
@@ -154,7 +160,7 @@ export async function startDaosServer(
     },
     selfAddr,
     isReplica: role.self !== null,
-    fanout: ctlFanout(pool),
+    fanout: cpMetrics.instrumentFanout(ctlFanout(pool)),
     log: (m) => log.info(`MS: ${m}`),
   });
   log.info(
@@ -163,11 +169,6 @@ export async function startDaosServer(
       : `not an MS replica (replicas: ${role.replicas.join(", ")})`,
   );
 
-  let plane: EnginePlane | null = null;
-  const cpMetrics = new ControlPlaneMetrics({
-    isLeader: () => role.self !== null ? ms.election?.view().isLeader === true : null,
-    mapVersion: () => plane?.harness.groupMap.latestVersion() ?? null,
-  });
   // One context for every handler; the harness joins it once the engine plane runs.
   const ctx = createServerContext({
     config: cfg,

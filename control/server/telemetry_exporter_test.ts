@@ -182,3 +182,29 @@ Deno.test("HTTP: a taken port is a clear error naming telemetry_port", async () 
     l.close();
   }
 });
+
+Deno.test("control-plane metrics: fan-outs timed, per-host group-update failures counted", async () => {
+  const cp = new ControlPlaneMetrics(null);
+  const f = cp.instrumentFanout({
+    callRanks: (method) =>
+      method === "StopRanks" ? Promise.reject(new Error("host down")) : Promise.resolve([]),
+    groupUpdate: (addr) =>
+      addr === "10.0.0.2:10001" ? Promise.reject(new Error("refused")) : Promise.resolve([]),
+  });
+  deepEqual(await f.callRanks("StartRanks", new Map([["10.0.0.1:10001", [0]]]), false), []);
+  let failed = false;
+  await f.callRanks("StopRanks", new Map(), false).catch(() => failed = true);
+  ok(failed);
+  await f.groupUpdate!("10.0.0.2:10001", {} as never).catch(() => {});
+  await f.groupUpdate!("10.0.0.1:10001", {} as never);
+  const text = await cp.render();
+  match(text, /daos_cp_fanout_duration_seconds_count\{method="StartRanks",result="ok"\} 1/);
+  match(text, /daos_cp_fanout_duration_seconds_count\{method="StopRanks",result="error"\} 1/);
+  match(text, /daos_cp_fanout_duration_seconds_count\{method="GroupUpdate",result="ok"\} 1/);
+  match(
+    text,
+    /daos_cp_fanout_host_failures_total\{method="GroupUpdate",host="10.0.0.2:10001"\} 1/,
+  );
+  ok(!text.includes('host="10.0.0.1:10001"'), text);
+  ok(!text.includes("daos_cp_mgmt_svc_leader"), "no MS gauges without an MS view");
+});
