@@ -10,7 +10,7 @@ say() { echo "setup: $*" >&2; }
 
 apt_pkgs=(etcd-server etcd-client protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
   libcmocka-dev pkg-config gcc make iproute2 util-linux e2fsprogs clang libclang-rt-14-dev
-  libjson-c-dev iputils-ping openssl libfabric-dev libfabric-bin libpmemobj-dev zsh)
+  libjson-c-dev iputils-ping openssl libfabric-dev libfabric-bin libpmemobj-dev zsh prometheus)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

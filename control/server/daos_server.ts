@@ -34,6 +34,8 @@ import { type ControlServer, startControlServer } from "./control_server.ts";
 import { ctlFanout, serverTransportPool } from "./ctl_fanout.ts";
 import type { Logger } from "./logging.ts";
 import { MsClient } from "./ms_client.ts";
+import { ControlPlaneMetrics } from "./cp_metrics.ts";
+import { startTelemetryWhenReady } from "./telemetry_start.ts";
 import { type ReplicaRole, replicaRole } from "./ms_replicas.ts";
 
 /** A running daos_server. */
@@ -141,6 +143,12 @@ export async function startDaosServer(
   const stopping = new AbortController();
 
   const dataDir = msDataDir(cfg, role);
+  let plane: EnginePlane | null = null;
+  // Read at scrape time only (after start-up), so `ms` below is set by then.
+  const cpMetrics = new ControlPlaneMetrics({
+    isLeader: () => role.self !== null ? ms.election?.view().isLeader === true : null,
+    mapVersion: () => plane?.harness.groupMap.latestVersion() ?? null,
+  });
   const ms = startManagementService({
     config: {
       system: cfg.name,
@@ -152,7 +160,7 @@ export async function startDaosServer(
     },
     selfAddr,
     isReplica: role.self !== null,
-    fanout: ctlFanout(pool),
+    fanout: cpMetrics.instrumentFanout(ctlFanout(pool)),
     log: (m) => log.info(`MS: ${m}`),
   });
   log.info(
@@ -161,7 +169,6 @@ export async function startDaosServer(
       : `not an MS replica (replicas: ${role.replicas.join(", ")})`,
   );
 
-  let plane: EnginePlane | null = null;
   // One context for every handler; the harness joins it once the engine plane runs.
   const ctx = createServerContext({
     config: cfg,
@@ -180,26 +187,30 @@ export async function startDaosServer(
     // Non-replicas answer NotReplica naming the replicas as configured.
     mgmt: mgmtService(ctx),
     contextValues: (ip) => createContextValues().set(peerHostKey, ip),
-    interceptors: (sec) => [auditInterceptor({
-      secure: !sec.allowInsecure,
-      server: selfAddr,
-      sink: (r) => {
-        // Always in this server's control log; in the MS's audit log by the leader, to which
-        // other servers forward it (best effort, like RAS events: the call never waits).
-        log.notice(describeAudit(r));
-        const forward = () => forwardAudit?.(auditEvent(r, hostname));
-        if (role.self !== null && ms.election?.view().isLeader === true) {
-          ms.recordAudit(r).catch((e) => {
-            log.error(`audit record not stored locally (${errorText(e)}): forwarding it`);
-            forward();
-          });
-        } else forward();
-      },
-    })],
+    interceptors: (sec) => [
+      cpMetrics.interceptor(),
+      auditInterceptor({
+        secure: !sec.allowInsecure,
+        server: selfAddr,
+        sink: (r) => {
+          // Always in this server's control log; in the MS's audit log by the leader, to which
+          // other servers forward it (best effort, like RAS events: the call never waits).
+          log.notice(describeAudit(r));
+          const forward = () => forwardAudit?.(auditEvent(r, hostname));
+          if (role.self !== null && ms.election?.view().isLeader === true) {
+            ms.recordAudit(r).catch((e) => {
+              log.error(`audit record not stored locally (${errorText(e)}): forwarding it`);
+              forward();
+            });
+          } else forward();
+        },
+      }),
+    ],
   });
   const msClient = new MsClient({ pool, replicas: role.replicas, system: cfg.name, log });
   forwardAudit = (ev) => msClient.forwardEvent(ev);
   let dbStart: Promise<void> = Promise.resolve();
+  let telemetry: Promise<{ close(): Promise<void> } | null> = Promise.resolve(null);
   try {
     // The socket dir is ours now (claimed by the control server).
     if (!(await saveActiveConfig(cfg))) log.notice("could not save the active config");
@@ -224,6 +235,11 @@ export async function startDaosServer(
       enginePath: opts.enginePath,
     });
     if (opts.autoFormat) await autoFormat(ctx, log);
+    if (cfg.telemetryPort > 0) {
+      telemetry = startTelemetryWhenReady(cfg, bindHost, plane.harness, cpMetrics, log, {
+        signal: stopping.signal,
+      });
+    }
     if (role.self !== null) {
       if (cfg.mgmtSvcDb.endpoints.length === 0 && dataDir === "") {
         log.error("MS replica without engines or mgmt_svc_db.data_dir: MS database not started");
@@ -261,6 +277,7 @@ export async function startDaosServer(
       stopped ??= (async () => {
         stopping.abort();
         msClient.close();
+        await (await telemetry)?.close();
         await plane?.close().catch((e) => log.error(`engine shutdown: ${errorText(e)}`));
         await dbStart;
         await ms.stop().catch((e) => log.error(`MS stop: ${errorText(e)}`));
