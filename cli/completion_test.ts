@@ -34,6 +34,7 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
       "server",
       "server-version",
       "system",
+      "config",
       "version",
       "completion",
     ]],
@@ -98,7 +99,7 @@ Deno.test({
     equal(check.code, 0, new TextDecoder().decode(check.stderr));
     equal(
       await zshComplete(script, ["dmg", ""]),
-      "network storage server server-version system version completion",
+      "network storage server server-version system config version completion",
     );
     equal(
       await zshComplete(script, ["dmg", "sys", ""]),

@@ -16,6 +16,7 @@ import { registerStorageSet } from "./commands/storage_set.ts";
 import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerSystemAttrs } from "./commands/system_attrs.ts";
+import { registerConfigGenerate } from "./commands/config_generate.ts";
 import { registerVersion } from "./commands/version.ts";
 import { finishProgram, type MainIO, newProgram, runDmg } from "./run.ts";
 
@@ -39,6 +40,7 @@ export function buildTree(run: Runner): Command {
   registerServerVersion(program, run);
   registerSystemCommands(program, run);
   registerSystemAttrs(program, run);
+  registerConfigGenerate(program, run);
   registerVersion(program, run);
   registerCompletion(program, run);
   return program;
