@@ -208,3 +208,12 @@ Deno.test("config generate: bad flags and the generator's refusals name the fix"
     match(r.err, want, flags.join(" "));
   }
 });
+
+Deno.test("config generate -d: diagnostics on stderr, stdout still only the YAML", async () => {
+  const r = await runDmg(["-d", "config", "generate", "-e", "1"], alike());
+  equal(r.code, 0, r.err);
+  match(r.err, /network hardware is consistent on 2 host\(s\): 4 interface\(s\), 2 NUMA node/);
+  match(r.err, /storage hardware is consistent: 2 PMem namespace\(s\), 4 NVMe SSD\(s\)/);
+  equal(parse(r.out).engines.length, 1);
+  match(r.out, /^name: daos_server\n/);
+});
