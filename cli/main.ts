@@ -17,6 +17,7 @@ import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerSystemAttrs } from "./commands/system_attrs.ts";
 import { registerTelemetry } from "./commands/telemetry.ts";
+import { registerConfigGenerate } from "./commands/config_generate.ts";
 import { registerVersion } from "./commands/version.ts";
 import { finishProgram, type MainIO, newProgram, runDmg } from "./run.ts";
 
@@ -41,6 +42,7 @@ export function buildTree(run: Runner): Command {
   registerSystemCommands(program, run);
   registerSystemAttrs(program, run);
   registerTelemetry(program, run);
+  registerConfigGenerate(program, run);
   registerVersion(program, run);
   registerCompletion(program, run);
   return program;

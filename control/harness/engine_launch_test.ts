@@ -81,11 +81,18 @@ Deno.test("engine environment: fabric, logs, env_vars, pass-through, fix-ups", (
   });
 });
 
-Deno.test("port 0 omits D_PORT; disable_srx and auth key are passed", () => {
+Deno.test("port 0 omits D_PORT, crt_timeout 0 omits CRT_TIMEOUT; disable_srx and auth key are passed", () => {
   const e = engineConfig();
-  e.fabric = { ...e.fabric, fabricIfacePort: 0, disableSrx: true, fabricAuthKey: "k" };
+  e.fabric = {
+    ...e.fabric,
+    fabricIfacePort: 0,
+    crtTimeout: 0,
+    disableSrx: true,
+    fabricAuthKey: "k",
+  };
   const env = engineEnv(e, {});
-  assertEquals([env.D_PORT, env.FI_OFI_RXM_USE_SRX, env.D_PROVIDER_AUTH_KEY], [
+  assertEquals([env.D_PORT, env.CRT_TIMEOUT, env.FI_OFI_RXM_USE_SRX, env.D_PROVIDER_AUTH_KEY], [
+    undefined,
     undefined,
     "0",
     "k",
