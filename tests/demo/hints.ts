@@ -29,12 +29,26 @@ export function demoLine(sub: string, stateDir: string, cwd = Deno.cwd()): strin
   return [script, sub, ...dir].map(quote).join(" ");
 }
 
-/** The "how to use it" block printed when the system is up (or already running). */
-export function usageBlock(dmgConfig: string, stateDir: string, cwd = Deno.cwd()): string {
+/**
+ * The "how to use it" block printed when the system is up (or already running); with the
+ * servers' telemetry port, the metrics lines too.
+ */
+export function usageBlock(
+  dmgConfig: string,
+  stateDir: string,
+  cwd = Deno.cwd(),
+  telemetryPort?: number,
+): string {
+  const metrics = telemetryPort === undefined ? [] : [
+    `  ${dmgLine(dmgConfig, ["telemetry", "metrics", "list", "-p", String(telemetryPort)], cwd)}`,
+    `  curl -s http://127.0.0.1:${telemetryPort}/metrics`,
+  ];
   return [
     "Use it with:",
     `  ${dmgLine(dmgConfig, ["system", "query", "-v"], cwd)}`,
     `  ${dmgLine(dmgConfig, ["storage", "query", "usage"], cwd)}`,
+    `  ${dmgLine(dmgConfig, ["system", "events"], cwd)}`,
+    ...metrics,
     "Tear it all down (processes, tmpfs mounts, files) with:",
     `  ${demoLine("down", stateDir, cwd)}`,
   ].join("\n");

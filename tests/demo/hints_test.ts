@@ -14,6 +14,10 @@ Deno.test("hints: relative inside the checkout, absolute elsewhere, quoted when 
   assert.equal(demoLine("down", "/tmp/daos-demo", top), "./scripts/demo down");
   assert.equal(demoLine("down", "/srv/d", "/"), `${top}/scripts/demo down --state-dir /srv/d`);
   const block = usageBlock("/tmp/daos-demo/daos_control.yml", "/tmp/daos-demo", top);
+  assert.doesNotMatch(block, /metrics/);
+  const withMetrics = usageBlock("/tmp/daos-demo/daos_control.yml", "/tmp/daos-demo", top, 9191);
+  assert.match(withMetrics, /bin\/dmg -o \S+ telemetry metrics list -p 9191/);
+  assert.match(withMetrics, /curl -s http:\/\/127\.0\.0\.1:9191\/metrics/);
   assert.match(block, /bin\/dmg -o \/tmp\/daos-demo\/daos_control.yml system query -v/);
   assert.match(block, /\.\/scripts\/demo down$/);
 });

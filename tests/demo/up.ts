@@ -4,7 +4,7 @@
  * their own sessions and recorded in state.json. Then: format, wait until every rank is
  * Joined, show the system, stop and restart one rank, and print how to use and remove it.
  */
-import { type DmgResult, LocalCluster } from "../cluster/local_cluster.ts";
+import { type DmgResult, freePort, LocalCluster } from "../cluster/local_cluster.ts";
 import { DAOS_SERVER } from "../cluster/local_cluster.ts";
 import { dmgLine, usageBlock } from "./hints.ts";
 import {
@@ -110,12 +110,15 @@ async function bringUp(o: UpOptions, io: Io, signal?: AbortSignal): Promise<numb
   const check = () => {
     if (signal?.aborted) throw new Interrupted("interrupted");
   };
+  // Every server exports its metrics on this port of its own address (server.md §8).
+  const telemetryPort = freePort(Array.from({ length: o.servers }, (_, i) => `127.0.0.${i + 1}`));
   const cluster = await LocalCluster.create({
     servers: o.servers,
     replicas: o.replicas,
     engines: o.engines,
     targets: o.targets,
     root: o.stateDir,
+    extraServerYaml: `telemetry_port: ${telemetryPort}`,
   });
   const state: DemoState = {
     version: 1,
@@ -193,7 +196,7 @@ async function bringUp(o: UpOptions, io: Io, signal?: AbortSignal): Promise<numb
       `\nThe local DAOS system is up and keeps running after this command ` +
         `(${((Date.now() - t0) / 1000).toFixed(1)} s).`,
     );
-    io.out(usageBlock(cluster.dmgConfigPath, o.stateDir));
+    io.out(usageBlock(cluster.dmgConfigPath, o.stateDir, Deno.cwd(), telemetryPort));
     return 0;
   } catch (e) {
     io.out(`\nDemo failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -82,6 +82,17 @@ Deno.test({
       assert.equal(printed.stdout.match(/ Joined /g)?.length, 6, printed.stdout);
       assert.match(up.stdout, /^ {2}\.\/scripts\/demo down --state-dir \S+$/m);
 
+      // The printed metrics address serves the engines' and the control plane's metrics.
+      const url = /^ {2}curl -s (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(up.stdout);
+      assert.ok(url, up.stdout);
+      let metrics = "";
+      for (let i = 0; i < 50 && !/^engine_\w+\{[^}]*rank="\d+"/m.test(metrics); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 200));
+        metrics = await fetch(url[1]).then((r) => r.text(), () => "");
+      }
+      assert.match(metrics, /^engine_\w+\{[^}]*rank="\d+"/m, metrics.slice(0, 2000));
+      assert.match(metrics, /^daos_cp_rpc_duration_seconds_bucket\{/m);
+
       // Second run: says so, exits 0, leaves the running system exactly as it was.
       const again = await demo("--state-dir", dir);
       assert.equal(again.code, 0, again.stderr);
