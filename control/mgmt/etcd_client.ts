@@ -118,6 +118,8 @@ class CallGate {
 export class EtcdClient {
   readonly #client: Etcd3;
   readonly #gate = new CallGate(ETCD_MAX_IN_FLIGHT);
+  /** Told each txn's duration (queueing included: what the MS waits) and whether it ran. */
+  onTxn: ((seconds: number, ok: boolean) => void) | null = null;
 
   constructor(readonly endpoints: string[], readonly callTimeoutMs = 500) {
     this.#client = new Etcd3({
@@ -196,6 +198,20 @@ export class EtcdClient {
 
   /** Atomically applies `ops` if every compare holds (at most ETCD_MAX_IN_FLIGHT at once). */
   async txn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
+    const observe = this.onTxn;
+    if (observe === null) return await this.#txn(compares, ops);
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const r = await this.#txn(compares, ops);
+      ok = true;
+      return r;
+    } finally {
+      observe((performance.now() - t0) / 1000, ok);
+    }
+  }
+
+  async #txn(compares: Compare[], ops: Op[]): Promise<TxnResult> {
     const r = await this.#gate.run(() =>
       this.#client.kv.txn({
         compare: compares.map((c) => {

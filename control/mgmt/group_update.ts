@@ -102,6 +102,12 @@ export interface GroupUpdaterDeps {
   /** Delivers the map to one host (CtlSvc.GroupUpdate); throws when the host failed. */
   send(addr: string, req: GroupUpdateReq): Promise<RankResult[]>;
   log(msg: string): void;
+  /**
+   * Told, once per map version this updater committed, the seconds from that commit until every
+   * host of the map held it (retries included). Versions committed elsewhere (a previous leader)
+   * have no known commit time and are not reported.
+   */
+  onDelivered?(version: number, lagSeconds: number): void;
 }
 
 /** The leader's group update task: one at a time, immediate on request or lazy on the tick. */
@@ -113,6 +119,8 @@ export class GroupUpdater {
   #running: Promise<void> | null = null;
   #lastError = "";
   #halted = false;
+  /** Commit times (performance.now()) of versions bumped here and not yet delivered. */
+  #committedAt = new Map<number, number>();
 
   constructor(private readonly deps: GroupUpdaterDeps) {}
 
@@ -135,6 +143,7 @@ export class GroupUpdater {
     this.#flagged = false;
     this.#immediate = false;
     this.#lastSent = 0;
+    this.#committedAt.clear();
   }
 
   /**
@@ -192,7 +201,10 @@ export class GroupUpdater {
     if (mapMembers(s.members.values()).length === 0) {
       throw new Error("empty group map (all ranks excluded?)");
     }
-    if (immediate) s = await this.deps.bumpMapVersion();
+    if (immediate) {
+      s = await this.deps.bumpMapVersion();
+      this.#committedAt.set(s.mapVersion, performance.now());
+    }
     await this.#send(s);
   }
 
@@ -228,6 +240,10 @@ export class GroupUpdater {
       throw new Error(`map version ${version} not delivered to ${failed.join(", ")}`);
     }
     this.#lastSent = version;
+    const at = this.#committedAt.get(version);
+    // Older versions were superseded before delivery: their lag is not a delivery's.
+    for (const v of this.#committedAt.keys()) if (v <= version) this.#committedAt.delete(v);
+    if (at !== undefined) this.deps.onDelivered?.(version, (performance.now() - at) / 1000);
     this.deps.log(`group map version ${version} (${req.engines.length} ranks) sent`);
   }
 }

@@ -1,4 +1,4 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import type { GroupUpdateReq } from "../../proto/gen/ts/mgmt/srv_pb.ts";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
@@ -280,4 +280,50 @@ Deno.test("GroupUpdater: a host holding only excluded ranks gets the map too, be
   await r.u.idle();
   equal(r.u.lastSent(), 5);
   deepEqual(r.sent.map((s) => s.addr).sort(), ["10.0.0.1:10001", "10.0.0.2:10001"]);
+});
+
+Deno.test("GroupUpdater: delivery lag reported once per committed version, retries included; lazy sends not", async () => {
+  const fail = new Set(["10.0.0.2:10001"]);
+  let state = stateOf([
+    member(0, "joined", "10.0.0.1:10001"),
+    member(1, "joined", "10.0.0.2:10001"),
+  ], 1);
+  const lags: [number, number][] = [];
+  const u = new GroupUpdater({
+    system: "daos_server",
+    state: () => Promise.resolve(state),
+    bumpMapVersion: () => {
+      state = { ...state, mapVersion: state.mapVersion + 1 };
+      return Promise.resolve(state);
+    },
+    send: (addr) => {
+      if (fail.has(addr)) return Promise.reject(new Error("connection refused"));
+      return Promise.resolve([create(RankResultSchema, { rank: 0, addr })]);
+    },
+    log: () => {},
+    onDelivered: (v, lag) => lags.push([v, lag]),
+  });
+  u.start(10);
+  try {
+    u.requestImmediate();
+    await u.idle();
+    deepEqual(lags, [], "not delivered to every host yet");
+    await new Promise((x) => setTimeout(x, 60));
+    fail.clear();
+    for (let i = 0; i < 200 && u.lastSent() === 0; i++) await new Promise((x) => setTimeout(x, 5));
+    equal(u.lastSent(), 2);
+    equal(lags.length, 1);
+    equal(lags[0][0], 2);
+    // The lag spans the failed attempt and the wait until the retry succeeded.
+    ok(lags[0][1] >= 0.06 && lags[0][1] < 5, `lag ${lags[0][1]}`);
+    // A lazy send of a version committed elsewhere (previous leader) has no known commit time.
+    state = { ...state, mapVersion: 5 };
+    u.requestLazy();
+    for (let i = 0; i < 200 && u.lastSent() !== 5; i++) await new Promise((x) => setTimeout(x, 5));
+    equal(u.lastSent(), 5);
+    equal(lags.length, 1);
+  } finally {
+    u.stop();
+    await u.idle();
+  }
 });

@@ -93,6 +93,16 @@ export interface MsOptions {
   isReplica: boolean;
   fanout: Fanout;
   log?: (msg: string) => void;
+  /** Observers of the MS's etcd txns and group updates (control-plane metrics). */
+  metrics?: MsMetricsHooks;
+}
+
+/** What the MS reports to the control-plane metrics. */
+export interface MsMetricsHooks {
+  /** Duration of one etcd txn of this replica and whether it ran (compare failures did). */
+  etcdTxn(seconds: number, ok: boolean): void;
+  /** Seconds from a map version's commit until every host of the map held it. */
+  groupUpdateLag(seconds: number): void;
 }
 
 /** One server's management service. */
@@ -113,6 +123,7 @@ export class ManagementService {
   readonly #ops: OpsContext;
   readonly #events: AppendLog;
   readonly #audit: AppendLog;
+  readonly #metrics: MsMetricsHooks | null;
 
   constructor(opts: MsOptions) {
     this.config = opts.config;
@@ -120,6 +131,7 @@ export class ManagementService {
     this.isReplica = opts.isReplica;
     this.fanout = opts.fanout;
     this.log = opts.log ?? (() => {});
+    this.#metrics = opts.metrics ?? null;
     this.#writes = new WritePipeline({
       store: () => this.#store(),
       retryMs: this.config.db.writeRetryMs,
@@ -175,6 +187,7 @@ export class ManagementService {
         return this.fanout.groupUpdate(addr, req);
       },
       log: this.log,
+      onDelivered: (_v, lag) => this.#metrics?.groupUpdateLag(lag),
     });
   }
 
@@ -237,6 +250,7 @@ export class ManagementService {
       self: this.self,
       log: this.log,
       onLeadership: (leader) => this.#onLeadership(leader),
+      onEtcdTxn: this.#metrics ? (t, ok) => this.#metrics?.etcdTxn(t, ok) : undefined,
     });
     await this.#replica.start();
   }

@@ -34,6 +34,8 @@ export interface ReplicaOptions {
   log(msg: string): void;
   /** Called on every leadership change of this replica (true = gained). */
   onLeadership(leader: boolean): void;
+  /** Observer of this replica's etcd txns (control-plane metrics). */
+  onEtcdTxn?: (seconds: number, ok: boolean) => void;
 }
 
 /** The database side of one MS replica. */
@@ -81,6 +83,7 @@ export class Replica {
     }
     const endpoints = etcdEndpoints(db, self);
     this.etcd = new EtcdClient(endpoints, db.callTimeoutMs);
+    this.etcd.onTxn = this.opts.onEtcdTxn ?? null;
     this.db = new MembershipDb(this.etcd, this.opts.system);
     this.election = new Election(this.etcd, this.db.prefix, self, db.leaseTtlS);
     this.store = new EtcdStore(this.etcd, this.db, this.election, endpoints, self);

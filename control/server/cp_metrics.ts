@@ -1,11 +1,13 @@
 /**
  * Control-plane metrics of daos_server (prefix `daos_cp_`), kept with prom-client in a registry
  * of their own and appended to the telemetry exporter's /metrics: per-method RPC latency
- * (a server interceptor), joins by outcome, MS leadership and map version.
+ * (a server interceptor), joins by outcome, MS leadership and map version, the MS's etcd txn
+ * latency and group-update lag.
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Fanout } from "../mgmt/fanout.ts";
+import type { MsMetricsHooks } from "../mgmt/management_service.ts";
 
 /** What the MS gauges read at scrape time. */
 export interface MsView {
@@ -22,6 +24,8 @@ export class ControlPlaneMetrics {
   readonly joins: Counter<"result">;
   readonly fanoutDuration: Histogram<"method" | "result">;
   readonly hostFailures: Counter<"method" | "host">;
+  readonly etcdTxnDuration: Histogram<"result">;
+  readonly groupUpdateLag: Histogram;
 
   constructor(ms: MsView | null = null) {
     // Gauges read their value when scraped (collect), so nothing polls between scrapes.
@@ -49,6 +53,19 @@ export class ControlPlaneMetrics {
       name: "daos_cp_fanout_host_failures_total",
       help: "Fan-out calls to a host that failed, by method and host",
       labelNames: ["method", "host"],
+      registers: [this.registry],
+    });
+    this.etcdTxnDuration = new Histogram({
+      name: "daos_cp_etcd_txn_duration_seconds",
+      help: "Time of an etcd transaction of this MS replica (queueing included), by result",
+      labelNames: ["result"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [this.registry],
+    });
+    this.groupUpdateLag = new Histogram({
+      name: "daos_cp_group_update_lag_seconds",
+      help: "Time from a system map version's commit by the MS leader until every host held it",
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30],
       registers: [this.registry],
     });
     if (ms !== null) {
@@ -88,6 +105,14 @@ export class ControlPlaneMetrics {
         end({ code });
         if (req.method.name === "Join") this.joins.inc({ result: code === "OK" ? "ok" : code });
       }
+    };
+  }
+
+  /** The hooks the management service reports its etcd txns and group updates to. */
+  msHooks(): MsMetricsHooks {
+    return {
+      etcdTxn: (s, ok) => this.etcdTxnDuration.observe({ result: ok ? "ok" : "error" }, s),
+      groupUpdateLag: (s) => this.groupUpdateLag.observe(s),
     };
   }
 

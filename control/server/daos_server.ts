@@ -161,6 +161,7 @@ export async function startDaosServer(
     selfAddr,
     isReplica: role.self !== null,
     fanout: cpMetrics.instrumentFanout(ctlFanout(pool)),
+    metrics: cpMetrics.msHooks(),
     log: (m) => log.info(`MS: ${m}`),
   });
   log.info(

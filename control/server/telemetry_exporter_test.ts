@@ -1,4 +1,5 @@
-import { deepEqual, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { EtcdClient } from "../mgmt/etcd_client.ts";
 import type { EngineMetric, EngineMetrics } from "../../engine-ffi/telemetry.ts";
 import { TelemetryError } from "../../engine-ffi/telemetry.ts";
 import { ControlPlaneMetrics } from "./cp_metrics.ts";
@@ -207,4 +208,38 @@ Deno.test("control-plane metrics: fan-outs timed, per-host group-update failures
   );
   ok(!text.includes('host="10.0.0.1:10001"'), text);
   ok(!text.includes("daos_cp_mgmt_svc_leader"), "no MS gauges without an MS view");
+});
+
+Deno.test("control-plane metrics: etcd txn latency by result and group-update lag from the MS hooks", async () => {
+  const cp = new ControlPlaneMetrics(null);
+  const h = cp.msHooks();
+  h.etcdTxn(0.002, true);
+  h.etcdTxn(0.003, true);
+  h.etcdTxn(0.7, false);
+  h.groupUpdateLag(0.04);
+  const text = await cp.render();
+  match(text, /daos_cp_etcd_txn_duration_seconds_count\{result="ok"\} 2/);
+  match(text, /daos_cp_etcd_txn_duration_seconds_count\{result="error"\} 1/);
+  match(text, /daos_cp_etcd_txn_duration_seconds_bucket\{le="0.0025",result="ok"\} 1/);
+  match(text, /daos_cp_group_update_lag_seconds_count 1/);
+  match(text, /daos_cp_group_update_lag_seconds_sum 0.04/);
+});
+
+Deno.test("EtcdClient.onTxn: a txn that fails (no etcd listening) is observed as an error", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close(); // a port nothing listens on
+  const c = new EtcdClient([`127.0.0.1:${port}`], 200);
+  const seen: [number, boolean][] = [];
+  c.onTxn = (s, good) => seen.push([s, good]);
+  try {
+    let failed = false;
+    await c.txn([], [{ put: "k", value: "v" }]).catch(() => failed = true);
+    ok(failed);
+    equal(seen.length, 1);
+    equal(seen[0][1], false);
+    ok(seen[0][0] > 0 && seen[0][0] < 10, `duration ${seen[0][0]}`);
+  } finally {
+    c.close();
+  }
 });

@@ -2,7 +2,8 @@
  * Runs bin/daos_engine as a real process and reads its telemetry tree in /dev/shm through the
  * FFI reader, as daos_server does: started_at and rank appear, dRPC call counts and latency
  * grow with the calls made, servicing_at follows SetUp; the tree is gone after SIGTERM; after
- * a SIGKILL the left tree reads as stale and the next start of that instance replaces it.
+ * a SIGKILL the left tree reads as stale and the next start of that instance replaces it;
+ * with DAOS_TM_DISABLE=1 the engine serves dRPC without any tree.
  */
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { equal, ok, throws } from "node:assert/strict";
@@ -44,10 +45,10 @@ interface Running {
   sock: string;
 }
 
-function startEngine(dir: string, system: string): Running {
+function startEngine(dir: string, system: string, env: Record<string, string> = {}): Running {
   const child = new Deno.Command(`${top}bin/daos_engine`, {
     args: ["-t", "2", "-x", "0", "-s", `${dir}/scm`, "-d", dir, "-I", "0", "-g", system],
-    env: { DAOS_FABRIC_ADDR: "127.0.0.1", D_LOG_FILE: `${dir}/engine.log` },
+    env: { DAOS_FABRIC_ADDR: "127.0.0.1", D_LOG_FILE: `${dir}/engine.log`, ...env },
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -209,6 +210,36 @@ Deno.test("daos_engine telemetry: a killed engine's tree is stale, the next star
     equal(removeStaleEngineTree(system, 0), true);
     equal(removeStaleEngineTree(system, 0), false);
     throwsKind(() => readEngineMetrics(system, 0), "not_running");
+  } finally {
+    await cleanUp(running, server, file, dir);
+  }
+});
+
+Deno.test("daos_engine telemetry: DAOS_TM_DISABLE=1 runs the engine without a tree", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "engine_tm_" });
+  const system = `tmoff_${Deno.pid}_${Math.floor(Math.random() * 1e6)}`;
+  const file = `/dev/shm/daos_tm_${system}_0`;
+  const server = new FakeServer(`${dir}/daos_server.sock`);
+  let running: Running | undefined;
+  try {
+    await Deno.mkdir(`${dir}/scm`);
+    running = startEngine(dir, system, { DAOS_TM_DISABLE: "1", D_LOG_MASK: "INFO" });
+    const r = running;
+    await until("the dRPC socket", () => Deno.stat(r.sock).then(() => true, () => false));
+    await mgmt(r.sock, MgmtMethod.SET_RANK, SetRankReqSchema, { rank: 2, mapVersion: 1 });
+    await mgmt(r.sock, MgmtMethod.PING_RANK, PingRankReqSchema, { rank: 2 });
+    throwsKind(() => readEngineMetrics(system, 0), "not_running");
+    await Deno.stat(file).then(
+      () => Promise.reject(new Error(`${file} created although DAOS_TM_DISABLE=1`)),
+      (e) => ok(e instanceof Deno.errors.NotFound),
+    );
+    ok(
+      (await Deno.readTextFile(`${dir}/engine.log`)).includes(
+        "without telemetry (DAOS_TM_DISABLE=1)",
+      ),
+    );
+    equal((await stop(r, "SIGTERM")).code, 0);
+    running = undefined;
   } finally {
     await cleanUp(running, server, file, dir);
   }

@@ -133,6 +133,12 @@ Deno.test({
       ok(/^engine_started_at\{rank="0"\} \d+/m.test(text), text);
       ok(text.includes("# TYPE daos_cp_rpc_duration_seconds histogram"), text);
       ok(/daos_cp_rpc_duration_seconds_count\{method="[^"]*Join"/.test(text), text);
+      // The MS's etcd txns (the joins' writes) and the group update after the joins.
+      ok(/^daos_cp_etcd_txn_duration_seconds_count\{result="ok"\} [1-9]/m.test(text), text);
+      text = await c.waitFor("a group-update lag sample", async () => {
+        const t = await scrape();
+        return /^daos_cp_group_update_lag_seconds_count [1-9]/m.test(t) ? t : null;
+      }, 20_000);
       await promtoolCheck(text);
       await prometheusTargetUp(c.root, tport);
       const conf = await c.dmg(["telemetry", "config", "-p", String(tport)]);

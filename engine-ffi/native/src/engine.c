@@ -96,6 +96,14 @@ static void telemetry_open(struct dss_engine *eng)
 	char buf[512];
 	int rc;
 
+	rc = dss_tm_disabled(buf, sizeof(buf));
+	if (rc == 1) {
+		D_INFO("engine %d runs without telemetry (%s=1)", eng->args.instance_idx,
+		       DSS_TM_DISABLE_ENV);
+		return;
+	}
+	if (rc < 0)
+		D_WARN("engine %d keeps telemetry: %s", eng->args.instance_idx, buf);
 	rc = dss_tm_create(NULL, eng->args.group, eng->args.instance_idx, DSS_TM_DEFAULT_SLOTS,
 			   &engine_tm, buf, sizeof(buf));
 	if (rc != 0) {

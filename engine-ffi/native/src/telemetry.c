@@ -90,6 +90,19 @@ int dss_tm_path_valid(const char *p, size_t max)
 	return 1;
 }
 
+int dss_tm_disabled(char *err, size_t errlen)
+{
+	const char *v = getenv(DSS_TM_DISABLE_ENV);
+
+	if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "1") == 0)
+		return 1;
+	seterr(err, errlen, "%s='%.100s' is not understood: set 1 to run without telemetry, 0 or "
+	       "unset to keep it", DSS_TM_DISABLE_ENV, v);
+	return -EINVAL;
+}
+
 int dss_tm_file_path(const char *dir, const char *system, int instance_idx, char *out,
 		     size_t outlen, char *err, size_t errlen)
 {

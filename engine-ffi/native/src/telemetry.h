@@ -55,6 +55,13 @@ struct dss_tm_node;
 int dss_tm_create(const char *dir, const char *system, int instance_idx, uint32_t nslots,
 		  struct dss_tm **out, char *err, size_t errlen);
 
+/**
+ * Whether DAOS_TM_DISABLE asks the engine to run without a telemetry tree (benchmarks of the
+ * telemetry's cost): 1 for "1", 0 when unset, empty or "0", -EINVAL for anything else (err
+ * names the value and the accepted ones).
+ */
+int dss_tm_disabled(char *err, size_t errlen);
+
 /** Remove the tree file (when it is still ours), unmap and free. NULL is a no-op. */
 void dss_tm_destroy(struct dss_tm *tm);
 

@@ -24,6 +24,7 @@
 #define DSS_TM_MAGIC        "DAOSTM\0\1"
 #define DSS_TM_VERSION      1
 #define DSS_TM_DIR_ENV      "DAOS_TM_DIR"
+#define DSS_TM_DISABLE_ENV  "DAOS_TM_DISABLE"
 #define DSS_TM_DEFAULT_DIR  "/dev/shm"
 #define DSS_TM_FILE_PREFIX  "daos_tm_"
 #define DSS_TM_MAX_SLOTS    65536

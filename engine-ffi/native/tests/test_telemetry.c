@@ -563,6 +563,26 @@ static void test_reader_hostile(void **state)
 	free(img);
 }
 
+static void test_disable_env(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	unsetenv(DSS_TM_DISABLE_ENV);
+	assert_int_equal(dss_tm_disabled(err, sizeof(err)), 0);
+	setenv(DSS_TM_DISABLE_ENV, "", 1);
+	assert_int_equal(dss_tm_disabled(err, sizeof(err)), 0);
+	setenv(DSS_TM_DISABLE_ENV, "0", 1);
+	assert_int_equal(dss_tm_disabled(err, sizeof(err)), 0);
+	setenv(DSS_TM_DISABLE_ENV, "1", 1);
+	assert_int_equal(dss_tm_disabled(err, sizeof(err)), 1);
+	setenv(DSS_TM_DISABLE_ENV, "yes", 1);
+	assert_int_equal(dss_tm_disabled(err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "DAOS_TM_DISABLE='yes'"));
+	assert_non_null(strstr(err, "set 1"));
+	unsetenv(DSS_TM_DISABLE_ENV);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_stale_and_live),
 		cmocka_unit_test(test_reader_hostile),
+		cmocka_unit_test(test_disable_env),
 	};
 
 	return cmocka_run_group_tests_name("telemetry", tests, setup_dir, remove_dir);
