@@ -65,7 +65,19 @@ Deno.test("daos_server + dmg: two-engine tmpfs/file-bdev format, refused without
     }
     // The engines run but never join (no MS here): SCM usage only counts ready ranks, the
     // NVMe part comes from the engines over dRPC: four 1 GiB file bdevs.
-    const usage = await dmg("storage", "query", "usage");
+    // The engines start after format returns; on a loaded machine they may not answer dRPC yet
+    // (libfabric and SWIM start-up): ask again, bounded, while the server says exactly that.
+    let usage = await dmg("storage", "query", "usage");
+    for (
+      let i = 0;
+      i < 60 && usage.code !== 0 &&
+      /waiting for engine \d+ to be ready|unavailable as engines? stopped/
+        .test(usage.stderr);
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 500));
+      usage = await dmg("storage", "query", "usage");
+    }
     assert.equal(usage.code, 0, usage.stderr);
     assert.match(usage.stdout, /^127\.0\.0\.1 0 B {7}0 B {6}N\/A {6}4\.3 GB {5}4\.3 GB/m);
 
