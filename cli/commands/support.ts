@@ -21,6 +21,7 @@ interface CollectOptions {
   archive?: boolean;
   stopOnError?: boolean;
   force?: boolean;
+  extraLogsDir?: string;
 }
 
 async function isNonEmptyDir(path: string): Promise<boolean> {
@@ -102,6 +103,7 @@ export function registerSupport(program: Command, run: Runner): void {
     .option("--archive", "also pack the target folder into one tar.gz")
     .option("--stop-on-error", "write nothing if any host or any item failed")
     .option("--force", "write into an existing non-empty target folder")
+    .option("--extra-logs-dir <dir>", "also collect the files of this directory on every server")
     .action(run(async (ctx, opts: CollectOptions) => {
       const folder = opts.targetFolder ?? DEFAULT_TARGET_FOLDER;
       if (!opts.force && await isNonEmptyDir(folder)) {
@@ -113,7 +115,10 @@ export function registerSupport(program: Command, run: Runner): void {
       const res = await request(
         ctx,
         "",
-        async () => collectLogs(await ctx.invoker(), await ctx.fanOutTargets(opts.hostList)),
+        async () =>
+          collectLogs(await ctx.invoker(), await ctx.fanOutTargets(opts.hostList), {
+            extraLogsDir: opts.extraLogsDir,
+          }),
       );
       const archives = res.answers.map((a) => a.payload);
       const items = itemErrors(archives);

@@ -184,3 +184,37 @@ Deno.test("collect-log: refuses a non-empty target folder unless --force; --arch
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("collect-log --extra-logs-dir: its files collected, a symlink out of it refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = await mock(dir);
+    await Deno.mkdir(`${dir}/extra`);
+    await Deno.writeTextFile(`${dir}/extra/app.log`, "app\n");
+    await Deno.writeTextFile(`${dir}/outside`, SECRET);
+    await Deno.symlink(`${dir}/outside`, `${dir}/extra/evil.log`);
+    const r = await runDmg(
+      [
+        "-j",
+        "support",
+        "collect-log",
+        "--target-folder",
+        `${dir}/o`,
+        "--extra-logs-dir",
+        `${dir}/extra`,
+      ],
+      m,
+      testConfig([H1]),
+    );
+    equal(r.code, 0, r.err);
+    const tar = await members(`${dir}/o/h1.tar.gz`);
+    equal(new TextDecoder().decode(tar.get("h1/extra/app.log")), "app\n");
+    ok(!tar.has("h1/extra/evil.log"));
+    const errs = JSON.parse(r.out).response.hosts[0].errors as { item: string; error: string }[];
+    const evil = errs.find((e) => e.item === "extra/evil.log");
+    ok(evil, JSON.stringify(errs));
+    match(evil.error, /outside .*not followed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

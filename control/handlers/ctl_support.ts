@@ -42,8 +42,13 @@ const enc = new TextEncoder();
 const json = (v: unknown) => enc.encode(JSON.stringify(v, null, 2) + "\n");
 
 /** Gathers everything for this host into `c` (per-item failures become index errors). */
-export async function gatherHost(ctx: ServerContext, c: Collector): Promise<void> {
+export async function gatherHost(
+  ctx: ServerContext,
+  c: Collector,
+  extraLogsDir = "",
+): Promise<void> {
   const cfg = ctx.config;
+  if (extraLogsDir !== "") await gatherExtra(c, extraLogsDir);
   if (cfg.controlLogFile) {
     await c.addFile("logs/control.log", cfg.controlLogFile, dirname(cfg.controlLogFile));
   } else c.addError("logs/control.log", "control_log_file is not set (log went to stderr)");
@@ -87,6 +92,22 @@ export async function gatherHost(ctx: ServerContext, c: Collector): Promise<void
   }
 }
 
+/** The regular files directly in `dir` under extra/ (symlinks only when they stay inside). */
+async function gatherExtra(c: Collector, dir: string): Promise<void> {
+  if (!dir.startsWith("/")) {
+    c.addError("extra", `--extra-logs-dir "${dir}" is not an absolute path; give one`);
+    return;
+  }
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isFile || e.isSymlink) names.push(e.name);
+  } catch (e) {
+    c.addError("extra", `--extra-logs-dir ${dir}: ${(e as Error).message}`);
+    return;
+  }
+  for (const n of names.sort()) await c.addFile(`extra/${n}`, `${dir}/${n}`, dir);
+}
+
 /** Builds CollectLog over `ctx`. */
 export function ctlSupportHandlers(ctx: ServerContext): CtlSupportHandlers {
   const sessions = new Map<string, Session>();
@@ -104,7 +125,7 @@ export function ctlSupportHandlers(ctx: ServerContext): CtlSupportHandlers {
           Number(req.fileCap) || undefined,
           Number(req.totalCap) || undefined,
         );
-        await gatherHost(ctx, c);
+        await gatherHost(ctx, c, req.extraLogsDir);
         const { tgz, index } = await c.archive(ctx.hostname, ctx.hostname);
         id = crypto.randomUUID();
         const timer = setTimeout(() => sessions.delete(id), SESSION_TTL_MS);

@@ -22,6 +22,8 @@ export interface HostArchive {
 export interface CollectOptions {
   fileCap?: number;
   totalCap?: number;
+  /** A directory whose files every server adds (the reference's --extra-logs-dir). */
+  extraLogsDir?: string;
   /** Chunk size asked for (tests use small ones to exercise the chunking). */
   chunk?: number;
 }
@@ -37,6 +39,7 @@ export async function collectLogs(
     chunk: c.chunk ?? 0,
     fileCap: BigInt(c.fileCap ?? 0),
     totalCap: BigInt(c.totalCap ?? 0),
+    extraLogsDir: c.extraLogsDir ?? "",
   };
   const first = await inv.fanOut(
     targets,

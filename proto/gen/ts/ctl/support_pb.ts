@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ctl/support.proto.
  */
 export const file_ctl_support: GenFile = /*@__PURE__*/
-  fileDesc("ChFjdGwvc3VwcG9ydC5wcm90bxIDY3RsImQKDUNvbGxlY3RMb2dSZXESDwoHc2Vzc2lvbhgBIAEoCRIOCgZvZmZzZXQYAiABKAQSDQoFY2h1bmsYAyABKA0SEAoIZmlsZV9jYXAYBCABKAQSEQoJdG90YWxfY2FwGAUgASgEIn8KDkNvbGxlY3RMb2dSZXNwEg8KB3Nlc3Npb24YASABKAkSEgoKaW5kZXhfanNvbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgEEg4KBm9mZnNldBgEIAEoBBIMCgRkYXRhGAUgASgMEhYKDmFyY2hpdmVfc2hhMjU2GAYgASgJYgZwcm90bzM");
+  fileDesc("ChFjdGwvc3VwcG9ydC5wcm90bxIDY3RsInwKDUNvbGxlY3RMb2dSZXESDwoHc2Vzc2lvbhgBIAEoCRIOCgZvZmZzZXQYAiABKAQSDQoFY2h1bmsYAyABKA0SEAoIZmlsZV9jYXAYBCABKAQSEQoJdG90YWxfY2FwGAUgASgEEhYKDmV4dHJhX2xvZ3NfZGlyGAYgASgJIn8KDkNvbGxlY3RMb2dSZXNwEg8KB3Nlc3Npb24YASABKAkSEgoKaW5kZXhfanNvbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgEEg4KBm9mZnNldBgEIAEoBBIMCgRkYXRhGAUgASgMEhYKDmFyY2hpdmVfc2hhMjU2GAYgASgJYgZwcm90bzM");
 
 /**
  * Ours (the reference's collect-log copies files over ssh/rsync-like steps): one tar.gz per
@@ -48,6 +48,14 @@ export type CollectLogReq = Message<"ctl.CollectLogReq"> & {
    * @generated from field: uint64 total_cap = 5;
    */
   totalCap: bigint;
+
+  /**
+   * As the reference's --extra-logs-dir: the regular files of this directory (not recursive,
+   * no symlink out of it) are collected too. Absolute path; "" = none.
+   *
+   * @generated from field: string extra_logs_dir = 6;
+   */
+  extraLogsDir: string;
 };
 
 /**
