@@ -35,6 +35,7 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
       "server-version",
       "system",
       "telemetry",
+      "support",
       "config",
       "version",
       "completion",
@@ -100,7 +101,7 @@ Deno.test({
     equal(check.code, 0, new TextDecoder().decode(check.stderr));
     equal(
       await zshComplete(script, ["dmg", ""]),
-      "network storage server server-version system telemetry config version completion",
+      "network storage server server-version system telemetry support config version completion",
     );
     equal(
       await zshComplete(script, ["dmg", "sys", ""]),

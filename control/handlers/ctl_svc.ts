@@ -10,6 +10,7 @@ import { ctlRanksHandlers } from "./ctl_ranks.ts";
 import { ctlServerHandlers } from "./ctl_server.ts";
 import { ctlSmdHandlers } from "./ctl_smd.ts";
 import { ctlStorageHandlers } from "./ctl_storage.ts";
+import { ctlSupportHandlers } from "./ctl_support.ts";
 import type { ServerContext } from "./server_context.ts";
 import { wireErrors } from "./wire.ts";
 
@@ -21,5 +22,6 @@ export function ctlService(ctx: ServerContext): ServiceImpl<typeof CtlSvc> {
     ...ctlRanksHandlers(ctx),
     ...ctlServerHandlers(ctx),
     ...ctlSmdHandlers(ctx),
+    ...ctlSupportHandlers(ctx),
   });
 }

@@ -35,6 +35,8 @@ const CTL_RULES: ServiceRules<typeof CtlSvc> = {
   storageScan: ADMIN,
   storageFormat: ADMIN,
   networkScan: ADMIN,
+  // Ours: logs and config of the host (secrets redacted), admin only.
+  collectLog: ADMIN,
   smdQuery: ADMIN,
   smdManage: ADMIN,
   setEngineLogMasks: ADMIN,

@@ -16,6 +16,8 @@ import type { SetLogMasksReqSchema, SetLogMasksRespSchema } from "./server_pb.ts
 import { file_ctl_server } from "./server_pb.ts";
 import type { SmdManageReqSchema, SmdManageRespSchema, SmdQueryReqSchema, SmdQueryRespSchema } from "./smd_pb.ts";
 import { file_ctl_smd } from "./smd_pb.ts";
+import type { CollectLogReqSchema, CollectLogRespSchema } from "./support_pb.ts";
+import { file_ctl_support } from "./support_pb.ts";
 import type { GroupUpdateReqSchema } from "../mgmt/srv_pb.ts";
 import { file_mgmt_srv } from "../mgmt/srv_pb.ts";
 import type { SystemEraseReqSchema, SystemEraseRespSchema } from "../mgmt/system_pb.ts";
@@ -25,7 +27,7 @@ import { file_mgmt_system } from "../mgmt/system_pb.ts";
  * Describes the file ctl/ctl.proto.
  */
 export const file_ctl_ctl: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwywgUKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBIvCghTbWRRdWVyeRIQLmN0bC5TbWRRdWVyeVJlcRoRLmN0bC5TbWRRdWVyeVJlc3ASMgoJU21kTWFuYWdlEhEuY3RsLlNtZE1hbmFnZVJlcRoSLmN0bC5TbWRNYW5hZ2VSZXNwEj4KEVNldEVuZ2luZUxvZ01hc2tzEhMuY3RsLlNldExvZ01hc2tzUmVxGhQuY3RsLlNldExvZ01hc2tzUmVzcBIyChFQcmVwU2h1dGRvd25SYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJU3RvcFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIxChBSZXNldEZvcm1hdFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIrCgpTdGFydFJhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIqCglQaW5nUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwEjMKC0dyb3VwVXBkYXRlEhQubWdtdC5Hcm91cFVwZGF0ZVJlcRoOLmN0bC5SYW5rc1Jlc3ASPgoPU3lzdGVtRXJhc2VQZWVyEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwYgZwcm90bzM", [file_ctl_storage, file_ctl_network, file_ctl_ranks, file_ctl_server, file_ctl_smd, file_mgmt_srv, file_mgmt_system]);
+  fileDesc("Cg1jdGwvY3RsLnByb3RvEgNjdGwy+QUKBkN0bFN2YxI4CgtTdG9yYWdlU2NhbhITLmN0bC5TdG9yYWdlU2NhblJlcRoULmN0bC5TdG9yYWdlU2NhblJlc3ASPgoNU3RvcmFnZUZvcm1hdBIVLmN0bC5TdG9yYWdlRm9ybWF0UmVxGhYuY3RsLlN0b3JhZ2VGb3JtYXRSZXNwEjgKC05ldHdvcmtTY2FuEhMuY3RsLk5ldHdvcmtTY2FuUmVxGhQuY3RsLk5ldHdvcmtTY2FuUmVzcBI1CgpDb2xsZWN0TG9nEhIuY3RsLkNvbGxlY3RMb2dSZXEaEy5jdGwuQ29sbGVjdExvZ1Jlc3ASLwoIU21kUXVlcnkSEC5jdGwuU21kUXVlcnlSZXEaES5jdGwuU21kUXVlcnlSZXNwEjIKCVNtZE1hbmFnZRIRLmN0bC5TbWRNYW5hZ2VSZXEaEi5jdGwuU21kTWFuYWdlUmVzcBI+ChFTZXRFbmdpbmVMb2dNYXNrcxITLmN0bC5TZXRMb2dNYXNrc1JlcRoULmN0bC5TZXRMb2dNYXNrc1Jlc3ASMgoRUHJlcFNodXRkb3duUmFua3MSDS5jdGwuUmFua3NSZXEaDi5jdGwuUmFua3NSZXNwEioKCVN0b3BSYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASMQoQUmVzZXRGb3JtYXRSYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKwoKU3RhcnRSYW5rcxINLmN0bC5SYW5rc1JlcRoOLmN0bC5SYW5rc1Jlc3ASKgoJUGluZ1JhbmtzEg0uY3RsLlJhbmtzUmVxGg4uY3RsLlJhbmtzUmVzcBIzCgtHcm91cFVwZGF0ZRIULm1nbXQuR3JvdXBVcGRhdGVSZXEaDi5jdGwuUmFua3NSZXNwEj4KD1N5c3RlbUVyYXNlUGVlchIULm1nbXQuU3lzdGVtRXJhc2VSZXEaFS5tZ210LlN5c3RlbUVyYXNlUmVzcGIGcHJvdG8z", [file_ctl_storage, file_ctl_network, file_ctl_ranks, file_ctl_server, file_ctl_smd, file_ctl_support, file_mgmt_srv, file_mgmt_system]);
 
 /**
  * @generated from service ctl.CtlSvc
@@ -54,6 +56,16 @@ export const CtlSvc: GenService<{
     methodKind: "unary";
     input: typeof NetworkScanReqSchema;
     output: typeof NetworkScanRespSchema;
+  },
+  /**
+   * Ours: dmg support collect-log (admin only).
+   *
+   * @generated from rpc ctl.CtlSvc.CollectLog
+   */
+  collectLog: {
+    methodKind: "unary";
+    input: typeof CollectLogReqSchema;
+    output: typeof CollectLogRespSchema;
   },
   /**
    * @generated from rpc ctl.CtlSvc.SmdQuery
