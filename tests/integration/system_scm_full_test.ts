@@ -74,7 +74,11 @@ Deno.test({
       await t.step(
         "an etcd that does not answer is named, not passed on as a port error",
         async () => {
-          stopped = await etcdOf(c);
+          // Under load the member may be between a restart and its next start: wait (bounded).
+          await c.waitFor("the MS replica's one etcd member", async () => {
+            stopped = await etcdOf(c);
+            return stopped.length === 1;
+          });
           ok(stopped.length === 1, `etcd pids: ${stopped}`);
           for (const p of stopped) Deno.kill(p, "SIGSTOP");
           await c.waitFor(
