@@ -26,9 +26,11 @@ import {
   auditEvent,
   auditFromEvent,
   type AuditRecord,
+  auditTarget,
   decodeAudit,
   describeAudit,
   encodeAudit,
+  isAudited,
 } from "../mgmt/ops/audit.ts";
 import { leaderChangedEvent } from "../mgmt/ops/ras_log.ts";
 import { auditInterceptor } from "./audit.ts";
@@ -157,4 +159,31 @@ Deno.test("audit records: stored form, forwarded event, control-log line", () =>
     `AUDIT /ctl.CtlSvc/StorageFormat by admin (admin) from 10.0.0.9 on host ${SERVER} at ${SERVER}: ok`,
   );
   ok(/unreadable audit record/.test(decodeAudit({ seq: 1n, value: "[" }).outcome));
+});
+
+Deno.test("audited methods: every mutating admin RPC, with keys but never attribute values", () => {
+  const cases: [string, unknown, boolean, string][] = [
+    ["/mgmt.MgmtSvc/SystemStop", { ranks: "1" }, true, "ranks 1"],
+    [
+      "/mgmt.MgmtSvc/SystemSetAttr",
+      { attributes: { b: "secret", a: "x" } },
+      true,
+      "attributes a,b",
+    ],
+    [
+      "/mgmt.MgmtSvc/SystemSetProp",
+      { properties: { self_heal: "none" } },
+      true,
+      "properties self_heal",
+    ],
+    ["/ctl.CtlSvc/SmdManage", {}, true, "host 127.0.0.1:10001"],
+    ["/ctl.CtlSvc/SetEngineLogMasks", {}, true, "host 127.0.0.1:10001"],
+    ["/ctl.CtlSvc/StorageFormat", {}, true, "host 127.0.0.1:10001"],
+    ["/mgmt.MgmtSvc/SystemQuery", {}, false, "all ranks"],
+    ["/mgmt.MgmtSvc/SystemGetAttr", {}, false, "all ranks"],
+  ];
+  for (const [method, msg, audited, target] of cases) {
+    equal(isAudited(method), audited, method);
+    if (audited) equal(auditTarget(method, msg, "127.0.0.1:10001"), target, method);
+  }
 });

@@ -17,16 +17,27 @@ import { cut, RasEventId, RasSeverity, RasType } from "./ras_log.ts";
 export type { AuditRecord };
 
 /**
- * The audited methods: the admin RPCs that change the system. New mutating RPCs (pool verbs,
- * properties, attributes) are added here with their RPC.
+ * The audited methods: the admin RPCs that change the system or a host. New mutating RPCs
+ * (pool verbs) are added here with their RPC.
  */
 export const AUDITED_METHODS: ReadonlySet<string> = new Set([
   "/ctl.CtlSvc/StorageFormat",
+  "/ctl.CtlSvc/SmdManage",
+  "/ctl.CtlSvc/SetEngineLogMasks",
   "/mgmt.MgmtSvc/SystemStop",
   "/mgmt.MgmtSvc/SystemStart",
   "/mgmt.MgmtSvc/SystemExclude",
   "/mgmt.MgmtSvc/SystemErase",
+  "/mgmt.MgmtSvc/SystemSetAttr",
+  "/mgmt.MgmtSvc/SystemSetProp",
 ]);
+
+/** The keys of a map field of a request message (values are left out: they may be private). */
+function mapKeys(msg: unknown, name: string): string[] {
+  if (typeof msg !== "object" || msg === null) return [];
+  const v = (msg as Record<string, unknown>)[name];
+  return typeof v === "object" && v !== null ? Object.keys(v).sort() : [];
+}
 
 /** True when calls of `fullMethod` ("/mgmt.MgmtSvc/SystemStop") are audited. */
 export function isAudited(fullMethod: string): boolean {
@@ -45,7 +56,13 @@ function field(msg: unknown, name: string): string {
  * the system when it names none), the serving host for StorageFormat.
  */
 export function auditTarget(fullMethod: string, msg: unknown, server: string): string {
-  if (fullMethod === "/ctl.CtlSvc/StorageFormat") return `host ${server}`;
+  if (fullMethod.startsWith("/ctl.CtlSvc/")) return `host ${server}`;
+  if (fullMethod === "/mgmt.MgmtSvc/SystemSetAttr") {
+    return `attributes ${mapKeys(msg, "attributes").join(",")}`;
+  }
+  if (fullMethod === "/mgmt.MgmtSvc/SystemSetProp") {
+    return `properties ${mapKeys(msg, "properties").join(",")}`;
+  }
   const parts: string[] = [];
   const ranks = field(msg, "ranks");
   const hosts = field(msg, "hosts");
