@@ -7,7 +7,7 @@ out=${1:-$top/proto/gen}
 cd "$top/proto"
 mapfile -t all < <(find . -name '*.proto' -not -path './gen/*' | sed 's|^\./||' | LC_ALL=C sort)
 # The engine (C) needs only the messages it speaks over dRPC.
-c_protos=(drpc/drpc.proto srv/srv.proto mgmt/srv.proto ctl/smd.proto shared/event.proto)
+c_protos=(drpc/drpc.proto srv/srv.proto mgmt/srv.proto mgmt/pool.proto mgmt/pool_engine.proto ctl/smd.proto shared/event.proto)
 rm -rf "$out/ts" "$out/c"
 mkdir -p "$out/ts" "$out/c"
 protoc -I . --plugin=protoc-gen-es="$top/tools/node_modules/.bin/protoc-gen-es" \

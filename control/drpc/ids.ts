@@ -23,6 +23,19 @@ export const MgmtMethod = {
   SET_LOG_MASKS: 238,
 } as const;
 
+/**
+ * Pool methods, served by the engine's pool module under the mgmt module id (2), as in DAOS.
+ * POOL_MAP_SET is ours: the MS keeps pool maps in etcd and pushes them (pool_engine.proto).
+ */
+export const PoolMethod = {
+  POOL_CREATE: 207,
+  POOL_DESTROY: 208,
+  POOL_QUERY: 223,
+  POOL_EXTEND: 229,
+  POOL_QUERY_TARGETS: 240,
+  POOL_MAP_SET: 253,
+} as const;
+
 /** Methods of daos_server's srv module (3): engine up-calls. */
 export const SrvMethod = {
   NOTIFY_READY: 301,

@@ -14,8 +14,10 @@ import type { GetAttachInfoReqSchema, GetAttachInfoRespSchema } from "./attach_p
 import { file_mgmt_attach } from "./attach_pb.ts";
 import type { JoinReqSchema, JoinRespSchema, LeaderQueryReqSchema, LeaderQueryRespSchema } from "./svc_pb.ts";
 import { file_mgmt_svc } from "./svc_pb.ts";
-import type { SystemEraseReqSchema, SystemEraseRespSchema, SystemExcludeReqSchema, SystemExcludeRespSchema, SystemGetAttrReqSchema, SystemGetAttrRespSchema, SystemGetPropReqSchema, SystemGetPropRespSchema, SystemQueryReqSchema, SystemQueryRespSchema, SystemSetAttrReqSchema, SystemSetPropReqSchema, SystemStartReqSchema, SystemStartRespSchema, SystemStopReqSchema, SystemStopRespSchema } from "./system_pb.ts";
+import type { SystemDrainReqSchema, SystemDrainRespSchema, SystemEraseReqSchema, SystemEraseRespSchema, SystemExcludeReqSchema, SystemExcludeRespSchema, SystemGetAttrReqSchema, SystemGetAttrRespSchema, SystemGetPropReqSchema, SystemGetPropRespSchema, SystemQueryReqSchema, SystemQueryRespSchema, SystemSetAttrReqSchema, SystemSetPropReqSchema, SystemStartReqSchema, SystemStartRespSchema, SystemStopReqSchema, SystemStopRespSchema } from "./system_pb.ts";
 import { file_mgmt_system } from "./system_pb.ts";
+import type { ListPoolsReqSchema, ListPoolsRespSchema, PoolCreateReqSchema, PoolCreateRespSchema, PoolDestroyReqSchema, PoolDestroyRespSchema, PoolDrainReqSchema, PoolDrainRespSchema, PoolExcludeReqSchema, PoolExcludeRespSchema, PoolExtendReqSchema, PoolExtendRespSchema, PoolGetPropReqSchema, PoolGetPropRespSchema, PoolQueryReqSchema, PoolQueryRespSchema, PoolQueryTargetReqSchema, PoolQueryTargetRespSchema, PoolReintReqSchema, PoolReintRespSchema, PoolSetPropReqSchema, PoolSetPropRespSchema } from "./pool_pb.ts";
+import { file_mgmt_pool } from "./pool_pb.ts";
 import type { ClusterEventReqSchema, ClusterEventRespSchema } from "../shared/event_pb.ts";
 import { file_shared_event } from "../shared/event_pb.ts";
 
@@ -23,7 +25,7 @@ import { file_shared_event } from "../shared/event_pb.ts";
  * Describes the file mgmt/mgmt.proto.
  */
 export const file_mgmt_mgmt: GenFile = /*@__PURE__*/
-  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQy6wcKB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEkAKDUdldEF0dGFjaEluZm8SFi5tZ210LkdldEF0dGFjaEluZm9SZXEaFy5tZ210LkdldEF0dGFjaEluZm9SZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwEjcKDVN5c3RlbVNldEF0dHISFi5tZ210LlN5c3RlbVNldEF0dHJSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldEF0dHISFi5tZ210LlN5c3RlbUdldEF0dHJSZXEaFy5tZ210LlN5c3RlbUdldEF0dHJSZXNwEjcKDVN5c3RlbVNldFByb3ASFi5tZ210LlN5c3RlbVNldFByb3BSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldFByb3ASFi5tZ210LlN5c3RlbUdldFByb3BSZXEaFy5tZ210LlN5c3RlbUdldFByb3BSZXNwEkYKD1N5c3RlbUdldEV2ZW50cxIYLm1nbXQuU3lzdGVtR2V0RXZlbnRzUmVxGhkubWdtdC5TeXN0ZW1HZXRFdmVudHNSZXNwEkYKElN5c3RlbUZvbGxvd0V2ZW50cxIbLm1nbXQuU3lzdGVtRm9sbG93RXZlbnRzUmVxGhEubWdtdC5SQVNMb2dFbnRyeTABEkMKDlN5c3RlbUdldEF1ZGl0EhcubWdtdC5TeXN0ZW1HZXRBdWRpdFJlcRoYLm1nbXQuU3lzdGVtR2V0QXVkaXRSZXNwYgZwcm90bzM", [file_mgmt_srv, file_mgmt_events, file_mgmt_attach, file_mgmt_svc, file_mgmt_system, file_shared_event]);
+  fileDesc("Cg9tZ210L21nbXQucHJvdG8SBG1nbXQyrw0KB01nbXRTdmMSJQoESm9pbhINLm1nbXQuSm9pblJlcRoOLm1nbXQuSm9pblJlc3ASQQoMQ2x1c3RlckV2ZW50Ehcuc2hhcmVkLkNsdXN0ZXJFdmVudFJlcRoYLnNoYXJlZC5DbHVzdGVyRXZlbnRSZXNwEjoKC0xlYWRlclF1ZXJ5EhQubWdtdC5MZWFkZXJRdWVyeVJlcRoVLm1nbXQuTGVhZGVyUXVlcnlSZXNwEkAKDUdldEF0dGFjaEluZm8SFi5tZ210LkdldEF0dGFjaEluZm9SZXEaFy5tZ210LkdldEF0dGFjaEluZm9SZXNwEjoKC1N5c3RlbVF1ZXJ5EhQubWdtdC5TeXN0ZW1RdWVyeVJlcRoVLm1nbXQuU3lzdGVtUXVlcnlSZXNwEjcKClN5c3RlbVN0b3ASEy5tZ210LlN5c3RlbVN0b3BSZXEaFC5tZ210LlN5c3RlbVN0b3BSZXNwEjoKC1N5c3RlbVN0YXJ0EhQubWdtdC5TeXN0ZW1TdGFydFJlcRoVLm1nbXQuU3lzdGVtU3RhcnRSZXNwEkAKDVN5c3RlbUV4Y2x1ZGUSFi5tZ210LlN5c3RlbUV4Y2x1ZGVSZXEaFy5tZ210LlN5c3RlbUV4Y2x1ZGVSZXNwEjoKC1N5c3RlbUVyYXNlEhQubWdtdC5TeXN0ZW1FcmFzZVJlcRoVLm1nbXQuU3lzdGVtRXJhc2VSZXNwEjoKC1N5c3RlbURyYWluEhQubWdtdC5TeXN0ZW1EcmFpblJlcRoVLm1nbXQuU3lzdGVtRHJhaW5SZXNwEjcKClBvb2xDcmVhdGUSEy5tZ210LlBvb2xDcmVhdGVSZXEaFC5tZ210LlBvb2xDcmVhdGVSZXNwEjoKC1Bvb2xEZXN0cm95EhQubWdtdC5Qb29sRGVzdHJveVJlcRoVLm1nbXQuUG9vbERlc3Ryb3lSZXNwEjoKC1Bvb2xFeGNsdWRlEhQubWdtdC5Qb29sRXhjbHVkZVJlcRoVLm1nbXQuUG9vbEV4Y2x1ZGVSZXNwEjQKCVBvb2xEcmFpbhISLm1nbXQuUG9vbERyYWluUmVxGhMubWdtdC5Qb29sRHJhaW5SZXNwEjcKClBvb2xFeHRlbmQSEy5tZ210LlBvb2xFeHRlbmRSZXEaFC5tZ210LlBvb2xFeHRlbmRSZXNwEjoKD1Bvb2xSZWludGVncmF0ZRISLm1nbXQuUG9vbFJlaW50UmVxGhMubWdtdC5Qb29sUmVpbnRSZXNwEjQKCVBvb2xRdWVyeRISLm1nbXQuUG9vbFF1ZXJ5UmVxGhMubWdtdC5Qb29sUXVlcnlSZXNwEkYKD1Bvb2xRdWVyeVRhcmdldBIYLm1nbXQuUG9vbFF1ZXJ5VGFyZ2V0UmVxGhkubWdtdC5Qb29sUXVlcnlUYXJnZXRSZXNwEjoKC1Bvb2xTZXRQcm9wEhQubWdtdC5Qb29sU2V0UHJvcFJlcRoVLm1nbXQuUG9vbFNldFByb3BSZXNwEjoKC1Bvb2xHZXRQcm9wEhQubWdtdC5Qb29sR2V0UHJvcFJlcRoVLm1nbXQuUG9vbEdldFByb3BSZXNwEjQKCUxpc3RQb29scxISLm1nbXQuTGlzdFBvb2xzUmVxGhMubWdtdC5MaXN0UG9vbHNSZXNwEjcKDVN5c3RlbVNldEF0dHISFi5tZ210LlN5c3RlbVNldEF0dHJSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldEF0dHISFi5tZ210LlN5c3RlbUdldEF0dHJSZXEaFy5tZ210LlN5c3RlbUdldEF0dHJSZXNwEjcKDVN5c3RlbVNldFByb3ASFi5tZ210LlN5c3RlbVNldFByb3BSZXEaDi5tZ210LkRhb3NSZXNwEkAKDVN5c3RlbUdldFByb3ASFi5tZ210LlN5c3RlbUdldFByb3BSZXEaFy5tZ210LlN5c3RlbUdldFByb3BSZXNwEkYKD1N5c3RlbUdldEV2ZW50cxIYLm1nbXQuU3lzdGVtR2V0RXZlbnRzUmVxGhkubWdtdC5TeXN0ZW1HZXRFdmVudHNSZXNwEkYKElN5c3RlbUZvbGxvd0V2ZW50cxIbLm1nbXQuU3lzdGVtRm9sbG93RXZlbnRzUmVxGhEubWdtdC5SQVNMb2dFbnRyeTABEkMKDlN5c3RlbUdldEF1ZGl0EhcubWdtdC5TeXN0ZW1HZXRBdWRpdFJlcRoYLm1nbXQuU3lzdGVtR2V0QXVkaXRSZXNwYgZwcm90bzM", [file_mgmt_srv, file_mgmt_events, file_mgmt_attach, file_mgmt_svc, file_mgmt_system, file_mgmt_pool, file_shared_event]);
 
 /**
  * @generated from service mgmt.MgmtSvc
@@ -100,6 +102,102 @@ export const MgmtSvc: GenService<{
     methodKind: "unary";
     input: typeof SystemEraseReqSchema;
     output: typeof SystemEraseRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.SystemDrain
+   */
+  systemDrain: {
+    methodKind: "unary";
+    input: typeof SystemDrainReqSchema;
+    output: typeof SystemDrainRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolCreate
+   */
+  poolCreate: {
+    methodKind: "unary";
+    input: typeof PoolCreateReqSchema;
+    output: typeof PoolCreateRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolDestroy
+   */
+  poolDestroy: {
+    methodKind: "unary";
+    input: typeof PoolDestroyReqSchema;
+    output: typeof PoolDestroyRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolExclude
+   */
+  poolExclude: {
+    methodKind: "unary";
+    input: typeof PoolExcludeReqSchema;
+    output: typeof PoolExcludeRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolDrain
+   */
+  poolDrain: {
+    methodKind: "unary";
+    input: typeof PoolDrainReqSchema;
+    output: typeof PoolDrainRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolExtend
+   */
+  poolExtend: {
+    methodKind: "unary";
+    input: typeof PoolExtendReqSchema;
+    output: typeof PoolExtendRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolReintegrate
+   */
+  poolReintegrate: {
+    methodKind: "unary";
+    input: typeof PoolReintReqSchema;
+    output: typeof PoolReintRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolQuery
+   */
+  poolQuery: {
+    methodKind: "unary";
+    input: typeof PoolQueryReqSchema;
+    output: typeof PoolQueryRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolQueryTarget
+   */
+  poolQueryTarget: {
+    methodKind: "unary";
+    input: typeof PoolQueryTargetReqSchema;
+    output: typeof PoolQueryTargetRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolSetProp
+   */
+  poolSetProp: {
+    methodKind: "unary";
+    input: typeof PoolSetPropReqSchema;
+    output: typeof PoolSetPropRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.PoolGetProp
+   */
+  poolGetProp: {
+    methodKind: "unary";
+    input: typeof PoolGetPropReqSchema;
+    output: typeof PoolGetPropRespSchema;
+  },
+  /**
+   * @generated from rpc mgmt.MgmtSvc.ListPools
+   */
+  listPools: {
+    methodKind: "unary";
+    input: typeof ListPoolsReqSchema;
+    output: typeof ListPoolsRespSchema;
   },
   /**
    * @generated from rpc mgmt.MgmtSvc.SystemSetAttr

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mgmt/system.proto.
  */
 export const file_mgmt_system: GenFile = /*@__PURE__*/
-  fileDesc("ChFtZ210L3N5c3RlbS5wcm90bxIEbWdtdCLhAQoMU3lzdGVtTWVtYmVyEgwKBGFkZHIYASABKAkSDAoEdXVpZBgCIAEoCRIMCgRyYW5rGAMgASgNEhMKC2luY2FybmF0aW9uGAQgASgEEg0KBXN0YXRlGAUgASgJEhIKCmZhYnJpY191cmkYBiABKAkSFwoPZmFicmljX2NvbnRleHRzGAcgASgNEgwKBGluZm8YCCABKAkSFAoMZmF1bHRfZG9tYWluGAkgASgJEhMKC2xhc3RfdXBkYXRlGAogASgJEh0KFXNlY29uZGFyeV9mYWJyaWNfdXJpcxgLIAMoCSKEAQoNU3lzdGVtU3RvcFJlcRILCgNzeXMYASABKAkSDAoEcHJlcBgCIAEoCBIMCgRraWxsGAMgASgIEg0KBWZvcmNlGAQgASgIEg0KBXJhbmtzGAUgASgJEg0KBWhvc3RzGAYgASgJEh0KFWlnbm9yZV9hZG1pbl9leGNsdWRlZBgHIAEoCCJfCg5TeXN0ZW1TdG9wUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkibgoOU3lzdGVtU3RhcnRSZXESCwoDc3lzGAEgASgJEg0KBXJhbmtzGAIgASgJEg0KBWhvc3RzGAMgASgJEhIKCmNoZWNrX21vZGUYBCABKAgSHQoVaWdub3JlX2FkbWluX2V4Y2x1ZGVkGAUgASgIImAKD1N5c3RlbVN0YXJ0UmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkiTAoQU3lzdGVtRXhjbHVkZVJlcRILCgNzeXMYASABKAkSDQoFcmFua3MYAiABKAkSDQoFaG9zdHMYAyABKAkSDQoFY2xlYXIYBCABKAgiOAoRU3lzdGVtRXhjbHVkZVJlc3ASIwoHcmVzdWx0cxgBIAMoCzISLnNoYXJlZC5SYW5rUmVzdWx0Ik8KDlN5c3RlbVF1ZXJ5UmVxEgsKA3N5cxgBIAEoCRINCgVyYW5rcxgCIAEoCRINCgVob3N0cxgDIAEoCRISCgpzdGF0ZV9tYXNrGAQgASgNIqcBCg9TeXN0ZW1RdWVyeVJlc3ASIwoHbWVtYmVycxgBIAMoCzISLm1nbXQuU3lzdGVtTWVtYmVyEhMKC2Fic2VudHJhbmtzGAIgASgJEhMKC2Fic2VudGhvc3RzGAMgASgJEhQKDGRhdGFfdmVyc2lvbhgEIAEoBBIRCglwcm92aWRlcnMYBSADKAkSHAoUc3lzX3NlbGZfaGVhbF9wb2xpY3kYBiABKAkiHQoOU3lzdGVtRXJhc2VSZXESCwoDc3lzGAEgASgJIjYKD1N5c3RlbUVyYXNlUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQijgEKEFN5c3RlbVNldEF0dHJSZXESCwoDc3lzGAEgASgJEjoKCmF0dHJpYnV0ZXMYAiADKAsyJi5tZ210LlN5c3RlbVNldEF0dHJSZXEuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi0KEFN5c3RlbUdldEF0dHJSZXESCwoDc3lzGAEgASgJEgwKBGtleXMYAiADKAkigwEKEVN5c3RlbUdldEF0dHJSZXNwEjsKCmF0dHJpYnV0ZXMYASADKAsyJy5tZ210LlN5c3RlbUdldEF0dHJSZXNwLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKOAQoQU3lzdGVtU2V0UHJvcFJlcRILCgNzeXMYASABKAkSOgoKcHJvcGVydGllcxgCIAMoCzImLm1nbXQuU3lzdGVtU2V0UHJvcFJlcS5Qcm9wZXJ0aWVzRW50cnkaMQoPUHJvcGVydGllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiLQoQU3lzdGVtR2V0UHJvcFJlcRILCgNzeXMYASABKAkSDAoEa2V5cxgCIAMoCSKDAQoRU3lzdGVtR2V0UHJvcFJlc3ASOwoKcHJvcGVydGllcxgBIAMoCzInLm1nbXQuU3lzdGVtR2V0UHJvcFJlc3AuUHJvcGVydGllc0VudHJ5GjEKD1Byb3BlcnRpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBYgZwcm90bzM", [file_shared_ranks]);
+  fileDesc("ChFtZ210L3N5c3RlbS5wcm90bxIEbWdtdCLhAQoMU3lzdGVtTWVtYmVyEgwKBGFkZHIYASABKAkSDAoEdXVpZBgCIAEoCRIMCgRyYW5rGAMgASgNEhMKC2luY2FybmF0aW9uGAQgASgEEg0KBXN0YXRlGAUgASgJEhIKCmZhYnJpY191cmkYBiABKAkSFwoPZmFicmljX2NvbnRleHRzGAcgASgNEgwKBGluZm8YCCABKAkSFAoMZmF1bHRfZG9tYWluGAkgASgJEhMKC2xhc3RfdXBkYXRlGAogASgJEh0KFXNlY29uZGFyeV9mYWJyaWNfdXJpcxgLIAMoCSKEAQoNU3lzdGVtU3RvcFJlcRILCgNzeXMYASABKAkSDAoEcHJlcBgCIAEoCBIMCgRraWxsGAMgASgIEg0KBWZvcmNlGAQgASgIEg0KBXJhbmtzGAUgASgJEg0KBWhvc3RzGAYgASgJEh0KFWlnbm9yZV9hZG1pbl9leGNsdWRlZBgHIAEoCCJfCg5TeXN0ZW1TdG9wUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkibgoOU3lzdGVtU3RhcnRSZXESCwoDc3lzGAEgASgJEg0KBXJhbmtzGAIgASgJEg0KBWhvc3RzGAMgASgJEhIKCmNoZWNrX21vZGUYBCABKAgSHQoVaWdub3JlX2FkbWluX2V4Y2x1ZGVkGAUgASgIImAKD1N5c3RlbVN0YXJ0UmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQSEwoLYWJzZW50cmFua3MYAiABKAkSEwoLYWJzZW50aG9zdHMYAyABKAkiTAoQU3lzdGVtRXhjbHVkZVJlcRILCgNzeXMYASABKAkSDQoFcmFua3MYAiABKAkSDQoFaG9zdHMYAyABKAkSDQoFY2xlYXIYBCABKAgiOAoRU3lzdGVtRXhjbHVkZVJlc3ASIwoHcmVzdWx0cxgBIAMoCzISLnNoYXJlZC5SYW5rUmVzdWx0Ik8KDlN5c3RlbVF1ZXJ5UmVxEgsKA3N5cxgBIAEoCRINCgVyYW5rcxgCIAEoCRINCgVob3N0cxgDIAEoCRISCgpzdGF0ZV9tYXNrGAQgASgNIqcBCg9TeXN0ZW1RdWVyeVJlc3ASIwoHbWVtYmVycxgBIAMoCzISLm1nbXQuU3lzdGVtTWVtYmVyEhMKC2Fic2VudHJhbmtzGAIgASgJEhMKC2Fic2VudGhvc3RzGAMgASgJEhQKDGRhdGFfdmVyc2lvbhgEIAEoBBIRCglwcm92aWRlcnMYBSADKAkSHAoUc3lzX3NlbGZfaGVhbF9wb2xpY3kYBiABKAkiHQoOU3lzdGVtRXJhc2VSZXESCwoDc3lzGAEgASgJIjYKD1N5c3RlbUVyYXNlUmVzcBIjCgdyZXN1bHRzGAEgAygLMhIuc2hhcmVkLlJhbmtSZXN1bHQijgEKEFN5c3RlbVNldEF0dHJSZXESCwoDc3lzGAEgASgJEjoKCmF0dHJpYnV0ZXMYAiADKAsyJi5tZ210LlN5c3RlbVNldEF0dHJSZXEuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi0KEFN5c3RlbUdldEF0dHJSZXESCwoDc3lzGAEgASgJEgwKBGtleXMYAiADKAkigwEKEVN5c3RlbUdldEF0dHJSZXNwEjsKCmF0dHJpYnV0ZXMYASADKAsyJy5tZ210LlN5c3RlbUdldEF0dHJSZXNwLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKOAQoQU3lzdGVtU2V0UHJvcFJlcRILCgNzeXMYASABKAkSOgoKcHJvcGVydGllcxgCIAMoCzImLm1nbXQuU3lzdGVtU2V0UHJvcFJlcS5Qcm9wZXJ0aWVzRW50cnkaMQoPUHJvcGVydGllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiLQoQU3lzdGVtR2V0UHJvcFJlcRILCgNzeXMYASABKAkSDAoEa2V5cxgCIAMoCSKDAQoRU3lzdGVtR2V0UHJvcFJlc3ASOwoKcHJvcGVydGllcxgBIAMoCzInLm1nbXQuU3lzdGVtR2V0UHJvcFJlc3AuUHJvcGVydGllc0VudHJ5GjEKD1Byb3BlcnRpZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIk4KD1Bvb2xSYW5rc1Jlc3VsdBIOCgZzdGF0dXMYASABKAUSCwoDbXNnGAIgASgJEg8KB3Bvb2xfaWQYAyABKAkSDQoFcmFua3MYBCABKAkiSgoOU3lzdGVtRHJhaW5SZXESCwoDc3lzGAEgASgJEg0KBXJhbmtzGAIgASgJEg0KBWhvc3RzGAMgASgJEg0KBXJlaW50GAQgASgIIkgKD1N5c3RlbURyYWluUmVzcBINCgVyZWludBgBIAEoCBImCgdyZXN1bHRzGAIgAygLMhUubWdtdC5Qb29sUmFua3NSZXN1bHRiBnByb3RvMw", [file_shared_ranks]);
 
 /**
  * @generated from message mgmt.SystemMember
@@ -507,4 +507,94 @@ export type SystemGetPropResp = Message<"mgmt.SystemGetPropResp"> & {
  */
 export const SystemGetPropRespSchema: GenMessage<SystemGetPropResp> = /*@__PURE__*/
   messageDesc(file_mgmt_system, 16);
+
+/**
+ * Result of a system drain or reintegrate on the ranks of one pool.
+ *
+ * @generated from message mgmt.PoolRanksResult
+ */
+export type PoolRanksResult = Message<"mgmt.PoolRanksResult"> & {
+  /**
+   * @generated from field: int32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: string msg = 2;
+   */
+  msg: string;
+
+  /**
+   * @generated from field: string pool_id = 3;
+   */
+  poolId: string;
+
+  /**
+   * @generated from field: string ranks = 4;
+   */
+  ranks: string;
+};
+
+/**
+ * Describes the message mgmt.PoolRanksResult.
+ * Use `create(PoolRanksResultSchema)` to create a new message.
+ */
+export const PoolRanksResultSchema: GenMessage<PoolRanksResult> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 17);
+
+/**
+ * SystemDrain: drain (or, with reint, reintegrate) ranks or hosts on every pool holding them.
+ *
+ * @generated from message mgmt.SystemDrainReq
+ */
+export type SystemDrainReq = Message<"mgmt.SystemDrainReq"> & {
+  /**
+   * @generated from field: string sys = 1;
+   */
+  sys: string;
+
+  /**
+   * @generated from field: string ranks = 2;
+   */
+  ranks: string;
+
+  /**
+   * @generated from field: string hosts = 3;
+   */
+  hosts: string;
+
+  /**
+   * @generated from field: bool reint = 4;
+   */
+  reint: boolean;
+};
+
+/**
+ * Describes the message mgmt.SystemDrainReq.
+ * Use `create(SystemDrainReqSchema)` to create a new message.
+ */
+export const SystemDrainReqSchema: GenMessage<SystemDrainReq> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 18);
+
+/**
+ * @generated from message mgmt.SystemDrainResp
+ */
+export type SystemDrainResp = Message<"mgmt.SystemDrainResp"> & {
+  /**
+   * @generated from field: bool reint = 1;
+   */
+  reint: boolean;
+
+  /**
+   * @generated from field: repeated mgmt.PoolRanksResult results = 2;
+   */
+  results: PoolRanksResult[];
+};
+
+/**
+ * Describes the message mgmt.SystemDrainResp.
+ * Use `create(SystemDrainRespSchema)` to create a new message.
+ */
+export const SystemDrainRespSchema: GenMessage<SystemDrainResp> = /*@__PURE__*/
+  messageDesc(file_mgmt_system, 19);
 
