@@ -283,6 +283,102 @@ void   ctl__smd_dev_resp__free_unpacked
   assert(message->base.descriptor == &ctl__smd_dev_resp__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ctl__smd_pool_req__init
+                     (Ctl__SmdPoolReq         *message)
+{
+  static const Ctl__SmdPoolReq init_value = CTL__SMD_POOL_REQ__INIT;
+  *message = init_value;
+}
+size_t ctl__smd_pool_req__get_packed_size
+                     (const Ctl__SmdPoolReq *message)
+{
+  assert(message->base.descriptor == &ctl__smd_pool_req__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ctl__smd_pool_req__pack
+                     (const Ctl__SmdPoolReq *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ctl__smd_pool_req__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ctl__smd_pool_req__pack_to_buffer
+                     (const Ctl__SmdPoolReq *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ctl__smd_pool_req__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ctl__SmdPoolReq *
+       ctl__smd_pool_req__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ctl__SmdPoolReq *)
+     protobuf_c_message_unpack (&ctl__smd_pool_req__descriptor,
+                                allocator, len, data);
+}
+void   ctl__smd_pool_req__free_unpacked
+                     (Ctl__SmdPoolReq *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ctl__smd_pool_req__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ctl__smd_pool_resp__pool__init
+                     (Ctl__SmdPoolResp__Pool         *message)
+{
+  static const Ctl__SmdPoolResp__Pool init_value = CTL__SMD_POOL_RESP__POOL__INIT;
+  *message = init_value;
+}
+void   ctl__smd_pool_resp__init
+                     (Ctl__SmdPoolResp         *message)
+{
+  static const Ctl__SmdPoolResp init_value = CTL__SMD_POOL_RESP__INIT;
+  *message = init_value;
+}
+size_t ctl__smd_pool_resp__get_packed_size
+                     (const Ctl__SmdPoolResp *message)
+{
+  assert(message->base.descriptor == &ctl__smd_pool_resp__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ctl__smd_pool_resp__pack
+                     (const Ctl__SmdPoolResp *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ctl__smd_pool_resp__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ctl__smd_pool_resp__pack_to_buffer
+                     (const Ctl__SmdPoolResp *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ctl__smd_pool_resp__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ctl__SmdPoolResp *
+       ctl__smd_pool_resp__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ctl__SmdPoolResp *)
+     protobuf_c_message_unpack (&ctl__smd_pool_resp__descriptor,
+                                allocator, len, data);
+}
+void   ctl__smd_pool_resp__free_unpacked
+                     (Ctl__SmdPoolResp *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ctl__smd_pool_resp__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ctl__smd_query_req__init
                      (Ctl__SmdQueryReq         *message)
 {
@@ -1917,6 +2013,139 @@ const ProtobufCMessageDescriptor ctl__smd_dev_resp__descriptor =
   ctl__smd_dev_resp__field_indices_by_name,
   1,  ctl__smd_dev_resp__number_ranges,
   (ProtobufCMessageInit) ctl__smd_dev_resp__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ctl__smd_pool_req__field_descriptors NULL
+#define ctl__smd_pool_req__field_indices_by_name NULL
+#define ctl__smd_pool_req__number_ranges NULL
+const ProtobufCMessageDescriptor ctl__smd_pool_req__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ctl.SmdPoolReq",
+  "SmdPoolReq",
+  "Ctl__SmdPoolReq",
+  "ctl",
+  sizeof(Ctl__SmdPoolReq),
+  0,
+  ctl__smd_pool_req__field_descriptors,
+  ctl__smd_pool_req__field_indices_by_name,
+  0,  ctl__smd_pool_req__number_ranges,
+  (ProtobufCMessageInit) ctl__smd_pool_req__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ctl__smd_pool_resp__pool__field_descriptors[3] =
+{
+  {
+    "uuid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ctl__SmdPoolResp__Pool, uuid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tgt_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Ctl__SmdPoolResp__Pool, n_tgt_ids),
+    offsetof(Ctl__SmdPoolResp__Pool, tgt_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "blobs",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Ctl__SmdPoolResp__Pool, n_blobs),
+    offsetof(Ctl__SmdPoolResp__Pool, blobs),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ctl__smd_pool_resp__pool__field_indices_by_name[] = {
+  2,   /* field[2] = blobs */
+  1,   /* field[1] = tgt_ids */
+  0,   /* field[0] = uuid */
+};
+static const ProtobufCIntRange ctl__smd_pool_resp__pool__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ctl__smd_pool_resp__pool__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ctl.SmdPoolResp.Pool",
+  "Pool",
+  "Ctl__SmdPoolResp__Pool",
+  "ctl",
+  sizeof(Ctl__SmdPoolResp__Pool),
+  3,
+  ctl__smd_pool_resp__pool__field_descriptors,
+  ctl__smd_pool_resp__pool__field_indices_by_name,
+  1,  ctl__smd_pool_resp__pool__number_ranges,
+  (ProtobufCMessageInit) ctl__smd_pool_resp__pool__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ctl__smd_pool_resp__field_descriptors[2] =
+{
+  {
+    "status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ctl__SmdPoolResp, status),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pools",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ctl__SmdPoolResp, n_pools),
+    offsetof(Ctl__SmdPoolResp, pools),
+    &ctl__smd_pool_resp__pool__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ctl__smd_pool_resp__field_indices_by_name[] = {
+  1,   /* field[1] = pools */
+  0,   /* field[0] = status */
+};
+static const ProtobufCIntRange ctl__smd_pool_resp__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ctl__smd_pool_resp__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ctl.SmdPoolResp",
+  "SmdPoolResp",
+  "Ctl__SmdPoolResp",
+  "ctl",
+  sizeof(Ctl__SmdPoolResp),
+  2,
+  ctl__smd_pool_resp__field_descriptors,
+  ctl__smd_pool_resp__field_indices_by_name,
+  1,  ctl__smd_pool_resp__number_ranges,
+  (ProtobufCMessageInit) ctl__smd_pool_resp__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ctl__smd_query_req__field_descriptors[5] =

@@ -22,6 +22,9 @@ typedef struct Ctl__NvmeController__Namespace Ctl__NvmeController__Namespace;
 typedef struct Ctl__SmdDevice Ctl__SmdDevice;
 typedef struct Ctl__SmdDevReq Ctl__SmdDevReq;
 typedef struct Ctl__SmdDevResp Ctl__SmdDevResp;
+typedef struct Ctl__SmdPoolReq Ctl__SmdPoolReq;
+typedef struct Ctl__SmdPoolResp Ctl__SmdPoolResp;
+typedef struct Ctl__SmdPoolResp__Pool Ctl__SmdPoolResp__Pool;
 typedef struct Ctl__SmdQueryReq Ctl__SmdQueryReq;
 typedef struct Ctl__SmdQueryResp Ctl__SmdQueryResp;
 typedef struct Ctl__SmdQueryResp__Pool Ctl__SmdQueryResp__Pool;
@@ -222,6 +225,45 @@ struct  Ctl__SmdDevResp
 };
 #define CTL__SMD_DEV_RESP__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_dev_resp__descriptor) \
+    , 0, 0,NULL }
+
+
+/*
+ * dRPC SMD_LIST_POOLS (212): the pools this engine holds shards of, per pool its target ids and
+ * (reference: blob ids) the NVMe extent offsets of those targets.
+ */
+struct  Ctl__SmdPoolReq
+{
+  ProtobufCMessage base;
+};
+#define CTL__SMD_POOL_REQ__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_pool_req__descriptor) \
+     }
+
+
+struct  Ctl__SmdPoolResp__Pool
+{
+  ProtobufCMessage base;
+  char *uuid;
+  size_t n_tgt_ids;
+  int32_t *tgt_ids;
+  size_t n_blobs;
+  uint64_t *blobs;
+};
+#define CTL__SMD_POOL_RESP__POOL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_pool_resp__pool__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+
+
+struct  Ctl__SmdPoolResp
+{
+  ProtobufCMessage base;
+  int32_t status;
+  size_t n_pools;
+  Ctl__SmdPoolResp__Pool **pools;
+};
+#define CTL__SMD_POOL_RESP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ctl__smd_pool_resp__descriptor) \
     , 0, 0,NULL }
 
 
@@ -504,6 +546,47 @@ Ctl__SmdDevResp *
 void   ctl__smd_dev_resp__free_unpacked
                      (Ctl__SmdDevResp *message,
                       ProtobufCAllocator *allocator);
+/* Ctl__SmdPoolReq methods */
+void   ctl__smd_pool_req__init
+                     (Ctl__SmdPoolReq         *message);
+size_t ctl__smd_pool_req__get_packed_size
+                     (const Ctl__SmdPoolReq   *message);
+size_t ctl__smd_pool_req__pack
+                     (const Ctl__SmdPoolReq   *message,
+                      uint8_t             *out);
+size_t ctl__smd_pool_req__pack_to_buffer
+                     (const Ctl__SmdPoolReq   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__SmdPoolReq *
+       ctl__smd_pool_req__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__smd_pool_req__free_unpacked
+                     (Ctl__SmdPoolReq *message,
+                      ProtobufCAllocator *allocator);
+/* Ctl__SmdPoolResp__Pool methods */
+void   ctl__smd_pool_resp__pool__init
+                     (Ctl__SmdPoolResp__Pool         *message);
+/* Ctl__SmdPoolResp methods */
+void   ctl__smd_pool_resp__init
+                     (Ctl__SmdPoolResp         *message);
+size_t ctl__smd_pool_resp__get_packed_size
+                     (const Ctl__SmdPoolResp   *message);
+size_t ctl__smd_pool_resp__pack
+                     (const Ctl__SmdPoolResp   *message,
+                      uint8_t             *out);
+size_t ctl__smd_pool_resp__pack_to_buffer
+                     (const Ctl__SmdPoolResp   *message,
+                      ProtobufCBuffer     *buffer);
+Ctl__SmdPoolResp *
+       ctl__smd_pool_resp__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ctl__smd_pool_resp__free_unpacked
+                     (Ctl__SmdPoolResp *message,
+                      ProtobufCAllocator *allocator);
 /* Ctl__SmdQueryReq methods */
 void   ctl__smd_query_req__init
                      (Ctl__SmdQueryReq         *message);
@@ -691,6 +774,15 @@ typedef void (*Ctl__SmdDevReq_Closure)
 typedef void (*Ctl__SmdDevResp_Closure)
                  (const Ctl__SmdDevResp *message,
                   void *closure_data);
+typedef void (*Ctl__SmdPoolReq_Closure)
+                 (const Ctl__SmdPoolReq *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdPoolResp__Pool_Closure)
+                 (const Ctl__SmdPoolResp__Pool *message,
+                  void *closure_data);
+typedef void (*Ctl__SmdPoolResp_Closure)
+                 (const Ctl__SmdPoolResp *message,
+                  void *closure_data);
 typedef void (*Ctl__SmdQueryReq_Closure)
                  (const Ctl__SmdQueryReq *message,
                   void *closure_data);
@@ -743,6 +835,9 @@ extern const ProtobufCMessageDescriptor ctl__nvme_controller__namespace__descrip
 extern const ProtobufCMessageDescriptor ctl__smd_device__descriptor;
 extern const ProtobufCMessageDescriptor ctl__smd_dev_req__descriptor;
 extern const ProtobufCMessageDescriptor ctl__smd_dev_resp__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_pool_req__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_pool_resp__descriptor;
+extern const ProtobufCMessageDescriptor ctl__smd_pool_resp__pool__descriptor;
 extern const ProtobufCMessageDescriptor ctl__smd_query_req__descriptor;
 extern const ProtobufCMessageDescriptor ctl__smd_query_resp__descriptor;
 extern const ProtobufCMessageDescriptor ctl__smd_query_resp__pool__descriptor;

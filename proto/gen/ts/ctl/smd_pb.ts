@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ctl/smd.proto.
  */
 export const file_ctl_smd: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jdGwvc21kLnByb3RvEgNjdGwiRQoMQmlvSGVhbHRoUmVxEhAKCGRldl91dWlkGAEgASgJEhEKCW1ldGFfc2l6ZRgCIAEoBBIQCghyZGJfc2l6ZRgDIAEoBCKoCgoNQmlvSGVhbHRoUmVzcBIRCgl0aW1lc3RhbXAYAyABKAQSFgoOd2Fybl90ZW1wX3RpbWUYBSABKA0SFgoOY3JpdF90ZW1wX3RpbWUYBiABKA0SFgoOY3RybF9idXN5X3RpbWUYByABKAQSFAoMcG93ZXJfY3ljbGVzGAggASgEEhYKDnBvd2VyX29uX2hvdXJzGAkgASgEEhgKEHVuc2FmZV9zaHV0ZG93bnMYCiABKAQSEgoKbWVkaWFfZXJycxgLIAEoBBIXCg9lcnJfbG9nX2VudHJpZXMYDCABKAQSFQoNYmlvX3JlYWRfZXJycxgNIAEoDRIWCg5iaW9fd3JpdGVfZXJycxgOIAEoDRIWCg5iaW9fdW5tYXBfZXJycxgPIAEoDRIVCg1jaGVja3N1bV9lcnJzGBAgASgNEhMKC3RlbXBlcmF0dXJlGBEgASgNEhEKCXRlbXBfd2FybhgSIAEoCBIYChBhdmFpbF9zcGFyZV93YXJuGBMgASgIEhwKFGRldl9yZWxpYWJpbGl0eV93YXJuGBQgASgIEhYKDnJlYWRfb25seV93YXJuGBUgASgIEhkKEXZvbGF0aWxlX21lbV93YXJuGBYgASgIEg4KBnN0YXR1cxgXIAEoBRIQCghkZXZfdXVpZBgYIAEoCRITCgt0b3RhbF9ieXRlcxgZIAEoBBITCgthdmFpbF9ieXRlcxgaIAEoBBIdChVwcm9ncmFtX2ZhaWxfY250X25vcm0YGyABKA0SHAoUcHJvZ3JhbV9mYWlsX2NudF9yYXcYHCABKAQSGwoTZXJhc2VfZmFpbF9jbnRfbm9ybRgdIAEoDRIaChJlcmFzZV9mYWlsX2NudF9yYXcYHiABKAQSHgoWd2Vhcl9sZXZlbGluZ19jbnRfbm9ybRgfIAEoDRIdChV3ZWFyX2xldmVsaW5nX2NudF9taW4YICABKA0SHQoVd2Vhcl9sZXZlbGluZ19jbnRfbWF4GCEgASgNEh0KFXdlYXJfbGV2ZWxpbmdfY250X2F2ZxgiIAEoDRIcChRlbmR0b2VuZF9lcnJfY250X3JhdxgjIAEoBBIXCg9jcmNfZXJyX2NudF9yYXcYJCABKAQSFgoObWVkaWFfd2Vhcl9yYXcYJSABKAQSFgoOaG9zdF9yZWFkc19yYXcYJiABKAQSGgoSd29ya2xvYWRfdGltZXJfcmF3GCcgASgEEh8KF3RoZXJtYWxfdGhyb3R0bGVfc3RhdHVzGCggASgNEiIKGnRoZXJtYWxfdGhyb3R0bGVfZXZlbnRfY250GCkgASgEEiEKGXJldHJ5X2J1ZmZlcl9vdmVyZmxvd19jbnQYKiABKAQSGQoRcGxsX2xvY2tfbG9zc19jbnQYKyABKAQSGgoSbmFuZF9ieXRlc193cml0dGVuGCwgASgEEhoKEmhvc3RfYnl0ZXNfd3JpdHRlbhgtIAEoBBIUCgxjbHVzdGVyX3NpemUYLiABKAQSFQoNbWV0YV93YWxfc2l6ZRgvIAEoBBIUCgxyZGJfd2FsX3NpemUYMCABKAQSFAoMbGlua19wb3J0X2lkGDEgASgNEhYKDmxpbmtfbWF4X3NwZWVkGDIgASgCEhYKDmxpbmtfbWF4X3dpZHRoGDMgASgNEhYKDmxpbmtfbmVnX3NwZWVkGDQgASgCEhYKDmxpbmtfbmVnX3dpZHRoGDUgASgNEhQKDHBlcmNlbnRfdXNlZBhkIAEoDUoECAEQAkoECAIQAyKWAwoOTnZtZUNvbnRyb2xsZXISDQoFbW9kZWwYASABKAkSDgoGc2VyaWFsGAIgASgJEhAKCHBjaV9hZGRyGAMgASgJEg4KBmZ3X3JldhgEIAEoCRIRCglzb2NrZXRfaWQYBSABKAUSKAoMaGVhbHRoX3N0YXRzGAYgASgLMhIuY3RsLkJpb0hlYWx0aFJlc3ASMQoKbmFtZXNwYWNlcxgHIAMoCzIdLmN0bC5Odm1lQ29udHJvbGxlci5OYW1lc3BhY2USIwoLc21kX2RldmljZXMYCCADKAsyDi5jdGwuU21kRGV2aWNlEiQKCWRldl9zdGF0ZRgJIAEoDjIRLmN0bC5Odm1lRGV2U3RhdGUSIAoJbGVkX3N0YXRlGAogASgOMg0uY3RsLkxlZFN0YXRlEhQKDHBjaV9kZXZfdHlwZRgLIAEoCRIRCgl2ZW5kb3JfaWQYDCABKAkaPQoJTmFtZXNwYWNlEgoKAmlkGAEgASgNEgwKBHNpemUYAiABKAQSFgoOY3RybHJfcGNpX2FkZHIYAyABKAkimgIKCVNtZERldmljZRIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSEwoLdG90YWxfYnl0ZXMYBiABKAQSEwoLYXZhaWxfYnl0ZXMYByABKAQSFAoMY2x1c3Rlcl9zaXplGAggASgEEgwKBHJhbmsYCSABKA0SEQoJcm9sZV9iaXRzGAogASgNEhQKDHVzYWJsZV9ieXRlcxgPIAEoBBIiCgVjdHJschgQIAEoCzITLmN0bC5Odm1lQ29udHJvbGxlchIaChJjdHJscl9uYW1lc3BhY2VfaWQYESABKA0SEQoJYmRldl9wYXRoGGQgASgJEhIKCmJkZXZfY2xhc3MYZSABKAlKBAgDEARKBAgEEAVKBAgFEAYiCwoJU21kRGV2UmVxIj0KClNtZERldlJlc3ASDgoGc3RhdHVzGAEgASgFEh8KB2RldmljZXMYAiADKAsyDi5jdGwuU21kRGV2aWNlIm8KC1NtZFF1ZXJ5UmVxEhQKDG9taXRfZGV2aWNlcxgBIAEoCBISCgpvbWl0X3Bvb2xzGAIgASgIEhoKEmluY2x1ZGVfYmlvX2hlYWx0aBgDIAEoCBIMCgR1dWlkGAQgASgJEgwKBHJhbmsYBSABKA0i4QEKDFNtZFF1ZXJ5UmVzcBIOCgZzdGF0dXMYASABKAUSKQoFcmFua3MYAiADKAsyGi5jdGwuU21kUXVlcnlSZXNwLlJhbmtSZXNwGjQKBFBvb2wSDAoEdXVpZBgBIAEoCRIPCgd0Z3RfaWRzGAIgAygFEg0KBWJsb2JzGAMgAygEGmAKCFJhbmtSZXNwEgwKBHJhbmsYASABKA0SHwoHZGV2aWNlcxgCIAMoCzIOLmN0bC5TbWREZXZpY2USJQoFcG9vbHMYAyADKAsyFi5jdGwuU21kUXVlcnlSZXNwLlBvb2wifAoMTGVkTWFuYWdlUmVxEgsKA2lkcxgBIAEoCRIiCgpsZWRfYWN0aW9uGAMgASgOMg4uY3RsLkxlZEFjdGlvbhIgCglsZWRfc3RhdGUYBCABKA4yDS5jdGwuTGVkU3RhdGUSGQoRbGVkX2R1cmF0aW9uX21pbnMYBSABKA0iOwoNRGV2UmVwbGFjZVJlcRIUCgxvbGRfZGV2X3V1aWQYASABKAkSFAoMbmV3X2Rldl91dWlkGAIgASgJIhwKDFNldEZhdWx0eVJlcRIMCgR1dWlkGAEgASgJIj8KDURldk1hbmFnZVJlc3ASDgoGc3RhdHVzGAEgASgFEh4KBmRldmljZRgCIAEoCzIOLmN0bC5TbWREZXZpY2UiggEKDFNtZE1hbmFnZVJlcRIgCgNsZWQYASABKAsyES5jdGwuTGVkTWFuYWdlUmVxSAASJQoHcmVwbGFjZRgCIAEoCzISLmN0bC5EZXZSZXBsYWNlUmVxSAASIwoGZmF1bHR5GAMgASgLMhEuY3RsLlNldEZhdWx0eVJlcUgAQgQKAm9wIrsBCg1TbWRNYW5hZ2VSZXNwEioKBXJhbmtzGAEgAygLMhsuY3RsLlNtZE1hbmFnZVJlc3AuUmFua1Jlc3AaOAoGUmVzdWx0Eg4KBnN0YXR1cxgBIAEoBRIeCgZkZXZpY2UYAiABKAsyDi5jdGwuU21kRGV2aWNlGkQKCFJhbmtSZXNwEgwKBHJhbmsYASABKA0SKgoHcmVzdWx0cxgCIAMoCzIZLmN0bC5TbWRNYW5hZ2VSZXNwLlJlc3VsdCpMCgxOdm1lRGV2U3RhdGUSCwoHVU5LTk9XThAAEgoKBk5PUk1BTBABEgcKA05FVxACEgsKB0VWSUNURUQQAxINCglVTlBMVUdHRUQQBCpECghMZWRTdGF0ZRIGCgJOQRAAEg8KC1FVSUNLX0JMSU5LEAESBgoCT04QAhIOCgpTTE9XX0JMSU5LEAMSBwoDT0ZGEAQqKAoJTGVkQWN0aW9uEgcKA0dFVBAAEgcKA1NFVBABEgkKBVJFU0VUEAJiBnByb3RvMw");
+  fileDesc("Cg1jdGwvc21kLnByb3RvEgNjdGwiRQoMQmlvSGVhbHRoUmVxEhAKCGRldl91dWlkGAEgASgJEhEKCW1ldGFfc2l6ZRgCIAEoBBIQCghyZGJfc2l6ZRgDIAEoBCKoCgoNQmlvSGVhbHRoUmVzcBIRCgl0aW1lc3RhbXAYAyABKAQSFgoOd2Fybl90ZW1wX3RpbWUYBSABKA0SFgoOY3JpdF90ZW1wX3RpbWUYBiABKA0SFgoOY3RybF9idXN5X3RpbWUYByABKAQSFAoMcG93ZXJfY3ljbGVzGAggASgEEhYKDnBvd2VyX29uX2hvdXJzGAkgASgEEhgKEHVuc2FmZV9zaHV0ZG93bnMYCiABKAQSEgoKbWVkaWFfZXJycxgLIAEoBBIXCg9lcnJfbG9nX2VudHJpZXMYDCABKAQSFQoNYmlvX3JlYWRfZXJycxgNIAEoDRIWCg5iaW9fd3JpdGVfZXJycxgOIAEoDRIWCg5iaW9fdW5tYXBfZXJycxgPIAEoDRIVCg1jaGVja3N1bV9lcnJzGBAgASgNEhMKC3RlbXBlcmF0dXJlGBEgASgNEhEKCXRlbXBfd2FybhgSIAEoCBIYChBhdmFpbF9zcGFyZV93YXJuGBMgASgIEhwKFGRldl9yZWxpYWJpbGl0eV93YXJuGBQgASgIEhYKDnJlYWRfb25seV93YXJuGBUgASgIEhkKEXZvbGF0aWxlX21lbV93YXJuGBYgASgIEg4KBnN0YXR1cxgXIAEoBRIQCghkZXZfdXVpZBgYIAEoCRITCgt0b3RhbF9ieXRlcxgZIAEoBBITCgthdmFpbF9ieXRlcxgaIAEoBBIdChVwcm9ncmFtX2ZhaWxfY250X25vcm0YGyABKA0SHAoUcHJvZ3JhbV9mYWlsX2NudF9yYXcYHCABKAQSGwoTZXJhc2VfZmFpbF9jbnRfbm9ybRgdIAEoDRIaChJlcmFzZV9mYWlsX2NudF9yYXcYHiABKAQSHgoWd2Vhcl9sZXZlbGluZ19jbnRfbm9ybRgfIAEoDRIdChV3ZWFyX2xldmVsaW5nX2NudF9taW4YICABKA0SHQoVd2Vhcl9sZXZlbGluZ19jbnRfbWF4GCEgASgNEh0KFXdlYXJfbGV2ZWxpbmdfY250X2F2ZxgiIAEoDRIcChRlbmR0b2VuZF9lcnJfY250X3JhdxgjIAEoBBIXCg9jcmNfZXJyX2NudF9yYXcYJCABKAQSFgoObWVkaWFfd2Vhcl9yYXcYJSABKAQSFgoOaG9zdF9yZWFkc19yYXcYJiABKAQSGgoSd29ya2xvYWRfdGltZXJfcmF3GCcgASgEEh8KF3RoZXJtYWxfdGhyb3R0bGVfc3RhdHVzGCggASgNEiIKGnRoZXJtYWxfdGhyb3R0bGVfZXZlbnRfY250GCkgASgEEiEKGXJldHJ5X2J1ZmZlcl9vdmVyZmxvd19jbnQYKiABKAQSGQoRcGxsX2xvY2tfbG9zc19jbnQYKyABKAQSGgoSbmFuZF9ieXRlc193cml0dGVuGCwgASgEEhoKEmhvc3RfYnl0ZXNfd3JpdHRlbhgtIAEoBBIUCgxjbHVzdGVyX3NpemUYLiABKAQSFQoNbWV0YV93YWxfc2l6ZRgvIAEoBBIUCgxyZGJfd2FsX3NpemUYMCABKAQSFAoMbGlua19wb3J0X2lkGDEgASgNEhYKDmxpbmtfbWF4X3NwZWVkGDIgASgCEhYKDmxpbmtfbWF4X3dpZHRoGDMgASgNEhYKDmxpbmtfbmVnX3NwZWVkGDQgASgCEhYKDmxpbmtfbmVnX3dpZHRoGDUgASgNEhQKDHBlcmNlbnRfdXNlZBhkIAEoDUoECAEQAkoECAIQAyKWAwoOTnZtZUNvbnRyb2xsZXISDQoFbW9kZWwYASABKAkSDgoGc2VyaWFsGAIgASgJEhAKCHBjaV9hZGRyGAMgASgJEg4KBmZ3X3JldhgEIAEoCRIRCglzb2NrZXRfaWQYBSABKAUSKAoMaGVhbHRoX3N0YXRzGAYgASgLMhIuY3RsLkJpb0hlYWx0aFJlc3ASMQoKbmFtZXNwYWNlcxgHIAMoCzIdLmN0bC5Odm1lQ29udHJvbGxlci5OYW1lc3BhY2USIwoLc21kX2RldmljZXMYCCADKAsyDi5jdGwuU21kRGV2aWNlEiQKCWRldl9zdGF0ZRgJIAEoDjIRLmN0bC5Odm1lRGV2U3RhdGUSIAoJbGVkX3N0YXRlGAogASgOMg0uY3RsLkxlZFN0YXRlEhQKDHBjaV9kZXZfdHlwZRgLIAEoCRIRCgl2ZW5kb3JfaWQYDCABKAkaPQoJTmFtZXNwYWNlEgoKAmlkGAEgASgNEgwKBHNpemUYAiABKAQSFgoOY3RybHJfcGNpX2FkZHIYAyABKAkimgIKCVNtZERldmljZRIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSEwoLdG90YWxfYnl0ZXMYBiABKAQSEwoLYXZhaWxfYnl0ZXMYByABKAQSFAoMY2x1c3Rlcl9zaXplGAggASgEEgwKBHJhbmsYCSABKA0SEQoJcm9sZV9iaXRzGAogASgNEhQKDHVzYWJsZV9ieXRlcxgPIAEoBBIiCgVjdHJschgQIAEoCzITLmN0bC5Odm1lQ29udHJvbGxlchIaChJjdHJscl9uYW1lc3BhY2VfaWQYESABKA0SEQoJYmRldl9wYXRoGGQgASgJEhIKCmJkZXZfY2xhc3MYZSABKAlKBAgDEARKBAgEEAVKBAgFEAYiCwoJU21kRGV2UmVxIj0KClNtZERldlJlc3ASDgoGc3RhdHVzGAEgASgFEh8KB2RldmljZXMYAiADKAsyDi5jdGwuU21kRGV2aWNlIgwKClNtZFBvb2xSZXEieQoLU21kUG9vbFJlc3ASDgoGc3RhdHVzGAEgASgFEiQKBXBvb2xzGAIgAygLMhUuY3RsLlNtZFBvb2xSZXNwLlBvb2waNAoEUG9vbBIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSDQoFYmxvYnMYAyADKAQibwoLU21kUXVlcnlSZXESFAoMb21pdF9kZXZpY2VzGAEgASgIEhIKCm9taXRfcG9vbHMYAiABKAgSGgoSaW5jbHVkZV9iaW9faGVhbHRoGAMgASgIEgwKBHV1aWQYBCABKAkSDAoEcmFuaxgFIAEoDSLhAQoMU21kUXVlcnlSZXNwEg4KBnN0YXR1cxgBIAEoBRIpCgVyYW5rcxgCIAMoCzIaLmN0bC5TbWRRdWVyeVJlc3AuUmFua1Jlc3AaNAoEUG9vbBIMCgR1dWlkGAEgASgJEg8KB3RndF9pZHMYAiADKAUSDQoFYmxvYnMYAyADKAQaYAoIUmFua1Jlc3ASDAoEcmFuaxgBIAEoDRIfCgdkZXZpY2VzGAIgAygLMg4uY3RsLlNtZERldmljZRIlCgVwb29scxgDIAMoCzIWLmN0bC5TbWRRdWVyeVJlc3AuUG9vbCJ8CgxMZWRNYW5hZ2VSZXESCwoDaWRzGAEgASgJEiIKCmxlZF9hY3Rpb24YAyABKA4yDi5jdGwuTGVkQWN0aW9uEiAKCWxlZF9zdGF0ZRgEIAEoDjINLmN0bC5MZWRTdGF0ZRIZChFsZWRfZHVyYXRpb25fbWlucxgFIAEoDSI7Cg1EZXZSZXBsYWNlUmVxEhQKDG9sZF9kZXZfdXVpZBgBIAEoCRIUCgxuZXdfZGV2X3V1aWQYAiABKAkiHAoMU2V0RmF1bHR5UmVxEgwKBHV1aWQYASABKAkiPwoNRGV2TWFuYWdlUmVzcBIOCgZzdGF0dXMYASABKAUSHgoGZGV2aWNlGAIgASgLMg4uY3RsLlNtZERldmljZSKCAQoMU21kTWFuYWdlUmVxEiAKA2xlZBgBIAEoCzIRLmN0bC5MZWRNYW5hZ2VSZXFIABIlCgdyZXBsYWNlGAIgASgLMhIuY3RsLkRldlJlcGxhY2VSZXFIABIjCgZmYXVsdHkYAyABKAsyES5jdGwuU2V0RmF1bHR5UmVxSABCBAoCb3AiuwEKDVNtZE1hbmFnZVJlc3ASKgoFcmFua3MYASADKAsyGy5jdGwuU21kTWFuYWdlUmVzcC5SYW5rUmVzcBo4CgZSZXN1bHQSDgoGc3RhdHVzGAEgASgFEh4KBmRldmljZRgCIAEoCzIOLmN0bC5TbWREZXZpY2UaRAoIUmFua1Jlc3ASDAoEcmFuaxgBIAEoDRIqCgdyZXN1bHRzGAIgAygLMhkuY3RsLlNtZE1hbmFnZVJlc3AuUmVzdWx0KkwKDE52bWVEZXZTdGF0ZRILCgdVTktOT1dOEAASCgoGTk9STUFMEAESBwoDTkVXEAISCwoHRVZJQ1RFRBADEg0KCVVOUExVR0dFRBAEKkQKCExlZFN0YXRlEgYKAk5BEAASDwoLUVVJQ0tfQkxJTksQARIGCgJPThACEg4KClNMT1dfQkxJTksQAxIHCgNPRkYQBCooCglMZWRBY3Rpb24SBwoDR0VUEAASBwoDU0VUEAESCQoFUkVTRVQQAmIGcHJvdG8z");
 
 /**
  * @generated from message ctl.BioHealthReq
@@ -523,6 +523,71 @@ export const SmdDevRespSchema: GenMessage<SmdDevResp> = /*@__PURE__*/
   messageDesc(file_ctl_smd, 5);
 
 /**
+ * dRPC SMD_LIST_POOLS (212): the pools this engine holds shards of, per pool its target ids and
+ * (reference: blob ids) the NVMe extent offsets of those targets.
+ *
+ * @generated from message ctl.SmdPoolReq
+ */
+export type SmdPoolReq = Message<"ctl.SmdPoolReq"> & {
+};
+
+/**
+ * Describes the message ctl.SmdPoolReq.
+ * Use `create(SmdPoolReqSchema)` to create a new message.
+ */
+export const SmdPoolReqSchema: GenMessage<SmdPoolReq> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 6);
+
+/**
+ * @generated from message ctl.SmdPoolResp
+ */
+export type SmdPoolResp = Message<"ctl.SmdPoolResp"> & {
+  /**
+   * @generated from field: int32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: repeated ctl.SmdPoolResp.Pool pools = 2;
+   */
+  pools: SmdPoolResp_Pool[];
+};
+
+/**
+ * Describes the message ctl.SmdPoolResp.
+ * Use `create(SmdPoolRespSchema)` to create a new message.
+ */
+export const SmdPoolRespSchema: GenMessage<SmdPoolResp> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 7);
+
+/**
+ * @generated from message ctl.SmdPoolResp.Pool
+ */
+export type SmdPoolResp_Pool = Message<"ctl.SmdPoolResp.Pool"> & {
+  /**
+   * @generated from field: string uuid = 1;
+   */
+  uuid: string;
+
+  /**
+   * @generated from field: repeated int32 tgt_ids = 2;
+   */
+  tgtIds: number[];
+
+  /**
+   * @generated from field: repeated uint64 blobs = 3;
+   */
+  blobs: bigint[];
+};
+
+/**
+ * Describes the message ctl.SmdPoolResp.Pool.
+ * Use `create(SmdPoolResp_PoolSchema)` to create a new message.
+ */
+export const SmdPoolResp_PoolSchema: GenMessage<SmdPoolResp_Pool> = /*@__PURE__*/
+  messageDesc(file_ctl_smd, 7, 0);
+
+/**
  * SmdQuery (reference numbers): devices of this host's ready engines, by rank.
  *
  * @generated from message ctl.SmdQueryReq
@@ -559,7 +624,7 @@ export type SmdQueryReq = Message<"ctl.SmdQueryReq"> & {
  * Use `create(SmdQueryReqSchema)` to create a new message.
  */
 export const SmdQueryReqSchema: GenMessage<SmdQueryReq> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 6);
+  messageDesc(file_ctl_smd, 8);
 
 /**
  * @generated from message ctl.SmdQueryResp
@@ -581,7 +646,7 @@ export type SmdQueryResp = Message<"ctl.SmdQueryResp"> & {
  * Use `create(SmdQueryRespSchema)` to create a new message.
  */
 export const SmdQueryRespSchema: GenMessage<SmdQueryResp> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 7);
+  messageDesc(file_ctl_smd, 9);
 
 /**
  * @generated from message ctl.SmdQueryResp.Pool
@@ -608,7 +673,7 @@ export type SmdQueryResp_Pool = Message<"ctl.SmdQueryResp.Pool"> & {
  * Use `create(SmdQueryResp_PoolSchema)` to create a new message.
  */
 export const SmdQueryResp_PoolSchema: GenMessage<SmdQueryResp_Pool> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 7, 0);
+  messageDesc(file_ctl_smd, 9, 0);
 
 /**
  * @generated from message ctl.SmdQueryResp.RankResp
@@ -635,7 +700,7 @@ export type SmdQueryResp_RankResp = Message<"ctl.SmdQueryResp.RankResp"> & {
  * Use `create(SmdQueryResp_RankRespSchema)` to create a new message.
  */
 export const SmdQueryResp_RankRespSchema: GenMessage<SmdQueryResp_RankResp> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 7, 1);
+  messageDesc(file_ctl_smd, 9, 1);
 
 /**
  * @generated from message ctl.LedManageReq
@@ -667,7 +732,7 @@ export type LedManageReq = Message<"ctl.LedManageReq"> & {
  * Use `create(LedManageReqSchema)` to create a new message.
  */
 export const LedManageReqSchema: GenMessage<LedManageReq> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 8);
+  messageDesc(file_ctl_smd, 10);
 
 /**
  * @generated from message ctl.DevReplaceReq
@@ -689,7 +754,7 @@ export type DevReplaceReq = Message<"ctl.DevReplaceReq"> & {
  * Use `create(DevReplaceReqSchema)` to create a new message.
  */
 export const DevReplaceReqSchema: GenMessage<DevReplaceReq> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 9);
+  messageDesc(file_ctl_smd, 11);
 
 /**
  * @generated from message ctl.SetFaultyReq
@@ -706,7 +771,7 @@ export type SetFaultyReq = Message<"ctl.SetFaultyReq"> & {
  * Use `create(SetFaultyReqSchema)` to create a new message.
  */
 export const SetFaultyReqSchema: GenMessage<SetFaultyReq> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 10);
+  messageDesc(file_ctl_smd, 12);
 
 /**
  * The engine's answer to SetFaulty (220) and DevReplace (221).
@@ -730,7 +795,7 @@ export type DevManageResp = Message<"ctl.DevManageResp"> & {
  * Use `create(DevManageRespSchema)` to create a new message.
  */
 export const DevManageRespSchema: GenMessage<DevManageResp> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 11);
+  messageDesc(file_ctl_smd, 13);
 
 /**
  * @generated from message ctl.SmdManageReq
@@ -765,7 +830,7 @@ export type SmdManageReq = Message<"ctl.SmdManageReq"> & {
  * Use `create(SmdManageReqSchema)` to create a new message.
  */
 export const SmdManageReqSchema: GenMessage<SmdManageReq> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 12);
+  messageDesc(file_ctl_smd, 14);
 
 /**
  * @generated from message ctl.SmdManageResp
@@ -782,7 +847,7 @@ export type SmdManageResp = Message<"ctl.SmdManageResp"> & {
  * Use `create(SmdManageRespSchema)` to create a new message.
  */
 export const SmdManageRespSchema: GenMessage<SmdManageResp> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 13);
+  messageDesc(file_ctl_smd, 15);
 
 /**
  * @generated from message ctl.SmdManageResp.Result
@@ -804,7 +869,7 @@ export type SmdManageResp_Result = Message<"ctl.SmdManageResp.Result"> & {
  * Use `create(SmdManageResp_ResultSchema)` to create a new message.
  */
 export const SmdManageResp_ResultSchema: GenMessage<SmdManageResp_Result> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 13, 0);
+  messageDesc(file_ctl_smd, 15, 0);
 
 /**
  * @generated from message ctl.SmdManageResp.RankResp
@@ -826,7 +891,7 @@ export type SmdManageResp_RankResp = Message<"ctl.SmdManageResp.RankResp"> & {
  * Use `create(SmdManageResp_RankRespSchema)` to create a new message.
  */
 export const SmdManageResp_RankRespSchema: GenMessage<SmdManageResp_RankResp> = /*@__PURE__*/
-  messageDesc(file_ctl_smd, 13, 1);
+  messageDesc(file_ctl_smd, 15, 1);
 
 /**
  * @generated from enum ctl.NvmeDevState
