@@ -5,12 +5,16 @@
  * runs; cold opens fresh connections every run. Floor: one StorageScan round trip to one
  * server over a warm session, in the same run.
  *
- * The helper is this file run as `deno run -A fanout.ts serve N`.
+ * The helper is this file run as `deno run -A fanout.ts serve N` (real control listeners,
+ * listenControl) or `serve-light N` (minimal h2c stand-ins, see serveLight).
  */
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type CallOptions, createClient, type Transport } from "@connectrpc/connect";
 import { CtlSvc } from "../../../proto/gen/ts/ctl/ctl_pb.ts";
-import { StorageScanReqSchema } from "../../../proto/gen/ts/ctl/storage_pb.ts";
+import {
+  StorageScanReqSchema,
+  StorageScanRespSchema,
+} from "../../../proto/gen/ts/ctl/storage_pb.ts";
 import { hostStorageSource, storageScan } from "../../../control/ctl/storage_scan.ts";
 import { fanOut } from "../../../control/lib/rpc/fanout.ts";
 import { listenControl, TransportPool } from "../../../control/lib/rpc/transport.ts";
@@ -43,8 +47,93 @@ async function serve(n: number): Promise<void> {
   await new Promise(() => {});
 }
 
+/** The Connect path of CtlSvc.StorageScan (what a client POSTs to). */
+export const STORAGE_SCAN_PATH = `/${CtlSvc.typeName}/${CtlSvc.method.storageScan.name}`;
+
+/**
+ * Helper process, light variant: N stand-in servers that answer the Connect unary
+ * StorageScan (h2c, binary) with the same response bytes a real server sends, through
+ * Deno.serve (Rust HTTP/2) instead of node:http2 + connect-node. They exist so that the
+ * fan-out benches measure the client: all N servers share this machine's cores with it, and a
+ * real control listener costs ~0.3 ms CPU per call (measured: 310 ms per 1024-host fan-out,
+ * as much as the client), which real hosts each pay on their own CPU. Anything else than a
+ * well-formed StorageScan call gets an HTTP error, so a client that sent garbage fails.
+ */
+async function serveLight(n: number): Promise<void> {
+  const body = toBinary(StorageScanRespSchema, await storageScan(req, hostStorageSource([])));
+  const addrs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = Deno.serve(
+      { hostname: loopback(i), port: 0, onListen: () => {} },
+      async (r) => {
+        const bad = r.method !== "POST" || new URL(r.url).pathname !== STORAGE_SCAN_PATH ||
+          r.headers.get("content-type") !== "application/proto";
+        await r.arrayBuffer();
+        if (bad) return new Response("not a binary Connect StorageScan call", { status: 404 });
+        return new Response(body, { headers: { "content-type": "application/proto" } });
+      },
+    );
+    addrs.push(`${s.addr.hostname}:${s.addr.port}`);
+  }
+  console.log(JSON.stringify(addrs));
+  await new Promise(() => {});
+}
+
+/** A running helper process and the addresses of its servers. */
+export interface FanoutHelper {
+  proc: Deno.ChildProcess;
+  targets: string[];
+}
+
+/** Starts the helper (`serve` or `serve-light`) with n servers; resolves once they listen. */
+export async function startHelper(mode: "serve" | "serve-light", n: number): Promise<FanoutHelper> {
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, mode, String(n)],
+    stdout: "piped",
+    stdin: "null",
+  }).spawn();
+  try {
+    const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    // Bounded: the helper prints one line, or exits.
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`fanout helper (${mode} ${n}) exited before listing its servers`);
+      text += value;
+    }
+    reader.releaseLock();
+    return { proc, targets: JSON.parse(text.slice(0, text.indexOf("\n"))) };
+  } catch (e) {
+    await stopHelper(proc);
+    throw e;
+  }
+}
+
+/** Kills a helper started by startHelper and waits for it. */
+export async function stopHelper(proc: Deno.ChildProcess | undefined): Promise<void> {
+  if (!proc) return;
+  try {
+    proc.kill("SIGKILL");
+  } catch {
+    // Already gone.
+  }
+  await proc.status;
+  await proc.stdout.cancel().catch(() => {});
+}
+
+/** CPU time (user + system, ms) the process `pid` has used so far, from /proc. */
+export function processCpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name, which may itself hold spaces: utime is the 14th field.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(f[11]) + Number(f[12]);
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
 if (import.meta.main && Deno.args[0] === "serve") {
   await serve(Number(Deno.args[1]));
+} else if (import.meta.main && Deno.args[0] === "serve-light") {
+  await serveLight(Number(Deno.args[1]));
 } else {
   const { registerScenario } = await import("../scenario.ts");
   for (const n of SIZES) {
@@ -58,21 +147,7 @@ if (import.meta.main && Deno.args[0] === "serve") {
         description: `StorageScan fanned out to ${n} servers, ${mode} sessions; ` +
           "floor: one round trip to one server (warm)",
         setup: async () => {
-          helper = new Deno.Command(Deno.execPath(), {
-            args: ["run", "-A", new URL(import.meta.url).pathname, "serve", String(n)],
-            stdout: "piped",
-            stdin: "null",
-          }).spawn();
-          const reader = helper.stdout.pipeThrough(new TextDecoderStream()).getReader();
-          let text = "";
-          // Bounded: the helper prints one line, or exits.
-          while (!text.includes("\n")) {
-            const { value, done } = await reader.read();
-            if (done) throw new Error("fanout helper exited before listing its servers");
-            text += value;
-          }
-          reader.releaseLock();
-          targets = JSON.parse(text.slice(0, text.indexOf("\n")));
+          ({ proc: helper, targets } = await startHelper("serve", n));
           warm = new TransportPool({ security: insecure });
           floorPool = new TransportPool({ security: insecure });
         },
@@ -93,11 +168,7 @@ if (import.meta.main && Deno.args[0] === "serve") {
         teardown: async () => {
           warm?.close();
           floorPool?.close();
-          if (helper) {
-            helper.kill("SIGKILL");
-            await helper.status;
-            await helper.stdout.cancel().catch(() => {});
-          }
+          await stopHelper(helper);
         },
       });
     }
