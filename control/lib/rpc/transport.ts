@@ -35,6 +35,7 @@ import {
   sessionLossCheck,
 } from "./client_dial.ts";
 import { diagnoseClientCert } from "./client_cert_check.ts";
+import { createLightTransport } from "./light_transport.ts";
 import { MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, messageLimitCheck } from "./message_limits.ts";
 import { type Component, componentFromCommonName } from "./security_authz.ts";
 import { daosHeaders, PEER_COMPONENT, peerComponent } from "./security_interceptor.ts";
@@ -348,20 +349,31 @@ export class TransportPool extends BaseInvoker {
           return socket;
         },
       });
-      const transport = createConnectTransport({
+      const interceptors = [
+        // Outermost, so that it sees the transport's own failure.
+        sessionLossCheck(target, timeout, tls ? undefined : answer),
+        messageLimitCheck(target),
+        ...this.#interceptors,
+      ];
+      const streaming = createConnectTransport({
         httpVersion: "2",
         baseUrl,
         useBinaryFormat: true,
         // The server's limits seen from this side: an oversized request fails here, unsent.
         writeMaxBytes: MAX_REQUEST_BYTES,
         readMaxBytes: MAX_RESPONSE_BYTES,
-        // Outermost, so that it sees the transport's own failure.
-        interceptors: [
-          sessionLossCheck(target, timeout, tls ? undefined : answer),
-          messageLimitCheck(target),
-          ...this.#interceptors,
-        ],
+        interceptors,
         sessionManager: session,
+      });
+      // Unary calls (all but event streams) skip connect-node's per-call machinery, the
+      // cost of wide fan-outs (light_transport.ts); same sessions, interceptors, limits.
+      const transport = createLightTransport({
+        baseUrl,
+        sessionManager: session,
+        interceptors,
+        writeMaxBytes: MAX_REQUEST_BYTES,
+        readMaxBytes: MAX_RESPONSE_BYTES,
+        streaming,
       });
       entry = { transport, session };
       this.#transports.set(target, entry);
