@@ -1,9 +1,10 @@
 /**
  * A Connect-protocol client Transport whose unary calls go straight to node:http2 streams of
  * connect-node's Http2SessionManager (same sessions, dialing, PINGs and reconnects as
- * connect-node's own transport), built from Connect's own protocol pieces (runUnaryCall for
- * interceptors, deadline and cancellation; request headers, response validation, error JSON,
- * size limits) so that callers see the same requests, answers and errors.
+ * connect-node's own transport), built from Connect's own protocol pieces (request headers,
+ * serialization with the size limits, response validation, error JSON, body reader) and
+ * Connect's call semantics (interceptors, deadline, cancellation: see runUnary), so that
+ * callers see the same requests, answers and errors.
  *
  * Why: connect-node's HTTP client wraps every call in async iterables, a sentinel (which makes
  * a ConnectError, stack trace included, at the end of every successful call), Headers copies
@@ -12,7 +13,13 @@
  * (tests/bench/scenarios/fanout_floor.ts). Streaming calls are rare here (SystemFollowEvents)
  * and go through connect-node's transport unchanged.
  */
-import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  type DescMethodUnary,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import {
   appendHeaders,
   Code,
@@ -21,6 +28,7 @@ import {
   createContextValues,
   type Interceptor,
   type Transport,
+  type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
 import {
@@ -29,7 +37,6 @@ import {
   createMethodSerializationLookup,
   createMethodUrl,
   readAllBytes,
-  runUnaryCall,
 } from "@connectrpc/connect/protocol";
 import {
   errorFromJsonBytes,
@@ -151,7 +158,7 @@ interface RawResponse {
  * One request/response exchange on a stream of `sm`: the body is sent with the headers'
  * stream in one write, the answer read whole (bounded by readMaxBytes). Rejects with the
  * ConnectError connect-node's client would give for the same failure; `signal` (aborted by
- * runUnaryCall on deadline, cancellation or completion) resets the stream.
+ * runUnary on deadline or cancellation) resets the stream.
  */
 function exchange(
   sm: Http2SessionManager,
@@ -215,7 +222,11 @@ function exchange(
       s.on("end", () => {
         if (settled) return;
         const hint = header.get(headerUnaryContentLength);
-        const whole = chunks.length === 1 && hint === null
+        // The usual answer (one chunk, as long as promised) without Connect's async reader;
+        // anything else through it, for its checks and error texts.
+        const plain = chunks.length === 1 && count <= readMaxBytes &&
+          (hint === null || parseInt(hint, 10) === count);
+        const whole = plain
           ? Promise.resolve(chunks[0])
           : readAllBytes(createAsyncIterable(chunks), readMaxBytes, hint);
         whole.then((b) => {
@@ -231,25 +242,119 @@ function exchange(
   });
 }
 
+type UnaryNext = (req: UnaryRequest) => Promise<UnaryResponse>;
+type AnyFn = Parameters<Interceptor>[0];
+
+/**
+ * Connect's runUnaryCall, minus what costs in a wide fan-out: the same interceptor order,
+ * request normalisation, deadline (DeadlineExceeded "the operation timed out") and
+ * cancellation (the caller's reason) on `req.signal`, and the same error conversion; but no
+ * linked-controller abort (and its DOMException, stack trace included) after a success: the
+ * exchange has already let go of the signal.
+ */
+async function runUnary(
+  chain: UnaryNext,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  req: Omit<UnaryRequest, "signal">,
+): Promise<UnaryResponse> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal!.reason);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort);
+  if (timeoutMs !== undefined && !controller.signal.aborted) {
+    timer = setTimeout(() => {
+      controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    }, timeoutMs);
+  }
+  try {
+    return await chain({
+      ...req,
+      message: create(req.method.input, req.message),
+      signal: controller.signal,
+    });
+  } catch (reason) {
+    const e = controller.signal.aborted
+      ? ConnectError.from(controller.signal.reason, Code.Canceled)
+      : ConnectError.from(reason);
+    controller.abort(e);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
 /** A Connect-protocol Transport with light unary calls (see the module comment). */
 export function createLightTransport(o: LightTransportOptions): Transport {
   const authority = new URL(o.baseUrl).origin;
-  // Per method: serializers (with the size limits) and URL path, built once, not per call.
-  const perMethod = new Map<
-    unknown,
-    { ser: ReturnType<typeof createMethodSerializationLookup>; path: string; url: string }
-  >();
-  const lookup = (method: DescMethodUnary) => {
+  interface PerMethod {
+    url: string;
+    chain: UnaryNext;
+  }
+  // Per method: serializers (with the size limits), URL and interceptor chain, built once.
+  const perMethod = new Map<DescMethodUnary, PerMethod>();
+  const lookup = (method: DescMethodUnary): PerMethod => {
     let m = perMethod.get(method);
-    if (!m) {
-      const url = createMethodUrl(o.baseUrl, method);
-      const ser = createMethodSerializationLookup(method, undefined, undefined, {
-        readMaxBytes: o.readMaxBytes,
-        writeMaxBytes: o.writeMaxBytes,
-      });
-      m = { ser, url, path: new URL(url).pathname };
-      perMethod.set(method, m);
-    }
+    if (m) return m;
+    const url = createMethodUrl(o.baseUrl, method);
+    const path = new URL(url).pathname;
+    const ser = createMethodSerializationLookup(method, undefined, undefined, {
+      readMaxBytes: o.readMaxBytes,
+      writeMaxBytes: o.writeMaxBytes,
+    });
+    const next: UnaryNext = async (req) => {
+      if (req.url !== url && new URL(req.url).origin !== authority) {
+        throw new ConnectError(
+          `cannot make a request to ${
+            new URL(req.url).origin
+          }: the http2 session is connected to ${authority}`,
+          Code.Internal,
+        );
+      }
+      const body = ser.getI(true).serialize(req.message);
+      // Never compressed (no send compression, as connect-node's default).
+      req.header.delete(headerUnaryEncoding);
+      const reqPath = req.url === url ? path : new URL(req.url).pathname;
+      const res = await exchange(
+        o.sessionManager,
+        reqPath,
+        req.header,
+        body,
+        req.signal,
+        o.readMaxBytes,
+      );
+      const { compression, isUnaryError, unaryError } = validateResponseWithCompression(
+        method.methodKind,
+        ACCEPT_COMPRESSION,
+        true,
+        res.status,
+        res.header,
+      );
+      const [hdr, trailer] = trailerDemux(res.header);
+      let bytes = res.body;
+      if (compression) bytes = await compression.decompress(bytes, o.readMaxBytes);
+      if (isUnaryError) {
+        throw errorFromJsonBytes(bytes, appendHeaders(hdr, trailer), unaryError!);
+      }
+      return {
+        stream: false,
+        service: method.parent,
+        method,
+        header: hdr,
+        message: ser.getO(true).parse(bytes),
+        trailer,
+      };
+    };
+    // Connect's order: the first interceptor is the outermost.
+    // (An interceptor takes and gives Connect's AnyFn; unary requests are all it gets here.)
+    const chain = o.interceptors.reduceRight<UnaryNext>(
+      (n, i) => i(n as AnyFn) as UnaryNext,
+      next,
+    );
+    m = { url, chain };
+    perMethod.set(method, m);
     return m;
   };
   return {
@@ -258,76 +363,30 @@ export function createLightTransport(o: LightTransportOptions): Transport {
       signal: AbortSignal | undefined,
       timeoutMs: number | undefined,
       header: HeadersInit | undefined,
-      message: unknown,
+      message: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
-      const m = lookup(method as DescMethodUnary);
+      const m = lookup(method as unknown as DescMethodUnary);
       const timeout = timeoutMs === undefined || timeoutMs <= 0 ? undefined : timeoutMs;
-      return await runUnaryCall<I, O>({
-        interceptors: o.interceptors,
-        signal,
-        timeoutMs: timeout,
-        req: {
-          stream: false,
-          service: method.parent,
-          method,
-          requestMethod: "POST",
-          url: m.url,
-          header: requestHeaderWithCompression(
-            method.methodKind,
-            true,
-            timeout,
-            header,
-            ACCEPT_COMPRESSION,
-            null,
-            true,
-          ),
-          contextValues: contextValues ?? createContextValues(),
-          message: message as never,
-        },
-        next: async (req) => {
-          if (new URL(req.url).origin !== authority) {
-            throw new ConnectError(
-              `cannot make a request to ${
-                new URL(req.url).origin
-              }: the http2 session is connected to ${authority}`,
-              Code.Internal,
-            );
-          }
-          const body = m.ser.getI(true).serialize(req.message);
-          // Never compressed (no send compression, as connect-node's default).
-          req.header.delete(headerUnaryEncoding);
-          const res = await exchange(
-            o.sessionManager,
-            m.path,
-            req.header,
-            body,
-            req.signal,
-            o.readMaxBytes,
-          );
-          const { compression, isUnaryError, unaryError } = validateResponseWithCompression(
-            method.methodKind,
-            ACCEPT_COMPRESSION,
-            true,
-            res.status,
-            res.header,
-          );
-          const [hdr, trailer] = trailerDemux(res.header);
-          let bytes = res.body;
-          if (compression) bytes = await compression.decompress(bytes, o.readMaxBytes);
-          if (isUnaryError) {
-            throw errorFromJsonBytes(bytes, appendHeaders(hdr, trailer), unaryError!);
-          }
-          return {
-            stream: false,
-            service: method.parent,
-            method,
-            header: hdr,
-            message: m.ser.getO(true).parse(bytes),
-            trailer,
-          } as UnaryResponse<I, O>;
-        },
+      const res = await runUnary(m.chain, signal, timeout, {
+        stream: false,
+        service: method.parent,
+        method: method as unknown as DescMethodUnary,
+        requestMethod: "POST",
+        url: m.url,
+        header: requestHeaderWithCompression(
+          method.methodKind,
+          true,
+          timeout,
+          header,
+          ACCEPT_COMPRESSION,
+          null,
+          true,
+        ),
+        contextValues: contextValues ?? createContextValues(),
+        message: message as MessageShape<DescMessage>,
       });
+      return res as unknown as UnaryResponse<I, O>;
     },
     stream: (...args) => o.streaming.stream(...args),
   };
