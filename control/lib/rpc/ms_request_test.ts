@@ -215,7 +215,7 @@ Deno.test("error codec: encoders carry ErrorInfo exactly as server.md §5.2 and 
 });
 
 Deno.test("msRequest: 5 random candidates from the configured list, all hosts when explicit", async () => {
-  const servers = [];
+  const servers: Awaited<ReturnType<typeof server>>[] = [];
   for (let i = 0; i < 6; i++) {
     servers.push(await server(() => create(LeaderQueryRespSchema, { currentLeader: "l" })));
   }
