@@ -157,6 +157,49 @@ Deno.test({
         sumFor(text, /^engine_drpc_.*_calls$/, 1);
       ok(after > before, `dRPC calls ${before} → ${after}`);
 
+      // Fabric RPC metrics (crt.c): the engines' SWIM probes to each other, per opcode (labels
+      // provider and opcode) and per context; counts grow and the latency has samples.
+      const swimSent = (t: string, rank: number): number => {
+        const re = new RegExp(
+          `^engine_net_op_sent\\{rank="${rank}",provider="ofi\\+tcp",opcode="swim\\.swim"\\} (\\d+)$`,
+          "m",
+        );
+        return Number(t.match(re)?.[1] ?? NaN);
+      };
+      const sent0 = swimSent(text, 0);
+      ok(sent0 > 0 && swimSent(text, 1) > 0, `SWIM RPCs sent: ${sent0}, ${swimSent(text, 1)}`);
+      ok(
+        /^engine_net_op_served\{rank="1",provider="ofi\+tcp",opcode="swim\.swim"\} [1-9]/m
+          .test(text),
+        text,
+      );
+      ok(
+        /^engine_net_op_latency_samples\{rank="0",provider="ofi\+tcp",opcode="swim\.swim"\} [1-9]/m
+          .test(text),
+        text,
+      );
+      ok(
+        /^engine_net_req_sent\{rank="0",provider="ofi\+tcp",context="\d+"\} [1-9]/m.test(text),
+        text,
+      );
+      ok(
+        /^engine_net_req_timeout\{rank="0",provider="ofi\+tcp",context="0"\} \d+$/m.test(text),
+        text,
+      );
+      text = await c.waitFor("SWIM RPC counts grow", async () => {
+        const t = await scrape();
+        return swimSent(t, 0) > sent0 ? t : null;
+      }, 20_000);
+      // dmg telemetry metrics query shows them with their labels (the JSON's metric sets).
+      const mq = await c.dmg(
+        ["telemetry", "metrics", "query", "-p", String(tport), "-m", "engine_net_op_sent", "-j"],
+      );
+      ok(mq.code === 0, mq.stdout + mq.stderr);
+      ok(/"name":\s*"engine_net_op_sent"/.test(mq.stdout), mq.stdout);
+      ok(/"opcode":\s*"swim\.swim"/.test(mq.stdout), mq.stdout);
+      ok(/"provider":\s*"ofi\+tcp"/.test(mq.stdout), mq.stdout);
+      ok(!mq.stdout.includes("engine_drpc_"), mq.stdout); // -m selects
+
       // SIGKILL engine 1 while scrapes are running: every scrape answers, the server lives.
       const pids = await c.enginePids(0);
       const victim = pids[1];
