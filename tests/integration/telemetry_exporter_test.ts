@@ -18,6 +18,16 @@ function sumFor(text: string, re: RegExp, rank: number): number {
   return sum;
 }
 
+/** The value of the sample of `name` with exactly `labels` (in any order), NaN when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(",");
+  for (const l of text.split("\n")) {
+    const m = l.match(/^(\w+)\{([^}]*)\} (\S+)$/);
+    if (m && m[1] === name && m[2].split(",").sort().join(",") === want) return Number(m[3]);
+  }
+  return NaN;
+}
+
 /** Ranks that have an engine_rank sample. */
 function ranksIn(text: string): number[] {
   const out: number[] = [];
@@ -159,31 +169,27 @@ Deno.test({
 
       // Fabric RPC metrics (crt.c): the engines' SWIM probes to each other, per opcode (labels
       // provider and opcode) and per context; counts grow and the latency has samples.
-      const swimSent = (t: string, rank: number): number => {
-        const re = new RegExp(
-          `^engine_net_op_sent\\{rank="${rank}",provider="ofi\\+tcp",opcode="swim\\.swim"\\} (\\d+)$`,
-          "m",
-        );
-        return Number(t.match(re)?.[1] ?? NaN);
-      };
+      const swim = { provider: "ofi+tcp", opcode: "swim.swim" };
+      const swimSent = (t: string, rank: number) =>
+        sample(t, "engine_net_op_sent", { ...swim, rank: String(rank) });
       const sent0 = swimSent(text, 0);
-      ok(sent0 > 0 && swimSent(text, 1) > 0, `SWIM RPCs sent: ${sent0}, ${swimSent(text, 1)}`);
       ok(
-        /^engine_net_op_served\{rank="1",provider="ofi\+tcp",opcode="swim\.swim"\} [1-9]/m
-          .test(text),
+        sent0 > 0 && swimSent(text, 1) > 0,
+        `SWIM RPCs sent: ${sent0}, ${swimSent(text, 1)}:\n${
+          text.split("\n").filter((l) => l.startsWith("engine_net_op")).join("\n")
+        }`,
+      );
+      ok(sample(text, "engine_net_op_served", { ...swim, rank: "1" }) > 0, text);
+      ok(sample(text, "engine_net_op_latency_samples", { ...swim, rank: "0" }) > 0, text);
+      ok(sample(text, "engine_net_op_latency_min", { ...swim, rank: "0" }) > 0, text);
+      ok(
+        sample(text, "engine_net_req_sent", { provider: "ofi+tcp", context: "0", rank: "0" }) >
+          0,
         text,
       );
       ok(
-        /^engine_net_op_latency_samples\{rank="0",provider="ofi\+tcp",opcode="swim\.swim"\} [1-9]/m
-          .test(text),
-        text,
-      );
-      ok(
-        /^engine_net_req_sent\{rank="0",provider="ofi\+tcp",context="\d+"\} [1-9]/m.test(text),
-        text,
-      );
-      ok(
-        /^engine_net_req_timeout\{rank="0",provider="ofi\+tcp",context="0"\} \d+$/m.test(text),
+        sample(text, "engine_net_req_timeout", { provider: "ofi+tcp", context: "0", rank: "0" }) >=
+          0,
         text,
       );
       text = await c.waitFor("SWIM RPC counts grow", async () => {
