@@ -261,7 +261,7 @@ async function fiPingpong(provider: string): Promise<number> {
       await off?.close();
       on = off = null;
       console.error(
-        `fabric-telemetry-cost (inside the helpers, p50 per batch of ${RTT_BATCH}): ` +
+        `fabric-telemetry-cost (inside the helpers, p50 per round trip): ` +
           `with telemetry ${withTm} µs, without ${without} µs`,
       );
     },
