@@ -39,6 +39,15 @@ Deno.test("promName: §8 names and labels", () => {
     labels: { provider: "ofi+tcp", context: "3" },
   });
   deepEqual(promName("net/uri/lookup_self"), { name: "engine_net_uri_lookup_self", labels: {} });
+  // the RPC layer's per-opcode and per-context metrics (crt.c)
+  deepEqual(promName("net/ofi+tcp/op/swim.probe/latency"), {
+    name: "engine_net_op_latency",
+    labels: { provider: "ofi+tcp", opcode: "swim.probe" },
+  });
+  deepEqual(promName("net/ofi+tcp/req_timeout/ctx_0"), {
+    name: "engine_net_req_timeout",
+    labels: { provider: "ofi+tcp", context: "0" },
+  });
   deepEqual(promName("nvme/0000:81:00.0/commands/read"), {
     name: "engine_nvme_commands_read",
     labels: { device: "0000:81:00.0" },

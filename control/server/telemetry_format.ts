@@ -2,7 +2,7 @@
  * Engine telemetry → Prometheus text format (server.md §8): metric paths of an engine's
  * shared-memory tree become `engine_<path>` names (non-alphanumerics → "_", lower-cased) with
  * `rank` always as a label and the path components that identify an object (pool, container,
- * I/O size, provider, device, target, xstream, context) turned into labels.
+ * I/O size, provider, device, target, xstream, context, RPC opcode) turned into labels.
  */
 import type { EngineMetric } from "../../engine-ffi/telemetry.ts";
 
@@ -45,6 +45,11 @@ export function promName(path: string): PromName {
     }
     if (i === 1 && parts[0] === "net" && !NET_GROUPS.has(p) && parts.length > 2) {
       labels.provider = p;
+      continue;
+    }
+    // net/<provider>/op/<proto>.<rpc>/…: the RPC layer's per-opcode metrics (crt.c)
+    if (i === 3 && parts[0] === "net" && prev === "op" && parts.length > 4) {
+      labels.opcode = p;
       continue;
     }
     if (i === 1 && parts[0] === "nvme" && parts.length > 2) {

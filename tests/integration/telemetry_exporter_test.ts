@@ -18,6 +18,16 @@ function sumFor(text: string, re: RegExp, rank: number): number {
   return sum;
 }
 
+/** The value of the sample of `name` with exactly `labels` (in any order), NaN when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(",");
+  for (const l of text.split("\n")) {
+    const m = l.match(/^(\w+)\{([^}]*)\} (\S+)$/);
+    if (m && m[1] === name && m[2].split(",").sort().join(",") === want) return Number(m[3]);
+  }
+  return NaN;
+}
+
 /** Ranks that have an engine_rank sample. */
 function ranksIn(text: string): number[] {
   const out: number[] = [];
@@ -29,6 +39,10 @@ function ranksIn(text: string): number[] {
  * `promtool check metrics` (Debian prometheus, when installed) parses the output. Its only
  * complaints may be the naming lints that §8's reference-compatible engine names imply
  * (counters without "_total", the "_sum" statistic gauge); the control-plane metrics are clean.
+ * Debian's promtool 2.42 has no way to turn those lints off for `check metrics` (`--lint` is
+ * rejected as an unknown flag there), and renaming or retyping the reference's counters to
+ * please it would break dashboards written for the reference: so exit 3 is accepted only when
+ * every line it prints is one of those two lints on an engine_ name.
  */
 async function promtoolCheck(text: string): Promise<void> {
   let child: Deno.ChildProcess;
@@ -156,6 +170,45 @@ Deno.test({
       const after = sumFor(text, /^engine_drpc_.*_calls$/, 0) +
         sumFor(text, /^engine_drpc_.*_calls$/, 1);
       ok(after > before, `dRPC calls ${before} → ${after}`);
+
+      // Fabric RPC metrics (crt.c): the engines' SWIM probes to each other, per opcode (labels
+      // provider and opcode) and per context; counts grow and the latency has samples.
+      const swim = { provider: "ofi+tcp", opcode: "swim.swim" };
+      const swimSent = (t: string, rank: number) =>
+        sample(t, "engine_net_op_sent", { ...swim, rank: String(rank) });
+      const sent0 = swimSent(text, 0);
+      ok(
+        sent0 > 0 && swimSent(text, 1) > 0,
+        `SWIM RPCs sent: ${sent0}, ${swimSent(text, 1)}:\n${
+          text.split("\n").filter((l) => l.startsWith("engine_net_op")).join("\n")
+        }`,
+      );
+      ok(sample(text, "engine_net_op_served", { ...swim, rank: "1" }) > 0, text);
+      ok(sample(text, "engine_net_op_latency_samples", { ...swim, rank: "0" }) > 0, text);
+      ok(sample(text, "engine_net_op_latency_min", { ...swim, rank: "0" }) > 0, text);
+      ok(
+        sample(text, "engine_net_req_sent", { provider: "ofi+tcp", context: "0", rank: "0" }) >
+          0,
+        text,
+      );
+      ok(
+        sample(text, "engine_net_req_timeout", { provider: "ofi+tcp", context: "0", rank: "0" }) >=
+          0,
+        text,
+      );
+      text = await c.waitFor("SWIM RPC counts grow", async () => {
+        const t = await scrape();
+        return swimSent(t, 0) > sent0 ? t : null;
+      }, 20_000);
+      // dmg telemetry metrics query shows them with their labels (the JSON's metric sets).
+      const mq = await c.dmg(
+        ["telemetry", "metrics", "query", "-p", String(tport), "-m", "engine_net_op_sent", "-j"],
+      );
+      ok(mq.code === 0, mq.stdout + mq.stderr);
+      ok(/"name":\s*"engine_net_op_sent"/.test(mq.stdout), mq.stdout);
+      ok(/"opcode":\s*"swim\.swim"/.test(mq.stdout), mq.stdout);
+      ok(/"provider":\s*"ofi\+tcp"/.test(mq.stdout), mq.stdout);
+      ok(!mq.stdout.includes("engine_drpc_"), mq.stdout); // -m selects
 
       // SIGKILL engine 1 while scrapes are running: every scrape answers, the server lives.
       const pids = await c.enginePids(0);

@@ -14,6 +14,7 @@
 
 #include "byteorder.h"
 #include "log.h"
+#include "telemetry.h"
 #include "tree.h"
 
 /* Deadlines are computed and wake-ups signaled: an idle context only checks in this often. */
@@ -21,6 +22,23 @@
 #define CORPC_HDR_LEN CRT_CORPC_HDR_LEN
 
 enum rpc_state { RPC_CREATED = 0, RPC_INFLIGHT = 1, RPC_DONE = 2 };
+
+/*
+ * Telemetry of one RPC of a registered protocol, net/<scheme>/op/<proto>.<rpc>/... (the
+ * exporter's labels provider and opcode): created with the protocol so that the RPC path only
+ * follows a pointer. All NULL without a telemetry tree (each update is then a no-op).
+ */
+struct op_tm {
+	struct dss_tm_node *sent;    /* requests sent (point-to-point and collective children) */
+	struct dss_tm_node *served;  /* requests whose handler ran here */
+	struct dss_tm_node *failed;  /* sent requests that completed with an error */
+	struct dss_tm_node *latency; /* send → completion, ns (the sender's view) */
+};
+
+/* Per-context telemetry, net/<scheme>/<metric>/ctx_<n> (the reference's req_timeout among them). */
+struct ctx_tm {
+	struct dss_tm_node *sent, *recv, *timeout, *latency;
+};
 
 struct member {
 	uint32_t rank;
@@ -47,6 +65,7 @@ struct corpc {
 	int pending;            /* children not yet answered */
 	struct crt_rpc *root_rpc; /* at the root: the user's rpc; else NULL */
 	struct crt_hdr parent;  /* at an inner node: the request to answer */
+	struct op_tm *tm;       /* the opcode's telemetry, for the children sent */
 };
 
 struct crt_rpc {
@@ -76,6 +95,8 @@ struct crt_rpc {
 	struct crt_failure *fail;
 	size_t nfail;
 	struct corpc *child_of; /* a child request sent by a collective node */
+	struct op_tm *tm;       /* its opcode's telemetry (NULL: none) */
+	uint64_t t0_ns;         /* send time when timed (telemetry on), else 0 */
 	struct crt_rpc *next;
 };
 
@@ -96,6 +117,7 @@ struct crt_context {
 	struct qmsg *qhead, *qtail;
 	struct crt_rpc *inflight;
 	struct crt_rpc *starts; /* collectives to start on this thread */
+	struct ctx_tm tm;
 };
 
 struct crt_transport {
@@ -110,7 +132,9 @@ struct crt_transport {
 	uint64_t next_id;       /* atomic */
 	pthread_mutex_t lock;   /* protocols and group */
 	const struct crt_proto_format *protos[CRT_MAX_PROTOS];
+	struct op_tm *optm[CRT_MAX_PROTOS]; /* per protocol, count entries (parallel to protos) */
 	int nprotos;
+	char scheme[32];        /* provider in metric paths ("ofi+tcp") */
 	uint32_t self;
 	uint32_t version;
 	struct member *members; /* sorted by rank */
@@ -141,8 +165,46 @@ static void wake(struct crt_context *ctx)
 
 /* ---- protocols ---- */
 
+/* One metric node of the global tree at net/<scheme>/<a>/<b> (NULL: no tree or no room). */
+static struct dss_tm_node *tm_node(const struct crt_transport *t, enum dss_tm_type type,
+				   const char *a, const char *b, const char *desc,
+				   const char *units)
+{
+	char path[DSS_TM_PATH_LEN];
+
+	if (dss_tm_global() == NULL)
+		return NULL;
+	if (snprintf(path, sizeof(path), "net/%s/%s/%s", t->scheme, a, b) >= (int)sizeof(path))
+		return NULL;
+	return dss_tm_node(type, path, desc, units);
+}
+
+/* The nodes of pf's RPCs (op/<proto>.<rpc>/...), found or added now, off the RPC path. */
+static void op_tm_create(const struct crt_transport *t, const struct crt_proto_format *pf,
+			 struct op_tm *optm)
+{
+	char op[128];
+
+	for (uint32_t i = 0; i < pf->count && dss_tm_global() != NULL; i++) {
+		if (pf->rpcs[i].name != NULL)
+			snprintf(op, sizeof(op), "op/%s.%s", pf->name, pf->rpcs[i].name);
+		else
+			snprintf(op, sizeof(op), "op/%s.%u", pf->name, i);
+		optm[i].sent = tm_node(t, DSS_TM_COUNTER, op, "sent",
+				       "RPC requests of this opcode sent", "reqs");
+		optm[i].served = tm_node(t, DSS_TM_COUNTER, op, "served",
+					 "RPC requests of this opcode served here", "reqs");
+		optm[i].failed = tm_node(t, DSS_TM_COUNTER, op, "failed",
+					 "sent RPC requests of this opcode that failed", "reqs");
+		optm[i].latency = tm_node(t, DSS_TM_DURATION, op, "latency",
+					  "RPC round trip of this opcode (send to completion)",
+					  "ns");
+	}
+}
+
 int crt_proto_register(struct crt_transport *t, const struct crt_proto_format *pf)
 {
+	struct op_tm *optm;
 	int rc = 0;
 
 	if (pf == NULL || pf->name == NULL || (pf->base & ~CRT_PROTO_BASE_MASK) != 0 ||
@@ -158,15 +220,23 @@ int crt_proto_register(struct crt_transport *t, const struct crt_proto_format *p
 				pf->name, i, CRT_MAX_PAYLOAD);
 			return -EINVAL;
 		}
+	optm = calloc(pf->count, sizeof(*optm));
+	if (optm == NULL)
+		return -ENOMEM;
+	op_tm_create(t, pf, optm);
 	pthread_mutex_lock(&t->lock);
 	for (int i = 0; i < t->nprotos && rc == 0; i++)
 		if (t->protos[i]->base == pf->base && t->protos[i]->version == pf->version)
 			rc = -EEXIST;
 	if (rc == 0 && t->nprotos >= CRT_MAX_PROTOS)
 		rc = -ENOSPC;
-	if (rc == 0)
+	if (rc == 0) {
+		t->optm[t->nprotos] = optm;
 		t->protos[t->nprotos++] = pf;
+		optm = NULL;
+	}
 	pthread_mutex_unlock(&t->lock);
+	free(optm);
 	if (rc == -EEXIST)
 		D_ERROR("crt: protocol %s: base 0x%08x version %u already registered", pf->name,
 			pf->base, pf->version);
@@ -175,7 +245,7 @@ int crt_proto_register(struct crt_transport *t, const struct crt_proto_format *p
 
 /* Format of opc: 0, -DER_UNREG (unknown base or index) or -DER_PROTO (other version). */
 static int proto_lookup(struct crt_transport *t, uint32_t opc,
-			const struct crt_proto_rpc_format **fmt)
+			const struct crt_proto_rpc_format **fmt, struct op_tm **tm)
 {
 	int rc = -DER_UNREG;
 
@@ -191,6 +261,8 @@ static int proto_lookup(struct crt_transport *t, uint32_t opc,
 		}
 		if (CRT_PROTO_IDX(opc) < p->count) {
 			*fmt = &p->rpcs[CRT_PROTO_IDX(opc)];
+			if (tm != NULL)
+				*tm = &t->optm[i][CRT_PROTO_IDX(opc)];
 			rc = 0;
 		} else {
 			rc = -DER_UNREG;
@@ -351,7 +423,8 @@ void crt_req_decref(struct crt_rpc *rpc)
 static int req_new(struct crt_context *ctx, uint32_t opc, struct crt_rpc **out)
 {
 	const struct crt_proto_rpc_format *fmt = NULL;
-	int rc = proto_lookup(ctx->t, opc, &fmt);
+	struct op_tm *tm = NULL;
+	int rc = proto_lookup(ctx->t, opc, &fmt, &tm);
 
 	*out = NULL;
 	if (rc != 0) {
@@ -360,6 +433,8 @@ static int req_new(struct crt_context *ctx, uint32_t opc, struct crt_rpc **out)
 		return -EINVAL;
 	}
 	*out = rpc_alloc(ctx, opc, fmt);
+	if (*out != NULL)
+		(*out)->tm = tm;
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -538,6 +613,12 @@ static void launch(struct crt_rpc *rpc)
 	h.dst_rank = rpc->rank;
 	h.payload_len = (uint32_t)rpc->in_len;
 	h.src_tag = (uint16_t)ctx->idx;
+	if (rpc->tm != NULL && rpc->tm->sent != NULL) {
+		dss_tm_node_add(rpc->tm->sent, 1);
+		dss_tm_node_add(ctx->tm.sent, 1);
+		if (rpc->t0_ns == 0)
+			rpc->t0_ns = dss_tm_mono_ns();
+	}
 	pthread_mutex_lock(&ctx->lock);
 	rpc->state = RPC_INFLIGHT;
 	rpc->deadline = now_ms() + rpc->timeout_ms;
@@ -576,6 +657,8 @@ int crt_req_send(struct crt_rpc *rpc, crt_cb_t cb, void *arg)
 	crt_req_addref(rpc); /* the layer's, dropped after the callback */
 	if (rpc->coll) {
 		/* a collective starts on its context's thread, where its children complete */
+		if (rpc->tm != NULL && rpc->tm->sent != NULL)
+			rpc->t0_ns = dss_tm_mono_ns();
 		rpc->state = RPC_INFLIGHT;
 		rpc->next = ctx->starts;
 		ctx->starts = rpc;
@@ -611,6 +694,16 @@ int crt_req_abort(struct crt_rpc *rpc)
 /* Runs the callback and drops the layer's reference (on the context's thread). */
 static void finish(struct crt_rpc *rpc, int status)
 {
+	if (rpc->t0_ns != 0) {
+		uint64_t ns = dss_tm_mono_ns() - rpc->t0_ns;
+
+		dss_tm_node_sample(rpc->tm->latency, ns);
+		dss_tm_node_sample(rpc->ctx->tm.latency, ns);
+		if (status != 0)
+			dss_tm_node_add(rpc->tm->failed, 1);
+		if (status == -DER_TIMEDOUT)
+			dss_tm_node_add(rpc->ctx->tm.timeout, 1);
+	}
 	rpc->status = status;
 	rpc->state = RPC_DONE;
 	if (rpc->cb)
@@ -822,6 +915,8 @@ static void corpc_run(struct corpc *c, uint32_t self, uint32_t src_rank)
 		struct crt_rpc *r = rpc_alloc(c->ctx, c->opc, c->fmt);
 		uint8_t *p = r ? malloc(plen) : NULL;
 
+		if (r != NULL)
+			r->tm = c->tm;
 		if (p == NULL || child_budget < 1) {
 			crt_req_decref(r);
 			free(p);
@@ -919,6 +1014,7 @@ static void corpc_start(struct crt_rpc *rpc)
 		finish(rpc, -DER_NOMEM);
 		return;
 	}
+	c->tm = rpc->tm;
 	group_refresh(rpc->ctx->t);
 	c->k = rpc->k;
 	c->budget_ms = rpc->timeout_ms;
@@ -975,7 +1071,7 @@ static void reply_status(struct crt_transport *t, const struct crt_hdr *req, int
 
 /* An inner node's part of a collective: decode, check the map version, run. */
 static void corpc_inner(struct crt_context *ctx, const struct crt_hdr *h,
-			const struct crt_proto_rpc_format *fmt, const uint8_t *p)
+			const struct crt_proto_rpc_format *fmt, struct op_tm *tm, const uint8_t *p)
 {
 	struct crt_transport *t = ctx->t;
 	struct crt_corpc_req r;
@@ -993,6 +1089,8 @@ static void corpc_inner(struct crt_context *ctx, const struct crt_hdr *h,
 		return;
 	}
 	c = corpc_new(ctx, fmt, h->opc);
+	if (c != NULL)
+		c->tm = tm;
 	if (c == NULL ||
 	    (r.nex > 0 && (c->excluded = malloc(r.nex * sizeof(uint32_t))) == NULL)) {
 		if (c)
@@ -1037,11 +1135,13 @@ static void handle_request(struct crt_context *ctx, const struct crt_hdr *h, con
 	struct crt_req_info ri = {.ctx = ctx, .ctx_idx = ctx->idx, .user = t->user,
 				  .opc = h->opc, .src_rank = h->src_rank,
 				  .map_version = h->map_version};
+	struct op_tm *tm = NULL;
 	uint32_t self;
 	int rc, known_src;
 	uint8_t *in, *out;
 
-	rc = proto_lookup(t, h->opc, &fmt);
+	dss_tm_node_add(ctx->tm.recv, 1);
+	rc = proto_lookup(t, h->opc, &fmt, &tm);
 	if (rc != 0) {
 		D_WARN("crt: request 0x%08x from rank %u: %s", h->opc, h->src_rank,
 		       rc == -DER_PROTO ? "protocol version not registered" : "unknown opcode");
@@ -1069,13 +1169,15 @@ static void handle_request(struct crt_context *ctx, const struct crt_hdr *h, con
 		return;
 	}
 	if (h->flags & CRT_FLAG_COLL) {
-		corpc_inner(ctx, h, fmt, p);
+		dss_tm_node_add(tm->served, 1);
+		corpc_inner(ctx, h, fmt, tm, p);
 		return;
 	}
 	if (h->payload_len != fmt->in_size) {
 		reply_status(t, h, -DER_PROTO, NULL, 0);
 		return;
 	}
+	dss_tm_node_add(tm->served, 1);
 	in = calloc(1, fmt->in_size + 1);
 	out = calloc(1, fmt->out_size + 1);
 	if (in == NULL || out == NULL) {
@@ -1306,6 +1408,22 @@ static void *ctx_main(void *arg)
 
 /* ---- transport ---- */
 
+/* The context's nodes (<metric>/ctx_<n>), created with the transport, off the RPC path. */
+static void ctx_tm_create(const struct crt_transport *t, struct crt_context *ctx)
+{
+	char c[32];
+
+	snprintf(c, sizeof(c), "ctx_%d", ctx->idx);
+	ctx->tm.sent = tm_node(t, DSS_TM_COUNTER, "req_sent", c,
+			       "RPC requests sent from this context", "reqs");
+	ctx->tm.recv = tm_node(t, DSS_TM_COUNTER, "req_recv", c,
+			       "RPC requests received by this context", "reqs");
+	ctx->tm.timeout = tm_node(t, DSS_TM_COUNTER, "req_timeout", c,
+				  "Total number of timed out RPC requests", "reqs");
+	ctx->tm.latency = tm_node(t, DSS_TM_DURATION, "req_latency", c,
+				  "RPC round trip of requests sent from this context", "ns");
+}
+
 int crt_transport_create(const struct crt_transport_opts *o, struct crt_transport **out,
 			 char *err, size_t errlen)
 {
@@ -1356,6 +1474,9 @@ int crt_transport_create(const struct crt_transport_opts *o, struct crt_transpor
 	a.s_addr = t->ip;
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	snprintf(t->uri, sizeof(t->uri), "%s://%s:%u", o->fab.scheme, ip, t->port);
+	snprintf(t->scheme, sizeof(t->scheme), "%s", o->fab.scheme);
+	for (int i = 0; i < o->nctx; i++)
+		ctx_tm_create(t, &t->ctx[i]);
 	if (o->threads) {
 		for (int i = 0; i < o->nctx; i++) {
 			rc = -pthread_create(&t->ctx[i].thread, NULL, ctx_main, &t->ctx[i]);
@@ -1432,6 +1553,8 @@ void crt_transport_destroy(struct crt_transport *t)
 		pthread_mutex_destroy(&t->ctx[i].lock);
 	}
 	free(t->members);
+	for (int i = 0; i < t->nprotos; i++)
+		free(t->optm[i]);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }

@@ -260,6 +260,8 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 		return rc;
 	}
 	D_INFO("tunables: %s", dss_tunables_str(&eng->tun, buf, sizeof(buf)));
+	/* the tree first: the RPC layer creates its per-opcode/per-context nodes at start */
+	telemetry_open(eng);
 	rc = dss_drpc_listen(eng, buf, sizeof(buf));
 	if (rc == 0)
 		rc = dss_crt_start(eng, buf, sizeof(buf));
@@ -267,10 +269,10 @@ int daos_engine_start(daos_engine_t *eng, char *err, size_t errlen)
 		rc = dss_swim_start(eng, buf, sizeof(buf));
 	if (rc != 0) {
 		close_endpoints(eng);
+		telemetry_close();
 		seterr(err, errlen, buf);
 		return rc;
 	}
-	telemetry_open(eng);
 	__atomic_store_n(&eng->state, DAOS_ENGINE_STARTED, __ATOMIC_SEQ_CST);
 	rc = dss_xstreams_start(eng, dss_progress_main);
 	if (rc == 0) {

@@ -84,7 +84,7 @@ int dss_tm_path_valid(const char *p, size_t max)
 			continue;
 		}
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.' || c == ':'))
+		      c == '_' || c == '-' || c == '.' || c == ':' || c == '+'))
 			return 0;
 	}
 	return 1;

@@ -15,7 +15,7 @@
  * tool that links the engine without starting it) every call is a no-op. A hot path can keep
  * the node from dss_tm_node() and update it with the dss_tm_node_* calls (no lookup).
  *
- * Paths: 1..231 bytes of components [A-Za-z0-9_.:-] separated by single '/'. A path that is
+ * Paths: 1..231 bytes of components [A-Za-z0-9_.:+-] separated by single '/'. A path that is
  * invalid, already used with another type, or does not fit (tree full) is not recorded.
  */
 #ifndef DSS_TELEMETRY_H
@@ -33,8 +33,9 @@
  *   started_at, servicing_at (timestamps), rank (gauge)       engine.c, mgmt module
  *   drpc/<module>/<method>/calls, .../latency                  dRPC dispatch (module.c)
  *   sched/xs_<n>/cycles                                        xstreams, progress loop
- *   net/<provider>/ctx_<n>/..., events/dead_ranks (gauge), events/last_event_ts (timestamp)
- *                                                              fabric RPC layer and SWIM
+ *   net/<scheme>/{req_sent,req_recv,req_timeout,req_latency}/ctx_<n>   fabric RPC layer (crt.c)
+ *   net/<scheme>/op/<proto>.<rpc>/{sent,served,failed,latency}     per opcode (crt.c)
+ *   events/dead_ranks (gauge), events/last_event_ts (timestamp)    SWIM
  */
 #define DSS_TM_DEAD_RANKS    "events/dead_ranks"
 #define DSS_TM_LAST_EVENT_TS "events/last_event_ts"

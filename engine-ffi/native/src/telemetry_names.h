@@ -7,7 +7,7 @@
 /** 1 when s is 1..max-1 bytes of [A-Za-z0-9_.-] (a system name in a file name). */
 int dss_tm_name_valid(const char *s, size_t max);
 
-/** 1 when p is a metric path: components of [A-Za-z0-9_.:-] joined by single '/'. */
+/** 1 when p is a metric path: components of [A-Za-z0-9_.:+-] joined (+: providers such as ofi+tcp) by single '/'. */
 int dss_tm_path_valid(const char *p, size_t max);
 
 /**

@@ -16,10 +16,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "byteorder.h"
 #include "crt.h"
+#include "daos_telemetry.h"
 #include "log.h"
+#include "telemetry.h"
 
 #define TEST_BASE   0x42000000u
 #define OPC_ECHO    CRT_PROTO_OPC(TEST_BASE, 1, 0)
@@ -695,6 +698,80 @@ static void test_collective(void **state)
 		crt_transport_destroy(nodes[i].t);
 }
 
+/* The value of field in the tree's metric at path (-1 when the metric is missing). */
+static int64_t tm_value(json_object *root, const char *path, const char *field)
+{
+	json_object *list = json_object_object_get(root, "metrics");
+
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *m = json_object_array_get_idx(list, i);
+
+		if (strcmp(json_object_get_string(json_object_object_get(m, "path")), path) == 0)
+			return json_object_get_int64(json_object_object_get(m, field));
+	}
+	return -1;
+}
+
+/* Per-opcode and per-context counts and latencies go to the telemetry tree. */
+static void test_telemetry(void **state)
+{
+	struct node a = {.rank = 0}, b = {.rank = 1};
+	struct node nodes[2];
+	struct dss_tm *tm;
+	struct crt_rpc *rpc;
+	char dir[] = "/tmp/crt_tm_XXXXXX", err[256], *json = NULL, cmd[64];
+	json_object *root;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(dss_tm_create(dir, "crt", 0, 256, &tm, err, sizeof(err)), 0);
+	dss_tm_set_global(tm);
+	mk(&a, 2, 1, "sys");
+	mk(&b, 2, 1, "sys");
+	nodes[0] = a;
+	nodes[1] = b;
+	set_group(nodes, 2, 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(echo_rank(crt_context_get(a.t, 1), 1, 0, OPC_ECHO, 1, NULL), 0);
+	assert_int_equal(echo_rank(crt_context_get(a.t, 0), 1, 0, OPC_ECHO, 0xBAD, NULL),
+			 -DER_INVAL);
+	/* a handler slower than the timeout */
+	assert_int_equal(crt_req_create(crt_context_get(a.t, 0), 1, 1, OPC_SLEEP, &rpc), 0);
+	((struct echo_in *)crt_req_input(rpc))->v = 400;
+	crt_req_set_timeout(rpc, 100);
+	assert_int_equal(crt_req_send_sync(rpc), -DER_TIMEDOUT);
+	crt_req_decref(rpc);
+	usleep(500 * 1000); /* the sleeping handler finishes before the transports go */
+	crt_transport_destroy(a.t);
+	crt_transport_destroy(b.t);
+
+	assert_int_equal(daos_tm_read(dir, "crt", 0, &json, err, sizeof(err)), 0);
+	root = json_tokener_parse(json);
+	daos_tm_free(json);
+	assert_non_null(root);
+	/* both transports share the tree: sent by A, served by B */
+	assert_int_equal(tm_value(root, "net/ofi+tcp/op/test.echo/sent", "value"), 4);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/op/test.echo/served", "value"), 4);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/op/test.echo/failed", "value"), 1);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/op/test.echo/latency", "count"), 4);
+	assert_true(tm_value(root, "net/ofi+tcp/op/test.echo/latency", "min") > 0);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/op/test.sleep/failed", "value"), 1);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/op/test.sum/sent", "value"), 0);
+	/* per context: A's context 1 sent 3, context 0 the bad echo and the sleep */
+	assert_int_equal(tm_value(root, "net/ofi+tcp/req_sent/ctx_1", "value"), 3);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/req_sent/ctx_0", "value"), 2);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/req_recv/ctx_0", "value"), 4);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/req_recv/ctx_1", "value"), 1);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/req_timeout/ctx_0", "value"), 1);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/req_timeout/ctx_1", "value"), 0);
+	assert_int_equal(tm_value(root, "net/ofi+tcp/req_latency/ctx_1", "count"), 3);
+	json_object_put(root);
+	dss_tm_set_global(NULL);
+	dss_tm_destroy(tm);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_peer_restart),
 		cmocka_unit_test(test_timeout_cancel),
 		cmocka_unit_test(test_collective),
+		cmocka_unit_test(test_telemetry),
 	};
 
 	dss_log_set_mask("CRIT"); /* the failure paths under test log warnings */

@@ -8,6 +8,9 @@
  *                                     the same wire size (header + 64 bytes) with no RPC layer:
  *       crt N    N sequential RPC round trips
  *       raw N    N raw round trips (the floor: what libfabric itself costs)
+ *   bench_crt rtt PROVIDER tm         the same with a telemetry tree (a fresh directory in /tmp,
+ *                                     removed at quit): the RPC layer counts and times every RPC
+ *                                     (fabric-telemetry-cost compares it with the plain helper)
  *   bench_crt coll RANKS [fanout]     RANKS transports in this process (stand-in engines: one
  *                                     endpoint and one context thread each), one group:
  *       coll N   N collective RPCs from rank 0 over the k-ary tree (each rank's handler runs,
@@ -24,10 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "crt.h"
 #include "fabric.h"
 #include "log.h"
+#include "telemetry.h"
 
 #define BASE	 0x42000000u
 #define OPC_ECHO CRT_PROTO_OPC(BASE, 1, 0)
@@ -299,13 +304,15 @@ static int coll_cmd(const char *what, long n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_crt rtt [provider] | bench_crt coll RANKS [fanout]\n");
+	fprintf(stderr, "usage: bench_crt rtt [provider [tm]] | bench_crt coll RANKS [fanout]\n");
 }
 
 int main(int argc, char **argv)
 {
 	char err[256] = "";
 	const char *provider = "ofi+tcp";
+	char tm_dir[] = "/tmp/bench_crt_tm_XXXXXX";
+	struct dss_tm *tm = NULL;
 	int rc;
 
 	dss_log_set_mask("CRIT");
@@ -316,6 +323,19 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "rtt") == 0) {
 		if (argc > 2)
 			provider = argv[2];
+		if (argc > 3 && strcmp(argv[3], "tm") != 0) {
+			usage();
+			return 2;
+		}
+		/* the tree before the transports: they create their metric nodes with it */
+		if (argc > 3 && (mkdtemp(tm_dir) == NULL ||
+				 dss_tm_create(tm_dir, "bench", 0, DSS_TM_DEFAULT_SLOTS, &tm, err,
+					       sizeof(err)) != 0)) {
+			fprintf(stderr, "bench_crt: telemetry tree in %s: %s\n", tm_dir,
+				err[0] ? err : strerror(errno));
+			return 1;
+		}
+		dss_tm_set_global(tm);
 		nts = 2;
 	} else if (strcmp(argv[1], "coll") == 0 && argc > 2) {
 		nts = (size_t)strtoul(argv[2], NULL, 10);
@@ -373,6 +393,11 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nts; i++)
 		crt_transport_destroy(ts[i]);
+	if (tm != NULL) {
+		dss_tm_set_global(NULL);
+		dss_tm_destroy(tm);
+		rmdir(tm_dir);
+	}
 	free(ts);
 	return 0;
 }

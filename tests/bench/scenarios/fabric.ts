@@ -11,6 +11,11 @@
  * the helper's own per-round-trip times are printed and written to
  * bench-results/fabric-rtt-extra-<time>.json.
  *
+ * `fabric-telemetry-cost`: the cost of the RPC layer's telemetry (per-opcode and per-context
+ * counts and latency in a shared-memory tree, crt.c): run = 20 echo round trips between two
+ * transports of a helper that keeps a telemetry tree; floor = the same in a second helper
+ * without a tree (every update a NULL check, no clock reads). Same binary, same run.
+ *
  * `fabric-coll-N` (N = 16, 64, 256 stand-in engines: N transports, each its own endpoint and
  * context thread, in the helper process): run = one collective RPC from rank 0 over the k-ary
  * tree (fan-out 32, DAOS_TREE_FANOUT's default), every rank's handler runs and the outputs
@@ -221,6 +226,43 @@ async function fiPingpong(provider: string): Promise<number> {
       Deno.writeTextFileSync(
         `bench-results/fabric-rtt-extra-${new Date().toISOString().replace(/[:.]/g, "-")}.json`,
         JSON.stringify(extra, null, 2) + "\n",
+      );
+    },
+  });
+}
+
+{
+  let on: BenchCrt | null = null;
+  let off: BenchCrt | null = null;
+  registerScenario({
+    name: "fabric-telemetry-cost",
+    description: `${RTT_BATCH} RPC round trips (64-byte echo, ofi+tcp) with the RPC layer's ` +
+      `telemetry tree vs ${RTT_BATCH} in a helper without one`,
+    setup: async () => {
+      await build();
+      try {
+        on = new BenchCrt(["rtt", "ofi+tcp", "tm"]);
+        await on.ready();
+        off = new BenchCrt(["rtt", "ofi+tcp"]);
+        await off.ready();
+      } catch (e) {
+        await on?.close();
+        await off?.close();
+        on = off = null;
+        throw e;
+      }
+    },
+    run: () => on!.cmd("crt", RTT_BATCH),
+    floor: () => off!.cmd("crt", RTT_BATCH),
+    teardown: async () => {
+      const withTm = p50(on?.inner.get("crt") ?? []);
+      const without = p50(off?.inner.get("crt") ?? []);
+      await on?.close();
+      await off?.close();
+      on = off = null;
+      console.error(
+        `fabric-telemetry-cost (inside the helpers, p50 per round trip): ` +
+          `with telemetry ${withTm} µs, without ${without} µs`,
       );
     },
   });
