@@ -168,3 +168,25 @@ Deno.test("a real engine with a module it cannot load stops with the file named 
     await f.close();
   }
 });
+
+Deno.test("crt_timeout unset (0): daos_server passes CRT_TIMEOUT=0 and the engine runs with CaRT's default", async () => {
+  await ensureEngineBuilt();
+  const f = await startFixture({
+    engines: 1,
+    launch: (idx, scmDir, socketDir) =>
+      realEngine(idx, scmDir, socketDir, (cfg) => {
+        cfg.fabric = { ...cfg.fabric, crtTimeout: 0 };
+      }),
+  });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    // 60 s: DSS_TUN_CRT_TIMEOUT_S_DEFAULT, CaRT's default RPC timeout.
+    assert(
+      f.logs.some((l) => l.includes("tunables: ") && /\bCRT_TIMEOUT=60\b/.test(l)),
+      f.logs.join("\n"),
+    );
+  } finally {
+    await f.close();
+  }
+});
