@@ -8,7 +8,6 @@ import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { MockInvoker, refused } from "../../control/lib/control/mock_invoker.ts";
 import { type CtlSupportHandlers, ctlSupportHandlers } from "../../control/handlers/ctl_support.ts";
 import { createServerContext } from "../../control/handlers/server_context.ts";
-import { gunzip, tarList } from "../../control/lib/support/collect.ts";
 import type { NetworkScanSource } from "../../control/ctl/network_scan.ts";
 import { fakeStorageSource } from "../../control/ctl/testing.ts";
 import {
@@ -17,6 +16,7 @@ import {
   parseConfig,
   ramTierYaml,
 } from "../../tests/util/config_fixtures.ts";
+import { archiveMembers, assertHostArchive } from "../../tests/util/support_archive.ts";
 import { runDmg, testConfig } from "../testing/dmg_harness.ts";
 
 const H1 = "h1:10001";
@@ -54,10 +54,6 @@ async function mock(dir: string, logBytes = 100): Promise<MockInvoker> {
   return new MockInvoker().on(CtlSvc.method.collectLog, (req, addr) => h[addr].collectLog(req));
 }
 
-async function members(path: string): Promise<Map<string, Uint8Array>> {
-  return tarList(await gunzip(await Deno.readFile(path)));
-}
-
 Deno.test("collect-log: one archive + index per host, config redacted, text summary", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -75,20 +71,7 @@ Deno.test("collect-log: one archive + index per host, config redacted, text summ
     match(r.out, /Host\s+Files/);
     match(r.out, /h1\s+\d+/);
     for (const h of ["h1", "h2"]) {
-      const tar = await members(`${out}/${h}.tar.gz`);
-      for (
-        const want of [
-          "logs/control.log",
-          "config/daos_server.yml",
-          "state/engines.json",
-          "state/storage_scan.json",
-          "state/network_scan.json",
-          "index.json",
-        ]
-      ) ok(tar.has(`${h}/${want}`), `${h}: ${want} missing in ${[...tar.keys()]}`);
-      for (const [name, data] of tar) {
-        ok(!new TextDecoder().decode(data).includes(SECRET), `${name} leaks the secret`);
-      }
+      assertHostArchive(await archiveMembers(`${out}/${h}.tar.gz`), h, SECRET);
       const idx = JSON.parse(await Deno.readTextFile(`${out}/${h}.index.json`));
       equal(idx.host, h);
       const log = idx.files.find((f: { name: string }) => f.name === "logs/control.log");
@@ -116,7 +99,7 @@ Deno.test("collect-log: archives bigger than a chunk arrive whole (checksum chec
     );
     equal(r.code, 0, r.err);
     ok(m.calls.filter((c) => c.method === "CollectLog").length >= 2, "expected chunked reads");
-    const tar = await members(`${dir}/o/h1.tar.gz`);
+    const tar = await archiveMembers(`${dir}/o/h1.tar.gz`);
     deepEqual(tar.get("h1/logs/control.log"), rnd);
     const j = JSON.parse(r.out);
     equal(j.error, null);
@@ -178,7 +161,7 @@ Deno.test("collect-log: refuses a non-empty target folder unless --force; --arch
     equal(m.calls.length, 0);
     const r2 = await runDmg([...args, "--force", "--archive"], m, testConfig([H1]));
     equal(r2.code, 0, r2.err);
-    const all = await members(`${dir}/o.tar.gz`);
+    const all = await archiveMembers(`${dir}/o.tar.gz`);
     deepEqual([...all.keys()].sort(), ["o/h1.index.json", "o/h1.tar.gz", "o/keep"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -207,7 +190,7 @@ Deno.test("collect-log --extra-logs-dir: its files collected, a symlink out of i
       testConfig([H1]),
     );
     equal(r.code, 0, r.err);
-    const tar = await members(`${dir}/o/h1.tar.gz`);
+    const tar = await archiveMembers(`${dir}/o/h1.tar.gz`);
     equal(new TextDecoder().decode(tar.get("h1/extra/app.log")), "app\n");
     ok(!tar.has("h1/extra/evil.log"));
     const errs = JSON.parse(r.out).response.hosts[0].errors as { item: string; error: string }[];

@@ -475,18 +475,9 @@ Deno.test("global options: -J JSON log records, -b debug lines, --syslog, proxy 
 });
 
 Deno.test("config generate: YAML alone on stdout that validates; -j; choice and -o errors", async () => {
-  const r = await runCli([
-    "config",
-    "generate",
-    "-e",
-    "1",
-    "-c",
-    "ethernet",
-    "-t",
-    "-s",
-    "-r",
-    "10.0.0.1",
-  ]);
+  // One engine on the fake host's Ethernet port, tmpfs SCM, no NVMe.
+  const gen = ["config", "generate", "-e", "1", "-c", "ethernet", "-t", "-s"];
+  const r = await runCli([...gen, "-r", "10.0.0.1"]);
   equal(r.code, 0, r.stderr);
   equal(r.stderr, "");
   const { config, problems } = checkServerConfigText(r.stdout, "gen.yml");
@@ -495,18 +486,7 @@ Deno.test("config generate: YAML alone on stdout that validates; -j; choice and 
   const j = await runCli(["-j", "config", "gen", "-e", "1", "-c", "ethernet", "-t", "-s"]);
   equal(j.code, 0, j.stderr);
   deepEqual(JSON.parse(j.stdout).response.mgmt_svc_replicas, ["localhost"]);
-  const ap = await runCli([
-    "config",
-    "generate",
-    "-e",
-    "1",
-    "-c",
-    "ethernet",
-    "-t",
-    "-s",
-    "-a",
-    "h1",
-  ]);
+  const ap = await runCli([...gen, "-a", "h1"]);
   equal(ap.stderr, "NOTICE: access-points is deprecated; please use ms-replicas instead\n");
   match(ap.stdout, /mgmt_svc_replicas:\n {2}- h1\n/);
   const bad = await runCli(["config", "generate", "-c", "wifi"]);
@@ -515,6 +495,10 @@ Deno.test("config generate: YAML alone on stdout that validates; -j; choice and 
     "ERROR: daos_server: Invalid value `wifi' for option `-c, --net-class'. Allowed values " +
       "are: ethernet or infiniband\n",
   );
+  // The flags are dmg's (control/config/generate.ts): a bad port is named as dmg names it.
+  const port = await runCli([...gen, "-f", "70000"]);
+  equal(port.code, 1);
+  match(port.stderr, /invalid argument for flag `-f, --fabric-ports'.*"70000"/);
   const ib = await runCli(["config", "generate", "-t", "-s"]);
   equal(ib.code, 1);
   match(ib.stderr, /insufficient number of infiniband network interfaces/);

@@ -1,13 +1,14 @@
 /**
- * The config generator behind `daos_server config generate` (and, later, `dmg config
- * generate`, which feeds it the hosts' scans): a daos_server.yml for a host from its fabric
- * and storage scans, as the reference's control.ConfGenerate lays it out (dmg.md §5.16):
+ * The config generator behind `daos_server config generate` and `dmg config generate`
+ * (which feeds it the hosts' scans), and the flags both share: a daos_server.yml for a host
+ * from its fabric and storage scans, as the reference's control.ConfGenerate lays it out (dmg.md §5.16):
  * one engine per NUMA node (or `nrEngines`), each with the node's fabric interface of the
  * requested class, its PMem namespace (or a RAM disk) as SCM and the node's NVMe SSDs, ports
  * 31416 + 1000·i, target and helper counts from the node's cores. The output is meant to pass
  * `daos_server config validate`; inputs that cannot give such a config are refused naming
  * what is missing.
  */
+import type { Command } from "commander";
 import { stringify } from "yaml";
 import type { NetworkScanResp } from "../../proto/gen/ts/ctl/network_pb.ts";
 import type { StorageScanResp } from "../../proto/gen/ts/ctl/storage_pb.ts";
@@ -45,6 +46,111 @@ export function defaultConfGenerateRequest(): ConfGenerateRequest {
     useTmpfsScm: false,
     controlMetadataPath: "",
     fabricPorts: [],
+  };
+}
+
+/**
+ * The `config generate` flags that dmg and daos_server share (the reference's
+ * ConfGenerateCmd). Each command's own flags (dmg's -l host list, daos_server's -l helper log
+ * and --skip-prep) go around them. `numEngines` parses -e at parse time (daos_server's go-flags
+ * uint error); without it -e stays text and {@link generateRequestFromFlags} checks it.
+ */
+export function addGenerateOptions(cmd: Command, numEngines?: (v: string) => number): Command {
+  cmd.option(
+    "-a, --access-points <list>",
+    "Comma separated list of access point addresses <ipv4addr/hostname> (deprecated, use " +
+      "--ms-replicas)",
+  )
+    .option(
+      "-r, --ms-replicas <list>",
+      "Comma separated list of MS replica addresses <ipv4addr/hostname>",
+      "localhost",
+    );
+  const enginesHelp = "Set the number of DAOS Engine sections to be populated in the config " +
+    "file output. If unset then the value will be set to the number of NUMA nodes on storage " +
+    "hosts in the DAOS system.";
+  if (numEngines) cmd.option("-e, --num-engines <n>", enginesHelp, numEngines);
+  else cmd.option("-e, --num-engines <n>", enginesHelp);
+  return cmd.option("-s, --scm-only", "Create a SCM-only config without NVMe SSDs.")
+    .option(
+      "-c, --net-class <class>",
+      "Set the network class to be used (ethernet or infiniband)",
+      "infiniband",
+    )
+    .option("-p, --net-provider <provider>", "Set the network provider to be used")
+    .option("-t, --use-tmpfs-scm", "Use tmpfs for scm rather than PMem")
+    .option(
+      "-m, --control-metadata-path <path>",
+      "External storage path to store control metadata in MD-on-SSD mode",
+    )
+    .option(
+      "-f, --fabric-ports <list>",
+      "Comma separated list of fabric ports, one per engine (default 31416, 32416, ...)",
+    );
+}
+
+/** The values commander gives for the flags of {@link addGenerateOptions}. */
+export interface GenerateFlags {
+  accessPoints?: string;
+  msReplicas: string;
+  /** Text unless the command parsed it (see addGenerateOptions). */
+  numEngines?: string | number;
+  scmOnly?: boolean;
+  netClass: string;
+  netProvider?: string;
+  useTmpfsScm?: boolean;
+  controlMetadataPath?: string;
+  fabricPorts?: string;
+}
+
+function invalidValue(value: string, flag: string, want: string): Error {
+  return new Error(`invalid argument for flag \`${flag}': ${want} (got "${value}")`);
+}
+
+/**
+ * The generator's request from the flags; throws naming a bad flag value. `notice` gets the
+ * deprecation notice for -a.
+ */
+export function generateRequestFromFlags(
+  o: GenerateFlags,
+  notice: (msg: string) => void,
+): ConfGenerateRequest {
+  if (!(o.netClass in NET_CLASSES)) {
+    throw new Error(
+      `Invalid value \`${o.netClass}' for option \`-c, --net-class'. Allowed values are: ` +
+        "ethernet or infiniband",
+    );
+  }
+  let engines = 0;
+  if (typeof o.numEngines === "number") engines = o.numEngines;
+  else if (o.numEngines !== undefined) {
+    if (!/^\d+$/.test(o.numEngines.trim())) {
+      throw invalidValue(o.numEngines, "-e, --num-engines", "want a whole number");
+    }
+    engines = Number(o.numEngines.trim());
+  }
+  let replicas = o.msReplicas;
+  if (o.accessPoints !== undefined) {
+    notice("access-points is deprecated; please use ms-replicas instead");
+    replicas = o.accessPoints;
+  }
+  const ports = (o.fabricPorts ?? "").trim() === "" ? [] : o.fabricPorts!.split(",").map((p) => {
+    const n = Number(p.trim());
+    if (!/^\d+$/.test(p.trim()) || n < 1 || n > 65535) {
+      throw invalidValue(p.trim(), "-f, --fabric-ports", "want ports 1..65535, comma-separated");
+    }
+    return n;
+  });
+  return {
+    ...defaultConfGenerateRequest(),
+    nrEngines: engines,
+    scmOnly: o.scmOnly === true,
+    netClass: o.netClass as keyof typeof NET_CLASSES,
+    netProvider: o.netProvider ?? "",
+    msReplicas: replicas.split(",").map((r) => r.trim()),
+    useTmpfsScm: o.useTmpfsScm === true,
+    controlMetadataPath: o.controlMetadataPath ?? "",
+    fabricPorts: ports,
   };
 }
 

@@ -88,9 +88,9 @@ export function engineEnv(
   if (f.provider !== "") env.D_PROVIDER = f.provider;
   if (f.fabricIface !== "") env.D_INTERFACE = f.fabricIface;
   if (f.fabricIfacePort !== 0) env.D_PORT = String(f.fabricIfacePort);
-  // 0 = unset (the reference omits zero cmdEnv values): the engine keeps its default; the
-  // engine refuses CRT_TIMEOUT=0 (valid 1..3600 s).
-  if (f.crtTimeout !== 0) env.CRT_TIMEOUT = String(f.crtTimeout);
+  // Passed as configured, 0 (unset) included: the engine reads CRT_TIMEOUT=0 as CaRT's default
+  // (engine-ffi tunable_env), which must hold whatever launched it, so it is handled there only.
+  env.CRT_TIMEOUT = String(f.crtTimeout);
   env.FI_OFI_RXM_USE_SRX = f.disableSrx ? "0" : "1";
   if (f.fabricAuthKey !== "") env.D_PROVIDER_AUTH_KEY = f.fabricAuthKey;
   if (cfg.logMask !== "") env.D_LOG_MASK = cfg.logMask;

@@ -81,7 +81,7 @@ Deno.test("engine environment: fabric, logs, env_vars, pass-through, fix-ups", (
   });
 });
 
-Deno.test("port 0 omits D_PORT, crt_timeout 0 omits CRT_TIMEOUT; disable_srx and auth key are passed", () => {
+Deno.test("port 0 omits D_PORT, crt_timeout 0 is passed as 0 (the engine's default); disable_srx and auth key are passed", () => {
   const e = engineConfig();
   e.fabric = {
     ...e.fabric,
@@ -93,7 +93,7 @@ Deno.test("port 0 omits D_PORT, crt_timeout 0 omits CRT_TIMEOUT; disable_srx and
   const env = engineEnv(e, {});
   assertEquals([env.D_PORT, env.CRT_TIMEOUT, env.FI_OFI_RXM_USE_SRX, env.D_PROVIDER_AUTH_KEY], [
     undefined,
-    undefined,
+    "0",
     "0",
     "k",
   ]);

@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { CtlSvc } from "../../proto/gen/ts/ctl/ctl_pb.ts";
 import { type RanksReq, RanksRespSchema } from "../../proto/gen/ts/ctl/ranks_pb.ts";
 import { RankResultSchema } from "../../proto/gen/ts/shared/ranks_pb.ts";
@@ -8,6 +9,24 @@ import { idleHarness } from "../harness/testing/fixture.ts";
 import { ctlRanksHandlers } from "../handlers/ctl_ranks.ts";
 import { tcpProbe } from "../mgmt/management_service.ts";
 import { ctlFanout, pingHost, serverTransportPool } from "./ctl_fanout.ts";
+
+/** An insecure control listener on a free loopback port serving `handlers` for CtlSvc. */
+function listenCtl(handlers: Partial<ServiceImpl<typeof CtlSvc>>) {
+  return listenControl({
+    host: "127.0.0.1",
+    port: 0,
+    security: { allowInsecure: true },
+    routes: (r) => r.service(CtlSvc, handlers),
+  });
+}
+
+/** A loopback address nothing listens on (a port just bound and freed). */
+function deadAddress(): string {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const addr = `127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+  l.close();
+  return addr;
+}
 
 Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component server", async () => {
   const seen: { method: string; ranks: string; force: boolean; component: string | null }[] = [];
@@ -30,15 +49,9 @@ Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component serv
         ),
       });
     };
-  const l = await listenControl({
-    host: "127.0.0.1",
-    port: 0,
-    security: { allowInsecure: true },
-    routes: (r) =>
-      r.service(CtlSvc, {
-        stopRanks: answer("stop", "stopped"),
-        startRanks: answer("start", "ready"),
-      }),
+  const l = await listenCtl({
+    stopRanks: answer("stop", "stopped"),
+    startRanks: answer("start", "ready"),
   });
   const pool = serverTransportPool({ allowInsecure: true });
   try {
@@ -52,9 +65,7 @@ Deno.test("ctlFanout: one CtlSvc call per host with its ranks, as component serv
       [5, "stopped", "x:1"],
     ]);
     // A host nobody serves: the whole call fails (the MS reports its ranks Unresponsive).
-    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const deadAddr = `127.0.0.1:${(dead.addr as Deno.NetAddr).port}`;
-    dead.close();
+    const deadAddr = deadAddress();
     await rejects(
       () => f.callRanks("StartRanks", new Map([[l.address, [3]], [deadAddr, [4]]]), false),
       (e: Error) => e.message.includes(deadAddr),
@@ -70,18 +81,12 @@ Deno.test("pingHost: a serving host answers (no engine touched); refused, hung a
   const harness = idleHarness();
   const calls: string[] = [];
   const ranks = ctlRanksHandlers({ harness: () => harness, config: { name: "daos_server" } });
-  const l = await listenControl({
-    host: "127.0.0.1",
-    port: 0,
-    security: { allowInsecure: true },
-    routes: (r) =>
-      r.service(CtlSvc, {
-        // The real *Ranks handlers: the ping must be refused before any rank operation.
-        prepShutdownRanks: (req, ctx) => {
-          calls.push(req.ranks);
-          return ranks.prepShutdownRanks(req, ctx);
-        },
-      }),
+  const l = await listenCtl({
+    // The real *Ranks handlers: the ping must be refused before any rank operation.
+    prepShutdownRanks: (req, ctx) => {
+      calls.push(req.ranks);
+      return ranks.prepShutdownRanks(req, ctx);
+    },
   });
   // Accepts TCP connections and never speaks: a stopped or wedged server.
   const hung = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -90,9 +95,7 @@ Deno.test("pingHost: a serving host answers (no engine touched); refused, hung a
   const accepting = (async () => {
     for await (const c of hung) held.push(c);
   })();
-  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const goneAddr = `127.0.0.1:${(gone.addr as Deno.NetAddr).port}`;
-  gone.close();
+  const goneAddr = deadAddress();
   const pool = serverTransportPool({ allowInsecure: true });
   try {
     const f = ctlFanout(pool, 10_000);
@@ -134,33 +137,20 @@ Deno.test("pingHost: a secure pool without certificates falls back to the TCP pr
 Deno.test("probeHost: ranks with local state and incarnation from PingRanks; errors mean alive without a report; silence means dead", async () => {
   const harness = idleHarness();
   const handlers = ctlRanksHandlers({ harness: () => harness, config: { name: "daos_server" } });
-  const l = await listenControl({
-    host: "127.0.0.1",
-    port: 0,
-    security: { allowInsecure: true },
-    routes: (r) =>
-      r.service(CtlSvc, {
-        pingRanks: (req, ctx) =>
-          req.ranks === "" && harness.isStarted()
-            ? Promise.resolve(create(RanksRespSchema, {
-              results: [
-                create(RankResultSchema, { rank: 3, state: "ready", incarnation: 2n ** 60n + 1n }),
-                create(RankResultSchema, { rank: 4, state: "starting", incarnation: 0n }),
-              ],
-            }))
-            : handlers.pingRanks(req, ctx),
-      }),
+  const l = await listenCtl({
+    pingRanks: (req, ctx) =>
+      req.ranks === "" && harness.isStarted()
+        ? Promise.resolve(create(RanksRespSchema, {
+          results: [
+            create(RankResultSchema, { rank: 3, state: "ready", incarnation: 2n ** 60n + 1n }),
+            create(RankResultSchema, { rank: 4, state: "starting", incarnation: 0n }),
+          ],
+        }))
+        : handlers.pingRanks(req, ctx),
   });
   // A server without PingRanks (Unimplemented) still proves itself alive.
-  const old = await listenControl({
-    host: "127.0.0.1",
-    port: 0,
-    security: { allowInsecure: true },
-    routes: (r) => r.service(CtlSvc, {}),
-  });
-  const gone = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const goneAddr = `127.0.0.1:${(gone.addr as Deno.NetAddr).port}`;
-  gone.close();
+  const old = await listenCtl({});
+  const goneAddr = deadAddress();
   const pool = serverTransportPool({ allowInsecure: true });
   try {
     const f = ctlFanout(pool, 10_000);

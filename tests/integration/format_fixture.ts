@@ -2,13 +2,19 @@
  * Test fixture for format tests: a temp dir with a two-engine config on tmpfs SCM and file
  * bdevs; `cleanup` unmounts every mount under the dir and removes it (also after failures).
  */
+import { equal } from "node:assert/strict";
 import { checkServerConfigText } from "../../control/config/load.ts";
 import type { ServerConfig } from "../../control/config/types.ts";
 import { stoppedInstances } from "../../control/ctl/storage_format.ts";
 import { formatHostStorage, type FormatOutcome } from "../../control/storage/format.ts";
 import { FormatGate } from "../../control/storage/format_state.ts";
 import { parseMountInfo } from "../../control/storage/mounts.ts";
-import { engineYaml, fileTierYaml, ramTierYaml } from "../util/config_fixtures.ts";
+import {
+  engineYaml,
+  fileTierYaml,
+  LOCAL_SERVER_HEAD,
+  ramTierYaml,
+} from "../util/config_fixtures.ts";
 
 /** A temporary format playground. */
 export interface FormatFixture {
@@ -136,4 +142,39 @@ export async function makeFormatFixture(
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/**
+ * Runs `body` in a fresh temp dir (name starting `prefix`); afterwards, also on failure,
+ * unmounts everything below it and removes it, then checks it is gone (a mount left behind
+ * would keep files there).
+ */
+export async function inTempDir(
+  prefix: string,
+  body: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    await body(dir);
+  } finally {
+    await unmountBelow(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+  equal(await Deno.stat(dir).then(() => 1, () => 0), 0);
+}
+
+/**
+ * Config text for the layout tests: the local single-host head with socket_dir in `dir`, one
+ * engine per entry of `storage` (its tiers' YAML), engine i on fabric port 31416 + i, with its
+ * log in dir/e<i>.log when `logs`.
+ */
+export function layoutConfigText(dir: string, storage: string[], logs = false): string {
+  let text = `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}socket_dir: ${dir}\nengines:\n`;
+  storage.forEach((tiers, i) => {
+    text += engineYaml(tiers, {
+      port: 31416 + i,
+      extra: logs ? `    log_file: ${dir}/e${i}.log\n` : undefined,
+    });
+  });
+  return text;
 }

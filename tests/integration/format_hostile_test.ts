@@ -33,8 +33,9 @@ import {
   attachLoop,
   detachLoop,
   formatStopped,
+  inTempDir,
+  layoutConfigText,
   sh,
-  unmountBelow,
 } from "./format_fixture.ts";
 
 /** A gate that counts storageReady calls (an instance that would join). */
@@ -46,25 +47,17 @@ class CountingGate extends FormatGate {
   }
 }
 
-/** Runs `body` in a fresh temp dir; unmounts everything below it and removes it afterwards. */
-async function inTemp(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "daos-hostile-" });
-  try {
-    await body(dir);
-  } finally {
-    await unmountBelow(dir);
-    await Deno.remove(dir, { recursive: true });
-  }
-  assert.equal(await Deno.stat(dir).then(() => 1, () => 0), 0);
+/** Runs `body` in a fresh temp dir, cleaned up afterwards (see inTempDir). */
+function inTemp(body: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDir("daos-hostile-", body);
 }
 
 /** Config text of engines (scm_mount, file bdevs of `size` GiB). */
 function configText(dir: string, engines: { scm: string; bdevs: string[] }[], size = 1): string {
-  let text = `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}socket_dir: ${dir}\nengines:\n`;
-  engines.forEach((e, i) => {
-    text += engineYaml(ramTierYaml(e.scm) + fileTierYaml(e.bdevs, size), { port: 31416 + i });
-  });
-  return text;
+  return layoutConfigText(
+    dir,
+    engines.map((e) => ramTierYaml(e.scm) + fileTierYaml(e.bdevs, size)),
+  );
 }
 
 /** {@link configText} parsed without problems. */

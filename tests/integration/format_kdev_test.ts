@@ -8,29 +8,21 @@ import assert from "node:assert/strict";
 import { checkHardware, hostFacts } from "../../control/config/hardware_check.ts";
 import type { ServerConfig } from "../../control/config/types.ts";
 import { engineFormatHazards, kdevHazard } from "../../control/storage/format_safety.ts";
-import {
-  engineYaml,
-  LOCAL_SERVER_HEAD,
-  parseConfig,
-  ramTierYaml,
-} from "../util/config_fixtures.ts";
+import { parseConfig, ramTierYaml } from "../util/config_fixtures.ts";
 import {
   assertAllStatus,
   attachLoop,
   detachLoop,
   formatStopped,
+  layoutConfigText,
   sh,
   unmountBelow,
 } from "./format_fixture.ts";
 
 function config(dir: string, kdev: string): ServerConfig {
-  return parseConfig(
-    `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}socket_dir: ${dir}\nengines:\n` +
-      engineYaml(
-        ramTierYaml(`${dir}/scm0`) + `      - class: kdev\n        bdev_list: [${kdev}]\n`,
-        { extra: `    log_file: ${dir}/e0.log\n` },
-      ),
-  );
+  return parseConfig(layoutConfigText(dir, [
+    ramTierYaml(`${dir}/scm0`) + `      - class: kdev\n        bdev_list: [${kdev}]\n`,
+  ], true));
 }
 
 /** sha256 of the first MiB of a device (where a filesystem keeps its superblocks). */

@@ -26,29 +26,17 @@ import {
   parseConfig,
   ramTierYaml,
 } from "../util/config_fixtures.ts";
-import { assertAllStatus, sh, unmountBelow } from "./format_fixture.ts";
+import { assertAllStatus, inTempDir, layoutConfigText, sh } from "./format_fixture.ts";
 
-/** Runs `body` in a fresh temp dir; unmounts everything below it and removes it afterwards. */
-async function inTemp(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "daos-overlap-" });
-  try {
-    await body(dir);
-  } finally {
-    await unmountBelow(dir);
-    await Deno.remove(dir, { recursive: true });
-  }
-  assert.equal(await Deno.stat(dir).then(() => 1, () => 0), 0);
+/** Runs `body` in a fresh temp dir, cleaned up afterwards (see inTempDir). */
+function inTemp(body: (dir: string) => Promise<void>): Promise<void> {
+  return inTempDir("daos-overlap-", body);
 }
 
 function config(dir: string, engines: { scm: string; bdevs: string[] }[]): ServerConfig {
-  let text = `${LOCAL_SERVER_HEAD.replace("engines:\n", "")}socket_dir: ${dir}\nengines:\n`;
-  engines.forEach((e, i) => {
-    text += engineYaml(ramTierYaml(e.scm) + fileTierYaml(e.bdevs), {
-      port: 31416 + i,
-      extra: `    log_file: ${dir}/e${i}.log\n`,
-    });
-  });
-  return parseConfig(text);
+  return parseConfig(
+    layoutConfigText(dir, engines.map((e) => ramTierYaml(e.scm) + fileTierYaml(e.bdevs)), true),
+  );
 }
 
 async function mountsBelow(dir: string): Promise<string[]> {

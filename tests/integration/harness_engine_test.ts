@@ -56,6 +56,14 @@ function realEngine(
   };
 }
 
+/** The fixture with one real engine whose config `edit` changes first. */
+function oneEngine(edit: (cfg: EngineConfig) => void) {
+  return startFixture({
+    engines: 1,
+    launch: (idx, scmDir, socketDir) => realEngine(idx, scmDir, socketDir, edit),
+  });
+}
+
 Deno.test("two real engines: ready, kill -9, restart with a larger incarnation, clean stop", async () => {
   await ensureEngineBuilt();
   const f = await startFixture({ engines: 2, launch: realEngine });
@@ -119,12 +127,8 @@ Deno.test("two real engines: ready, kill -9, restart with a larger incarnation, 
 
 Deno.test("a real engine that cannot start is reported stopped with its error in the log", async () => {
   await ensureEngineBuilt();
-  const f = await startFixture({
-    engines: 1,
-    launch: (idx, scmDir, socketDir) =>
-      realEngine(idx, scmDir, socketDir, (cfg) => {
-        cfg.fabric = { ...cfg.fabric, fabricIface: "nosuchif0" };
-      }),
+  const f = await oneEngine((cfg) => {
+    cfg.fabric = { ...cfg.fabric, fabricIface: "nosuchif0" };
   });
   try {
     const [i0] = f.harness.instances;
@@ -144,12 +148,8 @@ Deno.test("a real engine that cannot start is reported stopped with its error in
 
 Deno.test("a real engine with a module it cannot load stops with the file named in the log", async () => {
   await ensureEngineBuilt();
-  const f = await startFixture({
-    engines: 1,
-    launch: (idx, scmDir, socketDir) =>
-      realEngine(idx, scmDir, socketDir, (cfg) => {
-        cfg.modules = "mgmt,nosuch";
-      }),
+  const f = await oneEngine((cfg) => {
+    cfg.modules = "mgmt,nosuch";
   });
   try {
     const [i0] = f.harness.instances;
@@ -164,6 +164,24 @@ Deno.test("a real engine with a module it cannot load stops with the file named 
       f.logs.join("\n"),
     );
     assertEquals(f.joins.length, 0);
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("crt_timeout unset (0): daos_server passes CRT_TIMEOUT=0 and the engine runs with CaRT's default", async () => {
+  await ensureEngineBuilt();
+  const f = await oneEngine((cfg) => {
+    cfg.fabric = { ...cfg.fabric, crtTimeout: 0 };
+  });
+  try {
+    const [i0] = f.harness.instances;
+    assert(await i0.waitFor((i) => i.isReady(), WAIT), f.logs.join("\n"));
+    // 60 s: DSS_TUN_CRT_TIMEOUT_S_DEFAULT, CaRT's default RPC timeout.
+    assert(
+      f.logs.some((l) => l.includes("tunables: ") && /\bCRT_TIMEOUT=60\b/.test(l)),
+      f.logs.join("\n"),
+    );
   } finally {
     await f.close();
   }
