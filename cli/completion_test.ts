@@ -34,6 +34,7 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
       "server",
       "server-version",
       "system",
+      "pool",
       "telemetry",
       "support",
       "config",
@@ -41,6 +42,8 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
       "completion",
     ]],
     [["dmg", "sys"], ["system"]],
+    [["dmg", "pool", ""], ["destroy", "get-prop", "set-prop"]],
+    [["dmg", "pool", "destroy", "--r"], ["--recursive"]],
     [["dmg", "sys", "q"], ["query"]],
     [["dmg", "system", "st"], ["stop", "start"]],
     [["dmg", "-j", "sto", "query", ""], ["usage", "list-devices", "device-health"]],
@@ -69,11 +72,11 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
 
 Deno.test("completion: a command added to the tree is completed without other changes", async () => {
   const p = tree();
-  p.command("pool").alias("po").command("create").option("--size <size>", "pool size");
+  p.command("widget").alias("wi").command("create").option("--size <size>", "widget size");
   const script = completionScript(p, "bash");
-  deepEqual(await bashComplete(script, ["dmg", "po", "c"]), ["create"]);
-  deepEqual(await bashComplete(script, ["dmg", "pool", "create", "--s"]), ["--size"]);
-  ok(!completionScript(new Command("dmg"), "bash").includes("pool"));
+  deepEqual(await bashComplete(script, ["dmg", "wi", "c"]), ["create"]);
+  deepEqual(await bashComplete(script, ["dmg", "widget", "create", "--s"]), ["--size"]);
+  ok(!completionScript(new Command("dmg"), "bash").includes("widget"));
 });
 
 /** Runs zsh on `script`, with completion builtins replaced by stubs that print what is offered. */
@@ -101,7 +104,8 @@ Deno.test({
     equal(check.code, 0, new TextDecoder().decode(check.stderr));
     equal(
       await zshComplete(script, ["dmg", ""]),
-      "network storage server server-version system telemetry support config version completion",
+      "network storage server server-version system pool telemetry support config version " +
+        "completion",
     );
     equal(
       await zshComplete(script, ["dmg", "sys", ""]),

@@ -16,6 +16,7 @@ import { registerStorageSet } from "./commands/storage_set.ts";
 import { registerStorageQueryUsage } from "./commands/storage_usage.ts";
 import { registerSystemCommands } from "./commands/system.ts";
 import { registerSystemAttrs } from "./commands/system_attrs.ts";
+import { registerPool } from "./commands/pool.ts";
 import { registerSupport } from "./commands/support.ts";
 import { registerTelemetry } from "./commands/telemetry.ts";
 import { registerConfigGenerate } from "./commands/config_generate.ts";
@@ -42,6 +43,7 @@ export function buildTree(run: Runner): Command {
   registerServerVersion(program, run);
   registerSystemCommands(program, run);
   registerSystemAttrs(program, run);
+  registerPool(program, run);
   registerTelemetry(program, run);
   registerSupport(program, run);
   registerConfigGenerate(program, run);
