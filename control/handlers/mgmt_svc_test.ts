@@ -97,6 +97,29 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
         records: [create(AuditRecordSchema, { seq: 4n, who: "admin", outcome: "ok" })],
         cursor: 4n,
       }),
+    poolCreate: (r) =>
+      call(`poolCreate ${r.uuid} label=${r.label} ranks=${r.ranks} tiers=${r.tierBytes}`, {
+        svcLdr: 1,
+        svcReps: [1, 2],
+        tgtRanks: [1, 2],
+        tierBytes: [1024, 2048],
+      }),
+    poolDestroy: (id) => call(`poolDestroy ${id}`, undefined),
+    listPools: () =>
+      call("listPools", [{
+        uuid: "u1",
+        label: "tank",
+        state: "Ready" as const,
+        svcRanks: [1],
+        props: {},
+        owner: "",
+        group: "",
+        tierBytes: [],
+        createRanks: [1],
+        mapVersion: 1,
+        map: [],
+        pendingDestroy: [],
+      }]),
   };
 }
 
@@ -265,4 +288,33 @@ Deno.test("replica MgmtSvc: event log and audit calls map onto the proto, follow
     for await (const _ of down.systemFollowEvents({ sys: SYS })) { /* none */ }
   })());
   ok(notLeader instanceof NotLeaderError, String(notLeader));
+});
+
+Deno.test("replica MgmtSvc: pool calls reach the MS; label from property 1; system name checked", async () => {
+  const calls: string[] = [];
+  const c = client(fakeMs(calls));
+  const r = await c.poolCreate({
+    sys: SYS,
+    uuid: "u1",
+    tierBytes: [1024n, 2048n],
+    properties: [{ number: 1, value: { case: "strval", value: "tank" } }],
+  });
+  deepEqual([r.svcLdr, r.svcReps, r.tgtRanks, r.tierBytes], [1, [1, 2], [1, 2], [1024n, 2048n]]);
+  await c.poolDestroy({ sys: SYS, id: "tank" });
+  const l = await c.listPools({ sys: SYS });
+  deepEqual(l.pools.map((p) => [p.uuid, p.label, p.state, p.svcReps]), [["u1", "tank", "Ready", [
+    1,
+  ]]]);
+  deepEqual(calls, [
+    "poolCreate u1 label=tank ranks= tiers=1024,2048",
+    "poolDestroy tank",
+    "listPools",
+  ]);
+  const wrong = await remoteErr(c.listPools({ sys: "other" }));
+  ok(wrong instanceof Fault && wrong.code === 603, String(wrong));
+  const follower = client(fakeMs([], () => new NotLeaderError("10.0.0.1:10001", [])));
+  const e = await remoteErr(follower.poolDestroy({ sys: SYS, id: "tank" }));
+  ok(e instanceof NotLeaderError && e.leaderHint === "10.0.0.1:10001", String(e));
+  const nb = await remoteErr(c.poolQuery({ sys: SYS, id: "tank" }));
+  ok(nb instanceof Fault && /PoolQuery is not implemented/.test(nb.message), String(nb));
 });

@@ -31,6 +31,9 @@ export type ReplicaMs = Pick<
   | "getEvents"
   | "followEvents"
   | "getAudit"
+  | "poolCreate"
+  | "poolDestroy"
+  | "listPools"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

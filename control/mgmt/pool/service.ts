@@ -1,0 +1,384 @@
+/**
+ * The MS's pool operations (leader side): create, destroy (with deferred completion), list,
+ * and the membership hooks that keep pool maps in step with rank states. Records live in the
+ * MS database (record.ts) and every change is one fenced write through the write pipeline, so
+ * a replica that lost leadership fails the write instead of overwriting a newer leader's data.
+ */
+import { makeFault } from "../../lib/fault.ts";
+import { noChanges } from "../db.ts";
+import type { Member } from "../member.ts";
+import type { OpsContext } from "../ops/context.ts";
+import { DER_NONEXIST, DER_NOSPACE, type PoolEngine } from "./engine.ts";
+import {
+  findPool,
+  mapRanks,
+  type PoolMapRank,
+  type PoolRecord,
+  poolRecords,
+  putPool,
+  removePool,
+  TargetState,
+} from "./record.ts";
+
+/** The reference's default number of pool service replicas. */
+export const DEFAULT_SVC_REPS = 3;
+/** The reference's maximum number of pool service replicas. */
+export const MAX_SVC_REPS = 13;
+/** Smallest SCM per target: the PMDK pool minimum (VOS_SCM_MIN). */
+export const SCM_MIN_PER_TARGET = 8 * 1024 * 1024;
+
+/** DAOS_PROP_PO_LABEL (daos_prop.h). */
+export const PROP_PO_LABEL = 1;
+
+/** A pool create request (fields as mgmt.PoolCreateReq). */
+export interface CreateInput {
+  uuid: string;
+  label: string;
+  user: string;
+  group: string;
+  /** Explicit ranks; empty = every Joined rank. */
+  ranks: number[];
+  /** Auto mode: total bytes and the tier ratio [scm, nvme]. */
+  totalBytes: number;
+  tierRatio: number[];
+  numRanks: number;
+  /** Manual mode: per-rank bytes [scm, nvme]. */
+  tierBytes: number[];
+  numSvcReps: number;
+  props: Record<string, string>;
+}
+
+/** What PoolCreate answers. */
+export interface CreateResult {
+  svcLdr: number;
+  svcReps: number[];
+  tgtRanks: number[];
+  tierBytes: number[];
+}
+
+/** A RAS event the pool operations raise (id as spec/server.md §5.5). */
+export interface PoolEvent {
+  id: string;
+  msg: string;
+  poolUuid: string;
+  ranks: number[];
+}
+
+/** What the pool operations need besides the MS context. */
+export interface PoolServiceDeps {
+  ctx: OpsContext;
+  engine: PoolEngine;
+  /** Targets per engine rank (the engines' configured count); sizes the SCM minimum check. */
+  targetsPerRank: number;
+  raise(e: PoolEvent): void;
+}
+
+function joined(members: Iterable<Member>): Member[] {
+  return [...members].filter((m) => m.state === "joined").sort((a, b) => a.rank - b.rank);
+}
+
+/**
+ * Service ranks spread over fault domains: one rank per domain in turn (domains sorted, lowest
+ * rank first within each), so losing one domain loses as few replicas as possible.
+ */
+export function pickSvcRanks(members: Member[], ranks: number[], count: number): number[] {
+  const byDomain = new Map<string, number[]>();
+  for (const r of [...ranks].sort((a, b) => a - b)) {
+    const fd = members.find((m) => m.rank === r)?.fault_domain ?? "/";
+    byDomain.set(fd, [...(byDomain.get(fd) ?? []), r]);
+  }
+  const domains = [...byDomain.keys()].sort();
+  const out: number[] = [];
+  for (let i = 0; out.length < count && out.length < ranks.length; i++) {
+    for (const d of domains) {
+      const r = byDomain.get(d)![i];
+      if (r !== undefined && out.length < count) out.push(r);
+    }
+  }
+  return out;
+}
+
+/** Per-rank [scm, nvme] bytes for an auto-sized pool of `totalBytes` over `n` ranks. */
+export function autoTierBytes(totalBytes: number, ratio: number[], n: number): number[] {
+  return ratio.map((r) => Math.floor(totalBytes * r / n));
+}
+
+function poolNotFound(id: string): Error {
+  return makeFault(
+    "SystemUnknown",
+    `unable to find pool service with label or uuid "${id}": DER_NONEXIST(-1005): ` +
+      "The specified entity does not exist",
+    "check the pool id with dmg pool list",
+  );
+}
+
+/** The error a failing engine status becomes. */
+function engineError(what: string, status: number, detail = ""): Error {
+  return makeFault(
+    "SystemUnknown",
+    `${what} failed: DER(${status})${detail === "" ? "" : `: ${detail}`}`,
+    "check the engine logs of the ranks involved, then retry",
+  );
+}
+
+/** The leader's pool operations. */
+export class PoolService {
+  private createChain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly d: PoolServiceDeps) {}
+
+  /** PoolCreate, serialised: one create at a time (label uniqueness and sizing stay exact). */
+  create(req: CreateInput): Promise<CreateResult> {
+    const run = this.createChain.then(() => this.doCreate(req));
+    this.createChain = run.catch(() => {});
+    return run;
+  }
+
+  private async doCreate(req: CreateInput): Promise<CreateResult> {
+    const s = await this.d.ctx.state();
+    const all = [...s.members.values()];
+    const up = joined(all);
+    let ranks: number[];
+    if (req.ranks.length > 0) {
+      for (const r of req.ranks) {
+        const m = all.find((x) => x.rank === r);
+        if (m === undefined || m.state !== "joined") {
+          throw makeFault(
+            "ServerPoolInvalidRanks",
+            `rank ${r} is ${m === undefined ? "not a member of the system" : m.state}: ` +
+              "pool ranks must be joined",
+            "choose joined ranks (dmg system query) or start the rank first",
+          );
+        }
+      }
+      ranks = [...new Set(req.ranks)].sort((a, b) => a - b);
+    } else {
+      ranks = up.map((m) => m.rank);
+      if (req.numRanks > 0) {
+        if (req.numRanks > ranks.length) {
+          throw makeFault(
+            "ServerPoolInvalidNumRanks",
+            `pool request contains ${req.numRanks} ranks but only ${ranks.length} are joined`,
+            "request fewer ranks or start more engines",
+          );
+        }
+        ranks = ranks.slice(0, req.numRanks);
+      }
+    }
+    if (ranks.length === 0) {
+      throw makeFault(
+        "ServerPoolInvalidRanks",
+        "no joined ranks to create the pool on",
+        "start the engines (dmg system start) and retry",
+      );
+    }
+    const label = req.label !== "" ? req.label : req.props[String(PROP_PO_LABEL)] ?? "";
+    if (label !== "" && findPool(s, label) !== undefined) {
+      throw makeFault(
+        "ServerPoolDuplicateLabel",
+        `pool label "${label}" already exists in the system`,
+        "retry the operation with a unique pool label",
+      );
+    }
+    if (findPool(s, req.uuid) !== undefined) {
+      throw makeFault("SystemUnknown", `pool ${req.uuid} already exists`, "use another uuid");
+    }
+    const tierBytes = req.totalBytes > 0
+      ? autoTierBytes(req.totalBytes, req.tierRatio, ranks.length)
+      : [...req.tierBytes];
+    const scmPerTarget = Math.floor((tierBytes[0] ?? 0) / this.d.targetsPerRank);
+    if (scmPerTarget < SCM_MIN_PER_TARGET) {
+      throw makeFault(
+        "ServerPoolScmTooSmall",
+        `requested SCM capacity (${tierBytes[0] ?? 0} per rank / ${this.d.targetsPerRank} ` +
+          `targets) is too small (min ${SCM_MIN_PER_TARGET} bytes per target)`,
+        `retry the request with a pool size of at least ${
+          SCM_MIN_PER_TARGET * this.d.targetsPerRank * ranks.length
+        } bytes of SCM`,
+      );
+    }
+    const reps = req.numSvcReps > 0 ? req.numSvcReps : DEFAULT_SVC_REPS;
+    if (reps > MAX_SVC_REPS) {
+      throw makeFault(
+        "ServerPoolInvalidServiceReps",
+        `pool service replicas number should be less than or equal to ${MAX_SVC_REPS}`,
+        "retry the request with fewer service replicas",
+      );
+    }
+    const svcRanks = pickSvcRanks(all, ranks, reps);
+    const rec: PoolRecord = {
+      uuid: req.uuid.toLowerCase(),
+      label,
+      state: "Creating",
+      svcRanks,
+      props: { ...req.props, [String(PROP_PO_LABEL)]: label },
+      owner: req.user,
+      group: req.group,
+      tierBytes,
+      createRanks: ranks,
+      mapVersion: 0,
+      map: [],
+      pendingDestroy: [],
+    };
+    await this.d.ctx.write((st) => {
+      if (label !== "" && findPool(st, label) !== undefined) {
+        throw makeFault("ServerPoolDuplicateLabel", `pool label "${label}" already exists`, "");
+      }
+      return putPool(noChanges(), rec);
+    });
+    const resp = await this.d.engine.create(rec.uuid, ranks, tierBytes, reps).catch(
+      async (e) => {
+        await this.d.ctx.write(() => removePool(noChanges(), rec));
+        throw e;
+      },
+    );
+    if (resp.status !== 0) {
+      await this.d.ctx.write(() => removePool(noChanges(), rec));
+      const detail = resp.status === DER_NOSPACE
+        ? `${resp.error}${
+          resp.largest.length > 0 ? ` (largest per-rank size that fits: ${resp.largest})` : ""
+        }`
+        : resp.error;
+      throw engineError(`pool create of ${rec.uuid}`, resp.status, detail);
+    }
+    const ready: PoolRecord = {
+      ...rec,
+      state: "Ready",
+      tierBytes: resp.tierBytes.length > 0 ? resp.tierBytes : tierBytes,
+      mapVersion: 1,
+      map: resp.ranks.map((r, i) => ({
+        rank: r,
+        targets: Array(resp.ntargets[i] ?? 0).fill(TargetState.UP_IN),
+      })),
+    };
+    await this.d.ctx.write(() => putPool(noChanges(), ready));
+    await this.push(ready);
+    return { svcLdr: svcRanks[0], svcReps: svcRanks, tgtRanks: ranks, tierBytes: ready.tierBytes };
+  }
+
+  /** Pushes the pool's map to the engines (POOL_MAP_SET); failures are logged, not fatal. */
+  private async push(p: PoolRecord): Promise<void> {
+    try {
+      const st = await this.d.engine.mapSet(p.uuid, p.mapVersion, p.svcRanks, p.map);
+      if (st !== 0) this.d.ctx.log(`pool ${p.uuid}: map v${p.mapVersion} push: DER(${st})`);
+    } catch (e) {
+      this.d.ctx.log(`pool ${p.uuid}: map v${p.mapVersion} push: ${e}`);
+    }
+  }
+
+  /**
+   * PoolDestroy: Destroying, then POOL_DESTROY. Ranks of the pool that are not Joined now
+   * keep their shards: the destroy is deferred (success, RAS event pool_destroy_deferred, the
+   * record stays Destroying with those ranks pending) and finished when they join again.
+   */
+  async destroy(id: string): Promise<void> {
+    const s = await this.d.ctx.state();
+    const p = findPool(s, id);
+    if (p === undefined) throw poolNotFound(id);
+    const down = mapRanks(p).filter((r) =>
+      [...s.members.values()].find((m) => m.rank === r)?.state !== "joined"
+    );
+    const destroying: PoolRecord = { ...p, state: "Destroying", pendingDestroy: down };
+    await this.d.ctx.write(() => putPool(noChanges(), destroying, p.label));
+    const st = await this.d.engine.destroy(p.uuid, p.svcRanks);
+    if (st !== 0) throw engineError(`pool destroy of ${p.uuid}`, st);
+    if (down.length > 0) {
+      this.d.raise({
+        id: "pool_destroy_deferred",
+        msg: `pool ${p.uuid} destroy deferred: ranks ${down.join(",")} not joined`,
+        poolUuid: p.uuid,
+        ranks: down,
+      });
+      return;
+    }
+    await this.d.ctx.write(() => removePool(noChanges(), destroying));
+  }
+
+  /** ListPools (any replica): every pool with its state name. */
+  async list(): Promise<PoolRecord[]> {
+    return poolRecords(await this.d.ctx.state());
+  }
+
+  /**
+   * A member left Joined: its targets go DOWN in every pool map holding it (version +1,
+   * pushed). Targets already DOWN/DOWN_OUT stay as they are.
+   */
+  async rankLeft(rank: number): Promise<void> {
+    const changed: PoolRecord[] = [];
+    await this.d.ctx.write((st) => {
+      changed.length = 0;
+      const c = noChanges();
+      for (const p of poolRecords(st)) {
+        if (p.state !== "Ready") continue;
+        let touched = false;
+        const map: PoolMapRank[] = p.map.map((r) => {
+          if (r.rank !== rank) return r;
+          return {
+            rank,
+            targets: r.targets.map((t) => {
+              if (t === TargetState.DOWN || t === TargetState.DOWN_OUT) return t;
+              touched = true;
+              return TargetState.DOWN;
+            }),
+          };
+        });
+        if (!touched) continue;
+        const np = { ...p, map, mapVersion: p.mapVersion + 1 };
+        changed.push(np);
+        putPool(c, np);
+      }
+      return c;
+    });
+    for (const p of changed) await this.push(p);
+  }
+
+  /**
+   * A member joined again: re-push the maps of its pools (the engine restarted without them)
+   * and finish destroys that waited for it (POOL_DESTROY re-sent; record dropped when no rank
+   * is pending any more).
+   */
+  async rankJoined(rank: number): Promise<void> {
+    const s = await this.d.ctx.state();
+    for (const p of poolRecords(s)) {
+      if (!mapRanks(p).includes(rank)) continue;
+      if (p.state === "Ready") {
+        await this.push(p);
+        continue;
+      }
+      if (p.state !== "Destroying" || !p.pendingDestroy.includes(rank)) continue;
+      const st = await this.d.engine.destroy(p.uuid, p.svcRanks);
+      if (st !== 0 && st !== DER_NONEXIST) {
+        this.d.ctx.log(`pool ${p.uuid}: deferred destroy on rank ${rank}: DER(${st})`);
+        continue;
+      }
+      await this.d.ctx.write((st2) => {
+        const cur = findPool(st2, p.uuid);
+        if (cur === undefined) return noChanges();
+        const pending = cur.pendingDestroy.filter((r) => r !== rank);
+        return pending.length === 0
+          ? removePool(noChanges(), cur)
+          : putPool(noChanges(), { ...cur, pendingDestroy: pending });
+      });
+    }
+  }
+
+  /**
+   * Join with `replace` of `rank`: refused (fault 622) while any pool has that rank's targets
+   * UP_IN, as the reference.
+   */
+  async checkReplace(rank: number): Promise<void> {
+    const s = await this.d.ctx.state();
+    const ids = poolRecords(s).filter((p) =>
+      p.map.some((r) => r.rank === rank && r.targets.some((t) => t === TargetState.UP_IN))
+    ).map((p) => p.label !== "" ? p.label : p.uuid);
+    if (ids.length > 0) {
+      throw makeFault(
+        "ServerJoinReplaceEnabledPoolRank",
+        `rank ${rank} is enabled on ${ids.length === 1 ? "pool" : "pools"} ${ids.join(",")} ` +
+          "and cannot be replaced until excluded on all pools",
+        "run dmg system exclude --rank=<rank> to manually exclude rank from all system pools " +
+          "then attempt dmg storage format --replace again",
+      );
+    }
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * PoolService over the in-memory store and a scripted engine: sizing, labels, service ranks
+ * across fault domains, serialised creates, rollback on engine failure, deferred destroy and
+ * its completion, the membership hooks, and fault 622.
+ */
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { Fault } from "../../lib/fault.ts";
+import { member, type OpsFixture, opsFixture } from "../testing/fixture.ts";
+import type { Member } from "../member.ts";
+import { DER_NOSPACE, FakePoolEngine } from "./engine.ts";
+import { findPool, poolRecords, TargetState } from "./record.ts";
+import {
+  autoTierBytes,
+  type CreateInput,
+  pickSvcRanks,
+  type PoolEvent,
+  PoolService,
+  SCM_MIN_PER_TARGET,
+} from "./service.ts";
+
+const GiB = 1024 ** 3;
+const U1 = "11111111-1111-1111-1111-111111111111";
+const U2 = "22222222-2222-2222-2222-222222222222";
+
+interface Env {
+  fx: OpsFixture;
+  eng: FakePoolEngine;
+  svc: PoolService;
+  events: PoolEvent[];
+}
+
+function env(members: Member[]): Env {
+  const fx = opsFixture(members);
+  const eng = new FakePoolEngine();
+  const events: PoolEvent[] = [];
+  const svc = new PoolService({
+    ctx: fx.ctx,
+    engine: eng,
+    targetsPerRank: 4,
+    raise: (e) => events.push(e),
+  });
+  return { fx, eng, svc, events };
+}
+
+function req(extra: Partial<CreateInput> = {}): CreateInput {
+  return {
+    uuid: U1,
+    label: "tank",
+    user: "root@",
+    group: "root@",
+    ranks: [],
+    totalBytes: 0,
+    tierRatio: [],
+    numRanks: 0,
+    tierBytes: [GiB, 4 * GiB],
+    numSvcReps: 0,
+    props: {},
+    ...extra,
+  };
+}
+
+const FOUR = [
+  member(0, 1, "joined"),
+  member(1, 1, "joined"),
+  member(2, 2, "joined"),
+  member(3, 3, "joined"),
+];
+
+function faultCode(e: unknown): number {
+  return e instanceof Fault ? e.code : -1;
+}
+
+Deno.test("auto sizing divides total bytes by the tier ratio over the ranks", () => {
+  deepEqual(autoTierBytes(100 * GiB, [0.06, 0.94], 4), [
+    Math.floor(100 * GiB * 0.06 / 4),
+    Math.floor(100 * GiB * 0.94 / 4),
+  ]);
+});
+
+Deno.test("service ranks spread over fault domains before doubling up", () => {
+  deepEqual(pickSvcRanks(FOUR, [0, 1, 2, 3], 3), [0, 2, 3]);
+  deepEqual(pickSvcRanks(FOUR, [0, 1, 2, 3], 4), [0, 2, 3, 1]);
+  deepEqual(pickSvcRanks(FOUR, [0, 1], 3), [0, 1]);
+});
+
+Deno.test("create: Ready record with a version-1 map of UP_IN targets, pushed", async () => {
+  const { fx, eng, svc } = env(FOUR);
+  const r = await svc.create(req());
+  deepEqual(r, {
+    svcLdr: 0,
+    svcReps: [0, 2, 3],
+    tgtRanks: [0, 1, 2, 3],
+    tierBytes: [GiB, 4 * GiB],
+  });
+  const p = findPool(await fx.ctx.state(), "tank")!;
+  equal(p.state, "Ready");
+  equal(p.mapVersion, 1);
+  deepEqual(p.map[0], { rank: 0, targets: [4, 4, 4, 4] });
+  deepEqual(eng.calls, [`create ${U1} 0,1,2,3`, `mapset ${U1} v1`]);
+});
+
+Deno.test("create: auto mode with num_ranks uses the first joined ranks only", async () => {
+  const { svc } = env([...FOUR, member(4, 3, "stopped")]);
+  const r = await svc.create(
+    req({ tierBytes: [], totalBytes: 8 * GiB, tierRatio: [0.25, 0.75], numRanks: 2 }),
+  );
+  deepEqual(r.tgtRanks, [0, 1]);
+  deepEqual(r.tierBytes, [GiB, 3 * GiB]);
+});
+
+Deno.test("create: a rank that is not joined is named in the error", async () => {
+  const { svc, eng } = env([...FOUR, member(4, 3, "stopped")]);
+  await rejects(svc.create(req({ ranks: [1, 4] })), (e) => {
+    equal(faultCode(e), 606);
+    match((e as Error).message, /rank 4 is stopped/);
+    return true;
+  });
+  deepEqual(eng.calls, []);
+});
+
+Deno.test("create: too little SCM per target is PoolScmTooSmall (604)", async () => {
+  const { svc } = env(FOUR);
+  await rejects(svc.create(req({ tierBytes: [4 * SCM_MIN_PER_TARGET - 1, 0] })), (e) => {
+    equal(faultCode(e), 604);
+    return true;
+  });
+  await svc.create(req({ tierBytes: [4 * SCM_MIN_PER_TARGET, 0] }));
+});
+
+Deno.test("create: a duplicate label is PoolDuplicateLabel (609), also when serialised", async () => {
+  const { svc, fx } = env(FOUR);
+  // Both start before either is written: serialisation makes the second see the first.
+  const a = svc.create(req());
+  const b = svc.create(req({ uuid: U2 }));
+  await a;
+  await rejects(b, (e) => faultCode(e) === 609);
+  equal(poolRecords(await fx.ctx.state()).length, 1);
+});
+
+Deno.test("create: engine NOSPACE removes the record and names the tier and largest size", async () => {
+  const { svc, eng, fx } = env(FOUR);
+  eng.fail.set("create", {
+    status: DER_NOSPACE,
+    error: "NVMe tier: not enough space",
+    largest: [GiB, 2 * GiB],
+  });
+  await rejects(svc.create(req()), (e) => {
+    match((e as Error).message, /-1007.*NVMe tier.*largest per-rank size/);
+    return true;
+  });
+  deepEqual(poolRecords(await fx.ctx.state()), []);
+  // The label is free again.
+  eng.fail.clear();
+  await svc.create(req());
+});
+
+Deno.test("destroy: all ranks joined → record gone; again → not found", async () => {
+  const { svc, eng, fx, events } = env(FOUR);
+  await svc.create(req());
+  await svc.destroy("tank");
+  deepEqual(poolRecords(await fx.ctx.state()), []);
+  ok(eng.calls.includes(`destroy ${U1} 0,2,3`));
+  deepEqual(events, []);
+  await rejects(svc.destroy("tank"), /unable to find pool service.*tank/);
+});
+
+Deno.test("destroy with a stopped rank is deferred, then finished when it joins", async () => {
+  const { svc, eng, fx, events } = env(FOUR);
+  await svc.create(req());
+  await fx.ctx.write((s) => {
+    const m = [...s.members.values()].find((x) => x.rank === 2)!;
+    return { put: [{ ...m, state: "stopped" }], remove: [], attrs: {}, extraMapIncrements: 0 };
+  });
+  await svc.destroy(U1);
+  let p = findPool(await fx.ctx.state(), U1)!;
+  equal(p.state, "Destroying");
+  deepEqual(p.pendingDestroy, [2]);
+  deepEqual(events.map((e) => [e.id, e.ranks]), [["pool_destroy_deferred", [2]]]);
+  // Another rank's join does not finish it.
+  await svc.rankJoined(1);
+  p = findPool(await fx.ctx.state(), U1)!;
+  equal(p.state, "Destroying");
+  await svc.rankJoined(2);
+  deepEqual(poolRecords(await fx.ctx.state()), []);
+  equal(eng.calls.filter((c) => c.startsWith("destroy")).length, 2);
+});
+
+Deno.test("a rank leaving Joined: its targets DOWN, version +1, pushed; rejoin re-pushes", async () => {
+  const { svc, eng, fx } = env(FOUR);
+  await svc.create(req());
+  await svc.rankLeft(1);
+  const p = findPool(await fx.ctx.state(), U1)!;
+  equal(p.mapVersion, 2);
+  deepEqual(p.map[1].targets, [2, 2, 2, 2]);
+  deepEqual(p.map[0].targets, [4, 4, 4, 4]);
+  deepEqual(eng.pushes.at(-1)?.version, 2);
+  // Leaving twice changes nothing more.
+  await svc.rankLeft(1);
+  equal(findPool(await fx.ctx.state(), U1)!.mapVersion, 2);
+  // A rank in no pool changes nothing.
+  await svc.rankLeft(9);
+  equal(eng.pushes.length, 2);
+  await svc.rankJoined(1);
+  equal(eng.pushes.length, 3);
+});
+
+Deno.test("join --replace of a rank UP_IN in a pool is fault 622", async () => {
+  const { svc } = env(FOUR);
+  await svc.create(req());
+  await rejects(svc.checkReplace(1), (e) => {
+    equal(faultCode(e), 622);
+    match((e as Error).message, /rank 1 is enabled on pool tank/);
+    return true;
+  });
+  await svc.rankLeft(1);
+  await svc.checkReplace(1);
+  await svc.checkReplace(7);
+  equal(TargetState.DOWN, 2);
+});
