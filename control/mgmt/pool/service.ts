@@ -5,7 +5,7 @@
  * a replica that lost leadership fails the write instead of overwriting a newer leader's data.
  */
 import { makeFault } from "../../lib/fault.ts";
-import { noChanges } from "../db.ts";
+import { type DbState, noChanges } from "../db.ts";
 import type { Member } from "../member.ts";
 import type { OpsContext } from "../ops/context.ts";
 import { DER_NONEXIST, DER_NOSPACE, type PoolEngine } from "./engine.ts";
@@ -362,23 +362,27 @@ export class PoolService {
     }
   }
 
-  /**
-   * Join with `replace` of `rank`: refused (fault 622) while any pool has that rank's targets
-   * UP_IN, as the reference.
-   */
+  /** Join with `replace` of `rank`: fault 622 while it is UP_IN in any pool. */
   async checkReplace(rank: number): Promise<void> {
-    const s = await this.d.ctx.state();
-    const ids = poolRecords(s).filter((p) =>
-      p.map.some((r) => r.rank === rank && r.targets.some((t) => t === TargetState.UP_IN))
-    ).map((p) => p.label !== "" ? p.label : p.uuid);
-    if (ids.length > 0) {
-      throw makeFault(
-        "ServerJoinReplaceEnabledPoolRank",
-        `rank ${rank} is enabled on ${ids.length === 1 ? "pool" : "pools"} ${ids.join(",")} ` +
-          "and cannot be replaced until excluded on all pools",
-        "run dmg system exclude --rank=<rank> to manually exclude rank from all system pools " +
-          "then attempt dmg storage format --replace again",
-      );
-    }
+    checkReplaceRank(await this.d.ctx.state(), rank);
+  }
+}
+
+/**
+ * Join with `replace` of `rank`: refused (fault 622, the reference's wording) while any pool
+ * has that rank's targets UP_IN. Pure, so the join transaction checks the state it commits on.
+ */
+export function checkReplaceRank(s: DbState, rank: number): void {
+  const ids = poolRecords(s).filter((p) =>
+    p.map.some((r) => r.rank === rank && r.targets.some((t) => t === TargetState.UP_IN))
+  ).map((p) => p.label !== "" ? p.label : p.uuid);
+  if (ids.length > 0) {
+    throw makeFault(
+      "ServerJoinReplaceEnabledPoolRank",
+      `rank ${rank} is enabled on ${ids.length === 1 ? "pool" : "pools"} ${ids.join(",")} ` +
+        "and cannot be replaced until excluded on all pools",
+      "run dmg system exclude --rank=<rank> to manually exclude rank from all system pools " +
+        "then attempt dmg storage format --replace again",
+    );
   }
 }
