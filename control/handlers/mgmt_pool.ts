@@ -12,6 +12,13 @@ import {
   type PoolCreateReq,
   PoolCreateRespSchema,
   PoolDestroyRespSchema,
+  PoolDrainRespSchema,
+  PoolExcludeRespSchema,
+  PoolQueryRespSchema,
+  PoolReintRespSchema,
+  PoolServiceState,
+  StorageMediaType,
+  StorageUsageStatsSchema,
 } from "../../proto/gen/ts/mgmt/pool_pb.ts";
 import { makeFault } from "../lib/fault.ts";
 import type { ManagementService } from "../mgmt/management_service.ts";
@@ -22,7 +29,7 @@ import { systemScoped } from "./mgmt_system.ts";
 /** The MS calls these handlers make. */
 export type PoolMs = Pick<
   ManagementService,
-  "checkSystem" | "poolCreate" | "poolDestroy" | "listPools"
+  "checkSystem" | "poolCreate" | "poolDestroy" | "listPools" | "poolChangeTargets" | "poolQuery"
 >;
 
 /** The pool MgmtSvc methods. */
@@ -62,6 +69,13 @@ export function createInput(req: PoolCreateReq): CreateInput {
     props,
   };
 }
+
+/** Query-mask bits (daos_pool.h DPI_ENGINES_*): which rank lists PoolQuery fills in. */
+export const QUERY_ENABLED = 1n << 2n;
+/** DPI_ENGINES_DISABLED. */
+export const QUERY_DISABLED = 1n << 3n;
+/** DPI_ENGINES_DEAD. */
+export const QUERY_DEAD = 1n << 4n;
 
 function notBuilt(rpc: string): () => Promise<never> {
   return () =>
@@ -104,11 +118,51 @@ export function mgmtPoolHandlers({ ms }: { readonly ms: PoolMs }): MgmtPoolHandl
       });
     }),
     systemDrain: notBuilt("SystemDrain"),
-    poolExclude: notBuilt("PoolExclude"),
-    poolDrain: notBuilt("PoolDrain"),
+    poolExclude: systemScoped(ms, async (req) => {
+      await ms.poolChangeTargets(req.id, [...req.ranks], [...req.targetIdx], "exclude");
+      return create(PoolExcludeRespSchema, { status: 0 });
+    }),
+    poolDrain: systemScoped(ms, async (req) => {
+      await ms.poolChangeTargets(req.id, [...req.ranks], [...req.targetIdx], "drain");
+      return create(PoolDrainRespSchema, { status: 0 });
+    }),
+    poolReintegrate: systemScoped(ms, async (req) => {
+      await ms.poolChangeTargets(req.id, [...req.ranks], [...req.targetIdx], "reintegrate");
+      return create(PoolReintRespSchema, { status: 0 });
+    }),
+    poolQuery: systemScoped(ms, async (req) => {
+      const q = await ms.poolQuery(req.id, req.queryMask);
+      const mask = req.queryMask;
+      return create(PoolQueryRespSchema, {
+        status: 0,
+        uuid: q.pool.uuid,
+        label: q.pool.label,
+        totalTargets: q.totalTargets,
+        activeTargets: q.activeTargets,
+        disabledTargets: q.disabledTargets,
+        tierStats: q.tierStats.map((t, i) =>
+          create(StorageUsageStatsSchema, {
+            total: BigInt(t.total),
+            free: BigInt(t.free),
+            min: BigInt(t.min),
+            max: BigInt(t.max),
+            mean: BigInt(t.mean),
+            mediaType: i === 0 ? StorageMediaType.SCM : StorageMediaType.NVME,
+          })
+        ),
+        version: q.pool.mapVersion,
+        leader: q.pool.svcRanks[0] ?? 0,
+        svcLdr: q.pool.svcRanks[0] ?? 0,
+        svcReps: q.pool.svcRanks,
+        totalEngines: q.pool.map.length,
+        state: q.degraded ? PoolServiceState.Degraded : PoolServiceState.Ready,
+        queryMask: mask,
+        enabledRanks: (mask & QUERY_ENABLED) !== 0n ? q.enabledRanks : "",
+        disabledRanks: (mask & QUERY_DISABLED) !== 0n ? q.disabledRanks : "",
+        deadRanks: (mask & QUERY_DEAD) !== 0n ? q.deadRanks : "",
+      });
+    }),
     poolExtend: notBuilt("PoolExtend"),
-    poolReintegrate: notBuilt("PoolReintegrate"),
-    poolQuery: notBuilt("PoolQuery"),
     poolQueryTarget: notBuilt("PoolQueryTarget"),
     poolSetProp: notBuilt("PoolSetProp"),
     poolGetProp: notBuilt("PoolGetProp"),

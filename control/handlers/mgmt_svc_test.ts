@@ -105,6 +105,32 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
         tierBytes: [1024, 2048],
       }),
     poolDestroy: (id) => call(`poolDestroy ${id}`, undefined),
+    poolChangeTargets: (id, ranks, idx, op) => call(`${op} ${id} ${ranks}/${idx}`, undefined),
+    poolQuery: (id, mask) =>
+      call(`poolQuery ${id} ${mask}`, {
+        pool: {
+          uuid: "u1",
+          label: "tank",
+          state: "Ready" as const,
+          svcRanks: [2, 0],
+          props: {},
+          owner: "",
+          group: "",
+          tierBytes: [],
+          createRanks: [0, 2],
+          mapVersion: 3,
+          map: [{ rank: 0, targets: [4] }, { rank: 2, targets: [2] }],
+          pendingDestroy: [],
+        },
+        totalTargets: 2,
+        activeTargets: 1,
+        disabledTargets: 1,
+        degraded: true,
+        tierStats: [{ total: 100, free: 60, min: 10, max: 20, mean: 15 }],
+        enabledRanks: "0",
+        disabledRanks: "2",
+        deadRanks: "2",
+      }),
     listPools: () =>
       call("listPools", [{
         uuid: "u1",
@@ -315,6 +341,23 @@ Deno.test("replica MgmtSvc: pool calls reach the MS; label from property 1; syst
   const follower = client(fakeMs([], () => new NotLeaderError("10.0.0.1:10001", [])));
   const e = await remoteErr(follower.poolDestroy({ sys: SYS, id: "tank" }));
   ok(e instanceof NotLeaderError && e.leaderHint === "10.0.0.1:10001", String(e));
-  const nb = await remoteErr(c.poolQuery({ sys: SYS, id: "tank" }));
-  ok(nb instanceof Fault && /PoolQuery is not implemented/.test(nb.message), String(nb));
+  await c.poolExclude({ sys: SYS, id: "tank", ranks: [2], targetIdx: [0, 1] });
+  await c.poolDrain({ sys: SYS, id: "tank", ranks: [2] });
+  await c.poolReintegrate({ sys: SYS, id: "tank", ranks: [2] });
+  // Disabled ranks asked for (bit 3), enabled and dead not.
+  const q = await c.poolQuery({ sys: SYS, id: "tank", queryMask: 8n });
+  deepEqual(
+    [q.uuid, q.state, q.version, q.leader, q.totalTargets, q.disabledTargets, q.totalEngines],
+    ["u1", 3, 3, 2, 2, 1, 2],
+  );
+  deepEqual([q.enabledRanks, q.disabledRanks, q.deadRanks], ["", "2", ""]);
+  deepEqual(q.tierStats.map((t) => [t.free, t.mediaType]), [[60n, 0]]);
+  deepEqual(calls.slice(-4), [
+    "exclude tank 2/0,1",
+    "drain tank 2/",
+    "reintegrate tank 2/",
+    "poolQuery tank 8",
+  ]);
+  const nb = await remoteErr(c.poolExtend({ sys: SYS, id: "tank" }));
+  ok(nb instanceof Fault && /PoolExtend is not implemented/.test(nb.message), String(nb));
 });

@@ -34,6 +34,8 @@ export type ReplicaMs = Pick<
   | "poolCreate"
   | "poolDestroy"
   | "listPools"
+  | "poolChangeTargets"
+  | "poolQuery"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

@@ -66,7 +66,13 @@ import {
 } from "./ops/system.ts";
 import { NoPoolEngine, type PoolEngine } from "./pool/engine.ts";
 import type { PoolRecord } from "./pool/record.ts";
-import { type CreateInput, type CreateResult, PoolService } from "./pool/service.ts";
+import {
+  type CreateInput,
+  type CreateResult,
+  type MapOp,
+  type PoolQueryInfo,
+  PoolService,
+} from "./pool/service.ts";
 import { type CloseMode, Replica } from "./replica.ts";
 import type { MembershipStore } from "./store.ts";
 import type { LogStore } from "./store_log.ts";
@@ -558,6 +564,23 @@ export class ManagementService {
   async poolDestroy(id: string): Promise<void> {
     await this.requireLeader();
     await this.pools.destroy(id);
+  }
+
+  /** PoolExclude / PoolDrain / PoolReintegrate (leader). */
+  async poolChangeTargets(
+    id: string,
+    ranks: number[],
+    targetIdx: number[],
+    op: MapOp,
+  ): Promise<void> {
+    await this.requireLeader();
+    await this.pools.changeTargets(id, ranks, targetIdx, op);
+  }
+
+  /** PoolQuery (any replica: the map from the database, space from the local engine). */
+  async poolQuery(id: string, queryMask: bigint): Promise<PoolQueryInfo> {
+    this.requireReplica();
+    return await this.pools.query(id, queryMask);
   }
 
   /** ListPools (any replica). */

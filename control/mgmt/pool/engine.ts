@@ -102,10 +102,12 @@ export class FakePoolEngine implements PoolEngine {
   /** POOL_QUERY. */
   query(uuid: string): Promise<QueryResp> {
     this.calls.push(`query ${uuid}`);
+    // One shot: the next query succeeds (an engine that got the map meanwhile).
     const f = this.fail.get("query");
+    this.fail.delete("query");
     return Promise.resolve({
       status: typeof f === "number" ? f : 0,
-      tierStats: [],
+      tierStats: [{ total: 100, free: 60, min: 10, max: 20, mean: 15 }],
       totalTargets: 0,
       activeTargets: 0,
       disabledTargets: 0,

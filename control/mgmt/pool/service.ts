@@ -8,7 +8,8 @@ import { makeFault } from "../../lib/fault.ts";
 import { type DbState, noChanges } from "../db.ts";
 import type { Member } from "../member.ts";
 import type { OpsContext } from "../ops/context.ts";
-import { DER_NONEXIST, DER_NOSPACE, type PoolEngine } from "./engine.ts";
+import { DER_NONEXIST, DER_NOSPACE, type PoolEngine, type TierStat } from "./engine.ts";
+import { RankSet } from "../../lib/rankset.ts";
 import {
   findPool,
   mapRanks,
@@ -19,6 +20,23 @@ import {
   removePool,
   TargetState,
 } from "./record.ts";
+
+/** What PoolExclude, PoolDrain and PoolReintegrate do to the named targets. */
+export type MapOp = "exclude" | "drain" | "reintegrate";
+
+/** PoolQuery's answer before it becomes a PoolQueryResp. */
+export interface PoolQueryInfo {
+  pool: PoolRecord;
+  totalTargets: number;
+  activeTargets: number;
+  disabledTargets: number;
+  /** Some target is not in service (the reference's Degraded pool state). */
+  degraded: boolean;
+  tierStats: TierStat[];
+  enabledRanks: string;
+  disabledRanks: string;
+  deadRanks: string;
+}
 
 /** The reference's default number of pool service replicas. */
 export const DEFAULT_SVC_REPS = 3;
@@ -360,6 +378,108 @@ export class PoolService {
           : putPool(noChanges(), { ...cur, pendingDestroy: pending });
       });
     }
+  }
+
+  /**
+   * PoolExclude (targets DOWN), PoolDrain (DRAIN), PoolReintegrate (UP_IN; the rank must be
+   * Joined): `targetIdx` empty = every target of each rank. Ranks and indexes are checked
+   * against the stored map first (clear errors); the map version goes +1 and is pushed.
+   */
+  async changeTargets(
+    id: string,
+    ranks: number[],
+    targetIdx: number[],
+    op: MapOp,
+  ): Promise<void> {
+    let out: PoolRecord | null = null;
+    await this.d.ctx.write((st) => {
+      const p = findPool(st, id);
+      if (p === undefined) throw poolNotFound(id);
+      if (p.state !== "Ready") {
+        throw makeFault(
+          "SystemUnknown",
+          `pool ${id} is ${p.state}`,
+          "retry once the pool is Ready (dmg pool list)",
+        );
+      }
+      if (ranks.length === 0) {
+        throw makeFault("SystemUnknown", `no ranks given for pool ${op}`, "name a rank (--rank)");
+      }
+      const target = op === "exclude"
+        ? TargetState.DOWN
+        : op === "drain"
+        ? TargetState.DRAIN
+        : TargetState.UP_IN;
+      const map = p.map.map((r) => ({ rank: r.rank, targets: [...r.targets] }));
+      for (const rank of ranks) {
+        const r = map.find((x) => x.rank === rank);
+        if (r === undefined) {
+          throw makeFault(
+            "SystemUnknown",
+            `rank ${rank} is not in pool ${id} (its ranks: ${mapRanks(p).join(",")})`,
+            "name a rank of the pool (dmg pool query)",
+          );
+        }
+        if (op === "reintegrate") {
+          const m = [...st.members.values()].find((x) => x.rank === rank);
+          if (m?.state !== "joined") {
+            throw makeFault(
+              "SystemUnknown",
+              `rank ${rank} is ${
+                m?.state ?? "not a member"
+              }: only a joined rank can be reintegrated`,
+              "start the rank (dmg system start --ranks) and retry",
+            );
+          }
+        }
+        for (const t of targetIdx) {
+          if (!Number.isInteger(t) || t < 0 || t >= r.targets.length) {
+            throw makeFault(
+              "SystemUnknown",
+              `target index ${t} out of range for rank ${rank} of pool ${id} ` +
+                `(${r.targets.length} targets: 0-${r.targets.length - 1})`,
+              "name target indexes of that rank",
+            );
+          }
+        }
+        const idx = targetIdx.length > 0 ? targetIdx : r.targets.map((_, i) => i);
+        for (const t of idx) r.targets[t] = target;
+      }
+      out = { ...p, map, mapVersion: p.mapVersion + 1 };
+      return putPool(noChanges(), out);
+    });
+    if (out !== null) await this.push(out);
+  }
+
+  /**
+   * PoolQuery (any replica): map fields from the record, tier stats from the engine (223);
+   * an engine without the map gets it pushed and is asked once more.
+   */
+  async query(id: string, queryMask: bigint): Promise<PoolQueryInfo> {
+    const p = findPool(await this.d.ctx.state(), id);
+    if (p === undefined) throw poolNotFound(id);
+    let r = await this.d.engine.query(p.uuid, p.svcRanks, queryMask);
+    if (r.status === DER_NONEXIST) {
+      await this.push(p);
+      r = await this.d.engine.query(p.uuid, p.svcRanks, queryMask);
+    }
+    if (r.status !== 0) throw engineError(`pool query of ${p.uuid}`, r.status);
+    const all = p.map.flatMap((x) => x.targets);
+    const active = all.filter((t) => t === TargetState.UP_IN || t === TargetState.DRAIN).length;
+    const enabled = p.map.filter((x) => x.targets.some((t) => t === TargetState.UP_IN));
+    const disabled = p.map.filter((x) => !x.targets.some((t) => t === TargetState.UP_IN));
+    const deadRanks = p.map.filter((x) => x.targets.every((t) => t === TargetState.DOWN));
+    return {
+      pool: p,
+      totalTargets: all.length,
+      activeTargets: active,
+      disabledTargets: all.length - active,
+      degraded: active < all.length,
+      tierStats: r.tierStats,
+      enabledRanks: RankSet.fromRanks(enabled.map((x) => x.rank)).toString(),
+      disabledRanks: RankSet.fromRanks(disabled.map((x) => x.rank)).toString(),
+      deadRanks: RankSet.fromRanks(deadRanks.map((x) => x.rank)).toString(),
+    };
   }
 
   /** Join with `replace` of `rank`: fault 622 while it is UP_IN in any pool. */

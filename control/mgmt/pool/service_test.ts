@@ -217,3 +217,61 @@ Deno.test("join --replace of a rank UP_IN in a pool is fault 622", async () => {
   await svc.checkReplace(7);
   equal(TargetState.DOWN, 2);
 });
+
+Deno.test("exclude, drain, reintegrate: target states, version +1, pushed; clear errors", async () => {
+  const { svc, eng, fx } = env(FOUR);
+  await svc.create(req());
+  await svc.changeTargets("tank", [1], [0, 2], "exclude");
+  let p = findPool(await fx.ctx.state(), U1)!;
+  deepEqual(p.map[1].targets, [2, 4, 2, 4]);
+  equal(p.mapVersion, 2);
+  equal(eng.pushes.at(-1)?.version, 2);
+  await svc.changeTargets("tank", [2], [], "drain");
+  p = findPool(await fx.ctx.state(), U1)!;
+  deepEqual(p.map[2].targets, [6, 6, 6, 6]);
+  await svc.changeTargets("tank", [1, 2], [], "reintegrate");
+  p = findPool(await fx.ctx.state(), U1)!;
+  deepEqual([p.map[1].targets, p.map[2].targets, p.mapVersion], [[4, 4, 4, 4], [4, 4, 4, 4], 4]);
+  await rejects(svc.changeTargets("tank", [7], [], "exclude"), /rank 7 is not in pool tank/);
+  await rejects(
+    svc.changeTargets("tank", [1], [4], "exclude"),
+    /target index 4 out of range for rank 1 of pool tank \(4 targets: 0-3\)/,
+  );
+  await rejects(svc.changeTargets("nope", [1], [], "drain"), /unable to find pool.*nope/);
+  // Nothing changed by the refused requests.
+  equal(findPool(await fx.ctx.state(), U1)!.mapVersion, 4);
+});
+
+Deno.test("reintegrate needs the rank joined", async () => {
+  const { svc, fx } = env(FOUR);
+  await svc.create(req());
+  await fx.ctx.write((s) => {
+    const m = [...s.members.values()].find((x) => x.rank === 3)!;
+    return { put: [{ ...m, state: "stopped" }], remove: [], attrs: {}, extraMapIncrements: 0 };
+  });
+  await svc.rankLeft(3);
+  await rejects(
+    svc.changeTargets(U1, [3], [], "reintegrate"),
+    /rank 3 is stopped: only a joined rank can be reintegrated/,
+  );
+});
+
+Deno.test("query: map fields from the record; an engine without the map gets it and is retried once", async () => {
+  const { svc, eng } = env(FOUR);
+  await svc.create(req());
+  await svc.rankLeft(3);
+  await svc.changeTargets("tank", [1], [0], "exclude");
+  eng.fail.set("query", -1005);
+  const pushes = eng.pushes.length;
+  const q = await svc.query("tank", 0n);
+  equal(eng.pushes.length, pushes + 1);
+  equal(eng.calls.filter((c) => c.startsWith("query")).length, 2);
+  deepEqual(
+    [q.totalTargets, q.activeTargets, q.disabledTargets, q.degraded],
+    [16, 11, 5, true],
+  );
+  deepEqual([q.enabledRanks, q.disabledRanks, q.deadRanks], ["0-2", "3", "3"]);
+  equal(q.tierStats[0].free, 60);
+  eng.fail.set("query", -1003);
+  await rejects(svc.query("tank", 0n), /pool query of .* failed: DER\(-1003\)/);
+});
