@@ -14,9 +14,14 @@ import {
   PoolDestroyRespSchema,
   PoolDrainRespSchema,
   PoolExcludeRespSchema,
+  PoolExtendRespSchema,
+  PoolGetPropRespSchema,
+  type PoolProperty,
+  PoolPropertySchema,
   PoolQueryRespSchema,
   PoolReintRespSchema,
   PoolServiceState,
+  PoolSetPropRespSchema,
   StorageMediaType,
   StorageUsageStatsSchema,
 } from "../../proto/gen/ts/mgmt/pool_pb.ts";
@@ -29,7 +34,15 @@ import { systemScoped } from "./mgmt_system.ts";
 /** The MS calls these handlers make. */
 export type PoolMs = Pick<
   ManagementService,
-  "checkSystem" | "poolCreate" | "poolDestroy" | "listPools" | "poolChangeTargets" | "poolQuery"
+  | "checkSystem"
+  | "poolCreate"
+  | "poolDestroy"
+  | "listPools"
+  | "poolChangeTargets"
+  | "poolQuery"
+  | "poolExtend"
+  | "poolGetProps"
+  | "poolSetProps"
 >;
 
 /** The pool MgmtSvc methods. */
@@ -48,6 +61,26 @@ export type MgmtPoolHandlers = Pick<
   | "poolGetProp"
   | "listPools"
 >;
+
+/** Property number → value as the MS stores them (numbers as decimal strings). */
+export function propValues(props: readonly PoolProperty[]): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const p of props) if (p.value.case !== undefined) out[p.number] = String(p.value.value);
+  return out;
+}
+
+/** Properties whose value is text (label, owner, group, svc_list as a rank set). */
+const STRING_PROPS = new Set([PROP_PO_LABEL, 6, 7, 8]);
+
+/**
+ * A stored property as the wire carries it: text properties and non-integers as strval,
+ * the others as numval.
+ */
+export function propMessage(number: number, v: string): PoolProperty {
+  return STRING_PROPS.has(number) || !/^-?\d+$/.test(v)
+    ? create(PoolPropertySchema, { number, value: { case: "strval", value: v } })
+    : create(PoolPropertySchema, { number, value: { case: "numval", value: BigInt(v) } });
+}
 
 /** PoolCreateReq → the MS's create input (properties kept as number → value). */
 export function createInput(req: PoolCreateReq): CreateInput {
@@ -162,9 +195,21 @@ export function mgmtPoolHandlers({ ms }: { readonly ms: PoolMs }): MgmtPoolHandl
         deadRanks: (mask & QUERY_DEAD) !== 0n ? q.deadRanks : "",
       });
     }),
-    poolExtend: notBuilt("PoolExtend"),
+    poolExtend: systemScoped(ms, async (req) => {
+      const tb = await ms.poolExtend(req.id, [...req.ranks]);
+      return create(PoolExtendRespSchema, { status: 0, tierBytes: tb.map(BigInt) });
+    }),
     poolQueryTarget: notBuilt("PoolQueryTarget"),
-    poolSetProp: notBuilt("PoolSetProp"),
-    poolGetProp: notBuilt("PoolGetProp"),
+    poolSetProp: systemScoped(ms, async (req) => {
+      await ms.poolSetProps(req.id, propValues(req.properties));
+      return create(PoolSetPropRespSchema, { status: 0 });
+    }),
+    poolGetProp: systemScoped(ms, async (req) => {
+      const got = await ms.poolGetProps(req.id, req.properties.map((p) => p.number));
+      return create(PoolGetPropRespSchema, {
+        status: 0,
+        properties: Object.entries(got).map(([k, v]) => propMessage(Number(k), v)),
+      });
+    }),
   };
 }

@@ -106,6 +106,9 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
       }),
     poolDestroy: (id) => call(`poolDestroy ${id}`, undefined),
     poolChangeTargets: (id, ranks, idx, op) => call(`${op} ${id} ${ranks}/${idx}`, undefined),
+    poolExtend: (id, ranks) => call(`extend ${id} ${ranks}`, [1024, 0]),
+    poolGetProps: (id, nums) => call(`getProps ${id} ${nums}`, { 1: "tank", 4: "1" }),
+    poolSetProps: (id, props) => call(`setProps ${id} ${JSON.stringify(props)}`, undefined),
     poolQuery: (id, mask) =>
       call(`poolQuery ${id} ${mask}`, {
         pool: {
@@ -358,6 +361,18 @@ Deno.test("replica MgmtSvc: pool calls reach the MS; label from property 1; syst
     "reintegrate tank 2/",
     "poolQuery tank 8",
   ]);
-  const nb = await remoteErr(c.poolExtend({ sys: SYS, id: "tank" }));
-  ok(nb instanceof Fault && /PoolExtend is not implemented/.test(nb.message), String(nb));
+  deepEqual((await c.poolExtend({ sys: SYS, id: "tank", ranks: [5] })).tierBytes, [1024n, 0n]);
+  await c.poolSetProp({
+    sys: SYS,
+    id: "tank",
+    properties: [{ number: 4, value: { case: "numval", value: 1n } }],
+  });
+  const gp = await c.poolGetProp({ sys: SYS, id: "tank", properties: [{ number: 1 }] });
+  deepEqual(gp.properties.map((p) => [p.number, p.value.case, p.value.value]), [
+    [1, "strval", "tank"],
+    [4, "numval", 1n],
+  ]);
+  deepEqual(calls.slice(-3), ["extend tank 5", 'setProps tank {"4":"1"}', "getProps tank 1"]);
+  const nb = await remoteErr(c.poolQueryTarget({ sys: SYS, id: "tank" }));
+  ok(nb instanceof Fault && /PoolQueryTarget is not implemented/.test(nb.message), String(nb));
 });

@@ -36,6 +36,9 @@ export type ReplicaMs = Pick<
   | "listPools"
   | "poolChangeTargets"
   | "poolQuery"
+  | "poolExtend"
+  | "poolGetProps"
+  | "poolSetProps"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

@@ -583,6 +583,24 @@ export class ManagementService {
     return await this.pools.query(id, queryMask);
   }
 
+  /** PoolExtend (leader): per-rank tier bytes of the pool. */
+  async poolExtend(id: string, ranks: number[]): Promise<number[]> {
+    await this.requireLeader();
+    return await this.pools.extend(id, ranks);
+  }
+
+  /** PoolGetProp (any replica). */
+  async poolGetProps(id: string, numbers: number[]): Promise<Record<number, string>> {
+    this.requireReplica();
+    return await this.pools.getProps(id, numbers);
+  }
+
+  /** PoolSetProp (leader). */
+  async poolSetProps(id: string, props: Record<number, string>): Promise<void> {
+    await this.requireLeader();
+    await this.pools.setProps(id, props);
+  }
+
   /** ListPools (any replica). */
   async listPools(): Promise<PoolRecord[]> {
     this.requireReplica();

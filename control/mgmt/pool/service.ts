@@ -47,6 +47,12 @@ export const SCM_MIN_PER_TARGET = 8 * 1024 * 1024;
 
 /** DAOS_PROP_PO_LABEL (daos_prop.h). */
 export const PROP_PO_LABEL = 1;
+/** DAOS_PROP_PO_OWNER. */
+export const PROP_PO_OWNER = 6;
+/** DAOS_PROP_PO_OWNER_GROUP. */
+export const PROP_PO_OWNER_GROUP = 7;
+/** DAOS_PROP_PO_SVC_LIST. */
+export const PROP_PO_SVC_LIST = 8;
 
 /** A pool create request (fields as mgmt.PoolCreateReq). */
 export interface CreateInput {
@@ -480,6 +486,111 @@ export class PoolService {
       disabledRanks: RankSet.fromRanks(disabled.map((x) => x.rank)).toString(),
       deadRanks: RankSet.fromRanks(deadRanks.map((x) => x.rank)).toString(),
     };
+  }
+
+  /**
+   * PoolExtend: new ranks must be Joined and not in the pool already; shards made by dRPC 229
+   * (all or nothing), then their targets UP_IN in the map (version +1, pushed).
+   */
+  async extend(id: string, ranks: number[]): Promise<number[]> {
+    const s = await this.d.ctx.state();
+    const p = findPool(s, id);
+    if (p === undefined) throw poolNotFound(id);
+    if (p.state !== "Ready") {
+      throw makeFault("SystemUnknown", `pool ${id} is ${p.state}`, "retry once it is Ready");
+    }
+    if (ranks.length === 0) {
+      throw makeFault("ServerPoolInvalidRanks", "no ranks to extend the pool with", "name ranks");
+    }
+    for (const r of ranks) {
+      if (mapRanks(p).includes(r)) {
+        throw makeFault(
+          "ServerPoolInvalidRanks",
+          `rank ${r} is already in pool ${id}`,
+          "extend the pool with ranks it does not hold (dmg pool query)",
+        );
+      }
+      const m = [...s.members.values()].find((x) => x.rank === r);
+      if (m?.state !== "joined") {
+        throw makeFault(
+          "ServerPoolInvalidRanks",
+          `rank ${r} is ${m?.state ?? "not a member of the system"}: pool ranks must be joined`,
+          "start the rank first (dmg system start --ranks)",
+        );
+      }
+    }
+    const resp = await this.d.engine.extend(p.uuid, ranks, p.tierBytes, p.svcRanks);
+    if (resp.status !== 0) {
+      throw engineError(`pool extend of ${p.uuid}`, resp.status, resp.error);
+    }
+    let out: PoolRecord | null = null;
+    await this.d.ctx.write((st) => {
+      const cur = findPool(st, p.uuid);
+      if (cur === undefined) throw poolNotFound(id);
+      const added = resp.ranks.map((r, i) => ({
+        rank: r,
+        targets: Array(resp.ntargets[i] ?? 0).fill(TargetState.UP_IN),
+      }));
+      out = { ...cur, map: [...cur.map, ...added], mapVersion: cur.mapVersion + 1 };
+      return putPool(noChanges(), out);
+    });
+    if (out !== null) await this.push(out);
+    return p.tierBytes;
+  }
+
+  /**
+   * PoolGetProp: the stored properties by number (all when `numbers` is empty); label,
+   * owner, group and svc_list come from the record itself.
+   */
+  async getProps(id: string, numbers: number[]): Promise<Record<number, string>> {
+    const p = findPool(await this.d.ctx.state(), id);
+    if (p === undefined) throw poolNotFound(id);
+    const all: Record<number, string> = {};
+    for (const [k, v] of Object.entries(p.props)) all[Number(k)] = v;
+    all[PROP_PO_LABEL] = p.label;
+    all[PROP_PO_OWNER] = p.owner;
+    all[PROP_PO_OWNER_GROUP] = p.group;
+    all[PROP_PO_SVC_LIST] = RankSet.fromRanks(p.svcRanks).toString();
+    if (numbers.length === 0) return all;
+    const out: Record<number, string> = {};
+    for (const n of numbers) if (all[n] !== undefined) out[n] = all[n];
+    return out;
+  }
+
+  /**
+   * PoolSetProp: stores the properties; a new label must stay unique (609) and moves the
+   * label index with it. svc_list is not settable (it is the MS's choice).
+   */
+  async setProps(id: string, props: Record<number, string>): Promise<void> {
+    if (props[PROP_PO_SVC_LIST] !== undefined) {
+      throw makeFault(
+        "SystemUnknown",
+        "pool property svc_list cannot be set",
+        "leave svc_list out of dmg pool set-prop",
+      );
+    }
+    await this.d.ctx.write((st) => {
+      const p = findPool(st, id);
+      if (p === undefined) throw poolNotFound(id);
+      const np: PoolRecord = { ...p, props: { ...p.props } };
+      for (const [k, v] of Object.entries(props)) {
+        const n = Number(k);
+        if (n === PROP_PO_LABEL) {
+          const other = findPool(st, v);
+          if (other !== undefined && other.uuid !== p.uuid) {
+            throw makeFault(
+              "ServerPoolDuplicateLabel",
+              `pool label "${v}" already exists in the system`,
+              "retry the operation with a unique pool label",
+            );
+          }
+          np.label = v;
+        } else if (n === PROP_PO_OWNER) np.owner = v;
+        else if (n === PROP_PO_OWNER_GROUP) np.group = v;
+        np.props[k] = v;
+      }
+      return putPool(noChanges(), np, p.label);
+    });
   }
 
   /** Join with `replace` of `rank`: fault 622 while it is UP_IN in any pool. */

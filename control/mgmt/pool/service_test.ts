@@ -275,3 +275,46 @@ Deno.test("query: map fields from the record; an engine without the map gets it 
   eng.fail.set("query", -1003);
   await rejects(svc.query("tank", 0n), /pool query of .* failed: DER\(-1003\)/);
 });
+
+Deno.test("extend: joined new ranks only; their targets UP_IN; version +1, pushed", async () => {
+  const { svc, eng, fx } = env([...FOUR, member(4, 3, "joined"), member(5, 3, "stopped")]);
+  await svc.create(req({ ranks: [0, 1, 2] }));
+  await rejects(svc.extend("tank", [2]), /rank 2 is already in pool tank/);
+  await rejects(svc.extend("tank", [5]), /rank 5 is stopped/);
+  await svc.extend("tank", [3, 4]);
+  const p = findPool(await fx.ctx.state(), U1)!;
+  deepEqual(p.map.map((r) => r.rank), [0, 1, 2, 3, 4]);
+  deepEqual(p.map[4].targets, [4, 4, 4, 4]);
+  equal(p.mapVersion, 2);
+  ok(eng.calls.includes(`extend ${U1} 3,4`));
+  equal(eng.pushes.at(-1)?.version, 2);
+});
+
+Deno.test("extend: engine failure leaves the map unchanged", async () => {
+  const { svc, eng, fx } = env(FOUR);
+  await svc.create(req({ ranks: [0, 1] }));
+  eng.fail.set("extend", { status: -1007, error: "SCM tier: not enough space" });
+  await rejects(svc.extend("tank", [2]), /-1007.*SCM tier/);
+  equal(findPool(await fx.ctx.state(), U1)!.mapVersion, 1);
+});
+
+Deno.test("props: record fields answered; label rename keeps uniqueness and moves the index", async () => {
+  const { svc, fx } = env(FOUR);
+  await svc.create(req());
+  await svc.create(req({ uuid: U2, label: "other" }));
+  deepEqual(await svc.getProps("tank", [1, 6, 7, 8]), {
+    1: "tank",
+    6: "root@",
+    7: "root@",
+    8: "0,2-3",
+  });
+  await rejects(svc.setProps("tank", { 1: "other" }), (e) => faultCode(e) === 609);
+  await rejects(svc.setProps("tank", { 8: "1" }), /svc_list cannot be set/);
+  await svc.setProps("tank", { 1: "pond", 4: "exclude" });
+  const s = await fx.ctx.state();
+  equal(findPool(s, "tank"), undefined);
+  equal(findPool(s, "pond")?.uuid, U1);
+  deepEqual(await svc.getProps("pond", [1, 4]), { 1: "pond", 4: "exclude" });
+  // The old label is free again.
+  await svc.create(req({ uuid: "33333333-3333-3333-3333-333333333333" }));
+});
