@@ -19,10 +19,13 @@ import {
   type PoolProperty,
   PoolPropertySchema,
   PoolQueryRespSchema,
+  PoolQueryTargetInfoSchema,
+  PoolQueryTargetRespSchema,
   PoolReintRespSchema,
   PoolServiceState,
   PoolSetPropRespSchema,
   StorageMediaType,
+  StorageTargetUsageSchema,
   StorageUsageStatsSchema,
 } from "../../proto/gen/ts/mgmt/pool_pb.ts";
 import { makeFault } from "../lib/fault.ts";
@@ -43,6 +46,7 @@ export type PoolMs = Pick<
   | "poolExtend"
   | "poolGetProps"
   | "poolSetProps"
+  | "poolQueryTargets"
 >;
 
 /** The pool MgmtSvc methods. */
@@ -199,7 +203,25 @@ export function mgmtPoolHandlers({ ms }: { readonly ms: PoolMs }): MgmtPoolHandl
       const tb = await ms.poolExtend(req.id, [...req.ranks]);
       return create(PoolExtendRespSchema, { status: 0, tierBytes: tb.map(BigInt) });
     }),
-    poolQueryTarget: notBuilt("PoolQueryTarget"),
+    poolQueryTarget: systemScoped(ms, async (req) => {
+      const infos = await ms.poolQueryTargets(req.id, req.rank, [...req.targets]);
+      return create(PoolQueryTargetRespSchema, {
+        status: 0,
+        infos: infos.map((i) =>
+          create(PoolQueryTargetInfoSchema, {
+            type: i.type,
+            state: i.state,
+            space: i.space.map((u, t) =>
+              create(StorageTargetUsageSchema, {
+                total: BigInt(u.total),
+                free: BigInt(u.free),
+                mediaType: t === 0 ? StorageMediaType.SCM : StorageMediaType.NVME,
+              })
+            ),
+          })
+        ),
+      });
+    }),
     poolSetProp: systemScoped(ms, async (req) => {
       await ms.poolSetProps(req.id, propValues(req.properties));
       return create(PoolSetPropRespSchema, { status: 0 });

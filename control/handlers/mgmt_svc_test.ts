@@ -106,6 +106,10 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
       }),
     poolDestroy: (id) => call(`poolDestroy ${id}`, undefined),
     poolChangeTargets: (id, ranks, idx, op) => call(`${op} ${id} ${ranks}/${idx}`, undefined),
+    poolQueryTargets: (id, rank, targets) =>
+      call(`queryTargets ${id} ${rank} ${targets}`, [
+        { type: 3, state: 2, space: [{ total: 100, free: 40 }, { total: 200, free: 80 }] },
+      ]),
     poolExtend: (id, ranks) => call(`extend ${id} ${ranks}`, [1024, 0]),
     poolGetProps: (id, nums) => call(`getProps ${id} ${nums}`, { 1: "tank", 4: "1" }),
     poolSetProps: (id, props) => call(`setProps ${id} ${JSON.stringify(props)}`, undefined),
@@ -373,6 +377,12 @@ Deno.test("replica MgmtSvc: pool calls reach the MS; label from property 1; syst
     [4, "numval", 1n],
   ]);
   deepEqual(calls.slice(-3), ["extend tank 5", 'setProps tank {"4":"1"}', "getProps tank 1"]);
-  const nb = await remoteErr(c.poolQueryTarget({ sys: SYS, id: "tank" }));
-  ok(nb instanceof Fault && /PoolQueryTarget is not implemented/.test(nb.message), String(nb));
+  const qt = await c.poolQueryTarget({ sys: SYS, id: "tank", rank: 2, targets: [1] });
+  deepEqual(
+    qt.infos.map((i) => [i.type, i.state, i.space.map((u) => [u.free, u.mediaType])]),
+    [[3, 2, [[40n, 0], [80n, 1]]]],
+  );
+  equal(calls.at(-1), "queryTargets tank 2 1");
+  const nb = await remoteErr(c.systemDrain({ sys: SYS, ranks: "1" }));
+  ok(nb instanceof Fault && /SystemDrain is not implemented/.test(nb.message), String(nb));
 });

@@ -39,6 +39,7 @@ export type ReplicaMs = Pick<
   | "poolExtend"
   | "poolGetProps"
   | "poolSetProps"
+  | "poolQueryTargets"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

@@ -601,6 +601,16 @@ export class ManagementService {
     await this.pools.setProps(id, props);
   }
 
+  /** PoolQueryTarget (any replica). */
+  async poolQueryTargets(
+    id: string,
+    rank: number,
+    targets: number[],
+  ): ReturnType<PoolService["queryTargets"]> {
+    this.requireReplica();
+    return await this.pools.queryTargets(id, rank, targets);
+  }
+
   /** ListPools (any replica). */
   async listPools(): Promise<PoolRecord[]> {
     this.requireReplica();

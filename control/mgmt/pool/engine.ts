@@ -35,6 +35,19 @@ export interface QueryResp {
   version: number;
 }
 
+/** One target of POOL_QUERY_TARGETS (240): its type and [SCM, NVMe] space. */
+export interface TargetInfo {
+  /** PoolQueryTargetInfo.TargetType. */
+  type: number;
+  space: { total: number; free: number }[];
+}
+
+/** Reply of POOL_QUERY_TARGETS (240). */
+export interface QueryTargetsResp {
+  status: number;
+  infos: TargetInfo[];
+}
+
 /** The engine side of the MS's pool operations. */
 export interface PoolEngine {
   create(
@@ -52,6 +65,8 @@ export interface PoolEngine {
     tierBytes: number[],
     svcRanks: number[],
   ): Promise<ShardsResp>;
+  /** POOL_QUERY_TARGETS (240): one info per target of `targets`, in order. */
+  queryTargets(uuid: string, rank: number, targets: number[]): Promise<QueryTargetsResp>;
   /** POOL_MAP_SET (253): status. */
   mapSet(uuid: string, version: number, svcRanks: number[], ranks: PoolMapRank[]): Promise<number>;
 }
@@ -115,6 +130,16 @@ export class FakePoolEngine implements PoolEngine {
     });
   }
 
+  /** POOL_QUERY_TARGETS: PM targets with fixed space. */
+  queryTargets(uuid: string, rank: number, targets: number[]): Promise<QueryTargetsResp> {
+    this.calls.push(`querytargets ${uuid} ${rank} ${targets.join(",")}`);
+    const f = this.fail.get("querytargets");
+    return Promise.resolve({
+      status: typeof f === "number" ? f : 0,
+      infos: targets.map(() => ({ type: 3, space: [{ total: 100, free: 50 }] })),
+    });
+  }
+
   /** POOL_EXTEND. */
   extend(uuid: string, ranks: number[], tierBytes: number[]): Promise<ShardsResp> {
     this.calls.push(`extend ${uuid} ${ranks.join(",")}`);
@@ -156,6 +181,10 @@ export class NoPoolEngine implements PoolEngine {
   }
   /** Fails: no engine. */
   extend(): Promise<ShardsResp> {
+    return this.fail();
+  }
+  /** Fails: no engine. */
+  queryTargets(): Promise<QueryTargetsResp> {
     return this.fail();
   }
   /** Fails: no engine. */

@@ -17,11 +17,13 @@ import {
   PoolExtendReqSchema,
   PoolQueryReqSchema,
   PoolQueryRespSchema,
+  PoolQueryTargetReqSchema,
+  PoolQueryTargetRespSchema,
 } from "../../../proto/gen/ts/mgmt/pool_pb.ts";
 import { DaosRespSchema } from "../../../proto/gen/ts/mgmt/srv_pb.ts";
 import { PoolMethod } from "../../drpc/ids.ts";
 import { faults } from "../../lib/fault.ts";
-import type { PoolEngine, QueryResp, ShardsResp } from "./engine.ts";
+import type { PoolEngine, QueryResp, QueryTargetsResp, ShardsResp } from "./engine.ts";
 import type { PoolMapRank } from "./record.ts";
 
 /** A local engine as the MS reaches it (the harness's engine instances fit). */
@@ -100,6 +102,23 @@ export class DrpcPoolEngine implements PoolEngine {
       activeTargets: r.activeTargets,
       disabledTargets: r.disabledTargets,
       version: r.version,
+    };
+  }
+
+  /** POOL_QUERY_TARGETS (240). */
+  async queryTargets(uuid: string, rank: number, targets: number[]): Promise<QueryTargetsResp> {
+    const req = create(PoolQueryTargetReqSchema, { id: uuid, rank, targets });
+    const out = await this.call(
+      PoolMethod.POOL_QUERY_TARGETS,
+      toBinary(PoolQueryTargetReqSchema, req),
+    );
+    const r = fromBinary(PoolQueryTargetRespSchema, out);
+    return {
+      status: r.status,
+      infos: r.infos.map((i) => ({
+        type: i.type,
+        space: i.space.map((u) => ({ total: Number(u.total), free: Number(u.free) })),
+      })),
     };
   }
 

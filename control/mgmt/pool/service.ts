@@ -593,6 +593,45 @@ export class PoolService {
     });
   }
 
+  /**
+   * PoolQueryTarget (any replica): rank and target indexes checked against the stored map
+   * (clear errors), space from dRPC 240, states from the map.
+   */
+  async queryTargets(
+    id: string,
+    rank: number,
+    targets: number[],
+  ): Promise<{ type: number; state: TargetState; space: { total: number; free: number }[] }[]> {
+    const p = findPool(await this.d.ctx.state(), id);
+    if (p === undefined) throw poolNotFound(id);
+    const r = p.map.find((x) => x.rank === rank);
+    if (r === undefined) {
+      throw makeFault(
+        "SystemUnknown",
+        `rank ${rank} is not in pool ${id} (its ranks: ${mapRanks(p).join(",")})`,
+        "name a rank of the pool (dmg pool query)",
+      );
+    }
+    for (const t of targets) {
+      if (!Number.isInteger(t) || t < 0 || t >= r.targets.length) {
+        throw makeFault(
+          "SystemUnknown",
+          `target index ${t} out of range for rank ${rank} of pool ${id} ` +
+            `(${r.targets.length} targets: 0-${r.targets.length - 1})`,
+          "name target indexes of that rank",
+        );
+      }
+    }
+    const idx = targets.length > 0 ? targets : r.targets.map((_, i) => i);
+    const resp = await this.d.engine.queryTargets(p.uuid, rank, idx);
+    if (resp.status !== 0) throw engineError(`pool query-targets of ${p.uuid}`, resp.status);
+    return idx.map((t, i) => ({
+      type: resp.infos[i]?.type ?? 0,
+      state: r.targets[t],
+      space: resp.infos[i]?.space ?? [],
+    }));
+  }
+
   /** Join with `replace` of `rank`: fault 622 while it is UP_IN in any pool. */
   async checkReplace(rank: number): Promise<void> {
     checkReplaceRank(await this.d.ctx.state(), rank);

@@ -318,3 +318,15 @@ Deno.test("props: record fields answered; label rename keeps uniqueness and move
   // The old label is free again.
   await svc.create(req({ uuid: "33333333-3333-3333-3333-333333333333" }));
 });
+
+Deno.test("query targets: indexes checked against the map, states from the map", async () => {
+  const { svc, eng } = env(FOUR);
+  await svc.create(req());
+  await svc.changeTargets("tank", [1], [2], "exclude");
+  const infos = await svc.queryTargets("tank", 1, [1, 2]);
+  deepEqual(infos.map((i) => [i.type, i.state, i.space[0].free]), [[3, 4, 50], [3, 2, 50]]);
+  equal(eng.calls.at(-1), `querytargets ${U1} 1 1,2`);
+  equal((await svc.queryTargets("tank", 0, [])).length, 4);
+  await rejects(svc.queryTargets("tank", 9, []), /rank 9 is not in pool tank/);
+  await rejects(svc.queryTargets("tank", 1, [4]), /target index 4 out of range/);
+});
