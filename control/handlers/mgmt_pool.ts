@@ -1,7 +1,7 @@
 /**
  * mgmt.MgmtSvc pool calls on an MS replica, each after the request's system-name check:
- * PoolCreate and PoolDestroy on the leader, ListPools on any replica. The pool calls not built
- * yet answer a fault that names them instead of the transport's bare "unimplemented".
+ * changes on the leader, reads (ListPools, PoolQuery, PoolQueryTarget, PoolGetProp) on any
+ * replica.
  */
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
@@ -28,7 +28,7 @@ import {
   StorageTargetUsageSchema,
   StorageUsageStatsSchema,
 } from "../../proto/gen/ts/mgmt/pool_pb.ts";
-import { makeFault } from "../lib/fault.ts";
+import { PoolRanksResultSchema, SystemDrainRespSchema } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import type { ManagementService } from "../mgmt/management_service.ts";
 import type { CreateInput } from "../mgmt/pool/service.ts";
 import { PROP_PO_LABEL } from "../mgmt/pool/service.ts";
@@ -47,6 +47,7 @@ export type PoolMs = Pick<
   | "poolGetProps"
   | "poolSetProps"
   | "poolQueryTargets"
+  | "systemDrain"
 >;
 
 /** The pool MgmtSvc methods. */
@@ -114,15 +115,6 @@ export const QUERY_DISABLED = 1n << 3n;
 /** DPI_ENGINES_DEAD. */
 export const QUERY_DEAD = 1n << 4n;
 
-function notBuilt(rpc: string): () => Promise<never> {
-  return () =>
-    Promise.reject(makeFault(
-      "SystemUnknown",
-      `${rpc} is not implemented by this daos_server build`,
-      "use a daos_server build that serves pool operations",
-    ));
-}
-
 /** Builds the pool calls over the replica's MS. */
 export function mgmtPoolHandlers({ ms }: { readonly ms: PoolMs }): MgmtPoolHandlers {
   return {
@@ -154,7 +146,13 @@ export function mgmtPoolHandlers({ ms }: { readonly ms: PoolMs }): MgmtPoolHandl
         ),
       });
     }),
-    systemDrain: notBuilt("SystemDrain"),
+    systemDrain: systemScoped(ms, async (req) => {
+      const results = await ms.systemDrain(req.ranks, req.hosts, req.reint);
+      return create(SystemDrainRespSchema, {
+        reint: req.reint,
+        results: results.map((r) => create(PoolRanksResultSchema, r)),
+      });
+    }),
     poolExclude: systemScoped(ms, async (req) => {
       await ms.poolChangeTargets(req.id, [...req.ranks], [...req.targetIdx], "exclude");
       return create(PoolExcludeRespSchema, { status: 0 });

@@ -110,6 +110,11 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
       call(`queryTargets ${id} ${rank} ${targets}`, [
         { type: 3, state: 2, space: [{ total: 100, free: 40 }, { total: 200, free: 80 }] },
       ]),
+    systemDrain: (ranks, hosts, reint) =>
+      call(`drain ${ranks}|${hosts}|${reint}`, [
+        { status: 0, msg: "", poolId: "tank", ranks: "1" },
+        { status: -1025, msg: "rank 1 is stopped", poolId: "other", ranks: "1" },
+      ]),
     poolExtend: (id, ranks) => call(`extend ${id} ${ranks}`, [1024, 0]),
     poolGetProps: (id, nums) => call(`getProps ${id} ${nums}`, { 1: "tank", 4: "1" }),
     poolSetProps: (id, props) => call(`setProps ${id} ${JSON.stringify(props)}`, undefined),
@@ -383,6 +388,11 @@ Deno.test("replica MgmtSvc: pool calls reach the MS; label from property 1; syst
     [[3, 2, [[40n, 0], [80n, 1]]]],
   );
   equal(calls.at(-1), "queryTargets tank 2 1");
-  const nb = await remoteErr(c.systemDrain({ sys: SYS, ranks: "1" }));
-  ok(nb instanceof Fault && /SystemDrain is not implemented/.test(nb.message), String(nb));
+  const dr = await c.systemDrain({ sys: SYS, ranks: "1", reint: true });
+  equal(dr.reint, true);
+  deepEqual(dr.results.map((r) => [r.poolId, r.status, r.ranks, r.msg]), [
+    ["tank", 0, "1", ""],
+    ["other", -1025, "1", "rank 1 is stopped"],
+  ]);
+  equal(calls.at(-1), "drain 1||true");
 });

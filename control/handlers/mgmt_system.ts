@@ -40,6 +40,7 @@ export type ReplicaMs = Pick<
   | "poolGetProps"
   | "poolSetProps"
   | "poolQueryTargets"
+  | "systemDrain"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

@@ -71,6 +71,7 @@ import {
   type CreateResult,
   type MapOp,
   type PoolQueryInfo,
+  type PoolRanksOutcome,
   PoolService,
 } from "./pool/service.ts";
 import { type CloseMode, Replica } from "./replica.ts";
@@ -609,6 +610,12 @@ export class ManagementService {
   ): ReturnType<PoolService["queryTargets"]> {
     this.requireReplica();
     return await this.pools.queryTargets(id, rank, targets);
+  }
+
+  /** SystemDrain (leader): per pool results. */
+  async systemDrain(ranks: string, hosts: string, reint: boolean): Promise<PoolRanksOutcome[]> {
+    await this.requireLeader();
+    return await this.pools.systemDrain(ranks, hosts, reint);
   }
 
   /** ListPools (any replica). */

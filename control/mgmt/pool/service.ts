@@ -4,7 +4,8 @@
  * MS database (record.ts) and every change is one fenced write through the write pipeline, so
  * a replica that lost leadership fails the write instead of overwriting a newer leader's data.
  */
-import { makeFault } from "../../lib/fault.ts";
+import { errorText, makeFault } from "../../lib/fault.ts";
+import { selectMembers } from "../system_ops.ts";
 import { type DbState, noChanges } from "../db.ts";
 import type { Member } from "../member.ts";
 import type { OpsContext } from "../ops/context.ts";
@@ -37,6 +38,17 @@ export interface PoolQueryInfo {
   disabledRanks: string;
   deadRanks: string;
 }
+
+/** One pool's result of a system drain or reintegration (PoolRanksResult). */
+export interface PoolRanksOutcome {
+  status: number;
+  msg: string;
+  poolId: string;
+  ranks: string;
+}
+
+/** -DER_MISC: the status a pool's failed drain reports (its message says why). */
+export const DER_MISC = -1025;
 
 /** The reference's default number of pool service replicas. */
 export const DEFAULT_SVC_REPS = 3;
@@ -630,6 +642,44 @@ export class PoolService {
       state: r.targets[t],
       space: resp.infos[i]?.space ?? [],
     }));
+  }
+
+  /**
+   * SystemDrain (reint false) / reintegration (reint true): the selected ranks drained from,
+   * or reintegrated into, every pool that holds any of them; one result per pool, a failing
+   * pool not stopping the others. No filter is refused (it would drain the whole system).
+   */
+  async systemDrain(ranks: string, hosts: string, reint: boolean): Promise<PoolRanksOutcome[]> {
+    if (ranks === "" && hosts === "") {
+      throw makeFault(
+        "SystemUnknown",
+        "no ranks or hosts specified for system drain",
+        "name the ranks (--ranks) or hosts (--rank-hosts) to drain",
+      );
+    }
+    const s = await this.d.ctx.state();
+    const sel = selectMembers(
+      s.members.values(),
+      ranks,
+      hosts,
+      this.d.ctx.controlPort,
+      "SystemDrainReq",
+    );
+    const chosen = new Set(sel.members.map((m) => m.rank));
+    const out: PoolRanksOutcome[] = [];
+    for (const p of poolRecords(s)) {
+      const inPool = mapRanks(p).filter((r) => chosen.has(r)).sort((a, b) => a - b);
+      if (inPool.length === 0 || p.state !== "Ready") continue;
+      const poolId = p.label !== "" ? p.label : p.uuid;
+      const rs = RankSet.fromRanks(inPool).toString();
+      try {
+        await this.changeTargets(p.uuid, inPool, [], reint ? "reintegrate" : "drain");
+        out.push({ status: 0, msg: "", poolId, ranks: rs });
+      } catch (e) {
+        out.push({ status: DER_MISC, msg: errorText(e), poolId, ranks: rs });
+      }
+    }
+    return out;
   }
 
   /** Join with `replace` of `rank`: fault 622 while it is UP_IN in any pool. */

@@ -330,3 +330,27 @@ Deno.test("query targets: indexes checked against the map, states from the map",
   await rejects(svc.queryTargets("tank", 9, []), /rank 9 is not in pool tank/);
   await rejects(svc.queryTargets("tank", 1, [4]), /target index 4 out of range/);
 });
+
+Deno.test("system drain: every pool holding the ranks, one result each; reint needs joined", async () => {
+  const { svc, fx } = env(FOUR);
+  await svc.create(req({ ranks: [0, 1] }));
+  await svc.create(req({ uuid: U2, label: "other", ranks: [1, 2, 3] }));
+  await rejects(svc.systemDrain("", "", false), /no ranks or hosts specified/);
+  // Host 1 holds ranks 0 and 1.
+  deepEqual(await svc.systemDrain("", "10.0.0.1", false), [
+    { status: 0, msg: "", poolId: "tank", ranks: "0-1" },
+    { status: 0, msg: "", poolId: "other", ranks: "1" },
+  ]);
+  let s = await fx.ctx.state();
+  deepEqual(findPool(s, "other")!.map[0].targets, [6, 6, 6, 6]);
+  await fx.ctx.write((st) => {
+    const m = [...st.members.values()].find((x) => x.rank === 0)!;
+    return { put: [{ ...m, state: "stopped" }], remove: [], attrs: {}, extraMapIncrements: 0 };
+  });
+  const back = await svc.systemDrain("0-1", "", true);
+  equal(back[0].poolId, "tank");
+  ok(back[0].status < 0 && /rank 0 is stopped/.test(back[0].msg), back[0].msg);
+  deepEqual(back[1], { status: 0, msg: "", poolId: "other", ranks: "1" });
+  s = await fx.ctx.state();
+  deepEqual(findPool(s, "other")!.map[0].targets, [4, 4, 4, 4]);
+});
