@@ -13,6 +13,7 @@ import { DER_NONEXIST, DER_NOSPACE, type PoolEngine, type TierStat } from "./eng
 import { RankSet } from "../../lib/rankset.ts";
 import {
   findPool,
+  isUuid,
   mapRanks,
   type PoolMapRank,
   type PoolRecord,
@@ -139,6 +140,29 @@ export function autoTierBytes(totalBytes: number, ratio: number[], n: number): n
   return ratio.map((r) => Math.floor(totalBytes * r / n));
 }
 
+/** Longest pool label (DAOS_PROP_LABEL_MAX_LEN). */
+export const MAX_LABEL_LEN = 127;
+
+/**
+ * Refuses a label the reference refuses: empty, longer than 127, characters other than
+ * alphanumerics and `:._-`, or one that parses as a uuid (ids would be ambiguous).
+ */
+export function checkLabel(label: string): void {
+  let why = "";
+  if (label === "") why = "it is empty";
+  else if (label.length > MAX_LABEL_LEN) why = `it is longer than ${MAX_LABEL_LEN} characters`;
+  else if (!/^[A-Za-z0-9:._-]+$/.test(label)) {
+    why = "only letters, digits and : . _ - are allowed";
+  } else if (isUuid(label)) why = "it has the form of a uuid";
+  if (why !== "") {
+    throw makeFault(
+      "SystemUnknown",
+      `invalid pool label "${label.slice(0, 140)}": ${why}`,
+      "choose a label of at most 127 letters, digits, colons, periods, hyphens or underscores",
+    );
+  }
+}
+
 function poolNotFound(id: string): Error {
   return makeFault(
     "SystemUnknown",
@@ -209,6 +233,7 @@ export class PoolService {
       );
     }
     const label = req.label !== "" ? req.label : req.props[String(PROP_PO_LABEL)] ?? "";
+    if (label !== "") checkLabel(label);
     if (label !== "" && findPool(s, label) !== undefined) {
       throw makeFault(
         "ServerPoolDuplicateLabel",
@@ -588,6 +613,7 @@ export class PoolService {
       for (const [k, v] of Object.entries(props)) {
         const n = Number(k);
         if (n === PROP_PO_LABEL) {
+          checkLabel(v);
           const other = findPool(st, v);
           if (other !== undefined && other.uuid !== p.uuid) {
             throw makeFault(

@@ -354,3 +354,13 @@ Deno.test("system drain: every pool holding the ranks, one result each; reint ne
   s = await fx.ctx.state();
   deepEqual(findPool(s, "other")!.map[0].targets, [4, 4, 4, 4]);
 });
+
+Deno.test("labels: the reference's rules at create and at rename", async () => {
+  const { svc, eng } = env(FOUR);
+  for (const bad of ["a b", "x".repeat(128), U2, "tank/1"]) {
+    await rejects(svc.create(req({ label: bad })), /invalid pool label/, bad);
+  }
+  deepEqual(eng.calls, []);
+  await svc.create(req({ label: "a:b.c_d-" + "x".repeat(119) }));
+  await rejects(svc.setProps(U1, { 1: "" }), /invalid pool label "": it is empty/);
+});
