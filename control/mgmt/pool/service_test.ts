@@ -7,7 +7,7 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { Fault } from "../../lib/fault.ts";
 import { member, type OpsFixture, opsFixture } from "../testing/fixture.ts";
 import type { Member } from "../member.ts";
-import { DER_NOSPACE, FakePoolEngine } from "./engine.ts";
+import { DER_NOSPACE, FakePoolEngine, NoPoolEngine } from "./engine.ts";
 import { findPool, poolRecords, TargetState } from "./record.ts";
 import {
   autoTierBytes,
@@ -363,4 +363,16 @@ Deno.test("labels: the reference's rules at create and at rename", async () => {
   deepEqual(eng.calls, []);
   await svc.create(req({ label: "a:b.c_d-" + "x".repeat(119) }));
   await rejects(svc.setProps(U1, { 1: "" }), /invalid pool label "": it is empty/);
+});
+
+Deno.test("create without a ready engine: fault 611, no record left, label free", async () => {
+  const fx = opsFixture(FOUR);
+  const svc = new PoolService({
+    ctx: fx.ctx,
+    engine: new NoPoolEngine(),
+    targetsPerRank: 4,
+    raise: () => {},
+  });
+  await rejects(svc.create(req()), (e) => faultCode(e) === 611);
+  deepEqual(poolRecords(await fx.ctx.state()), []);
 });
