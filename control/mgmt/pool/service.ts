@@ -53,6 +53,8 @@ export const DER_MISC = -1025;
 
 /** The reference's default number of pool service replicas. */
 export const DEFAULT_SVC_REPS = 3;
+/** The reference's default SCM:NVMe ratio for auto-sized pools. */
+export const DEFAULT_TIER_RATIO = [0.06, 0.94];
 /** The reference's maximum number of pool service replicas. */
 export const MAX_SVC_REPS = 13;
 /** Smallest SCM per target: the PMDK pool minimum (VOS_SCM_MIN). */
@@ -245,7 +247,11 @@ export class PoolService {
       throw makeFault("SystemUnknown", `pool ${req.uuid} already exists`, "use another uuid");
     }
     const tierBytes = req.totalBytes > 0
-      ? autoTierBytes(req.totalBytes, req.tierRatio, ranks.length)
+      ? autoTierBytes(
+        req.totalBytes,
+        req.tierRatio.length > 0 ? req.tierRatio : DEFAULT_TIER_RATIO,
+        ranks.length,
+      )
       : [...req.tierBytes];
     const scmPerTarget = Math.floor((tierBytes[0] ?? 0) / this.d.targetsPerRank);
     if (scmPerTarget < SCM_MIN_PER_TARGET) {
@@ -258,7 +264,12 @@ export class PoolService {
         } bytes of SCM`,
       );
     }
-    const reps = req.numSvcReps > 0 ? req.numSvcReps : DEFAULT_SVC_REPS;
+    // As the reference: 3 by default, 1 when fewer ranks than that are available.
+    const reps = req.numSvcReps > 0
+      ? req.numSvcReps
+      : ranks.length >= DEFAULT_SVC_REPS
+      ? DEFAULT_SVC_REPS
+      : 1;
     if (reps > MAX_SVC_REPS) {
       throw makeFault(
         "ServerPoolInvalidServiceReps",

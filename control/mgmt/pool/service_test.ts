@@ -376,3 +376,14 @@ Deno.test("create without a ready engine: fault 611, no record left, label free"
   await rejects(svc.create(req()), (e) => faultCode(e) === 611);
   deepEqual(poolRecords(await fx.ctx.state()), []);
 });
+
+Deno.test("defaults: 3 service replicas, 1 when fewer ranks; tier ratio 6% SCM", async () => {
+  const { svc } = env(FOUR);
+  const two = await svc.create(req({ ranks: [0, 2] }));
+  deepEqual(two.svcReps, [0]);
+  const all = await svc.create(
+    req({ uuid: U2, label: "b", tierBytes: [], totalBytes: 400 * GiB, tierRatio: [] }),
+  );
+  deepEqual(all.svcReps, [0, 2, 3]);
+  deepEqual(all.tierBytes, autoTierBytes(400 * GiB, [0.06, 0.94], 4));
+});
