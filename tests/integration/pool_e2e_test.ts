@@ -14,13 +14,6 @@ const ENGINES = 2;
 const TARGETS = 2;
 const BLK = 4096;
 
-interface CreateJson {
-  uuid: string;
-  svc_reps: number[];
-  tgt_ranks: number[];
-  tier_bytes: number[];
-}
-
 interface TierStats {
   total: number;
   free: number;
