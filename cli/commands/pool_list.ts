@@ -64,10 +64,11 @@ export async function listPools(
         if (q.uuid !== p.info.uuid) {
           throw new Error("pool query response uuid does not match request");
         }
-        const label = p.info.label;
-        const svcReps = p.info.svcReps;
+        const { label, svcReps, state } = p.info;
         p.info = poolInfoFromQuery(q);
-        // The list entry names the pool; the query reply may leave these empty.
+        // The list entry names the pool and gives its state (§5.13 shows `Ready` even with
+        // disabled targets: no TargetsExcluded fix-up here); the reply may leave these empty.
+        p.info.state = state;
         if (p.info.label === "") p.info.label = label;
         if (p.info.svcReps.length === 0) p.info.svcReps = svcReps;
       } catch (e) {
