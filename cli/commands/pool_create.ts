@@ -247,11 +247,9 @@ export function poolCreateJson(uuid: string, resp: PoolCreateResp): GoJsonValue 
 export async function poolCreate(
   ctx: CommandContext,
   label: string | undefined,
-  extra: string[],
   f: PoolCreateFlags,
 ): Promise<void> {
   if (label === undefined) throw new Error("the required argument `<pool label>` was not provided");
-  if (extra.length > 0) throw new Error(`unexpected ${extra.join(" ")}`);
   if (!labelIsValid(label)) throw new Error(`invalid label "${label}"`);
   let props: PoolPropSetting[] = [];
   for (const p of f.properties ?? []) {
@@ -365,11 +363,9 @@ export function registerPoolCreate(pool: Command, run: Runner): void {
       collect,
     )
     .option("-a, --acl-file <path>", "access control list file path for DAOS pool")
-    .argument("[label]", "pool label")
-    .argument("[extra...]")
+    // Optional for commander so that a missing label gets the reference's message.
+    .argument("[label]", "pool label (required)")
     .action(
-      run((ctx, label: string | undefined, extra: string[], o: PoolCreateFlags) =>
-        poolCreate(ctx, label, extra, o)
-      ),
+      run((ctx, label: string | undefined, o: PoolCreateFlags) => poolCreate(ctx, label, o)),
     );
 }

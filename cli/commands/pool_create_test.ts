@@ -351,7 +351,7 @@ Deno.test("dmg pool create: flag errors, before any request", async () => {
     [["-s", "1GB", "alfalfa!"], `invalid label "alfalfa!"`],
     [["-s", "1GB", UUID], `invalid label "${UUID}"`],
     [["-s", "1GB"], "the required argument `<pool label>` was not provided"],
-    [["-s", "1GB", "tank", "more"], "unexpected more"],
+    [["-s", "1GB", "tank", "more"], "unexpected arguments: more"],
     [["-s", "1GB", "-P", "label:x", "tank"], "can't set label property with label argument"],
   ];
   for (const [args, msg] of cases) {
