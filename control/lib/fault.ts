@@ -591,10 +591,14 @@ export class DaosStatusError extends Error {
   /** Negative DER code, e.g. -1005. */
   readonly status: number;
 
-  constructor(status: number, cause?: unknown) {
-    super(daosStatusString(status), { cause });
+  /** What the status is about (e.g. which tier had no space), "" when nothing more is known. */
+  readonly detail: string;
+
+  constructor(status: number, cause?: unknown, detail = "") {
+    super(daosStatusString(status) + (detail === "" ? "" : `: ${detail}`), { cause });
     this.name = "DaosStatusError";
     this.status = status > 0 ? -status : status;
+    this.detail = detail;
   }
 }
 

@@ -142,7 +142,10 @@ export function faultError(fault: Fault): ConnectError {
 
 /** The wire form of a DAOS status (negative DER code). */
 export function daosStatusError(err: DaosStatusError): ConnectError {
-  return withInfo(err.message, Reason.daosStatus, "DAOS", { Status: String(err.status) });
+  // Detail is ours (the reference sends only Status): what the status is about, for the admin.
+  const md: Record<string, string> = { Status: String(err.status) };
+  if (err.detail !== "") md.Detail = err.detail;
+  return withInfo(err.message, Reason.daosStatus, "DAOS", md);
 }
 
 /** Converts any error a handler throws into its wire form (typed errors keep their type). */
@@ -198,7 +201,11 @@ export function decodeRemoteError(err: unknown): Error {
           cause: ce,
         });
       case Reason.daosStatus:
-        return new DaosStatusError(Number.parseInt(md.Status ?? "-1025", 10) || -1025, ce);
+        return new DaosStatusError(
+          Number.parseInt(md.Status ?? "-1025", 10) || -1025,
+          ce,
+          md.Detail ?? "",
+        );
       case Reason.notLeader:
         return new NotLeaderError(md.LeaderHint ?? "", replicaList(md.Replicas));
       case Reason.notReplica:

@@ -11,7 +11,7 @@ import {
   NotReplicaError,
   toWireError,
 } from "./error_codec.ts";
-import { makeFault } from "../fault.ts";
+import { DaosStatusError, makeFault } from "../fault.ts";
 
 Deno.test("not-leader text: the reference form when hint and replicas are known", () => {
   assertEquals(
@@ -81,4 +81,16 @@ Deno.test("isMsRetryable: routing and not-ready answers yes, faults and plain er
   ];
   for (const [err, want] of cases) assertEquals(isMsRetryable(err), want, String(err));
   assertEquals(isMsNotReady(dbDown), false);
+});
+
+Deno.test("DAOS status errors keep their code and detail across the wire", () => {
+  for (const detail of ["", "pool create tank: NVMe tier: 4.3 GB per rank asked"]) {
+    const e = decodeRemoteError(toWireError(new DaosStatusError(-1007, undefined, detail)));
+    if (!(e instanceof DaosStatusError)) throw new Error(`decoded as ${e}`);
+    assertEquals([e.status, e.detail], [-1007, detail]);
+    assertEquals(
+      e.message,
+      "DER_NOSPACE(-1007): No space on storage target" + (detail === "" ? "" : `: ${detail}`),
+    );
+  }
 });

@@ -4,7 +4,8 @@
  * MS database (record.ts) and every change is one fenced write through the write pipeline, so
  * a replica that lost leadership fails the write instead of overwriting a newer leader's data.
  */
-import { errorText, makeFault } from "../../lib/fault.ts";
+import { DaosStatusError, errorText, makeFault } from "../../lib/fault.ts";
+import { formatBytes } from "../../lib/sizes.ts";
 import { selectMembers } from "../system_ops.ts";
 import { type DbState, noChanges } from "../db.ts";
 import type { Member } from "../member.ts";
@@ -176,11 +177,23 @@ function poolNotFound(id: string): Error {
 
 /** The error a failing engine status becomes. */
 function engineError(what: string, status: number, detail = ""): Error {
-  return makeFault(
-    "SystemUnknown",
-    `${what} failed: DER(${status})${detail === "" ? "" : `: ${detail}`}`,
-    "check the engine logs of the ranks involved, then retry",
+  // A DAOS status, as the reference's MS returns the engine's; the detail says what failed.
+  return new DaosStatusError(status, undefined, detail === "" ? what : `${what}: ${detail}`);
+}
+
+/** Why a create had no space: per short tier, what was asked and the most that fits per rank. */
+export function noSpaceDetail(asked: number[], largest: number[]): string {
+  const names = ["SCM", "NVMe"];
+  const short = asked.flatMap((a, t) =>
+    largest[t] !== undefined && a > largest[t]
+      ? [
+        `${names[t] ?? `tier ${t}`} tier: ${formatBytes(a)} per rank asked, at most ${
+          formatBytes(largest[t])
+        } per rank fits on every rank`,
+      ]
+      : []
   );
+  return short.length > 0 ? short.join("; ") : "";
 }
 
 /** The leader's pool operations. */
@@ -307,11 +320,9 @@ export class PoolService {
     if (resp.status !== 0) {
       await this.d.ctx.write(() => removePool(noChanges(), rec));
       const detail = resp.status === DER_NOSPACE
-        ? `${resp.error}${
-          resp.largest.length > 0 ? ` (largest per-rank size that fits: ${resp.largest})` : ""
-        }`
+        ? noSpaceDetail(tierBytes, resp.largest) || resp.error
         : resp.error;
-      throw engineError(`pool create of ${rec.uuid}`, resp.status, detail);
+      throw engineError(`pool create ${label === "" ? rec.uuid : label}`, resp.status, detail);
     }
     const ready: PoolRecord = {
       ...rec,

@@ -146,7 +146,10 @@ Deno.test("create: engine NOSPACE removes the record and names the tier and larg
     largest: [GiB, 2 * GiB],
   });
   await rejects(svc.create(req()), (e) => {
-    match((e as Error).message, /-1007.*NVMe tier.*largest per-rank size/);
+    match(
+      (e as Error).message,
+      /^DER_NOSPACE\(-1007\): .*: pool create tank: NVMe tier: 4\.3 GB per rank asked, at most 2\.1 GB per rank fits on every rank$/,
+    );
     return true;
   });
   deepEqual(poolRecords(await fx.ctx.state()), []);
@@ -274,7 +277,7 @@ Deno.test("query: map fields from the record; an engine without the map gets it 
   deepEqual([q.enabledRanks, q.disabledRanks, q.deadRanks], ["0-2", "3", "3"]);
   equal(q.tierStats[0].free, 60);
   eng.fail.set("query", -1003);
-  await rejects(svc.query("tank", 0n), /pool query of .* failed: DER\(-1003\)/);
+  await rejects(svc.query("tank", 0n), /DER_INVAL\(-1003\): Invalid parameters: pool query of /);
 });
 
 Deno.test("extend: joined new ranks only; their targets UP_IN; version +1, pushed", async () => {
