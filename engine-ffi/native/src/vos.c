@@ -1098,6 +1098,40 @@ static void scan_mount(struct vos_engine *eng)
 	closedir(d);
 }
 
+/*
+ * The storage core this process opened last (one engine per process): the mgmt module reads
+ * the space pools hold on each bdev through it (vos_bdev_used) without owning it.
+ */
+static pthread_mutex_t vos_cur_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vos_engine *vos_cur;
+
+int vos_bdev_used(const char *dev_uuid, uint64_t *used)
+{
+	int rc = -DER_NONEXIST;
+
+	*used = 0;
+	pthread_mutex_lock(&vos_cur_lock);
+	if (vos_cur != NULL) {
+		struct vos_engine *eng = vos_cur;
+
+		pthread_mutex_lock(&eng->lock);
+		if (dev_find(eng, dev_uuid) >= 0) {
+			for (uint32_t i = 0; i < eng->sd->sd_npools; i++) {
+				struct smd_pool_df *p = &smd_pools(eng)[i];
+				struct smd_ext_df *e = smd_exts(p);
+
+				for (uint32_t t = 0; e != NULL && t < p->sp_ntgt; t++)
+					if (strncmp(e[t].se_dev, dev_uuid, sizeof(e[t].se_dev)) == 0)
+						*used += e[t].se_len;
+			}
+			rc = 0;
+		}
+		pthread_mutex_unlock(&eng->lock);
+	}
+	pthread_mutex_unlock(&vos_cur_lock);
+	return rc;
+}
+
 int vos_engine_open(const struct dss_storage *st, int ntargets, struct vos_engine **out,
 		    char *err, size_t errlen)
 {
@@ -1159,6 +1193,9 @@ int vos_engine_open(const struct dss_storage *st, int ntargets, struct vos_engin
 	}
 	scan_mount(eng);
 	*out = eng;
+	pthread_mutex_lock(&vos_cur_lock);
+	vos_cur = eng;
+	pthread_mutex_unlock(&vos_cur_lock);
 	return 0;
 }
 
@@ -1166,6 +1203,10 @@ void vos_engine_close(struct vos_engine *eng)
 {
 	if (eng == NULL)
 		return;
+	pthread_mutex_lock(&vos_cur_lock);
+	if (vos_cur == eng)
+		vos_cur = NULL;
+	pthread_mutex_unlock(&vos_cur_lock);
 	while (eng->npools > 0)
 		mem_drop(eng, &eng->pools[0]);
 	free(eng->pools);

@@ -152,6 +152,13 @@ DSS_API int vos_target_info(struct vos_engine *eng, const uint8_t uuid[16], int 
  */
 DSS_API void vos_engine_query(struct vos_engine *eng, struct vos_space *sp);
 
+/**
+ * Bytes the pools of this process's open storage core hold on bdev dev_uuid (their targets'
+ * NVMe extents): 0, or -DER_NONEXIST when no core is open or the bdev is not one of its usable
+ * bdevs (*used is 0 then).
+ */
+DSS_API int vos_bdev_used(const char *dev_uuid, uint64_t *used);
+
 /** Number of targets and of usable bdevs of the engine. */
 DSS_API int vos_engine_ntargets(const struct vos_engine *eng);
 DSS_API int vos_engine_nbdevs(const struct vos_engine *eng);

@@ -403,7 +403,25 @@ static void test_no_overlap(void **state)
 	}
 	vos_engine_query(e->eng, &sp);
 	assert_int_equal(sp.nvme_free, sp0.nvme_free - sum);
+	{
+		/* per bdev, as the mgmt module reports device space: together all pools hold */
+		uint64_t used, all = 0;
+
+		for (int d = 0; d < e->st.nbdevs; d++) {
+			assert_int_equal(vos_bdev_used(e->st.bdevs[d].uuid, &used), 0);
+			all += used;
+		}
+		assert_int_equal(all, sum);
+		assert_int_equal(vos_bdev_used("no-such-bdev", &used), -DER_NONEXIST);
+		assert_int_equal(used, 0);
+	}
 	env_close(e);
+	{
+		uint64_t used;
+
+		/* no storage core open: nothing to report */
+		assert_int_equal(vos_bdev_used(e->st.bdevs[0].uuid, &used), -DER_NONEXIST);
+	}
 	env_open(e);
 	assert_int_equal(vos_engine_nproblems(e->eng), 0);
 	assert_no_overlap(e, u, 6);

@@ -15,6 +15,7 @@
 #include "mgmt/srv.pb-c.h"
 #include "notify.h"
 #include "telemetry.h"
+#include "vos.h"
 
 #define PACK_INTO(msg, pfx, out, out_len)                                                    \
 	({                                                                                   \
@@ -27,6 +28,16 @@
 			*(out_len) = pfx##__pack(msg, *(out));                               \
 		_st;                                                                         \
 	})
+
+/* Bytes of bdev b no pool holds; the whole bdev while no storage core is open (no pools). */
+static uint64_t bdev_avail(const struct dss_bdev *b)
+{
+	uint64_t used = 0;
+
+	if (vos_bdev_used(b->uuid, &used) != 0 || used > b->size)
+		return b->size;
+	return b->size - used;
+}
 
 static int daos_resp(int32_t status, uint8_t **out, size_t *out_len)
 {
@@ -299,8 +310,9 @@ static int h_smd_list_devs(struct dss_engine *eng, const uint8_t *req, size_t le
 		d->n_tgt_ids = pos - first;
 		d->tgt_ids = pos > first ? &tgts[first] : NULL;
 		d->total_bytes = b->size;
-		d->avail_bytes = b->size; /* no blob allocator yet: nothing is allocated */
-		d->usable_bytes = b->size;
+		/* free = what no pool's NVMe extents hold (the pool module's storage core) */
+		d->avail_bytes = bdev_avail(b);
+		d->usable_bytes = d->avail_bytes;
 		d->cluster_size = 1u << 20;
 		d->rank = rank;
 		d->bdev_path = b->path;
@@ -343,7 +355,7 @@ static int h_bio_health(struct dss_engine *eng, const uint8_t *req, size_t len, 
 		resp.dev_uuid = b->uuid;
 		resp.timestamp = (uint64_t)time(NULL);
 		resp.total_bytes = b->size;
-		resp.avail_bytes = b->size;
+		resp.avail_bytes = bdev_avail(b);
 		resp.read_only_warn = b->state != DSS_BDEV_NORMAL;
 	}
 	status = PACK_INTO(&resp, ctl__bio_health_resp, out, out_len);
