@@ -42,7 +42,16 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
       "completion",
     ]],
     [["dmg", "sys"], ["system"]],
-    [["dmg", "pool", ""], ["destroy", "get-prop", "set-prop"]],
+    [["dmg", "pool", ""], [
+      "destroy",
+      "get-prop",
+      "set-prop",
+      "exclude",
+      "drain",
+      "reintegrate",
+      "extend",
+    ]],
+    [["dmg", "pool", "drain", "--r"], ["--ranks"]],
     [["dmg", "pool", "destroy", "--r"], ["--recursive"]],
     [["dmg", "sys", "q"], ["query"]],
     [["dmg", "system", "st"], ["stop", "start"]],
@@ -109,8 +118,8 @@ Deno.test({
     );
     equal(
       await zshComplete(script, ["dmg", "sys", ""]),
-      "query stop start exclude clear-exclude erase leader-query events audit set-attr " +
-        "get-attr del-attr set-prop get-prop rebuild self-heal cleanup",
+      "query stop start exclude clear-exclude erase leader-query events audit " +
+        "drain reintegrate set-attr get-attr del-attr set-prop get-prop rebuild self-heal cleanup",
     );
     equal(
       await zshComplete(script, ["dmg", "sto", "query", ""]),
