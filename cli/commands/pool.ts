@@ -17,6 +17,7 @@ import {
 import { formatTable } from "../../control/lib/txtfmt.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
 import { render, request } from "../render.ts";
+import { registerPoolQuery } from "./pool_query.ts";
 import { registerPoolRanks } from "./pool_ranks.ts";
 import {
   type CommandContext,
@@ -170,5 +171,6 @@ export const registerPool: RegisterCommands = (program, run) => {
     .argument("<props>", "pool properties to set (name:value[,name:value...])")
     .action(run((ctx, id: string, arg: string) => poolSetProp(ctx, id, arg)));
 
+  registerPoolQuery(pool, run);
   registerPoolRanks(pool, run);
 };
