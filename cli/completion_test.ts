@@ -58,7 +58,7 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
     [["dmg", "pool", "destroy", "--r"], ["--recursive"]],
     [["dmg", "sys", "q"], ["query"]],
     [["dmg", "system", "st"], ["stop", "start"]],
-    [["dmg", "-j", "sto", "query", ""], ["usage", "list-devices", "device-health"]],
+    [["dmg", "-j", "sto", "query", ""], ["usage", "list-devices", "list-pools", "device-health"]],
     [["dmg", "-o", "x.yml", "system", "le"], ["leader-query"]],
     [["dmg", "--j"], ["--json", "--json-logging"]],
     [["dmg", "system", "query", "--r"], ["--ranks", "--rank-hosts"]],
