@@ -126,7 +126,7 @@ Deno.test({
     );
     equal(
       await zshComplete(script, ["dmg", "sto", "query", ""]),
-      "usage list-devices device-health",
+      "usage list-devices list-pools device-health",
     );
     ok((await zshComplete(script, ["dmg", "system", "query", "--"])).includes("--rank-hosts"));
     equal(await zshComplete(script, ["dmg", "system", "query", "--ranks", ""]), "");

@@ -104,7 +104,7 @@ Deno.test("list-pools: unreachable host is a host error; bad --uuid/--rank refus
   const r = await runDmg(["storage", "query", "list-pools"], m);
   equal(r.code, 1);
   match(r.out, /^Errors:\n.*h2 +the server at h2:10001 refused the connection/s);
-  match(r.out, /--\nh1\n--\n  Pools\n/);
+  match(r.out, /--\nh1\n--\n {2}Pools\n/);
   equal(r.err, "ERROR: dmg: 1 host had errors\n");
   const calls = m.calls.length;
   const bad = await runDmg(["storage", "query", "list-pools", "-u", "nope"], m);
