@@ -20,6 +20,7 @@ export type GoJsonValue =
 
 // Any character goQuote would change: most strings have none and are copied whole (a
 // 1024-member `system query -j` spent ~15 ms here going character by character).
+// deno-lint-ignore no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
 
 /** Escapes a string the way Go's encoder does (HTML-safe). */

@@ -181,6 +181,12 @@ Deno.test("audited methods: every mutating admin RPC, with keys but never attrib
     ["/ctl.CtlSvc/StorageFormat", {}, true, "host 127.0.0.1:10001"],
     ["/mgmt.MgmtSvc/SystemQuery", {}, false, "all ranks"],
     ["/mgmt.MgmtSvc/SystemGetAttr", {}, false, "all ranks"],
+    ["/mgmt.MgmtSvc/PoolCreate", { uuid: "u1", properties: [{ strval: "tank" }] }, true, "pool u1"],
+    ["/mgmt.MgmtSvc/PoolDestroy", { id: "tank" }, true, "pool tank"],
+    ["/mgmt.MgmtSvc/PoolExclude", { id: "tank", ranks: [1, 2] }, true, "pool tank ranks 1,2"],
+    ["/mgmt.MgmtSvc/PoolSetProp", { id: "tank", properties: [] }, true, "pool tank"],
+    ["/mgmt.MgmtSvc/PoolQuery", { id: "tank" }, false, ""],
+    ["/mgmt.MgmtSvc/ListPools", {}, false, ""],
   ];
   for (const [method, msg, audited, target] of cases) {
     equal(isAudited(method), audited, method);

@@ -9,6 +9,7 @@ import { mgmtAttachHandlers } from "./mgmt_attach.ts";
 import { mgmtAttrHandlers } from "./mgmt_attrs.ts";
 import { followEventsHandler, mgmtEventHandlers } from "./mgmt_events.ts";
 import { mgmtJoinHandlers } from "./mgmt_join.ts";
+import { mgmtPoolHandlers } from "./mgmt_pool.ts";
 import { type NonReplicaContext, nonReplicaMgmtService } from "./mgmt_nonreplica.ts";
 import { mgmtSystemHandlers, type ReplicaContext, type ReplicaMs } from "./mgmt_system.ts";
 import { wireErrors } from "./wire.ts";
@@ -22,6 +23,7 @@ export function replicaMgmtService(ctx: ReplicaContext): ServiceImpl<typeof Mgmt
       ...mgmtEventHandlers(ctx),
       ...mgmtAttrHandlers(ctx),
       ...mgmtAttachHandlers(ctx),
+      ...mgmtPoolHandlers(ctx),
     }),
     systemFollowEvents: followEventsHandler(ctx),
   };

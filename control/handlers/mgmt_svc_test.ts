@@ -97,6 +97,67 @@ function fakeMs(calls: string[], fail?: () => Error): ReplicaMs {
         records: [create(AuditRecordSchema, { seq: 4n, who: "admin", outcome: "ok" })],
         cursor: 4n,
       }),
+    poolCreate: (r) =>
+      call(`poolCreate ${r.uuid} label=${r.label} ranks=${r.ranks} tiers=${r.tierBytes}`, {
+        svcLdr: 1,
+        svcReps: [1, 2],
+        tgtRanks: [1, 2],
+        tierBytes: [1024, 2048],
+      }),
+    poolDestroy: (id) => call(`poolDestroy ${id}`, undefined),
+    poolChangeTargets: (id, ranks, idx, op) => call(`${op} ${id} ${ranks}/${idx}`, undefined),
+    poolQueryTargets: (id, rank, targets) =>
+      call(`queryTargets ${id} ${rank} ${targets}`, [
+        { type: 3, state: 2, space: [{ total: 100, free: 40 }, { total: 200, free: 80 }] },
+      ]),
+    systemDrain: (ranks, hosts, reint) =>
+      call(`drain ${ranks}|${hosts}|${reint}`, [
+        { status: 0, msg: "", poolId: "tank", ranks: "1" },
+        { status: -1025, msg: "rank 1 is stopped", poolId: "other", ranks: "1" },
+      ]),
+    poolExtend: (id, ranks) => call(`extend ${id} ${ranks}`, [1024, 0]),
+    poolGetProps: (id, nums) => call(`getProps ${id} ${nums}`, { 1: "tank", 4: "1" }),
+    poolSetProps: (id, props) => call(`setProps ${id} ${JSON.stringify(props)}`, undefined),
+    poolQuery: (id, mask) =>
+      call(`poolQuery ${id} ${mask}`, {
+        pool: {
+          uuid: "u1",
+          label: "tank",
+          state: "Ready" as const,
+          svcRanks: [2, 0],
+          props: {},
+          owner: "",
+          group: "",
+          tierBytes: [],
+          createRanks: [0, 2],
+          mapVersion: 3,
+          map: [{ rank: 0, targets: [4] }, { rank: 2, targets: [2] }],
+          pendingDestroy: [],
+        },
+        totalTargets: 2,
+        activeTargets: 1,
+        disabledTargets: 1,
+        degraded: true,
+        tierStats: [{ total: 100, free: 60, min: 10, max: 20, mean: 15 }],
+        enabledRanks: "0",
+        disabledRanks: "2",
+        deadRanks: "2",
+      }),
+    listPools: () =>
+      call("listPools", [{
+        uuid: "u1",
+        label: "tank",
+        state: "Ready" as const,
+        svcRanks: [1],
+        props: {},
+        owner: "",
+        group: "",
+        tierBytes: [],
+        createRanks: [1],
+        mapVersion: 1,
+        map: [],
+        pendingDestroy: [],
+      }]),
   };
 }
 
@@ -265,4 +326,73 @@ Deno.test("replica MgmtSvc: event log and audit calls map onto the proto, follow
     for await (const _ of down.systemFollowEvents({ sys: SYS })) { /* none */ }
   })());
   ok(notLeader instanceof NotLeaderError, String(notLeader));
+});
+
+Deno.test("replica MgmtSvc: pool calls reach the MS; label from property 1; system name checked", async () => {
+  const calls: string[] = [];
+  const c = client(fakeMs(calls));
+  const r = await c.poolCreate({
+    sys: SYS,
+    uuid: "u1",
+    tierBytes: [1024n, 2048n],
+    properties: [{ number: 1, value: { case: "strval", value: "tank" } }],
+  });
+  deepEqual([r.svcLdr, r.svcReps, r.tgtRanks, r.tierBytes], [1, [1, 2], [1, 2], [1024n, 2048n]]);
+  await c.poolDestroy({ sys: SYS, id: "tank" });
+  const l = await c.listPools({ sys: SYS });
+  deepEqual(l.pools.map((p) => [p.uuid, p.label, p.state, p.svcReps]), [["u1", "tank", "Ready", [
+    1,
+  ]]]);
+  deepEqual(calls, [
+    "poolCreate u1 label=tank ranks= tiers=1024,2048",
+    "poolDestroy tank",
+    "listPools",
+  ]);
+  const wrong = await remoteErr(c.listPools({ sys: "other" }));
+  ok(wrong instanceof Fault && wrong.code === 603, String(wrong));
+  const follower = client(fakeMs([], () => new NotLeaderError("10.0.0.1:10001", [])));
+  const e = await remoteErr(follower.poolDestroy({ sys: SYS, id: "tank" }));
+  ok(e instanceof NotLeaderError && e.leaderHint === "10.0.0.1:10001", String(e));
+  await c.poolExclude({ sys: SYS, id: "tank", ranks: [2], targetIdx: [0, 1] });
+  await c.poolDrain({ sys: SYS, id: "tank", ranks: [2] });
+  await c.poolReintegrate({ sys: SYS, id: "tank", ranks: [2] });
+  // Disabled ranks asked for (bit 3), enabled and dead not.
+  const q = await c.poolQuery({ sys: SYS, id: "tank", queryMask: 8n });
+  deepEqual(
+    [q.uuid, q.state, q.version, q.leader, q.totalTargets, q.disabledTargets, q.totalEngines],
+    ["u1", 3, 3, 2, 2, 1, 2],
+  );
+  deepEqual([q.enabledRanks, q.disabledRanks, q.deadRanks], ["", "2", ""]);
+  deepEqual(q.tierStats.map((t) => [t.free, t.mediaType]), [[60n, 0]]);
+  deepEqual(calls.slice(-4), [
+    "exclude tank 2/0,1",
+    "drain tank 2/",
+    "reintegrate tank 2/",
+    "poolQuery tank 8",
+  ]);
+  deepEqual((await c.poolExtend({ sys: SYS, id: "tank", ranks: [5] })).tierBytes, [1024n, 0n]);
+  await c.poolSetProp({
+    sys: SYS,
+    id: "tank",
+    properties: [{ number: 4, value: { case: "numval", value: 1n } }],
+  });
+  const gp = await c.poolGetProp({ sys: SYS, id: "tank", properties: [{ number: 1 }] });
+  deepEqual(gp.properties.map((p) => [p.number, p.value.case, p.value.value]), [
+    [1, "strval", "tank"],
+    [4, "numval", 1n],
+  ]);
+  deepEqual(calls.slice(-3), ["extend tank 5", 'setProps tank {"4":"1"}', "getProps tank 1"]);
+  const qt = await c.poolQueryTarget({ sys: SYS, id: "tank", rank: 2, targets: [1] });
+  deepEqual(
+    qt.infos.map((i) => [i.type, i.state, i.space.map((u) => [u.free, u.mediaType])]),
+    [[3, 2, [[40n, 0], [80n, 1]]]],
+  );
+  equal(calls.at(-1), "queryTargets tank 2 1");
+  const dr = await c.systemDrain({ sys: SYS, ranks: "1", reint: true });
+  equal(dr.reint, true);
+  deepEqual(dr.results.map((r) => [r.poolId, r.status, r.ranks, r.msg]), [
+    ["tank", 0, "1", ""],
+    ["other", -1025, "1", "rank 1 is stopped"],
+  ]);
+  equal(calls.at(-1), "drain 1||true");
 });

@@ -31,6 +31,16 @@ export type ReplicaMs = Pick<
   | "getEvents"
   | "followEvents"
   | "getAudit"
+  | "poolCreate"
+  | "poolDestroy"
+  | "listPools"
+  | "poolChangeTargets"
+  | "poolQuery"
+  | "poolExtend"
+  | "poolGetProps"
+  | "poolSetProps"
+  | "poolQueryTargets"
+  | "systemDrain"
 >;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */

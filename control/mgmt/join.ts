@@ -3,6 +3,7 @@
  * of the membership database and record the resulting member write. Pure logic: the caller
  * batches several joins into one draft and commits it.
  */
+import { checkReplaceRank } from "./pool/service.ts";
 import { makeFault } from "../lib/fault.ts";
 import { NilRank } from "../lib/rankset.ts";
 import {
@@ -344,6 +345,8 @@ export function applyJoin(
         `member ${old.uuid} (rank ${old.rank}) has been administratively excluded`,
       );
     }
+    // Its shards would be served by a blank engine: refused while a pool counts on them.
+    checkReplaceRank(draft.state, old.rank);
     draft.remove(old.uuid);
     draft.put(fresh(old.rank));
     return { rank: old.rank, state };

@@ -4,6 +4,7 @@ import { Fault } from "../lib/fault.ts";
 import { emptyState } from "./db.ts";
 import { applyJoin, ATTR_PROVIDERS, Draft, type JoinInput } from "./join.ts";
 import { joinInput } from "./testing/fixture.ts";
+import { POOL_PREFIX, type PoolRecord, TargetState } from "./pool/record.ts";
 
 const NOW = "2026-01-01T00:00:00.000Z";
 
@@ -266,4 +267,39 @@ Deno.test("join: every field a member keeps is validated, with a fault naming it
     applyJoin(e, req(ok), NOW);
     assertEquals(e.changes.put.length, 1);
   }
+});
+
+Deno.test("join: replace of a rank UP_IN in a pool is fault 622; once DOWN it is accepted", () => {
+  const d = draft();
+  applyJoin(d, req({ rank: 0 }), NOW);
+  const a = req({ addr: "10.0.0.2:10001", uri: "ofi+tcp://10.0.0.2:1" });
+  assertEquals(applyJoin(d, a, NOW).rank, 1);
+  const pool: PoolRecord = {
+    uuid: "11111111-1111-1111-1111-111111111111",
+    label: "tank",
+    state: "Ready",
+    svcRanks: [0],
+    props: {},
+    owner: "",
+    group: "",
+    tierBytes: [1, 0],
+    createRanks: [0, 1],
+    mapVersion: 1,
+    map: [{ rank: 0, targets: [TargetState.UP_IN] }, {
+      rank: 1,
+      targets: [TargetState.DOWN, TargetState.UP_IN],
+    }],
+    pendingDestroy: [],
+  };
+  d.state.attrs.set(POOL_PREFIX + pool.uuid, JSON.stringify(pool));
+  const err = rejects(
+    d,
+    { ...a, uuid: crypto.randomUUID(), replace: true },
+    "rank 1 is enabled on pool tank and cannot be replaced until excluded on all pools",
+  );
+  assert(err instanceof Fault && err.code === 622);
+  assertEquals(d.byRank(1)?.uuid, a.uuid);
+  pool.map[1].targets = [TargetState.DOWN, TargetState.DOWN];
+  d.state.attrs.set(POOL_PREFIX + pool.uuid, JSON.stringify(pool));
+  assertEquals(applyJoin(d, { ...a, uuid: crypto.randomUUID(), replace: true }, NOW).rank, 1);
 });

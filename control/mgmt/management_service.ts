@@ -19,7 +19,7 @@ import { RASLogEntrySchema } from "../../proto/gen/ts/mgmt/events_pb.ts";
 import { type RASEvent, RASEventSchema } from "../../proto/gen/ts/shared/event_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import { errorText } from "../lib/fault.ts";
-import { parseRankSet } from "../lib/rankset.ts";
+import { NilRank, parseRankSet } from "../lib/rankset.ts";
 import { MsUnavailableError, NotLeaderError, NotReplicaError } from "../lib/rpc/error_codec.ts";
 import { checkRequestSystem } from "../lib/system_name.ts";
 import { type DbChanges, type DbState, type MembershipDb, noChanges } from "./db.ts";
@@ -51,6 +51,9 @@ import {
   RasType,
   stateChangeEvents,
 } from "./ops/ras_log.ts";
+
+/** RAS event id pool_destroy_deferred (spec/server.md §5.5). */
+const POOL_DESTROY_DEFERRED = 12;
 import {
   leaderQuery,
   type OpResults,
@@ -61,6 +64,16 @@ import {
   systemStart,
   systemStop,
 } from "./ops/system.ts";
+import { NoPoolEngine, type PoolEngine } from "./pool/engine.ts";
+import type { PoolRecord } from "./pool/record.ts";
+import {
+  type CreateInput,
+  type CreateResult,
+  type MapOp,
+  type PoolQueryInfo,
+  type PoolRanksOutcome,
+  PoolService,
+} from "./pool/service.ts";
 import { type CloseMode, Replica } from "./replica.ts";
 import type { MembershipStore } from "./store.ts";
 import type { LogStore } from "./store_log.ts";
@@ -95,6 +108,10 @@ export interface MsOptions {
   log?: (msg: string) => void;
   /** Observers of the MS's etcd txns and group updates (control-plane metrics). */
   metrics?: MsMetricsHooks;
+  /** The local engine's pool dRPC (absent: pool calls fail with DataPlaneNotStarted). */
+  poolEngine?: PoolEngine;
+  /** Targets per engine (the engines' configured count), for the pool SCM minimum. */
+  targetsPerRank?: number;
 }
 
 /** What the MS reports to the control-plane metrics. */
@@ -124,6 +141,8 @@ export class ManagementService {
   readonly #events: AppendLog;
   readonly #audit: AppendLog;
   readonly #metrics: MsMetricsHooks | null;
+  /** The leader's pool operations (pool/service.ts). */
+  readonly pools: PoolService;
 
   constructor(opts: MsOptions) {
     this.config = opts.config;
@@ -144,6 +163,7 @@ export class ManagementService {
         for (const ev of stateChangeEvents(base, next, new Date().toISOString())) {
           void this.raise(ev);
         }
+        this.#poolHooks(base, next);
       },
       log: this.log,
     });
@@ -168,6 +188,23 @@ export class ManagementService {
       log: this.log,
       now,
     };
+    this.pools = new PoolService({
+      ctx: this.#ops,
+      engine: opts.poolEngine ?? new NoPoolEngine(),
+      targetsPerRank: opts.targetsPerRank ?? 1,
+      raise: (e) => {
+        void this.raise(create(RASEventSchema, {
+          id: POOL_DESTROY_DEFERRED,
+          msg: e.msg,
+          timestamp: new Date().toISOString(),
+          type: RasType.INFO,
+          severity: RasSeverity.WARNING,
+          hostname: this.self.slice(0, Math.max(0, this.self.lastIndexOf(":"))),
+          rank: NilRank,
+          poolUuid: e.poolUuid,
+        }));
+      },
+    });
     this.#joins = new JoinQueue({ write, onJoined: () => this.#requestGroupUpdate(true), now });
     this.#liveness = new Liveness({
       fanout: this.fanout,
@@ -496,6 +533,96 @@ export class ManagementService {
   }
 
   // ---- system attributes and properties (ops/attrs.ts, ops/props.ts) ----------------------
+
+  /**
+   * Pool maps follow rank states: a rank leaving Joined takes its targets DOWN in every pool,
+   * a rank joining again gets its pools' maps re-pushed and finishes deferred destroys. Run
+   * after the commit (their own writes go through the same pipeline), failures logged.
+   */
+  #poolHooks(base: DbState, next: DbState): void {
+    const was = new Map([...base.members.values()].map((m) => [m.rank, m.state]));
+    for (const m of next.members.values()) {
+      const before = was.get(m.rank);
+      if (before === "joined" && m.state !== "joined") {
+        this.pools.rankLeft(m.rank).catch((e) => this.log(`pool maps, rank ${m.rank} left: ${e}`));
+      } else if (before !== undefined && before !== "joined" && m.state === "joined") {
+        this.pools.rankJoined(m.rank).catch((e) =>
+          this.log(`pool maps, rank ${m.rank} joined: ${e}`)
+        );
+      }
+    }
+  }
+
+  // ---- pools (pool/service.ts) ------------------------------------------------------------
+
+  /** PoolCreate (leader). */
+  async poolCreate(req: CreateInput): Promise<CreateResult> {
+    await this.requireLeader();
+    return await this.pools.create(req);
+  }
+
+  /** PoolDestroy (leader). */
+  async poolDestroy(id: string): Promise<void> {
+    await this.requireLeader();
+    await this.pools.destroy(id);
+  }
+
+  /** PoolExclude / PoolDrain / PoolReintegrate (leader). */
+  async poolChangeTargets(
+    id: string,
+    ranks: number[],
+    targetIdx: number[],
+    op: MapOp,
+  ): Promise<void> {
+    await this.requireLeader();
+    await this.pools.changeTargets(id, ranks, targetIdx, op);
+  }
+
+  /** PoolQuery (any replica: the map from the database, space from the local engine). */
+  async poolQuery(id: string, queryMask: bigint): Promise<PoolQueryInfo> {
+    this.requireReplica();
+    return await this.pools.query(id, queryMask);
+  }
+
+  /** PoolExtend (leader): per-rank tier bytes of the pool. */
+  async poolExtend(id: string, ranks: number[]): Promise<number[]> {
+    await this.requireLeader();
+    return await this.pools.extend(id, ranks);
+  }
+
+  /** PoolGetProp (any replica). */
+  async poolGetProps(id: string, numbers: number[]): Promise<Record<number, string>> {
+    this.requireReplica();
+    return await this.pools.getProps(id, numbers);
+  }
+
+  /** PoolSetProp (leader). */
+  async poolSetProps(id: string, props: Record<number, string>): Promise<void> {
+    await this.requireLeader();
+    await this.pools.setProps(id, props);
+  }
+
+  /** PoolQueryTarget (any replica). */
+  async poolQueryTargets(
+    id: string,
+    rank: number,
+    targets: number[],
+  ): ReturnType<PoolService["queryTargets"]> {
+    this.requireReplica();
+    return await this.pools.queryTargets(id, rank, targets);
+  }
+
+  /** SystemDrain (leader): per pool results. */
+  async systemDrain(ranks: string, hosts: string, reint: boolean): Promise<PoolRanksOutcome[]> {
+    await this.requireLeader();
+    return await this.pools.systemDrain(ranks, hosts, reint);
+  }
+
+  /** ListPools (any replica). */
+  async listPools(): Promise<PoolRecord[]> {
+    this.requireReplica();
+    return await this.pools.list();
+  }
 
   /** SystemSetAttr (leader): set attributes, "" deletes; reserved keys refused. */
   async setAttrs(attrs: Record<string, string>): Promise<void> {

@@ -5,6 +5,7 @@
  * MS leader, the MS database started on replicas once engine 0's storage is ready, and a clean
  * stop.
  */
+import { DrpcPoolEngine } from "../mgmt/pool/engine_drpc.ts";
 import { createContextValues } from "@connectrpc/connect";
 import type { ServerConfig } from "../config/types.ts";
 import { ACTIVE_CONFIG_NAME, saveActiveConfig } from "../config/active_config.ts";
@@ -163,6 +164,10 @@ export async function startDaosServer(
     fanout: cpMetrics.instrumentFanout(ctlFanout(pool)),
     metrics: cpMetrics.msHooks(),
     log: (m) => log.info(`MS: ${m}`),
+    // Pool dRPC through this server's first ready engine (none → DataPlaneNotStarted).
+    poolEngine: new DrpcPoolEngine(() => plane?.harness.instances ?? []),
+    // The SCM minimum is per target: the engine with the most targets is the binding one.
+    targetsPerRank: Math.max(1, ...cfg.engines.map((e) => e.targets)),
   });
   log.info(
     role.self !== null

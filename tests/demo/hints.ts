@@ -47,6 +47,8 @@ export function usageBlock(
     "Use it with:",
     `  ${dmgLine(dmgConfig, ["system", "query", "-v"], cwd)}`,
     `  ${dmgLine(dmgConfig, ["storage", "query", "usage"], cwd)}`,
+    `  ${dmgLine(dmgConfig, ["pool", "query", "tank"], cwd)}`,
+    `  ${dmgLine(dmgConfig, ["pool", "destroy", "tank"], cwd)}`,
     `  ${dmgLine(dmgConfig, ["system", "events"], cwd)}`,
     ...metrics,
     "Tear it all down (processes, tmpfs mounts, files) with:",

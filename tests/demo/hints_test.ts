@@ -19,5 +19,6 @@ Deno.test("hints: relative inside the checkout, absolute elsewhere, quoted when 
   assert.match(withMetrics, /bin\/dmg -o \S+ telemetry metrics list -p 9191/);
   assert.match(withMetrics, /curl -s http:\/\/127\.0\.0\.1:9191\/metrics/);
   assert.match(block, /bin\/dmg -o \/tmp\/daos-demo\/daos_control.yml system query -v/);
+  assert.match(block, /bin\/dmg -o \S+ pool query tank\n.*bin\/dmg -o \S+ pool destroy tank/);
   assert.match(block, /\.\/scripts\/demo down$/);
 });

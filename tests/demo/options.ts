@@ -75,7 +75,7 @@ export function parseDemoArgs(
         "MS replicas (1 or 3; 3 needs 3 servers)",
         intIn("--replicas", 1, 7),
       )
-      .option("--targets <n>", "targets per engine", intIn("--targets", 1, 16), 2)
+      .option("--targets <n>", "targets per engine", intIn("--targets", 1, 16), 1)
       .option(
         "--join-timeout <s>",
         "seconds to wait for all ranks to join",

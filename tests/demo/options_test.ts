@@ -10,7 +10,7 @@ Deno.test("parseDemoArgs: defaults are 3 servers, 2 engines, 3 replicas, /tmp/da
     servers: 3,
     engines: 2,
     replicas: 3,
-    targets: 2,
+    targets: 1,
     joinTimeout: 180,
   });
   const one = parseDemoArgs(["--servers", "1"], noEnv);

@@ -2,7 +2,8 @@
  * `demo up`: brings up a local DAOS system that outlives this command. Configs come from the
  * LocalCluster fixture (written into the state dir); the daos_servers are started detached in
  * their own sessions and recorded in state.json. Then: format, wait until every rank is
- * Joined, show the system, stop and restart one rank, and print how to use and remove it.
+ * Joined, show the system, stop and restart one rank, create a pool on every rank and show its
+ * shards, and print how to use and remove it.
  */
 import { type DmgResult, freePort, LocalCluster } from "../cluster/local_cluster.ts";
 import { DAOS_SERVER } from "../cluster/local_cluster.ts";
@@ -190,6 +191,15 @@ async function bringUp(o: UpOptions, io: Io, signal?: AbortSignal): Promise<numb
     await waitMembers(cluster, io, allRanksJoined(ranks), o, check);
     await show(["system", "query"]);
 
+    // A pool over every rank: real pmemobj shards on each SCM mount and NVMe extents.
+    io.out("\nCreating a pool on every rank:");
+    await show(["pool", "create", "-z", "1G", "tank"]);
+    await show(["pool", "list"]);
+    await show(["pool", "query", "tank"]);
+    io.out(`\nIts shards (pmemobj files, one per target):`);
+    for (const line of await shardListing(cluster, o.engines)) io.out(line);
+    await show(["storage", "query", "usage"]);
+
     state.phase = "running";
     await writeState(state);
     io.out(
@@ -284,4 +294,24 @@ async function waitMembers(
   throw new Error(
     `timed out after ${o.joinTimeout} s (--join-timeout) at "${goal.label}": ${last}`,
   );
+}
+
+/** One line per SCM mount: the pool directories below it and their `vos-<target>` files. */
+async function shardListing(cluster: LocalCluster, engines: number): Promise<string[]> {
+  const lines: string[] = [];
+  for (const s of cluster.servers) {
+    for (let e = 0; e < engines; e++) {
+      const mount = `${s.dir}/scm${e}`;
+      for await (const d of Deno.readDir(mount)) {
+        if (!d.isDirectory || !/^[0-9a-f-]{36}$/.test(d.name)) continue;
+        const files: string[] = [];
+        for await (const f of Deno.readDir(`${mount}/${d.name}`)) {
+          const st = await Deno.stat(`${mount}/${d.name}/${f.name}`);
+          files.push(`${f.name} (${st.size} bytes)`);
+        }
+        lines.push(`  ${mount}/${d.name}/: ${files.sort().join(", ")}`);
+      }
+    }
+  }
+  return lines;
 }

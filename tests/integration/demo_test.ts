@@ -65,6 +65,12 @@ Deno.test({
       assert.match(up.stdout, /The local DAOS system is up and keeps running/);
       assert.match(up.stdout, /Stopping and restarting rank 5/);
       assert.match(up.stdout, /Current Leader: 127\.0\.0\.[1-3]:\d+/);
+      // The pool: created on all 6 ranks, listed Ready, one vos-0 shard per SCM mount.
+      assert.match(up.stdout, /Pool created with \d+\.\d\d%,\d+\.\d\d% storage tier ratio/);
+      assert.match(up.stdout, /Storage Ranks\s+: \[0-5\]/);
+      assert.match(up.stdout, /^tank\s+\S+ [MG]B\s+Ready\s/m);
+      const shards = up.stdout.match(/^ {2}\S+\/scm\d\/[0-9a-f-]{36}\/: vos-0 \(\d+ bytes\)$/gm);
+      assert.equal(shards?.length, 6, up.stdout);
       const state = (await readState(dir))!;
       assert.equal(state.phase, "running");
       assert.equal(state.servers.length, 3);

@@ -2,6 +2,7 @@
  * Helpers for MS integration tests: free loopback ports, a cluster of MS replicas each with a
  * supervised local etcd member in a temp dir, and a scripted fan-out.
  */
+import { FakePoolEngine } from "../../control/mgmt/pool/engine.ts";
 import { create } from "@bufbuild/protobuf";
 import { defaultMgmtSvcDbConfig, type MgmtSvcDbConfig } from "../../control/mgmt/db_config.ts";
 import {
@@ -84,6 +85,8 @@ export class MsCluster {
   readonly replicas: string[];
   readonly services: ManagementService[];
   readonly fanout = new FakeFanout();
+  /** The engines' side of pool operations, shared by every replica. */
+  readonly poolEngine = new FakePoolEngine();
   readonly db: MgmtSvcDbConfig;
   /** What the services logged, "<replica index>: <message>". */
   readonly logs: string[] = [];
@@ -108,6 +111,8 @@ export class MsCluster {
         isReplica: true,
         fanout: this.fanout,
         log: (m) => this.logs.push(`${i}: ${m}`),
+        poolEngine: this.poolEngine,
+        targetsPerRank: this.poolEngine.targetsPerRank,
       })
     );
   }

@@ -71,6 +71,19 @@ const MGMT_RULES: ServiceRules<typeof MgmtSvc> = {
   systemGetEvents: ADMIN,
   systemFollowEvents: ADMIN,
   systemGetAudit: ADMIN,
+  // As the reference: pool calls and SystemDrain are admin calls.
+  systemDrain: ADMIN,
+  poolCreate: ADMIN,
+  poolDestroy: ADMIN,
+  poolExclude: ADMIN,
+  poolDrain: ADMIN,
+  poolExtend: ADMIN,
+  poolReintegrate: ADMIN,
+  poolQuery: ADMIN,
+  poolQueryTarget: ADMIN,
+  poolSetProp: ADMIN,
+  poolGetProp: ADMIN,
+  listPools: ADMIN,
 };
 
 /** The services the access table covers (the ones the control server registers). */

@@ -44,10 +44,16 @@ Deno.test("hasAccess: the server.md §7.2 table", () => {
     ["/ctl.CtlSvc/SmdQuery", ["admin"]],
     ["/ctl.CtlSvc/SmdManage", ["admin"]],
     ["/ctl.CtlSvc/SetEngineLogMasks", ["admin"]],
+    // The pool RPCs (issue 12), admin as in the reference.
+    ["/mgmt.MgmtSvc/PoolCreate", ["admin"]],
+    ["/mgmt.MgmtSvc/PoolDestroy", ["admin"]],
+    ["/mgmt.MgmtSvc/PoolDrain", ["admin"]],
+    ["/mgmt.MgmtSvc/PoolQuery", ["admin"]],
+    ["/mgmt.MgmtSvc/ListPools", ["admin"]],
+    ["/mgmt.MgmtSvc/SystemDrain", ["admin"]],
     // Reference rows of RPCs that do not exist here (stale rows, removed): nobody, like any
     // method not in the table. They come back with their RPCs (server.md §7.2).
     ["/mgmt.MgmtSvc/PoolEvict", []],
-    ["/mgmt.MgmtSvc/PoolDrain", []],
     ["/mgmt.MgmtSvc/SystemCheckEngineReport", []],
     ["/RaftTransport/AppendEntries", []],
     // Not in the table: nobody.

@@ -30,6 +30,14 @@ export const AUDITED_METHODS: ReadonlySet<string> = new Set([
   "/mgmt.MgmtSvc/SystemErase",
   "/mgmt.MgmtSvc/SystemSetAttr",
   "/mgmt.MgmtSvc/SystemSetProp",
+  "/mgmt.MgmtSvc/SystemDrain",
+  "/mgmt.MgmtSvc/PoolCreate",
+  "/mgmt.MgmtSvc/PoolDestroy",
+  "/mgmt.MgmtSvc/PoolExclude",
+  "/mgmt.MgmtSvc/PoolDrain",
+  "/mgmt.MgmtSvc/PoolReintegrate",
+  "/mgmt.MgmtSvc/PoolExtend",
+  "/mgmt.MgmtSvc/PoolSetProp",
 ]);
 
 /** The keys of a map field of a request message (values are left out: they may be private). */
@@ -62,6 +70,15 @@ export function auditTarget(fullMethod: string, msg: unknown, server: string): s
   }
   if (fullMethod === "/mgmt.MgmtSvc/SystemSetProp") {
     return `properties ${mapKeys(msg, "properties").join(",")}`;
+  }
+  if (fullMethod.startsWith("/mgmt.MgmtSvc/Pool")) {
+    // The pool by its id (PoolCreate: its new uuid); property values are never recorded.
+    const id = field(msg, "id") || field(msg, "uuid");
+    const rk = typeof msg === "object" && msg !== null
+      ? (msg as Record<string, unknown>)["ranks"]
+      : undefined;
+    const ranks = Array.isArray(rk) && rk.length > 0 ? ` ranks ${rk.join(",")}` : "";
+    return `pool ${id}${ranks}`;
   }
   const parts: string[] = [];
   const ranks = field(msg, "ranks");

@@ -7,6 +7,7 @@
 #define DER_NONEXIST  1005
 #define DER_NOSPACE   1007
 #define DER_NOMEM     1009
+#define DER_TIMEDOUT  1011
 #define DER_BUSY      1012
 #define DER_IO        2001
 #define DER_CSUM      2021

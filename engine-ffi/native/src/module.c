@@ -99,12 +99,21 @@ int dss_module_register(struct dss_module_registry *reg, const struct dss_module
 	if (dss_module_by_name(reg, mod->name) != NULL)
 		return fail(err, errlen, -EEXIST,
 			    "module '%s' is already loaded: list each module once in -m", mod->name);
-	other = mod->handlers != NULL ? dss_module_by_drpc_id(reg, mod->drpc_module_id) : NULL;
-	if (other != NULL)
-		return fail(err, errlen, -EEXIST,
-			    "%s.drpc_module_id %d is already served by module '%s': give each module "
-			    "its own dRPC module id, or load only one of them", what,
-			    mod->drpc_module_id, other->name);
+	/*
+	 * Several modules may serve one dRPC module id (mgmt and pool both serve MGMT, as in
+	 * DAOS) as long as no method is claimed twice: dispatch must find exactly one handler.
+	 */
+	for (const struct dss_drpc_handler *h = mod->handlers; h != NULL && h->handler != NULL;
+	     h++) {
+		other = dss_module_by_drpc_method(reg, mod->drpc_module_id, h->method);
+		if (other != NULL)
+			return fail(err, errlen, -EEXIST,
+				    "%s.handlers: method %d of dRPC module %d is already served by "
+				    "module '%s' (module '%s' claims it too): each method of a dRPC "
+				    "module id must belong to one module; drop it from one of them, or "
+				    "load only one of them", what, h->method, mod->drpc_module_id,
+				    other->name, mod->name);
+	}
 	if (reg->nmods >= DSS_MAX_MODULES)
 		return fail(err, errlen, -ENOSPC, "cannot load %s: at most %d modules", what,
 			    DSS_MAX_MODULES);
@@ -341,42 +350,59 @@ const struct dss_module *dss_module_by_name(const struct dss_module_registry *re
 	return NULL;
 }
 
+/* The handler of method in mod's table, or NULL. */
+static dss_drpc_handler_fn handler_of(const struct dss_module *mod, int32_t method)
+{
+	if (mod->handlers == NULL)
+		return NULL;
+	for (const struct dss_drpc_handler *h = mod->handlers; h->handler != NULL; h++)
+		if (h->method == method)
+			return h->handler;
+	return NULL;
+}
+
+const struct dss_module *dss_module_by_drpc_method(const struct dss_module_registry *reg,
+						   int32_t id, int32_t method)
+{
+	for (int i = 0; i < reg->nmods; i++)
+		if (reg->mods[i]->drpc_module_id == id && handler_of(reg->mods[i], method) != NULL)
+			return reg->mods[i];
+	return NULL;
+}
+
 void dss_drpc_dispatch(const struct dss_module_registry *reg, struct dss_engine *eng,
 		       const Drpc__Call *call, Drpc__Response *resp)
 {
-	const struct dss_module *mod = dss_module_by_drpc_id(reg, call->module);
+	const struct dss_module *mod = dss_module_by_drpc_method(reg, call->module, call->method);
+	dss_drpc_handler_fn handler;
 	uint8_t *body = NULL;
 	size_t body_len = 0;
+	uint64_t t0;
 	int status;
 
 	resp->sequence = call->sequence;
 	resp->body.data = NULL;
 	resp->body.len = 0;
 	if (mod == NULL) {
-		resp->status = DRPC__STATUS__UNKNOWN_MODULE;
+		/* some module serves the id but none has the method: UNKNOWN_METHOD */
+		resp->status = dss_module_by_drpc_id(reg, call->module) == NULL
+				       ? DRPC__STATUS__UNKNOWN_MODULE
+				       : DRPC__STATUS__UNKNOWN_METHOD;
 		return;
 	}
-	for (const struct dss_drpc_handler *h = mod->handlers; h->handler != NULL; h++) {
-		uint64_t t0;
-
-		if (h->method != call->method)
-			continue;
-		/* telemetry: drpc/<module>/<method>/{calls,latency}; no clock reads without a tree */
-		t0 = dss_tm_global() != NULL ? dss_tm_mono_ns() : 0;
-		status = h->handler(eng, call->body.data, call->body.len, &body, &body_len);
-		if (t0 != 0)
-			dss_tm_drpc_call(mod->name, call->module, call->method,
-					 dss_tm_mono_ns() - t0);
-		resp->status = (Drpc__Status)status;
-		if (status == DRPC__STATUS__SUCCESS) {
-			resp->body.data = body;
-			resp->body.len = body_len;
-		} else {
-			free(body);
-		}
-		return;
+	handler = handler_of(mod, call->method);
+	/* telemetry: drpc/<module>/<method>/{calls,latency}; no clock reads without a tree */
+	t0 = dss_tm_global() != NULL ? dss_tm_mono_ns() : 0;
+	status = handler(eng, call->body.data, call->body.len, &body, &body_len);
+	if (t0 != 0)
+		dss_tm_drpc_call(mod->name, call->module, call->method, dss_tm_mono_ns() - t0);
+	resp->status = (Drpc__Status)status;
+	if (status == DRPC__STATUS__SUCCESS) {
+		resp->body.data = body;
+		resp->body.len = body_len;
+	} else {
+		free(body);
 	}
-	resp->status = DRPC__STATUS__UNKNOWN_METHOD;
 }
 
 int dss_drpc_handle_bytes(const struct dss_module_registry *reg, struct dss_engine *eng,

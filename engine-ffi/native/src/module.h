@@ -2,7 +2,8 @@
  * Engine module interface and registry. A module declares its name, its dRPC module id,
  * init/fini, optional setup/cleanup, an optional per-xstream key and a zero-terminated table
  * of dRPC handlers. The registry loads modules and dispatches each dRPC Call by module id,
- * then method (spec/server.md §6.5).
+ * then method (spec/server.md §6.5). Several modules may serve one dRPC module id (in DAOS,
+ * mgmt and pool both serve MGMT) when their method sets are disjoint.
  *
  * Each module is its own shared library lib<name>.so in the engine's module directory,
  * exporting one `struct dss_module <name>_module` (DSS_MODULE_EXPORT). The engine opens the
@@ -115,7 +116,8 @@ void dss_registry_init(struct dss_module_registry *reg);
 /**
  * Register and init a module linked into the engine (tests, the fuzz target); modules in
  * their own library go through dss_module_open, which also checks interface_version. Errors:
- * -EINVAL (bad name/id/table), -EEXIST (name or dRPC id taken), -ENOSPC (too many
+ * -EINVAL (bad name/id/table), -EEXIST (name taken, or a method of its dRPC module
+ * id already served by another module), -ENOSPC (too many
  * modules/keys), or the module's init error.
  */
 int dss_module_load(struct dss_module_registry *reg, const struct dss_module *mod,
@@ -166,9 +168,16 @@ DSS_API int dss_modules_setup(struct dss_module_registry *reg, struct dss_engine
  */
 void dss_modules_unload(struct dss_module_registry *reg, struct dss_engine *eng);
 
-/** Module registered under a dRPC module id, or NULL. */
+/** First module (in load order) serving a dRPC module id with a handler table, or NULL. */
 const struct dss_module *dss_module_by_drpc_id(const struct dss_module_registry *reg,
 					       int32_t id);
+
+/**
+ * The module serving method of dRPC module id (several modules may share an id, each with
+ * its own methods), or NULL.
+ */
+const struct dss_module *dss_module_by_drpc_method(const struct dss_module_registry *reg,
+						   int32_t id, int32_t method);
 
 /** Module by name, or NULL. */
 const struct dss_module *dss_module_by_name(const struct dss_module_registry *reg,

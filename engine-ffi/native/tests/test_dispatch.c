@@ -99,7 +99,8 @@ static void test_load_rejects(void **state)
 	assert_int_equal(dss_module_load(&reg, &mod_a, NULL), -EEXIST);   /* same name */
 	m = mod_a;
 	m.name = "a2";
-	assert_int_equal(dss_module_load(&reg, &m, NULL), -EEXIST);       /* same dRPC id */
+	/* same dRPC id and methods 7, 8 claimed again */
+	assert_int_equal(dss_module_load(&reg, &m, NULL), -EEXIST);
 	m.drpc_module_id = 5;
 	assert_int_equal(dss_module_load(&reg, &m, NULL), -EINVAL);       /* id out of 0..4 */
 	m.drpc_module_id = DRPC_MODULE_SEC;
@@ -116,6 +117,65 @@ static void test_load_rejects(void **state)
 	assert_int_equal(dss_module_load(&reg, &m, NULL), -EINVAL);       /* not a name */
 	assert_int_equal(reg.nmods, 1);
 	dss_modules_unload(&reg, NULL);
+}
+
+static const struct dss_drpc_handler share_handlers[] = {
+	{9, h_bad_payload}, {0, NULL},
+};
+static const struct dss_drpc_handler overlap_handlers[] = {
+	{10, h_echo}, {8, h_echo}, {0, NULL},
+};
+
+/* Two modules on one dRPC id with disjoint methods: dispatch picks the one with the method. */
+static void test_shared_id(void **state)
+{
+	struct dss_module_registry reg;
+	struct dss_module share = mod_b, overlap = mod_b;
+	Drpc__Call call = DRPC__CALL__INIT;
+	Drpc__Response resp = DRPC__RESPONSE__INIT;
+	char err[256] = "";
+
+	(void)state;
+	trail[0] = '\0';
+	dss_registry_init(&reg);
+	share.name = "share";
+	share.drpc_module_id = DRPC_MODULE_TEST;
+	share.handlers = share_handlers;
+	overlap.name = "overlap";
+	overlap.drpc_module_id = DRPC_MODULE_TEST;
+	overlap.handlers = overlap_handlers;
+	assert_int_equal(dss_module_load(&reg, &mod_a, NULL), 0);
+	assert_int_equal(dss_module_load(&reg, &share, NULL), 0);
+	/* method 8 is a's: refused as a whole, naming both modules and the method */
+	assert_int_equal(dss_module_register(&reg, &overlap, "overlap_module", NULL, err,
+					     sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "overlap_module.handlers: method 8 of dRPC module 0 is "
+			       "already served by module 'a' (module 'overlap' claims it too)"));
+	assert_null(dss_module_by_name(&reg, "overlap"));
+	assert_ptr_equal(dss_module_by_drpc_method(&reg, DRPC_MODULE_TEST, 7), &mod_a);
+	assert_ptr_equal(dss_module_by_drpc_method(&reg, DRPC_MODULE_TEST, 9), &share);
+	assert_null(dss_module_by_drpc_method(&reg, DRPC_MODULE_TEST, 10));
+
+	call.module = DRPC_MODULE_TEST;
+	call.method = 7;
+	call.body.data = (uint8_t *)"ab";
+	call.body.len = 2;
+	dss_drpc_dispatch(&reg, NULL, &call, &resp);
+	assert_int_equal(resp.status, DRPC__STATUS__SUCCESS);
+	assert_memory_equal(resp.body.data, "ba", 2);
+	free(resp.body.data);
+	call.method = 9; /* share's handler: its status, no body */
+	dss_drpc_dispatch(&reg, NULL, &call, &resp);
+	assert_int_equal(resp.status, DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD);
+	assert_null(resp.body.data);
+	call.method = 10; /* the id is served, the method is not */
+	dss_drpc_dispatch(&reg, NULL, &call, &resp);
+	assert_int_equal(resp.status, DRPC__STATUS__UNKNOWN_METHOD);
+	call.module = DRPC_MODULE_SEC;
+	dss_drpc_dispatch(&reg, NULL, &call, &resp);
+	assert_int_equal(resp.status, DRPC__STATUS__UNKNOWN_MODULE);
+	dss_modules_unload(&reg, NULL);
+	assert_string_equal(trail, "init:a init:b fini:b fini:a"); /* share is b's copy */
 }
 
 static void test_registry_full(void **state)
@@ -231,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_and_lookup),
 		cmocka_unit_test(test_load_rejects),
+		cmocka_unit_test(test_shared_id),
 		cmocka_unit_test(test_registry_full),
 		cmocka_unit_test(test_dispatch_statuses),
 		cmocka_unit_test(test_handle_bytes),

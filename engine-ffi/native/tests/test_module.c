@@ -132,6 +132,27 @@ static void test_open_good(void **state)
 }
 
 /* Modules never set up are not cleaned up: fini only, in reverse. */
+/* tshare serves ta's dRPC module id with another method: both load, each gets its method. */
+static void test_open_shared_id(void **state)
+{
+	struct dss_module_registry reg;
+	char err[512] = "";
+
+	(void)state;
+	trail[0] = '\0';
+	dss_registry_init(&reg);
+	assert_int_equal(dss_modules_open(&reg, mod_dir, "ta,tshare", NULL, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(reg.nmods, 2);
+	assert_ptr_equal(dss_module_by_drpc_method(&reg, DRPC_MODULE_TEST, 1),
+			 dss_module_by_name(&reg, "ta"));
+	assert_ptr_equal(dss_module_by_drpc_method(&reg, DRPC_MODULE_TEST, 2),
+			 dss_module_by_name(&reg, "tshare"));
+	assert_null(dss_module_by_drpc_method(&reg, DRPC_MODULE_TEST, 3));
+	dss_modules_unload(&reg, NULL);
+	assert_string_equal(trail, "init:ta init:tshare fini:tshare fini:ta");
+}
+
 static void test_unload_without_setup(void **state)
 {
 	struct dss_module_registry reg;
@@ -194,8 +215,9 @@ static void test_open_errors(void **state)
 			  (const char *const[]){"tbadver", NULL});
 	expect_open_error("tdupid", -EEXIST,
 			  (const char *const[]){"libtdupid.so",
-						"tdupid_module.drpc_module_id 0 is already served "
-						"by module 'ta'", NULL},
+						"tdupid_module.handlers: method 1 of dRPC module 0 is "
+						"already served by module 'ta' (module 'tdupid' "
+						"claims it too)", NULL},
 			  (const char *const[]){"tdupid", NULL});
 	expect_open_error("ta", -EEXIST,
 			  (const char *const[]){"'ta' is listed twice in -m", NULL}, NULL);
@@ -388,7 +410,7 @@ static void test_engine_module_errors(void **state)
 	} cases[] = {
 		{"ta,nosuch", "libnosuch.so: No such file", "init:ta fini:ta"},
 		{"ta,tbadver", "tbadver_module.interface_version is 999", "init:ta fini:ta"},
-		{"ta,tdupid", "tdupid_module.drpc_module_id 0 is already served by module 'ta'",
+		{"ta,tdupid", "method 1 of dRPC module 0 is already served by module 'ta'",
 		 "init:ta fini:ta"},
 		{"mgmt,mgmt", "'mgmt' is listed twice in -m", ""},
 		{"ta,../ta", "invalid module list 'ta,../ta' (-m)", ""},
@@ -441,6 +463,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_dir),
 		cmocka_unit_test(test_open_good),
+		cmocka_unit_test(test_open_shared_id),
 		cmocka_unit_test(test_unload_without_setup),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_open_bad_names),

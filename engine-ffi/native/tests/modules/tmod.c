@@ -7,11 +7,12 @@
  *   TMOD_SYM       exported symbol (default <TMOD>_module)
  *   TMOD_NAME      the struct's name string (default "<TMOD>")
  *   TMOD_INIT_RC   what init returns (default 0)
+ *   TMOD_METHOD    the dRPC method its whoami handler serves (default 1)
  *   TMOD_BAD_TABLE a handler table with a duplicated method
  * Lifecycle calls are reported to tmod_trail(), defined by the test program (tests/
  * test_module.c) and found there at dlopen: the same way a module calls the engine. Its
- * per-xstream key holds a {module, xs_id} value; method 1 answers "<name>:<xs_id>" from the
- * calling xstream's value (dss_module_key_get, an engine function).
+ * per-xstream key holds a {module, xs_id} value; method TMOD_METHOD answers "<name>:<xs_id>"
+ * from the calling xstream's value (dss_module_key_get, an engine function).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,9 @@
 #endif
 #ifndef TMOD_NAME
 #define TMOD_NAME STR(TMOD)
+#endif
+#ifndef TMOD_METHOD
+#define TMOD_METHOD 1
 #endif
 #ifndef TMOD_INIT_RC
 #define TMOD_INIT_RC 0
@@ -116,9 +120,9 @@ static int h_whoami(struct dss_engine *e, const uint8_t *req, size_t len, uint8_
 }
 
 static const struct dss_drpc_handler tmod_handlers[] = {
-	{1, h_whoami},
+	{TMOD_METHOD, h_whoami},
 #ifdef TMOD_BAD_TABLE
-	{1, h_whoami},
+	{TMOD_METHOD, h_whoami},
 #endif
 	{0, NULL},
 };

@@ -1,0 +1,153 @@
+/* cmocka tests of the pool module's pure parts (modules/pool/pool_map.c). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "der.h"
+#include "pool_map.h"
+
+static const uint8_t U[16] = {1, 2, 3};
+
+static void test_split(void **state)
+{
+	uint64_t v = 7;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(pool_split(8ull << 30, 4, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(pool_split(10, 3, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 3); /* rounded down: never more than asked for per rank */
+	assert_int_equal(pool_split(0, 2, &v, err, sizeof(err)), 0); /* no NVMe */
+	assert_int_equal(v, 0);
+	v = 7;
+	assert_int_equal(pool_split(100, 0, &v, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "engine target count 0"));
+	assert_int_equal(v, 7);
+	assert_int_equal(pool_split(3, 4, &v, err, sizeof(err)), -ERANGE);
+	assert_non_null(strstr(err, "per-rank size 3 bytes"));
+}
+
+static struct pool_map_rank mk(uint32_t rank, int ntgts, uint8_t s)
+{
+	struct pool_map_rank r = {.rank = rank, .ntgts = ntgts};
+
+	memset(r.states, s, (size_t)ntgts);
+	return r;
+}
+
+static void test_map_versions(void **state)
+{
+	struct pool_map m = {0};
+	struct pool_map_rank r[3] = {mk(5, 2, POOL_TGT_UP_IN), mk(1, 2, POOL_TGT_UP_IN),
+				     mk(3, 2, POOL_TGT_UP_IN)};
+	char err[256] = "";
+
+	(void)state;
+	assert_null(pool_map_find(&m, 1));
+	assert_int_equal(pool_map_apply(&m, U, 2, r, 3, err, sizeof(err)), 1);
+	assert_int_equal(m.version, 2);
+	assert_memory_equal(m.uuid, U, 16);
+	assert_int_equal(pool_map_find(&m, 3)->states[1], POOL_TGT_UP_IN);
+	assert_null(pool_map_find(&m, 2));
+	/* the same and an older version: accepted, ignored */
+	r[2].states[1] = POOL_TGT_DOWN;
+	assert_int_equal(pool_map_apply(&m, U, 2, r, 3, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_apply(&m, U, 1, r, 3, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_find(&m, 3)->states[1], POOL_TGT_UP_IN);
+	/* newer: applied, the caller's array is copied */
+	assert_int_equal(pool_map_apply(&m, U, 3, r, 3, err, sizeof(err)), 1);
+	r[2].states[1] = POOL_TGT_UP;
+	assert_int_equal(pool_map_find(&m, 3)->states[1], POOL_TGT_DOWN);
+	assert_int_equal(m.version, 3);
+	/* errors keep the held map */
+	r[0].rank = 1;
+	assert_int_equal(pool_map_apply(&m, U, 4, r, 3, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "rank 1 twice"));
+	r[0] = mk(5, 2, 9);
+	assert_int_equal(pool_map_apply(&m, U, 4, r, 3, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "rank 5 target 0 has state 9"));
+	r[0] = mk(5, 0, POOL_TGT_UP);
+	assert_int_equal(pool_map_apply(&m, U, 4, r, 3, err, sizeof(err)), -EINVAL);
+	assert_int_equal(pool_map_apply(&m, U, 0, r, 3, err, sizeof(err)), -EINVAL);
+	assert_int_equal(m.version, 3);
+	assert_int_equal(pool_map_find(&m, 5)->ntgts, 2);
+	pool_map_clear(&m);
+	assert_int_equal(m.version, 0);
+}
+
+static void test_tier_stats(void **state)
+{
+	const struct pool_tgt_space sp[4] = {{100, 40}, {100, 10}, {100, 90}, {100, 70}};
+	const uint8_t st[4] = {POOL_TGT_UP_IN, POOL_TGT_DOWN, POOL_TGT_DRAIN, POOL_TGT_UP};
+	const uint8_t none[2] = {POOL_TGT_DOWN_OUT, POOL_TGT_NEW};
+	struct pool_tier_stats s;
+	int n = -1;
+
+	(void)state;
+	pool_tier_stats(sp, st, 4, &s, &n);
+	assert_int_equal(n, 3); /* the DOWN target is not counted */
+	assert_int_equal(s.total, 300);
+	assert_int_equal(s.free, 200);
+	assert_int_equal(s.min, 40);
+	assert_int_equal(s.max, 90);
+	assert_int_equal(s.mean, 66);
+	pool_tier_stats(sp, none, 2, &s, &n);
+	assert_int_equal(n, 0);
+	assert_int_equal(s.total + s.free + s.min + s.max + s.mean, 0);
+}
+
+static void test_aggregate(void **state)
+{
+	const uint64_t req[2] = {1000, 5000};
+	struct pool_rank_result r[3] = {
+		{.rank = 0, .rc = 0, .largest = {2000, 9000}},
+		{.rank = 1, .rc = -DER_TIMEDOUT, .largest = {UINT64_MAX, UINT64_MAX}},
+		{.rank = 2, .rc = -DER_NOSPACE, .largest = {800, 9000}},
+	};
+	struct pool_create_reply out;
+
+	(void)state;
+	pool_create_aggregate(r, 3, req, &out);
+	/* NOSPACE wins over the timeout: it names the tier and what fits everywhere */
+	assert_int_equal(out.status, -DER_NOSPACE);
+	assert_int_equal(out.failed_rank, 2);
+	assert_int_equal(out.nospace_tier, 0);
+	assert_int_equal(out.largest[0], 800);
+	assert_int_equal(out.largest[1], 9000);
+	r[2].rc = 0;
+	pool_create_aggregate(r, 3, req, &out);
+	assert_int_equal(out.status, -DER_TIMEDOUT);
+	assert_int_equal(out.failed_rank, 1);
+	assert_int_equal(out.nospace_tier, -1);
+	r[1].rc = 0;
+	pool_create_aggregate(r, 3, req, &out);
+	assert_int_equal(out.status, 0);
+	/* the NVMe tier short on one rank (rank 2 now fits the SCM request too) */
+	r[2].largest[0] = 2000;
+	r[0].rc = -DER_NOSPACE;
+	r[0].largest[1] = 4096;
+	pool_create_aggregate(r, 3, req, &out);
+	assert_int_equal(out.status, -DER_NOSPACE);
+	assert_int_equal(out.failed_rank, 0);
+	assert_int_equal(out.nospace_tier, 1);
+	assert_int_equal(out.largest[1], 4096);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split),
+		cmocka_unit_test(test_map_versions),
+		cmocka_unit_test(test_tier_stats),
+		cmocka_unit_test(test_aggregate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
