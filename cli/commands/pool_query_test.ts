@@ -332,3 +332,24 @@ Deno.test("dmg pool query-targets: errors", async () => {
   equal(unk.code, 1);
   equal(unk.err, "ERROR: dmg: pool query targets failed: DER_INVAL(-1003): Invalid parameters\n");
 });
+
+Deno.test("dmg pool query-targets -j: one envelope for each error", async () => {
+  const m = new MockInvoker().reply(QUERY, { uuid: UUID1 });
+  const r = await run(["-j", "pool", "query-targets", "tank", "--rank", "0"], m);
+  equal(r.code, 1);
+  deepEqual(JSON.parse(r.out), {
+    response: null,
+    error: "failed to derive target count from pool query",
+    status: -1025,
+  });
+  const bad = await run(
+    ["-j", "pool", "query-targets", "tank", "--rank", "0", "--target-idx", "1"],
+    new MockInvoker().reply(QT, { status: -1005 }),
+  );
+  equal(bad.code, 1);
+  deepEqual(JSON.parse(bad.out), {
+    response: null,
+    error: "DER_NONEXIST(-1005): The specified entity does not exist",
+    status: -1005,
+  });
+});
