@@ -3,7 +3,8 @@
  * MockInvoker: the results table, `-j`, the requests sent and the refusals before any request.
  */
 import { deepEqual, equal, match } from "node:assert/strict";
-import { MockInvoker, refused } from "../../control/lib/control/mock_invoker.ts";
+import { MockInvoker, refused, remote } from "../../control/lib/control/mock_invoker.ts";
+import { DaosStatusError } from "../../control/lib/fault.ts";
 import { MgmtSvc } from "../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { runDmg, testConfig } from "../testing/dmg_harness.ts";
 
@@ -171,4 +172,26 @@ Deno.test("dmg system drain: needs exactly one of --ranks / --rank-hosts", async
   equal(both.code, 1);
   match(both.err, /--ranks and --rank-hosts options cannot be set together/);
   equal(m.requests(SYSDRAIN).length, 0);
+});
+
+Deno.test("dmg pool drain / system drain: an MS error is the fatal error, no table", async () => {
+  const m = new MockInvoker().fail(DRAIN, remote(new DaosStatusError(-1005)));
+  const r = await run(["pool", "drain", "nope", "--ranks", "1"], m);
+  equal(r.code, 1);
+  equal(r.out, "");
+  equal(r.err, "ERROR: dmg: DER_NONEXIST(-1005): The specified entity does not exist\n");
+  const j = await run(["-j", "pool", "drain", "nope", "--ranks", "1"], m);
+  deepEqual(JSON.parse(j.out), {
+    response: null,
+    error: "DER_NONEXIST(-1005): The specified entity does not exist",
+    status: -1005,
+  });
+  const down = new MockInvoker();
+  down.on(SYSDRAIN, (_r, addr) => {
+    throw refused(addr);
+  });
+  const d = await run(["system", "drain", "--ranks", "1"], down);
+  equal(d.code, 1);
+  equal(d.out, "");
+  match(d.err, /^ERROR: dmg: .*unable to contact the DAOS Management Service\n$/);
 });
