@@ -9,10 +9,9 @@ import * as api from "../../control/lib/control/pool.ts";
 import {
   checkJoinedRanks,
   DEFAULT_TIER_RATIO,
-  maxPoolSize,
   parseSizeFlag,
   parseTierRatio,
-  percentOf,
+  percentTierBytes,
   ratioPercent,
 } from "../../control/lib/control/pool_create.ts";
 import { storageUsage } from "../../control/lib/control/storage.ts";
@@ -287,12 +286,17 @@ export async function poolCreate(
     if (plan.mode === "percent") {
       const members = await systemQuery(inv, await ctx.msOptions(), { sys });
       checkJoinedRanks(members.members, ranks);
-      const usage = await storageUsage(inv, await ctx.fanOutTargets(), {});
+      const usage = await storageUsage(inv, await ctx.fanOutTargets(), {
+        memRatio: plan.memRatio,
+      });
       const err = usage.hostErrors.summary();
       if (err !== undefined) throw new Error(err);
-      const max = maxPoolSize(usage.answers, ranks);
-      const pct = plan.percent ?? 100;
-      plan.tierBytes = [percentOf(max.scm, pct), percentOf(max.nvme, pct)];
+      plan.tierBytes = percentTierBytes(
+        usage.answers,
+        ranks,
+        plan.percent ?? 100,
+        plan.memRatio ?? 0,
+      );
     }
     const resp = await api.poolCreate(inv, await ctx.msOptions(api.POOL_CREATE_TIMEOUT_MS), {
       sys,

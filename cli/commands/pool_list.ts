@@ -173,7 +173,8 @@ export async function poolList(ctx: CommandContext, f: PoolListFlags): Promise<v
   render(ctx, {
     json: () => ({ status: 0, pools: pools.map((p) => poolInfoJson(p.info)) }),
     text: () => [
-      ["error", warnings.length ? warnings.join("\n") + "\n" : ""],
+      // The warnings, then an empty line (§5.13 example).
+      ["error", warnings.length ? warnings.join("\n") + "\n\n" : ""],
       ["info", printPoolList(shown, f.verbose === true)],
     ],
     error: warnings.length ? warnings.join("\n") : undefined,

@@ -199,8 +199,9 @@ one  6.0 TB Ready 83%  8%        0/16     1->2
   equal(lines[0].startsWith("ERROR: " + warn1), true, r.err);
   equal(lines[0].includes("stats unavailable"), true, r.err);
   equal(lines[1], warn2);
-  equal(lines[2].startsWith("ERROR: dmg: " + warn1), true, r.err);
-  equal(lines[3], warn2);
+  equal(lines[2], "");
+  equal(lines[3].startsWith("ERROR: dmg: " + warn1), true, r.err);
+  equal(lines[4], warn2);
   // JSON: error null, exit 0, every pool listed.
   const j = await run(["-j", "pool", "list"], m);
   equal(j.code, 0, j.err);

@@ -136,6 +136,33 @@ export function maxPoolSize(
   return { scm, nvme: nvme ?? 0n };
 }
 
+/** MD-on-SSD is on when any SMD device has roles assigned (the reference's IsMdOnSsdEnabled). */
+export function mdOnSsdEnabled(answers: readonly { payload: StorageScanResp }[]): boolean {
+  return answers.some(({ payload }) =>
+    (payload.nvme?.ctrlrs ?? []).some((c) => c.smdDevices.some((d) => d.roleBits !== 0))
+  );
+}
+
+/**
+ * Per-rank [scm|meta, nvme|data] bytes for `-z pct%`: in MD-on-SSD mode the metadata size
+ * follows from the smallest ramdisk over the mem-ratio (memRatio 0 = 1), as the reference
+ * derives it, since the ramdisk is the likelier limit.
+ */
+export function percentTierBytes(
+  answers: readonly { addr: string; payload: StorageScanResp }[],
+  ranks: readonly number[],
+  pct: number,
+  memRatio: number,
+): bigint[] {
+  const max = maxPoolSize(answers, ranks);
+  let first = max.scm;
+  if (mdOnSsdEnabled(answers)) {
+    const ratio = memRatio > 0 ? memRatio : 1;
+    first = BigInt(Math.trunc(Number(max.scm) / ratio));
+  }
+  return [percentOf(first, pct), percentOf(max.nvme, pct)];
+}
+
 /** `bytes × pct / 100`, exact (the `-z N%` per-rank tier bytes). */
 export function percentOf(bytes: bigint, pct: number): bigint {
   return (bytes * BigInt(pct)) / 100n;

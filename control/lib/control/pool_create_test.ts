@@ -8,6 +8,7 @@ import {
   parseSizeFlag,
   parseTierRatio,
   percentOf,
+  percentTierBytes,
   ratioPercent,
 } from "./pool_create.ts";
 
@@ -86,4 +87,12 @@ Deno.test("maxPoolSize: minima over the wanted ranks; roles, states and errors",
       maxPoolSize([{ addr: "h", payload: host([[0, 1n]], [[2, 1n, NvmeDevState.NORMAL, 0]]) }], []),
     /Rank 2 without SCM device/,
   );
+});
+
+Deno.test("percentTierBytes: PMem takes the SCM minimum; MD-on-SSD divides it by mem-ratio", () => {
+  const pmem = [{ addr: "h", payload: host([[0, 100n]], [[0, 1000n, NvmeDevState.NORMAL, 0]]) }];
+  deepEqual(percentTierBytes(pmem, [], 50, 0.5), [50n, 500n]);
+  const md = [{ addr: "h", payload: host([[0, 100n]], [[0, 1000n, NvmeDevState.NORMAL, 1]]) }];
+  deepEqual(percentTierBytes(md, [], 50, 0.5), [100n, 500n]);
+  deepEqual(percentTierBytes(md, [], 100, 0), [100n, 1000n]);
 });

@@ -93,7 +93,8 @@ export class FakePoolEngine implements PoolEngine {
       status: 0,
       ranks,
       ntargets: ranks.map(() => this.targetsPerRank),
-      tierBytes,
+      // As the engine: what each rank allocated, [scm, nvme] rank after rank.
+      tierBytes: ranks.flatMap(() => tierBytes),
       error: "",
       failedRank: 0,
       largest: [],

@@ -316,7 +316,7 @@ export class PoolService {
     const ready: PoolRecord = {
       ...rec,
       state: "Ready",
-      tierBytes: resp.tierBytes.length > 0 ? resp.tierBytes : tierBytes,
+      tierBytes: perRankTiers(resp.tierBytes, resp.ranks.length, tierBytes),
       mapVersion: 1,
       map: resp.ranks.map((r, i) => ({
         rank: r,
@@ -742,4 +742,19 @@ export function checkReplaceRank(s: DbState, rank: number): void {
         "then attempt dmg storage format --replace again",
     );
   }
+}
+
+/**
+ * The engine reports what it allocated on each rank as [scm, nvme] pairs, rank after rank; a
+ * pool's record (and PoolCreateResp.tier_bytes, as in DAOS) holds one size per tier, per rank:
+ * the largest any rank got (ranks round up to their own target count). Falls back to what was
+ * asked when the reply carries no sizes.
+ */
+export function perRankTiers(flat: number[], nranks: number, asked: number[]): number[] {
+  if (nranks === 0 || flat.length === 0 || flat.length % nranks !== 0) return asked;
+  const ntiers = flat.length / nranks;
+  return Array.from(
+    { length: ntiers },
+    (_, t) => Math.max(...Array.from({ length: nranks }, (_, r) => flat[r * ntiers + t])),
+  );
 }

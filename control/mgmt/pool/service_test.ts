@@ -12,6 +12,7 @@ import { findPool, poolRecords, TargetState } from "./record.ts";
 import {
   autoTierBytes,
   type CreateInput,
+  perRankTiers,
   pickSvcRanks,
   type PoolEvent,
   PoolService,
@@ -386,4 +387,11 @@ Deno.test("defaults: 3 service replicas, 1 when fewer ranks; tier ratio 6% SCM",
   );
   deepEqual(all.svcReps, [0, 2, 3]);
   deepEqual(all.tierBytes, autoTierBytes(400 * GiB, [0.06, 0.94], 4));
+});
+
+Deno.test("perRankTiers: one size per tier from the engine's per-rank pairs (the largest)", () => {
+  deepEqual(perRankTiers([10, 100, 12, 100, 10, 104], 3, [1, 2]), [12, 104]);
+  deepEqual(perRankTiers([10, 0], 1, [1, 2]), [10, 0]);
+  deepEqual(perRankTiers([], 3, [1, 2]), [1, 2]);
+  deepEqual(perRankTiers([10, 100, 12], 2, [1, 2]), [1, 2]);
 });
