@@ -364,7 +364,9 @@ export class PoolService {
     const destroying: PoolRecord = { ...p, state: "Destroying", pendingDestroy: down };
     await this.d.ctx.write(() => putPool(noChanges(), destroying, p.label));
     const st = await this.d.engine.destroy(p.uuid, p.svcRanks);
-    if (st !== 0) throw engineError(`pool destroy of ${p.uuid}`, st);
+    // With ranks down the collective cannot reach them: that is the deferred case, and the
+    // destroy is sent again (to every rank) when they return. With every rank up it is an error.
+    if (st !== 0 && down.length === 0) throw engineError(`pool destroy of ${p.uuid}`, st);
     if (down.length > 0) {
       this.d.raise({
         id: "pool_destroy_deferred",

@@ -398,3 +398,27 @@ Deno.test("perRankTiers: one size per tier from the engine's per-rank pairs (the
   deepEqual(perRankTiers([], 3, [1, 2]), [1, 2]);
   deepEqual(perRankTiers([10, 100, 12], 2, [1, 2]), [1, 2]);
 });
+
+Deno.test("destroy: the engine cannot reach a stopped rank → still deferred; all joined → error", async () => {
+  const { svc, eng, fx, events } = env(FOUR);
+  await svc.create(req());
+  eng.fail.set("destroy", -1028); // the collective was incomplete: rank 2 is down
+  await fx.ctx.write((s) => {
+    const m = [...s.members.values()].find((x) => x.rank === 2)!;
+    return { put: [{ ...m, state: "stopped" }], remove: [], attrs: {}, extraMapIncrements: 0 };
+  });
+  await svc.destroy(U1);
+  deepEqual(findPool(await fx.ctx.state(), U1)!.pendingDestroy, [2]);
+  deepEqual(events.map((e) => e.id), ["pool_destroy_deferred"]);
+  eng.fail.clear();
+  await svc.rankJoined(2);
+  deepEqual(poolRecords(await fx.ctx.state()), []);
+
+  await svc.create(req());
+  eng.fail.set("destroy", -1028);
+  await rejects(svc.destroy(U1), /pool destroy of 1111/);
+  equal(findPool(await fx.ctx.state(), U1)!.state, "Destroying");
+  eng.fail.clear();
+  await svc.destroy(U1);
+  deepEqual(poolRecords(await fx.ctx.state()), []);
+});
