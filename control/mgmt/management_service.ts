@@ -546,11 +546,22 @@ export class ManagementService {
       if (before === "joined" && m.state !== "joined") {
         this.pools.rankLeft(m.rank).catch((e) => this.log(`pool maps, rank ${m.rank} left: ${e}`));
       } else if (before !== undefined && before !== "joined" && m.state === "joined") {
-        this.pools.rankJoined(m.rank).catch((e) =>
+        // The engines must know the rank (its map delivered) before a collective can reach it.
+        const version = next.mapVersion;
+        this.pools.rankJoined(m.rank, () => this.#mapDelivered(version)).catch((e) =>
           this.log(`pool maps, rank ${m.rank} joined: ${e}`)
         );
       }
     }
+  }
+
+  /** Waits (bounded: 60 s) until the group map of `version` or later reached every host. */
+  async #mapDelivered(version: number): Promise<boolean> {
+    for (let i = 0; i < 600; i++) {
+      if (this.groups.lastSent() >= version) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
   }
 
   // ---- pools (pool/service.ts) ------------------------------------------------------------

@@ -422,8 +422,18 @@ export class PoolService {
    * and finish destroys that waited for it (POOL_DESTROY re-sent; record dropped when no rank
    * is pending any more).
    */
-  async rankJoined(rank: number): Promise<void> {
+  async rankJoined(
+    rank: number,
+    mapDelivered: () => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<void> {
     const s = await this.d.ctx.state();
+    if (poolRecords(s).some((p) => p.state === "Destroying" && p.pendingDestroy.includes(rank))) {
+      // A destroy sent before the engines hold a map with this rank would skip it.
+      if (!(await mapDelivered())) {
+        this.d.ctx.log(`rank ${rank} joined but its group map was not delivered: destroys wait`);
+        return;
+      }
+    }
     for (const p of poolRecords(s)) {
       if (!mapRanks(p).includes(rank)) continue;
       if (p.state === "Ready") {

@@ -422,3 +422,25 @@ Deno.test("destroy: the engine cannot reach a stopped rank → still deferred; a
   await svc.destroy(U1);
   deepEqual(poolRecords(await fx.ctx.state()), []);
 });
+
+Deno.test("deferred destroy waits until the engines hold a map with the returning rank", async () => {
+  const { svc, eng, fx } = env(FOUR);
+  await svc.create(req());
+  await fx.ctx.write((s) => {
+    const m = [...s.members.values()].find((x) => x.rank === 2)!;
+    return { put: [{ ...m, state: "stopped" }], remove: [], attrs: {}, extraMapIncrements: 0 };
+  });
+  await svc.destroy(U1);
+  const sent = () => eng.calls.filter((c) => c.startsWith("destroy")).length;
+  await svc.rankJoined(2, () => Promise.resolve(false));
+  equal(sent(), 1, "not re-sent before the map reached the engines");
+  equal(findPool(await fx.ctx.state(), U1)!.state, "Destroying");
+  let asked = 0;
+  await svc.rankJoined(2, () => {
+    asked++;
+    return Promise.resolve(true);
+  });
+  equal(asked, 1);
+  equal(sent(), 2);
+  deepEqual(poolRecords(await fx.ctx.state()), []);
+});
