@@ -111,6 +111,8 @@ export interface PoolServiceDeps {
   /** Targets per engine rank (the engines' configured count); sizes the SCM minimum check. */
   targetsPerRank: number;
   raise(e: PoolEvent): void;
+  /** Waits between retries (tests pass a no-op). */
+  sleep?(ms: number): Promise<void>;
 }
 
 function joined(members: Iterable<Member>): Member[] {
@@ -180,6 +182,9 @@ function engineError(what: string, status: number, detail = ""): Error {
   // A DAOS status, as the reference's MS returns the engine's; the detail says what failed.
   return new DaosStatusError(status, undefined, detail === "" ? what : `${what}: ${detail}`);
 }
+
+/** Re-sends of a deferred destroy after its rank returned (backoff 0.5 s doubling to 8 s). */
+export const DESTROY_RETRIES = 10;
 
 /** Why a create had no space: per short tier, what was asked and the most that fits per rank. */
 export function noSpaceDetail(asked: number[], largest: number[]): string {
@@ -441,9 +446,16 @@ export class PoolService {
         continue;
       }
       if (p.state !== "Destroying" || !p.pendingDestroy.includes(rank)) continue;
-      const st = await this.d.engine.destroy(p.uuid, p.svcRanks);
+      // The returning engine may still be starting its RPC layer: retry, bounded (~1 min).
+      let st = await this.d.engine.destroy(p.uuid, p.svcRanks);
+      for (let i = 0; st !== 0 && st !== DER_NONEXIST && i < DESTROY_RETRIES; i++) {
+        this.d.ctx.log(`pool ${p.uuid}: deferred destroy on rank ${rank}: DER(${st}), retrying`);
+        const ms = Math.min(500 * 2 ** i, 8000);
+        await (this.d.sleep ? this.d.sleep(ms) : new Promise((r) => setTimeout(r, ms)));
+        st = await this.d.engine.destroy(p.uuid, p.svcRanks);
+      }
       if (st !== 0 && st !== DER_NONEXIST) {
-        this.d.ctx.log(`pool ${p.uuid}: deferred destroy on rank ${rank}: DER(${st})`);
+        this.d.ctx.log(`pool ${p.uuid}: deferred destroy on rank ${rank}: DER(${st}), giving up`);
         continue;
       }
       await this.d.ctx.write((st2) => {

@@ -12,6 +12,7 @@ import { findPool, poolRecords, TargetState } from "./record.ts";
 import {
   autoTierBytes,
   type CreateInput,
+  DESTROY_RETRIES,
   perRankTiers,
   pickSvcRanks,
   type PoolEvent,
@@ -39,6 +40,7 @@ function env(members: Member[]): Env {
     engine: eng,
     targetsPerRank: 4,
     raise: (e) => events.push(e),
+    sleep: () => Promise.resolve(),
   });
   return { fx, eng, svc, events };
 }
@@ -442,5 +444,24 @@ Deno.test("deferred destroy waits until the engines hold a map with the returnin
   });
   equal(asked, 1);
   equal(sent(), 2);
+  deepEqual(poolRecords(await fx.ctx.state()), []);
+});
+
+Deno.test("deferred destroy: a returning engine not yet answering is retried (bounded)", async () => {
+  const { svc, eng, fx } = env(FOUR);
+  await svc.create(req());
+  await fx.ctx.write((s) => {
+    const m = [...s.members.values()].find((x) => x.rank === 2)!;
+    return { put: [{ ...m, state: "stopped" }], remove: [], attrs: {}, extraMapIncrements: 0 };
+  });
+  await svc.destroy(U1);
+  const sent = () => eng.calls.filter((c) => c.startsWith("destroy")).length;
+  // Rank 2 does not answer yet: every retry fails, then it gives up (the pool stays Destroying).
+  eng.fail.set("destroy", -1028);
+  await svc.rankJoined(2);
+  equal(sent(), 1 + 1 + DESTROY_RETRIES);
+  equal(findPool(await fx.ctx.state(), U1)!.state, "Destroying");
+  eng.fail.clear();
+  await svc.rankJoined(2);
   deepEqual(poolRecords(await fx.ctx.state()), []);
 });
