@@ -235,6 +235,56 @@ Deno.test({
       equal(sl.status, 0);
       deepEqual(sl.pools.map((p) => [p.uuid, [...p.tgtIds]]), [[uuid, [0, 1]]]);
 
+      // An engine killed and restarted reopens its shards; with the map pushed again (as the
+      // MS does when its rank rejoins) it answers the query itself.
+      const [, old] = await c.enginePids(1);
+      Deno.kill(old, "SIGKILL");
+      await c.waitFor("a rank not joined", async () => (await c.joinedRanks()).length < 4, 60_000);
+      await c.waitFor("4 ranks joined again", async () => {
+        const rank = (await c.members()).find((m) => m.state !== "joined")?.rank;
+        if (rank !== undefined && !(await c.enginePids(1))[1]) {
+          await c.dmg(["system", "start", "-r", String(rank)]);
+        }
+        return (await c.joinedRanks()).length === 4;
+      }, 90_000);
+      const restarted = (await c.enginePids(1))[1];
+      ok(restarted && restarted !== old, `engine 1 of server 1: ${restarted}`);
+      const sockR = `${c.servers[1].socketDir}/daos_engine_${restarted}.sock`;
+      const slR = await call(
+        sockR,
+        MgmtMethod.SMD_LIST_POOLS,
+        SmdPoolReqSchema,
+        {},
+        SmdPoolRespSchema,
+      );
+      deepEqual(slR.pools.map((p) => p.uuid), [uuid]);
+      q = await call(
+        sockR,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, DER_NONEXIST, "a restarted engine holds no map until it is pushed");
+      ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
+        uuid,
+        version: 3,
+        svcRanks: [0],
+        ranks: mapRanks([]),
+      }, DaosRespSchema);
+      equal(ms.status, 0);
+      q = await call(
+        sockR,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, 0);
+      equal(q.version, 3);
+      equal(q.activeTargets, 8);
+      equal(q.tierStats[0].total, BigInt(8 * SCM_PER_TGT));
+
       // Too large: NOSPACE names SCM and a size that fits; nothing made anywhere.
       const big = crypto.randomUUID();
       const ns = await call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, {
