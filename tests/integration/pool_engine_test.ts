@@ -308,7 +308,7 @@ Deno.test({
         equal((await shardFiles(mounts, uuid)).size, 0);
       }
       q = await call(
-        sock1,
+        sockR,
         PoolMethod.POOL_QUERY,
         PoolQueryReqSchema,
         { id: uuid },
