@@ -42,6 +42,10 @@ const SCM_PER_TGT = 16 * MiB;
 const NVME_PER_TGT = 64 * MiB;
 const DER_NOSPACE = -1007;
 const DER_NONEXIST = -1005;
+const DER_OOG = -1019;
+const DER_GRPVER = -1036;
+const CREATE_TIMEOUT_MS = 10_000;
+const DELAY_MS = 2500;
 
 /** One pool dRPC call to an engine socket; the body decoded with `out`. */
 async function call<I extends DescMessage, O extends DescMessage>(
@@ -86,6 +90,22 @@ Deno.test({
   fn: async () => {
     const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 2, targets: TARGETS });
     try {
+      // Every engine: a short collective create budget; server 1's engine 1 also delays each
+      // target create (fault injection), the window in which it is killed mid-create below.
+      for (const [i, srv] of c.servers.entries()) {
+        let e = 0;
+        const yaml = (await Deno.readTextFile(srv.configPath)).replaceAll(
+          `  - targets: ${TARGETS}\n`,
+          () => {
+            const vars = [`DAOS_POOL_CREATE_TIMEOUT_MS=${CREATE_TIMEOUT_MS}`, "D_LOG_MASK=INFO"];
+            if (i === 1 && e === 1) vars.push(`DAOS_POOL_FI_CREATE_DELAY_MS=${DELAY_MS}`);
+            e++;
+            return `  - targets: ${TARGETS}\n    env_vars: [${vars.join(", ")}]\n`;
+          },
+        );
+        equal(e, 2, `engines in ${srv.configPath}`);
+        await Deno.writeTextFile(srv.configPath, yaml);
+      }
       await c.startAll();
       const fmt = await c.dmg(["storage", "format"]);
       equal(fmt.code, 0, fmt.stdout + fmt.stderr);
@@ -315,6 +335,62 @@ Deno.test({
         PoolQueryRespSchema,
       );
       equal(q.status, DER_NONEXIST);
+
+      // An engine killed in the middle of a create: the create fails and is rolled back on
+      // the live ranks (no shard anywhere); after the engine restarts, a retry succeeds.
+      const mid = crypto.randomUUID();
+      const midReq = {
+        uuid: mid,
+        ranks,
+        tierBytes: [BigInt(TARGETS * SCM_PER_TGT), BigInt(TARGETS * NVME_PER_TGT)],
+      };
+      const pending = call(
+        sock,
+        PoolMethod.POOL_CREATE,
+        PoolCreateReqSchema,
+        midReq,
+        PoolShardsRespSchema,
+      );
+      await c.waitFor(
+        "shards on the 3 ranks without the delay",
+        async () => (await shardFiles(mounts, mid)).size === 3 * TARGETS,
+        DELAY_MS * 2,
+      );
+      const [, slow] = await c.enginePids(1);
+      Deno.kill(slow, "SIGKILL");
+      const failed = await pending;
+      ok(failed.status !== 0, "a create with a rank killed in the middle must fail");
+      equal(
+        (await shardFiles(mounts, mid)).size,
+        0,
+        `rolled back on every live rank (create: ${failed.status} ${failed.error})`,
+      );
+      await c.waitFor("4 ranks joined after the kill", async () => {
+        const rank = (await c.members()).find((m) => m.state !== "joined")?.rank;
+        if (rank !== undefined && !(await c.enginePids(1))[1]) {
+          await c.dmg(["system", "start", "-r", String(rank)]);
+        }
+        return (await c.joinedRanks()).length === 4;
+      }, 90_000);
+      // The engine's group map may trail the MS's by a moment: -DER_OOG (or -DER_GRPVER from
+      // a member with another map version) until they catch up.
+      const retry = await c.waitFor("the retried create", async () => {
+        const r = await call(
+          sock,
+          PoolMethod.POOL_CREATE,
+          PoolCreateReqSchema,
+          midReq,
+          PoolShardsRespSchema,
+        );
+        return r.status === DER_OOG || r.status === DER_GRPVER ? null : r;
+      }, 60_000);
+      equal(retry.status, 0, retry.error);
+      equal((await shardFiles(mounts, mid)).size, 4 * TARGETS);
+      const dm = await call(sock, PoolMethod.POOL_DESTROY, PoolDestroyReqSchema, {
+        id: mid,
+      }, PoolDestroyRespSchema);
+      equal(dm.status, 0);
+      equal((await shardFiles(mounts, mid)).size, 0);
     } finally {
       await c.destroy();
     }

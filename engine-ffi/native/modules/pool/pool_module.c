@@ -6,7 +6,8 @@
  * explicit rank list (every other group member excluded; the sender is always the tree's root,
  * so when it is not one of the ranks it is told to skip the work) and one point-to-point RPC:
  *  - TGT_CREATE (check pass: space and existence, nothing allocated; then the create pass),
- *  - TGT_DESTROY, TGT_QUERY (tier stats over the targets a mask marks active),
+ *  - TGT_DESTROY (sent point to point to each rank, see destroy_on),
+ *  - TGT_QUERY (tier stats over the targets a mask marks active),
  *  - MAP_SET (the pool map, applied by every rank of the map),
  *  - TGT_SPACE (p2p: per-target space of one rank).
  * Outputs are fixed-size and folded up the tree (pool_*_fold). The map is distributed with a
@@ -38,6 +39,8 @@ static struct {
 	int open_tried;
 	struct pool_map maps[POOL_MAX_POOLS];
 	int nmaps;
+	int create_timeout_ms; /* POOL_CREATE_TIMEOUT_ENV, read at init */
+	int fi_create_delay_ms; /* POOL_FI_CREATE_DELAY_ENV, read at init (tests) */
 } pm = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- storage ------------------------------------------------------------------------- */
@@ -210,6 +213,12 @@ static int h_tgt_create(const struct crt_req_info *ri, const void *in_, void *ou
 	} else {
 		struct vos_nospace ns = {0};
 
+		if (pm.fi_create_delay_ms > 0) {
+			/* fault injection: a window in which a test kills this engine mid-create */
+			D_WARN("pool: %s: target create delayed %d ms", POOL_FI_CREATE_DELAY_ENV,
+			       pm.fi_create_delay_ms);
+			dss_engine_sleep(eng, pm.fi_create_delay_ms);
+		}
 		rc = vos_pool_create(vos, in->uuid, per_tgt[0], per_tgt[1], &ns, err,
 				     sizeof(err));
 		if (rc == -DER_NOSPACE) {
@@ -471,6 +480,10 @@ static int pool_corpc(struct dss_engine *eng, int idx, void *in, size_t in_size,
 		snprintf(err, errlen, "rank %u did not answer: %d", f[0].rank, f[0].status);
 		if (rc == 0)
 			rc = f[0].status != 0 ? f[0].status : -DER_UNREACH;
+		/* a member built on another group map version: the caller may redo it */
+		for (size_t i = 0; i < nf; i++)
+			if (f[i].status == -DER_GRPVER)
+				rc = -DER_GRPVER;
 	} else if (rc != 0) {
 		snprintf(err, errlen, "collective failed: %d", rc);
 	}
@@ -525,20 +538,60 @@ static int shards_resp(int status, const char *error, uint32_t failed_rank,
 	return PACK_INTO(&r, mgmt__pool_shards_resp, out, out_len);
 }
 
+/*
+ * Destroys the pool's shards on ranks (those the group map holds), except skip
+ * (CRT_NIL_RANK = none): a rank that did not answer is not waited for again. Point to point,
+ * one rank after the other, not a collective: a collective needs every member on the root's
+ * group map version, and while this dRPC handler runs the engine cannot take the GroupUpdate
+ * that follows a rank's death, so a collective rollback would be refused until it returns.
+ */
 static int destroy_on(struct dss_engine *eng, const uint8_t uuid[16], const uint32_t *ranks,
-		      size_t n, uint32_t *failed_rank, char *err, size_t errlen)
+		      size_t n, uint32_t skip, uint32_t *failed_rank, char *err, size_t errlen)
 {
-	struct pool_tgt_destroy_in in = {0};
-	struct pool_tgt_destroy_out o = {0};
-	int rc;
+	uint32_t group[CRT_CORPC_MAX_RANKS], self, ver;
+	size_t ng;
+	int rc = 0;
 
-	memcpy(in.uuid, uuid, 16);
-	rc = pool_corpc(eng, POOL_RPC_TGT_DESTROY, &in, sizeof(in), &in.skip_rank, ranks, n,
-			POOL_TIMEOUT_MS, &o, sizeof(o), failed_rank, err, errlen);
-	if (rc == 0 && o.rc != 0) {
-		rc = o.rc;
-		*failed_rank = o.failed_rank;
-		snprintf(err, errlen, "target destroy failed on rank %u: %d", o.failed_rank, o.rc);
+	if (eng->crt == NULL) {
+		snprintf(err, errlen, "the engine's RPC transport is not up");
+		return -DER_UNREACH;
+	}
+	ng = crt_group_ranks(eng->crt, &self, &ver, group, CRT_CORPC_MAX_RANKS);
+	if (ng > CRT_CORPC_MAX_RANKS)
+		ng = CRT_CORPC_MAX_RANKS;
+	for (size_t i = 0; i < n; i++) {
+		struct pool_tgt_destroy_in *in;
+		struct pool_tgt_destroy_out o = {0};
+		struct crt_rpc *rpc;
+		size_t g;
+		int r;
+
+		for (g = 0; g < ng && group[g] != ranks[i]; g++)
+			;
+		/* a rank the group map no longer holds is dead: its restart rolls back */
+		if (g == ng || ranks[i] == skip)
+			continue;
+		if (crt_req_create(crt_context_get(eng->crt, 0), ranks[i], 0,
+				   CRT_PROTO_OPC(POOL_OPC_BASE, POOL_PROTO_VERSION,
+						 POOL_RPC_TGT_DESTROY), &rpc) != 0) {
+			r = -DER_NOMEM;
+		} else {
+			in = crt_req_input(rpc);
+			memcpy(in->uuid, uuid, 16);
+			in->skip_rank = CRT_NIL_RANK;
+			crt_req_set_timeout(rpc, POOL_TIMEOUT_MS);
+			r = crt_req_send_sync(rpc);
+			if (r == 0)
+				memcpy(&o, crt_req_output(rpc), sizeof(o));
+			crt_req_decref(rpc);
+			if (r == 0)
+				r = o.rc;
+		}
+		if (r != 0 && rc == 0) {
+			rc = r;
+			*failed_rank = ranks[i];
+			snprintf(err, errlen, "target destroy on rank %u failed: %d", ranks[i], r);
+		}
 	}
 	return rc;
 }
@@ -602,7 +655,7 @@ static int create_shards(struct dss_engine *eng, const char *what, const char *u
 	memset(o, 0, sizeof(*o));
 	in.check_only = 0;
 	rc = pool_corpc(eng, POOL_RPC_TGT_CREATE, &in, sizeof(in), &in.skip_rank, ranks, n,
-			POOL_CREATE_TIMEOUT_MS, o, sizeof(*o), &failed, err, sizeof(err));
+			pm.create_timeout_ms, o, sizeof(*o), &failed, err, sizeof(err));
 	if (rc == 0 && o->rc != 0) {
 		rc = o->rc;
 		failed = o->failed_rank;
@@ -614,7 +667,13 @@ static int create_shards(struct dss_engine *eng, const char *what, const char *u
 	}
 	if (rc != 0) {
 		/* all or nothing: no rank of the request keeps a shard */
-		if (destroy_on(eng, in.uuid, ranks, n, &dfailed, derr, sizeof(derr)) != 0)
+		/*
+		 * A rank that did not answer (dead, or too slow) is not waited for again: if it
+		 * died mid-create, vos_engine_open rolls its unfinished create back at restart.
+		 */
+		uint32_t skip = o->rc == 0 ? failed : CRT_NIL_RANK;
+
+		if (destroy_on(eng, in.uuid, ranks, n, skip, &dfailed, derr, sizeof(derr)) != 0)
 			D_ERROR("%s: rollback: %s", what, derr);
 	}
 reply:
@@ -677,7 +736,8 @@ static int h_pool_destroy(struct dss_engine *eng, const uint8_t *req, size_t len
 		ng = crt_group_ranks(eng->crt, &self, &ver, group, CRT_CORPC_MAX_RANKS);
 		if (ng > CRT_CORPC_MAX_RANKS)
 			ng = CRT_CORPC_MAX_RANKS;
-		resp.status = destroy_on(eng, uuid, group, ng, &failed, err, sizeof(err));
+		resp.status = destroy_on(eng, uuid, group, ng, CRT_NIL_RANK, &failed, err,
+					 sizeof(err));
 		if (resp.status != 0)
 			D_ERROR("pool destroy %s: %s (%d)", r->id, err, resp.status);
 		else
@@ -1062,9 +1122,36 @@ static const struct dss_drpc_handler pool_handlers[] = {
 	{0, NULL},
 };
 
+/* A non-negative integer environment variable, or def when unset; -1 when not a number. */
+static int env_ms(const char *name, int def)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtol(v, &end, 10);
+	if (*end != '\0' || n < 0 || n > 3600000)
+		return -1;
+	return (int)n;
+}
+
 static int pool_init(struct dss_engine *eng)
 {
 	(void)eng;
+	pm.create_timeout_ms = env_ms(POOL_CREATE_TIMEOUT_ENV, POOL_CREATE_TIMEOUT_MS);
+	pm.fi_create_delay_ms = env_ms(POOL_FI_CREATE_DELAY_ENV, 0);
+	if (pm.create_timeout_ms < 1) {
+		D_ERROR("pool: %s=%s: not a timeout in ms (1..3600000)", POOL_CREATE_TIMEOUT_ENV,
+			getenv(POOL_CREATE_TIMEOUT_ENV));
+		return -EINVAL;
+	}
+	if (pm.fi_create_delay_ms < 0) {
+		D_ERROR("pool: %s=%s: not a delay in ms (0..3600000)", POOL_FI_CREATE_DELAY_ENV,
+			getenv(POOL_FI_CREATE_DELAY_ENV));
+		return -EINVAL;
+	}
 	return 0;
 }
 

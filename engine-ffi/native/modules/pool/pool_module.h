@@ -26,6 +26,10 @@ enum pool_drpc_method {
 #define POOL_CO_MAX_TGTS   32
 #define POOL_TIMEOUT_MS        10000
 #define POOL_CREATE_TIMEOUT_MS 60000
+/* Overrides POOL_CREATE_TIMEOUT_MS (the collective target create's budget), read at init. */
+#define POOL_CREATE_TIMEOUT_ENV "DAOS_POOL_CREATE_TIMEOUT_MS"
+/* Fault injection for tests: every target create of this engine first sleeps this long. */
+#define POOL_FI_CREATE_DELAY_ENV "DAOS_POOL_FI_CREATE_DELAY_MS"
 
 enum pool_rpc {
 	POOL_RPC_TGT_CREATE = 0,
