@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the engine's dRPC receive path: input bytes are fed (in pieces whose
  * size the first byte picks) through the chunk decoder, and every complete message goes
- * through Call decoding and dispatch to the real mgmt module, as the progress loop does.
+ * through Call decoding and dispatch to the real mgmt and pool modules, as the progress loop
+ * does (the pool module without a transport or storage: its request decoders and checks).
  * The rest of the input is also dispatched directly as a Call, so Call/payload decoding is
  * explored without needing valid framing.
  */
@@ -17,6 +18,8 @@
 #include "log.h"
 #include "mgmt_module.h"
 
+extern const struct dss_module pool_module;
+
 static struct dss_engine *fuzz_engine(void)
 {
 	static struct dss_engine *eng;
@@ -31,7 +34,8 @@ static struct dss_engine *fuzz_engine(void)
 	if (pipe2(eng->stop_pipe, O_CLOEXEC) != 0)
 		abort();
 	dss_registry_init(&eng->reg);
-	if (dss_module_load(&eng->reg, &mgmt_module, eng) != 0)
+	if (dss_module_load(&eng->reg, &mgmt_module, eng) != 0 ||
+	    dss_module_load(&eng->reg, &pool_module, eng) != 0)
 		abort();
 	dss_log_set_mask("CRIT"); /* handler logs would drown the fuzzer's output */
 	return eng;

@@ -1,0 +1,402 @@
+/**
+ * The engine's pool module end to end, without the MS: a real local cluster (2 servers × 2
+ * engines, 2 targets each, tmpfs SCM + file bdevs), formatted and joined; the pool dRPC calls
+ * go straight to one engine's dRPC socket, as daos_server would send them. Create over all
+ * ranks makes `<scm>/<uuid>/vos-<t>` files of the per-target size on every SCM mount; query
+ * (after a map push) adds the targets' space up; a map with one rank's targets DOWN leaves
+ * them out; a request too large fails with -DER_NOSPACE naming the tier and leaves no file
+ * anywhere; SMD_LIST_POOLS lists the pool; an engine killed and restarted reopens its shards
+ * and answers queries once the map is pushed again; destroy removes every shard; an engine
+ * killed in the middle of a create (its target creates delayed by the module's fault
+ * injection variable) makes the create fail with nothing left on the live ranks, and the
+ * retry after its restart succeeds.
+ */
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { LocalCluster } from "../cluster/local_cluster.ts";
+import { callDrpc } from "../../control/drpc/client.ts";
+import { DrpcModule, MgmtMethod, PoolMethod } from "../../control/drpc/ids.ts";
+import { SmdPoolReqSchema, SmdPoolRespSchema } from "../../proto/gen/ts/ctl/smd_pb.ts";
+import { Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
+import {
+  PoolMapSetReqSchema,
+  PoolShardsRespSchema,
+} from "../../proto/gen/ts/mgmt/pool_engine_pb.ts";
+import {
+  PoolCreateReqSchema,
+  PoolDestroyReqSchema,
+  PoolDestroyRespSchema,
+  PoolQueryReqSchema,
+  PoolQueryRespSchema,
+  PoolQueryTargetInfo_TargetState as TS,
+  PoolQueryTargetReqSchema,
+  PoolQueryTargetRespSchema,
+} from "../../proto/gen/ts/mgmt/pool_pb.ts";
+import { DaosRespSchema } from "../../proto/gen/ts/mgmt/srv_pb.ts";
+
+const MiB = 1024 * 1024;
+const TARGETS = 2;
+const SCM_PER_TGT = 16 * MiB;
+const NVME_PER_TGT = 64 * MiB;
+const DER_NOSPACE = -1007;
+const DER_NONEXIST = -1005;
+const DER_OOG = -1019;
+const DER_GRPVER = -1036;
+const CREATE_TIMEOUT_MS = 15_000;
+const DELAY_MS = 5000;
+
+/** One pool dRPC call to an engine socket; the body decoded with `out`. */
+async function call<I extends DescMessage, O extends DescMessage>(
+  sock: string,
+  method: number,
+  inSchema: I,
+  init: MessageInitShape<I>,
+  out: O,
+) {
+  const r = await callDrpc(
+    sock,
+    DrpcModule.MGMT,
+    method,
+    toBinary(inSchema, create(inSchema, init)),
+    { timeoutMs: 90_000 },
+  );
+  equal(r.status, Status.SUCCESS, `dRPC method ${method}: status ${r.status}`);
+  return fromBinary(out, r.body);
+}
+
+/** Sizes of the vos-<t> files of pool uuid under every mount ([] when the dir is gone). */
+async function shardFiles(mounts: string[], uuid: string): Promise<Map<string, number>> {
+  const files = new Map<string, number>();
+  for (const m of mounts) {
+    try {
+      for await (const e of Deno.readDir(`${m}/${uuid}`)) {
+        if (e.name.startsWith("vos-")) {
+          files.set(`${m}/${uuid}/${e.name}`, (await Deno.stat(`${m}/${uuid}/${e.name}`)).size);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return files;
+}
+
+Deno.test({
+  name: "pool module: create, query, map set, NOSPACE, list, destroy on a 4-engine cluster",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 2, targets: TARGETS });
+    try {
+      // Every engine: a short collective create budget; server 1's engine 1 also delays each
+      // target create (fault injection), the window in which it is killed mid-create below.
+      for (const [i, srv] of c.servers.entries()) {
+        let e = 0;
+        const yaml = (await Deno.readTextFile(srv.configPath)).replaceAll(
+          `  - targets: ${TARGETS}\n`,
+          () => {
+            const vars = [`DAOS_POOL_CREATE_TIMEOUT_MS=${CREATE_TIMEOUT_MS}`];
+            if (i === 1 && e === 1) vars.push(`DAOS_POOL_FI_CREATE_DELAY_MS=${DELAY_MS}`);
+            e++;
+            return `  - targets: ${TARGETS}\n    env_vars: [${vars.join(", ")}]\n`;
+          },
+        );
+        equal(e, 2, `engines in ${srv.configPath}`);
+        await Deno.writeTextFile(srv.configPath, yaml);
+      }
+      await c.startAll();
+      const fmt = await c.dmg(["storage", "format"]);
+      equal(fmt.code, 0, fmt.stdout + fmt.stderr);
+      await c.waitFor("4 ranks joined", async () => (await c.joinedRanks()).length === 4, 60_000);
+      const ranks = await c.joinedRanks();
+      deepEqual(ranks, [0, 1, 2, 3]);
+      const pids = await c.enginePids(0);
+      const sock = `${c.servers[0].socketDir}/daos_engine_${pids[0]}.sock`;
+      const mounts = c.servers.flatMap((s) => [0, 1].map((e) => `${s.dir}/scm${e}`));
+      const uuid = crypto.randomUUID();
+
+      // Create over every rank: per-rank bytes, each engine divides by its 2 targets.
+      const cr = await call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, {
+        uuid,
+        ranks,
+        tierBytes: [BigInt(TARGETS * SCM_PER_TGT), BigInt(TARGETS * NVME_PER_TGT)],
+        numSvcReps: 1,
+      }, PoolShardsRespSchema);
+      equal(cr.status, 0, cr.error);
+      deepEqual([...cr.ranks].sort(), ranks);
+      deepEqual([...cr.ntargets], [TARGETS, TARGETS, TARGETS, TARGETS]);
+      equal(cr.tierBytes.length, 8);
+      for (let i = 0; i < 4; i++) {
+        equal(cr.tierBytes[2 * i], BigInt(TARGETS * SCM_PER_TGT));
+        equal(cr.tierBytes[2 * i + 1], BigInt(TARGETS * NVME_PER_TGT));
+      }
+      const files = await shardFiles(mounts, uuid);
+      equal(files.size, 4 * TARGETS, [...files.keys()].join("\n"));
+      for (const m of mounts) {
+        for (let t = 0; t < TARGETS; t++) {
+          equal(files.get(`${m}/${uuid}/vos-${t}`), SCM_PER_TGT, `${m}/${uuid}/vos-${t}`);
+        }
+      }
+
+      // Same uuid again: exists, and the existing shards stay.
+      const again = await call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, {
+        uuid,
+        ranks,
+        tierBytes: [BigInt(TARGETS * SCM_PER_TGT)],
+      }, PoolShardsRespSchema);
+      equal(again.status, -1004, again.error);
+      equal((await shardFiles(mounts, uuid)).size, 4 * TARGETS);
+
+      // No map yet: NONEXIST (the MS pushes the map then).
+      let q = await call(
+        sock,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, DER_NONEXIST);
+
+      const mapRanks = (down: number[]) =>
+        ranks.map((rank) => ({
+          rank,
+          targetStates: Array(TARGETS).fill(down.includes(rank) ? TS.DOWN : TS.UP_IN),
+        }));
+      let ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
+        uuid,
+        version: 1,
+        svcRanks: [0],
+        ranks: mapRanks([]),
+      }, DaosRespSchema);
+      equal(ms.status, 0);
+      q = await call(
+        sock,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, 0);
+      equal(q.version, 1);
+      equal(q.totalTargets, 8);
+      equal(q.activeTargets, 8);
+      equal(q.disabledTargets, 0);
+      const [scm, nvme] = q.tierStats;
+      equal(scm.total, BigInt(8 * SCM_PER_TGT));
+      ok(scm.free > 0n && scm.free < scm.total, `scm free ${scm.free}`);
+      ok(scm.min <= scm.mean && scm.mean <= scm.max, `scm ${scm.min} ${scm.mean} ${scm.max}`);
+      equal(scm.mean, scm.free / 8n);
+      ok(nvme.total > BigInt(8 * (NVME_PER_TGT - MiB)) && nvme.total <= BigInt(8 * NVME_PER_TGT));
+      ok(nvme.free > 0n && nvme.free <= nvme.total);
+
+      // Another engine (server 1) got the map too: it answers the query itself.
+      const pids1 = await c.enginePids(1);
+      const sock1 = `${c.servers[1].socketDir}/daos_engine_${pids1[1]}.sock`;
+      const q1 = await call(
+        sock1,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q1.status, 0);
+      equal(q1.tierStats[0].total, scm.total);
+
+      // Rank 3's targets DOWN: left out of the space, counted as disabled.
+      ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
+        uuid,
+        version: 2,
+        svcRanks: [0],
+        ranks: mapRanks([3]),
+      }, DaosRespSchema);
+      equal(ms.status, 0);
+      // An older map is accepted and ignored.
+      ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
+        uuid,
+        version: 1,
+        svcRanks: [0],
+        ranks: mapRanks([]),
+      }, DaosRespSchema);
+      equal(ms.status, 0);
+      q = await call(
+        sock,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, 0);
+      equal(q.version, 2);
+      equal(q.activeTargets, 6);
+      equal(q.disabledTargets, 2);
+      equal(q.tierStats[0].total, BigInt(6 * SCM_PER_TGT));
+
+      // Per-target query of rank 3: state from the map, space from the rank.
+      const qt = await call(sock, PoolMethod.POOL_QUERY_TARGETS, PoolQueryTargetReqSchema, {
+        id: uuid,
+        rank: 3,
+        targets: [1],
+      }, PoolQueryTargetRespSchema);
+      equal(qt.status, 0);
+      equal(qt.infos.length, 1);
+      equal(qt.infos[0].state, TS.DOWN);
+      equal(qt.infos[0].space[0].total, BigInt(SCM_PER_TGT));
+
+      // The engine lists the pool's shards.
+      const sl = await call(
+        sock,
+        MgmtMethod.SMD_LIST_POOLS,
+        SmdPoolReqSchema,
+        {},
+        SmdPoolRespSchema,
+      );
+      equal(sl.status, 0);
+      deepEqual(sl.pools.map((p) => [p.uuid, [...p.tgtIds]]), [[uuid, [0, 1]]]);
+
+      // An engine killed and restarted reopens its shards; with the map pushed again (as the
+      // MS does when its rank rejoins) it answers the query itself.
+      const [, old] = await c.enginePids(1);
+      Deno.kill(old, "SIGKILL");
+      await c.waitFor("a rank not joined", async () => (await c.joinedRanks()).length < 4, 60_000);
+      await c.waitFor("4 ranks joined again", async () => {
+        const rank = (await c.members()).find((m) => m.state !== "joined")?.rank;
+        if (rank !== undefined && !(await c.enginePids(1))[1]) {
+          await c.dmg(["system", "start", "-r", String(rank)]);
+        }
+        return (await c.joinedRanks()).length === 4;
+      }, 90_000);
+      const restarted = (await c.enginePids(1))[1];
+      ok(restarted && restarted !== old, `engine 1 of server 1: ${restarted}`);
+      const sockR = `${c.servers[1].socketDir}/daos_engine_${restarted}.sock`;
+      const slR = await call(
+        sockR,
+        MgmtMethod.SMD_LIST_POOLS,
+        SmdPoolReqSchema,
+        {},
+        SmdPoolRespSchema,
+      );
+      deepEqual(slR.pools.map((p) => p.uuid), [uuid]);
+      q = await call(
+        sockR,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, DER_NONEXIST, "a restarted engine holds no map until it is pushed");
+      ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
+        uuid,
+        version: 3,
+        svcRanks: [0],
+        ranks: mapRanks([]),
+      }, DaosRespSchema);
+      equal(ms.status, 0);
+      q = await call(
+        sockR,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, 0);
+      equal(q.version, 3);
+      equal(q.activeTargets, 8);
+      equal(q.tierStats[0].total, BigInt(8 * SCM_PER_TGT));
+
+      // Too large: NOSPACE names SCM and a size that fits; nothing made anywhere.
+      const big = crypto.randomUUID();
+      const ns = await call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, {
+        uuid: big,
+        ranks,
+        tierBytes: [1024n * 1024n * BigInt(MiB), BigInt(TARGETS * NVME_PER_TGT)],
+      }, PoolShardsRespSchema);
+      equal(ns.status, DER_NOSPACE);
+      match(ns.error, /SCM/);
+      equal(ns.largest.length, 2);
+      ok(ns.largest[0] > 0n && ns.largest[0] < 1024n * 1024n * BigInt(MiB), `${ns.largest}`);
+      equal((await shardFiles(mounts, big)).size, 0);
+
+      // Destroy: every shard gone; again = still fine (idempotent).
+      for (let i = 0; i < 2; i++) {
+        const d = await call(sock, PoolMethod.POOL_DESTROY, PoolDestroyReqSchema, {
+          id: uuid,
+          svcRanks: [0],
+        }, PoolDestroyRespSchema);
+        equal(d.status, 0);
+        equal((await shardFiles(mounts, uuid)).size, 0);
+      }
+      q = await call(
+        sockR,
+        PoolMethod.POOL_QUERY,
+        PoolQueryReqSchema,
+        { id: uuid },
+        PoolQueryRespSchema,
+      );
+      equal(q.status, DER_NONEXIST);
+
+      // An engine killed in the middle of a create: the create fails and is rolled back on
+      // the live ranks (no shard anywhere); after the engine restarts, a retry succeeds.
+      const mid = crypto.randomUUID();
+      const midReq = {
+        uuid: mid,
+        ranks,
+        tierBytes: [BigInt(TARGETS * SCM_PER_TGT), BigInt(TARGETS * NVME_PER_TGT)],
+      };
+      const pending = call(
+        sock,
+        PoolMethod.POOL_CREATE,
+        PoolCreateReqSchema,
+        midReq,
+        PoolShardsRespSchema,
+      );
+      await c.waitFor(
+        "shards on the 3 ranks without the delay",
+        async () => (await shardFiles(mounts, mid)).size === 3 * TARGETS,
+        DELAY_MS * 2,
+      );
+      const [, slow] = await c.enginePids(1);
+      Deno.kill(slow, "SIGKILL");
+      const failed = await pending;
+      ok(failed.status !== 0, "a create with a rank killed in the middle must fail");
+      equal(
+        (await shardFiles(mounts, mid)).size,
+        0,
+        `rolled back on every live rank (create: ${failed.status} ${failed.error})`,
+      );
+      await c.waitFor("4 ranks joined after the kill", async () => {
+        const rank = (await c.members()).find((m) => m.state !== "joined")?.rank;
+        if (rank !== undefined && !(await c.enginePids(1))[1]) {
+          await c.dmg(["system", "start", "-r", String(rank)]);
+        }
+        return (await c.joinedRanks()).length === 4;
+      }, 90_000);
+      // The engine's group map may trail the MS's by a moment: -DER_OOG (or -DER_GRPVER from
+      // a member with another map version) until they catch up.
+      const retry = await c.waitFor("the retried create", async () => {
+        const r = await call(
+          sock,
+          PoolMethod.POOL_CREATE,
+          PoolCreateReqSchema,
+          midReq,
+          PoolShardsRespSchema,
+        );
+        return r.status === DER_OOG || r.status === DER_GRPVER ? null : r;
+      }, 60_000);
+      equal(retry.status, 0, retry.error);
+      equal((await shardFiles(mounts, mid)).size, 4 * TARGETS);
+      const dm = await call(sock, PoolMethod.POOL_DESTROY, PoolDestroyReqSchema, {
+        id: mid,
+      }, PoolDestroyRespSchema);
+      equal(dm.status, 0);
+      equal((await shardFiles(mounts, mid)).size, 0);
+    } finally {
+      await c.destroy();
+    }
+  },
+});
