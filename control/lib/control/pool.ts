@@ -16,7 +16,9 @@ import {
   type PoolCreateResp,
   PoolDestroyReqSchema,
   type PoolDestroyResp,
+  PoolDestroyRespSchema,
 } from "../../../proto/gen/ts/mgmt/pool_pb.ts";
+import { PoolNotFoundError } from "../rpc/error_codec.ts";
 import { FaultCode, hasFaultCode } from "../fault.ts";
 import type { Invoker, Method } from "./invoker.ts";
 import type { MsOptions } from "./system.ts";
@@ -142,6 +144,8 @@ export async function poolDestroy(
         name: "PoolDestroy",
       });
     } catch (e) {
+      // Gone on a retry: an earlier attempt destroyed it.
+      if (attempt > 0 && e instanceof PoolNotFoundError) return create(PoolDestroyRespSchema);
       if (!isRetryablePoolFault(e) || now() + POOL_RETRY_DELAY_MS >= opts.deadline) throw e;
     }
     if (resp) {

@@ -17,6 +17,7 @@ export const Reason = {
   uninitialized: "proto.system.ErrUninitialized",
   raftUnavailable: "proto.system.ErrRaftUnavail",
   stepUp: "proto.system.ErrLeaderStepUpInProgress",
+  poolNotFound: "proto.system.ErrPoolNotFound",
 } as const;
 
 /**
@@ -56,6 +57,23 @@ export class MsUnavailableError extends Error {
     this.name = "MsUnavailableError";
     this.kind = kind;
     this.resolution = resolution;
+  }
+}
+
+/** No pool with this label or uuid (the reference's system.ErrPoolNotFound). */
+export class PoolNotFoundError extends Error {
+  /** The label or uuid asked for. */
+  readonly id: string;
+  readonly isLabel: boolean;
+  constructor(id: string, isLabel: boolean) {
+    super(
+      isLabel
+        ? `unable to find pool service with label "${id}"`
+        : `unable to find pool service ${id}`,
+    );
+    this.name = "PoolNotFoundError";
+    this.id = id;
+    this.isLabel = isLabel;
   }
 }
 
@@ -154,6 +172,15 @@ export function toWireError(err: unknown): ConnectError {
   if (err instanceof DaosStatusError) return daosStatusError(err);
   if (err instanceof NotLeaderError) return notLeaderError(err.leaderHint, err.replicas);
   if (err instanceof NotReplicaError) return notReplicaError(err.replicas);
+  if (err instanceof PoolNotFoundError) {
+    // PoolInfo as the reference marshals it: {Rank, UUID, Label}, unknown ones null.
+    const info = {
+      Rank: null,
+      UUID: err.isLabel ? null : err.id,
+      Label: err.isLabel ? err.id : null,
+    };
+    return withInfo(err.message, Reason.poolNotFound, "DAOS", { PoolInfo: JSON.stringify(info) });
+  }
   if (err instanceof MsUnavailableError) {
     return withInfo(err.message, MS_UNAVAILABLE_REASON[err.kind], "DAOS", {
       Resolution: err.resolution,
@@ -210,6 +237,8 @@ export function decodeRemoteError(err: unknown): Error {
         return new NotLeaderError(md.LeaderHint ?? "", replicaList(md.Replicas));
       case Reason.notReplica:
         return new NotReplicaError(replicaList(md.Replicas));
+      case Reason.poolNotFound:
+        return poolNotFoundFromInfo(md.PoolInfo);
     }
     const kind = (Object.keys(MS_UNAVAILABLE_REASON) as MsUnavailableKind[]).find((k) =>
       MS_UNAVAILABLE_REASON[k] === info.reason
@@ -243,4 +272,15 @@ export function isMsRetryable(err: unknown): boolean {
 /** True when `err` says the MS has no system to serve yet (not formatted, not started). */
 export function isMsNotReady(err: unknown): boolean {
   return err instanceof MsUnavailableError;
+}
+
+function poolNotFoundFromInfo(json: string | undefined): PoolNotFoundError {
+  try {
+    const v = JSON.parse(json ?? "{}") as { UUID?: unknown; Label?: unknown };
+    if (typeof v.Label === "string" && v.Label !== "") return new PoolNotFoundError(v.Label, true);
+    if (typeof v.UUID === "string") return new PoolNotFoundError(v.UUID, false);
+  } catch {
+    // malformed PoolInfo: still a not-found
+  }
+  return new PoolNotFoundError("", false);
 }

@@ -9,6 +9,7 @@ import {
   NotLeaderError,
   notLeaderError,
   NotReplicaError,
+  PoolNotFoundError,
   toWireError,
 } from "./error_codec.ts";
 import { DaosStatusError, makeFault } from "../fault.ts";
@@ -93,4 +94,19 @@ Deno.test("DAOS status errors keep their code and detail across the wire", () =>
       "DER_NOSPACE(-1007): No space on storage target" + (detail === "" ? "" : `: ${detail}`),
     );
   }
+});
+
+Deno.test("pool not found: the reference's reason and PoolInfo, decoded back", () => {
+  const w = toWireError(new PoolNotFoundError("tank", true));
+  assertEquals(w.rawMessage, 'unable to find pool service with label "tank"');
+  const e = decodeRemoteError(w);
+  if (!(e instanceof PoolNotFoundError)) throw new Error(`decoded as ${e}`);
+  assertEquals([e.id, e.isLabel], ["tank", true]);
+  const u = decodeRemoteError(toWireError(new PoolNotFoundError("0000-1", false)));
+  if (!(u instanceof PoolNotFoundError)) throw new Error(`decoded as ${u}`);
+  assertEquals([u.id, u.isLabel, u.message], [
+    "0000-1",
+    false,
+    "unable to find pool service 0000-1",
+  ]);
 });

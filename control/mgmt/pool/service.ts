@@ -6,6 +6,7 @@
  */
 import { DaosStatusError, errorText, makeFault } from "../../lib/fault.ts";
 import { formatBytes } from "../../lib/sizes.ts";
+import { PoolNotFoundError } from "../../lib/rpc/error_codec.ts";
 import { selectMembers } from "../system_ops.ts";
 import { type DbState, noChanges } from "../db.ts";
 import type { Member } from "../member.ts";
@@ -169,12 +170,7 @@ export function checkLabel(label: string): void {
 }
 
 function poolNotFound(id: string): Error {
-  return makeFault(
-    "SystemUnknown",
-    `unable to find pool service with label or uuid "${id}": DER_NONEXIST(-1005): ` +
-      "The specified entity does not exist",
-    "check the pool id with dmg pool list",
-  );
+  return new PoolNotFoundError(id, !isUuid(id));
 }
 
 /** The error a failing engine status becomes. */

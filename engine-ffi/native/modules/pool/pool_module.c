@@ -32,6 +32,12 @@
 #define POOL_MAX_POOLS 64
 
 /* The module's state: one engine per process (daos_engine_create refuses a second). */
+/* A per-target size as vos allocates it: rounded up to VOS_BLK_SZ. */
+static uint64_t blk_up(uint64_t n)
+{
+	return (n + VOS_BLK_SZ - 1) / VOS_BLK_SZ * VOS_BLK_SZ;
+}
+
 static struct {
 	pthread_mutex_t lock;
 	struct vos_engine *vos;
@@ -241,8 +247,9 @@ done:
 		out->n = 1;
 		out->r[0].rank = self;
 		out->r[0].ntgt = (uint32_t)ntgt;
-		out->r[0].tier_bytes[0] = per_tgt[0] * (uint64_t)ntgt;
-		out->r[0].tier_bytes[1] = per_tgt[1] * (uint64_t)ntgt;
+		/* what the shards really take: vos rounds every target's size up to a block */
+		out->r[0].tier_bytes[0] = blk_up(per_tgt[0]) * (uint64_t)ntgt;
+		out->r[0].tier_bytes[1] = blk_up(per_tgt[1]) * (uint64_t)ntgt;
 	}
 	return 0;
 }
