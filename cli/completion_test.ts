@@ -42,7 +42,12 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
       "completion",
     ]],
     [["dmg", "sys"], ["system"]],
-    [["dmg", "pool", ""], ["destroy", "get-prop", "set-prop"]],
+    [["dmg", "pool", ""], ["create", "list", "destroy", "get-prop", "set-prop"]],
+    // Global flags are offered after the sub-command too.
+    [["dmg", "pool", "create", "--t"], ["--tier-ratio", "--timeout"]],
+    [["dmg", "pool", "create", "--m"], ["--meta-size", "--mem-ratio"]],
+    [["dmg", "pool", "ls", "--r"], ["--rebuild-only"]],
+    [["dmg", "sys", "list"], ["list-pools"]],
     [["dmg", "pool", "destroy", "--r"], ["--recursive"]],
     [["dmg", "sys", "q"], ["query"]],
     [["dmg", "system", "st"], ["stop", "start"]],
@@ -59,7 +64,8 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
     [["dmg", "bogus", ""], []],
   ];
   for (const [words, want] of cases) {
-    deepEqual(await bashComplete(script, words), want, `completing ${JSON.stringify(words)}`);
+    const got = await bashComplete(script, words);
+    deepEqual(got, want, `completing ${JSON.stringify(words)}: ${got}`);
   }
   const dir = await Deno.makeTempDir();
   try {
@@ -110,7 +116,7 @@ Deno.test({
     equal(
       await zshComplete(script, ["dmg", "sys", ""]),
       "query stop start exclude clear-exclude erase leader-query events audit set-attr " +
-        "get-attr del-attr set-prop get-prop rebuild self-heal cleanup",
+        "get-attr del-attr set-prop get-prop rebuild self-heal cleanup list-pools",
     );
     equal(
       await zshComplete(script, ["dmg", "sto", "query", ""]),

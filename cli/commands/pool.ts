@@ -15,6 +15,8 @@ import {
   type PoolPropValue,
 } from "../../control/lib/pool_props.ts";
 import { formatTable } from "../../control/lib/txtfmt.ts";
+import { registerPoolCreate } from "./pool_create.ts";
+import { registerPoolList } from "./pool_list.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
 import { render, request } from "../render.ts";
 import {
@@ -148,6 +150,8 @@ export async function poolSetProp(ctx: CommandContext, id: string, arg: string):
 /** Registers `dmg pool` and its commands. */
 export const registerPool: RegisterCommands = (program, run) => {
   const pool = commandGroup(program, "pool", undefined, "Perform tasks related to DAOS pools");
+  registerPoolCreate(pool, run);
+  registerPoolList(program, pool, run);
 
   pool.command("destroy").description("Destroy a DAOS pool")
     .option("-r, --recursive", "remove pool with existing containers")
