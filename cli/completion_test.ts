@@ -42,16 +42,30 @@ Deno.test("completion bash: commands, sub-commands (through aliases), flags, fre
       "completion",
     ]],
     [["dmg", "sys"], ["system"]],
-    [["dmg", "pool", ""], ["create", "list", "destroy", "get-prop", "set-prop"]],
+    [["dmg", "pool", ""], [
+      "create",
+      "list",
+      "destroy",
+      "get-prop",
+      "set-prop",
+      "query",
+      "query-targets",
+      "exclude",
+      "drain",
+      "reintegrate",
+      "extend",
+    ]],
     // Global flags are offered after the sub-command too.
     [["dmg", "pool", "create", "--t"], ["--tier-ratio", "--timeout"]],
     [["dmg", "pool", "create", "--m"], ["--meta-size", "--mem-ratio"]],
     [["dmg", "pool", "ls", "--r"], ["--rebuild-only"]],
     [["dmg", "sys", "list"], ["list-pools"]],
+    [["dmg", "pool", "drain", "--r"], ["--ranks"]],
+    [["dmg", "pool", "query", "--h"], ["--health-only", "--help"]],
     [["dmg", "pool", "destroy", "--r"], ["--recursive"]],
     [["dmg", "sys", "q"], ["query"]],
     [["dmg", "system", "st"], ["stop", "start"]],
-    [["dmg", "-j", "sto", "query", ""], ["usage", "list-devices", "device-health"]],
+    [["dmg", "-j", "sto", "query", ""], ["usage", "list-devices", "list-pools", "device-health"]],
     [["dmg", "-o", "x.yml", "system", "le"], ["leader-query"]],
     [["dmg", "--j"], ["--json", "--json-logging"]],
     [["dmg", "system", "query", "--r"], ["--ranks", "--rank-hosts"]],
@@ -115,12 +129,13 @@ Deno.test({
     );
     equal(
       await zshComplete(script, ["dmg", "sys", ""]),
-      "query stop start exclude clear-exclude erase leader-query events audit set-attr " +
-        "get-attr del-attr set-prop get-prop rebuild self-heal cleanup list-pools",
+      "query stop start exclude clear-exclude erase leader-query events audit " +
+        "drain reintegrate set-attr get-attr del-attr set-prop get-prop rebuild self-heal " +
+        "cleanup list-pools",
     );
     equal(
       await zshComplete(script, ["dmg", "sto", "query", ""]),
-      "usage list-devices device-health",
+      "usage list-devices list-pools device-health",
     );
     ok((await zshComplete(script, ["dmg", "system", "query", "--"])).includes("--rank-hosts"));
     equal(await zshComplete(script, ["dmg", "system", "query", "--ranks", ""]), "");

@@ -19,6 +19,8 @@ import { registerPoolCreate } from "./pool_create.ts";
 import { registerPoolList } from "./pool_list.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
 import { render, request } from "../render.ts";
+import { registerPoolQuery } from "./pool_query.ts";
+import { registerPoolRanks } from "./pool_ranks.ts";
 import {
   type CommandContext,
   commandGroup,
@@ -172,4 +174,7 @@ export const registerPool: RegisterCommands = (program, run) => {
     .argument("<pool>", "pool label or UUID")
     .argument("<props>", "pool properties to set (name:value[,name:value...])")
     .action(run((ctx, id: string, arg: string) => poolSetProp(ctx, id, arg)));
+
+  registerPoolQuery(pool, run);
+  registerPoolRanks(pool, run);
 };

@@ -1,6 +1,7 @@
 /**
- * `dmg storage query list-devices` and `device-health` (DAOS cmd/dmg/storage_query.go): the
- * hosts' SMD devices over their ready ranks → printers/storage_query.ts through render.
+ * `dmg storage query list-devices`, `list-pools` and `device-health` (DAOS
+ * cmd/dmg/storage_query.go): the hosts' SMD devices (or VOS pools) over their ready ranks →
+ * printers/storage_query.ts (storage_list_pools.ts) through render.
  */
 import type { Command } from "commander";
 import { type HostAnswers } from "../../control/lib/control/host_errors.ts";
@@ -12,6 +13,12 @@ import {
 import { groupPayloads } from "../../control/lib/rpc/group.ts";
 import { hostErrorsBlock } from "../printers/host_errors.ts";
 import { formatSmdInfo, smdFingerprint, smdHostStorageJson } from "../printers/storage_query.ts";
+import { smdListPools } from "../../control/lib/control/pool_smd.ts";
+import {
+  formatSmdPoolsInfo,
+  smdPoolsFingerprint,
+  smdPoolsHostStorageJson,
+} from "../printers/storage_list_pools.ts";
 import { render, request } from "../render.ts";
 import { type CommandContext, commandGroup, type Runner } from "./context.ts";
 import { storageGroup } from "./storage.ts";
@@ -59,6 +66,13 @@ interface ListOptions {
   showEvicted?: boolean;
 }
 
+interface ListPoolsOptions {
+  hostList?: string;
+  rank?: string;
+  uuid?: string;
+  verbose?: boolean;
+}
+
 interface HealthOptions {
   hostList?: string;
   uuid: string;
@@ -83,6 +97,37 @@ export function registerStorageQuerySmd(program: Command, run: Runner): void {
         evictedOnly: opts.showEvicted === true,
       });
       renderSmd(ctx, res);
+    }));
+  q.command("list-pools")
+    .description("List pools on the server")
+    .option("-l, --host-list <hosts>", HOSTS_HELP)
+    .option("-r, --rank <rank>", "constrain operation to the specified server rank")
+    .option("-u, --uuid <uuid>", "pool UUID (all pools if blank)")
+    .option("-v, --verbose", "show more detail about pools")
+    .action(run(async (ctx, opts: ListPoolsOptions) => {
+      const rank = opts.rank === undefined ? undefined : parseRank(opts.rank);
+      const res = await request(
+        ctx,
+        "",
+        async () =>
+          smdListPools(await ctx.invoker(), await ctx.fanOutTargets(opts.hostList), {
+            rank,
+            uuid: opts.uuid,
+          }),
+      );
+      const groups = groupPayloads(res.answers, smdPoolsFingerprint);
+      render(ctx, {
+        json: () => ({
+          host_errors: res.hostErrors.json(),
+          HostStorage: smdPoolsHostStorageJson(groups),
+        }),
+        text: () => [[
+          "info",
+          hostErrorsBlock(res.hostErrors) + formatSmdPoolsInfo(groups, opts.verbose === true),
+        ]],
+        error: res.hostErrors.summary(),
+        jsonErrorInPayload: true,
+      });
     }));
   q.command("device-health")
     .description("Query the device health")

@@ -13,6 +13,7 @@ import { ALL_STATES_MASK, NOT_OK_MASK, parseStateMask } from "../../control/lib/
 import type { SystemStartResp, SystemStopResp } from "../../proto/gen/ts/mgmt/system_pb.ts";
 import * as print from "../printers/system.ts";
 import { registerEventCommands } from "./events.ts";
+import { registerSystemDrain } from "./pool_ranks.ts";
 import { type Line, render, request } from "../render.ts";
 import { type CommandContext, DEFAULT_QUERY_MS, type RegisterCommands } from "./context.ts";
 
@@ -266,4 +267,5 @@ export const registerSystemCommands: RegisterCommands = (program, run) => {
     .action(run((ctx, f: LeaderFlags) => systemLeaderQuery(ctx, f)));
 
   registerEventCommands(system, run);
+  registerSystemDrain(system, run);
 };

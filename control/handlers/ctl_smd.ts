@@ -27,8 +27,11 @@ import {
   type SmdManageResp_Result,
   SmdManageResp_ResultSchema,
   SmdManageRespSchema,
+  SmdPoolReqSchema,
+  SmdPoolRespSchema,
   type SmdQueryReq,
   type SmdQueryResp,
+  type SmdQueryResp_Pool,
   SmdQueryRespSchema,
 } from "../../proto/gen/ts/ctl/smd_pb.ts";
 import {
@@ -115,6 +118,32 @@ async function rankDevices(
   return devs;
 }
 
+/**
+ * The pools with shards on one rank (dRPC 212 SMD_LIST_POOLS): uuid, the rank's target ids
+ * and their NVMe blob ids; filtered by `uuid` when one is given.
+ */
+async function rankPools(e: SmdEngine, uuid: string): Promise<SmdQueryResp_Pool[]> {
+  const body = await e.callMgmt(
+    MgmtMethod.SMD_LIST_POOLS,
+    toBinary(SmdPoolReqSchema, create(SmdPoolReqSchema, {})),
+  );
+  const resp = fromBinary(SmdPoolRespSchema, body);
+  if (resp.status !== 0) {
+    throw new Error(
+      `rank ${e.rank()}: listing pools (SMD_LIST_POOLS): ` +
+        new DaosStatusError(resp.status).message,
+    );
+  }
+  return resp.pools
+    .filter((p) => uuid === "" || p.uuid.toLowerCase() === uuid.toLowerCase())
+    .map((p) => ({
+      $typeName: "ctl.SmdQueryResp.Pool",
+      uuid: p.uuid,
+      tgtIds: p.tgtIds,
+      blobs: p.blobs,
+    }));
+}
+
 /** SmdQuery over `src`: one RankResp per ready engine (of `req.rank` unless nil). */
 export async function smdQuery(src: SmdSource, req: SmdQueryReq): Promise<SmdQueryResp> {
   const engines = readyEngines(src);
@@ -125,12 +154,11 @@ export async function smdQuery(src: SmdSource, req: SmdQueryReq): Promise<SmdQue
   for (const e of engines) {
     const rank = e.rank()!;
     if (req.rank !== NilRank && req.rank !== rank) continue;
-    // No VOS pools on the engines yet: the pool list is always empty.
     resp.ranks.push({
       $typeName: "ctl.SmdQueryResp.RankResp",
       rank,
       devices: req.omitDevices ? [] : await rankDevices(e, src.engineConfig(e.index), req),
-      pools: [],
+      pools: req.omitPools ? [] : await rankPools(e, req.uuid),
     });
   }
   resp.ranks.sort((a, b) => a.rank - b.rank);

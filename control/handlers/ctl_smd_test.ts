@@ -14,6 +14,7 @@ import {
   SetFaultyReqSchema,
   SmdDevRespSchema,
   SmdManageReqSchema,
+  SmdPoolRespSchema,
   SmdQueryReqSchema,
 } from "../../proto/gen/ts/ctl/smd_pb.ts";
 import {
@@ -40,6 +41,9 @@ const U1 = "0b1c2d3e-4f50-4617-8899-aabbccddeeff";
 class FakeEngine implements SmdEngine {
   calls: { method: number; body: Uint8Array }[] = [];
   masks: string[] = [];
+  /** What SMD_LIST_POOLS answers: the rank's VOS pools, or a failure status. */
+  pools: { uuid: string; tgtIds: number[]; blobs: bigint[] }[] = [];
+  poolStatus = 0;
   constructor(
     readonly index: number,
     public rankNo: number | null,
@@ -106,6 +110,11 @@ class FakeEngine implements SmdEngine {
           create(DevManageRespSchema, { status, device: d ? devMsg(d) : undefined }),
         ));
       }
+      case MgmtMethod.SMD_LIST_POOLS:
+        return Promise.resolve(toBinary(
+          SmdPoolRespSchema,
+          create(SmdPoolRespSchema, { status: this.poolStatus, pools: this.pools }),
+        ));
       case MgmtMethod.SET_LOG_MASKS: {
         const m = fromBinary(EngineReq, body).masks;
         this.masks.push(m);
@@ -231,5 +240,45 @@ Deno.test("SetEngineLogMasks: every engine; unset masks → configured log_mask;
   await rejects(
     setEngineLogMasks(source([]), create(SetLogMasksReqSchema, {})),
     /no engine instances to service request/,
+  );
+});
+
+const P0 = "11111111-2222-4333-8444-555555555555";
+const P1 = "66666666-7777-4888-9999-aaaaaaaaaaaa";
+
+Deno.test("SmdQuery pools: each ready rank's VOS pools from dRPC 212, uuid filter", async () => {
+  const engines = twoEngines();
+  engines[0].pools = [{ uuid: P0, tgtIds: [0, 1], blobs: [0n, 0n] }];
+  engines[1].pools = [
+    { uuid: P0, tgtIds: [0, 1], blobs: [4096n, 8192n] },
+    { uuid: P1, tgtIds: [1], blobs: [0n] },
+  ];
+  let r = await smdQuery(source(engines), q({ omitPools: false, omitDevices: true }));
+  deepEqual(
+    r.ranks.map((x) => [x.rank, x.devices.length, x.pools.map((p) => [p.uuid, p.tgtIds, p.blobs])]),
+    [
+      [0, 0, [[P0, [0, 1], [0n, 0n]]]],
+      [1, 0, [[P0, [0, 1], [4096n, 8192n]], [P1, [1], [0n]]]],
+    ],
+  );
+  // Devices were not listed; pools were asked of each engine once.
+  equal(engines[0].calls.some((c) => c.method === MgmtMethod.SMD_LIST_DEVS), false);
+  equal(engines[1].calls.filter((c) => c.method === MgmtMethod.SMD_LIST_POOLS).length, 1);
+  r = await smdQuery(source(engines), q({ omitPools: false, omitDevices: true, uuid: P1 }));
+  deepEqual(r.ranks.map((x) => x.pools.map((p) => p.uuid)), [[], [P1]]);
+  r = await smdQuery(source(engines), q({ omitPools: false, omitDevices: true, rank: 0 }));
+  deepEqual(r.ranks.map((x) => x.rank), [0]);
+});
+
+Deno.test("SmdQuery pools: omit_pools skips dRPC 212; an engine failure names its rank", async () => {
+  const engines = twoEngines();
+  engines[0].pools = [{ uuid: P0, tgtIds: [0], blobs: [0n] }];
+  const r = await smdQuery(source(engines), q());
+  deepEqual(r.ranks.map((x) => x.pools.length), [0, 0]);
+  equal(engines[0].calls.some((c) => c.method === MgmtMethod.SMD_LIST_POOLS), false);
+  engines[1].poolStatus = -1006;
+  await rejects(
+    smdQuery(source(engines), q({ omitPools: false, omitDevices: true })),
+    /rank 1: listing pools \(SMD_LIST_POOLS\): DER_UNREACH\(-1006\)/,
   );
 });
