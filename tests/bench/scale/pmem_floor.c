@@ -9,9 +9,12 @@
  *     remove   unlink those files and their directories      -> "ok <elapsed µs>"
  *     quit
  *   Any failure answers "err <message>" (the files made so far are removed first).
+ * Files are created by one thread per online CPU (the engines create theirs in parallel, so
+ * a single-threaded floor would not be the minimum on a machine with more than one core).
  */
 #include <errno.h>
 #include <libpmemobj.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,31 +49,71 @@ static void remove_files(size_t upto)
 	}
 }
 
-static int create_files(char *err, size_t errlen)
+struct worker {
+	size_t first, step;
+	int failed;
+	char err[4600];
+};
+
+static void *create_some(void *arg)
 {
+	struct worker *w = arg;
 	char path[4096];
 
-	for (size_t i = 0; i < ndirs; i++) {
+	for (size_t i = w->first; i < ndirs && !w->failed; i += w->step) {
 		PMEMobjpool *pop;
 
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], FLOOR_UUID);
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
-			remove_files(i);
-			return -1;
+			snprintf(w->err, sizeof(w->err), "mkdir %s: %s", path, strerror(errno));
+			w->failed = 1;
+			break;
 		}
 		snprintf(path, sizeof(path), "%s/%s/vos-0", dirs[i], FLOOR_UUID);
 		unlink(path);
 		pop = pmemobj_create(path, FLOOR_LAYOUT, size, 0600);
 		if (pop == NULL) {
-			snprintf(err, errlen, "pmemobj_create %s (%zu bytes): %s", path, size,
-				 pmemobj_errormsg());
-			remove_files(i + 1);
-			return -1;
+			snprintf(w->err, sizeof(w->err), "pmemobj_create %s (%zu bytes): %s", path,
+				 size, pmemobj_errormsg());
+			w->failed = 1;
+			break;
 		}
 		pmemobj_close(pop);
 	}
-	return 0;
+	return NULL;
+}
+
+static int create_files(char *err, size_t errlen)
+{
+	struct worker w[64];
+	pthread_t th[64];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus < 1 ? 1 : cpus > 64 ? 64 : (size_t)cpus;
+	int rc = 0;
+
+	if (n > ndirs)
+		n = ndirs;
+	for (size_t t = 0; t < n; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].first = t;
+		w[t].step = n;
+		if (pthread_create(&th[t], NULL, create_some, &w[t]) != 0) {
+			snprintf(err, errlen, "pthread_create failed");
+			n = t;
+			rc = -1;
+			break;
+		}
+	}
+	for (size_t t = 0; t < n; t++) {
+		pthread_join(th[t], NULL);
+		if (w[t].failed && rc == 0) {
+			snprintf(err, errlen, "%s", w[t].err);
+			rc = -1;
+		}
+	}
+	if (rc != 0)
+		remove_files(ndirs);
+	return rc;
 }
 
 int main(int argc, char **argv)
