@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "crt_wire.h"
+#include "dss_api.h"
 #include "fabric.h"
 
 #define CRT_PROTO_OPC(base, version, index)                                                  \
@@ -116,7 +117,7 @@ int crt_transport_create(const struct crt_transport_opts *o, struct crt_transpor
 void crt_transport_destroy(struct crt_transport *t);
 /** "<scheme>://IP:PORT" of the endpoint. */
 const char *crt_transport_uri(const struct crt_transport *t);
-struct crt_context *crt_context_get(struct crt_transport *t, int idx);
+DSS_API struct crt_context *crt_context_get(struct crt_transport *t, int idx);
 int crt_context_idx(const struct crt_context *ctx);
 /** One progress round for a context without its own thread: up to timeout_ms. */
 int crt_progress(struct crt_context *ctx, int timeout_ms);
@@ -136,7 +137,7 @@ void crt_group_info(struct crt_transport *t, uint32_t *self, uint32_t *version);
  * Current self rank, map version and the members' ranks, sorted (after the group_refresh
  * hook): up to cap into ranks; returns the member count (which may exceed cap).
  */
-size_t crt_group_ranks(struct crt_transport *t, uint32_t *self, uint32_t *version,
+DSS_API size_t crt_group_ranks(struct crt_transport *t, uint32_t *self, uint32_t *version,
 		       uint32_t *ranks, size_t cap);
 /** The same without calling the hook (for the hook itself); returns the member count. */
 size_t crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *version);
@@ -145,20 +146,20 @@ size_t crt_group_info_raw(struct crt_transport *t, uint32_t *self, uint32_t *ver
 typedef void (*crt_cb_t)(struct crt_rpc *rpc, int status, void *arg);
 
 /** A request to rank's context tag (rank looked up in the group at send). One reference. */
-int crt_req_create(struct crt_context *ctx, uint32_t rank, uint16_t tag, uint32_t opc,
+DSS_API int crt_req_create(struct crt_context *ctx, uint32_t rank, uint16_t tag, uint32_t opc,
 		   struct crt_rpc **out);
 /** A request to an address outside the group ("<scheme>://IP:PORT"). */
 int crt_req_create_uri(struct crt_context *ctx, const char *uri, uint16_t tag, uint32_t opc,
 		       struct crt_rpc **out);
 /** A collective to every member but the excluded ones, tree fan-out k. */
-int crt_corpc_create(struct crt_context *ctx, uint32_t opc, const uint32_t *excluded,
+DSS_API int crt_corpc_create(struct crt_context *ctx, uint32_t opc, const uint32_t *excluded,
 		     size_t nex, unsigned k, struct crt_rpc **out);
-void *crt_req_input(struct crt_rpc *rpc);
-const void *crt_req_output(const struct crt_rpc *rpc);
+DSS_API void *crt_req_input(struct crt_rpc *rpc);
+DSS_API const void *crt_req_output(const struct crt_rpc *rpc);
 /** Failures of a collective (count; *f valid while the rpc is held). */
-size_t crt_req_failures(const struct crt_rpc *rpc, const struct crt_failure **f);
+DSS_API size_t crt_req_failures(const struct crt_rpc *rpc, const struct crt_failure **f);
 uint32_t crt_req_rank(const struct crt_rpc *rpc);
-void crt_req_set_timeout(struct crt_rpc *rpc, int timeout_ms);
+DSS_API void crt_req_set_timeout(struct crt_rpc *rpc, int timeout_ms);
 /**
  * Send; cb runs exactly once on the context's thread (also for errors found at send, such as
  * -DER_OOG). 0, or -EINVAL/-EALREADY (not sent, no callback).
@@ -173,8 +174,8 @@ int crt_req_abort(struct crt_rpc *rpc);
  * Send and wait for the completion (not from the context's own thread). Returns the status;
  * -EDEADLK when called on the context's thread.
  */
-int crt_req_send_sync(struct crt_rpc *rpc);
+DSS_API int crt_req_send_sync(struct crt_rpc *rpc);
 void crt_req_addref(struct crt_rpc *rpc);
-void crt_req_decref(struct crt_rpc *rpc);
+DSS_API void crt_req_decref(struct crt_rpc *rpc);
 
 #endif

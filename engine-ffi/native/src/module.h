@@ -35,8 +35,8 @@ struct crt_proto_format;
 /** Environment variable naming the module directory (default: modules/ beside the engine). */
 #define DSS_MODULE_DIR_ENV "DAOS_MODULE_DIR"
 
-/** Modules loaded when -m is not given (DAOS loads its whole default set; ours is mgmt). */
-#define DSS_DEFAULT_MODULES "mgmt"
+/** Modules loaded when -m is not given (DAOS loads its whole default set; ours is mgmt, pool). */
+#define DSS_DEFAULT_MODULES "mgmt,pool"
 
 /** Longest module name: lib<name>.so and <name>_module must stay short. */
 #define DSS_MODULE_NAME_MAX 32

@@ -445,14 +445,20 @@ static void test_engine_module_errors(void **state)
 		daos_engine_destroy(eng);
 	}
 	unsetenv(DSS_MODULE_DIR_ENV);
-	/* no -m: the default module set, mgmt */
+	/* no -m: the default module set, mgmt and pool */
 	{
 		const char *def[] = {"daos_engine", "-t", "1", "-s", dir, "-d", dir};
 		daos_engine_t *eng = daos_engine_create(7, def, err, sizeof(err));
 
 		assert_non_null(eng);
-		assert_int_equal(eng->reg.nmods, 1);
+		assert_int_equal(eng->reg.nmods, 2);
 		assert_non_null(dss_module_by_name(&eng->reg, "mgmt"));
+		assert_non_null(dss_module_by_name(&eng->reg, "pool"));
+		/* pool serves its methods of dRPC module MGMT beside mgmt */
+		assert_string_equal(dss_module_by_drpc_method(&eng->reg, DRPC_MODULE_MGMT, 207)->name,
+				    "pool");
+		assert_string_equal(dss_module_by_drpc_method(&eng->reg, DRPC_MODULE_MGMT, 209)->name,
+				    "mgmt");
 		daos_engine_destroy(eng);
 	}
 	rmdir(dir);
