@@ -80,7 +80,7 @@ registerScenario({
         "--allow-write",
         "--allow-net",
         "--allow-env",
-        "--allow-sys=hostname,osRelease",
+        "--allow-sys=hostname,osRelease,uid,gid",
         cfgFile,
       ],
       stdin: "null",
