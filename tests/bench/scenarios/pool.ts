@@ -107,8 +107,11 @@ async function countShards(sim: Simulation, ranks: number, uuid: string): Promis
 }
 
 /** PoolCreate over the control API client; throws unless status 0. */
-async function apiCreate(sim: Simulation, label: string): Promise<{ uuid: string; scm: number }> {
-  const uuid = crypto.randomUUID();
+async function apiCreate(
+  sim: Simulation,
+  label: string,
+  uuid: string = crypto.randomUUID(),
+): Promise<{ uuid: string; scm: number }> {
   const resp = await sim.mgmt().poolCreate(
     create(PoolCreateReqSchema, {
       sys: SYS,
@@ -304,6 +307,7 @@ for (const ranks of [4, 64, 256]) {
   let next = 0;
   const labels = Array.from({ length: POOLS }, (_, i) => `q${String(i).padStart(3, "0")}`);
   const times: Record<string, number[]> = { query: [], list: [], listN: [], floor: [] };
+  const uuids = new Map<string, string>();
 
   const closeAll = async () => {
     await sim?.close();
@@ -322,8 +326,26 @@ for (const ranks of [4, 64, 256]) {
         emptyFile = await makeEmptyProgram();
         sim = (await bringUp(RANKS)).sim;
         const t0 = performance.now();
-        await firstCreate(sim, labels[0]);
-        for (const l of labels.slice(1)) await apiCreate(sim, l);
+        uuids.set(labels[0], (await firstCreate(sim, labels[0])).uuid);
+        let retried = 0;
+        for (const l of labels.slice(1)) {
+          const uuid = crypto.randomUUID();
+          // Untimed fill: a create that fails is retried with the same uuid and label (the
+          // create rolls back everywhere, so a retry of the same command must work); the
+          // failures are reported.
+          for (let attempt = 1;; attempt++) {
+            try {
+              await apiCreate(sim, l, uuid);
+              break;
+            } catch (e) {
+              if (attempt === 3) throw e;
+              retried++;
+              console.error(`${name}: PoolCreate ${l} failed (${errText(e)}), retrying`);
+            }
+          }
+          uuids.set(l, uuid);
+        }
+        if (retried > 0) console.error(`${name}: ${retried} PoolCreate retries during the fill`);
         console.error(
           `${name}: ${POOLS} pools created in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
         );
@@ -341,7 +363,10 @@ for (const ranks of [4, 64, 256]) {
       const s = sim!;
       const label = labels[next++ % POOLS];
       const q = await s.dmg(["pool", "query", label]);
-      if (!q.stdout.includes(label)) throw new Error(`dmg pool query ${label}:\n${q.stdout}`);
+      // The reference's query text names the pool by UUID only.
+      if (!q.stdout.includes(`Pool ${uuids.get(label)},`)) {
+        throw new Error(`dmg pool query ${label}:\n${q.stdout}`);
+      }
       const l = await s.dmg(["pool", "list"]);
       if (!l.stdout.includes(labels[POOLS - 1])) throw new Error(`dmg pool list:\n${l.stdout}`);
       const n = await s.dmg(["pool", "list", "-n"]);
