@@ -133,9 +133,11 @@ async function apiCreate(
  */
 async function firstCreate(sim: Simulation, label: string): Promise<{ uuid: string; scm: number }> {
   const t0 = performance.now();
+  // One uuid for every try, as dmg does: a try that failed late may have left a record.
+  const uuid = crypto.randomUUID();
   for (;;) {
     try {
-      const r = await apiCreate(sim, label);
+      const r = await apiCreate(sim, label, uuid);
       const waited = performance.now() - t0;
       if (waited > 100) console.error(`first PoolCreate succeeded after ${waited.toFixed(0)} ms`);
       return r;
