@@ -133,11 +133,12 @@ async function apiCreate(
  */
 async function firstCreate(sim: Simulation, label: string): Promise<{ uuid: string; scm: number }> {
   const t0 = performance.now();
-  // One uuid for every try, as dmg does: a try that failed late may have left a record.
-  const uuid = crypto.randomUUID();
-  for (;;) {
+  for (let attempt = 0;; attempt++) {
+    // A fresh uuid and label per try: a try that failed after the MS wrote its record can
+    // leave it (state Creating, label taken), and a retry of the same label is then refused.
+    const name = attempt === 0 ? label : `${label}-${attempt}`;
     try {
-      const r = await apiCreate(sim, label, uuid);
+      const r = await apiCreate(sim, name);
       const waited = performance.now() - t0;
       if (waited > 100) console.error(`first PoolCreate succeeded after ${waited.toFixed(0)} ms`);
       return r;
@@ -145,7 +146,7 @@ async function firstCreate(sim: Simulation, label: string): Promise<{ uuid: stri
       // 611 is expected (dmg retries it too); anything else right after bring-up is a
       // finding: logged, and retried so the bench can still measure the steady state.
       if (!/code = 611\b/.test(errText(e))) {
-        console.error(`first PoolCreate ${label} failed, retrying: ${errText(e)}`);
+        console.error(`first PoolCreate ${name} failed, retrying: ${errText(e)}`);
       }
       if (performance.now() - t0 > 60_000) throw e;
       await new Promise((r) => setTimeout(r, 200));
@@ -333,9 +334,11 @@ for (const ranks of [4, 64, 256]) {
         emptyFile = await makeEmptyProgram();
         sim = (await bringUp(RANKS)).sim;
         const t0 = performance.now();
-        uuids.set(labels[0], (await firstCreate(sim, labels[0])).uuid);
+        // A probe pool first (created, then destroyed), so the fill starts on a system
+        // that creates pools.
+        await apiDestroy(sim, (await firstCreate(sim, "bench-probe")).uuid);
         let retried = 0;
-        for (const l of labels.slice(1)) {
+        for (const l of labels) {
           const uuid = crypto.randomUUID();
           // Untimed fill: a create that fails is retried with the same uuid and label (the
           // create rolls back everywhere, so a retry of the same command must work); the
