@@ -9,8 +9,7 @@
  *     remove   unlink those files and their directories      -> "ok <elapsed µs>"
  *     quit
  *   Any failure answers "err <message>" (the files made so far are removed first).
- * Files are created by one thread per online CPU (the engines create theirs in parallel, so
- * a single-threaded floor would not be the minimum on a machine with more than one core).
+ * Files are created by one thread each, as the engines create theirs in parallel.
  */
 #include <errno.h>
 #include <libpmemobj.h>
@@ -85,16 +84,21 @@ static void *create_some(void *arg)
 
 static int create_files(char *err, size_t errlen)
 {
-	struct worker w[64];
-	pthread_t th[64];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = cpus < 1 ? 1 : cpus > 64 ? 64 : (size_t)cpus;
+	/* One thread per file, as every engine creates its own shard at the same time: with
+	 * fewer workers a loaded machine would give the floor a smaller CPU share than the
+	 * engines get, and the floor would not be the minimum. */
+	size_t n = ndirs;
+	struct worker *w = calloc(n, sizeof(*w));
+	pthread_t *th = calloc(n, sizeof(*th));
 	int rc = 0;
 
-	if (n > ndirs)
-		n = ndirs;
+	if (w == NULL || th == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(w);
+		free(th);
+		return -1;
+	}
 	for (size_t t = 0; t < n; t++) {
-		memset(&w[t], 0, sizeof(w[t]));
 		w[t].first = t;
 		w[t].step = n;
 		if (pthread_create(&th[t], NULL, create_some, &w[t]) != 0) {
@@ -111,6 +115,8 @@ static int create_files(char *err, size_t errlen)
 			rc = -1;
 		}
 	}
+	free(w);
+	free(th);
 	if (rc != 0)
 		remove_files(ndirs);
 	return rc;
