@@ -9,11 +9,12 @@
  *     remove   unlink those files and their directories      -> "ok <elapsed µs>"
  *     quit
  *   Any failure answers "err <message>" (the files made so far are removed first).
- * Files are created by one thread each, as the engines create theirs in parallel.
+ * Files are created by one worker process each, as the engines create theirs in parallel.
+ * Closing stdin (or "quit") ends the workers too: their command pipes close.
  */
 #include <errno.h>
 #include <libpmemobj.h>
-#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,75 +49,98 @@ static void remove_files(size_t upto)
 	}
 }
 
-struct worker {
-	size_t first, step;
-	int failed;
-	char err[4600];
-};
-
-static void *create_some(void *arg)
+/* Creates the file of directory i; 0 or -1 with err filled. */
+static int create_one(size_t i, char *err, size_t errlen)
 {
-	struct worker *w = arg;
 	char path[4096];
+	PMEMobjpool *pop;
 
-	for (size_t i = w->first; i < ndirs && !w->failed; i += w->step) {
-		PMEMobjpool *pop;
-
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], FLOOR_UUID);
-		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			snprintf(w->err, sizeof(w->err), "mkdir %s: %s", path, strerror(errno));
-			w->failed = 1;
-			break;
-		}
-		snprintf(path, sizeof(path), "%s/%s/vos-0", dirs[i], FLOOR_UUID);
-		unlink(path);
-		pop = pmemobj_create(path, FLOOR_LAYOUT, size, 0600);
-		if (pop == NULL) {
-			snprintf(w->err, sizeof(w->err), "pmemobj_create %s (%zu bytes): %s", path,
-				 size, pmemobj_errormsg());
-			w->failed = 1;
-			break;
-		}
-		pmemobj_close(pop);
+	snprintf(path, sizeof(path), "%s/%s", dirs[i], FLOOR_UUID);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
+		return -1;
 	}
-	return NULL;
+	snprintf(path, sizeof(path), "%s/%s/vos-0", dirs[i], FLOOR_UUID);
+	unlink(path);
+	pop = pmemobj_create(path, FLOOR_LAYOUT, size, 0600);
+	if (pop == NULL) {
+		snprintf(err, errlen, "pmemobj_create %s (%zu bytes): %s", path, size,
+			 pmemobj_errormsg());
+		return -1;
+	}
+	pmemobj_close(pop);
+	return 0;
+}
+
+/*
+ * One worker process per file, started once, as every engine is its own process creating its
+ * shard at the same time: threads of one process would serialise on its address space
+ * (mmap and page faults) and make the floor slower than the engines.
+ */
+static int *to_worker, *from_worker;
+
+static void worker_loop(size_t i, int in, int out)
+{
+	char cmd, st, err[4600];
+
+	while (read(in, &cmd, 1) == 1) {
+		st = create_one(i, err, sizeof(err)) == 0 ? 0 : 1;
+		if (st)
+			fprintf(stderr, "pmem_floor: %s\n", err);
+		if (write(out, &st, 1) != 1)
+			break;
+	}
+	_exit(0);
+}
+
+static int start_workers(void)
+{
+	to_worker = calloc(ndirs, sizeof(int));
+	from_worker = calloc(ndirs, sizeof(int));
+	if (to_worker == NULL || from_worker == NULL)
+		return -1;
+	for (size_t i = 0; i < ndirs; i++) {
+		int a[2], b[2];
+		pid_t pid;
+
+		if (pipe(a) != 0 || pipe(b) != 0)
+			return -1;
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			close(a[1]);
+			close(b[0]);
+			/* the parent's other pipe ends stay open here: harmless, closed at exit */
+			worker_loop(i, a[0], b[1]);
+		}
+		close(a[0]);
+		close(b[1]);
+		to_worker[i] = a[1];
+		from_worker[i] = b[0];
+	}
+	return 0;
 }
 
 static int create_files(char *err, size_t errlen)
 {
-	/* One thread per file, as every engine creates its own shard at the same time: with
-	 * fewer workers a loaded machine would give the floor a smaller CPU share than the
-	 * engines get, and the floor would not be the minimum. */
-	size_t n = ndirs;
-	struct worker *w = calloc(n, sizeof(*w));
-	pthread_t *th = calloc(n, sizeof(*th));
+	char c = 'c', st;
 	int rc = 0;
 
-	if (w == NULL || th == NULL) {
-		snprintf(err, errlen, "out of memory");
-		free(w);
-		free(th);
-		return -1;
-	}
-	for (size_t t = 0; t < n; t++) {
-		w[t].first = t;
-		w[t].step = n;
-		if (pthread_create(&th[t], NULL, create_some, &w[t]) != 0) {
-			snprintf(err, errlen, "pthread_create failed");
-			n = t;
-			rc = -1;
-			break;
-		}
-	}
-	for (size_t t = 0; t < n; t++) {
-		pthread_join(th[t], NULL);
-		if (w[t].failed && rc == 0) {
-			snprintf(err, errlen, "%s", w[t].err);
+	for (size_t i = 0; i < ndirs; i++) {
+		if (write(to_worker[i], &c, 1) != 1) {
+			snprintf(err, errlen, "worker %zu gone", i);
 			rc = -1;
 		}
 	}
-	free(w);
-	free(th);
+	for (size_t i = 0; i < ndirs; i++) {
+		if (read(from_worker[i], &st, 1) != 1 || st != 0) {
+			if (rc == 0)
+				snprintf(err, errlen, "creating the file in %s failed (see above)",
+					 dirs[i]);
+			rc = -1;
+		}
+	}
 	if (rc != 0)
 		remove_files(ndirs);
 	return rc;
@@ -135,6 +159,11 @@ int main(int argc, char **argv)
 	dirs = argv + 2;
 	ndirs = (size_t)argc - 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (start_workers() != 0) {
+		fprintf(stderr, "pmem_floor: cannot start %zu workers: %s\n", ndirs, strerror(errno));
+		return 1;
+	}
 	printf("ready\n");
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		double t0 = now_us();

@@ -10,7 +10,7 @@ const source = new URL("./pmem_floor.c", import.meta.url).pathname;
 export async function buildPmemFloor(dir: string): Promise<string> {
   const exe = `${dir}/pmem_floor`;
   const out = await new Deno.Command("cc", {
-    args: ["-O2", "-Wall", "-Wextra", "-Werror", "-o", exe, source, "-lpmemobj", "-lpthread"],
+    args: ["-O2", "-Wall", "-Wextra", "-Werror", "-o", exe, source, "-lpmemobj"],
     stdin: "null",
   }).output();
   if (!out.success) {

@@ -9,7 +9,7 @@
  * then PoolDestroy, both through the control API client; floor, same run = one collective
  * RPC over N ranks through the engines' RPC layer (bench_crt coll N: N stand-in transports,
  * tree fan-out 32, the engine's default) plus pmemobj_create/close of the same N files of the
- * same size on the same tmpfs mounts, one thread per file, and their removal
+ * same size on the same tmpfs mounts, one process per file, and their removal
  * (tests/bench/scale/pmem_floor.c). At
  * teardown: create and destroy p50 separately, the floor's parts, the system's bring-up time,
  * and for N = 4 `bin/dmg pool create`/`pool destroy` wall times; written to
