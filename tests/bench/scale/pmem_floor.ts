@@ -39,8 +39,10 @@ export class PmemFloor {
    * of process `nsPid` (nsenter; the caller is root, as the simulator's format is).
    */
   static async start(exe: string, nsPid: number, size: number, dirs: string[]): Promise<PmemFloor> {
-    const child = new Deno.Command("nsenter", {
-      args: ["-t", String(nsPid), "-m", exe, String(size), ...dirs],
+    // setsid: its own session, so its own scheduler autogroup as the simulator's engines
+    // have theirs; in the bench's session it would share that group's CPU share.
+    const child = new Deno.Command("setsid", {
+      args: ["nsenter", "-t", String(nsPid), "-m", exe, String(size), ...dirs],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",

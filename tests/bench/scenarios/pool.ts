@@ -149,7 +149,7 @@ async function firstCreate(sim: Simulation, label: string): Promise<{ uuid: stri
       if (!/code = 611\b/.test(errText(e))) {
         // A refusal that does not change (e.g. more ranks than the engine's collective
         // takes) must not be retried for a minute.
-        if (++others > 5) throw e;
+        if (!/not the DAOS Management Service leader/.test(errText(e)) && ++others > 5) throw e;
         console.error(`first PoolCreate ${name} failed, retrying: ${errText(e)}`);
       }
       if (performance.now() - t0 > 60_000) throw e;
