@@ -43,6 +43,9 @@ export class PmemFloor {
     // have theirs; in the bench's session it would share that group's CPU share.
     const child = new Deno.Command("setsid", {
       args: ["nsenter", "-t", String(nsPid), "-m", exe, String(size), ...dirs],
+      // What the engine launcher gives engines on non-DCPM SCM (control/harness/
+      // engine_launch.ts): no shutdown-state check at create, which costs much per file.
+      env: { PMEMOBJ_CONF: "sds.at_create=0" },
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
