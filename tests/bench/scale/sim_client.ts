@@ -4,7 +4,7 @@
  * use, and tears everything down (process group, temp dir) also on failure.
  */
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { MgmtSvc } from "../../../proto/gen/ts/mgmt/mgmt_pb.ts";
 import { SystemQueryReqSchema } from "../../../proto/gen/ts/mgmt/system_pb.ts";
 import { parseHostSet } from "../../../control/lib/hostlist.ts";
@@ -157,6 +157,11 @@ export class Simulation {
   /** Runs bin/dmg with this simulation's daos_control.yml (throws on a non-zero exit). */
   dmg(args: string[], timeoutMs?: number): Promise<TimedDmg> {
     return dmgOk(["-o", this.dmgConfig, ...args], timeoutMs);
+  }
+
+  /** The MS's MgmtSvc (host 0, the only replica) over the control API client. */
+  mgmt(): Client<typeof MgmtSvc> {
+    return createClient(MgmtSvc, this.#pool.get(this.ready.hosts[0]));
   }
 
   /** Member states from the MS (SystemQuery over the control API client), by state name. */

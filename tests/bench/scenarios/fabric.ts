@@ -31,7 +31,8 @@ const RTT_BATCH = 20;
 const MSG_BYTES = 52 + 64; // the RPC layer's header + the echo payload: what the wire carries
 const PINGPONG_ITERS = 2000;
 
-async function build(): Promise<void> {
+/** Builds bench_crt (`make bench`); the pool benches use it for their collective floor. */
+export async function build(): Promise<void> {
   const out = await new Deno.Command("make", {
     args: ["-s", "-C", native, "bench"],
     stdin: "null",
@@ -46,7 +47,7 @@ async function build(): Promise<void> {
 }
 
 /** The helper process and its line protocol. */
-class BenchCrt {
+export class BenchCrt {
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #reader: ReadableStreamDefaultReader<string>;
