@@ -29,7 +29,7 @@
 #include "pool_module.h"
 #include "vos.h"
 
-#define POOL_MAX_POOLS 64
+#define POOL_MAX_POOLS 256 /* pools an engine keeps maps of (and lists) */
 
 /* The module's state: one engine per process (daos_engine_create refuses a second). */
 /* A per-target size as vos allocates it: rounded up to VOS_BLK_SZ. */
