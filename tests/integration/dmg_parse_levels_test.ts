@@ -34,11 +34,11 @@ Deno.test("dmg: unknown flags, unknown commands and missing flag values at every
     [["storage", "format", "--bogus"], unknownFlag],
     [
       ["storage", "query", "bogus"],
-      /^ERROR: dmg: Unknown command `bogus'\. Please specify one command of: device-health, list-devices or usage\n$/,
+      /^ERROR: dmg: Unknown command `bogus'\. Please specify one command of: device-health, list-devices, list-pools or usage\n$/,
     ],
     [
       ["storage", "query"],
-      /^ERROR: dmg: Please specify one command of: device-health, list-devices or usage\n$/,
+      /^ERROR: dmg: Please specify one command of: device-health, list-devices, list-pools or usage\n$/,
     ],
     [["server"], /^ERROR: dmg: Please specify one command of: set-logmasks\n$/],
     [["server", "set-logmasks", "--bogus"], unknownFlag],

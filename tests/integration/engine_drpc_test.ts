@@ -458,6 +458,12 @@ Deno.test("two daos_engines: PingRank crosses the fabric; a stale map, a stopped
 
     // a stopped engine does not answer: the ping ends at its bound (2 s), then works again
     engines[1].child.kill("SIGSTOP");
+    // kill() returns before the kernel has stopped every thread: a ping sent at once may still
+    // be answered. Wait (bounded) until /proc shows the process stopped.
+    await until("engine 1 stopped", async () => {
+      const stat = await Deno.readTextFile(`/proc/${engines[1].child.pid}/stat`);
+      return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+    });
     const t0 = Date.now();
     try {
       equal(await ping(0, 1), DER_TIMEDOUT);
