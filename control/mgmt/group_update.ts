@@ -121,12 +121,34 @@ export class GroupUpdater {
   #halted = false;
   /** Commit times (performance.now()) of versions bumped here and not yet delivered. */
   #committedAt = new Map<number, number>();
+  /** Callers of {@link delivered} waiting for a version to reach every host. */
+  #waiters = new Set<{ version: number; done: (ok: boolean) => void }>();
 
   constructor(private readonly deps: GroupUpdaterDeps) {}
 
   /** Version of the last map delivered to every host (0 when none). */
   lastSent(): number {
     return this.#lastSent;
+  }
+
+  /**
+   * Resolves true once the map of `version` or later has reached every host, false when this
+   * updater stops first (leadership lost, erase) or after `timeoutMs`.
+   */
+  delivered(version: number, timeoutMs: number): Promise<boolean> {
+    if (this.#lastSent >= version) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = {
+        version,
+        done: (ok: boolean) => {
+          clearTimeout(timer);
+          this.#waiters.delete(w);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => w.done(false), timeoutMs);
+      this.#waiters.add(w);
+    });
   }
 
   /** Starts the lazy tick (on gaining leadership). */
@@ -144,6 +166,7 @@ export class GroupUpdater {
     this.#immediate = false;
     this.#lastSent = 0;
     this.#committedAt.clear();
+    for (const w of [...this.#waiters]) w.done(false);
   }
 
   /**
@@ -244,6 +267,7 @@ export class GroupUpdater {
     // Older versions were superseded before delivery: their lag is not a delivery's.
     for (const v of this.#committedAt.keys()) if (v <= version) this.#committedAt.delete(v);
     if (at !== undefined) this.deps.onDelivered?.(version, (performance.now() - at) / 1000);
+    for (const w of [...this.#waiters]) if (w.version <= version) w.done(true);
     this.deps.log(`group map version ${version} (${req.engines.length} ranks) sent`);
   }
 }

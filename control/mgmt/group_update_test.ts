@@ -327,3 +327,29 @@ Deno.test("GroupUpdater: delivery lag reported once per committed version, retri
     await u.idle();
   }
 });
+
+Deno.test("GroupUpdater.delivered: true once the version reached every host (after a retry), false on stop or timeout", async () => {
+  const fail = new Set(["10.0.0.2:10001"]);
+  const r = rig(
+    stateOf([member(0, "joined", "10.0.0.1:10001"), member(1, "joined", "10.0.0.2:10001")], 1),
+    fail,
+  );
+  r.u.start(10);
+  try {
+    const early = r.u.delivered(2, 5_000);
+    const later = r.u.delivered(3, 5_000);
+    r.u.requestImmediate();
+    await r.u.idle();
+    equal(r.u.lastSent(), 0); // host 2 failed: version 2 not delivered yet
+    fail.clear(); // the tick retries
+    equal(await early, true);
+    equal(r.u.lastSent(), 2);
+    equal(await r.u.delivered(1, 10), true); // an older version: at once
+    equal(await r.u.delivered(9, 30), false); // never committed: the timeout answers
+    r.u.stop();
+    equal(await later, false); // stopped (leadership lost) before version 3
+  } finally {
+    r.u.stop();
+    await r.u.idle();
+  }
+});
