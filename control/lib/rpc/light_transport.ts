@@ -205,7 +205,9 @@ function exchange(
         if (settled) return;
         count += c.byteLength;
         chunks.push(c);
-        sm.notifyResponseByteRead(s);
+        // No sm.notifyResponseByteRead(s) per chunk: each restarts the session's PING timer
+        // (a setTimeout per call, ~10% of a wide fan-out's CPU), and the "response" event just
+        // before did the same. A body slower than the PING interval gets one PING, answered.
         if (count > readMaxBytes) {
           // Connect's own reader gives the error (same text as connect-node's client).
           readAllBytes(createAsyncIterable(chunks), readMaxBytes).catch(fail);
