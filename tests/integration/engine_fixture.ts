@@ -75,18 +75,22 @@ export class FakeServer {
   }
 }
 
-/** Calls an mgmt method of the engine at `sock` with a typed request; returns the Response. */
+/**
+ * Calls an mgmt method of the engine at `sock` with a typed request; returns the Response.
+ * `timeoutMs` (5000) bounds the call; collective pool calls need longer.
+ */
 export async function mgmtCall<Desc extends DescMessage>(
   sock: string,
   method: number,
   schema: Desc,
   init: MessageInitShape<Desc>,
+  { timeoutMs = 5000 } = {},
 ): Promise<DrpcResponse> {
   return await callDrpc(
     sock,
     DrpcModule.MGMT,
     method,
     toBinary(schema, create(schema, init)),
-    { timeoutMs: 5000 },
+    { timeoutMs },
   );
 }

@@ -11,17 +11,11 @@
  * injection variable) makes the create fail with nothing left on the live ranks, and the
  * retry after its restart succeeds.
  */
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  type MessageInitShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { LocalCluster } from "../cluster/local_cluster.ts";
-import { callDrpc } from "../../control/drpc/client.ts";
-import { DrpcModule, MgmtMethod, PoolMethod } from "../../control/drpc/ids.ts";
+import { mgmtCall } from "./engine_fixture.ts";
+import { MgmtMethod, PoolMethod } from "../../control/drpc/ids.ts";
 import { SmdPoolReqSchema, SmdPoolRespSchema } from "../../proto/gen/ts/ctl/smd_pb.ts";
 import { Status } from "../../proto/gen/ts/drpc/drpc_pb.ts";
 import {
@@ -44,6 +38,8 @@ const MiB = 1024 * 1024;
 const TARGETS = 2;
 const SCM_PER_TGT = 16 * MiB;
 const NVME_PER_TGT = 64 * MiB;
+/** Per-rank tier sizes of a pool whose targets get SCM_PER_TGT and NVME_PER_TGT each. */
+const RANK_TIERS = [BigInt(TARGETS * SCM_PER_TGT), BigInt(TARGETS * NVME_PER_TGT)];
 const DER_NOSPACE = -1007;
 const DER_NONEXIST = -1005;
 const DER_OOG = -1019;
@@ -51,7 +47,7 @@ const DER_GRPVER = -1036;
 const CREATE_TIMEOUT_MS = 15_000;
 const DELAY_MS = 5000;
 
-/** One pool dRPC call to an engine socket; the body decoded with `out`. */
+/** One pool dRPC call to an engine socket (dRPC status SUCCESS); the body decoded with `out`. */
 async function call<I extends DescMessage, O extends DescMessage>(
   sock: string,
   method: number,
@@ -59,15 +55,76 @@ async function call<I extends DescMessage, O extends DescMessage>(
   init: MessageInitShape<I>,
   out: O,
 ) {
-  const r = await callDrpc(
-    sock,
-    DrpcModule.MGMT,
-    method,
-    toBinary(inSchema, create(inSchema, init)),
-    { timeoutMs: 90_000 },
-  );
+  // collective calls wait for every rank (up to the create budget), far past the 5 s default
+  const r = await mgmtCall(sock, method, inSchema, init, { timeoutMs: 90_000 });
   equal(r.status, Status.SUCCESS, `dRPC method ${method}: status ${r.status}`);
   return fromBinary(out, r.body);
+}
+
+/** The pool module's dRPC methods as daos_server calls them, each with its reply decoded. */
+const pool = {
+  create: (sock: string, init: MessageInitShape<typeof PoolCreateReqSchema>) =>
+    call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, init, PoolShardsRespSchema),
+  query: (sock: string, id: string) =>
+    call(sock, PoolMethod.POOL_QUERY, PoolQueryReqSchema, { id }, PoolQueryRespSchema),
+  queryTargets: (sock: string, init: MessageInitShape<typeof PoolQueryTargetReqSchema>) =>
+    call(
+      sock,
+      PoolMethod.POOL_QUERY_TARGETS,
+      PoolQueryTargetReqSchema,
+      init,
+      PoolQueryTargetRespSchema,
+    ),
+  mapSet: (sock: string, init: MessageInitShape<typeof PoolMapSetReqSchema>) =>
+    call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, init, DaosRespSchema),
+  destroy: (sock: string, init: MessageInitShape<typeof PoolDestroyReqSchema>) =>
+    call(sock, PoolMethod.POOL_DESTROY, PoolDestroyReqSchema, init, PoolDestroyRespSchema),
+  listPools: (sock: string) =>
+    call(sock, MgmtMethod.SMD_LIST_POOLS, SmdPoolReqSchema, {}, SmdPoolRespSchema),
+};
+
+/** The dRPC socket of the engine with `pid` on server `s`. */
+function engineSock(c: LocalCluster, s: number, pid: number): string {
+  return `${c.servers[s].socketDir}/daos_engine_${pid}.sock`;
+}
+
+/**
+ * Every engine: a short collective create budget; server 1's engine 1 also delays each target
+ * create (fault injection), the window in which the test kills it mid-create.
+ */
+async function configureEngines(c: LocalCluster): Promise<void> {
+  for (const [i, srv] of c.servers.entries()) {
+    let e = 0;
+    const yaml = (await Deno.readTextFile(srv.configPath)).replaceAll(
+      `  - targets: ${TARGETS}\n`,
+      () => {
+        const vars = [`DAOS_POOL_CREATE_TIMEOUT_MS=${CREATE_TIMEOUT_MS}`];
+        if (i === 1 && e === 1) vars.push(`DAOS_POOL_FI_CREATE_DELAY_MS=${DELAY_MS}`);
+        e++;
+        return `  - targets: ${TARGETS}\n    env_vars: [${vars.join(", ")}]\n`;
+      },
+    );
+    equal(e, 2, `engines in ${srv.configPath}`);
+    await Deno.writeTextFile(srv.configPath, yaml);
+  }
+}
+
+/** SIGKILLs engine 1 of server 1 (the one with the create delay); returns its pid. */
+async function killEngine1(c: LocalCluster): Promise<number> {
+  const [, pid] = await c.enginePids(1);
+  Deno.kill(pid, "SIGKILL");
+  return pid;
+}
+
+/** Waits until all 4 ranks are joined again, starting the killed engine's rank while it is down. */
+async function rejoinAll(c: LocalCluster, what: string): Promise<void> {
+  await c.waitFor(what, async () => {
+    const rank = (await c.members()).find((m) => m.state !== "joined")?.rank;
+    if (rank !== undefined && !(await c.enginePids(1))[1]) {
+      await c.dmg(["system", "start", "-r", String(rank)]);
+    }
+    return (await c.joinedRanks()).length === 4;
+  }, 90_000);
 }
 
 /** Sizes of the vos-<t> files of pool uuid under every mount ([] when the dir is gone). */
@@ -94,40 +151,32 @@ Deno.test({
   fn: async () => {
     const c = await LocalCluster.create({ servers: 2, replicas: 1, engines: 2, targets: TARGETS });
     try {
-      // Every engine: a short collective create budget; server 1's engine 1 also delays each
-      // target create (fault injection), the window in which it is killed mid-create below.
-      for (const [i, srv] of c.servers.entries()) {
-        let e = 0;
-        const yaml = (await Deno.readTextFile(srv.configPath)).replaceAll(
-          `  - targets: ${TARGETS}\n`,
-          () => {
-            const vars = [`DAOS_POOL_CREATE_TIMEOUT_MS=${CREATE_TIMEOUT_MS}`];
-            if (i === 1 && e === 1) vars.push(`DAOS_POOL_FI_CREATE_DELAY_MS=${DELAY_MS}`);
-            e++;
-            return `  - targets: ${TARGETS}\n    env_vars: [${vars.join(", ")}]\n`;
-          },
-        );
-        equal(e, 2, `engines in ${srv.configPath}`);
-        await Deno.writeTextFile(srv.configPath, yaml);
-      }
+      await configureEngines(c);
       await c.startAll();
       const fmt = await c.dmg(["storage", "format"]);
       equal(fmt.code, 0, fmt.stdout + fmt.stderr);
       await c.waitFor("4 ranks joined", async () => (await c.joinedRanks()).length === 4, 60_000);
       const ranks = await c.joinedRanks();
       deepEqual(ranks, [0, 1, 2, 3]);
-      const pids = await c.enginePids(0);
-      const sock = `${c.servers[0].socketDir}/daos_engine_${pids[0]}.sock`;
+      const sock = engineSock(c, 0, (await c.enginePids(0))[0]);
       const mounts = c.servers.flatMap((s) => [0, 1].map((e) => `${s.dir}/scm${e}`));
       const uuid = crypto.randomUUID();
+      /** Pushes map `version` of pool uuid through sock: ranks in `down` have their targets DOWN. */
+      const pushMap = async (version: number, down: number[]) => {
+        const ms = await pool.mapSet(sock, {
+          uuid,
+          version,
+          svcRanks: [0],
+          ranks: ranks.map((rank) => ({
+            rank,
+            targetStates: Array(TARGETS).fill(down.includes(rank) ? TS.DOWN : TS.UP_IN),
+          })),
+        });
+        equal(ms.status, 0, `map set v${version}`);
+      };
 
       // Create over every rank: per-rank bytes, each engine divides by its 2 targets.
-      const cr = await call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, {
-        uuid,
-        ranks,
-        tierBytes: [BigInt(TARGETS * SCM_PER_TGT), BigInt(TARGETS * NVME_PER_TGT)],
-        numSvcReps: 1,
-      }, PoolShardsRespSchema);
+      const cr = await pool.create(sock, { uuid, ranks, tierBytes: RANK_TIERS, numSvcReps: 1 });
       equal(cr.status, 0, cr.error);
       deepEqual([...cr.ranks].sort(), ranks);
       deepEqual([...cr.ntargets], [TARGETS, TARGETS, TARGETS, TARGETS]);
@@ -145,43 +194,20 @@ Deno.test({
       }
 
       // Same uuid again: exists, and the existing shards stay.
-      const again = await call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, {
+      const again = await pool.create(sock, {
         uuid,
         ranks,
         tierBytes: [BigInt(TARGETS * SCM_PER_TGT)],
-      }, PoolShardsRespSchema);
+      });
       equal(again.status, -1004, again.error);
       equal((await shardFiles(mounts, uuid)).size, 4 * TARGETS);
 
       // No map yet: NONEXIST (the MS pushes the map then).
-      let q = await call(
-        sock,
-        PoolMethod.POOL_QUERY,
-        PoolQueryReqSchema,
-        { id: uuid },
-        PoolQueryRespSchema,
-      );
+      let q = await pool.query(sock, uuid);
       equal(q.status, DER_NONEXIST);
 
-      const mapRanks = (down: number[]) =>
-        ranks.map((rank) => ({
-          rank,
-          targetStates: Array(TARGETS).fill(down.includes(rank) ? TS.DOWN : TS.UP_IN),
-        }));
-      let ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
-        uuid,
-        version: 1,
-        svcRanks: [0],
-        ranks: mapRanks([]),
-      }, DaosRespSchema);
-      equal(ms.status, 0);
-      q = await call(
-        sock,
-        PoolMethod.POOL_QUERY,
-        PoolQueryReqSchema,
-        { id: uuid },
-        PoolQueryRespSchema,
-      );
+      await pushMap(1, []);
+      q = await pool.query(sock, uuid);
       equal(q.status, 0);
       equal(q.version, 1);
       equal(q.totalTargets, 8);
@@ -196,41 +222,15 @@ Deno.test({
       ok(nvme.free > 0n && nvme.free <= nvme.total);
 
       // Another engine (server 1) got the map too: it answers the query itself.
-      const pids1 = await c.enginePids(1);
-      const sock1 = `${c.servers[1].socketDir}/daos_engine_${pids1[1]}.sock`;
-      const q1 = await call(
-        sock1,
-        PoolMethod.POOL_QUERY,
-        PoolQueryReqSchema,
-        { id: uuid },
-        PoolQueryRespSchema,
-      );
+      const q1 = await pool.query(engineSock(c, 1, (await c.enginePids(1))[1]), uuid);
       equal(q1.status, 0);
       equal(q1.tierStats[0].total, scm.total);
 
       // Rank 3's targets DOWN: left out of the space, counted as disabled.
-      ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
-        uuid,
-        version: 2,
-        svcRanks: [0],
-        ranks: mapRanks([3]),
-      }, DaosRespSchema);
-      equal(ms.status, 0);
+      await pushMap(2, [3]);
       // An older map is accepted and ignored.
-      ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
-        uuid,
-        version: 1,
-        svcRanks: [0],
-        ranks: mapRanks([]),
-      }, DaosRespSchema);
-      equal(ms.status, 0);
-      q = await call(
-        sock,
-        PoolMethod.POOL_QUERY,
-        PoolQueryReqSchema,
-        { id: uuid },
-        PoolQueryRespSchema,
-      );
+      await pushMap(1, []);
+      q = await pool.query(sock, uuid);
       equal(q.status, 0);
       equal(q.version, 2);
       equal(q.activeTargets, 6);
@@ -238,72 +238,31 @@ Deno.test({
       equal(q.tierStats[0].total, BigInt(6 * SCM_PER_TGT));
 
       // Per-target query of rank 3: state from the map, space from the rank.
-      const qt = await call(sock, PoolMethod.POOL_QUERY_TARGETS, PoolQueryTargetReqSchema, {
-        id: uuid,
-        rank: 3,
-        targets: [1],
-      }, PoolQueryTargetRespSchema);
+      const qt = await pool.queryTargets(sock, { id: uuid, rank: 3, targets: [1] });
       equal(qt.status, 0);
       equal(qt.infos.length, 1);
       equal(qt.infos[0].state, TS.DOWN);
       equal(qt.infos[0].space[0].total, BigInt(SCM_PER_TGT));
 
       // The engine lists the pool's shards.
-      const sl = await call(
-        sock,
-        MgmtMethod.SMD_LIST_POOLS,
-        SmdPoolReqSchema,
-        {},
-        SmdPoolRespSchema,
-      );
+      const sl = await pool.listPools(sock);
       equal(sl.status, 0);
       deepEqual(sl.pools.map((p) => [p.uuid, [...p.tgtIds]]), [[uuid, [0, 1]]]);
 
       // An engine killed and restarted reopens its shards; with the map pushed again (as the
       // MS does when its rank rejoins) it answers the query itself.
-      const [, old] = await c.enginePids(1);
-      Deno.kill(old, "SIGKILL");
+      const old = await killEngine1(c);
       await c.waitFor("a rank not joined", async () => (await c.joinedRanks()).length < 4, 60_000);
-      await c.waitFor("4 ranks joined again", async () => {
-        const rank = (await c.members()).find((m) => m.state !== "joined")?.rank;
-        if (rank !== undefined && !(await c.enginePids(1))[1]) {
-          await c.dmg(["system", "start", "-r", String(rank)]);
-        }
-        return (await c.joinedRanks()).length === 4;
-      }, 90_000);
+      await rejoinAll(c, "4 ranks joined again");
       const restarted = (await c.enginePids(1))[1];
       ok(restarted && restarted !== old, `engine 1 of server 1: ${restarted}`);
-      const sockR = `${c.servers[1].socketDir}/daos_engine_${restarted}.sock`;
-      const slR = await call(
-        sockR,
-        MgmtMethod.SMD_LIST_POOLS,
-        SmdPoolReqSchema,
-        {},
-        SmdPoolRespSchema,
-      );
+      const sockR = engineSock(c, 1, restarted);
+      const slR = await pool.listPools(sockR);
       deepEqual(slR.pools.map((p) => p.uuid), [uuid]);
-      q = await call(
-        sockR,
-        PoolMethod.POOL_QUERY,
-        PoolQueryReqSchema,
-        { id: uuid },
-        PoolQueryRespSchema,
-      );
+      q = await pool.query(sockR, uuid);
       equal(q.status, DER_NONEXIST, "a restarted engine holds no map until it is pushed");
-      ms = await call(sock, PoolMethod.POOL_MAP_SET, PoolMapSetReqSchema, {
-        uuid,
-        version: 3,
-        svcRanks: [0],
-        ranks: mapRanks([]),
-      }, DaosRespSchema);
-      equal(ms.status, 0);
-      q = await call(
-        sockR,
-        PoolMethod.POOL_QUERY,
-        PoolQueryReqSchema,
-        { id: uuid },
-        PoolQueryRespSchema,
-      );
+      await pushMap(3, []);
+      q = await pool.query(sockR, uuid);
       equal(q.status, 0);
       equal(q.version, 3);
       equal(q.activeTargets, 8);
@@ -311,11 +270,11 @@ Deno.test({
 
       // Too large: NOSPACE names SCM and a size that fits; nothing made anywhere.
       const big = crypto.randomUUID();
-      const ns = await call(sock, PoolMethod.POOL_CREATE, PoolCreateReqSchema, {
+      const ns = await pool.create(sock, {
         uuid: big,
         ranks,
         tierBytes: [1024n * 1024n * BigInt(MiB), BigInt(TARGETS * NVME_PER_TGT)],
-      }, PoolShardsRespSchema);
+      });
       equal(ns.status, DER_NOSPACE);
       match(ns.error, /SCM/);
       equal(ns.largest.length, 2);
@@ -324,44 +283,24 @@ Deno.test({
 
       // Destroy: every shard gone; again = still fine (idempotent).
       for (let i = 0; i < 2; i++) {
-        const d = await call(sock, PoolMethod.POOL_DESTROY, PoolDestroyReqSchema, {
-          id: uuid,
-          svcRanks: [0],
-        }, PoolDestroyRespSchema);
+        const d = await pool.destroy(sock, { id: uuid, svcRanks: [0] });
         equal(d.status, 0);
         equal((await shardFiles(mounts, uuid)).size, 0);
       }
-      q = await call(
-        sockR,
-        PoolMethod.POOL_QUERY,
-        PoolQueryReqSchema,
-        { id: uuid },
-        PoolQueryRespSchema,
-      );
+      q = await pool.query(sockR, uuid);
       equal(q.status, DER_NONEXIST);
 
       // An engine killed in the middle of a create: the create fails and is rolled back on
       // the live ranks (no shard anywhere); after the engine restarts, a retry succeeds.
       const mid = crypto.randomUUID();
-      const midReq = {
-        uuid: mid,
-        ranks,
-        tierBytes: [BigInt(TARGETS * SCM_PER_TGT), BigInt(TARGETS * NVME_PER_TGT)],
-      };
-      const pending = call(
-        sock,
-        PoolMethod.POOL_CREATE,
-        PoolCreateReqSchema,
-        midReq,
-        PoolShardsRespSchema,
-      );
+      const midReq = { uuid: mid, ranks, tierBytes: RANK_TIERS };
+      const pending = pool.create(sock, midReq);
       await c.waitFor(
         "shards on the 3 ranks without the delay",
         async () => (await shardFiles(mounts, mid)).size === 3 * TARGETS,
         DELAY_MS * 2,
       );
-      const [, slow] = await c.enginePids(1);
-      Deno.kill(slow, "SIGKILL");
+      await killEngine1(c);
       const failed = await pending;
       ok(failed.status !== 0, "a create with a rank killed in the middle must fail");
       equal(
@@ -369,30 +308,16 @@ Deno.test({
         0,
         `rolled back on every live rank (create: ${failed.status} ${failed.error})`,
       );
-      await c.waitFor("4 ranks joined after the kill", async () => {
-        const rank = (await c.members()).find((m) => m.state !== "joined")?.rank;
-        if (rank !== undefined && !(await c.enginePids(1))[1]) {
-          await c.dmg(["system", "start", "-r", String(rank)]);
-        }
-        return (await c.joinedRanks()).length === 4;
-      }, 90_000);
+      await rejoinAll(c, "4 ranks joined after the kill");
       // The engine's group map may trail the MS's by a moment: -DER_OOG (or -DER_GRPVER from
       // a member with another map version) until they catch up.
       const retry = await c.waitFor("the retried create", async () => {
-        const r = await call(
-          sock,
-          PoolMethod.POOL_CREATE,
-          PoolCreateReqSchema,
-          midReq,
-          PoolShardsRespSchema,
-        );
+        const r = await pool.create(sock, midReq);
         return r.status === DER_OOG || r.status === DER_GRPVER ? null : r;
       }, 60_000);
       equal(retry.status, 0, retry.error);
       equal((await shardFiles(mounts, mid)).size, 4 * TARGETS);
-      const dm = await call(sock, PoolMethod.POOL_DESTROY, PoolDestroyReqSchema, {
-        id: mid,
-      }, PoolDestroyRespSchema);
+      const dm = await pool.destroy(sock, { id: mid });
       equal(dm.status, 0);
       equal((await shardFiles(mounts, mid)).size, 0);
     } finally {

@@ -4,6 +4,7 @@
  * ping, then stop with every thread joined and the socket removed.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -80,47 +81,172 @@ static int32_t mgmt_status(const char *sock, int method, const uint8_t *body, si
 	return st;
 }
 
+/*
+ * A new engine on dir (its SCM mount and socket dir): daos_engine -t tgts -s dir -d dir,
+ * then -x helpers and -I instance unless NULL. NULL with err set when create refuses.
+ */
+static daos_engine_t *engine_new(const char *dir, const char *tgts, const char *helpers,
+				 const char *instance, char *err, size_t errlen)
+{
+	const char *argv[11] = {"daos_engine", "-t", tgts, "-s", dir, "-d", dir};
+	int argc = 7;
+
+	if (helpers != NULL) {
+		argv[argc++] = "-x";
+		argv[argc++] = helpers;
+	}
+	if (instance != NULL) {
+		argv[argc++] = "-I";
+		argv[argc++] = instance;
+	}
+	return daos_engine_create(argc, argv, err, errlen);
+}
+
+/* Short SWIM tunables for the engines this process creates next. */
+static void swim_env(const char *period_ms, const char *ping_ms, const char *suspect_ms)
+{
+	setenv("SWIM_PROTOCOL_PERIOD_LEN", period_ms, 1);
+	setenv("SWIM_PING_TIMEOUT", ping_ms, 1);
+	setenv("SWIM_SUSPECT_TIMEOUT", suspect_ms, 1);
+}
+
+/*
+ * One engine under test: a fresh temp dir (SCM mount, socket dir, daos_server.sock) and
+ * DAOS_FABRIC_ADDR; the engine, once fx_create made it; the fake daos_server.sock, once
+ * fx_listen made it. fx_fini (the tests' teardown) stops and destroys what is left and removes
+ * the rest, also after a failed assertion.
+ */
+struct eng_fx {
+	char dir[32];
+	char sock[108];     /* the engine's dRPC socket, once fx_start started it */
+	char srv_path[108]; /* daos_server.sock, once fx_listen bound it */
+	char err[1024];
+	int srv_fd;
+	daos_engine_t *eng;
+};
+
+/* Destroys the fixture's engine (stopping it first): another may be created then. */
+static void fx_destroy(struct eng_fx *f)
+{
+	daos_engine_destroy(f->eng);
+	f->eng = NULL;
+}
+
+/* nftw callback: removes one entry (depth first, so a dir after its contents). */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static int fx_init(struct eng_fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->srv_fd = -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/engine_fx_XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
+	return 0;
+}
+
+static void fx_fini(struct eng_fx *f)
+{
+	fx_destroy(f); /* stops it first; none: nothing to do */
+	if (f->srv_fd >= 0) {
+		close(f->srv_fd);
+		unlink(f->srv_path);
+	}
+	/* the dir and what the engines left on it (daos_sys/vos_smd, 8 MiB) */
+	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	unsetenv("DAOS_FABRIC_ADDR");
+	unsetenv("DAOS_SERVER_PID");
+	unsetenv("SWIM_PROTOCOL_PERIOD_LEN");
+	unsetenv("SWIM_PING_TIMEOUT");
+	unsetenv("SWIM_SUSPECT_TIMEOUT");
+}
+
+static int fx_setup(void **state)
+{
+	struct eng_fx *f = malloc(sizeof(*f));
+
+	if (f == NULL || fx_init(f) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	fx_fini(*state);
+	free(*state);
+	return 0;
+}
+
+/* Creates the fixture's engine (see engine_new); it must be created. */
+static daos_engine_t *fx_create(struct eng_fx *f, const char *tgts, const char *helpers,
+				const char *instance)
+{
+	f->eng = engine_new(f->dir, tgts, helpers, instance, f->err, sizeof(f->err));
+	if (f->eng == NULL)
+		fail_msg("daos_engine_create on %s: %s", f->dir, f->err);
+	return f->eng;
+}
+
+/* Starts the fixture's engine, which must start, and keeps its socket path in f->sock. */
+static void fx_start(struct eng_fx *f)
+{
+	int rc = daos_engine_start(f->eng, f->err, sizeof(f->err));
+
+	if (rc != 0)
+		fail_msg("daos_engine_start on %s: %d %s", f->dir, rc, f->err);
+	snprintf(f->sock, sizeof(f->sock), "%s", daos_engine_socket_path(f->eng));
+}
+
+/* Binds and listens on <dir>/daos_server.sock, the socket a fake daos_server serves. */
+static int fx_listen(struct eng_fx *f)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	snprintf(f->srv_path, sizeof(f->srv_path), "%s/daos_server.sock", f->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->srv_path);
+	f->srv_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f->srv_fd >= 0);
+	assert_int_equal(bind(f->srv_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->srv_fd, 4), 0);
+	return f->srv_fd;
+}
+
 static void test_engine_lifecycle(void **state)
 {
-	char dir[] = "/tmp/engine_life_XXXXXX", srv_path[108], err[1024] = "";
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct eng_fx *f = *state;
 	struct fake_server fs = {.fd = -1};
 	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
 	Mgmt__DaosResp *dr;
 	Drpc__Response *resp;
 	pthread_t srv;
-	daos_engine_t *eng;
+	daos_engine_t *eng = fx_create(f, "2", "1", "3");
+	const char *sock = f->sock;
+	char err[1024] = "";
 	uint8_t body[32];
 	uint32_t rank = 0;
-	char sock[108];
 	struct stat st;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
-
-	{
-		const char *argv[] = {"daos_engine", "-t", "2", "-x", "1", "-s", dir, "-d", dir,
-				      "-I", "3"};
-
-		eng = daos_engine_create(11, argv, err, sizeof(err));
-	}
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	fx_start(f);
 	/* 2 targets + 1 helper + system + the up-call, retrying: no daos_server.sock yet */
 	assert_int_equal(daos_engine_thread_count(eng), 5);
 	/* start is once only */
 	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), -EINVAL);
-	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
 	assert_int_equal(stat(sock, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
 
-	fs.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(fs.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fs.fd, 4), 0);
+	fs.fd = fx_listen(f);
 	assert_int_equal(pthread_create(&srv, NULL, fake_server_main, &fs), 0);
 	pthread_join(srv, NULL);
 	assert_non_null(fs.req);
@@ -188,12 +314,6 @@ static void test_engine_lifecycle(void **state)
 	assert_int_equal(daos_engine_state(eng), DAOS_ENGINE_STOPPED);
 	assert_int_not_equal(stat(sock, &st), 0);
 	assert_int_equal(daos_engine_stop(eng), 0); /* idempotent */
-	daos_engine_destroy(eng);
-
-	close(fs.fd);
-	unlink(srv_path);
-	rmdir(dir);
-	unsetenv("DAOS_FABRIC_ADDR");
 }
 
 static void test_engine_create_errors(void **state)
@@ -253,23 +373,18 @@ static pid_t spawn_sleeper(void)
 /* The engine watches DAOS_SERVER_PID and stops itself, socket removed, once it exits. */
 static void test_engine_orphan_stop(void **state)
 {
-	char dir[] = "/tmp/engine_orphan_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
-	const char *argv[] = {"daos_engine", "-t", "2", "-s", NULL, "-d", NULL};
+	struct eng_fx *f = *state;
+	const char *sock = f->sock;
 	pid_t server = spawn_sleeper();
 	daos_engine_t *eng;
+	char pidtxt[16];
 	struct stat st;
 	int status = 0;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	argv[4] = argv[6] = dir;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
 	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)server);
 	setenv("DAOS_SERVER_PID", pidtxt, 1);
-	eng = daos_engine_create(7, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	eng = fx_create(f, "2", NULL, NULL);
+	fx_start(f);
 	/* while daos_server lives, the engine runs */
 	assert_int_equal(daos_engine_wait(eng, 300), 0);
 	assert_string_equal(daos_engine_last_error(eng), "");
@@ -285,10 +400,6 @@ static void test_engine_orphan_stop(void **state)
 	assert_int_equal(daos_engine_stop(eng), 0);
 	assert_int_equal(daos_engine_thread_count(eng), 0);
 	assert_int_not_equal(stat(sock, &st), 0);
-	daos_engine_destroy(eng);
-	unsetenv("DAOS_SERVER_PID");
-	unsetenv("DAOS_FABRIC_ADDR");
-	rmdir(dir);
 }
 
 /*
@@ -308,28 +419,30 @@ static int flood_call(const char *sock, const uint8_t *body, size_t len)
 	return st;
 }
 
+/* This process as the engine's daos_server (DAOS_SERVER_PID), then the fixture's engine, started. */
+static daos_engine_t *fx_start_served(struct eng_fx *f)
+{
+	char pidtxt[16];
+
+	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
+	setenv("DAOS_SERVER_PID", pidtxt, 1);
+	fx_create(f, "1", NULL, NULL);
+	fx_start(f);
+	return f->eng;
+}
+
 static void test_engine_drpc_flood(void **state)
 {
-	char dir[] = "/tmp/engine_flood_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	struct eng_fx *f = *state;
+	const char *sock = f->sock;
 	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
 	uint8_t pbody[32];
 	size_t plen;
 	int ready[2], go[2], status = 0;
-	daos_engine_t *eng;
+	daos_engine_t *eng = fx_start_served(f);
 	pid_t flooder;
 	char b = 0;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	argv[4] = argv[6] = dir;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
-	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
-	setenv("DAOS_SERVER_PID", pidtxt, 1);
-	eng = daos_engine_create(7, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
 	pr.rank = 0;
 	plen = mgmt__ping_rank_req__pack(&pr, pbody);
 	assert_int_equal(pipe(ready), 0);
@@ -406,10 +519,6 @@ static void test_engine_drpc_flood(void **state)
 	close(go[1]);
 	daos_engine_request_stop(eng);
 	assert_int_equal(daos_engine_stop(eng), 0);
-	daos_engine_destroy(eng);
-	unsetenv("DAOS_SERVER_PID");
-	unsetenv("DAOS_FABRIC_ADDR");
-	rmdir(dir);
 }
 
 /*
@@ -450,27 +559,17 @@ static int hog_main(const char *sock, const uint8_t *framed, size_t flen, int re
 #define HOGS 3
 static void test_engine_drpc_unread_replies(void **state)
 {
-	char dir[] = "/tmp/engine_hog_XXXXXX", err[1024] = "", pidtxt[16], sock[108];
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	struct eng_fx *f = *state;
+	const char *sock = f->sock;
 	Mgmt__PingRankReq pr = MGMT__PING_RANK_REQ__INIT;
 	Drpc__Call call = DRPC__CALL__INIT;
 	uint8_t pbody[32], cbuf[64], *framed = NULL;
 	size_t plen, flen = 0;
 	pid_t hogs[HOGS];
-	daos_engine_t *eng;
+	daos_engine_t *eng = fx_start_served(f);
 	int ready[2];
 	char b = 0;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	argv[4] = argv[6] = dir;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
-	snprintf(pidtxt, sizeof(pidtxt), "%d", (int)getpid());
-	setenv("DAOS_SERVER_PID", pidtxt, 1);
-	eng = daos_engine_create(7, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
 	plen = mgmt__ping_rank_req__pack(&pr, pbody);
 	call.module = 2;
 	call.method = 225;
@@ -506,10 +605,6 @@ static void test_engine_drpc_unread_replies(void **state)
 	close(ready[0]);
 	daos_engine_request_stop(eng);
 	assert_int_equal(daos_engine_stop(eng), 0);
-	daos_engine_destroy(eng);
-	unsetenv("DAOS_SERVER_PID");
-	unsetenv("DAOS_FABRIC_ADDR");
-	rmdir(dir);
 }
 
 /*
@@ -518,21 +613,15 @@ static void test_engine_drpc_unread_replies(void **state)
  */
 static void test_engine_fabric_flood(void **state)
 {
-	char dir[] = "/tmp/engine_ffl_XXXXXX", err[1024] = "";
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
+	struct eng_fx *f = *state;
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	const char *uri, *colon;
 	int fds[FLOOD], rc = -1;
-	daos_engine_t *eng;
+	daos_engine_t *eng = fx_create(f, "1", NULL, NULL);
+	char err[1024] = "";
 	uint32_t rank = 0;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	argv[4] = argv[6] = dir;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
-	eng = daos_engine_create(7, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
+	fx_start(f);
 	uri = daos_engine_uri(eng);
 	colon = strrchr(uri, ':');
 	assert_non_null(colon);
@@ -555,9 +644,6 @@ static void test_engine_fabric_flood(void **state)
 		close(fds[i]);
 	daos_engine_request_stop(eng);
 	assert_int_equal(daos_engine_stop(eng), 0);
-	daos_engine_destroy(eng);
-	unsetenv("DAOS_FABRIC_ADDR");
-	rmdir(dir);
 }
 
 /* A bad or dead DAOS_SERVER_PID is refused at create, naming the variable. */
@@ -683,9 +769,8 @@ static int32_t group_update(const char *sock, uint32_t version, const uint32_t *
  */
 static void test_engine_excluded_self_terminates(void **state)
 {
-	char dir[] = "/tmp/engine_excl_XXXXXX", srv_path[108], err[1024] = "", sock[108];
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct eng_fx *f = *state;
+	const char *sock = f->sock;
 	struct event_server es = {.fd = -1, .calls = 2};
 	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
 	const uint32_t others[] = {0, 2}, with_self[] = {0, 5, 2};
@@ -693,20 +778,10 @@ static void test_engine_excluded_self_terminates(void **state)
 	daos_engine_t *eng;
 	pthread_t srv;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	argv[4] = argv[6] = dir;
-	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
-	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(es.fd, 4), 0);
+	es.fd = fx_listen(f);
 	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	eng = fx_create(f, "1", NULL, "1");
+	fx_start(f);
 
 	/* before a rank: a map without us means nothing */
 	assert_int_equal(group_update(sock, 1, others, 2), 0);
@@ -739,11 +814,6 @@ static void test_engine_excluded_self_terminates(void **state)
 	assert_non_null(strstr(es.event->event->msg, "version 9"));
 	shared__cluster_event_req__free_unpacked(es.event, NULL);
 	assert_int_equal(daos_engine_stop(eng), 0);
-	daos_engine_destroy(eng);
-	close(es.fd);
-	unlink(srv_path);
-	rmdir(dir);
-	unsetenv("DAOS_FABRIC_ADDR");
 }
 
 /*
@@ -759,7 +829,6 @@ static void test_engine_excluded_self_terminates(void **state)
  */
 static int swim_peer_main(int rfd, int wfd, const char *dir)
 {
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", dir, "-d", dir, "-I", "2"};
 	const char *uris[3] = {NULL, NULL, NULL};
 	const uint32_t ranks[] = {5, 6, 9};
 	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
@@ -768,10 +837,8 @@ static int swim_peer_main(int rfd, int wfd, const char *dir)
 	daos_engine_t *eng;
 	ssize_t n;
 
-	setenv("SWIM_PROTOCOL_PERIOD_LEN", "2000", 1);
-	setenv("SWIM_PING_TIMEOUT", "1000", 1);
-	setenv("SWIM_SUSPECT_TIMEOUT", "60000", 1);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
+	swim_env("2000", "1000", "60000");
+	eng = engine_new(dir, "1", NULL, "2", err, sizeof(err));
 	if (eng == NULL || daos_engine_start(eng, err, sizeof(err)) != 0)
 		return 1;
 	if (write(wfd, daos_engine_uri(eng), strlen(daos_engine_uri(eng)) + 1) < 0)
@@ -802,10 +869,9 @@ static int swim_peer_main(int rfd, int wfd, const char *dir)
  */
 static void test_engine_swim_rank_dead(void **state)
 {
-	char dir[] = "/tmp/engine_swim_XXXXXX", dir2[] = "/tmp/engine_swim2_XXXXXX";
-	char srv_path[108], err[1024] = "", sock[108], peer[160] = "";
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct eng_fx *f = *state;
+	const char *sock = f->sock;
+	char dir2[] = "/tmp/engine_swim2_XXXXXX", peer[160] = "";
 	struct event_server es = {.fd = -1, .calls = 2};
 	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
 	const uint32_t ranks[] = {5, 6, 9};
@@ -816,11 +882,7 @@ static void test_engine_swim_rank_dead(void **state)
 	pthread_t srv;
 	pid_t child;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
 	assert_non_null(mkdtemp(dir2));
-	argv[4] = argv[6] = dir;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
 	assert_int_equal(pipe(to_child), 0);
 	assert_int_equal(pipe(from_child), 0);
 	/* fork before this process has threads of its own */
@@ -833,19 +895,11 @@ static void test_engine_swim_rank_dead(void **state)
 	}
 	close(to_child[0]);
 	close(from_child[1]);
-	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
-	setenv("SWIM_PROTOCOL_PERIOD_LEN", "100", 1);
-	setenv("SWIM_PING_TIMEOUT", "50", 1);
-	setenv("SWIM_SUSPECT_TIMEOUT", "500", 1);
-	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(es.fd, 4), 0);
+	swim_env("100", "50", "500");
+	es.fd = fx_listen(f);
 	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	eng = fx_create(f, "1", NULL, "1");
+	fx_start(f);
 	assert_true(read(from_child[0], peer, sizeof(peer) - 1) > 0);
 	assert_true(write(to_child[1], daos_engine_uri(eng), strlen(daos_engine_uri(eng)) + 1) >
 		    0);
@@ -875,16 +929,8 @@ static void test_engine_swim_rank_dead(void **state)
 	assert_non_null(strstr(es.event->event->msg, "decided by rank 5"));
 	shared__cluster_event_req__free_unpacked(es.event, NULL);
 	assert_int_equal(daos_engine_stop(eng), 0);
-	daos_engine_destroy(eng);
-	close(es.fd);
 	close(from_child[0]);
-	unlink(srv_path);
-	rmdir(dir);
 	rmdir(dir2);
-	unsetenv("SWIM_PROTOCOL_PERIOD_LEN");
-	unsetenv("SWIM_PING_TIMEOUT");
-	unsetenv("SWIM_SUSPECT_TIMEOUT");
-	unsetenv("DAOS_FABRIC_ADDR");
 }
 
 /*
@@ -895,7 +941,6 @@ static void test_engine_swim_rank_dead(void **state)
 #define URI_LEN 160
 static int swim_oog_peer_main(int rfd, int wfd, const char *dir, uint32_t rank)
 {
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", dir, "-d", dir, "-I", "2"};
 	const uint32_t ranks[] = {6, 7};
 	const char *uris[2];
 	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
@@ -903,10 +948,8 @@ static int swim_oog_peer_main(int rfd, int wfd, const char *dir, uint32_t rank)
 	uint8_t body[32];
 	daos_engine_t *eng;
 
-	setenv("SWIM_PROTOCOL_PERIOD_LEN", "200", 1);
-	setenv("SWIM_PING_TIMEOUT", "100", 1);
-	setenv("SWIM_SUSPECT_TIMEOUT", "5000", 1);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
+	swim_env("200", "100", "5000");
+	eng = engine_new(dir, "1", NULL, "2", err, sizeof(err));
 	if (eng == NULL || daos_engine_start(eng, err, sizeof(err)) != 0)
 		return 1;
 	snprintf(mine, sizeof(mine), "%s", daos_engine_uri(eng));
@@ -935,10 +978,9 @@ static int swim_oog_peer_main(int rfd, int wfd, const char *dir, uint32_t rank)
  */
 static void test_engine_swim_out_of_group(void **state)
 {
-	char dir[] = "/tmp/engine_oog_XXXXXX", d6[] = "/tmp/engine_oog6_XXXXXX";
-	char d7[] = "/tmp/engine_oog7_XXXXXX", srv_path[108], err[1024] = "", sock[108];
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct eng_fx *f = *state;
+	const char *sock = f->sock;
+	char d6[] = "/tmp/engine_oog6_XXXXXX", d7[] = "/tmp/engine_oog7_XXXXXX";
 	struct event_server es = {.fd = -1, .calls = 2};
 	Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
 	const uint32_t ranks[] = {5, 6, 7};
@@ -951,11 +993,7 @@ static void test_engine_swim_out_of_group(void **state)
 	pid_t child[2];
 	pthread_t srv;
 
-	(void)state;
 	memset(all, 0, sizeof(all));
-	assert_non_null(mkdtemp(dir));
-	argv[4] = argv[6] = dir;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
 	for (int i = 0; i < 2; i++) {
 		assert_non_null(mkdtemp(dirs[i]));
 		assert_int_equal(pipe(to[i]), 0);
@@ -974,19 +1012,11 @@ static void test_engine_swim_out_of_group(void **state)
 		close(to[i][0]);
 		close(from[i][1]);
 	}
-	snprintf(srv_path, sizeof(srv_path), "%s/daos_server.sock", dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", srv_path);
-	setenv("SWIM_PROTOCOL_PERIOD_LEN", "100", 1);
-	setenv("SWIM_PING_TIMEOUT", "50", 1);
-	setenv("SWIM_SUSPECT_TIMEOUT", "500", 1);
-	es.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(es.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(es.fd, 4), 0);
+	swim_env("100", "50", "500");
+	es.fd = fx_listen(f);
 	assert_int_equal(pthread_create(&srv, NULL, event_server_main, &es), 0);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-	snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+	eng = fx_create(f, "1", NULL, "1");
+	fx_start(f);
 	snprintf(all[0], URI_LEN, "%s", daos_engine_uri(eng));
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(read(from[i][0], all[1 + i], URI_LEN), URI_LEN);
@@ -1017,52 +1047,33 @@ static void test_engine_swim_out_of_group(void **state)
 	assert_int_equal(es.event->event->rank, 5);
 	shared__cluster_event_req__free_unpacked(es.event, NULL);
 	assert_int_equal(daos_engine_stop(eng), 0);
-	daos_engine_destroy(eng);
-	close(es.fd);
-	unlink(srv_path);
-	rmdir(dir);
-	unsetenv("SWIM_PROTOCOL_PERIOD_LEN");
-	unsetenv("SWIM_PING_TIMEOUT");
-	unsetenv("SWIM_SUSPECT_TIMEOUT");
-	unsetenv("DAOS_FABRIC_ADDR");
 }
 
 /* A bad tunable in the environment is a start error naming the variable; create still works. */
 static void test_engine_bad_tunable(void **state)
 {
-	char dir[] = "/tmp/engine_tun_XXXXXX", err[1024] = "";
-	const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL, "-I", "1"};
+	struct eng_fx *f = *state;
 	daos_engine_t *eng;
 
-	(void)state;
-	assert_non_null(mkdtemp(dir));
-	argv[4] = argv[6] = dir;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
 	setenv("SWIM_SUSPECT_TIMEOUT", "10s", 1);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "SWIM_SUSPECT_TIMEOUT"));
-	assert_non_null(strstr(err, "10s"));
+	eng = fx_create(f, "1", NULL, "1");
+	assert_int_equal(daos_engine_start(eng, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "SWIM_SUSPECT_TIMEOUT"));
+	assert_non_null(strstr(f->err, "10s"));
 	assert_int_equal(daos_engine_state(eng), DAOS_ENGINE_CREATED);
 	assert_int_equal(daos_engine_thread_count(eng), 0);
-	daos_engine_destroy(eng);
+	fx_destroy(f);
 	unsetenv("SWIM_SUSPECT_TIMEOUT");
 	/* daos_server exports CRT_TIMEOUT=0 for "not configured": the default, as in CaRT */
 	setenv("CRT_TIMEOUT", "0", 1);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-	daos_engine_destroy(eng);
+	eng = fx_create(f, "1", NULL, "1");
+	fx_start(f);
+	fx_destroy(f);
 	setenv("CRT_TIMEOUT", "0x10", 1);
-	eng = daos_engine_create(9, argv, err, sizeof(err));
-	assert_non_null(eng);
-	assert_int_equal(daos_engine_start(eng, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "CRT_TIMEOUT='0x10'"));
-	daos_engine_destroy(eng);
+	eng = fx_create(f, "1", NULL, "1");
+	assert_int_equal(daos_engine_start(eng, f->err, sizeof(f->err)), -EINVAL);
+	assert_non_null(strstr(f->err, "CRT_TIMEOUT='0x10'"));
 	unsetenv("CRT_TIMEOUT");
-	unsetenv("DAOS_FABRIC_ADDR");
-	rmdir(dir);
 }
 
 /*
@@ -1072,25 +1083,24 @@ static void test_engine_bad_tunable(void **state)
  */
 static void test_engine_group_update_property(void **state)
 {
+	struct eng_fx *f = *state;
+	const char *sock = f->sock;
 	unsigned int seed = 15;
 
-	(void)state;
-	setenv("DAOS_FABRIC_ADDR", "127.0.0.1", 1);
 	for (int iter = 0; iter < 16; iter++) {
-		char dir[] = "/tmp/engine_gprop_XXXXXX", err[1024] = "", sock[108];
-		const char *argv[] = {"daos_engine", "-t", "1", "-s", NULL, "-d", NULL};
 		Mgmt__SetRankReq sr = MGMT__SET_RANK_REQ__INIT;
 		uint32_t join_version = 1 + (uint32_t)(rand_r(&seed) % 8), group_version = 0;
 		int has_group = 0, stopped = 0;
 		uint8_t body[32];
 		daos_engine_t *eng;
 
-		assert_non_null(mkdtemp(dir));
-		argv[4] = argv[6] = dir;
-		eng = daos_engine_create(7, argv, err, sizeof(err));
-		assert_non_null(eng);
-		assert_int_equal(daos_engine_start(eng, err, sizeof(err)), 0);
-		snprintf(sock, sizeof(sock), "%s", daos_engine_socket_path(eng));
+		if (iter > 0) {
+			/* a fresh engine on a fresh dir each round */
+			fx_fini(f);
+			assert_int_equal(fx_init(f), 0);
+		}
+		eng = fx_create(f, "1", NULL, NULL);
+		fx_start(f);
 		sr.rank = 5;
 		sr.map_version = join_version;
 		assert_int_equal(mgmt_status(sock, 202, body, mgmt__set_rank_req__pack(&sr, body)),
@@ -1116,27 +1126,24 @@ static void test_engine_group_update_property(void **state)
 					 stopped, expect_stop);
 		}
 		assert_int_equal(daos_engine_stop(eng), 0);
-		daos_engine_destroy(eng);
-		rmdir(dir);
 	}
-	unsetenv("DAOS_FABRIC_ADDR");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_engine_lifecycle),
+		cmocka_unit_test_setup_teardown(test_engine_lifecycle, fx_setup, fx_teardown),
 		cmocka_unit_test(test_engine_create_errors),
-		cmocka_unit_test(test_engine_orphan_stop),
+		cmocka_unit_test_setup_teardown(test_engine_orphan_stop, fx_setup, fx_teardown),
 		cmocka_unit_test(test_engine_server_pid_errors),
-		cmocka_unit_test(test_engine_excluded_self_terminates),
-		cmocka_unit_test(test_engine_group_update_property),
-		cmocka_unit_test(test_engine_swim_rank_dead),
-		cmocka_unit_test(test_engine_swim_out_of_group),
-		cmocka_unit_test(test_engine_bad_tunable),
-		cmocka_unit_test(test_engine_drpc_flood),
-		cmocka_unit_test(test_engine_drpc_unread_replies),
-		cmocka_unit_test(test_engine_fabric_flood),
+		cmocka_unit_test_setup_teardown(test_engine_excluded_self_terminates, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_group_update_property, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_swim_rank_dead, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_swim_out_of_group, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_bad_tunable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_drpc_flood, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_drpc_unread_replies, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_engine_fabric_flood, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);

@@ -153,24 +153,38 @@ static void map_drop(const uint8_t uuid[16])
 
 /* ---- RPC handlers (run on the transport's context threads) --------------------------- */
 
+/*
+ * The opening every pool RPC handler shares: no failure yet (*failed_rank = CRT_NIL_RANK,
+ * when the output has one), the engine (-DER_UNREACH without one) and its rank. When skip is
+ * given and this rank is *skip (the collective's root, not one of its ranks), 1: nothing to do.
+ */
+static int tgt_begin(const struct crt_req_info *ri, uint32_t *failed_rank, const uint32_t *skip,
+		     struct dss_engine **eng, uint32_t *self)
+{
+	if (failed_rank != NULL)
+		*failed_rank = CRT_NIL_RANK;
+	*eng = ri_eng(ri);
+	if (*eng == NULL)
+		return -DER_UNREACH;
+	*self = self_rank(*eng);
+	return skip != NULL && *self == *skip ? 1 : 0;
+}
+
 static int h_tgt_create(const struct crt_req_info *ri, const void *in_, void *out_)
 {
 	const struct pool_tgt_create_in *in = in_;
 	struct pool_tgt_create_out *out = out_;
-	struct dss_engine *eng = ri_eng(ri);
+	struct dss_engine *eng;
 	struct vos_engine *vos;
 	uint32_t self;
 	uint64_t per_tgt[2] = {0, 0};
 	char err[512] = "";
-	int ntgt, rc = 0;
+	int ntgt, rc;
 
-	out->failed_rank = CRT_NIL_RANK;
 	out->largest[0] = out->largest[1] = UINT64_MAX;
-	if (eng == NULL)
-		return -DER_UNREACH;
-	self = self_rank(eng);
-	if (self == in->skip_rank)
-		return 0;
+	rc = tgt_begin(ri, &out->failed_rank, &in->skip_rank, &eng, &self);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	vos = pool_vos(eng);
 	ntgt = eng->args.targets;
 	if (vos == NULL) {
@@ -258,18 +272,15 @@ static int h_tgt_destroy(const struct crt_req_info *ri, const void *in_, void *o
 {
 	const struct pool_tgt_destroy_in *in = in_;
 	struct pool_tgt_destroy_out *out = out_;
-	struct dss_engine *eng = ri_eng(ri);
+	struct dss_engine *eng;
 	struct vos_engine *vos;
 	char err[512];
 	uint32_t self;
 	int rc;
 
-	out->failed_rank = CRT_NIL_RANK;
-	if (eng == NULL)
-		return -DER_UNREACH;
-	self = self_rank(eng);
-	if (self == in->skip_rank)
-		return 0;
+	rc = tgt_begin(ri, &out->failed_rank, &in->skip_rank, &eng, &self);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	map_drop(in->uuid);
 	vos = pool_vos(eng);
 	if (vos == NULL)
@@ -287,7 +298,7 @@ static int h_tgt_query(const struct crt_req_info *ri, const void *in_, void *out
 {
 	const struct pool_tgt_query_in *in = in_;
 	struct pool_tgt_query_out *out = out_;
-	struct dss_engine *eng = ri_eng(ri);
+	struct dss_engine *eng;
 	struct vos_space sp[POOL_MAP_MAX_TGTS];
 	struct vos_engine *vos;
 	uint64_t mask = 0;
@@ -295,12 +306,12 @@ static int h_tgt_query(const struct crt_req_info *ri, const void *in_, void *out
 	uint32_t self;
 	int n, found = 0;
 
-	out->failed_rank = CRT_NIL_RANK;
 	for (int t = 0; t < 2; t++)
 		out->tier[t].min = UINT64_MAX;
-	if (eng == NULL)
-		return -DER_UNREACH;
-	self = self_rank(eng);
+	/* no skip: a rank without an entry (the root among them) reports nothing */
+	n = tgt_begin(ri, &out->failed_rank, NULL, &eng, &self);
+	if (n < 0)
+		return n;
 	for (uint32_t i = 0; i < in->n && i < POOL_CO_MAX_RANKS; i++) {
 		if (in->ent[i].rank == self) {
 			mask = in->ent[i].mask;
@@ -340,14 +351,16 @@ static int h_map_set(const struct crt_req_info *ri, const void *in_, void *out_)
 {
 	const struct pool_map_set_in *in = in_;
 	struct pool_map_set_out *out = out_;
-	struct dss_engine *eng = ri_eng(ri);
+	struct dss_engine *eng;
 	struct pool_map_rank *r;
 	char err[256];
+	uint32_t self;
 	int rc;
 
-	out->failed_rank = CRT_NIL_RANK;
-	if (eng == NULL)
-		return -DER_UNREACH;
+	/* no skip: the root applied the map before sending it, applying it again is a no-op */
+	rc = tgt_begin(ri, &out->failed_rank, NULL, &eng, &self);
+	if (rc < 0)
+		return rc;
 	if (in->nranks > POOL_CO_MAX_RANKS)
 		return -DER_INVAL;
 	r = calloc(in->nranks ? in->nranks : 1, sizeof(*r));
@@ -365,7 +378,7 @@ static int h_map_set(const struct crt_req_info *ri, const void *in_, void *out_)
 	free(r);
 	if (rc < 0) {
 		out->rc = rc;
-		out->failed_rank = self_rank(eng);
+		out->failed_rank = self;
 		D_ERROR("pool: map set: %s", err);
 	}
 	return 0;
@@ -375,14 +388,17 @@ static int h_tgt_space(const struct crt_req_info *ri, const void *in_, void *out
 {
 	const struct pool_tgt_space_in *in = in_;
 	struct pool_tgt_space_out *out = out_;
-	struct dss_engine *eng = ri_eng(ri);
+	struct dss_engine *eng;
 	struct vos_space sp[POOL_CO_MAX_TGTS];
 	struct vos_engine *vos;
+	uint32_t self;
 	char err[512];
 	int n;
 
-	if (eng == NULL)
-		return -DER_UNREACH;
+	/* point to point: no skip, and the output has no failed rank */
+	n = tgt_begin(ri, NULL, NULL, &eng, &self);
+	if (n < 0)
+		return n;
 	vos = pool_vos(eng);
 	if (vos == NULL)
 		return -DER_IO;
@@ -512,6 +528,36 @@ static int pool_corpc(struct dss_engine *eng, int idx, void *in, size_t in_size,
 		_st;                                                                         \
 	})
 
+/*
+ * The opening the pool dRPC methods that name a pool share: its id parsed into uuid, then,
+ * when visit is given, the map this engine holds of it passed to visit under pm.lock.
+ * 0, or the reply's status: -DER_INVAL when the id is not a uuid (the message in err, for a
+ * reply that carries it; logged here when err is NULL), -DER_NONEXIST when this engine holds
+ * no map of the pool (the MS pushes one after the create).
+ */
+static int req_pool(const char *what, const char *id, uint8_t uuid[16],
+		    void (*visit)(const struct pool_map *m, void *arg), void *arg, char *err,
+		    size_t errlen)
+{
+	struct pool_map *m;
+
+	if (vos_uuid_parse(id, uuid) != 0) {
+		if (err != NULL)
+			snprintf(err, errlen, "%s: pool id \"%s\" is not a uuid", what, id);
+		else
+			D_ERROR("%s: pool id \"%s\" is not a uuid", what, id);
+		return -DER_INVAL;
+	}
+	if (visit == NULL)
+		return 0;
+	pthread_mutex_lock(&pm.lock);
+	m = map_find_locked(uuid);
+	if (m != NULL)
+		visit(m, arg);
+	pthread_mutex_unlock(&pm.lock);
+	return m == NULL ? -DER_NONEXIST : 0;
+}
+
 static int shards_resp(int status, const char *error, uint32_t failed_rank,
 		       const struct pool_tgt_create_out *o, uint8_t **out, size_t *out_len)
 {
@@ -616,11 +662,9 @@ static int create_shards(struct dss_engine *eng, const char *what, const char *u
 
 	if (o == NULL)
 		return DRPC__STATUS__FAILURE;
-	if (vos_uuid_parse(uuid_s, in.uuid) != 0) {
-		snprintf(err, sizeof(err), "%s: pool uuid \"%s\" is not a uuid", what, uuid_s);
-		rc = -DER_INVAL;
+	rc = req_pool(what, uuid_s, in.uuid, NULL, NULL, err, sizeof(err));
+	if (rc != 0)
 		goto reply;
-	}
 	if (n == 0 || n > POOL_CO_MAX_RANKS) {
 		snprintf(err, sizeof(err), "%s: %zu ranks given (1..%d)", what, n,
 			 POOL_CO_MAX_RANKS);
@@ -733,12 +777,10 @@ static int h_pool_destroy(struct dss_engine *eng, const uint8_t *req, size_t len
 
 	if (r == NULL)
 		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
-	if (vos_uuid_parse(r->id, uuid) != 0) {
-		D_ERROR("pool destroy: pool id \"%s\" is not a uuid", r->id);
-		resp.status = -DER_INVAL;
-	} else if (eng->crt == NULL) {
+	resp.status = req_pool("pool destroy", r->id, uuid, NULL, NULL, NULL, 0);
+	if (resp.status == 0 && eng->crt == NULL) {
 		resp.status = -DER_UNREACH;
-	} else {
+	} else if (resp.status == 0) {
 		/* every member of the group map (the MS removes dead ranks from it) */
 		ng = crt_group_ranks(eng->crt, &self, &ver, group, CRT_CORPC_MAX_RANKS);
 		if (ng > CRT_CORPC_MAX_RANKS)
@@ -754,6 +796,42 @@ static int h_pool_destroy(struct dss_engine *eng, const uint8_t *req, size_t len
 	return PACK_INTO(&resp, mgmt__pool_destroy_resp, out, out_len);
 }
 
+/* What pool query takes from the held map: the target counts and the ranks to ask. */
+struct query_visit {
+	Mgmt__PoolQueryResp *resp;
+	struct pool_tgt_query_in *in; /* an entry per rank with active targets */
+	uint32_t *ranks;              /* their ranks, n of them */
+	size_t n;
+};
+
+static void query_visit(const struct pool_map *m, void *arg)
+{
+	struct query_visit *qv = arg;
+
+	qv->resp->version = m->version;
+	for (int i = 0; i < m->nranks && qv->n < POOL_CO_MAX_RANKS; i++) {
+		uint64_t mask = 0;
+
+		for (int t = 0; t < m->ranks[i].ntgts; t++) {
+			int s = m->ranks[i].states[t];
+
+			qv->resp->total_targets++;
+			if (pool_tgt_active(s)) {
+				mask |= 1ULL << t;
+				qv->resp->active_targets++;
+			} else if (s == POOL_TGT_DOWN || s == POOL_TGT_DOWN_OUT) {
+				qv->resp->disabled_targets++;
+			}
+		}
+		if (mask != 0) {
+			qv->in->ent[qv->in->n].rank = m->ranks[i].rank;
+			qv->in->ent[qv->in->n].mask = mask;
+			qv->in->n++;
+			qv->ranks[qv->n++] = m->ranks[i].rank;
+		}
+	}
+}
+
 static int h_pool_query(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
 			size_t *out_len)
 {
@@ -765,57 +843,24 @@ static int h_pool_query(struct dss_engine *eng, const uint8_t *req, size_t len, 
 	struct pool_tgt_query_in *in = NULL;
 	struct pool_tgt_query_out o = {0};
 	uint32_t ranks[POOL_CO_MAX_RANKS], failed;
-	struct pool_map *m;
-	uint8_t uuid[16];
+	struct query_visit qv = {.resp = &resp, .ranks = ranks};
 	char err[256];
-	size_t n = 0;
+	size_t n;
 	int st;
 
 	if (r == NULL)
 		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
 	resp.uuid = r->id;
-	if (vos_uuid_parse(r->id, uuid) != 0) {
-		D_ERROR("pool query: pool id \"%s\" is not a uuid", r->id);
-		resp.status = -DER_INVAL;
-		goto reply;
-	}
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
 		resp.status = -DER_NOMEM;
 		goto reply;
 	}
-	memcpy(in->uuid, uuid, 16);
-	pthread_mutex_lock(&pm.lock);
-	m = map_find_locked(uuid);
-	if (m != NULL) {
-		resp.version = m->version;
-		for (int i = 0; i < m->nranks && n < POOL_CO_MAX_RANKS; i++) {
-			uint64_t mask = 0;
-
-			for (int t = 0; t < m->ranks[i].ntgts; t++) {
-				int s = m->ranks[i].states[t];
-
-				resp.total_targets++;
-				if (pool_tgt_active(s)) {
-					mask |= 1ULL << t;
-					resp.active_targets++;
-				} else if (s == POOL_TGT_DOWN || s == POOL_TGT_DOWN_OUT) {
-					resp.disabled_targets++;
-				}
-			}
-			if (mask != 0) {
-				in->ent[in->n].rank = m->ranks[i].rank;
-				in->ent[in->n].mask = mask;
-				in->n++;
-				ranks[n++] = m->ranks[i].rank;
-			}
-		}
-	}
-	pthread_mutex_unlock(&pm.lock);
-	if (m == NULL) {
-		resp.status = -DER_NONEXIST;
+	qv.in = in;
+	resp.status = req_pool("pool query", r->id, in->uuid, query_visit, &qv, NULL, 0);
+	if (resp.status != 0)
 		goto reply;
-	}
+	n = qv.n;
 	if (n > 0) {
 		resp.status = pool_corpc(eng, POOL_RPC_TGT_QUERY, in, sizeof(*in), &in->skip_rank,
 					 ranks, n, POOL_TIMEOUT_MS, &o, sizeof(o), &failed, err,
@@ -845,6 +890,24 @@ reply:
 	return st;
 }
 
+/* What pool query targets takes from the held map: the target states of one rank. */
+struct rank_states {
+	uint32_t rank;
+	int ntgt; /* 0: the map has no such rank */
+	uint8_t states[POOL_CO_MAX_TGTS];
+};
+
+static void rank_states_visit(const struct pool_map *m, void *arg)
+{
+	struct rank_states *rs = arg;
+	const struct pool_map_rank *mr = pool_map_find(m, rs->rank);
+
+	if (mr != NULL) {
+		rs->ntgt = mr->ntgts > POOL_CO_MAX_TGTS ? POOL_CO_MAX_TGTS : mr->ntgts;
+		memcpy(rs->states, mr->states, (size_t)rs->ntgt);
+	}
+}
+
 static int h_pool_query_targets(struct dss_engine *eng, const uint8_t *req, size_t len,
 				uint8_t **out, size_t *out_len)
 {
@@ -853,31 +916,22 @@ static int h_pool_query_targets(struct dss_engine *eng, const uint8_t *req, size
 	Mgmt__PoolQueryTargetInfo *infos = NULL, **pinfos = NULL;
 	Mgmt__StorageTargetUsage *use = NULL, **puse = NULL;
 	struct pool_tgt_space_out so = {0};
-	uint8_t states[POOL_CO_MAX_TGTS] = {0};
+	struct rank_states rs = {0};
+	const uint8_t *states = rs.states;
 	struct crt_rpc *rpc = NULL;
-	struct pool_map *m;
 	uint8_t uuid[16];
 	size_t nt = 0;
-	int st, ntgt = 0;
+	int st, ntgt;
 
 	if (r == NULL)
 		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
-	if (vos_uuid_parse(r->id, uuid) != 0) {
-		resp.status = -DER_INVAL;
+	rs.rank = r->rank;
+	resp.status = req_pool("pool query targets", r->id, uuid, rank_states_visit, &rs, NULL,
+			       0);
+	if (resp.status != 0)
 		goto reply;
-	}
-	pthread_mutex_lock(&pm.lock);
-	m = map_find_locked(uuid);
-	if (m != NULL) {
-		const struct pool_map_rank *mr = pool_map_find(m, r->rank);
-
-		if (mr != NULL) {
-			ntgt = mr->ntgts > POOL_CO_MAX_TGTS ? POOL_CO_MAX_TGTS : mr->ntgts;
-			memcpy(states, mr->states, (size_t)ntgt);
-		}
-	}
-	pthread_mutex_unlock(&pm.lock);
-	if (m == NULL || ntgt == 0) {
+	ntgt = rs.ntgt;
+	if (ntgt == 0) {
 		resp.status = -DER_NONEXIST;
 		goto reply;
 	}
@@ -970,11 +1024,9 @@ static int h_pool_map_set(struct dss_engine *eng, const uint8_t *req, size_t len
 		resp.status = -DER_NOMEM;
 		goto reply;
 	}
-	if (vos_uuid_parse(r->uuid, in->uuid) != 0) {
-		D_ERROR("pool map set: uuid \"%s\" is not a uuid", r->uuid);
-		resp.status = -DER_INVAL;
+	resp.status = req_pool("pool map set", r->uuid, in->uuid, NULL, NULL, NULL, 0);
+	if (resp.status != 0)
 		goto reply;
-	}
 	if (r->n_ranks > POOL_CO_MAX_RANKS) {
 		D_ERROR("pool map set %s: %zu ranks (at most %d)", r->uuid, r->n_ranks,
 			POOL_CO_MAX_RANKS);
