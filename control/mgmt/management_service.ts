@@ -368,6 +368,12 @@ export class ManagementService {
     this.groups.start();
     const s = await this.#writes.state();
     if (s.members.size > 0) this.#requestGroupUpdate(true);
+    // Half-made pools of the previous leader: listed before any request of this leader runs,
+    // destroyed in the background (engine calls must not hold the step-up).
+    const stale = await this.pools.stalePools();
+    if (stale.length > 0) {
+      this.pools.cleanUp(stale).catch((e) => this.log(`pool clean-up: ${e}`));
+    }
   }
 
   // ---- pre-checks -------------------------------------------------------------------------

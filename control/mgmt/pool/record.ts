@@ -99,3 +99,11 @@ export function removePool(c: DbChanges, p: PoolRecord): DbChanges {
 export function mapRanks(p: PoolRecord): number[] {
   return p.map.map((r) => r.rank);
 }
+
+/**
+ * Ranks that may hold shards of the pool: its map's, or, for a pool whose create never
+ * finished (no map yet), the ranks the create was sent to.
+ */
+export function shardRanks(p: PoolRecord): number[] {
+  return p.map.length > 0 ? mapRanks(p) : [...p.createRanks];
+}

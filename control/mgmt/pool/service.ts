@@ -22,6 +22,7 @@ import {
   poolRecords,
   putPool,
   removePool,
+  shardRanks,
   TargetState,
 } from "./record.ts";
 
@@ -359,7 +360,7 @@ export class PoolService {
     const s = await this.d.ctx.state();
     const p = findPool(s, id);
     if (p === undefined) throw poolNotFound(id);
-    const down = mapRanks(p).filter((r) =>
+    const down = shardRanks(p).filter((r) =>
       [...s.members.values()].find((m) => m.rank === r)?.state !== "joined"
     );
     const destroying: PoolRecord = { ...p, state: "Destroying", pendingDestroy: down };
@@ -378,6 +379,35 @@ export class PoolService {
       return;
     }
     await this.d.ctx.write(() => removePool(noChanges(), destroying));
+  }
+
+  /**
+   * On gaining leadership (as the reference's checkPools): pools left Creating (the previous
+   * leader died before the engines answered or before it recorded Ready) or Destroying with
+   * no rank pending (it died before removing the record). Destroying pools waiting for ranks
+   * are finished by rankJoined. Taken from the state the new leader starts from, so a create
+   * of its own is never among them.
+   */
+  async stalePools(): Promise<PoolRecord[]> {
+    return poolRecords(await this.d.ctx.state()).filter((p) =>
+      p.state === "Creating" || (p.state === "Destroying" && p.pendingDestroy.length === 0)
+    );
+  }
+
+  /**
+   * Destroys each of `pools` ({@link stalePools}) on every rank that may hold its shards and
+   * removes its record, so that no half-made pool holds space or a label. Failures are logged
+   * and the pool is left for the next leader change or an admin's `dmg pool destroy`.
+   */
+  async cleanUp(pools: PoolRecord[]): Promise<void> {
+    for (const p of pools) {
+      this.d.ctx.log(`pool ${p.uuid} is in unexpected state ${p.state}: destroying it`);
+      try {
+        await this.destroy(p.uuid);
+      } catch (e) {
+        this.d.ctx.log(`pool ${p.uuid}: clean-up failed (${e}); dmg pool destroy retries it`);
+      }
+    }
   }
 
   /** ListPools (any replica): every pool with its state name. */
@@ -436,7 +466,7 @@ export class PoolService {
       }
     }
     for (const p of poolRecords(s)) {
-      if (!mapRanks(p).includes(rank)) continue;
+      if (!shardRanks(p).includes(rank)) continue;
       if (p.state === "Ready") {
         await this.push(p);
         continue;

@@ -8,7 +8,8 @@ import { Fault } from "../../lib/fault.ts";
 import { member, type OpsFixture, opsFixture } from "../testing/fixture.ts";
 import type { Member } from "../member.ts";
 import { DER_NOSPACE, FakePoolEngine, NoPoolEngine } from "./engine.ts";
-import { findPool, poolRecords, TargetState } from "./record.ts";
+import { findPool, poolRecords, putPool, TargetState } from "./record.ts";
+import { noChanges } from "../db.ts";
 import {
   autoTierBytes,
   type CreateInput,
@@ -464,4 +465,42 @@ Deno.test("deferred destroy: a returning engine not yet answering is retried (bo
   eng.fail.clear();
   await svc.rankJoined(2);
   deepEqual(poolRecords(await fx.ctx.state()), []);
+});
+
+Deno.test("a previous leader's half-made pools: Creating and unfinished Destroying destroyed and removed; a stopped create rank defers", async () => {
+  const { svc, eng, fx, events } = env(FOUR);
+  await svc.create(req()); // Ready: left alone
+  const half = {
+    ...findPool(await fx.ctx.state(), U1)!,
+    uuid: U2,
+    label: "half",
+    state: "Creating" as const,
+    createRanks: [1, 2],
+    map: [],
+    mapVersion: 0,
+  };
+  const U3 = "33333333-3333-3333-3333-333333333333";
+  const gone = { ...half, uuid: U3, label: "", state: "Destroying" as const, createRanks: [0] };
+  await fx.ctx.write(() => putPool(putPool(noChanges(), half), gone));
+  // Rank 2 is stopped: the Creating pool's destroy must wait for it.
+  await fx.ctx.write((s) => {
+    const m = [...s.members.values()].find((x) => x.rank === 2)!;
+    return { ...noChanges(), put: [{ ...m, state: "stopped" }] };
+  });
+  const stale = await svc.stalePools();
+  deepEqual(stale.map((p) => [p.uuid, p.state]).sort(), [[U2, "Creating"], [U3, "Destroying"]]);
+  await svc.cleanUp(stale);
+  const after = await fx.ctx.state();
+  equal(findPool(after, U1)?.state, "Ready");
+  equal(findPool(after, U3), undefined); // destroyed on every rank, record removed
+  equal(findPool(after, "half")?.state, "Destroying");
+  deepEqual(findPool(after, U2)?.pendingDestroy, [2]);
+  deepEqual(events.map((e) => [e.id, e.poolUuid, e.ranks]), [
+    ["pool_destroy_deferred", U2, [2]],
+  ]);
+  ok(eng.calls.includes(`destroy ${U3} ${half.svcRanks.join(",")}`));
+  deepEqual(await svc.stalePools(), []); // pending ranks: left to rankJoined
+  await svc.rankJoined(2);
+  equal(findPool(await fx.ctx.state(), U2), undefined);
+  equal(findPool(await fx.ctx.state(), "half"), undefined); // label free again
 });
