@@ -166,13 +166,19 @@ Deno.test("GroupUpdater: paused attribute suppresses; backwards version refused;
   equal(r.logs.at(-1), "group update: empty group map (all ranks excluded?)");
 });
 
-Deno.test("GroupUpdater: a failed host keeps the update flagged and is retried on the tick", async () => {
+/** Two hosts at map version 1, the second refusing until `fail` is cleared; tick 10 ms. */
+function twoHostsSecondFailing() {
   const fail = new Set(["10.0.0.2:10001"]);
   const r = rig(
     stateOf([member(0, "joined", "10.0.0.1:10001"), member(1, "joined", "10.0.0.2:10001")], 1),
     fail,
   );
   r.u.start(10);
+  return { fail, r };
+}
+
+Deno.test("GroupUpdater: a failed host keeps the update flagged and is retried on the tick", async () => {
+  const { fail, r } = twoHostsSecondFailing();
   try {
     r.u.requestImmediate();
     await r.u.idle();
@@ -329,12 +335,7 @@ Deno.test("GroupUpdater: delivery lag reported once per committed version, retri
 });
 
 Deno.test("GroupUpdater.delivered: true once the version reached every host (after a retry), false on stop or timeout", async () => {
-  const fail = new Set(["10.0.0.2:10001"]);
-  const r = rig(
-    stateOf([member(0, "joined", "10.0.0.1:10001"), member(1, "joined", "10.0.0.2:10001")], 1),
-    fail,
-  );
-  r.u.start(10);
+  const { fail, r } = twoHostsSecondFailing();
   try {
     const early = r.u.delivered(2, 5_000);
     const later = r.u.delivered(3, 5_000);

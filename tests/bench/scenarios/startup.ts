@@ -6,13 +6,13 @@
  * - `startup-completion`: `dmg completion bash` (also from the cached tree);
  * - `startup-system-query-6`: `dmg -j system query` against a 6-rank system (3 simulated hosts
  *   x 2 engines, formatted and joined in setup): target ≤ 5x the floor.
- * - `startup-system-query-1024`: `dmg -j system query` answering 1024 Joined ranks, target
+ * - `startup-system-query-1024`: `dmg -j system query` answering 1024 members, target
  *   ≤ 150 ms end to end. 512 real daos_servers listen (the MS on host 0 with its etcd, every
  *   other host answering the MS's liveness probes). Host 0 is formatted and its two ranks
  *   stopped; the other 1022 members are recorded through the MS's real Join RPC, 2 per host,
- *   as engines would join. No engine runs: formatting
- *   1024 stand-in engines (`scale-1024`) takes minutes on 2 cores and adds nothing to what this
- *   measures (the dmg process, the MS's read of etcd, the reply, decoding and rendering).
+ *   as engines would join. No other engine runs: formatting 1024 stand-in engines
+ *   (`scale-1024`) takes minutes on 2 cores and adds nothing to what this measures (the dmg
+ *   process, the MS's read of etcd, the reply, decoding and rendering).
  */
 import { registerScenario } from "../scenario.ts";
 import { emptyDenoRun, makeEmptyProgram } from "../scale/floor.ts";
@@ -46,61 +46,80 @@ for (const [name, args, expect] of light) {
   });
 }
 
-const HOSTS = 3;
-const ENGINES = 2;
-let sim: Simulation | null = null;
-let queryFile = "";
+/**
+ * Registers `name`: bin/dmg -j system query against a simulation of `hosts` x 2 engines made
+ * ready by `prepare`, expected to answer `members` members of which `joined` are Joined;
+ * floor: deno run of an empty file.
+ */
+function querySystemScenario(o: {
+  name: string;
+  description: string;
+  hosts: number;
+  prepare: (sim: Simulation) => Promise<void>;
+  members: number;
+  joined: number;
+}): void {
+  let sim: Simulation | null = null;
+  let file = "";
+  registerScenario({
+    name: o.name,
+    description: o.description,
+    setup: async () => {
+      file = await makeEmptyProgram();
+      try {
+        sim = await Simulation.start(o.hosts, 2);
+        await o.prepare(sim);
+      } catch (e) {
+        // The runner does not tear down after a failed setup: clean up here.
+        const why = e instanceof Error ? e.message : String(e);
+        const errors = sim ? await sim.errorLines() : "";
+        await sim?.close();
+        sim = null;
+        await Deno.remove(file).catch(() => {});
+        throw new Error(`${why}\nsimulated servers' last errors:\n${errors}`);
+      }
+    },
+    run: async () => {
+      const r = await sim!.dmg(["-j", "system", "query"]);
+      const members = (JSON.parse(r.stdout).response?.members ?? []) as { state: string }[];
+      const joined = members.filter((m) => m.state === "joined").length;
+      if (members.length !== o.members || joined !== o.joined) {
+        throw new Error(
+          `system query: ${members.length} members, ${joined} joined ` +
+            `(expected ${o.members}, ${o.joined})`,
+        );
+      }
+    },
+    floor: () => emptyDenoRun(file),
+    teardown: async () => {
+      try {
+        await sim?.close();
+      } finally {
+        sim = null;
+        if (file) await Deno.remove(file).catch(() => {});
+      }
+    },
+  });
+}
 
-registerScenario({
+querySystemScenario({
   name: "startup-system-query-6",
-  description: `bin/dmg -j system query, ${HOSTS * ENGINES} joined ranks, vs deno run of an ` +
-    "empty file",
-  setup: async () => {
-    queryFile = await makeEmptyProgram();
-    try {
-      sim = await Simulation.start(HOSTS, ENGINES);
-      await sim.dmg(["storage", "format"], 300_000);
-      await sim.waitState("joined", HOSTS * ENGINES);
-    } catch (e) {
-      // The runner does not tear down after a failed setup: clean up here.
-      const why = e instanceof Error ? e.message : String(e);
-      const errors = sim ? await sim.errorLines() : "";
-      await sim?.close();
-      sim = null;
-      await Deno.remove(queryFile).catch(() => {});
-      throw new Error(`${why}\nsimulated servers' last errors:\n${errors}`);
-    }
+  description: "bin/dmg -j system query, 6 joined ranks, vs deno run of an empty file",
+  hosts: 3,
+  prepare: async (sim) => {
+    await sim.dmg(["storage", "format"], 300_000);
+    await sim.waitState("joined", 6);
   },
-  run: async () => {
-    const r = await sim!.dmg(["-j", "system", "query"]);
-    const members = (JSON.parse(r.stdout).response?.members ?? []) as { state: string }[];
-    const joined = members.filter((m) => m.state === "joined").length;
-    if (joined !== HOSTS * ENGINES) {
-      throw new Error(`system query: ${joined} of ${HOSTS * ENGINES} ranks joined`);
-    }
-  },
-  floor: () => emptyDenoRun(queryFile),
-  teardown: async () => {
-    try {
-      await sim?.close();
-    } finally {
-      sim = null;
-      if (queryFile) await Deno.remove(queryFile).catch(() => {});
-    }
-  },
+  members: 6,
+  joined: 6,
 });
-
-const BIG_HOSTS = 512;
-const BIG_RANKS = 2 * BIG_HOSTS;
-let big: Simulation | null = null;
-let bigFile = "";
 
 /**
  * Brings up the MS (host 0 formatted: its two engines join as ranks 0 and 1, then are stopped,
- * so no engine's SWIM probes the made-up ranks), then joins `BIG_RANKS - 2` engines through
+ * so no engine's SWIM probes the made-up ranks), then joins `ranks - 2` engines through
  * the MS's Join RPC, two per other simulated host.
  */
-async function joinAll(sim: Simulation): Promise<void> {
+async function joinAll(sim: Simulation, ranks: number): Promise<void> {
   await sim.dmg(["-l", sim.ready.hosts[0], "storage", "format"], 120_000);
   await sim.waitState("joined", 2, 60_000);
   await sim.dmg(["system", "stop", "-r", "0-1"], 60_000);
@@ -135,47 +154,22 @@ async function joinAll(sim: Simulation): Promise<void> {
     }
   };
   // A few at a time, as engines of many hosts join (the MS serialises the writes anyway).
-  for (let i = 2; i < BIG_RANKS; i += 16) {
+  for (let i = 2; i < ranks; i += 16) {
     await Promise.all(
-      Array.from({ length: Math.min(16, BIG_RANKS - i) }, (_, k) => join(i + k)),
+      Array.from({ length: Math.min(16, ranks - i) }, (_, k) => join(i + k)),
     );
   }
 }
 
-registerScenario({
+querySystemScenario({
   name: "startup-system-query-1024",
-  description: `bin/dmg -j system query, ${BIG_RANKS} joined ranks on ${BIG_HOSTS} hosts, vs ` +
-    "deno run of an empty file",
-  setup: async () => {
-    bigFile = await makeEmptyProgram();
-    try {
-      big = await Simulation.start(BIG_HOSTS, 2);
-      await joinAll(big);
-      await big.waitState("joined", BIG_RANKS - 2, 60_000);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      const errors = big ? await big.errorLines() : "";
-      await big?.close();
-      big = null;
-      await Deno.remove(bigFile).catch(() => {});
-      throw new Error(`${why}\nsimulated servers' last errors:\n${errors}`);
-    }
+  description: "bin/dmg -j system query, 1024 ranks (1022 joined) on 512 hosts, vs deno run " +
+    "of an empty file",
+  hosts: 512,
+  prepare: async (sim) => {
+    await joinAll(sim, 1024);
+    await sim.waitState("joined", 1022, 60_000);
   },
-  run: async () => {
-    const r = await big!.dmg(["-j", "system", "query"]);
-    const members = (JSON.parse(r.stdout).response?.members ?? []) as { state: string }[];
-    const joined = members.filter((m) => m.state === "joined").length;
-    if (members.length !== BIG_RANKS || joined !== BIG_RANKS - 2) {
-      throw new Error(`system query: ${members.length} members, ${joined} joined`);
-    }
-  },
-  floor: () => emptyDenoRun(bigFile),
-  teardown: async () => {
-    try {
-      await big?.close();
-    } finally {
-      big = null;
-      if (bigFile) await Deno.remove(bigFile).catch(() => {});
-    }
-  },
+  members: 1024,
+  joined: 1022,
 });
