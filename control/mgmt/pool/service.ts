@@ -384,13 +384,19 @@ export class PoolService {
   /**
    * On gaining leadership (as the reference's checkPools): pools left Creating (the previous
    * leader died before the engines answered or before it recorded Ready) or Destroying with
-   * no rank pending (it died before removing the record). Destroying pools waiting for ranks
-   * are finished by rankJoined. Taken from the state the new leader starts from, so a create
-   * of its own is never among them.
+   * no pending rank still away (it died before removing the record, or the ranks came back
+   * while no leader watched). Destroying pools waiting for absent ranks are finished by
+   * rankJoined. Taken from the state the new leader starts from, so a create of its own is
+   * never among them.
    */
   async stalePools(): Promise<PoolRecord[]> {
-    return poolRecords(await this.d.ctx.state()).filter((p) =>
-      p.state === "Creating" || (p.state === "Destroying" && p.pendingDestroy.length === 0)
+    const s = await this.d.ctx.state();
+    const joined = new Set(
+      [...s.members.values()].filter((m) => m.state === "joined").map((m) => m.rank),
+    );
+    return poolRecords(s).filter((p) =>
+      p.state === "Creating" ||
+      (p.state === "Destroying" && p.pendingDestroy.every((r) => joined.has(r)))
     );
   }
 

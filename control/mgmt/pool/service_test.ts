@@ -499,8 +499,26 @@ Deno.test("a previous leader's half-made pools: Creating and unfinished Destroyi
     ["pool_destroy_deferred", U2, [2]],
   ]);
   ok(eng.calls.includes(`destroy ${U3} ${half.svcRanks.join(",")}`));
-  deepEqual(await svc.stalePools(), []); // pending ranks: left to rankJoined
+  deepEqual(await svc.stalePools(), []); // a pending rank away: left to rankJoined
   await svc.rankJoined(2);
   equal(findPool(await fx.ctx.state(), U2), undefined);
   equal(findPool(await fx.ctx.state(), "half"), undefined); // label free again
+});
+
+Deno.test("a deferred destroy whose ranks came back while no leader watched is stale for the next leader", async () => {
+  const { svc, fx } = env(FOUR);
+  await svc.create(req());
+  const setState = (state: "stopped" | "joined") =>
+    fx.ctx.write((s) => {
+      const m = [...s.members.values()].find((x) => x.rank === 2)!;
+      return { ...noChanges(), put: [{ ...m, state }] };
+    });
+  await setState("stopped");
+  await svc.destroy(U1); // deferred: rank 2 pending
+  deepEqual(await svc.stalePools(), []);
+  await setState("joined"); // no rankJoined hook ran (no leader)
+  const stale = await svc.stalePools();
+  deepEqual(stale.map((p) => [p.uuid, p.pendingDestroy]), [[U1, [2]]]);
+  await svc.cleanUp(stale);
+  deepEqual(poolRecords(await fx.ctx.state()), []);
 });
