@@ -82,6 +82,124 @@ static void test_map_versions(void **state)
 	assert_int_equal(m.version, 0);
 }
 
+/* Ranks 10..10+n with 2 UP_IN targets each. */
+static void mk_ranks(struct pool_map_rank *r, int n)
+{
+	for (int i = 0; i < n; i++)
+		r[i] = mk((uint32_t)(10 + i), 2, POOL_TGT_UP_IN);
+}
+
+/* Sends chunks of size k of r[0..n) to st; the result of the last one. */
+static int stage_all(struct pool_map_stage *st, uint32_t v, const struct pool_map_rank *r, int n,
+		     int k)
+{
+	char err[256];
+	int rc = 0;
+
+	for (int off = 0; off < n; off += k) {
+		int c = n - off < k ? n - off : k;
+
+		rc = pool_map_stage_add(st, U, v, (uint32_t)off, (uint32_t)c, (uint32_t)n, 1024,
+					&r[off], err, sizeof(err));
+		if (off + c < n)
+			assert_int_equal(rc, 0);
+	}
+	return rc;
+}
+
+static void test_map_stage(void **state)
+{
+	static const uint8_t U2[16] = {9};
+	struct pool_map_stage st = {0};
+	struct pool_map m = {0};
+	struct pool_map_rank r[7];
+	char err[256] = "";
+
+	(void)state;
+	mk_ranks(r, 7);
+	/* in order, chunk sizes 1, 2, 3 and 7: the whole map, then applied like one message */
+	for (int k = 1; k <= 7; k++) {
+		assert_int_equal(stage_all(&st, (uint32_t)k, r, 7, k), 1);
+		assert_int_equal(st.have, 7);
+		assert_memory_equal(st.ranks, r, sizeof(r));
+		assert_int_equal(pool_map_apply(&m, st.uuid, st.version, st.ranks, st.total, err,
+						sizeof(err)), 1);
+		assert_int_equal(m.nranks, 7);
+		assert_int_equal(m.version, (uint32_t)k);
+		assert_non_null(pool_map_find(&m, 16));
+		pool_map_stage_clear(&st);
+	}
+	pool_map_clear(&m);
+
+	/* the version changes mid-way: refused, the stage dropped, the next chunk refused too */
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 2, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 4, 2, 2, 7, 1024, &r[2], err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "another version"));
+	assert_int_equal(st.version, 0);
+	assert_null(st.ranks);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 4, 2, 7, 1024, &r[4], err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "no chunk before it"));
+	/* a missing chunk (offset past the staged ranks) */
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 2, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 4, 2, 7, 1024, &r[4], err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "after a missing one"));
+	assert_int_equal(st.version, 0);
+	/* a repeated chunk */
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 2, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 2, 2, 7, 1024, &r[2], err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 2, 2, 7, 1024, &r[2], err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "repeated"));
+	/* the last chunk again after completion: nothing staged, refused */
+	assert_int_equal(stage_all(&st, 3, r, 7, 4), 1);
+	pool_map_stage_clear(&st);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 4, 3, 7, 1024, &r[4], err, sizeof(err)),
+			 -EPROTO);
+	/* another pool or another total mid-way */
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 2, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U2, 3, 2, 2, 7, 1024, &r[2], err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "another pool"));
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 2, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 2, 2, 6, 1024, &r[2], err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "another total"));
+	/* a new first chunk restarts the stage (the root starts over) */
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 2, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 5, 0, 4, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(st.version, 5);
+	assert_int_equal(st.have, 4);
+	assert_int_equal(pool_map_stage_add(&st, U, 5, 4, 3, 7, 1024, &r[4], err, sizeof(err)), 1);
+	pool_map_stage_clear(&st);
+	/* bounds: over the limit, past the total, empty chunk, version 0; the stage dropped */
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 2, 7, 1024, r, err, sizeof(err)), 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 1, 1025, 1024, r, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "<= 1024"));
+	assert_int_equal(st.version, 0);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 6, 2, 7, 1024, r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0xffffffffu, 2, 7, 1024, r, err,
+					    sizeof(err)), -EINVAL);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 1, 0xffffffffu, 7, 1024, r, err,
+					    sizeof(err)), -EINVAL);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 0, 7, 1024, r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(pool_map_stage_add(&st, U, 0, 0, 2, 7, 1024, r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(pool_map_stage_add(&st, U, 3, 0, 0, 0, 1024, r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(st.version, 0);
+	assert_null(st.ranks);
+	/* a completed map with a bad entry is refused by pool_map_apply as a whole */
+	r[5].rank = r[1].rank;
+	assert_int_equal(stage_all(&st, 6, r, 7, 3), 1);
+	assert_int_equal(pool_map_apply(&m, st.uuid, st.version, st.ranks, st.total, err,
+					sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(m.version, 0);
+	pool_map_stage_clear(&st);
+}
+
 static void test_tier_stats(void **state)
 {
 	const struct pool_tgt_space sp[4] = {{100, 40}, {100, 10}, {100, 90}, {100, 70}};
@@ -145,6 +263,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_map_versions),
+		cmocka_unit_test(test_map_stage),
 		cmocka_unit_test(test_tier_stats),
 		cmocka_unit_test(test_aggregate),
 	};

@@ -103,6 +103,55 @@ void pool_map_clear(struct pool_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void pool_map_stage_clear(struct pool_map_stage *st)
+{
+	free(st->ranks);
+	memset(st, 0, sizeof(*st));
+}
+
+int pool_map_stage_add(struct pool_map_stage *st, const uint8_t uuid[16], uint32_t version,
+		       uint32_t offset, uint32_t count, uint32_t total, uint32_t limit,
+		       const struct pool_map_rank *ranks, char *err, size_t errlen)
+{
+	if (version == 0 || count == 0 || total == 0 || total > limit || offset > total ||
+	    count > total - offset) {
+		snprintf(err, errlen, "pool map chunk v%u: %u ranks at offset %u of %u: must be "
+			 "version >= 1, 1 <= offset + ranks <= total <= %u", version, count, offset,
+			 total, limit);
+		pool_map_stage_clear(st);
+		return -EINVAL;
+	}
+	if (offset == 0) {
+		/* a first chunk: the root starts (over) sending this map */
+		pool_map_stage_clear(st);
+		st->ranks = calloc(total, sizeof(*st->ranks));
+		if (st->ranks == NULL)
+			return -ENOMEM;
+		memcpy(st->uuid, uuid, 16);
+		st->version = version;
+		st->total = (int)total;
+	} else if (st->version == 0) {
+		snprintf(err, errlen, "pool map chunk v%u at offset %u of %u: no chunk before it "
+			 "(the first is missing or was refused)", version, offset, total);
+		return -EPROTO;
+	} else if (memcmp(st->uuid, uuid, 16) != 0 || st->version != version ||
+		   (uint32_t)st->total != total || (uint32_t)st->have != offset) {
+		snprintf(err, errlen, "pool map chunk v%u at offset %u of %u does not continue the "
+			 "staged map v%u (%d of %d ranks received): chunk %s; the stage is dropped",
+			 version, offset, total, st->version, st->have, st->total,
+			 memcmp(st->uuid, uuid, 16) != 0 ? "of another pool"
+			 : st->version != version         ? "of another version"
+			 : (uint32_t)st->total != total   ? "with another total"
+			 : offset < (uint32_t)st->have    ? "repeated"
+							  : "after a missing one");
+		pool_map_stage_clear(st);
+		return -EPROTO;
+	}
+	memcpy(&st->ranks[offset], ranks, sizeof(*ranks) * count);
+	st->have = (int)(offset + count);
+	return st->have == st->total ? 1 : 0;
+}
+
 void pool_tier_stats(const struct pool_tgt_space *sp, const uint8_t *state, int n,
 		     struct pool_tier_stats *out, int *nactive)
 {

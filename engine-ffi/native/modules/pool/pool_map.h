@@ -65,6 +65,34 @@ const struct pool_map_rank *pool_map_find(const struct pool_map *m, uint32_t ran
 /** Frees the ranks; the map is empty (version 0) again. */
 void pool_map_clear(struct pool_map *m);
 
+/**
+ * A pool map received in chunks (POOL_MAP_SET over more ranks than one fabric message holds):
+ * the chunks of one (pool, version) arrive in order from one root, offset 0 first.
+ */
+struct pool_map_stage {
+	uint8_t uuid[16];
+	uint32_t version;            /* 0 = nothing staged */
+	int total;                   /* ranks of the whole map */
+	int have;                    /* ranks staged: the next chunk starts here */
+	struct pool_map_rank *ranks; /* malloc'd, total entries */
+};
+
+/**
+ * Stages one chunk: count ranks at offset of a map of total ranks (all untrusted). A chunk at
+ * offset 0 starts a new stage (whatever was staged is dropped: the root starts over); any
+ * other chunk must continue the stage of the same pool, version and total exactly where it
+ * ends. 1 = the map is complete (st->ranks holds total ranks, unchecked: the caller applies
+ * them with pool_map_apply, then clears st), 0 = staged, more to come; -EINVAL (version 0,
+ * count 0, offset + count > total, total > limit), -EPROTO (out of order, missing, repeated,
+ * another version or total), -ENOMEM. On any error the stage is discarded and err says why.
+ */
+int pool_map_stage_add(struct pool_map_stage *st, const uint8_t uuid[16], uint32_t version,
+		       uint32_t offset, uint32_t count, uint32_t total, uint32_t limit,
+		       const struct pool_map_rank *ranks, char *err, size_t errlen);
+
+/** Drops what st holds: nothing staged (version 0) again. */
+void pool_map_stage_clear(struct pool_map_stage *st);
+
 /** Space of one tier of one target. */
 struct pool_tgt_space {
 	uint64_t total;
