@@ -32,6 +32,7 @@ extern const struct dss_module pool_module;
 static struct dss_engine *eng;
 static char scm[] = "/tmp/test_pool_module.XXXXXX";
 #define UUID "0d2b5a8e-8c7e-4c55-9a4f-3a1f0b2c4d5e"
+#define UUID2 "5b1c9e2a-7d3f-4e8b-a1c6-9f0e2d4b6a8c" /* the pool with many ranks */
 
 static int setup(void **state)
 {
@@ -81,7 +82,8 @@ static Mgmt__PoolShardsResp *create(const char *uuid, uint32_t *ranks, size_t nr
 				    uint64_t *tb, size_t ntb)
 {
 	Mgmt__PoolCreateReq r = MGMT__POOL_CREATE_REQ__INIT;
-	uint8_t buf[512], *out;
+	static uint8_t buf[8192]; /* up to CRT_CORPC_MAX_RANKS + 1 ranks */
+	uint8_t *out;
 	size_t len, out_len;
 	Mgmt__PoolShardsResp *resp;
 
@@ -90,6 +92,7 @@ static Mgmt__PoolShardsResp *create(const char *uuid, uint32_t *ranks, size_t nr
 	r.n_ranks = nranks;
 	r.tier_bytes = tb;
 	r.n_tier_bytes = ntb;
+	assert_true(mgmt__pool_create_req__get_packed_size(&r) <= sizeof(buf));
 	len = mgmt__pool_create_req__pack(&r, buf);
 	assert_int_equal(call(DRPC_METHOD_POOL_CREATE, buf, len, &out, &out_len), 0);
 	resp = mgmt__pool_shards_resp__unpack(NULL, out_len, out);
@@ -131,6 +134,25 @@ static void test_create_validation(void **state)
 	assert_int_equal(r->status, -DER_UNREACH);
 	assert_int_equal(r->n_ranks, 0);
 	mgmt__pool_shards_resp__free_unpacked(r, NULL);
+	/* more ranks than one message holds: past validation, to the (missing) transport */
+	{
+		static uint32_t many[CRT_CORPC_MAX_RANKS + 1];
+
+		for (uint32_t i = 0; i <= CRT_CORPC_MAX_RANKS; i++)
+			many[i] = i;
+		r = create(UUID, many, POOL_CO_MAX_RANKS + 8, tb, 2);
+		assert_int_equal(r->status, -DER_UNREACH);
+		mgmt__pool_shards_resp__free_unpacked(r, NULL);
+		r = create(UUID, many, CRT_CORPC_MAX_RANKS, tb, 2);
+		assert_int_equal(r->status, -DER_UNREACH);
+		mgmt__pool_shards_resp__free_unpacked(r, NULL);
+		/* over the collective layer's bound: refused, the error names it */
+		r = create(UUID, many, CRT_CORPC_MAX_RANKS + 1, tb, 2);
+		assert_int_equal(r->status, -DER_INVAL);
+		assert_non_null(strstr(r->error, "901 ranks given (1..900"));
+		assert_non_null(strstr(r->error, "CRT_CORPC_MAX_RANKS"));
+		mgmt__pool_shards_resp__free_unpacked(r, NULL);
+	}
 }
 
 static int32_t daos_status(int method, const uint8_t *buf, size_t len)
@@ -169,6 +191,40 @@ static int32_t map_set(const char *uuid, uint32_t version, int state1)
 	r.ranks = pmr;
 	r.n_ranks = 2;
 	return daos_status(DRPC_METHOD_POOL_MAP_SET, buf, mgmt__pool_map_set_req__pack(&r, buf));
+}
+
+/* A map of n ranks 0..n-1, 2 targets each UP_IN: the dRPC status. */
+static int32_t map_set_n(const char *uuid, uint32_t version, size_t n)
+{
+	Mgmt__PoolMapSetReq r = MGMT__POOL_MAP_SET_REQ__INIT;
+	Mgmt__PoolMapRank *mr = calloc(n, sizeof(*mr));
+	Mgmt__PoolMapRank **pmr = calloc(n, sizeof(*pmr));
+	Mgmt__PoolQueryTargetInfo__TargetState st[2] = {4, 4};
+	size_t len;
+	uint8_t *buf;
+	int32_t rc;
+
+	assert_non_null(mr);
+	assert_non_null(pmr);
+	for (size_t i = 0; i < n; i++) {
+		mgmt__pool_map_rank__init(&mr[i]);
+		mr[i].rank = (uint32_t)i;
+		mr[i].target_states = st;
+		mr[i].n_target_states = 2;
+		pmr[i] = &mr[i];
+	}
+	r.uuid = (char *)uuid;
+	r.version = version;
+	r.ranks = pmr;
+	r.n_ranks = n;
+	buf = malloc(mgmt__pool_map_set_req__get_packed_size(&r));
+	assert_non_null(buf);
+	len = mgmt__pool_map_set_req__pack(&r, buf);
+	rc = daos_status(DRPC_METHOD_POOL_MAP_SET, buf, len);
+	free(buf);
+	free(pmr);
+	free(mr);
+	return rc;
 }
 
 static Mgmt__PoolQueryResp *query(const char *uuid)
@@ -214,6 +270,18 @@ static void test_map_and_query(void **state)
 	assert_int_equal(q->total_targets, 4);
 	assert_int_equal(q->active_targets, 3);
 	assert_int_equal(q->disabled_targets, 1);
+	mgmt__pool_query_resp__free_unpacked(q, NULL);
+	/* a map of more ranks than one message holds: kept whole */
+	assert_int_equal(map_set_n(UUID2, 3, POOL_CO_MAX_RANKS * 2 + 5), 0);
+	q = query(UUID2);
+	assert_int_equal(q->version, 3);
+	assert_int_equal(q->total_targets, 2 * (POOL_CO_MAX_RANKS * 2 + 5));
+	assert_int_equal(q->active_targets, 2 * (POOL_CO_MAX_RANKS * 2 + 5));
+	mgmt__pool_query_resp__free_unpacked(q, NULL);
+	/* over the collective layer's bound: refused, the held map unchanged */
+	assert_int_equal(map_set_n(UUID2, 4, CRT_CORPC_MAX_RANKS + 1), -DER_INVAL);
+	q = query(UUID2);
+	assert_int_equal(q->version, 3);
 	mgmt__pool_query_resp__free_unpacked(q, NULL);
 }
 

@@ -12,6 +12,11 @@
  *  - TGT_SPACE (p2p: per-target space of one rank).
  * Outputs are fixed-size and folded up the tree (pool_*_fold). The map is distributed with a
  * collective MAP_SET from the engine that received POOL_MAP_SET (no IV class yet).
+ *
+ * A pool spans up to CRT_CORPC_MAX_RANKS ranks; a message holds POOL_CO_MAX_RANKS per-rank
+ * entries, so create and query run one collective per chunk of the pool's ranks (the chunk's
+ * ranks as members) and fold the chunks at the root, and map set sends the map chunk by chunk
+ * to all its ranks, each engine staging the chunks until the last one (pool_map_stage_add).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +35,7 @@
 #include "vos.h"
 
 #define POOL_MAX_POOLS 256 /* pools an engine keeps maps of (and lists) */
+#define POOL_MAX_STAGES 16 /* pool maps an engine receives in chunks at the same time */
 
 /* The module's state: one engine per process (daos_engine_create refuses a second). */
 /* A per-target size as vos allocates it: rounded up to VOS_BLK_SZ. */
@@ -47,7 +53,9 @@ static struct {
 	int nmaps;
 	int create_timeout_ms; /* POOL_CREATE_TIMEOUT_ENV, read at init */
 	int fi_create_delay_ms; /* POOL_FI_CREATE_DELAY_ENV, read at init (tests) */
-} pm = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	size_t chunk;           /* ranks per message: POOL_CHUNK_RANKS_ENV or POOL_CO_MAX_RANKS */
+	struct pool_map_stage stages[POOL_MAX_STAGES]; /* maps being received in chunks */
+} pm = {.lock = PTHREAD_MUTEX_INITIALIZER, .chunk = POOL_CO_MAX_RANKS};
 
 /* ---- storage ------------------------------------------------------------------------- */
 
@@ -148,7 +156,45 @@ static void map_drop(const uint8_t uuid[16])
 		pm.maps[i] = pm.maps[--pm.nmaps];
 		break;
 	}
+	for (int i = 0; i < POOL_MAX_STAGES; i++)
+		if (pm.stages[i].version != 0 && memcmp(pm.stages[i].uuid, uuid, 16) == 0)
+			pool_map_stage_clear(&pm.stages[i]);
 	pthread_mutex_unlock(&pm.lock);
+}
+
+/*
+ * Stages a map chunk from the root: 1 with *whole (malloc'd, the caller frees) holding the
+ * complete map when this was its last chunk, 0 when more are to come, -DER_*: -DER_MISMATCH
+ * (out of order, missing, repeated, another version: the stage is dropped), -DER_INVAL,
+ * -DER_NOMEM, -DER_BUSY (too many maps being received at once).
+ */
+static int map_stage(const struct pool_map_set_in *in, struct pool_map_stage *whole, char *err,
+		     size_t errlen)
+{
+	struct pool_map_stage *st = NULL;
+	int rc;
+
+	pthread_mutex_lock(&pm.lock);
+	for (int i = 0; i < POOL_MAX_STAGES && st == NULL; i++)
+		if (pm.stages[i].version != 0 && memcmp(pm.stages[i].uuid, in->uuid, 16) == 0)
+			st = &pm.stages[i];
+	for (int i = 0; i < POOL_MAX_STAGES && st == NULL; i++)
+		if (pm.stages[i].version == 0)
+			st = &pm.stages[i];
+	if (st == NULL) {
+		pthread_mutex_unlock(&pm.lock);
+		snprintf(err, errlen, "this engine receives %d pool maps in chunks already",
+			 POOL_MAX_STAGES);
+		return -DER_BUSY;
+	}
+	rc = pool_map_set_stage(st, in, CRT_CORPC_MAX_RANKS, err, errlen);
+	if (rc == 1) {
+		*whole = *st; /* the caller owns the ranks now */
+		memset(st, 0, sizeof(*st));
+	}
+	pthread_mutex_unlock(&pm.lock);
+	return rc == -EPROTO ? -DER_MISMATCH : rc == -EINVAL ? -DER_INVAL
+	       : rc == -ENOMEM ? -DER_NOMEM : rc;
 }
 
 /* ---- RPC handlers (run on the transport's context threads) --------------------------- */
@@ -351,9 +397,9 @@ static int h_map_set(const struct crt_req_info *ri, const void *in_, void *out_)
 {
 	const struct pool_map_set_in *in = in_;
 	struct pool_map_set_out *out = out_;
+	struct pool_map_stage whole = {0};
 	struct dss_engine *eng;
-	struct pool_map_rank *r;
-	char err[256];
+	char err[256] = "";
 	uint32_t self;
 	int rc;
 
@@ -361,25 +407,18 @@ static int h_map_set(const struct crt_req_info *ri, const void *in_, void *out_)
 	rc = tgt_begin(ri, &out->failed_rank, NULL, &eng, &self);
 	if (rc < 0)
 		return rc;
-	if (in->nranks > POOL_CO_MAX_RANKS)
-		return -DER_INVAL;
-	r = calloc(in->nranks ? in->nranks : 1, sizeof(*r));
-	if (r == NULL)
-		return -DER_NOMEM;
-	for (uint32_t i = 0; i < in->nranks; i++) {
-		r[i].rank = in->ranks[i].rank;
-		r[i].ntgts = (int)in->ranks[i].ntgts;
-		if (r[i].ntgts < 0 || r[i].ntgts > POOL_CO_MAX_TGTS)
-			r[i].ntgts = POOL_CO_MAX_TGTS + 1; /* refused by pool_map_apply */
-		else
-			memcpy(r[i].states, in->ranks[i].states, (size_t)r[i].ntgts);
+	/* one chunk of the map: installed (if newer) once its last chunk is here */
+	rc = map_stage(in, &whole, err, sizeof(err));
+	if (rc == 1) {
+		rc = map_apply(whole.uuid, whole.version, whole.ranks, whole.total, err,
+			       sizeof(err));
+		pool_map_stage_clear(&whole);
 	}
-	rc = map_apply(in->uuid, in->version, r, (int)in->nranks, err, sizeof(err));
-	free(r);
 	if (rc < 0) {
 		out->rc = rc;
 		out->failed_rank = self;
-		D_ERROR("pool: map set: %s", err);
+		D_ERROR("pool: map set chunk v%u, ranks %u..%u of %u: %s (%d)", in->version,
+			in->offset, in->offset + in->nranks, in->total, err, rc);
 	}
 	return 0;
 }
@@ -558,37 +597,52 @@ static int req_pool(const char *what, const char *id, uint8_t uuid[16],
 	return m == NULL ? -DER_NONEXIST : 0;
 }
 
+/* The dRPC reply of a create: status, and per rank its shards (t->r) or NOSPACE's sizes. */
 static int shards_resp(int status, const char *error, uint32_t failed_rank,
-		       const struct pool_tgt_create_out *o, uint8_t **out, size_t *out_len)
+		       const struct pool_create_total *t, uint8_t **out, size_t *out_len)
 {
 	Mgmt__PoolShardsResp r = MGMT__POOL_SHARDS_RESP__INIT;
-	uint32_t ranks[POOL_CO_MAX_RANKS], ntgts[POOL_CO_MAX_RANKS];
-	uint64_t tb[2 * POOL_CO_MAX_RANKS], largest[2];
+	uint32_t *ranks = NULL, *ntgts = NULL;
+	uint64_t *tb = NULL, largest[2];
+	int st;
 
 	r.status = status;
 	r.error = (char *)(error ? error : "");
 	if (status != 0)
 		r.failed_rank = failed_rank;
-	if (status == -DER_NOSPACE && o != NULL) {
-		largest[0] = o->largest[0] == UINT64_MAX ? 0 : o->largest[0];
-		largest[1] = o->largest[1] == UINT64_MAX ? 0 : o->largest[1];
+	if (status == -DER_NOSPACE && t != NULL) {
+		largest[0] = t->sum.largest[0] == UINT64_MAX ? 0 : t->sum.largest[0];
+		largest[1] = t->sum.largest[1] == UINT64_MAX ? 0 : t->sum.largest[1];
 		r.largest = largest;
 		r.n_largest = 2;
 	}
-	if (status == 0 && o != NULL) {
-		for (uint32_t i = 0; i < o->n && i < POOL_CO_MAX_RANKS; i++) {
-			ranks[i] = o->r[i].rank;
-			ntgts[i] = o->r[i].ntgt;
-			tb[2 * i] = o->r[i].tier_bytes[0];
-			tb[2 * i + 1] = o->r[i].tier_bytes[1];
+	if (status == 0 && t != NULL && t->n > 0) {
+		ranks = calloc(t->n, sizeof(*ranks));
+		ntgts = calloc(t->n, sizeof(*ntgts));
+		tb = calloc(2 * (size_t)t->n, sizeof(*tb));
+		if (ranks == NULL || ntgts == NULL || tb == NULL) {
+			free(ranks);
+			free(ntgts);
+			free(tb);
+			return DRPC__STATUS__FAILED_MARSHAL;
 		}
-		r.n_ranks = r.n_ntargets = o->n;
-		r.n_tier_bytes = 2 * o->n;
+		for (uint32_t i = 0; i < t->n; i++) {
+			ranks[i] = t->r[i].rank;
+			ntgts[i] = t->r[i].ntgt;
+			tb[2 * i] = t->r[i].tier_bytes[0];
+			tb[2 * i + 1] = t->r[i].tier_bytes[1];
+		}
+		r.n_ranks = r.n_ntargets = t->n;
+		r.n_tier_bytes = 2 * (size_t)t->n;
 		r.ranks = ranks;
 		r.ntargets = ntgts;
 		r.tier_bytes = tb;
 	}
-	return PACK_INTO(&r, mgmt__pool_shards_resp, out, out_len);
+	st = PACK_INTO(&r, mgmt__pool_shards_resp, out, out_len);
+	free(ranks);
+	free(ntgts);
+	free(tb);
+	return st;
 }
 
 /*
@@ -649,25 +703,47 @@ static int destroy_on(struct dss_engine *eng, const uint8_t uuid[16], const uint
 	return rc;
 }
 
-/* The collective create of 207 and 229: check, create, roll back on any failure. */
+/* The ranks of chunk off of a pool's n ranks (at most pm.chunk). */
+static size_t chunk_len(size_t n, size_t off)
+{
+	size_t k = pm.chunk >= 1 && pm.chunk <= POOL_CO_MAX_RANKS ? pm.chunk : POOL_CO_MAX_RANKS;
+
+	return n - off < k ? n - off : k;
+}
+
+/*
+ * The collective create of 207 and 229: check, create, roll back on any failure. The ranks go
+ * pm.chunk per collective: the check pass over every chunk before anything is allocated (so
+ * NOSPACE's largest is the minimum over all ranks), then the create pass chunk by chunk; a
+ * failure in any chunk rolls back every rank of the chunks sent so far.
+ */
 static int create_shards(struct dss_engine *eng, const char *what, const char *uuid_s,
 			 const uint32_t *ranks, size_t n, const uint64_t *tier_bytes,
 			 size_t ntier, uint8_t **out, size_t *out_len)
 {
 	struct pool_tgt_create_in in = {0};
 	struct pool_tgt_create_out *o = calloc(1, sizeof(*o));
+	/* n is checked below: at most the collective bound is ever needed */
+	struct pool_rank_shards *all = calloc(n && n <= CRT_CORPC_MAX_RANKS ? n : 1, sizeof(*all));
+	struct pool_create_total tot;
 	uint32_t failed = CRT_NIL_RANK, dfailed;
 	char err[512] = "", derr[256];
+	size_t off, sent = 0;
 	int rc, st;
 
-	if (o == NULL)
+	if (o == NULL || all == NULL) {
+		free(o);
+		free(all);
 		return DRPC__STATUS__FAILURE;
+	}
+	pool_create_total_init(&tot, all, (uint32_t)(n && n <= CRT_CORPC_MAX_RANKS ? n : 1));
 	rc = req_pool(what, uuid_s, in.uuid, NULL, NULL, err, sizeof(err));
 	if (rc != 0)
 		goto reply;
-	if (n == 0 || n > POOL_CO_MAX_RANKS) {
-		snprintf(err, sizeof(err), "%s: %zu ranks given (1..%d)", what, n,
-			 POOL_CO_MAX_RANKS);
+	if (n == 0 || n > CRT_CORPC_MAX_RANKS) {
+		snprintf(err, sizeof(err), "%s: %zu ranks given (1..%d: a pool spans at most the "
+			 "engines' collective bound, CRT_CORPC_MAX_RANKS)", what, n,
+			 CRT_CORPC_MAX_RANKS);
 		rc = -DER_INVAL;
 		goto reply;
 	}
@@ -687,34 +763,54 @@ static int create_shards(struct dss_engine *eng, const char *what, const char *u
 				rc = -DER_INVAL;
 				goto reply;
 			}
+	/* check every chunk (existence, space): each chunk's failure folded, NOSPACE first */
 	in.check_only = 1;
-	rc = pool_corpc(eng, POOL_RPC_TGT_CREATE, &in, sizeof(in), &in.skip_rank, ranks, n,
-			POOL_TIMEOUT_MS, o, sizeof(*o), &failed, err, sizeof(err));
-	if (rc == 0 && o->rc != 0) {
-		rc = o->rc;
-		failed = o->failed_rank;
+	for (off = 0; off < n && rc == 0; off += chunk_len(n, off)) {
+		memset(o, 0, sizeof(*o));
+		rc = pool_corpc(eng, POOL_RPC_TGT_CREATE, &in, sizeof(in), &in.skip_rank,
+				ranks + off, chunk_len(n, off), POOL_TIMEOUT_MS, o, sizeof(*o),
+				&failed, err, sizeof(err));
+		if (rc == 0)
+			pool_create_total_add(&tot, o);
+	}
+	if (rc == 0 && tot.sum.rc != 0) {
+		rc = tot.sum.rc;
+		failed = tot.sum.failed_rank;
 		if (rc == -DER_NOSPACE)
 			snprintf(err, sizeof(err), "%s: not enough %s space: the largest per-rank "
 				 "size that fits on every rank is %llu bytes", what,
-				 o->nospace_tiers & 1 ? "SCM" : "NVMe",
-				 (unsigned long long)o->largest[o->nospace_tiers & 1 ? 0 : 1]);
+				 tot.sum.nospace_tiers & 1 ? "SCM" : "NVMe",
+				 (unsigned long long)tot.sum.largest[tot.sum.nospace_tiers & 1 ? 0
+											: 1]);
 		else
-			snprintf(err, sizeof(err), "%s", o->error);
+			snprintf(err, sizeof(err), "%s", tot.sum.error);
 	}
 	if (rc != 0)
 		goto reply; /* nothing allocated yet */
-	memset(o, 0, sizeof(*o));
+	pool_create_total_init(&tot, all, (uint32_t)n);
 	in.check_only = 0;
-	rc = pool_corpc(eng, POOL_RPC_TGT_CREATE, &in, sizeof(in), &in.skip_rank, ranks, n,
-			pm.create_timeout_ms, o, sizeof(*o), &failed, err, sizeof(err));
-	if (rc == 0 && o->rc != 0) {
-		rc = o->rc;
-		failed = o->failed_rank;
-		snprintf(err, sizeof(err), "%s", o->error);
-	}
-	if (rc == 0 && o->n != n) {
-		rc = -DER_IO;
-		snprintf(err, sizeof(err), "%s: %u of %zu ranks reported shards", what, o->n, n);
+	for (off = 0; off < n; off += chunk_len(n, off)) {
+		size_t k = chunk_len(n, off);
+
+		memset(o, 0, sizeof(*o));
+		sent = off + k;
+		rc = pool_corpc(eng, POOL_RPC_TGT_CREATE, &in, sizeof(in), &in.skip_rank,
+				ranks + off, k, pm.create_timeout_ms, o, sizeof(*o), &failed, err,
+				sizeof(err));
+		if (rc == 0 && o->rc != 0) {
+			rc = o->rc;
+			failed = o->failed_rank;
+			snprintf(err, sizeof(err), "%s", o->error);
+		}
+		if (rc == 0 && o->n != k) {
+			rc = -DER_IO;
+			snprintf(err, sizeof(err), "%s: %u of %zu ranks (ranks %zu..%zu of %zu) "
+				 "reported shards", what, o->n, k, off, off + k - 1, n);
+		}
+		if (rc == 0)
+			pool_create_total_add(&tot, o);
+		else
+			break;
 	}
 	if (rc != 0) {
 		/* all or nothing: no rank of the request keeps a shard */
@@ -724,16 +820,21 @@ static int create_shards(struct dss_engine *eng, const char *what, const char *u
 		 */
 		uint32_t skip = o->rc == 0 ? failed : CRT_NIL_RANK;
 
-		if (destroy_on(eng, in.uuid, ranks, n, skip, &dfailed, derr, sizeof(derr)) != 0)
+		/* the failing chunk's NOSPACE sizes: the check pass saw room a moment ago */
+		if (o->rc != 0)
+			pool_create_total_add(&tot, o);
+		if (destroy_on(eng, in.uuid, ranks, sent, skip, &dfailed, derr, sizeof(derr)) != 0)
 			D_ERROR("%s: rollback: %s", what, derr);
 	}
 reply:
 	if (rc != 0)
 		D_ERROR("%s %s: %s (%d)", what, uuid_s, err, rc);
 	else
-		D_INFO("%s %s: shards on %zu ranks", what, uuid_s, n);
-	st = shards_resp(rc, err, failed, o, out, out_len);
+		D_INFO("%s %s: shards on %zu ranks (%zu per collective)", what, uuid_s, n,
+		       pm.chunk);
+	st = shards_resp(rc, err, failed, &tot, out, out_len);
 	free(o);
+	free(all);
 	return st;
 }
 
@@ -799,9 +900,10 @@ static int h_pool_destroy(struct dss_engine *eng, const uint8_t *req, size_t len
 /* What pool query takes from the held map: the target counts and the ranks to ask. */
 struct query_visit {
 	Mgmt__PoolQueryResp *resp;
-	struct pool_tgt_query_in *in; /* an entry per rank with active targets */
-	uint32_t *ranks;              /* their ranks, n of them */
+	uint32_t *ranks;              /* the ranks with active targets, n of them (malloc'd) */
+	uint64_t *masks;              /* their active targets */
 	size_t n;
+	int nomem;
 };
 
 static void query_visit(const struct pool_map *m, void *arg)
@@ -809,7 +911,13 @@ static void query_visit(const struct pool_map *m, void *arg)
 	struct query_visit *qv = arg;
 
 	qv->resp->version = m->version;
-	for (int i = 0; i < m->nranks && qv->n < POOL_CO_MAX_RANKS; i++) {
+	qv->ranks = calloc((size_t)m->nranks + 1, sizeof(*qv->ranks));
+	qv->masks = calloc((size_t)m->nranks + 1, sizeof(*qv->masks));
+	if (qv->ranks == NULL || qv->masks == NULL) {
+		qv->nomem = 1;
+		return;
+	}
+	for (int i = 0; i < m->nranks; i++) {
 		uint64_t mask = 0;
 
 		for (int t = 0; t < m->ranks[i].ntgts; t++) {
@@ -824,14 +932,17 @@ static void query_visit(const struct pool_map *m, void *arg)
 			}
 		}
 		if (mask != 0) {
-			qv->in->ent[qv->in->n].rank = m->ranks[i].rank;
-			qv->in->ent[qv->in->n].mask = mask;
-			qv->in->n++;
+			qv->masks[qv->n] = mask;
 			qv->ranks[qv->n++] = m->ranks[i].rank;
 		}
 	}
 }
 
+/*
+ * POOL_QUERY: the tier stats over the active targets of the held map, one TGT_QUERY
+ * collective per chunk of the ranks with active targets (their masks in the input), the
+ * chunks' outputs folded like the tree folds its members'.
+ */
 static int h_pool_query(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
 			size_t *out_len)
 {
@@ -841,34 +952,43 @@ static int h_pool_query(struct dss_engine *eng, const uint8_t *req, size_t len, 
 					 MGMT__STORAGE_USAGE_STATS__INIT};
 	Mgmt__StorageUsageStats *tsp[2] = {&ts[0], &ts[1]};
 	struct pool_tgt_query_in *in = NULL;
-	struct pool_tgt_query_out o = {0};
-	uint32_t ranks[POOL_CO_MAX_RANKS], failed;
-	struct query_visit qv = {.resp = &resp, .ranks = ranks};
+	struct pool_tgt_query_out o, chunk;
+	uint32_t failed;
+	struct query_visit qv = {.resp = &resp};
 	char err[256];
-	size_t n;
 	int st;
 
 	if (r == NULL)
 		return DRPC__STATUS__FAILED_UNMARSHAL_PAYLOAD;
+	pool_query_out_init(&o);
 	resp.uuid = r->id;
 	in = calloc(1, sizeof(*in));
 	if (in == NULL) {
 		resp.status = -DER_NOMEM;
 		goto reply;
 	}
-	qv.in = in;
 	resp.status = req_pool("pool query", r->id, in->uuid, query_visit, &qv, NULL, 0);
+	if (resp.status == 0 && qv.nomem)
+		resp.status = -DER_NOMEM;
 	if (resp.status != 0)
 		goto reply;
-	n = qv.n;
-	if (n > 0) {
+	for (size_t off = 0; off < qv.n; off += in->n) {
+		in->n = (uint32_t)chunk_len(qv.n, off);
+		for (uint32_t i = 0; i < in->n; i++) {
+			in->ent[i].rank = qv.ranks[off + i];
+			in->ent[i].mask = qv.masks[off + i];
+		}
+		memset(&chunk, 0, sizeof(chunk));
 		resp.status = pool_corpc(eng, POOL_RPC_TGT_QUERY, in, sizeof(*in), &in->skip_rank,
-					 ranks, n, POOL_TIMEOUT_MS, &o, sizeof(o), &failed, err,
-					 sizeof(err));
-		if (resp.status == 0 && o.rc != 0)
+					 qv.ranks + off, in->n, POOL_TIMEOUT_MS, &chunk,
+					 sizeof(chunk), &failed, err, sizeof(err));
+		if (resp.status == 0) {
+			pool_query_fold(&o, &chunk);
 			resp.status = o.rc;
+		}
 		if (resp.status != 0) {
-			D_ERROR("pool query %s: %d", r->id, resp.status);
+			D_ERROR("pool query %s: ranks %zu..%zu of %zu: %d", r->id, off,
+				off + in->n - 1, qv.n, resp.status);
 			goto reply;
 		}
 	}
@@ -886,6 +1006,8 @@ static int h_pool_query(struct dss_engine *eng, const uint8_t *req, size_t len, 
 reply:
 	st = PACK_INTO(&resp, mgmt__pool_query_resp, out, out_len);
 	free(in);
+	free(qv.ranks);
+	free(qv.masks);
 	mgmt__pool_query_req__free_unpacked(r, NULL);
 	return st;
 }
@@ -1006,6 +1128,14 @@ reply:
 	return st;
 }
 
+/*
+ * POOL_MAP_SET: the map checked and applied here first, then sent to the map's ranks this
+ * engine can reach in chunks of pm.chunk ranks, one collective per chunk over all those
+ * ranks, chunk k+1 after chunk k completed: each engine installs the map with its last chunk.
+ * A rank that refused a chunk (out of order, say after it missed one) fails the call with its
+ * status; a rank that did not answer is only logged (the MS pushes the map again when it
+ * rejoins), as a rank the group map does not hold.
+ */
 static int h_pool_map_set(struct dss_engine *eng, const uint8_t *req, size_t len, uint8_t **out,
 			  size_t *out_len)
 {
@@ -1013,7 +1143,8 @@ static int h_pool_map_set(struct dss_engine *eng, const uint8_t *req, size_t len
 	Mgmt__DaosResp resp = MGMT__DAOS_RESP__INIT;
 	struct pool_map_set_in *in = NULL;
 	struct pool_map_set_out o = {0};
-	uint32_t ranks[POOL_CO_MAX_RANKS], failed;
+	struct pool_map_rank *mr = NULL;
+	uint32_t *ranks = NULL, failed;
 	char err[256] = "";
 	int rc;
 
@@ -1027,51 +1158,42 @@ static int h_pool_map_set(struct dss_engine *eng, const uint8_t *req, size_t len
 	resp.status = req_pool("pool map set", r->uuid, in->uuid, NULL, NULL, NULL, 0);
 	if (resp.status != 0)
 		goto reply;
-	if (r->n_ranks > POOL_CO_MAX_RANKS) {
-		D_ERROR("pool map set %s: %zu ranks (at most %d)", r->uuid, r->n_ranks,
-			POOL_CO_MAX_RANKS);
+	if (r->n_ranks < 1 || r->n_ranks > CRT_CORPC_MAX_RANKS) {
+		D_ERROR("pool map set %s: %zu ranks: must be 1..%d (a pool spans at most the "
+			"engines' collective bound, CRT_CORPC_MAX_RANKS)", r->uuid, r->n_ranks,
+			CRT_CORPC_MAX_RANKS);
 		resp.status = -DER_INVAL;
 		goto reply;
 	}
-	in->version = r->version;
-	in->nranks = (uint32_t)r->n_ranks;
+	mr = calloc(r->n_ranks, sizeof(*mr));
+	ranks = calloc(r->n_ranks, sizeof(*ranks));
+	if (mr == NULL || ranks == NULL) {
+		resp.status = -DER_NOMEM;
+		goto reply;
+	}
 	for (size_t i = 0; i < r->n_ranks; i++) {
-		const Mgmt__PoolMapRank *mr = r->ranks[i];
+		const Mgmt__PoolMapRank *pr = r->ranks[i];
 
-		if (mr->n_target_states > POOL_CO_MAX_TGTS) {
+		if (pr->n_target_states > POOL_CO_MAX_TGTS) {
 			D_ERROR("pool map set %s: rank %u has %zu targets (at most %d)", r->uuid,
-				mr->rank, mr->n_target_states, POOL_CO_MAX_TGTS);
+				pr->rank, pr->n_target_states, POOL_CO_MAX_TGTS);
 			resp.status = -DER_INVAL;
 			goto reply;
 		}
-		in->ranks[i].rank = mr->rank;
-		in->ranks[i].ntgts = (uint32_t)mr->n_target_states;
-		for (size_t t = 0; t < mr->n_target_states; t++) {
-			if ((int)mr->target_states[t] < 0 || (int)mr->target_states[t] > POOL_TGT_DRAIN) {
+		mr[i].rank = pr->rank;
+		mr[i].ntgts = (int)pr->n_target_states;
+		for (size_t t = 0; t < pr->n_target_states; t++) {
+			if ((int)pr->target_states[t] < 0 || (int)pr->target_states[t] > POOL_TGT_DRAIN) {
 				D_ERROR("pool map set %s: rank %u target %zu: state %d unknown",
-					r->uuid, mr->rank, t, (int)mr->target_states[t]);
+					r->uuid, pr->rank, t, (int)pr->target_states[t]);
 				resp.status = -DER_INVAL;
 				goto reply;
 			}
-			in->ranks[i].states[t] = (uint8_t)mr->target_states[t];
+			mr[i].states[t] = (uint8_t)pr->target_states[t];
 		}
 	}
 	/* check and keep it here first: a bad map is refused before it travels */
-	{
-		struct pool_map_rank *mr = calloc(r->n_ranks ? r->n_ranks : 1, sizeof(*mr));
-
-		if (mr == NULL) {
-			resp.status = -DER_NOMEM;
-			goto reply;
-		}
-		for (uint32_t i = 0; i < in->nranks; i++) {
-			mr[i].rank = in->ranks[i].rank;
-			mr[i].ntgts = (int)in->ranks[i].ntgts;
-			memcpy(mr[i].states, in->ranks[i].states, in->ranks[i].ntgts);
-		}
-		rc = map_apply(in->uuid, in->version, mr, (int)in->nranks, err, sizeof(err));
-		free(mr);
-	}
+	rc = map_apply(in->uuid, r->version, mr, (int)r->n_ranks, err, sizeof(err));
 	if (rc < 0) {
 		D_ERROR("pool map set %s: %s", r->uuid, err);
 		resp.status = rc;
@@ -1089,24 +1211,44 @@ static int h_pool_map_set(struct dss_engine *eng, const uint8_t *req, size_t len
 
 		if (ng > CRT_CORPC_MAX_RANKS)
 			ng = CRT_CORPC_MAX_RANKS;
-		for (uint32_t i = 0; i < in->nranks; i++)
+		for (size_t i = 0; i < r->n_ranks; i++)
 			for (size_t g = 0; g < ng; g++)
-				if (group[g] == in->ranks[i].rank)
-					ranks[n++] = in->ranks[i].rank;
-		if (n > 0) {
+				if (group[g] == mr[i].rank)
+					ranks[n++] = mr[i].rank;
+		in->version = r->version;
+		in->total = (uint32_t)r->n_ranks;
+		for (size_t off = 0; n > 0 && off < r->n_ranks; off += in->nranks) {
+			in->offset = (uint32_t)off;
+			in->nranks = (uint32_t)chunk_len(r->n_ranks, off);
+			for (uint32_t i = 0; i < in->nranks; i++) {
+				in->ranks[i].rank = mr[off + i].rank;
+				in->ranks[i].ntgts = (uint32_t)mr[off + i].ntgts;
+				memcpy(in->ranks[i].states, mr[off + i].states, POOL_CO_MAX_TGTS);
+			}
+			memset(&o, 0, sizeof(o));
 			rc = pool_corpc(eng, POOL_RPC_MAP_SET, in, sizeof(*in), &in->skip_rank,
 					ranks, n, POOL_TIMEOUT_MS, &o, sizeof(o), &failed, err,
 					sizeof(err));
-			if (rc == 0 && o.rc != 0)
-				rc = o.rc;
+			if (o.rc != 0) {
+				/* a rank refused the chunk: it will not hold this map */
+				D_ERROR("pool map set %s v%u: rank %u refused ranks %zu..%u of %zu: "
+					"%d", r->uuid, r->version, o.failed_rank, off,
+					in->offset + in->nranks - 1, r->n_ranks, o.rc);
+				resp.status = o.rc;
+				goto reply;
+			}
 			if (rc != 0)
-				D_WARN("pool map set %s v%u: not every rank took it: %s (%d)",
-				       r->uuid, r->version, err, rc);
+				D_WARN("pool map set %s v%u: ranks %zu..%u of %zu: not every rank "
+				       "took them: %s (%d)", r->uuid, r->version, off,
+				       in->offset + in->nranks - 1, r->n_ranks, err, rc);
 		}
 	}
-	D_INFO("pool map set %s: version %u, %zu ranks", r->uuid, r->version, r->n_ranks);
+	D_INFO("pool map set %s: version %u, %zu ranks (%zu per message)", r->uuid, r->version,
+	       r->n_ranks, pm.chunk);
 reply:
 	free(in);
+	free(mr);
+	free(ranks);
 	mgmt__pool_map_set_req__free_unpacked(r, NULL);
 	return PACK_INTO(&resp, mgmt__daos_resp, out, out_len);
 }
@@ -1206,6 +1348,22 @@ static int pool_init(struct dss_engine *eng)
 			getenv(POOL_CREATE_TIMEOUT_ENV));
 		return -EINVAL;
 	}
+	pm.chunk = POOL_CO_MAX_RANKS;
+	{
+		const char *v = getenv(POOL_CHUNK_RANKS_ENV);
+		char *end;
+		long k;
+
+		if (v != NULL && *v != '\0') {
+			k = strtol(v, &end, 10);
+			if (*end != '\0' || k < 1 || k > POOL_CO_MAX_RANKS)
+				D_ERROR("pool: %s=%s: not a chunk size (1..%d ranks per message): "
+					"keeping %d", POOL_CHUNK_RANKS_ENV, v, POOL_CO_MAX_RANKS,
+					POOL_CO_MAX_RANKS);
+			else
+				pm.chunk = (size_t)k;
+		}
+	}
 	if (pm.fi_create_delay_ms < 0) {
 		D_ERROR("pool: %s=%s: not a delay in ms (0..3600000)", POOL_FI_CREATE_DELAY_ENV,
 			getenv(POOL_FI_CREATE_DELAY_ENV));
@@ -1232,6 +1390,8 @@ static int pool_fini(struct dss_engine *eng)
 	for (int i = 0; i < pm.nmaps; i++)
 		pool_map_clear(&pm.maps[i]);
 	pm.nmaps = 0;
+	for (int i = 0; i < POOL_MAX_STAGES; i++)
+		pool_map_stage_clear(&pm.stages[i]);
 	pthread_mutex_unlock(&pm.lock);
 	return 0;
 }
