@@ -9,7 +9,10 @@
  * and answers queries once the map is pushed again; destroy removes every shard; an engine
  * killed in the middle of a create (its target creates delayed by the module's fault
  * injection variable) makes the create fail with nothing left on the live ranks, and the
- * retry after its restart succeeds.
+ * retry after its restart succeeds. Server 0's engine 1 puts one rank per message and server
+ * 1's engine 0 two (DAOS_POOL_CHUNK_RANKS): create, map set (every engine assembles the map
+ * from its chunks), query, query targets, NOSPACE and destroy through them give what one
+ * chunk gives.
  */
 import { type DescMessage, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
@@ -88,9 +91,13 @@ function engineSock(c: LocalCluster, s: number, pid: number): string {
   return `${c.servers[s].socketDir}/daos_engine_${pid}.sock`;
 }
 
+/** Ranks per pool message (DAOS_POOL_CHUNK_RANKS) of [server, engine]; 32 (default) otherwise. */
+const CHUNKS: [number, number, number][] = [[0, 1, 1], [1, 0, 2]];
+
 /**
  * Every engine: a short collective create budget; server 1's engine 1 also delays each target
- * create (fault injection), the window in which the test kills it mid-create.
+ * create (fault injection), the window in which the test kills it mid-create; the engines of
+ * CHUNKS send their pools' per-rank entries in small chunks.
  */
 async function configureEngines(c: LocalCluster): Promise<void> {
   for (const [i, srv] of c.servers.entries()) {
@@ -100,8 +107,12 @@ async function configureEngines(c: LocalCluster): Promise<void> {
       () => {
         const vars = [`DAOS_POOL_CREATE_TIMEOUT_MS=${CREATE_TIMEOUT_MS}`];
         if (i === 1 && e === 1) vars.push(`DAOS_POOL_FI_CREATE_DELAY_MS=${DELAY_MS}`);
+        const chunk = CHUNKS.find(([s, en]) => s === i && en === e);
+        if (chunk) vars.push(`DAOS_POOL_CHUNK_RANKS=${chunk[2]}`);
         e++;
-        return `  - targets: ${TARGETS}\n    env_vars: [${vars.join(", ")}]\n`;
+        // INFO: the chunked engines log each call's chunk size, which the test checks
+        const mask = chunk ? "    log_mask: INFO\n" : "";
+        return `  - targets: ${TARGETS}\n    env_vars: [${vars.join(", ")}]\n${mask}`;
       },
     );
     equal(e, 2, `engines in ${srv.configPath}`);
@@ -161,10 +172,10 @@ Deno.test({
       const sock = engineSock(c, 0, (await c.enginePids(0))[0]);
       const mounts = c.servers.flatMap((s) => [0, 1].map((e) => `${s.dir}/scm${e}`));
       const uuid = crypto.randomUUID();
-      /** Pushes map `version` of pool uuid through sock: ranks in `down` have their targets DOWN. */
-      const pushMap = async (version: number, down: number[]) => {
-        const ms = await pool.mapSet(sock, {
-          uuid,
+      /** Pushes map `version` of pool `id` through `s`: ranks in `down` have their targets DOWN. */
+      const pushMapTo = async (s: string, id: string, version: number, down: number[]) => {
+        const ms = await pool.mapSet(s, {
+          uuid: id,
           version,
           svcRanks: [0],
           ranks: ranks.map((rank) => ({
@@ -174,6 +185,7 @@ Deno.test({
         });
         equal(ms.status, 0, `map set v${version}`);
       };
+      const pushMap = (version: number, down: number[]) => pushMapTo(sock, uuid, version, down);
 
       // Create over every rank: per-rank bytes, each engine divides by its 2 targets.
       const cr = await pool.create(sock, { uuid, ranks, tierBytes: RANK_TIERS, numSvcReps: 1 });
@@ -320,6 +332,64 @@ Deno.test({
       const dm = await pool.destroy(sock, { id: mid });
       equal(dm.status, 0);
       equal((await shardFiles(mounts, mid)).size, 0);
+
+      // Chunked: the same calls through the engines with 1 and 2 ranks per message.
+      const sock1 = engineSock(c, 0, (await c.enginePids(0))[1]);
+      const sock2 = engineSock(c, 1, (await c.enginePids(1))[0]);
+      const allSocks = [sock, sock1, sock2, engineSock(c, 1, (await c.enginePids(1))[1])];
+      const ch = crypto.randomUUID();
+      const crC = await pool.create(sock1, { uuid: ch, ranks, tierBytes: RANK_TIERS });
+      equal(crC.status, 0, crC.error);
+      deepEqual([...crC.ranks], ranks, "every chunk's shards, in the order of the ranks");
+      deepEqual([...crC.ntargets], [...cr.ntargets]);
+      deepEqual([...crC.tierBytes], [...cr.tierBytes]);
+      equal((await shardFiles(mounts, ch)).size, 4 * TARGETS);
+      // The map in 4 chunks of 1 rank: every engine (each root's chunk size differs) holds it.
+      await pushMapTo(sock1, ch, 1, []);
+      const qs = await Promise.all(allSocks.map((s) => pool.query(s, ch)));
+      for (const [i, qc] of qs.entries()) {
+        equal(qc.status, 0, `query through engine socket ${allSocks[i]}`);
+        equal(qc.version, 1);
+        equal(qc.totalTargets, 8);
+        equal(qc.activeTargets, 8);
+        equal(qc.tierStats[0].total, BigInt(8 * SCM_PER_TGT));
+        // one collective (32 per message) or 4 or 2 chunks folded: the same stats
+        deepEqual(qc.tierStats, qs[0].tierStats);
+      }
+      // Rank 3 excluded, the map in 2 chunks of 2 ranks: left out everywhere.
+      await pushMapTo(sock2, ch, 2, [3]);
+      for (const s of allSocks) {
+        const qx = await pool.query(s, ch);
+        equal(qx.status, 0);
+        deepEqual([qx.version, qx.activeTargets, qx.disabledTargets], [2, 6, 2], s);
+        equal(qx.tierStats[0].total, BigInt(6 * SCM_PER_TGT));
+      }
+      const qtC = await pool.queryTargets(sock1, { id: ch, rank: 3, targets: [0, 1] });
+      equal(qtC.status, 0);
+      deepEqual(qtC.infos.map((i) => i.state), [TS.DOWN, TS.DOWN]);
+      equal(qtC.infos[1].space[0].total, BigInt(SCM_PER_TGT));
+      // NOSPACE: the check pass over every chunk names the same tier and size as one chunk.
+      const nsReq = {
+        ranks,
+        tierBytes: [1024n * 1024n * BigInt(MiB), BigInt(TARGETS * NVME_PER_TGT)],
+      };
+      const big1 = crypto.randomUUID();
+      const nsOne = await pool.create(sock, { uuid: big1, ...nsReq });
+      const nsC = await pool.create(sock1, { uuid: big1, ...nsReq });
+      equal(nsC.status, DER_NOSPACE);
+      deepEqual([nsC.error, [...nsC.largest]], [nsOne.error, [...nsOne.largest]]);
+      equal((await shardFiles(mounts, big1)).size, 0);
+      // Destroy through the chunked engine: every shard gone, no engine holds the map.
+      // The chunk sizes took effect (the engines log them with each call).
+      const log1 = await Deno.readTextFile(`${c.servers[0].dir}/engine1.log`);
+      match(log1, new RegExp(`pool create ${ch}: shards on 4 ranks \\(1 per collective\\)`));
+      match(log1, new RegExp(`pool map set ${ch}: version 1, 4 ranks \\(1 per message\\)`));
+      const log2 = await Deno.readTextFile(`${c.servers[1].dir}/engine0.log`);
+      match(log2, new RegExp(`pool map set ${ch}: version 2, 4 ranks \\(2 per message\\)`));
+      const dc = await pool.destroy(sock1, { id: ch });
+      equal(dc.status, 0);
+      equal((await shardFiles(mounts, ch)).size, 0);
+      for (const s of allSocks) equal((await pool.query(s, ch)).status, DER_NONEXIST, s);
     } finally {
       await c.destroy();
     }
