@@ -174,8 +174,8 @@ async function writeExtra(name: string, extra: unknown): Promise<void> {
   console.error(`${name}: wrote ${file}`);
 }
 
-// 32: the largest pool the engine's pool collective takes today (POOL_CO_MAX_RANKS), so the
-// scaling point below 64 while 64 and 256 are refused.
+// 32: the largest pool one collective message holds (POOL_CO_MAX_RANKS); 64 and 256 take the
+// engine's chunked paths (one collective per 32 ranks, the map in chunks of 32 ranks).
 for (const ranks of [4, 32, 64, 256]) {
   const name = `pool-create-destroy-${ranks}`;
   let sim: Simulation | null = null;
