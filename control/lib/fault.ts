@@ -553,6 +553,23 @@ export const DER = {
   PMIX: 1023,
   IVCB_FORWARD: 1024,
   MISC: 1025,
+  BADPATH: 1026,
+  NOTDIR: 1027,
+  CORPC_INCOMPLETE: 1028,
+  NO_RAS_RANK: 1029,
+  NOTATTACH: 1030,
+  MISMATCH: 1031,
+  EXCLUDED: 1032,
+  NOREPLY: 1033,
+  DOS: 1034,
+  BAD_TARGET: 1035,
+  GRPVER: 1036,
+  // The DAOS range: those our engine returns.
+  IO: 2001,
+  SHUTDOWN: 2017,
+  CSUM: 2021,
+  DF_INVAL: 2022,
+  DF_INCOMPT: 2023,
 } as const;
 
 /** Name of a DER code. */
@@ -584,6 +601,22 @@ const derDescriptions: Record<DerName, string> = {
   PMIX: "PMIx layer error",
   IVCB_FORWARD: "IV callback - cannot handle locally",
   MISC: "Miscellaneous error",
+  BADPATH: "Bad path name",
+  NOTDIR: "Not a directory",
+  CORPC_INCOMPLETE: "Collective RPC failed",
+  NO_RAS_RANK: "No rank is subscribed to RAS",
+  NOTATTACH: "Service group not attached",
+  MISMATCH: "Version mismatch",
+  EXCLUDED: "Rank has been excluded",
+  NOREPLY: "User provided RPC handler did not send reply back",
+  DOS: "Denial of service",
+  BAD_TARGET: "Incorrect target for the RPC",
+  GRPVER: "Group versioning mismatch",
+  IO: "Generic I/O error",
+  SHUTDOWN: "Service should shut down",
+  CSUM: "Checksum error",
+  DF_INVAL: "Unsupported durable format",
+  DF_INCOMPT: "Incompatible durable format version",
 };
 
 /** A DAOS status error, printed `DER_<NAME>(-<code>): <description>` (dmg.md §3.2). */

@@ -6,6 +6,7 @@ import {
   controlMetadataFault,
   DaosStatusError,
   daosStatusString,
+  DER,
   domainOfCode,
   envelopeStatus,
   Fault,
@@ -115,6 +116,29 @@ Deno.test("DAOS status strings", () => {
   assertEquals(new DaosStatusError(-1012).message, "DER_BUSY(-1012): Device or resource busy");
   assertEquals(new DaosStatusError(1015).status, -1015);
   assertEquals(daosStatusString(-4242), "DER_UNKNOWN(-4242): Unknown error code -4242");
+  assertEquals(daosStatusString(-1036), "DER_GRPVER(-1036): Group versioning mismatch");
+});
+
+Deno.test("every DER code the engine's C sources define is named here with the same value", async () => {
+  const root = new URL("../../engine-ffi/native/", import.meta.url).pathname;
+  const found = new Map<string, number>();
+  const walk = async (dir: string): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory && e.name !== "build") await walk(path);
+      else if (/\.[ch]$/.test(e.name)) {
+        for (const m of (await Deno.readTextFile(path)).matchAll(/#define DER_(\w+)\s+(\d+)/g)) {
+          found.set(m[1], Number(m[2]));
+        }
+      }
+    }
+  };
+  await walk(root.replace(/\/$/, ""));
+  assert(found.size >= 10, `only ${found.size} DER codes found under ${root}`);
+  for (const [name, code] of found) {
+    assertEquals(DER[name as keyof typeof DER], code, `DER_${name}`);
+    assert(!daosStatusString(-code).startsWith("DER_UNKNOWN"), `DER_${name} has no text`);
+  }
 });
 
 Deno.test("envelope status: 0, negative DER of root cause, else -1025", () => {
