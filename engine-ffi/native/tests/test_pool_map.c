@@ -200,6 +200,36 @@ static void test_map_stage(void **state)
 	pool_map_stage_clear(&st);
 }
 
+/* Stage slots: own stage, a free one for a first chunk, else the one idle longest; none for
+ * a later chunk of a pool with nothing staged. */
+static void test_map_stage_slot(void **state)
+{
+	static const uint8_t A[16] = {0xa}, B[16] = {0xb}, C[16] = {0xc};
+	struct pool_map_stage st[3];
+	uint64_t used[3] = {0, 0, 0};
+
+	(void)state;
+	memset(st, 0, sizeof(st));
+	assert_int_equal(pool_map_stage_slot(st, used, 3, A, 0), 0); /* all free: the first */
+	assert_int_equal(pool_map_stage_slot(st, used, 3, A, 5), -1); /* later chunk, no stage */
+	memcpy(st[1].uuid, A, 16);
+	st[1].version = 4;
+	used[1] = 7;
+	assert_int_equal(pool_map_stage_slot(st, used, 3, A, 5), 1); /* its own stage */
+	assert_int_equal(pool_map_stage_slot(st, used, 3, A, 0), 1); /* a restart: its own too */
+	assert_int_equal(pool_map_stage_slot(st, used, 3, B, 0), 0); /* a free one */
+	memcpy(st[0].uuid, B, 16);
+	st[0].version = 1;
+	used[0] = 9;
+	memcpy(st[2].uuid, C, 16);
+	st[2].version = 2;
+	used[2] = 8;
+	/* all taken: a new pool's first chunk takes the stage idle longest (A's, used 7) */
+	assert_int_equal(pool_map_stage_slot(st, used, 3, U, 0), 1);
+	assert_int_equal(pool_map_stage_slot(st, used, 3, U, 3), -1);
+	assert_int_equal(pool_map_stage_slot(st, used, 0, U, 0), -1);
+}
+
 static void test_tier_stats(void **state)
 {
 	const struct pool_tgt_space sp[4] = {{100, 40}, {100, 10}, {100, 90}, {100, 70}};
@@ -264,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_map_versions),
 		cmocka_unit_test(test_map_stage),
+		cmocka_unit_test(test_map_stage_slot),
 		cmocka_unit_test(test_tier_stats),
 		cmocka_unit_test(test_aggregate),
 	};

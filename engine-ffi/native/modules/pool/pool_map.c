@@ -109,6 +109,25 @@ void pool_map_stage_clear(struct pool_map_stage *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int pool_map_stage_slot(const struct pool_map_stage *st, const uint64_t *used, int n,
+			const uint8_t uuid[16], uint32_t offset)
+{
+	int oldest = 0;
+
+	for (int i = 0; i < n; i++)
+		if (st[i].version != 0 && memcmp(st[i].uuid, uuid, 16) == 0)
+			return i;
+	if (offset != 0 || n <= 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (st[i].version == 0)
+			return i;
+	for (int i = 1; i < n; i++)
+		if (used[i] < used[oldest])
+			oldest = i;
+	return oldest;
+}
+
 int pool_map_stage_add(struct pool_map_stage *st, const uint8_t uuid[16], uint32_t version,
 		       uint32_t offset, uint32_t count, uint32_t total, uint32_t limit,
 		       const struct pool_map_rank *ranks, char *err, size_t errlen)

@@ -78,6 +78,15 @@ struct pool_map_stage {
 };
 
 /**
+ * Which of n stages takes a chunk of pool uuid at offset: the pool's own stage; else, for a
+ * first chunk (offset 0), a free one, or the one idle longest (smallest used[]) when all are
+ * taken, so that maps abandoned half-sent cannot lock new ones out; -1 for a later chunk with
+ * nothing staged (pool_map_stage_add then refuses it on an empty stage). Pure.
+ */
+int pool_map_stage_slot(const struct pool_map_stage *st, const uint64_t *used, int n,
+			const uint8_t uuid[16], uint32_t offset);
+
+/**
  * Stages one chunk: count ranks at offset of a map of total ranks (all untrusted). A chunk at
  * offset 0 starts a new stage (whatever was staged is dropped: the root starts over); any
  * other chunk must continue the stage of the same pool, version and total exactly where it

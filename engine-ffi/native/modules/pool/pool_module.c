@@ -55,6 +55,8 @@ static struct {
 	int fi_create_delay_ms; /* POOL_FI_CREATE_DELAY_ENV, read at init (tests) */
 	size_t chunk;           /* ranks per message: POOL_CHUNK_RANKS_ENV or POOL_CO_MAX_RANKS */
 	struct pool_map_stage stages[POOL_MAX_STAGES]; /* maps being received in chunks */
+	uint64_t stage_used[POOL_MAX_STAGES];          /* stage_clock at each stage's last chunk */
+	uint64_t stage_clock;
 } pm = {.lock = PTHREAD_MUTEX_INITIALIZER, .chunk = POOL_CO_MAX_RANKS};
 
 /* ---- storage ------------------------------------------------------------------------- */
@@ -166,32 +168,33 @@ static void map_drop(const uint8_t uuid[16])
  * Stages a map chunk from the root: 1 with *whole (malloc'd, the caller frees) holding the
  * complete map when this was its last chunk, 0 when more are to come, -DER_*: -DER_MISMATCH
  * (out of order, missing, repeated, another version: the stage is dropped), -DER_INVAL,
- * -DER_NOMEM, -DER_BUSY (too many maps being received at once).
+ * -DER_NOMEM. A first chunk with every stage taken evicts the stage idle longest: maps
+ * abandoned half-sent (a root that died, a hostile peer) must not lock new ones out.
  */
 static int map_stage(const struct pool_map_set_in *in, struct pool_map_stage *whole, char *err,
 		     size_t errlen)
 {
-	struct pool_map_stage *st = NULL;
-	int rc;
+	struct pool_map_stage none = {0}, *st = NULL;
+	int rc, at = -1;
 
 	pthread_mutex_lock(&pm.lock);
-	for (int i = 0; i < POOL_MAX_STAGES && st == NULL; i++)
-		if (pm.stages[i].version != 0 && memcmp(pm.stages[i].uuid, in->uuid, 16) == 0)
-			st = &pm.stages[i];
-	for (int i = 0; i < POOL_MAX_STAGES && st == NULL; i++)
-		if (pm.stages[i].version == 0)
-			st = &pm.stages[i];
-	if (st == NULL) {
-		pthread_mutex_unlock(&pm.lock);
-		snprintf(err, errlen, "this engine receives %d pool maps in chunks already",
-			 POOL_MAX_STAGES);
-		return -DER_BUSY;
+	at = pool_map_stage_slot(pm.stages, pm.stage_used, POOL_MAX_STAGES, in->uuid, in->offset);
+	if (at >= 0 && pm.stages[at].version != 0 &&
+	    memcmp(pm.stages[at].uuid, in->uuid, 16) != 0) {
+		D_INFO("pool: map stage of v%u dropped for a new map (all %d stages taken)",
+		       pm.stages[at].version, POOL_MAX_STAGES);
+		pool_map_stage_clear(&pm.stages[at]);
 	}
+	/* a later chunk with nothing staged: refused by the staging itself ("no chunk before") */
+	st = at < 0 ? &none : &pm.stages[at];
+	if (at >= 0)
+		pm.stage_used[at] = ++pm.stage_clock;
 	rc = pool_map_set_stage(st, in, CRT_CORPC_MAX_RANKS, err, errlen);
 	if (rc == 1) {
 		*whole = *st; /* the caller owns the ranks now */
 		memset(st, 0, sizeof(*st));
 	}
+	pool_map_stage_clear(&none);
 	pthread_mutex_unlock(&pm.lock);
 	return rc == -EPROTO ? -DER_MISMATCH : rc == -EINVAL ? -DER_INVAL
 	       : rc == -ENOMEM ? -DER_NOMEM : rc;
