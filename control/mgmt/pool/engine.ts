@@ -86,6 +86,8 @@ export class FakePoolEngine implements PoolEngine {
   targetsPerRank = 4;
   /** Map pushes, in order. */
   readonly pushes: { uuid: string; version: number; ranks: PoolMapRank[] }[] = [];
+  /** When set, POOL_CREATE answers only once it resolves (an engine busy creating shards). */
+  createGate: Promise<void> | null = null;
 
   private shards(m: string, ranks: number[], tierBytes: number[]): ShardsResp {
     const f = this.fail.get(m);
@@ -103,9 +105,10 @@ export class FakePoolEngine implements PoolEngine {
   }
 
   /** POOL_CREATE. */
-  create(uuid: string, ranks: number[], tierBytes: number[]): Promise<ShardsResp> {
+  async create(uuid: string, ranks: number[], tierBytes: number[]): Promise<ShardsResp> {
     this.calls.push(`create ${uuid} ${ranks.join(",")}`);
-    return Promise.resolve(this.shards("create", ranks, tierBytes));
+    if (this.createGate) await this.createGate;
+    return this.shards("create", ranks, tierBytes);
   }
 
   /** POOL_DESTROY. */
