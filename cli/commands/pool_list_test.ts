@@ -280,3 +280,45 @@ Deno.test("dmg pool list: ListPools failure is the command's (prefix in text, ba
   equal(JSON.parse(j.out).response, null);
   equal(JSON.parse(j.out).error.startsWith("list pools failed"), false);
 });
+
+Deno.test("dmg pool list: 20 pools queried 8 at a time in list order, printed sorted whatever the answer order", async () => {
+  const uuids = Array.from(
+    { length: 20 },
+    (_, i) => `00000000-0000-0000-0000-${String(i + 10).padStart(12, "0")}`,
+  );
+  let inFlight = 0;
+  let most = 0;
+  const m = new MockInvoker()
+    .reply(LIST, {
+      pools: uuids.map((uuid, i) => ({
+        uuid,
+        label: `p${String(19 - i).padStart(2, "0")}`,
+        svcReps: [0],
+        state: "Ready",
+      })),
+    })
+    .on(QUERY, async (req) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      const i = uuids.indexOf(req.id);
+      // Later pools answer first: the printed order must not follow the answers.
+      await new Promise((r) => setTimeout(r, 2 * (20 - i)));
+      inFlight--;
+      return queried(req.id, `p${String(19 - i).padStart(2, "0")}`, {
+        disabled: 0,
+        total: 16,
+        scmMin: 5n * G,
+        nvmeMin: 20n * G,
+        rebuild: PoolRebuildStatus_State.IDLE,
+      });
+    });
+  const r = await run(["-j", "pool", "list"], m);
+  equal(r.code, 0, r.err);
+  equal(most, 8);
+  deepEqual(m.requests(QUERY).map((q) => q.id), uuids);
+  const pools = JSON.parse(r.out).response.pools as { label: string }[];
+  deepEqual(
+    pools.map((p) => p.label),
+    Array.from({ length: 20 }, (_, i) => `p${String(i).padStart(2, "0")}`),
+  );
+});
