@@ -533,14 +533,7 @@ export class PoolService {
         : TargetState.UP_IN;
       const map = p.map.map((r) => ({ rank: r.rank, targets: [...r.targets] }));
       for (const rank of ranks) {
-        const r = map.find((x) => x.rank === rank);
-        if (r === undefined) {
-          throw makeFault(
-            "SystemUnknown",
-            `rank ${rank} is not in pool ${id} (its ranks: ${mapRanks(p).join(",")})`,
-            "name a rank of the pool (dmg pool query)",
-          );
-        }
+        const r = rankOfPool(map, p, id, rank);
         if (op === "reintegrate") {
           const m = [...st.members.values()].find((x) => x.rank === rank);
           if (m?.state !== "joined") {
@@ -553,18 +546,7 @@ export class PoolService {
             );
           }
         }
-        for (const t of targetIdx) {
-          if (!Number.isInteger(t) || t < 0 || t >= r.targets.length) {
-            throw makeFault(
-              "SystemUnknown",
-              `target index ${t} out of range for rank ${rank} of pool ${id} ` +
-                `(${r.targets.length} targets: 0-${r.targets.length - 1})`,
-              "name target indexes of that rank",
-            );
-          }
-        }
-        const idx = targetIdx.length > 0 ? targetIdx : r.targets.map((_, i) => i);
-        for (const t of idx) r.targets[t] = target;
+        for (const t of targetIndexes(r, id, targetIdx)) r.targets[t] = target;
       }
       out = { ...p, map, mapVersion: p.mapVersion + 1 };
       return putPool(noChanges(), out);
@@ -720,25 +702,8 @@ export class PoolService {
   ): Promise<{ type: number; state: TargetState; space: { total: number; free: number }[] }[]> {
     const p = findPool(await this.d.ctx.state(), id);
     if (p === undefined) throw poolNotFound(id);
-    const r = p.map.find((x) => x.rank === rank);
-    if (r === undefined) {
-      throw makeFault(
-        "SystemUnknown",
-        `rank ${rank} is not in pool ${id} (its ranks: ${mapRanks(p).join(",")})`,
-        "name a rank of the pool (dmg pool query)",
-      );
-    }
-    for (const t of targets) {
-      if (!Number.isInteger(t) || t < 0 || t >= r.targets.length) {
-        throw makeFault(
-          "SystemUnknown",
-          `target index ${t} out of range for rank ${rank} of pool ${id} ` +
-            `(${r.targets.length} targets: 0-${r.targets.length - 1})`,
-          "name target indexes of that rank",
-        );
-      }
-    }
-    const idx = targets.length > 0 ? targets : r.targets.map((_, i) => i);
+    const r = rankOfPool(p.map, p, id, rank);
+    const idx = targetIndexes(r, id, targets);
     const resp = await this.d.engine.queryTargets(p.uuid, rank, idx);
     if (resp.status !== 0) throw engineError(`pool query-targets of ${p.uuid}`, resp.status);
     return idx.map((t, i) => ({
@@ -824,4 +789,32 @@ export function perRankTiers(flat: number[], nranks: number, asked: number[]): n
     { length: ntiers },
     (_, t) => Math.max(...Array.from({ length: nranks }, (_, r) => flat[r * ntiers + t])),
   );
+}
+
+/** The entry of `rank` in `map` (pool `p`, named `id` by the caller), or the fault naming its ranks. */
+function rankOfPool(map: PoolMapRank[], p: PoolRecord, id: string, rank: number): PoolMapRank {
+  const r = map.find((x) => x.rank === rank);
+  if (r === undefined) {
+    throw makeFault(
+      "SystemUnknown",
+      `rank ${rank} is not in pool ${id} (its ranks: ${mapRanks(p).join(",")})`,
+      "name a rank of the pool (dmg pool query)",
+    );
+  }
+  return r;
+}
+
+/** `targets` checked against the rank's targets, or all of them when none are named. */
+function targetIndexes(r: PoolMapRank, id: string, targets: number[]): number[] {
+  for (const t of targets) {
+    if (!Number.isInteger(t) || t < 0 || t >= r.targets.length) {
+      throw makeFault(
+        "SystemUnknown",
+        `target index ${t} out of range for rank ${r.rank} of pool ${id} ` +
+          `(${r.targets.length} targets: 0-${r.targets.length - 1})`,
+        "name target indexes of that rank",
+      );
+    }
+  }
+  return targets.length > 0 ? targets : r.targets.map((_, i) => i);
 }
