@@ -11,37 +11,30 @@ import * as pb from "../../proto/gen/ts/mgmt/system_pb.ts";
 import type { RankResult } from "../../proto/gen/ts/shared/ranks_pb.ts";
 import type { ManagementService } from "../mgmt/management_service.ts";
 import type { Member } from "../mgmt/member.ts";
+import type { PoolMs } from "./mgmt_pool.ts";
 
 /** The MS calls the replica's MgmtSvc handlers make (a fake in tests, no etcd needed). */
-export type ReplicaMs = Pick<
-  ManagementService,
-  | "checkSystem"
-  | "join"
-  | "clusterEvent"
-  | "leaderQuery"
-  | "query"
-  | "systemStop"
-  | "systemStart"
-  | "systemExclude"
-  | "systemErase"
-  | "setAttrs"
-  | "getAttrs"
-  | "setProps"
-  | "getProps"
-  | "getEvents"
-  | "followEvents"
-  | "getAudit"
-  | "poolCreate"
-  | "poolDestroy"
-  | "listPools"
-  | "poolChangeTargets"
-  | "poolQuery"
-  | "poolExtend"
-  | "poolGetProps"
-  | "poolSetProps"
-  | "poolQueryTargets"
-  | "systemDrain"
->;
+export type ReplicaMs =
+  & Pick<
+    ManagementService,
+    | "checkSystem"
+    | "join"
+    | "clusterEvent"
+    | "leaderQuery"
+    | "query"
+    | "systemStop"
+    | "systemStart"
+    | "systemExclude"
+    | "systemErase"
+    | "setAttrs"
+    | "getAttrs"
+    | "setProps"
+    | "getProps"
+    | "getEvents"
+    | "followEvents"
+    | "getAudit"
+  >
+  & PoolMs;
 
 /** What the replica's MgmtSvc handlers use: this server's MS (a replica). */
 export interface ReplicaContext {
