@@ -7,6 +7,8 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import protobuf from "protobufjs";
+import { equal } from "node:assert/strict";
+import { LocalCluster } from "../cluster/local_cluster.ts";
 
 /** The fixture directory (include path of every reference .proto). */
 export const REFERENCE_PROTO_DIR = new URL("../fixtures/reference_proto/", import.meta.url)
@@ -121,4 +123,26 @@ export function errorInfos(err: grpc.ServiceError): ErrorInfo[] {
     .map((d) =>
       errorInfo.toObject(errorInfo.decode(d.value), { defaults: true, objects: true }) as ErrorInfo
     );
+}
+
+/**
+ * Runs `fn` against one formatted daos_server with 2 engines (both ranks joined), the MS
+ * replica, and a foreign client of it; both are torn down afterwards, also on failure.
+ */
+export async function withForeignCluster(
+  fn: (c: LocalCluster, fc: ForeignMgmtClient) => Promise<void>,
+): Promise<void> {
+  const c = await LocalCluster.create({ servers: 1, replicas: 1, engines: 2 });
+  let client: ForeignMgmtClient | null = null;
+  try {
+    await c.startAll();
+    const f = await c.dmg(["storage", "format"]);
+    equal(f.code, 0, f.stdout + f.stderr);
+    await c.waitFor("2 ranks joined", async () => (await c.joinedRanks()).length === 2, 60_000);
+    client = new ForeignMgmtClient(c.server(0).addr);
+    await fn(c, client);
+  } finally {
+    client?.close();
+    await c.destroy();
+  }
 }

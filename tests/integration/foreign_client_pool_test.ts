@@ -4,14 +4,12 @@
  * automatic total_bytes + tier_ratio), duplicate label refused, list, query (by label and uuid),
  * get-prop, query-target, destroy (then list is empty and the pool is not found).
  *
- * PENDING: needs pools on main (issue 12). To enable, rename to foreign_client_pool_test.ts.
  * Field names are the fixture's (the reference version it was taken from spells PoolCreateReq's
  * fields totalbytes/tierratio/numsvcreps; numbers are those of the newer snake_case spelling).
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { LocalCluster } from "../cluster/local_cluster.ts";
-import { ForeignMgmtClient } from "./foreign_client.ts";
+import { withForeignCluster } from "./foreign_client.ts";
 
 /** DAOS_PROP_PO_LABEL (daos_prop.h). */
 const PROP_LABEL = 1;
@@ -60,16 +58,8 @@ async function exists(path: string): Promise<boolean> {
 
 Deno.test({
   name: "foreign client (reference .proto + grpc-js): pool create, list, query, destroy",
-  fn: async (t) => {
-    const c = await LocalCluster.create({ servers: 1, replicas: 1, engines: 2 });
-    let client: ForeignMgmtClient | null = null;
-    try {
-      await c.startAll();
-      const f = await c.dmg(["storage", "format"]);
-      equal(f.code, 0, f.stdout + f.stderr);
-      await c.waitFor("2 ranks joined", async () => (await c.joinedRanks()).length === 2, 60_000);
-      client = new ForeignMgmtClient(c.server(0).addr);
-      const fc = client;
+  fn: (t) =>
+    withForeignCluster(async (c, fc) => {
       const sys = c.name;
       const uuid = crypto.randomUUID();
       const user = `${Deno.env.get("USER") ?? "root"}@`;
@@ -199,11 +189,7 @@ Deno.test({
         const info = JSON.parse(nf.infos[0]?.metadata.PoolInfo ?? "{}");
         equal(info.Label, "tank");
       });
-    } finally {
-      client?.close();
-      await c.destroy();
-    }
-  },
+    }),
   sanitizeOps: false,
   sanitizeResources: false,
 });

@@ -6,8 +6,7 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { LocalCluster } from "../cluster/local_cluster.ts";
-import { ForeignMgmtClient } from "./foreign_client.ts";
+import { withForeignCluster } from "./foreign_client.ts";
 
 interface RefMember {
   addr: string;
@@ -20,17 +19,8 @@ interface RefMember {
 
 Deno.test({
   name: "foreign client (reference .proto + grpc-js): SystemQuery, LeaderQuery, wrong system",
-  fn: async (t) => {
-    const c = await LocalCluster.create({ servers: 1, replicas: 1, engines: 2 });
-    let client: ForeignMgmtClient | null = null;
-    try {
-      await c.startAll();
-      const f = await c.dmg(["storage", "format"]);
-      equal(f.code, 0, f.stdout + f.stderr);
-      await c.waitFor("2 ranks joined", async () => (await c.joinedRanks()).length === 2, 60_000);
-      client = new ForeignMgmtClient(c.server(0).addr);
-      const fc = client;
-
+  fn: (t) =>
+    withForeignCluster(async (c, fc) => {
       await t.step("SystemQuery: members, ranks and states as dmg -j system query", async () => {
         const dmgMembers = await c.members();
         const r = await fc.call<{ members: RefMember[]; absentranks: string }>("SystemQuery", {
@@ -96,11 +86,7 @@ Deno.test({
         equal(l.code, grpc.status.INTERNAL);
         equal(l.infos[0]?.metadata.Code, "603");
       });
-    } finally {
-      client?.close();
-      await c.destroy();
-    }
-  },
+    }),
   sanitizeOps: false,
   sanitizeResources: false,
 });
