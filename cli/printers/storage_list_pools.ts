@@ -8,6 +8,7 @@ import type { HostSmdPools } from "../../control/lib/control/pool_smd.ts";
 import type { PayloadGroup } from "../../control/lib/rpc/group.ts";
 import type { GoJsonValue } from "../output/gojson.ts";
 import { hostSetHeader } from "./host_block.ts";
+import { smdInfoHostStorageJson } from "./storage_query.ts";
 
 /** Go's `%+v` of an integer slice: `[0 1 2]`. */
 function goSlice(v: readonly (number | bigint)[]): string {
@@ -44,33 +45,17 @@ export function formatSmdPoolsInfo(
     .join("");
 }
 
-/** The -j `HostStorage` map: key → `{storage: {smd_info: {devices, pools}}, hosts}`. */
+/** The -j `HostStorage` map of `storage query list-pools` (smd_info.pools by pool uuid). */
 export function smdPoolsHostStorageJson(
   groups: readonly PayloadGroup<HostSmdPools>[],
 ): GoJsonValue {
-  if (groups.length === 0) return null;
-  return new Map(groups.map((g) => [g.key, {
-    storage: {
-      nvme_devices: null,
-      scm_modules: null,
-      scm_namespaces: null,
-      scm_mount_points: null,
-      smd_info: {
-        devices: null,
-        pools: g.payload.pools.size === 0 ? null : new Map(
-          [...g.payload.pools].map(([uuid, shards]) => [
-            uuid,
-            shards.map((s) => ({
-              uuid: s.uuid,
-              tgt_ids: s.targetIds,
-              blobs: s.blobs,
-              rank: s.rank,
-            })),
-          ]),
-        ),
-      },
-      reboot_required: false,
-    },
-    hosts: g.hosts.toString(),
-  }]));
+  return smdInfoHostStorageJson(groups, (p) => ({
+    devices: null,
+    pools: p.pools.size === 0 ? null : new Map(
+      [...p.pools].map(([uuid, shards]) => [
+        uuid,
+        shards.map((s) => ({ uuid: s.uuid, tgt_ids: s.targetIds, blobs: s.blobs, rank: s.rank })),
+      ]),
+    ),
+  }));
 }

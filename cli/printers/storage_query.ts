@@ -63,8 +63,14 @@ export function smdDeviceJson(d: SmdDevice): GoJsonValue {
   return smdJson(d, d.ctrlr ? ctrlrJson({ ...d.ctrlr, pciAddr: deviceAddr(d) }) : null);
 }
 
-/** The -j `HostStorage` map: key → `{storage: {smd_info: {devices, pools}}, hosts}`. */
-export function smdHostStorageJson(groups: readonly PayloadGroup<HostSmd>[]): GoJsonValue {
+/**
+ * The -j `HostStorage` map of an SMD query: key → `{storage: {smd_info: {devices, pools}},
+ * hosts}`, `smdInfo` giving each group's devices and pools.
+ */
+export function smdInfoHostStorageJson<T>(
+  groups: readonly PayloadGroup<T>[],
+  smdInfo: (payload: T) => { devices: GoJsonValue; pools: GoJsonValue },
+): GoJsonValue {
   if (groups.length === 0) return null;
   return new Map(groups.map((g) => [g.key, {
     storage: {
@@ -72,12 +78,17 @@ export function smdHostStorageJson(groups: readonly PayloadGroup<HostSmd>[]): Go
       scm_modules: null,
       scm_namespaces: null,
       scm_mount_points: null,
-      smd_info: {
-        devices: g.payload.devices.length > 0 ? g.payload.devices.map(smdDeviceJson) : null,
-        pools: null,
-      },
+      smd_info: smdInfo(g.payload),
       reboot_required: false,
     },
     hosts: g.hosts.toString(),
   }]));
+}
+
+/** The -j `HostStorage` map of `storage query list-devices` / `device-health`. */
+export function smdHostStorageJson(groups: readonly PayloadGroup<HostSmd>[]): GoJsonValue {
+  return smdInfoHostStorageJson(groups, (p) => ({
+    devices: p.devices.length > 0 ? p.devices.map(smdDeviceJson) : null,
+    pools: null,
+  }));
 }
