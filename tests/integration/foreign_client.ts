@@ -35,21 +35,27 @@ type UnaryMethod = (
   cb: (err: grpc.ServiceError | null, res?: unknown) => void,
 ) => void;
 
+/**
+ * The fixture's mgmt/mgmt.proto loaded by @grpc/proto-loader; keepCase: field names exactly as
+ * the reference spells them (current_leader, tgt_ranks).
+ */
+export function loadReferenceMgmt(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync("mgmt/mgmt.proto", {
+    includeDirs: [REFERENCE_PROTO_DIR],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+}
+
 /** mgmt.MgmtSvc from the reference's mgmt/mgmt.proto, bound to one server address. */
 export class ForeignMgmtClient {
   readonly #client: grpc.Client;
 
   constructor(addr: string) {
-    // keepCase: field names exactly as the reference spells them (current_leader, tgt_ranks).
-    const def = protoLoader.loadSync("mgmt/mgmt.proto", {
-      includeDirs: [REFERENCE_PROTO_DIR],
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    const pkg = grpc.loadPackageDefinition(loadReferenceMgmt()) as unknown as {
       mgmt: { MgmtSvc: grpc.ServiceClientConstructor };
     };
     this.#client = new pkg.mgmt.MgmtSvc(addr, grpc.credentials.createInsecure());

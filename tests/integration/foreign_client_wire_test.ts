@@ -7,7 +7,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import {
   ListPoolsRespSchema,
   PoolCreateReqSchema,
@@ -15,16 +14,9 @@ import {
   PoolQueryRespSchema,
   StorageMediaType,
 } from "../../proto/gen/ts/mgmt/pool_pb.ts";
-import { REFERENCE_PROTO_DIR } from "./foreign_client.ts";
+import { loadReferenceMgmt } from "./foreign_client.ts";
 
-const def = protoLoader.loadSync("mgmt/mgmt.proto", {
-  includeDirs: [REFERENCE_PROTO_DIR],
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
+const def = loadReferenceMgmt();
 
 function method(name: string): grpc.MethodDefinition<object, Record<string, unknown>> {
   const svc = def["mgmt.MgmtSvc"] as grpc.ServiceDefinition;
